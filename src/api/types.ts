@@ -1,0 +1,138 @@
+/**
+ * The Files API as claude-filesync sees it. ../shared/files-api.md (in the team's shared folder)
+ * is the reference for every fact here. Two shapes: GA (default) and beta
+ * (`anthropic-beta: files-api-2025-04-14`).
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+
+export type ApiShape = 'ga' | 'beta';
+
+export const BETA_HEADER_VALUE = 'files-api-2025-04-14';
+export const ANTHROPIC_VERSION = '2023-06-01';
+export const DEFAULT_BASE_URL = 'https://api.anthropic.com';
+/** The API's documented per-file limit (500 MB). */
+export const API_MAX_FILE_BYTES = 500 * 1024 * 1024;
+
+/** FileMetadata as the API returns it (snake_case, as on the wire). */
+export interface FileMetadata {
+  id: string;
+  type: 'file';
+  filename: string;
+  mime_type: string;
+  size_bytes: number;
+  /** RFC 3339. */
+  created_at: string;
+  downloadable?: boolean;
+  /** GA shape only: upload time + expires_in_seconds, or null. */
+  expires_at?: string | null;
+  /** Beta shape only. */
+  scope?: { id: string; type: string } | null;
+}
+
+export interface DeletedFile {
+  id: string;
+  type: 'file_deleted';
+}
+
+/** What a 429 (or any server-asked wait) tells the caller before the client sleeps. */
+export interface RetryWaitInfo {
+  status: number | null;
+  /** How long the client will wait before the next attempt. */
+  waitMs: number;
+  /** True when the wait came from retry-after / retry-after-ms rather than default backoff. */
+  fromServer: boolean;
+  attempt: number;
+  requestId: string | null;
+  method: string;
+  path: string;
+}
+
+export interface FilesClientOptions {
+  apiKey: string;
+  /** Default https://api.anthropic.com. */
+  baseURL?: string;
+  /** @default 'ga' */
+  shape?: ApiShape;
+  /** Retries after the first attempt. @default 2 (as the SDKs) */
+  maxRetries?: number;
+  /** Per-attempt timeout in ms. @default 600_000 (as the SDKs) */
+  timeoutMs?: number;
+  /** One keep-alive pool for every request; tests may pass a MockAgent. */
+  dispatcher?: Dispatcher;
+  /**
+   * Awaited before every attempt (first and retries). The sync queue uses it to hold every
+   * request while the API has asked us to back off.
+   */
+  beforeRequest?: () => Promise<void>;
+  /** Called before the client sleeps for a retry; `status` 429 means the API asked to slow down. */
+  onRetryWait?: (info: RetryWaitInfo) => void;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+  /** Random in [0,1) for jitter, for tests. @default Math.random */
+  random?: () => number;
+}
+
+/** Where the bytes of an upload come from. A path is streamed from disk in constant memory. */
+export type UploadSource =
+  | { path: string }
+  | { bytes: Uint8Array }
+  | { stream: Readable | AsyncIterable<Uint8Array>; size: number };
+
+export interface UploadOptions {
+  /** The remote filename: 1–255 characters, none of / \ < > : " | ? * or control characters. */
+  filename: string;
+  /** Default: from the filename's extension, else application/octet-stream. */
+  mimeType?: string;
+  /** GA only: 3600..7_776_000. */
+  expiresInSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  file: FileMetadata;
+  /** sha256 (hex) of the bytes actually sent in the attempt that stored the file. */
+  sha256: string;
+  bytesSent: number;
+  /**
+   * True when the response was lost and the file was found by listing instead of uploading a
+   * second copy.
+   */
+  recovered: boolean;
+}
+
+export interface ListOptions {
+  /** Page size, 1..1000. @default 1000 */
+  limit?: number;
+  /** Beta only: page backwards from before_id (newer files), as the SDKs' reverse mode. */
+  beforeId?: string;
+  /** Beta only: start after this id. */
+  afterId?: string;
+  /** GA only: fetch exactly these ids (≤100), one page. */
+  ids?: string[];
+  signal?: AbortSignal;
+}
+
+export interface ListPage {
+  data: FileMetadata[];
+  /** GA cursor. */
+  nextPage?: string | null;
+  /** Beta fields. */
+  hasMore?: boolean;
+  firstId?: string | null;
+  lastId?: string | null;
+}
+
+/** The client contract the sync engine depends on (src/api/client.ts implements it). */
+export interface FilesApi {
+  readonly shape: ApiShape;
+  readonly baseURL: string;
+  upload(source: UploadSource, options: UploadOptions): Promise<UploadResult>;
+  retrieve(fileId: string, options?: { signal?: AbortSignal }): Promise<FileMetadata>;
+  delete(fileId: string, options?: { signal?: AbortSignal }): Promise<DeletedFile>;
+  /** Every file, page by page (newest first), as an async iterator. */
+  list(options?: ListOptions): AsyncIterable<FileMetadata>;
+  /** Bytes of a downloadable file; with `toPath`, streams it to that file and returns null. */
+  download(fileId: string, options?: { toPath?: string; signal?: AbortSignal }): Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,76 @@
+/**
+ * The fully-resolved configuration. src/config/ merges defaults, the JSON file, the environment
+ * and flags (in that order of increasing precedence) into one frozen Config; nothing else in the
+ * program reads process.env. config.example.json documents every field with its default.
+ */
+import type { ApiShape } from '../api/types.js';
+import type { LevelWithSilent } from 'pino';
+
+export interface ApiConfig {
+  /**
+   * 'api': a real Files API at baseURL. 'emulator': the built-in emulator, started in-process
+   * (chosen when no key is set and the configuration does not name the real API).
+   */
+  readonly target: 'api' | 'emulator';
+  /** @default 'https://api.anthropic.com' (or ANTHROPIC_BASE_URL) */
+  readonly baseURL: string;
+  /** @default 'ga' */
+  readonly shape: ApiShape;
+  /** The key itself, resolved from the environment variable or key file. Never logged. */
+  readonly apiKey: string | null;
+  /** Where the key came from, for status and messages (never the key). */
+  readonly apiKeySource: 'env' | 'file' | 'none';
+  /** @default 2 */
+  readonly maxRetries: number;
+  /** Per-attempt timeout. @default 600000 */
+  readonly timeoutMs: number;
+}
+
+export interface QueueConfig {
+  /** Requests in flight at once. @default 4 */
+  readonly concurrency: number;
+  /** Requests started per minute, all kinds together. @default 400 (GA limit is about 500) */
+  readonly requestsPerMinute: number;
+}
+
+export interface WatchConfig {
+  /** A file is uploaded only after it has not changed for this long. @default 1000 */
+  readonly settleMs: number;
+  /** gitignore-syntax patterns, added to the built-in defaults. @default [] */
+  readonly ignore: readonly string[];
+  /** gitignore-syntax patterns; when non-empty only matching files are synced. @default [] */
+  readonly include: readonly string[];
+  /** @default false */
+  readonly followSymlinks: boolean;
+  /** Force polling (network mounts). Falls back to it by itself on inotify ENOSPC. @default false */
+  readonly usePolling: boolean;
+  /** @default 2000 */
+  readonly pollIntervalMs: number;
+}
+
+export interface SyncConfig {
+  /** Files larger than this are skipped with a reason. @default 524288000 (500 MB, the API limit) */
+  readonly maxFileBytes: number;
+  /** GA only: remote copies expire after this many seconds (3600..7776000), null = never. @default null */
+  readonly expiresInSeconds: number | null;
+  /** One pass never deletes more than this share (percent) of the managed remote files... @default 50 */
+  readonly maxDeletePercent: number;
+  /** ...unless it deletes at most this many files. @default 10 */
+  readonly maxDeleteFloor: number;
+  /** Scheduled reconcile interval in minutes; 0 disables the schedule. @default 60 */
+  readonly reconcileIntervalMinutes: number;
+}
+
+export interface Config {
+  /** Absolute path of the watched folder. */
+  readonly dir: string;
+  /** Absolute path of the state directory (index, lock, control socket). */
+  readonly stateDir: string;
+  readonly api: ApiConfig;
+  readonly queue: QueueConfig;
+  readonly watch: WatchConfig;
+  readonly sync: SyncConfig;
+  readonly log: { readonly level: LevelWithSilent };
+  /** The config file that was read, if any. */
+  readonly configFile: string | null;
+}
