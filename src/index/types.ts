@@ -1,0 +1,78 @@
+/**
+ * The index: the truth that survives crashes and restarts. src/index/ is the only importer of
+ * better-sqlite3. One row per local file keyed by a hash of its relative path; a table of upload
+ * intents (recorded before an upload starts); a table of remote deletes (retired only when the
+ * API confirms, 404 counting as done).
+ */
+
+export type FileState = 'pending' | 'synced' | 'failed' | 'skipped';
+
+export interface FileRow {
+  /** sha256 hex of `path` (the primary key). */
+  pathKey: string;
+  /** Relative to the watched folder, '/'-separated, as read from the filesystem. */
+  path: string;
+  /** Local observation at the last scan/check. */
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** sha256 hex of the local content at the last check; null if never read (skipped, failed). */
+  sha256: string | null;
+  state: FileState;
+  /** The remote copy this path currently points to, or null. */
+  fileId: string | null;
+  remoteName: string | null;
+  /** sha256 and size of the content held by `fileId`. */
+  remoteSha256: string | null;
+  remoteSize: number | null;
+  /** ms since epoch the remote copy was created (server clock), null if unknown. */
+  remoteCreatedAt: number | null;
+  /** ms since epoch when the remote copy expires (GA expiry), or null. */
+  remoteExpiresAt: number | null;
+  attempts: number;
+  lastError: string | null;
+  /** Why a skipped file is skipped (too large, ignored type...). */
+  skipReason: string | null;
+  updatedAt: number;
+}
+
+/** Local facts about one file, as the scanner or a single-path check saw them. */
+export interface LocalObservation {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** Null when content was not read (too large) or could not be read. */
+  sha256: string | null;
+}
+
+export interface UploadIntent {
+  id: number;
+  pathKey: string;
+  path: string;
+  remoteName: string;
+  size: number;
+  sha256: string;
+  /** Local ms since epoch when the upload began. */
+  startedAt: number;
+}
+
+export type DeleteReason = 'superseded' | 'removed' | 'orphan' | 'expired' | 'unmanaged' | 'changed-during-upload';
+
+export interface RemoteDelete {
+  fileId: string;
+  remoteName: string | null;
+  /** The path it belonged to, for logs. */
+  path: string | null;
+  reason: DeleteReason;
+  queuedAt: number;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface StateCounts {
+  pending: number;
+  synced: number;
+  failed: number;
+  skipped: number;
+}
