@@ -72,3 +72,31 @@ export interface SyncEngine {
   /** Stops taking work, lets in-flight requests finish within `graceMs`, closes. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Progress of a one-shot sync, for the terminal progress bar. */
+export interface ProgressEvent {
+  phase: 'scan' | 'upload' | 'delete' | 'done';
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/**
+ * What src/sync/engine.ts `createSyncEngine(deps)` needs. The daemon (src/daemon/) opens the
+ * index and holds the lock; the engine builds its client with its own rate-limit hooks.
+ */
+export interface EngineDeps {
+  config: import('../config/types.js').Config;
+  index: import('../index/store.js').IndexStore;
+  logger: import('pino').Logger;
+  /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
+  watch: boolean;
+  /** Builds the Files client with the engine's hooks; defaults to createFilesClient from config.api. */
+  createClient?: (
+    hooks: Pick<import('../api/types.js').FilesClientOptions, 'beforeRequest' | 'onRetryWait'>,
+  ) => import('../api/types.js').FilesApi;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
