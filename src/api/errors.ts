@@ -1,0 +1,255 @@
+/**
+ * Files API errors in the SDKs' manner (files-api.md §4.4): one class per status family, each with
+ * a stable `code`, the context (`status`, `errorType`, `errorCode`, `requestId`, `headers`) and a
+ * hint the user can act on. The API key never appears in any of them: every text that came back
+ * from the server passes through `redact` before it is stored.
+ */
+import { FilesyncError } from '../errors.js';
+
+export type ResponseHeaders = Record<string, string>;
+
+/** How much of a non-JSON body (a proxy's HTML page) goes into a message. */
+const EXCERPT_CHARS = 200;
+
+export interface APIErrorOptions {
+  status?: number | undefined;
+  headers?: ResponseHeaders | undefined;
+  /** The parsed body (already redacted), or undefined. */
+  body?: unknown;
+  errorType?: string | undefined;
+  errorCode?: string | undefined;
+  requestId?: string | null | undefined;
+  retryable?: boolean;
+  hint?: string;
+  cause?: unknown;
+}
+
+export class APIError extends FilesyncError {
+  /** HTTP status, undefined when no response arrived (connection errors, timeouts, aborts). */
+  readonly status: number | undefined;
+  /** body.error.type, e.g. `rate_limit_error`. */
+  readonly errorType: string | undefined;
+  /** body.error.details.error_code, e.g. `file_not_downloadable`. */
+  readonly errorCode: string | undefined;
+  /** The `request-id` header, else body.request_id. Quote it to Anthropic support. */
+  readonly requestId: string | null;
+  /** Response headers, lower-cased names. */
+  readonly headers: ResponseHeaders;
+  /** The parsed error body, or the trimmed text of a non-JSON body. */
+  readonly body: unknown;
+  /** Whether the SDKs' policy would retry this error (the client already did, up to maxRetries). */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: APIErrorOptions = {}) {
+    super(code, message, { hint: options.hint, cause: options.cause });
+    this.status = options.status;
+    this.errorType = options.errorType;
+    this.errorCode = options.errorCode;
+    this.requestId = options.requestId ?? null;
+    this.headers = options.headers ?? {};
+    this.body = options.body;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export class BadRequestError extends APIError {}
+export class AuthenticationError extends APIError {}
+export class PermissionDeniedError extends APIError {}
+export class NotFoundError extends APIError {}
+export class ConflictError extends APIError {}
+export class RequestTooLargeError extends APIError {}
+export class RateLimitError extends APIError {}
+export class InternalServerError extends APIError {}
+export class OverloadedError extends APIError {}
+
+/** No response: DNS, refused, reset, closed. Retried by the policy. */
+export class APIConnectionError extends APIError {
+  constructor(message: string, options: APIErrorOptions = {}) {
+    super('E_API_CONNECTION', message, { retryable: true, ...options });
+  }
+}
+
+/** No progress within the per-attempt timeout. Retried by the policy. */
+export class APIConnectionTimeoutError extends APIError {
+  constructor(message: string, options: APIErrorOptions = {}) {
+    super('E_API_TIMEOUT', message, { retryable: true, ...options });
+  }
+}
+
+/** The caller's AbortSignal fired. Never retried. */
+export class APIUserAbortError extends APIError {
+  constructor(message = 'Request was aborted.', options: APIErrorOptions = {}) {
+    super('E_API_ABORTED', message, { retryable: false, ...options });
+  }
+}
+
+/**
+ * The upload's source did not deliver the bytes it promised: a file that shrank while it was sent,
+ * or a stream shorter or longer than its declared size. Not retried: the sync engine uploads the
+ * file again once it has settled.
+ */
+export class UploadSourceError extends FilesyncError {
+  readonly expectedBytes: number;
+  readonly actualBytes: number;
+  constructor(message: string, expectedBytes: number, actualBytes: number, cause?: unknown) {
+    super('E_UPLOAD_SOURCE', message, {
+      hint: 'The file changed while it was being uploaded; it will be uploaded again once it stops changing.',
+      cause,
+    });
+    this.expectedBytes = expectedBytes;
+    this.actualBytes = actualBytes;
+  }
+}
+
+interface StatusClass {
+  code: string;
+  ctor: new (code: string, message: string, options?: APIErrorOptions) => APIError;
+  hint: string;
+}
+
+/** Status → class, code and hint. Python's table (413 and 529 have their own classes). */
+function classFor(status: number): StatusClass {
+  switch (status) {
+    case 400:
+      return {
+        code: 'E_API_BAD_REQUEST',
+        ctor: BadRequestError,
+        hint: 'The API refused the request as invalid; check the filename (1-255 characters, none of / \\ < > : " | ? * or control characters) and the options.',
+      };
+    case 401:
+      return {
+        code: 'E_API_AUTH',
+        ctor: AuthenticationError,
+        hint: 'Check ANTHROPIC_API_KEY (or the configured key): it is missing, mistyped, revoked or expired.',
+      };
+    case 403:
+      return {
+        code: 'E_API_PERMISSION',
+        ctor: PermissionDeniedError,
+        hint: 'The key may not use the Files API in this workspace; check its workspace and permissions.',
+      };
+    case 404:
+      return {
+        code: 'E_API_NOT_FOUND',
+        ctor: NotFoundError,
+        hint: 'The file does not exist: it was deleted, has expired, or belongs to another workspace.',
+      };
+    case 409:
+      return {
+        code: 'E_API_CONFLICT',
+        ctor: ConflictError,
+        hint: 'A conflicting request was in progress; try again.',
+      };
+    case 413:
+      return {
+        code: 'E_API_TOO_LARGE',
+        ctor: RequestTooLargeError,
+        hint: "The file is over the API's size limit (500 MB per file) and cannot be uploaded as it is.",
+      };
+    case 429:
+      return {
+        code: 'E_API_RATE_LIMIT',
+        ctor: RateLimitError,
+        hint: 'The API asked us to slow down; if this persists, lower the requests-per-minute or concurrency settings.',
+      };
+    case 529:
+      return {
+        code: 'E_API_OVERLOADED',
+        ctor: OverloadedError,
+        hint: 'The API is temporarily overloaded; try again in a few minutes.',
+      };
+    default:
+      if (status >= 500) {
+        return {
+          code: 'E_API_SERVER',
+          ctor: InternalServerError,
+          hint: 'The API had an internal error; try again later.',
+        };
+      }
+      return { code: 'E_API', ctor: APIError, hint: 'The API refused the request; see the message for why.' };
+  }
+}
+
+/** Hints for the documented stable cause codes (files-api.md §10), which beat the status hint. */
+const ERROR_CODE_HINTS: Record<string, string> = {
+  file_not_downloadable: 'Only files created by skills or the code execution tool can be downloaded; uploaded files cannot.',
+  storage_quota_exceeded: "The organization's Files API storage is full; delete files you no longer need.",
+  file_expired: 'The file is past its expires_at; upload it again.',
+};
+
+/** Replaces every occurrence of the key (if any) in a text. */
+export function redact(text: string, apiKey: string | undefined): string {
+  if (!apiKey) return text;
+  return text.split(apiKey).join('[REDACTED]');
+}
+
+/** A short, single-line excerpt of a non-JSON body: tags stripped, whitespace collapsed. */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  const flat = text
+    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+export interface ErrorResponse {
+  status: number;
+  statusText?: string | undefined;
+  headers: ResponseHeaders;
+  /** The raw body text (may be empty, HTML, or the JSON envelope). */
+  bodyText: string;
+  method: string;
+  path: string;
+  retryable: boolean;
+  apiKey?: string | undefined;
+}
+
+/** Builds the error for a non-2xx response: the class from the status, the fields from the body. */
+export function errorFromResponse(res: ErrorResponse): APIError {
+  const text = redact(res.bodyText, res.apiKey);
+  const headers: ResponseHeaders = {};
+  for (const [k, v] of Object.entries(res.headers)) headers[k] = redact(v, res.apiKey);
+
+  let parsed: unknown;
+  try {
+    parsed = text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    parsed = undefined;
+  }
+  const envelope = asRecord(parsed);
+  const inner = asRecord(envelope?.error);
+  const details = asRecord(inner?.details);
+  const errorType = typeof inner?.type === 'string' ? inner.type : undefined;
+  const errorCode = typeof details?.error_code === 'string' ? details.error_code : undefined;
+  const bodyRequestId = typeof envelope?.request_id === 'string' ? envelope.request_id : undefined;
+  const requestId = headers['request-id'] ?? bodyRequestId ?? null;
+
+  let detail: string;
+  if (typeof inner?.message === 'string' && inner.message !== '') detail = inner.message;
+  else if (parsed !== undefined) detail = excerpt(JSON.stringify(parsed));
+  else if (text.trim() !== '') detail = excerpt(text);
+  else detail = res.statusText || 'no response body';
+
+  const cls = classFor(res.status);
+  const hint = (errorCode !== undefined ? ERROR_CODE_HINTS[errorCode] : undefined) ?? cls.hint;
+  const where = `${res.method} ${res.path}`;
+  const message = `${res.status} ${detail} (${where}${requestId ? `, request-id ${requestId}` : ''})`;
+  return new cls.ctor(cls.code, message, {
+    status: res.status,
+    headers,
+    // Parsed from the redacted text, so neither form can hold the key.
+    body: parsed !== undefined ? parsed : text === '' ? undefined : excerpt(text),
+    errorType,
+    errorCode,
+    requestId,
+    retryable: res.retryable,
+    hint,
+  });
+}
