@@ -1,0 +1,116 @@
+/**
+ * Remote filenames: a pure, deterministic function of the relative path and the content hash.
+ *
+ * The rule
+ * 1. flat = the path's segments joined by `__`, with every character the API refuses in a filename
+ *    (`/ \ < > : " | ? *`, code points 0–31 and 127, and lone UTF-16 surrogates, which have no
+ *    UTF-8 form) replaced by `_`.
+ * 2. The extension is the last `.xxx` of the basename when `xxx` is 1–10 characters of
+ *    [A-Za-z0-9] and the dot is not the basename's first character (`.bashrc` has none);
+ *    the rest of flat is the stem.
+ * 3. The name is `{stem}~{first 10 hex of the content sha256}{ext}`,
+ *    e.g. `reports/2026/q3.pdf` → `reports__2026__q3~3fa9c01b2e.pdf`.
+ * 4. When flattening is lossy (a character was replaced, or splitting flat on `__` and joining
+ *    with `/` does not give the path back, as for `a__b/c` or `a_/b`), when the stem itself ends
+ *    like a path tag (`~p` + 8 hex), or when the name would exceed 255 UTF-8 bytes, a path tag is
+ *    added: `{stem}~p{first 8 hex of sha256(path)}~{content10}{ext}`, the stem cut on a code point
+ *    boundary so that the whole name fits 255 UTF-8 bytes.
+ * Names are otherwise kept as they are (spaces, case, unicode); a name is never empty.
+ *
+ * Why the content tag: the API keeps no content hash and no custom metadata, so carrying a short
+ * content hash in the name makes the listing alone prove which remote copy holds which content.
+ * Adoption after a crash or a lost index is then exact, not a guess by size; and the pattern
+ * tells our files apart from files others put in the same workspace.
+ * Why the path tag: it keeps names unique when the readable part cannot map back to one path.
+ */
+import { createHash } from 'node:crypto';
+
+/** The API refuses filenames longer than this (counted here in UTF-8 bytes, the strict reading). */
+export const MAX_REMOTE_NAME_BYTES = 255;
+
+const CONTENT_TAG_HEX = 10;
+const PATH_TAG_HEX = 8;
+const SEPARATOR = '__';
+
+// Forbidden by the API, plus lone surrogates (not encodable, so not sendable).
+// With the u flag a well-formed surrogate pair is one code point, so the range only meets lone halves.
+const FORBIDDEN = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/gu;
+const FORBIDDEN_TEST = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/u;
+const EXTENSION = /\.[A-Za-z0-9]{1,10}$/;
+const PATH_TAG_AT_END = /~p[0-9a-f]{8}$/;
+const MANAGED = /^(.*)~([0-9a-f]{10})(\.[A-Za-z0-9]{1,10})?$/su;
+
+const encoder = new TextEncoder();
+
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function sha256Hex(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+/** Splits a basename-ending string into stem and extension per rule 2. */
+function splitExtension(flat: string, basename: string): { stem: string; ext: string } {
+  const m = EXTENSION.exec(basename);
+  if (!m || m.index === 0) return { stem: flat, ext: '' };
+  const ext = m[0];
+  return { stem: flat.slice(0, flat.length - ext.length), ext };
+}
+
+/** The longest prefix of `s` (whole code points) that fits in `maxBytes` UTF-8 bytes. */
+function truncateUtf8(s: string, maxBytes: number): string {
+  if (byteLength(s) <= maxBytes) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    const n = encoder.encode(ch).length;
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+/** The remote filename for a relative, '/'-separated path whose content has this sha256 (hex). */
+export function remoteNameFor(relPath: string, sha256: string): string {
+  const content = sha256.slice(0, CONTENT_TAG_HEX).toLowerCase();
+  const segments = relPath.split('/');
+  const basenameRaw = segments[segments.length - 1] ?? '';
+  const flatRaw = segments.join(SEPARATOR);
+  const flat = flatRaw.replace(FORBIDDEN, '_');
+  const basename = basenameRaw.replace(FORBIDDEN, '_');
+  const { stem, ext } = splitExtension(flat, basename);
+
+  const lossy = flat !== flatRaw || flat.split(SEPARATOR).join('/') !== relPath || PATH_TAG_AT_END.test(stem);
+  const plain = `${stem}~${content}${ext}`;
+  if (!lossy && byteLength(plain) <= MAX_REMOTE_NAME_BYTES) return plain;
+
+  const suffix = `~p${sha256Hex(relPath).slice(0, PATH_TAG_HEX)}~${content}${ext}`;
+  return truncateUtf8(stem, MAX_REMOTE_NAME_BYTES - byteLength(suffix)) + suffix;
+}
+
+/** The 10-hex content tag carried by a managed name, or null if the name is not ours. */
+export function contentTagOf(name: string): string | null {
+  const m = MANAGED.exec(name);
+  return m ? (m[2] ?? null) : null;
+}
+
+/** True when the name has the shape remoteNameFor produces (`…~{10 hex}{.ext}`). */
+export function isManagedName(name: string): boolean {
+  return MANAGED.test(name);
+}
+
+/** Why the API would refuse this filename, or null if it is acceptable. */
+export function validateRemoteName(name: string): string | null {
+  if (name.length === 0) return 'the name is empty';
+  const bytes = byteLength(name);
+  if (bytes > MAX_REMOTE_NAME_BYTES) return `the name is ${bytes} bytes long, more than ${MAX_REMOTE_NAME_BYTES}`;
+  const bad = FORBIDDEN_TEST.exec(name);
+  if (bad) {
+    const cp = bad[0].codePointAt(0) ?? 0;
+    const shown = cp < 32 || cp === 127 || (cp >= 0xd800 && cp <= 0xdfff) ? `U+${cp.toString(16).padStart(4, '0')}` : `"${bad[0]}"`;
+    return `the name contains the forbidden character ${shown}`;
+  }
+  return null;
+}
