@@ -1,0 +1,328 @@
+/**
+ * The thin shell over chokidar 5. Every file event is only a hint: the path is touched in the
+ * settle tracker, and once it has been quiet for settleMs the engine gets it in `onSettled` and
+ * stats it against the index, which is the truth. No awaitWriteFinish and no atomic mode: the
+ * settle time already turns a copy in progress or an editor's temp-file-and-rename save into one
+ * settled path, and the `ignored` callback alone decides what is watched.
+ */
+import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as chokidar from 'chokidar';
+import { SettleTracker } from './settle.js';
+
+export type ChokidarFactory = typeof chokidar.watch;
+export type WatchMode = 'native' | 'polling';
+
+export interface WatcherOptions {
+  /** The watched folder. */
+  readonly root: string;
+  /** `relPath` is relative to root and '/'-separated. Ignored directories are not watched at all. */
+  readonly ignored: (relPath: string, isDir: boolean) => boolean;
+  readonly followSymlinks: boolean;
+  /** Start in polling mode (network mounts). Native mode falls back to it on ENOSPC/EMFILE. */
+  readonly usePolling: boolean;
+  readonly pollIntervalMs: number;
+  readonly settleMs: number;
+  /** Relative paths that have been quiet for settleMs. Stat them: they may be gone. */
+  readonly onSettled: (paths: string[]) => void;
+  /** A directory was removed (its files are also reported one by one). */
+  readonly onDirRemoved?: (relDir: string) => void;
+  /**
+   * Codes: E_WATCH_LIMIT (fell back to polling), E_ROOT_MISSING (the watched folder is gone:
+   * delete nothing; settled paths are held until it is back).
+   */
+  readonly onWarning?: (message: string, code: string) => void;
+  /** The watched folder is back after E_ROOT_MISSING; the watch was restarted. Rescan it. */
+  readonly onRootRestored?: () => void;
+  readonly onError?: (err: Error) => void;
+  /** For tests. @default chokidar.watch */
+  readonly chokidarFactory?: ChokidarFactory;
+}
+
+export interface Watcher {
+  readonly mode: WatchMode;
+  readonly warning: string | null;
+  /** Paths waiting to settle. */
+  readonly pendingCount: number;
+  /** Resolves once the initial watch is set up. */
+  ready(): Promise<void>;
+  /** Resolves when no path waits to settle. */
+  onIdle(): Promise<void>;
+  /** Idempotent: the same promise each time. Pending paths are dropped. */
+  close(): Promise<void>;
+}
+
+export const WATCH_LIMIT_CODES: readonly string[] = ['ENOSPC', 'EMFILE'];
+
+export function watchLimitMessage(code: string, root: string, pollIntervalMs: number): string {
+  const what =
+    code === 'ENOSPC'
+      ? 'the system limit on inotify watches was reached (ENOSPC)'
+      : 'the system refused more file watchers (EMFILE: too many open files or inotify instances)';
+  return (
+    `Watching ${root}: ${what}; fell back to polling every ${pollIntervalMs} ms, which uses more CPU ` +
+    `and notices changes later. To raise the limit: sudo sysctl fs.inotify.max_user_watches=524288 ` +
+    `(and fs.inotify.max_user_instances=512), and to keep it after a reboot put those lines in ` +
+    `/etc/sysctl.d/60-claude-filesync.conf; then restart claude-filesync.`
+  );
+}
+
+/** root-relative '/'-separated path, '' for the root itself, null for a path outside it. */
+function relativeTo(root: string, abs: string): string | null {
+  const rel = path.relative(root, path.resolve(root, abs));
+  if (rel === '') return '';
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return path.sep === '/' ? rel : rel.split(path.sep).join('/');
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Only a sure absence counts: an unreadable root is not a reason to hold everything.
+    return !(code === 'ENOENT' || code === 'ENOTDIR');
+  }
+}
+
+const now = (): number => performance.now();
+
+class ChokidarWatcher implements Watcher {
+  #opts: WatcherOptions;
+  #root: string;
+  #factory: ChokidarFactory;
+  #tracker: SettleTracker;
+  #mode: WatchMode;
+  #backend: chokidar.FSWatcher | null = null;
+  #limitWarning: string | null = null;
+  #rootWarning: string | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing = false;
+  #switching = false;
+  #rootCheck: Promise<boolean> | null = null;
+  #closed = false;
+  #closePromise: Promise<void> | undefined;
+  #readyPromise: Promise<void>;
+  #resolveReady!: () => void;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(opts: WatcherOptions) {
+    this.#opts = opts;
+    this.#root = path.resolve(opts.root);
+    this.#factory = opts.chokidarFactory ?? chokidar.watch;
+    this.#tracker = new SettleTracker(opts.settleMs);
+    this.#mode = opts.usePolling ? 'polling' : 'native';
+    this.#readyPromise = new Promise((resolve) => (this.#resolveReady = resolve));
+    this.#startBackend();
+  }
+
+  get mode(): WatchMode {
+    return this.#mode;
+  }
+
+  get warning(): string | null {
+    return this.#rootWarning ?? this.#limitWarning;
+  }
+
+  get pendingCount(): number {
+    return this.#tracker.size;
+  }
+
+  ready(): Promise<void> {
+    return this.#readyPromise;
+  }
+
+  onIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const backend = this.#backend;
+    this.#backend = null;
+    this.#resolveReady();
+    for (const p of this.#tracker.paths()) this.#tracker.forget(p);
+    this.#checkIdle();
+    if (backend) await backend.close().catch(() => undefined);
+  }
+
+  #startBackend(): void {
+    const interval = this.#opts.pollIntervalMs;
+    const backend = this.#factory(this.#root, {
+      persistent: true,
+      ignoreInitial: true,
+      followSymlinks: this.#opts.followSymlinks,
+      usePolling: this.#mode === 'polling',
+      interval,
+      binaryInterval: interval,
+      atomic: false,
+      // An unreadable folder is the scan's to report, not a watcher error per event.
+      ignorePermissionErrors: true,
+      ignored: (p: string, stats?: Stats) => this.#isIgnored(p, stats),
+    });
+    this.#backend = backend;
+    const mine = (): boolean => this.#backend === backend && !this.#closed;
+    backend.on('add', (p) => mine() && this.#touch(p));
+    backend.on('change', (p) => mine() && this.#touch(p));
+    backend.on('unlink', (p) => mine() && this.#touch(p));
+    backend.on('unlinkDir', (p) => {
+      if (!mine()) return;
+      const rel = relativeTo(this.#root, p);
+      if (rel === '') {
+        void this.#checkRoot();
+        return;
+      }
+      if (rel !== null) this.#opts.onDirRemoved?.(rel);
+    });
+    backend.on('error', (err) => {
+      if (mine()) this.#onBackendError(err as Error);
+    });
+    backend.on('ready', () => {
+      if (!mine()) return;
+      this.#resolveReady();
+      void this.#checkRoot();
+    });
+  }
+
+  #isIgnored(p: string, stats?: Stats): boolean {
+    const rel = relativeTo(this.#root, p);
+    if (rel === '' || rel === null) return false;
+    try {
+      // Without stats chokidar asks again with them before it descends into a directory,
+      // so a directory-only pattern still keeps the directory unwatched.
+      return this.#opts.ignored(rel, stats?.isDirectory() ?? false);
+    } catch (err) {
+      this.#opts.onError?.(err as Error);
+      return false;
+    }
+  }
+
+  #touch(p: string): void {
+    const rel = relativeTo(this.#root, p);
+    if (rel === null || rel === '') return;
+    this.#tracker.touch(rel, now());
+    this.#schedule();
+  }
+
+  #onBackendError(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (WATCH_LIMIT_CODES.includes(code) && this.#mode === 'native') {
+      if (!this.#switching) void this.#fallBackToPolling(code);
+      return;
+    }
+    this.#opts.onError?.(err);
+  }
+
+  async #fallBackToPolling(code: string): Promise<void> {
+    this.#switching = true;
+    const old = this.#backend;
+    this.#backend = null;
+    this.#mode = 'polling';
+    const message = watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs);
+    this.#limitWarning = message;
+    try {
+      await old?.close().catch(() => undefined);
+      if (this.#closed) return;
+      this.#startBackend();
+      this.#opts.onWarning?.(message, 'E_WATCH_LIMIT');
+    } finally {
+      this.#switching = false;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#flushing || this.#closed) return;
+    let delay: number;
+    if (this.#rootWarning !== null) {
+      delay = Math.max(1000, this.#opts.pollIntervalMs);
+    } else {
+      const at = this.#tracker.nextDueAt();
+      if (at === null) return;
+      delay = Math.max(0, Math.ceil(at - now()));
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#flush();
+    }, delay);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#closed) return;
+    this.#flushing = true;
+    try {
+      // A folder that vanished would look like every file deleted: hold everything instead.
+      if (!(await this.#checkRoot()) || this.#closed) return;
+      const due = this.#tracker.due(now());
+      if (due.length > 0) {
+        try {
+          this.#opts.onSettled(due);
+        } catch (err) {
+          this.#opts.onError?.(err as Error);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+      this.#schedule();
+      this.#checkIdle();
+    }
+  }
+
+  /** True when the root is there. Moves in and out of the E_ROOT_MISSING state. */
+  #checkRoot(): Promise<boolean> {
+    // One check at a time, so a folder that comes back is re-watched once.
+    this.#rootCheck ??= this.#doCheckRoot().finally(() => (this.#rootCheck = null));
+    return this.#rootCheck;
+  }
+
+  async #doCheckRoot(): Promise<boolean> {
+    const present = await isDirectory(this.#root);
+    if (this.#closed) return present;
+    if (!present && this.#rootWarning === null) {
+      this.#rootWarning =
+        `The watched folder ${this.#root} is missing; nothing is deleted remotely while it is gone. ` +
+        `Restore or remount it (changes are picked up when it is back), or stop claude-filesync.`;
+      this.#opts.onWarning?.(this.#rootWarning, 'E_ROOT_MISSING');
+      this.#schedule();
+    } else if (present && this.#rootWarning !== null) {
+      this.#rootWarning = null;
+      // The old watches died with the old folder: watch the new one.
+      const old = this.#backend;
+      this.#backend = null;
+      await old?.close().catch(() => undefined);
+      if (this.#closed) return present;
+      this.#startBackend();
+      this.#opts.onRootRestored?.();
+    }
+    return present;
+  }
+
+  #isIdle(): boolean {
+    return this.#closed || (this.#tracker.size === 0 && !this.#flushing);
+  }
+
+  #checkIdle(): void {
+    if (!this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+export function createWatcher(options: WatcherOptions): Watcher {
+  if (!Number.isFinite(options.pollIntervalMs) || options.pollIntervalMs <= 0) {
+    throw new TypeError(
+      `Expected pollIntervalMs to be a finite number > 0, got ${String(options.pollIntervalMs)} (${typeof options.pollIntervalMs})`,
+    );
+  }
+  return new ChokidarWatcher(options);
+}
