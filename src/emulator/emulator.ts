@@ -1,0 +1,624 @@
+/**
+ * The Files API emulator: node:http, both API shapes chosen per request by `anthropic-beta`,
+ * memory or folder storage, fault injection with a seeded PRNG, and an admin surface under
+ * /_emulator/ (same key, never faulted). files-api.md is the reference for every behaviour.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
+import { API_MAX_FILE_BYTES, BETA_HEADER_VALUE, type FileMetadata } from '../api/types.js';
+import { EmulatorApiError, notFound } from './api-error.js';
+import { DEFAULT_FAULTS, TokenBucket, mergeFaults, pickInjectedError, seededRandom } from './faults.js';
+import { FileTable, type Entry } from './file-table.js';
+import { DEFAULT_MIME_TYPE, MAX_METADATA_FILENAME_CHARS, resolveMimeType } from './filename-rules.js';
+import { MicrosClock, formatMicros, newFileId, newRequestId, parseMicros } from './ids.js';
+import { ListQueryError, parseListQuery, runListQuery, type ListMode } from './list-query.js';
+import { FolderBackend, MemoryBackend, type StorageBackend } from './storage-backend.js';
+import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, RouteName, StoredFile } from './types.js';
+import {
+  MAX_EXPIRES_IN_SECONDS,
+  MIN_EXPIRES_IN_SECONDS,
+  checkUploadHeaders,
+  quotaExceeded,
+  receiveUpload,
+  tooLarge,
+} from './upload-handler.js';
+
+export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
+export const ANTHROPIC_VERSIONS: readonly string[] = ['2023-06-01', '2026-10-21'];
+/** The Managed Agents beta that still gets after_id/before_id on the GA list (files-api.md §0). */
+export const MANAGED_AGENTS_COMPAT_BETA = 'managed-agents-2026-04-01';
+/** Expired files keep their metadata this long (files-api.md §6). */
+const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
+/** After an early answer, read at most this much more of the body before closing the connection. */
+const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
+
+interface Route {
+  name: RouteName;
+  id: string | null;
+}
+
+function emptyStats(): EmulatorStats {
+  return {
+    requests: 0,
+    byRoute: { upload: 0, list: 0, retrieve: 0, download: 0, delete: 0 },
+    byStatus: {},
+    injected: { e500: 0, e529: 0, e429: 0, reset: 0, lost: 0, rateLimited: 0 },
+    bytesReceived: 0,
+  };
+}
+
+/** The values of a possibly repeated, comma-separated header. */
+function headerList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+export function listModeFor(betaHeader: string | string[] | undefined): ListMode {
+  const betas = headerList(betaHeader);
+  if (betas.includes(BETA_HEADER_VALUE)) return 'beta';
+  if (betas.includes(MANAGED_AGENTS_COMPAT_BETA)) return 'compat';
+  return 'ga';
+}
+
+function matchRoute(method: string, pathname: string): Route | 'method' | null {
+  if (pathname === '/v1/files') {
+    if (method === 'POST') return { name: 'upload', id: null };
+    if (method === 'GET') return { name: 'list', id: null };
+    return 'method';
+  }
+  const m = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(pathname);
+  if (!m?.[1]) return null;
+  let id: string;
+  try {
+    id = decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+  if (m[2]) return method === 'GET' ? { name: 'download', id } : 'method';
+  if (method === 'GET') return { name: 'retrieve', id };
+  if (method === 'DELETE') return { name: 'delete', id };
+  return 'method';
+}
+
+export class Emulator {
+  readonly #server: Server;
+  readonly #backend: StorageBackend;
+  readonly #table = new FileTable();
+  readonly #clock: MicrosClock;
+  readonly #now: () => number;
+  readonly #apiKey: string | null;
+  readonly #maxFileBytes: number;
+  readonly #storageLimitBytes: number;
+  readonly #logger: EmulatorLogger | null;
+  readonly #sockets = new Set<Socket>();
+  #faults: FaultConfig;
+  #random: () => number;
+  #bucket: TokenBucket | null = null;
+  #stats = emptyStats();
+  #closing: Promise<void> | null = null;
+
+  private constructor(server: Server, backend: StorageBackend, options: EmulatorOptions, faults: FaultConfig) {
+    this.#server = server;
+    this.#backend = backend;
+    this.#now = options.now ?? Date.now;
+    this.#clock = new MicrosClock(this.#now);
+    this.#apiKey = options.apiKey ?? null;
+    this.#maxFileBytes = options.maxFileBytes ?? API_MAX_FILE_BYTES;
+    this.#storageLimitBytes = options.storageLimitBytes ?? DEFAULT_STORAGE_LIMIT_BYTES;
+    this.#logger = options.logger ?? null;
+    this.#faults = faults;
+    this.#random = seededRandom(faults.seed);
+  }
+
+  #port = 0;
+  #url = '';
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** e.g. http://127.0.0.1:40123 (no trailing slash); pass it as the SDKs' baseURL. */
+  get url(): string {
+    return this.#url;
+  }
+
+  static async start(options: EmulatorOptions = {}): Promise<Emulator> {
+    const faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
+    for (const [key, value] of [
+      ['maxFileBytes', options.maxFileBytes],
+      ['storageLimitBytes', options.storageLimitBytes],
+    ] as const) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+        throw new TypeError(`Expected ${key} to be an integer >= 0, got ${JSON.stringify(value)}`);
+      }
+    }
+    const backend: StorageBackend = options.dataDir ? new FolderBackend(options.dataDir) : new MemoryBackend();
+    const server = createServer();
+    const emulator = new Emulator(server, backend, options, faults);
+    await emulator.#load();
+    server.on('request', (req, res) => emulator.#onRequest(req, res));
+    server.on('connection', (socket) => {
+      emulator.#sockets.add(socket);
+      socket.on('close', () => emulator.#sockets.delete(socket));
+    });
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    emulator.#port = port;
+    emulator.#url = `http://${urlHost}:${port}`;
+    return emulator;
+  }
+
+  get storageKind(): 'memory' | 'folder' {
+    return this.#backend.kind;
+  }
+
+  async #load(): Promise<void> {
+    for (const file of await this.#backend.load()) {
+      const entry = entryFor(file);
+      this.#table.insert(entry);
+      this.#clock.observe(entry.micros);
+    }
+  }
+
+  setFaults(partial: Partial<FaultConfig>): void {
+    const next = mergeFaults(this.#faults, partial);
+    if (partial.seed !== undefined) this.#random = seededRandom(next.seed);
+    if (next.requestsPerMinute !== this.#faults.requestsPerMinute) this.#bucket = null;
+    this.#faults = next;
+  }
+
+  faults(): FaultConfig {
+    return this.#faults;
+  }
+
+  /** Every visible file, newest first, GA-shaped, with its content sha256. */
+  files(): StoredFile[] {
+    this.#sweep();
+    return this.#table.newestFirst().map((e) => ({ ...e.file }));
+  }
+
+  async content(id: string): Promise<Buffer | null> {
+    if (!this.#table.get(id)) return null;
+    return this.#backend.readBlob(id);
+  }
+
+  /** Stores a file directly (seeding, or a "generated" downloadable file). */
+  async addFile(input: AddFileInput): Promise<StoredFile> {
+    const length = [...input.filename].length;
+    if (length < 1 || length > MAX_METADATA_FILENAME_CHARS) {
+      throw new TypeError(`Expected filename to be 1-${MAX_METADATA_FILENAME_CHARS} characters, got ${length}`);
+    }
+    const exp = input.expiresInSeconds;
+    if (exp !== undefined && !(Number.isInteger(exp) && exp > 0)) {
+      throw new TypeError(`Expected expiresInSeconds to be a positive integer, got ${JSON.stringify(exp)}`);
+    }
+    const id = newFileId();
+    await this.#backend.putBlob(id, input.bytes);
+    return this.#store({
+      id,
+      filename: input.filename,
+      mimeType: input.mimeType ?? resolveMimeType(null, input.filename),
+      sizeBytes: input.bytes.byteLength,
+      sha256: createHash('sha256').update(input.bytes).digest('hex'),
+      downloadable: input.downloadable ?? false,
+      expiresInSeconds: exp ?? null,
+    });
+  }
+
+  stats(): EmulatorStats {
+    return structuredClone(this.#stats);
+  }
+
+  resetStats(): void {
+    this.#stats = emptyStats();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      // Hung and keep-alive connections would hold close() open forever.
+      for (const socket of this.#sockets) socket.destroy();
+      this.#server.closeAllConnections();
+      await closed;
+      await this.#backend.close();
+    })();
+    return this.#closing;
+  }
+
+  async #store(f: {
+    id: string;
+    filename: string;
+    mimeType: string;
+    sizeBytes: number;
+    sha256: string;
+    downloadable: boolean;
+    expiresInSeconds: number | null;
+  }): Promise<StoredFile> {
+    const micros = this.#clock.next();
+    const file: StoredFile = {
+      id: f.id,
+      type: 'file',
+      filename: f.filename,
+      mime_type: f.mimeType || DEFAULT_MIME_TYPE,
+      size_bytes: f.sizeBytes,
+      created_at: formatMicros(micros),
+      downloadable: f.downloadable,
+      expires_at: f.expiresInSeconds === null ? null : formatMicros(micros + f.expiresInSeconds * 1_000_000),
+      sha256: f.sha256,
+    };
+    this.#table.insert(entryFor(file));
+    await this.#backend.recordPut(file);
+    return { ...file };
+  }
+
+  #nowMicros(): number {
+    return Math.floor(this.#now() * 1000);
+  }
+
+  /** Drops metadata of files expired for more than 30 days. */
+  #sweep(): void {
+    for (const id of this.#table.expiredBefore(this.#nowMicros() - EXPIRED_METADATA_MICROS)) {
+      this.#table.remove(id);
+      void this.#backend.recordDelete(id).catch(() => undefined);
+    }
+  }
+
+  // ---- HTTP ----
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = newRequestId();
+    const started = Date.now();
+    res.setHeader('request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const admin = url.pathname.startsWith('/_emulator/');
+    if (!admin) this.#stats.requests++;
+    res.on('finish', () => {
+      if (!admin) this.#stats.byStatus[res.statusCode] = (this.#stats.byStatus[res.statusCode] ?? 0) + 1;
+      this.#logger?.info(
+        { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started },
+        'emulator request',
+      );
+    });
+    const handling = admin ? this.#handleAdmin(req, res, url, requestId) : this.#handleV1(req, res, url, requestId);
+    handling.catch((err: unknown) => {
+      if (err instanceof EmulatorApiError) return this.#answerError(req, res, requestId, err).catch(() => res.destroy());
+      if (res.headersSent || res.destroyed || req.destroyed) {
+        res.destroy();
+        return;
+      }
+      this.#logger?.info({ requestId, err: String(err) }, 'emulator internal error');
+      return this.#answerError(req, res, requestId, new EmulatorApiError(500, 'Internal server error')).catch(() => res.destroy());
+    });
+  }
+
+  #authenticate(req: IncomingMessage): void {
+    const header = req.headers['x-api-key'];
+    let key = typeof header === 'string' ? header.trim() : '';
+    if (!key) {
+      const auth = req.headers.authorization ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(auth);
+      key = m?.[1]?.trim() ?? '';
+    }
+    if (!key) throw new EmulatorApiError(401, 'x-api-key header is required');
+    if (this.#apiKey !== null && key !== this.#apiKey) throw new EmulatorApiError(401, 'invalid x-api-key');
+  }
+
+  async #handleV1(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
+    const faults = this.#faults;
+    // Three draws per request, always, so one seed gives one sequence whatever the rates are.
+    const rReset = this.#random();
+    const rError = this.#random();
+    const rLost = this.#random();
+    const route = matchRoute(req.method ?? 'GET', url.pathname);
+    if (route && route !== 'method') this.#stats.byRoute[route.name]++;
+
+    if (faults.hang) return; // never answered; close() destroys the socket
+    if (rReset < faults.resetRate) {
+      this.#stats.injected.reset++;
+      req.socket.destroy();
+      return;
+    }
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    this.#rateLimitHeaders(res);
+    this.#authenticate(req);
+    const version = req.headers['anthropic-version'];
+    if (version === undefined) throw new EmulatorApiError(400, 'anthropic-version: header is required');
+    if (!ANTHROPIC_VERSIONS.includes(String(version))) {
+      throw new EmulatorApiError(400, `anthropic-version: ${JSON.stringify(version)} is not a valid version`);
+    }
+    if (route === null) throw new EmulatorApiError(404, `Not found: ${req.method} ${url.pathname}`);
+    if (route === 'method') throw new EmulatorApiError(405, `Method ${req.method} not allowed on ${url.pathname}`);
+
+    if (faults.requestsPerMinute !== null) {
+      this.#bucket ??= new TokenBucket(faults.requestsPerMinute, this.#now());
+      const took = this.#bucket.take(this.#now());
+      if (!took.ok) {
+        this.#stats.injected.rateLimited++;
+        throw new EmulatorApiError(429, 'Number of requests has exceeded your per-minute rate limit', {
+          headers: { 'retry-after': String(Math.ceil(took.waitMs / 1000)), 'retry-after-ms': String(Math.ceil(took.waitMs)) },
+        });
+      }
+      res.setHeader('anthropic-ratelimit-requests-remaining', String(took.remaining));
+    }
+    const injected = pickInjectedError(faults, rError);
+    if (injected !== null) throw this.#injectedError(injected);
+
+    this.#sweep();
+    const mode = listModeFor(req.headers['anthropic-beta']);
+    const shape = mode === 'beta' ? 'beta' : 'ga';
+    const lose = rLost < faults.lostResponseRate;
+    switch (route.name) {
+      case 'upload': {
+        const file = await this.#upload(req, shape);
+        if (lose) return this.#loseResponse(req);
+        return this.#sendJson(res, 200, render(file, shape));
+      }
+      case 'list': {
+        try {
+          const body = runListQuery(this.#table, parseListQuery(url.searchParams, mode), mode, (e) => render(e.file, shape));
+          return this.#sendJson(res, 200, body);
+        } catch (err) {
+          if (err instanceof ListQueryError) throw new EmulatorApiError(400, err.message);
+          throw err;
+        }
+      }
+      case 'retrieve': {
+        const entry = this.#table.get(route.id as string);
+        if (!entry) throw notFound(route.id as string);
+        return this.#sendJson(res, 200, render(entry.file, shape));
+      }
+      case 'download':
+        return this.#download(res, route.id as string);
+      case 'delete': {
+        const id = route.id as string;
+        if (!this.#table.remove(id)) throw notFound(id);
+        await this.#backend.recordDelete(id);
+        if (lose) return this.#loseResponse(req);
+        return this.#sendJson(res, 200, { id, type: 'file_deleted' });
+      }
+    }
+  }
+
+  #injectedError(status: 500 | 529 | 429): EmulatorApiError {
+    const f = this.#faults;
+    const headers: Record<string, string> = {};
+    if (status !== 500) {
+      if (f.retryAfterSeconds !== null) headers['retry-after'] = String(f.retryAfterSeconds);
+      if (f.retryAfterMs !== null) headers['retry-after-ms'] = String(f.retryAfterMs);
+    }
+    if (status === 500) {
+      this.#stats.injected.e500++;
+      return new EmulatorApiError(500, 'Internal server error (injected by the emulator)');
+    }
+    if (status === 529) {
+      this.#stats.injected.e529++;
+      return new EmulatorApiError(529, 'Overloaded (injected by the emulator)', { headers });
+    }
+    this.#stats.injected.e429++;
+    return new EmulatorApiError(429, 'Rate limited (injected by the emulator)', { headers });
+  }
+
+  #rateLimitHeaders(res: ServerResponse): void {
+    const rpm = this.#faults.requestsPerMinute;
+    if (rpm === null) return;
+    this.#bucket ??= new TokenBucket(rpm, this.#now());
+    res.setHeader('anthropic-ratelimit-requests-limit', String(rpm));
+    res.setHeader('anthropic-ratelimit-requests-reset', new Date(this.#bucket.fullAt(this.#now())).toISOString());
+  }
+
+  #loseResponse(req: IncomingMessage): void {
+    this.#stats.injected.lost++;
+    req.socket.destroy();
+  }
+
+  async #upload(req: IncomingMessage, shape: 'ga' | 'beta'): Promise<StoredFile> {
+    const boundary = checkUploadHeaders(req, this.#maxFileBytes);
+    const id = newFileId();
+    const received = await receiveUpload(req, boundary, {
+      shape,
+      id,
+      maxFileBytes: this.#maxFileBytes,
+      quotaLeft: this.#quotaLeft(),
+      backend: this.#backend,
+      onBytes: (n) => {
+        this.#stats.bytesReceived += n;
+      },
+    });
+    // Other uploads may have finished while this one streamed.
+    if (received.sizeBytes > this.#quotaLeft()) {
+      await received.abort();
+      throw quotaExceeded();
+    }
+    await received.commit();
+    return this.#store({
+      id,
+      filename: received.filename,
+      mimeType: received.mimeType,
+      sizeBytes: received.sizeBytes,
+      sha256: received.sha256,
+      downloadable: false,
+      expiresInSeconds: received.expiresInSeconds,
+    });
+  }
+
+  #quotaLeft(): number {
+    return Math.max(0, this.#storageLimitBytes - this.#table.usedBytes(this.#nowMicros()));
+  }
+
+  async #download(res: ServerResponse, id: string): Promise<void> {
+    const entry = this.#table.get(id);
+    if (!entry) throw notFound(id);
+    if (entry.expiresMicros !== null && entry.expiresMicros <= this.#nowMicros()) {
+      throw new EmulatorApiError(404, `File ${id} has expired.`, { errorCode: 'file_expired' });
+    }
+    if (!entry.file.downloadable) {
+      throw new EmulatorApiError(400, `File ${id} is not downloadable: only files created by tools can be downloaded.`, {
+        errorCode: 'file_not_downloadable',
+      });
+    }
+    res.statusCode = 200;
+    res.setHeader('content-type', entry.file.mime_type);
+    res.setHeader('content-length', String(entry.file.size_bytes));
+    await pipeline(this.#backend.streamBlob(id), res);
+  }
+
+  // ---- admin ----
+
+  async #handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL, _requestId: string): Promise<void> {
+    this.#authenticate(req);
+    const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+    switch (route) {
+      case 'GET /_emulator/files':
+        return this.#sendJson(res, 200, { data: this.files() });
+      case 'POST /_emulator/files': {
+        const body = (await readJson(req)) as Record<string, unknown>;
+        if (typeof body['filename'] !== 'string' || typeof body['content_base64'] !== 'string') {
+          throw new EmulatorApiError(400, 'expected {"filename": string, "content_base64": string, "mime_type"?, "downloadable"?, "expires_in_seconds"?}');
+        }
+        try {
+          const file = await this.addFile({
+            filename: body['filename'],
+            bytes: Buffer.from(body['content_base64'], 'base64'),
+            ...(typeof body['mime_type'] === 'string' ? { mimeType: body['mime_type'] } : {}),
+            ...(typeof body['downloadable'] === 'boolean' ? { downloadable: body['downloadable'] } : {}),
+            ...(typeof body['expires_in_seconds'] === 'number' ? { expiresInSeconds: body['expires_in_seconds'] } : {}),
+          });
+          return this.#sendJson(res, 200, file);
+        } catch (err) {
+          if (err instanceof TypeError) throw new EmulatorApiError(400, err.message);
+          throw err;
+        }
+      }
+      case 'GET /_emulator/stats':
+        return this.#sendJson(res, 200, this.stats());
+      case 'POST /_emulator/reset-stats':
+        this.resetStats();
+        return this.#sendJson(res, 200, this.stats());
+      case 'GET /_emulator/faults':
+        return this.#sendJson(res, 200, this.faults());
+      case 'PUT /_emulator/faults': {
+        const body = await readJson(req);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new EmulatorApiError(400, 'expected a JSON object of fault settings');
+        }
+        try {
+          this.setFaults(body as Partial<FaultConfig>);
+        } catch (err) {
+          if (err instanceof TypeError) throw new EmulatorApiError(400, err.message);
+          throw err;
+        }
+        return this.#sendJson(res, 200, this.faults());
+      }
+      default:
+        throw new EmulatorApiError(404, `Not found: ${route}`);
+    }
+  }
+
+  // ---- answering ----
+
+  #sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.statusCode = status;
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', String(Buffer.byteLength(text)));
+    res.end(text);
+  }
+
+  /**
+   * Answers an error. A request whose body is still arriving is read (and discarded) first, up to
+   * a cap, so the client sees the answer rather than a reset; beyond the cap the connection closes.
+   */
+  async #answerError(req: IncomingMessage, res: ServerResponse, requestId: string, err: EmulatorApiError): Promise<void> {
+    if (res.headersSent || res.destroyed) return;
+    const complete = await drain(req, DRAIN_CAP_BYTES, (n) => {
+      if (!req.url?.startsWith('/_emulator/')) this.#stats.bytesReceived += n;
+    });
+    if (res.destroyed) return;
+    const headers: Record<string, string> = { ...err.headers };
+    if (!complete) headers['connection'] = 'close';
+    this.#sendJson(res, err.status, err.body(requestId), headers);
+  }
+}
+
+function render(file: StoredFile, shape: 'ga' | 'beta'): FileMetadata {
+  const meta: FileMetadata = {
+    id: file.id,
+    type: 'file',
+    filename: file.filename,
+    mime_type: file.mime_type,
+    size_bytes: file.size_bytes,
+    created_at: file.created_at,
+    downloadable: file.downloadable ?? false,
+  };
+  if (shape === 'ga') meta.expires_at = file.expires_at ?? null;
+  return meta;
+}
+
+function entryFor(file: StoredFile): Entry {
+  const micros = parseMicros(file.created_at);
+  const expiresMicros = file.expires_at ? parseMicros(file.expires_at) : null;
+  return { file, micros, expiresMicros };
+}
+
+/** Reads and discards the rest of a body, up to `cap` bytes; true when the body ended. */
+function drain(req: IncomingMessage, cap: number, onBytes: (n: number) => void): Promise<boolean> {
+  if (req.complete || req.readableEnded) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (ok: boolean): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onFail);
+      req.off('close', onClose);
+      if (!ok) req.pause();
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      onBytes(chunk.length);
+      if (seen > cap) done(false);
+    };
+    const onEnd = (): void => done(true);
+    const onFail = (): void => done(false);
+    const onClose = (): void => done(req.complete);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onFail);
+    req.on('close', onClose);
+    req.resume();
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 1024 * 1024 * 1024) throw new EmulatorApiError(413, 'admin request body too large');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new EmulatorApiError(400, 'request body is not valid JSON');
+  }
+}
+
+export { MIN_EXPIRES_IN_SECONDS, MAX_EXPIRES_IN_SECONDS, tooLarge };

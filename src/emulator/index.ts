@@ -1,0 +1,10 @@
+/** The Files API emulator: `Emulator.start()` for tests, `runEmulatorCommand` for the CLI. */
+export { Emulator, ANTHROPIC_VERSIONS, DEFAULT_STORAGE_LIMIT_BYTES, MANAGED_AGENTS_COMPAT_BETA, listModeFor } from './emulator.js';
+export { runEmulatorCommand, type EmulatorCommandOptions } from './run-emulator-command.js';
+export { DEFAULT_FAULTS, TokenBucket, mergeFaults, seededRandom } from './faults.js';
+export { EmulatorApiError, errorTypeForStatus, type ApiErrorCode } from './api-error.js';
+export { MultipartParser, MultipartError, boundaryFromContentType, parseDisposition, type MultipartEvent } from './multipart-parser.js';
+export { filenameProblem, resolveMimeType, defaultFilename, MAX_UPLOAD_FILENAME_CHARS } from './filename-rules.js';
+export { MIN_EXPIRES_IN_SECONDS, MAX_EXPIRES_IN_SECONDS } from './upload-handler.js';
+export { encodePageCursor, decodePageCursor, parseListQuery, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_LIST_IDS, type ListMode } from './list-query.js';
+export type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, RouteName, StoredFile } from './types.js';
