@@ -590,6 +590,13 @@ export class FilesClient implements FilesApi {
         }),
       };
     }
+    if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+      return {
+        outcome: { kind: 'fatal' },
+        error: new APIConnectionError(`The Files API client is closed (${where}).`, { retryable: false, cause: err }),
+      };
+    }
+    if (code === 'UND_ERR_INVALID_ARG') return { outcome: { kind: 'fatal' }, error: err as Error };
     // Local failures (a file that cannot be read) are not the connection's fault: not retried.
     if (code !== undefined && /^E(NOENT|ACCES|ISDIR|PERM|MFILE|NFILE)$/.test(code)) {
       return { outcome: { kind: 'fatal' }, error: err as Error };
