@@ -20,6 +20,10 @@ export interface ApiConfig {
   readonly apiKey: string | null;
   /** Where the key came from, for status and messages (never the key). */
   readonly apiKeySource: 'env' | 'file' | 'none';
+  /** The environment variable the key is read from. @default 'ANTHROPIC_API_KEY' */
+  readonly apiKeyEnv: string;
+  /** The key file consulted when the variable is unset (configured, or the default one if it exists). */
+  readonly apiKeyFile: string | null;
   /** @default 2 */
   readonly maxRetries: number;
   /** Per-attempt timeout. @default 600000 */

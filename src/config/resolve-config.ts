@@ -1,0 +1,332 @@
+/**
+ * The one options pipeline: defaults < config file < environment < flags, validated and frozen.
+ * Nothing else in the program reads process.env; the CLI passes the environment in.
+ *
+ * Environment variables read here:
+ *   ANTHROPIC_API_KEY (or the variable named by api.apiKeyEnv)  the key
+ *   ANTHROPIC_BASE_URL           api.baseURL (a non-default URL means "that server", not the emulator)
+ *   CLAUDE_FILESYNC_CONFIG       the config file (as --config)
+ *   CLAUDE_FILESYNC_DIR          dir (as --dir)
+ *   CLAUDE_FILESYNC_STATE_DIR    stateDir (as --state-dir)
+ *   CLAUDE_FILESYNC_LOG_LEVEL    log.level (as --log-level)
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_BASE_URL } from '../api/types.js';
+import { ConfigError } from '../errors.js';
+import { describeValue, formatIssues } from './format-issues.js';
+import { defaultPaths, expandPath } from './paths.js';
+import { fileConfigSchema, type FileConfig } from './schema.js';
+import type { Config } from './types.js';
+
+export const DEFAULT_API_KEY_ENV = 'ANTHROPIC_API_KEY';
+
+export interface ConfigFlags {
+  dir?: string | undefined;
+  stateDir?: string | undefined;
+  config?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+/** The filesystem calls the pipeline makes; tests may replace them. */
+export interface ConfigIO {
+  /** File contents, or null when the file does not exist. */
+  readText(path: string): string | null;
+  /** Permission bits of the file, or null when it does not exist. */
+  mode(path: string): number | null;
+}
+
+export interface ResolveConfigInput {
+  flags: ConfigFlags;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  platform: NodeJS.Platform;
+  homedir: string;
+  io?: ConfigIO;
+}
+
+export interface ResolvedConfig {
+  config: Config;
+  /** Things the user should know that do not stop the program (a key file readable by others). */
+  warnings: string[];
+}
+
+export const nodeConfigIO: ConfigIO = {
+  readText(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  },
+  mode(path) {
+    try {
+      return statSync(path).mode & 0o777;
+    } catch {
+      return null;
+    }
+  },
+};
+
+const KEY_LIKE = /sk-ant-[A-Za-z0-9_-]{8,}/;
+
+type Layer = { values: FileConfig; source: (field: string) => string };
+
+export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
+  const io = input.io ?? nodeConfigIO;
+  const env = input.env;
+  const paths = defaultPaths(input);
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const envValue = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+
+  // Which config file, if any.
+  const explicitConfig = input.flags.config ?? envValue('CLAUDE_FILESYNC_CONFIG');
+  const configSourceLabel = input.flags.config !== undefined ? '--config' : 'CLAUDE_FILESYNC_CONFIG';
+  const configFile = explicitConfig !== undefined ? expandPath(explicitConfig, input.cwd, input.homedir) : paths.configFile;
+  const configText = io.readText(configFile);
+  if (configText === null && explicitConfig !== undefined) {
+    throw new ConfigError(`config file not found: ${configFile} (from ${configSourceLabel})`, {
+      hint: 'check the path, or leave out --config to use the defaults',
+    });
+  }
+
+  const layers: Layer[] = [];
+  if (configText !== null) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(configText);
+    } catch (err) {
+      throw new ConfigError(`config file ${configFile} is not valid JSON: ${(err as Error).message}`, {
+        hint: 'JSON has no comments; use a "$comment" field (see config.example.json)',
+      });
+    }
+    const base = dirname(configFile);
+    const fileLayer = validateLayer(raw, () => `in ${configFile}`, errors);
+    if (fileLayer) {
+      // Paths in the file are relative to the file, so a config can travel with its folder.
+      layers.push({ values: expandLayerPaths(fileLayer, base, input.homedir), source: () => `in ${configFile}` });
+    }
+    const mode = io.mode(configFile);
+    if (mode !== null && (mode & 0o044) !== 0 && holdsKey(configText, env)) {
+      warnings.push(
+        `config file ${configFile} is readable by other users (mode ${octal(mode)}) and appears to hold an API key; ` +
+          `move the key to ANTHROPIC_API_KEY or a key file and run: chmod 600 ${configFile}`,
+      );
+    }
+  }
+
+  const envSources: Record<string, string> = {
+    dir: 'from CLAUDE_FILESYNC_DIR',
+    stateDir: 'from CLAUDE_FILESYNC_STATE_DIR',
+    'log.level': 'from CLAUDE_FILESYNC_LOG_LEVEL',
+    'api.baseURL': 'from ANTHROPIC_BASE_URL',
+  };
+  const envRaw = prune({
+    dir: envValue('CLAUDE_FILESYNC_DIR'),
+    stateDir: envValue('CLAUDE_FILESYNC_STATE_DIR'),
+    api: { baseURL: envValue('ANTHROPIC_BASE_URL') },
+    log: { level: envValue('CLAUDE_FILESYNC_LOG_LEVEL') },
+  });
+  const envLayer = validateLayer(envRaw, (f) => envSources[f] ?? 'from the environment', errors);
+  if (envLayer) layers.push({ values: expandLayerPaths(envLayer, input.cwd, input.homedir), source: (f) => envSources[f] ?? 'from the environment' });
+
+  const flagSources: Record<string, string> = { dir: 'from --dir', stateDir: 'from --state-dir', 'log.level': 'from --log-level' };
+  const flagRaw = prune({
+    dir: input.flags.dir,
+    stateDir: input.flags.stateDir,
+    log: { level: input.flags.logLevel },
+  });
+  const flagLayer = validateLayer(flagRaw, (f) => flagSources[f] ?? 'from a flag', errors);
+  if (flagLayer) layers.push({ values: expandLayerPaths(flagLayer, input.cwd, input.homedir), source: (f) => flagSources[f] ?? 'from a flag' });
+
+  if (errors.length > 0) throw configErrorOf(errors);
+
+  const merged = mergeLayers(layers.map((l) => l.values));
+  const sourceOf = (field: string): string | undefined => {
+    for (let i = layers.length - 1; i >= 0; i--) {
+      if (has(layers[i]!.values, field)) return layers[i]!.source(field);
+    }
+    return undefined;
+  };
+
+  const dir = merged.dir ?? paths.dir;
+  const stateDir = merged.stateDir ?? paths.stateDir;
+  if (resolve(dir) === resolve(stateDir)) {
+    errors.push(`stateDir must be a different folder from dir, got ${describeValue(stateDir)} for both`);
+  }
+  const shape = merged.api?.shape ?? 'ga';
+  const expiresInSeconds = merged.sync?.expiresInSeconds ?? null;
+  if (shape === 'beta' && expiresInSeconds !== null) {
+    errors.push(
+      `sync.expiresInSeconds must be null with api.shape "beta" (expiry exists only in the GA shape), got ${expiresInSeconds}`,
+    );
+  }
+  if (errors.length > 0) throw configErrorOf(errors);
+
+  // The key: the environment variable first, then a key file (configured, else the default one if present).
+  const apiKeyEnv = merged.api?.apiKeyEnv ?? DEFAULT_API_KEY_ENV;
+  let apiKey: string | null = envValue(apiKeyEnv)?.trim() ?? null;
+  let apiKeySource: Config['api']['apiKeySource'] = apiKey !== null ? 'env' : 'none';
+  const configuredKeyFile = merged.api?.apiKeyFile ?? null;
+  const keyFile = configuredKeyFile ?? (io.mode(paths.apiKeyFile) !== null ? paths.apiKeyFile : null);
+  if (apiKey === null && keyFile !== null) {
+    const text = io.readText(keyFile);
+    if (text === null) {
+      throw new ConfigError(`api.apiKeyFile names a file that does not exist: ${keyFile} (${sourceOf('api.apiKeyFile') ?? ''})`, {
+        hint: 'create it with the key on one line and run chmod 600 on it, or set ANTHROPIC_API_KEY',
+      });
+    }
+    const key = text.trim();
+    if (key === '') throw new ConfigError(`the API key file ${keyFile} is empty`, { hint: 'put the key on one line in it' });
+    apiKey = key;
+    apiKeySource = 'file';
+    const mode = io.mode(keyFile);
+    if (mode !== null && (mode & 0o077) !== 0) {
+      warnings.push(`API key file ${keyFile} is readable by other users (mode ${octal(mode)}); run: chmod 600 ${keyFile}`);
+    }
+  }
+
+  // Target: the real API when a key is set or the configuration names it; else the built-in emulator.
+  const requested = merged.api?.target ?? 'auto';
+  // A base URL other than the default names a server of the user's choosing: it needs a key.
+  const baseURLNamed =
+    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== DEFAULT_BASE_URL;
+  let target: 'api' | 'emulator';
+  if (requested === 'emulator') target = 'emulator';
+  else if (apiKey !== null) target = 'api';
+  else if (requested === 'api' || baseURLNamed) {
+    const why =
+      requested === 'api'
+        ? `api.target is "api" (${sourceOf('api.target') ?? ''})`
+        : `api.baseURL is set (${sourceOf('api.baseURL') ?? ''})`;
+    throw new ConfigError(`no API key: ${why} but ${apiKeyEnv} is not set`, {
+      hint: `set ${apiKeyEnv} to sync to Claude (or name a key file with api.apiKeyFile); without a key and without api.target/ANTHROPIC_BASE_URL, claude-filesync runs against its built-in emulator and nothing leaves this machine`,
+    });
+  } else target = 'emulator';
+
+  const config: Config = {
+    dir,
+    stateDir,
+    api: {
+      target,
+      baseURL: stripTrailingSlash(merged.api?.baseURL ?? DEFAULT_BASE_URL),
+      shape,
+      apiKey: target === 'emulator' ? null : apiKey,
+      apiKeySource: target === 'emulator' ? 'none' : apiKeySource,
+      apiKeyEnv,
+      apiKeyFile: keyFile,
+      maxRetries: merged.api?.maxRetries ?? 2,
+      timeoutMs: merged.api?.timeoutMs ?? 600_000,
+    },
+    queue: {
+      concurrency: merged.queue?.concurrency ?? 4,
+      requestsPerMinute: merged.queue?.requestsPerMinute ?? 400,
+    },
+    watch: {
+      settleMs: merged.watch?.settleMs ?? 1000,
+      ignore: merged.watch?.ignore ?? [],
+      include: merged.watch?.include ?? [],
+      followSymlinks: merged.watch?.followSymlinks ?? false,
+      usePolling: merged.watch?.usePolling ?? false,
+      pollIntervalMs: merged.watch?.pollIntervalMs ?? 2000,
+    },
+    sync: {
+      maxFileBytes: merged.sync?.maxFileBytes ?? 524_288_000,
+      expiresInSeconds,
+      maxDeletePercent: merged.sync?.maxDeletePercent ?? 50,
+      maxDeleteFloor: merged.sync?.maxDeleteFloor ?? 10,
+      reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? 60,
+    },
+    log: { level: merged.log?.level ?? 'info' },
+    configFile: configText !== null ? configFile : null,
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+function validateLayer(raw: unknown, source: (field: string) => string, errors: string[]): FileConfig | null {
+  const parsed = fileConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  errors.push(...formatIssues(raw, parsed.error.issues, { sourceOf: source }));
+  return null;
+}
+
+function configErrorOf(errors: string[]): ConfigError {
+  const message = errors.length === 1 ? errors[0]! : `invalid configuration:\n  ${errors.join('\n  ')}`;
+  return new ConfigError(message, { hint: 'see config.example.json for every field and its default' });
+}
+
+function expandLayerPaths(layer: FileConfig, base: string, homedir: string): FileConfig {
+  const out: FileConfig = { ...layer };
+  if (out.dir !== undefined) out.dir = expandPath(out.dir, base, homedir);
+  if (out.stateDir !== undefined) out.stateDir = expandPath(out.stateDir, base, homedir);
+  if (out.api?.apiKeyFile !== undefined && out.api.apiKeyFile !== null) out.api = { ...out.api, apiKeyFile: expandPath(out.api.apiKeyFile, base, homedir) };
+  return out;
+}
+
+/** Later layers win, field by field (arrays are replaced, not concatenated). */
+function mergeLayers(layers: FileConfig[]): FileConfig {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined || key === '$comment') continue;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        const prev = (out[key] as Record<string, unknown> | undefined) ?? {};
+        const next: Record<string, unknown> = { ...prev };
+        for (const [k, v] of Object.entries(value)) if (v !== undefined && k !== '$comment') next[k] = v;
+        out[key] = next;
+      } else {
+        out[key] = value;
+      }
+    }
+  }
+  return out as FileConfig;
+}
+
+function has(layer: FileConfig, field: string): boolean {
+  let cur: unknown = layer;
+  for (const seg of field.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !(seg in cur)) return false;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur !== undefined;
+}
+
+/** Drops undefined leaves and then empty objects, so an unset variable is no value at all. */
+function prune(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const inner = prune(v as Record<string, unknown>);
+      if (Object.keys(inner).length > 0) out[k] = inner;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function holdsKey(text: string, env: ResolveConfigInput['env']): boolean {
+  if (KEY_LIKE.test(text)) return true;
+  const key = env[DEFAULT_API_KEY_ENV];
+  return key !== undefined && key.length >= 8 && text.includes(key);
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+function stripTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
