@@ -1,0 +1,303 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IndexError } from '../../src/errors.js';
+import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/index/migrations.js';
+import { IndexStore, pathKeyOf, type RemoteCopy } from '../../src/index/store.js';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'c'.repeat(64);
+
+function remote(path: string, fileId: string, sha256: string, extra: Partial<RemoteCopy> = {}): RemoteCopy {
+  return { path, fileId, remoteName: `${path}~${sha256.slice(0, 10)}`, size: 3, sha256, createdAt: 1000, expiresAt: null, ...extra };
+}
+
+function expectIndexError(fn: () => unknown, message: RegExp, file: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(IndexError);
+  const e = caught as IndexError;
+  expect(e.code).toBe('E_INDEX');
+  expect(e.message).toMatch(message);
+  if (file) {
+    expect(e.hint).toContain(file);
+    expect(e.hint).toContain('claude-filesync reconcile --adopt');
+  }
+}
+
+let clock = 0;
+const now = (): number => ++clock;
+
+describe('IndexStore rows', () => {
+  let store: IndexStore;
+  beforeEach(() => {
+    clock = 0;
+    store = IndexStore.open(':memory:', { now });
+  });
+  afterEach(() => store.close());
+
+  it('keys rows by the sha256 of the path', () => {
+    const row = store.observe({ path: 'dir/a.txt', size: 3, mtimeMs: 1.5, ino: 7, sha256: A });
+    expect(row.pathKey).toBe(pathKeyOf('dir/a.txt'));
+    expect(IndexStore.pathKey('dir/a.txt')).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.get('dir/a.txt')).toEqual(row);
+    expect(row.state).toBe('pending');
+    expect(row.mtimeMs).toBe(1.5);
+  });
+
+  it('observe marks a row synced only when the remote copy holds the same content', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    const intent = store.recordIntent({ path: 'a', remoteName: 'a~aaaaaaaaaa', size: 3, sha256: A, startedAt: 5 });
+    store.commitUpload(intent.id, remote('a', 'file_1', A));
+    expect(store.get('a')?.state).toBe('synced');
+    expect(store.observe({ path: 'a', size: 4, mtimeMs: 2, ino: 1, sha256: B }).state).toBe('pending');
+    const back = store.observe({ path: 'a', size: 3, mtimeMs: 3, ino: 1, sha256: A });
+    expect(back.state).toBe('synced');
+    expect(back.fileId).toBe('file_1');
+  });
+
+  it('observe keeps attempts and error for unchanged content and resets them when it changes', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.markFailed('a', 'EACCES');
+    store.markFailed('a', 'EACCES again');
+    let row = store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    expect(row).toMatchObject({ state: 'pending', attempts: 2, lastError: 'EACCES again' });
+    row = store.observe({ path: 'a', size: 3, mtimeMs: 2, ino: 1, sha256: B });
+    expect(row).toMatchObject({ state: 'pending', attempts: 0, lastError: null });
+  });
+
+  it('observe does not rewrite a row that did not change', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    const first = store.get('a')?.updatedAt;
+    store.observeMany([{ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A }]);
+    expect(store.get('a')?.updatedAt).toBe(first);
+  });
+
+  it('markSkipped keeps the old remote copy and observe clears the reason', () => {
+    store.observe({ path: 'big', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.adopt('big', remote('big', 'file_big', A));
+    const skipped = store.markSkipped({ path: 'big', size: 10_000, mtimeMs: 2, ino: 1 }, 'too large');
+    expect(skipped).toMatchObject({ state: 'skipped', skipReason: 'too large', fileId: 'file_big', sha256: null });
+    expect(store.observe({ path: 'big', size: 3, mtimeMs: 3, ino: 1, sha256: A })).toMatchObject({
+      state: 'synced',
+      skipReason: null,
+    });
+  });
+
+  it('markFailed counts attempts and creates a row for an unknown path', () => {
+    store.markFailed('new', 'EIO', { size: 9, mtimeMs: 4, ino: 2 });
+    store.markFailed('new', 'EIO');
+    expect(store.get('new')).toMatchObject({ state: 'failed', attempts: 2, lastError: 'EIO', size: 9, sha256: null });
+    store.markPending('new');
+    expect(store.get('new')?.state).toBe('pending');
+  });
+
+  it('counts rows by state and iterates in path order', () => {
+    store.observeMany([
+      { path: 'b', size: 1, mtimeMs: 1, ino: 1, sha256: A },
+      { path: 'a', size: 1, mtimeMs: 1, ino: 2, sha256: B },
+    ]);
+    store.markSkipped({ path: 'c', size: 1, mtimeMs: 1, ino: 3 }, 'ignored');
+    store.markFailed('d', 'x');
+    expect(store.count()).toBe(4);
+    expect(store.countByState()).toEqual({ pending: 2, synced: 0, failed: 1, skipped: 1 });
+    expect([...store.iterate()].map((r) => r.path)).toEqual(['a', 'b', 'c', 'd']);
+    expect(store.all().map((r) => r.path)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('commitUpload supersedes the old copy, queues it and drops the intent', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    const i1 = store.recordIntent({ path: 'a', remoteName: 'n1', size: 3, sha256: A, startedAt: 1 });
+    expect(store.commitUpload(i1.id, remote('a', 'file_1', A))).toBeNull();
+    store.observe({ path: 'a', size: 3, mtimeMs: 2, ino: 1, sha256: B });
+    const i2 = store.recordIntent({ path: 'a', remoteName: 'n2', size: 3, sha256: B, startedAt: 2 });
+    expect(store.intents().map((i) => i.id)).toEqual([i2.id]);
+    const superseded = store.commitUpload(i2.id, remote('a', 'file_2', B));
+    expect(superseded).toMatchObject({ fileId: 'file_1', reason: 'superseded', path: 'a', attempts: 0 });
+    expect(store.get('a')).toMatchObject({ fileId: 'file_2', remoteSha256: B, state: 'synced' });
+    expect(store.byFileId('file_2')?.path).toBe('a');
+    expect(store.intents()).toEqual([]);
+    expect(store.pendingDeletes().map((d) => d.fileId)).toEqual(['file_1']);
+    expect(store.ownedFileIds()).toEqual(new Set(['file_1', 'file_2']));
+  });
+
+  it('commitUpload leaves the row pending when the file changed during the upload', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: B });
+    const i = store.recordIntent({ path: 'a', remoteName: 'n', size: 3, sha256: A, startedAt: 1 });
+    store.commitUpload(i.id, remote('a', 'file_1', A));
+    expect(store.get('a')).toMatchObject({ fileId: 'file_1', remoteSha256: A, state: 'pending' });
+  });
+
+  it('commitUpload of a path removed meanwhile queues the new copy as removed', () => {
+    store.observe({ path: 'gone', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    const i = store.recordIntent({ path: 'gone', remoteName: 'n', size: 3, sha256: A, startedAt: 1 });
+    expect(store.removePath('gone')).toBeNull();
+    const d = store.commitUpload(i.id, remote('gone', 'file_9', A));
+    expect(d).toMatchObject({ fileId: 'file_9', reason: 'removed', path: 'gone' });
+    expect(store.get('gone')).toBeUndefined();
+    expect(store.intents()).toEqual([]);
+  });
+
+  it('discardUpload drops the intent and queues the copy', () => {
+    const i = store.recordIntent({ path: 'a', remoteName: 'n', size: 3, sha256: A, startedAt: 1 });
+    const d = store.discardUpload(i.id, 'file_x', 'changed-during-upload');
+    expect(d).toMatchObject({ fileId: 'file_x', remoteName: 'n', path: 'a', reason: 'changed-during-upload' });
+    expect(store.intents()).toEqual([]);
+  });
+
+  it('adopt takes a copy off the delete queue and supersedes the previous one', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.adopt('a', remote('a', 'file_old', C));
+    store.queueDelete({ fileId: 'file_new', remoteName: 'n', path: 'a', reason: 'orphan' });
+    const d = store.adopt('a', remote('a', 'file_new', A));
+    expect(d).toMatchObject({ fileId: 'file_old', reason: 'superseded' });
+    expect(store.pendingDeletes().map((x) => x.fileId)).toEqual(['file_old']);
+    expect(store.get('a')).toMatchObject({ fileId: 'file_new', state: 'synced' });
+  });
+
+  it('removePath queues the copy of the removed row', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.adopt('a', remote('a', 'file_1', A));
+    expect(store.removePath('a')).toMatchObject({ fileId: 'file_1', reason: 'removed' });
+    expect(store.count()).toBe(0);
+    expect(store.removePath('a')).toBeNull();
+  });
+
+  it('clearRemote forgets the copy and optionally queues it', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.adopt('a', remote('a', 'file_1', A, { expiresAt: 50 }));
+    expect(store.clearRemote('a')).toBeNull();
+    expect(store.get('a')).toMatchObject({ fileId: null, remoteSha256: null, remoteExpiresAt: null, state: 'pending' });
+    expect(store.pendingDeletes()).toEqual([]);
+    store.adopt('a', remote('a', 'file_2', A));
+    expect(store.clearRemote('a', 'expired')).toMatchObject({ fileId: 'file_2', reason: 'expired' });
+  });
+
+  it('queueDelete is idempotent; deleteFailed counts; retireDelete removes', () => {
+    const first = store.queueDelete({ fileId: 'f', remoteName: null, path: null, reason: 'orphan' });
+    const again = store.queueDelete({ fileId: 'f', remoteName: 'x', path: 'p', reason: 'removed' });
+    expect(again).toEqual(first);
+    store.deleteFailed('f', '500');
+    expect(store.pendingDeletes()).toEqual([{ ...first, attempts: 1, lastError: '500' }]);
+    store.retireDelete('f');
+    expect(store.pendingDeletes()).toEqual([]);
+  });
+
+  it('stores meta values and closes idempotently', () => {
+    store.setMeta('lastReconcile', '123');
+    store.setMeta('lastReconcile', '456');
+    expect(store.getMeta('lastReconcile')).toBe('456');
+    expect(store.getMeta('schema_version')).toBe(String(SCHEMA_VERSION));
+    store.close();
+    store.close();
+    expect(store.closed).toBe(true);
+  });
+});
+
+describe('IndexStore files on disk', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cfs-index-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates and migrates a new file and an empty file, marking it as ours', () => {
+    for (const name of ['new.sqlite', 'empty.sqlite']) {
+      const file = join(dir, name);
+      if (name === 'empty.sqlite') writeFileSync(file, '');
+      const s = IndexStore.open(file);
+      s.observe({ path: 'x', size: 1, mtimeMs: 1, ino: 1, sha256: A });
+      s.close();
+      const raw = new Database(file, { readonly: true });
+      expect(raw.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(raw.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(String(SCHEMA_VERSION));
+      raw.close();
+      const again = IndexStore.open(file);
+      expect(again.get('x')?.sha256).toBe(A);
+      again.close();
+    }
+  });
+
+  it('refuses a foreign sqlite file with a hint to move it away and adopt', () => {
+    const file = join(dir, 'index.sqlite');
+    const other = new Database(file);
+    other.exec('CREATE TABLE files (name TEXT)');
+    other.close();
+    expectIndexError(() => IndexStore.open(file), /not a claude-filesync index/, file);
+  });
+
+  it('refuses a file that is not sqlite at all', () => {
+    const file = join(dir, 'index.sqlite');
+    writeFileSync(file, 'this is not a database, just some text that is long enough to look like a header'.repeat(20));
+    expectIndexError(() => IndexStore.open(file), /corrupt|not a database|unreadable/i, file);
+  });
+
+  it('refuses an index of a newer schema', () => {
+    const file = join(dir, 'index.sqlite');
+    IndexStore.open(file).close();
+    const raw = new Database(file);
+    raw.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
+    raw.close();
+    expectIndexError(() => IndexStore.open(file), /newer/, file);
+  });
+
+  it('refuses readonly opening of a missing index', () => {
+    expect(() => IndexStore.open(join(dir, 'missing.sqlite'), { readonly: true })).toThrow(IndexError);
+  });
+
+  it('reads beside a writer and sees its commits; refuses writes', () => {
+    const file = join(dir, 'index.sqlite');
+    const writer = IndexStore.open(file);
+    writer.observe({ path: 'one', size: 1, mtimeMs: 1, ino: 1, sha256: A });
+    const reader = IndexStore.open(file, { readonly: true });
+    expect(reader.count()).toBe(1);
+    writer.observeMany([
+      { path: 'two', size: 1, mtimeMs: 1, ino: 2, sha256: B },
+      { path: 'three', size: 1, mtimeMs: 1, ino: 3, sha256: C },
+    ]);
+    expect(reader.count()).toBe(3);
+    expect(reader.get('two')?.sha256).toBe(B);
+    expect(() => reader.observe({ path: 'x', size: 1, mtimeMs: 1, ino: 1, sha256: A })).toThrow(/readonly/i);
+    reader.close();
+    writer.close();
+  });
+
+  it('commitUpload is atomic: a failure part-way leaves row, intent and queue as they were', () => {
+    const file = join(dir, 'index.sqlite');
+    const store = IndexStore.open(file);
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.adopt('a', remote('a', 'file_1', C));
+    const intent = store.recordIntent({ path: 'a', remoteName: 'n', size: 3, sha256: A, startedAt: 1 });
+    // A second connection makes the last step (queueing the superseded copy) fail.
+    const saboteur = new Database(file);
+    saboteur.exec(
+      "CREATE TRIGGER no_deletes BEFORE INSERT ON remote_deletes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+    );
+    expect(() => store.commitUpload(intent.id, remote('a', 'file_2', A))).toThrow(/disk on fire/);
+    expect(store.get('a')).toMatchObject({ fileId: 'file_1', remoteSha256: C, state: 'pending' });
+    expect(store.intents().map((i) => i.id)).toEqual([intent.id]);
+    expect(store.pendingDeletes()).toEqual([]);
+    saboteur.exec('DROP TRIGGER no_deletes');
+    saboteur.close();
+    expect(store.commitUpload(intent.id, remote('a', 'file_2', A))).toMatchObject({ fileId: 'file_1' });
+    store.close();
+  });
+
+  it('keeps committed intents across a reopen (durable before the upload starts)', () => {
+    const file = join(dir, 'index.sqlite');
+    const s1 = IndexStore.open(file);
+    s1.recordIntent({ path: 'a', remoteName: 'n', size: 3, sha256: A, startedAt: 42 });
+    s1.close();
+    const s2 = IndexStore.open(file);
+    expect(s2.intents()).toMatchObject([{ path: 'a', startedAt: 42, pathKey: pathKeyOf('a') }]);
+    s2.close();
+  });
+});
