@@ -1,0 +1,158 @@
+/**
+ * The executor runs one job against the API and records the outcome in the index, in the order
+ * that keeps a crash harmless:
+ *   upload: intent recorded -> bytes streamed (hashed as they go) -> file id committed in the same
+ *           transaction that marks the row synced and queues the superseded copy for deletion;
+ *   delete: the API call -> the queued delete retired (404 counts as done).
+ * A crash between any two steps leaves an intent or a queued delete that the next reconcile
+ * finishes or undoes.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { FilesApi, FileMetadata } from '../api/types.js';
+import type { IndexStore } from '../index/store.js';
+import type { RemoteDelete } from '../index/types.js';
+import { remoteNameFor } from './naming.js';
+
+export interface ExecutorDeps {
+  root: string;
+  index: IndexStore;
+  client: FilesApi;
+  logger: Logger;
+  now: () => number;
+  /** GA only; null = never expire. */
+  expiresInSeconds: number | null;
+  maxFileBytes: number;
+  /** Intents of uploads running now, so a concurrent reconcile leaves them alone. */
+  liveIntents: Set<number>;
+}
+
+export type UploadOutcome =
+  | { kind: 'nothing' }
+  | { kind: 'uploaded'; fileId: string; bytes: number; superseded: RemoteDelete | null; recovered: boolean }
+  | { kind: 'changed'; discarded: RemoteDelete }
+  | { kind: 'failed'; error: string; retryable: boolean; fatal: boolean; intentKept: boolean }
+  | { kind: 'skipped'; reason: string };
+
+export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; retryable: boolean; fatal: boolean };
+
+/** Classifies an error thrown by the client (or by reading the local file). */
+export function classifyError(err: unknown): { message: string; status: number | null; retryable: boolean; fatal: boolean; ambiguous: boolean } {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown; name?: unknown };
+  const status = typeof e?.status === 'number' ? e.status : null;
+  const message = err instanceof Error ? err.message : String(err);
+  const fsCode = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : null;
+  if (status === null) {
+    // Local file problems are not the API's: the path is checked again by the watcher/reconcile.
+    if (fsCode && ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE'].includes(fsCode)) {
+      return { message, status, retryable: false, fatal: false, ambiguous: false };
+    }
+    // Connection errors and timeouts: the request may have reached the server.
+    return { message, status, retryable: true, fatal: false, ambiguous: true };
+  }
+  if (status === 401 || status === 403) return { message, status, retryable: false, fatal: status === 401, ambiguous: false };
+  if (status === 408 || status === 409 || status === 429 || status >= 500) return { message, status, retryable: true, fatal: false, ambiguous: true };
+  return { message, status, retryable: false, fatal: false, ambiguous: false };
+}
+
+export function toRemote(file: FileMetadata): { createdAt: number | null; expiresAt: number | null } {
+  const created = Date.parse(file.created_at);
+  const expires = file.expires_at ? Date.parse(file.expires_at) : NaN;
+  return { createdAt: Number.isFinite(created) ? created : null, expiresAt: Number.isFinite(expires) ? expires : null };
+}
+
+/** Uploads the current content of `relPath` if its row needs it. */
+export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome> {
+  const { index, client, logger } = deps;
+  const row = index.get(relPath);
+  if (!row || row.state === 'skipped' || row.sha256 === null) return { kind: 'nothing' };
+  if (row.fileId && row.remoteSha256 === row.sha256) return { kind: 'nothing' };
+  if (row.size > deps.maxFileBytes) return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
+
+  const remoteName = remoteNameFor(relPath, row.sha256);
+  const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
+  deps.liveIntents.add(intent.id);
+  const started = deps.now();
+  try {
+    const result = await client.upload(
+      { path: path.join(deps.root, ...relPath.split('/')) },
+      {
+        filename: remoteName,
+        ...(deps.expiresInSeconds !== null && client.shape === 'ga' ? { expiresInSeconds: deps.expiresInSeconds } : {}),
+        ...(signal ? { signal } : {}),
+      },
+    );
+    const { createdAt, expiresAt } = toRemote(result.file);
+    if (result.sha256 !== intent.sha256 || result.bytesSent !== intent.size) {
+      // The file changed while it streamed: what was stored is neither the old nor a settled new
+      // version. Delete it and let the path settle and upload again.
+      index.discardUpload(intent.id, result.file.id, 'changed-during-upload');
+      logger.info({ event: 'changed-during-upload', path: relPath, fileId: result.file.id }, 'file changed while uploading; will upload again once it settles');
+      return {
+        kind: 'changed',
+        discarded: { fileId: result.file.id, remoteName, path: relPath, reason: 'changed-during-upload', queuedAt: deps.now(), attempts: 0, lastError: null },
+      };
+    }
+    const superseded = index.commitUpload(intent.id, {
+      path: relPath,
+      fileId: result.file.id,
+      remoteName,
+      size: result.bytesSent,
+      sha256: result.sha256,
+      createdAt,
+      expiresAt,
+    });
+    const removedMeanwhile = superseded?.fileId === result.file.id;
+    logger.info(
+      {
+        event: removedMeanwhile ? 'upload-orphaned' : row.fileId ? 'replace' : 'upload',
+        path: relPath,
+        fileId: result.file.id,
+        ...(row.fileId ? { oldFileId: row.fileId } : {}),
+        size: result.bytesSent,
+        durationMs: deps.now() - started,
+        ...(result.recovered ? { recovered: true } : {}),
+      },
+      removedMeanwhile ? 'uploaded, but the file was removed meanwhile' : row.fileId ? 'replaced' : 'uploaded',
+    );
+    return { kind: 'uploaded', fileId: result.file.id, bytes: result.bytesSent, superseded, recovered: result.recovered };
+  } catch (err) {
+    const c = classifyError(err);
+    // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
+    if (!c.ambiguous) index.dropIntent(intent.id);
+    if (c.status === 413) {
+      const reason = `refused by the API as too large (413): ${c.message}`;
+      index.markSkipped({ path: relPath, size: row.size, mtimeMs: row.mtimeMs, ino: row.ino }, reason);
+      logger.warn({ event: 'skip', path: relPath, size: row.size, reason }, 'skipped');
+      return { kind: 'skipped', reason };
+    }
+    index.markFailed(relPath, c.message);
+    logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
+    return { kind: 'failed', error: c.message, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous };
+  } finally {
+    deps.liveIntents.delete(intent.id);
+  }
+}
+
+/** Deletes a queued remote file and retires it. */
+export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: AbortSignal): Promise<DeleteOutcome> {
+  const queued = deps.index.pendingDeletes().find((d) => d.fileId === fileId);
+  if (!queued) return { kind: 'nothing' };
+  const started = deps.now();
+  try {
+    await deps.client.delete(fileId, signal ? { signal } : undefined);
+    deps.index.retireDelete(fileId);
+    deps.logger.info({ event: 'delete', path: queued.path, fileId, reason: queued.reason, durationMs: deps.now() - started }, 'deleted remote copy');
+    return { kind: 'deleted' };
+  } catch (err) {
+    const c = classifyError(err);
+    if (c.status === 404) {
+      deps.index.retireDelete(fileId);
+      deps.logger.info({ event: 'delete', path: queued.path, fileId, reason: queued.reason, alreadyGone: true }, 'remote copy already gone');
+      return { kind: 'gone' };
+    }
+    deps.index.deleteFailed(fileId, c.message);
+    deps.logger.error({ event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message }, 'delete failed');
+    return { kind: 'failed', error: c.message, retryable: c.retryable, fatal: c.fatal };
+  }
+}

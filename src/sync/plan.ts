@@ -1,0 +1,279 @@
+/**
+ * The planner: pure. Given the index (rows, intents, queued deletes), what the folder holds now
+ * (a scan) and, for a reconcile, the full remote listing, it decides what to do. It performs no
+ * IO and reads no clock: `now` comes in. The engine turns the plan into index transactions and
+ * queued jobs; the property tests in test/unit/plan-property.test.ts drive it with a simulated
+ * world and check that it converges and never deletes what the index does not own.
+ *
+ * Ownership is the rule that keeps us from deleting other people's files: a remote file is ours
+ * only if an index row points at it, it is queued in remote_deletes, or it was found for one of
+ * our own upload intents (same name, same size, created after the intent began).
+ */
+import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
+import { remoteNameFor } from './naming.js';
+import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
+
+/** What the planner needs of a remote file (a FileMetadata, parsed). */
+export interface RemoteFile {
+  id: string;
+  filename: string;
+  size: number;
+  /** ms since epoch (server clock). */
+  createdAt: number;
+  /** ms since epoch, or null if it never expires. */
+  expiresAt: number | null;
+}
+
+export interface LocalSnapshot {
+  /** Every syncable file, with its content hash (null when it could not be read). */
+  files: ReadonlyMap<string, LocalObservation>;
+  /** Files present but not synced (ignored, too large, special) and why. */
+  skipped: ReadonlyMap<string, SkippedFile>;
+  /** Files present but unreadable: neither uploaded nor deleted. */
+  unreadable: ReadonlySet<string>;
+  /** Directories that could not be listed: nothing under them is considered removed. */
+  unreadableDirs: readonly string[];
+  /** The watched folder itself is missing: nothing at all is considered removed. */
+  rootMissing: boolean;
+}
+
+export interface SkippedFile {
+  reason: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export interface PlanOptions extends DeleteSafetyLimits {
+  /** Adopt unmanaged remote files whose name and size match a local file. */
+  adopt: boolean;
+  /** Delete remote files the index does not own. */
+  deleteUnmanaged: boolean;
+  /** Lift the share limit for this pass. */
+  allowMassDelete: boolean;
+  /** An intent matches files created up to this long before it began (clock skew). */
+  intentSkewMs: number;
+  /** A remote copy that expires within this margin is replaced now. */
+  expiryMarginMs: number;
+}
+
+export interface PlanInput {
+  rows: readonly FileRow[];
+  intents: readonly UploadIntent[];
+  pendingDeletes: readonly RemoteDelete[];
+  local: LocalSnapshot;
+  /** The full listing by id; null when the plan is made without one (trust the index). */
+  remote: ReadonlyMap<string, RemoteFile> | null;
+  /** Intents of uploads running right now: left alone. */
+  liveIntentIds?: ReadonlySet<number>;
+  now: number;
+  options: PlanOptions;
+}
+
+export type DeleteReasonText = RemoteDelete['reason'];
+
+export interface Adoption {
+  path: string;
+  file: RemoteFile;
+  sha256: string;
+  via: 'intent' | 'unmanaged';
+  intentId: number | null;
+}
+
+export interface Plan {
+  /** Intents resolved: adopted, turned into orphan deletes, or dropped (nothing was stored). */
+  intentsDone: number[];
+  adoptions: Adoption[];
+  /** Rows whose remote copy is gone (deleted by someone) or expired: their remote fields clear. */
+  remoteGone: { path: string; fileId: string; expired: boolean }[];
+  /** Local files gone: the row goes and its remote copy is deleted. */
+  removals: { path: string; fileId: string | null; reason: 'removed' | 'skipped' }[];
+  /** Queued deletes whose file is already gone remotely: retire without a request. */
+  retire: string[];
+  /** Remote deletes to run now (owned files only). */
+  deletes: { fileId: string; remoteName: string | null; path: string | null; reason: DeleteReasonText }[];
+  /** Paths to upload (the executor reads the row when it runs). */
+  uploads: { path: string; reason: 'new' | 'changed' | 'missing-remote' | 'expired' }[];
+  /** Observations to write to the index before the uploads run. */
+  observe: LocalObservation[];
+  skip: { obs: LocalObservation; reason: string }[];
+  unmanaged: RemoteFile[];
+  held: { count: number; message: string } | null;
+}
+
+/** Plans one pass. Deterministic: the same input gives the same plan. */
+export function planSync(input: PlanInput): Plan {
+  const { rows, local, remote, options, now } = input;
+  const plan: Plan = {
+    intentsDone: [],
+    adoptions: [],
+    remoteGone: [],
+    removals: [],
+    retire: [],
+    deletes: [],
+    uploads: [],
+    observe: [],
+    skip: [],
+    unmanaged: [],
+    held: null,
+  };
+  const rowByPath = new Map(rows.map((r) => [r.path, r]));
+
+  // Every id the index owns, and which of them are still wanted.
+  const owned = new Set<string>();
+  for (const r of rows) if (r.fileId) owned.add(r.fileId);
+  for (const d of input.pendingDeletes) owned.add(d.fileId);
+
+  /** For each path, the remote copy it will hold after this plan (by content). */
+  const willHold = new Map<string, string>(); // path -> sha256 held remotely after the plan
+
+  // 1. Queued deletes: run them, or retire them when the listing shows them gone.
+  for (const d of input.pendingDeletes) {
+    if (remote && !remote.has(d.fileId)) plan.retire.push(d.fileId);
+    else plan.deletes.push({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason });
+  }
+
+  // 2. Rows whose remote copy vanished or expired.
+  const goneIds = new Set<string>();
+  for (const r of rows) {
+    if (!r.fileId) continue;
+    if (remote && !remote.has(r.fileId)) {
+      plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
+      goneIds.add(r.fileId);
+      continue;
+    }
+    const expiresAt = remote?.get(r.fileId)?.expiresAt ?? r.remoteExpiresAt;
+    if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
+      plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
+      goneIds.add(r.fileId);
+      // An expired file still lists for 30 days; deleting it frees its metadata at once.
+      if (!remote || remote.has(r.fileId)) {
+        plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
+      }
+      continue;
+    }
+    if (r.remoteSha256) willHold.set(r.path, r.remoteSha256);
+  }
+
+  // 3. Intents left by uploads that did not finish: find what they stored (needs the listing).
+  const claimed = new Set<string>();
+  if (remote) {
+    const byName = groupByName(remote, owned);
+    for (const intent of input.intents) {
+      if (input.liveIntentIds?.has(intent.id)) continue;
+      plan.intentsDone.push(intent.id);
+      const candidates = (byName.get(intent.remoteName) ?? [])
+        .filter((f) => !claimed.has(f.id) && f.size === intent.size && f.createdAt >= intent.startedAt - options.intentSkewMs)
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+      for (const f of candidates) claimed.add(f.id);
+      const obs = local.files.get(intent.path);
+      const wanted = obs?.sha256 === intent.sha256 && willHold.get(intent.path) !== intent.sha256;
+      candidates.forEach((f, i) => {
+        if (i === 0 && wanted) {
+          plan.adoptions.push({ path: intent.path, file: f, sha256: intent.sha256, via: 'intent', intentId: intent.id });
+          willHold.set(intent.path, intent.sha256);
+        } else {
+          plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: intent.path, reason: 'orphan' });
+        }
+      });
+    }
+  }
+
+  // 4. Unmanaged remote files: adopt exact matches when asked, delete when asked, else report.
+  if (remote) {
+    const wantedNames = new Map<string, LocalObservation>();
+    if (options.adopt) {
+      for (const obs of local.files.values()) {
+        if (obs.sha256 && willHold.get(obs.path) !== obs.sha256) wantedNames.set(remoteNameFor(obs.path, obs.sha256), obs);
+      }
+    }
+    for (const f of sortedByCreation(remote.values())) {
+      if (owned.has(f.id) || claimed.has(f.id)) continue;
+      const obs = wantedNames.get(f.filename);
+      if (obs && obs.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256) {
+        plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256, via: 'unmanaged', intentId: null });
+        willHold.set(obs.path, obs.sha256);
+        continue;
+      }
+      if (options.deleteUnmanaged) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
+      else plan.unmanaged.push(f);
+    }
+  }
+
+  // 5. The local side: observe, skip, upload.
+  for (const obs of sortedValues(local.files)) {
+    const row = rowByPath.get(obs.path);
+    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped') {
+      plan.observe.push(obs);
+    }
+    if (obs.sha256 === null) continue;
+    if (willHold.get(obs.path) === obs.sha256) continue;
+    let reason: Plan['uploads'][number]['reason'] = 'new';
+    if (row?.fileId) {
+      if (goneIds.has(row.fileId)) reason = plan.remoteGone.find((g) => g.fileId === row.fileId)?.expired ? 'expired' : 'missing-remote';
+      else reason = 'changed';
+    }
+    plan.uploads.push({ path: obs.path, reason });
+  }
+  for (const [path, s] of sortedEntries(local.skipped)) {
+    const row = rowByPath.get(path);
+    if (row && row.state === 'skipped' && row.skipReason === s.reason && row.size === s.size && row.mtimeMs === s.mtimeMs) continue;
+    plan.skip.push({ obs: { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256: null }, reason: s.reason });
+  }
+
+  // 6. Removals: rows whose file is gone (or now skipped while a remote copy remains).
+  const candidates: Plan['removals'] = [];
+  if (!local.rootMissing) {
+    for (const r of rows) {
+      if (local.files.has(r.path) || local.unreadable.has(r.path)) continue;
+      if (isUnder(r.path, local.unreadableDirs)) continue;
+      const liveFileId = r.fileId && !goneIds.has(r.fileId) ? r.fileId : null;
+      if (local.skipped.has(r.path)) {
+        if (liveFileId) candidates.push({ path: r.path, fileId: liveFileId, reason: 'skipped' });
+        continue;
+      }
+      candidates.push({ path: r.path, fileId: liveFileId, reason: 'removed' });
+    }
+  }
+  const managed = rows.filter((r) => r.fileId !== null).length;
+  const deleting = candidates.filter((c) => c.fileId !== null).length;
+  const verdict = checkDeleteSafety({ deleting, managed, limits: options, allow: options.allowMassDelete });
+  if (local.rootMissing && rows.some((r) => r.fileId)) {
+    plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)' };
+  } else if (verdict.ok) {
+    plan.removals = candidates;
+  } else {
+    // Rows whose remote copy is already gone can still go; only deletes are held.
+    plan.removals = candidates.filter((c) => c.fileId === null);
+    plan.held = { count: deleting, message: verdict.message };
+  }
+  return plan;
+}
+
+function groupByName(remote: ReadonlyMap<string, RemoteFile>, owned: ReadonlySet<string>): Map<string, RemoteFile[]> {
+  const byName = new Map<string, RemoteFile[]>();
+  for (const f of remote.values()) {
+    if (owned.has(f.id)) continue;
+    const list = byName.get(f.filename);
+    if (list) list.push(f);
+    else byName.set(f.filename, [f]);
+  }
+  return byName;
+}
+
+function sortedByCreation(files: Iterable<RemoteFile>): RemoteFile[] {
+  return [...files].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+}
+
+function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {
+  return [...map.keys()].sort().map((k) => map.get(k) as V);
+}
+
+function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
+  return [...map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** True when `path` lies inside one of `dirs` (relative, '/'-separated; '' is the root). */
+export function isUnder(path: string, dirs: readonly string[]): boolean {
+  return dirs.some((d) => d === '' || path === d || path.startsWith(d + '/'));
+}
