@@ -174,7 +174,7 @@ function partEvent(rawHeaders: string): MultipartEvent {
   return { type: 'part', name, filename, contentType: contentType === '' ? null : contentType, headers };
 }
 
-/** Parses `form-data; name="file"; filename="a b.txt"` (quoted strings with backslash escapes, RFC 5987 filename*). */
+/** Parses `form-data; name="file"; filename="a b.txt"` (quoted strings, RFC 5987 filename*). */
 export function parseDisposition(value: string): { type: string; values: Map<string, string> } {
   const values = new Map<string, string>();
   let i = value.indexOf(';');
@@ -190,7 +190,9 @@ export function parseDisposition(value: string): { type: string; values: Map<str
     if (value[i] === '"') {
       i++;
       while (i < value.length && value[i] !== '"') {
-        if (value[i] === '\\' && i + 1 < value.length) i++;
+        // Clients do not backslash-escape (WHATWG FormData percent-encodes quotes), so only \" is
+        // an escape; any other backslash is part of the name and must meet the filename rules.
+        if (value[i] === '\\' && value[i + 1] === '"') i++;
         v += value[i];
         i++;
       }

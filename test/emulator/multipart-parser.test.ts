@@ -149,6 +149,10 @@ describe('parseDisposition', () => {
     expect(d.values.get('filename')).toBe('a"b;c.txt');
   });
 
+  test('keeps a backslash that does not escape a quote', () => {
+    expect(parseDisposition('form-data; name="file"; filename="a\\b.txt"').values.get('filename')).toBe('a\\b.txt');
+  });
+
   test('decodes RFC 5987 filename*', () => {
     const d = parseDisposition("form-data; name=file; filename*=UTF-8''na%C3%AFve.txt");
     expect(d.values.get('name')).toBe('file');

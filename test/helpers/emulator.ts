@@ -72,7 +72,7 @@ export async function raw(baseUrl: string, path: string, opts: RawOptions = {}):
   const res = await request(`${baseUrl}${path}`, {
     method: (opts.method ?? 'GET') as 'GET',
     headers,
-    ...(opts.body !== undefined ? { body: opts.body } : {}),
+    ...(opts.body !== undefined ? { body: opts.body as Buffer } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const text = await res.body.text();
