@@ -91,6 +91,11 @@ interface RequestSpec<T> {
   body?: () => AsyncIterable<Uint8Array> | undefined;
   /** Reads a 2xx body; `touch` tells the progress timer that bytes arrived. */
   consume: (body: AsyncIterable<Uint8Array>, touch: () => void) => Promise<T>;
+  /**
+   * The value for a 404 on a retry after an attempt that got no answer: the lost attempt did the
+   * work (a delete), so "not found" now means done.
+   */
+  notFoundAfterLost?: () => T;
 }
 
 type AttemptResult<T> =
@@ -243,6 +248,7 @@ export class FilesClient implements FilesApi {
       path: `/v1/files/${encodeURIComponent(fileId)}`,
       signal: options.signal,
       consume: (body, touch) => this.#json(body, touch),
+      notFoundAfterLost: () => ({ id: fileId, type: 'file_deleted' }),
     });
   }
 
@@ -469,10 +475,13 @@ export class FilesClient implements FilesApi {
 
   /** A request with the SDKs' retries. */
   async #request<T>(spec: RequestSpec<T>): Promise<T> {
+    let lost = false;
     for (let attempt = 1, retriesTaken = 0; ; attempt++) {
       await this.#gate(spec.signal);
       const result = await this.#attempt(spec);
       if (result.ok) return result.value;
+      if (lost && result.status === 404 && spec.notFoundAfterLost) return spec.notFoundAfterLost();
+      if (result.outcome.kind === 'connection' || result.outcome.kind === 'timeout') lost = true;
       const decision = decideRetry(result.outcome, retriesTaken, this.options.maxRetries, this.#now(), this.#random());
       if (!decision.retry) throw result.error;
       await this.#wait(decision, attempt, result, spec.method, spec.path, spec.signal);
