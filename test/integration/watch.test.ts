@@ -1,0 +1,245 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rename, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createWatcher, type Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+interface Harness {
+  root: string;
+  watcher: Watcher;
+  batches: string[][];
+  settled: () => string[];
+  count: (p: string) => number;
+  dirsRemoved: string[];
+  warnings: { message: string; code: string }[];
+  errors: Error[];
+  restored: number;
+}
+
+let base: string;
+const open: Watcher[] = [];
+
+beforeEach(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'filesync-watch-'));
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((w) => w.close()));
+  await rm(base, { recursive: true, force: true });
+});
+
+async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> = {}): Promise<Harness> {
+  const root = path.join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const h: Partial<Harness> & { batches: string[][]; dirsRemoved: string[]; warnings: Harness['warnings']; errors: Error[]; restored: number } = {
+    root,
+    batches: [],
+    dirsRemoved: [],
+    warnings: [],
+    errors: [],
+    restored: 0,
+  };
+  const watcher = createWatcher({
+    root,
+    ignored: (rel) => rel === '.git' || rel.startsWith('.git/'),
+    followSymlinks: false,
+    usePolling: mode === 'polling',
+    pollIntervalMs: 100,
+    settleMs: 400,
+    onSettled: (paths) => h.batches.push(paths),
+    onDirRemoved: (dir) => h.dirsRemoved.push(dir),
+    onWarning: (message, code) => h.warnings.push({ message, code }),
+    onRootRestored: () => (h.restored += 1),
+    onError: (err) => h.errors.push(err),
+    ...extra,
+  });
+  open.push(watcher);
+  await watcher.ready();
+  const harness = h as Harness;
+  harness.watcher = watcher;
+  harness.settled = () => h.batches.flat();
+  harness.count = (p) => h.batches.flat().filter((x) => x === p).length;
+  return harness;
+}
+
+/** Waits until the watcher is idle and no further event arrives for a while. */
+async function quiet(h: Harness, ms = 1200): Promise<void> {
+  for (;;) {
+    await h.watcher.onIdle();
+    const before = h.batches.length;
+    await sleep(ms);
+    if (h.batches.length === before && h.watcher.pendingCount === 0) return;
+  }
+}
+
+describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
+  it('reports a created, changed and deleted file once each, relative to the root', async () => {
+    const h = await start(mode);
+    expect(h.watcher.mode).toBe(mode);
+    expect(h.watcher.warning).toBeNull();
+    await writeFile(path.join(h.root, 'a.txt'), 'one');
+    await waitFor('create', () => h.count('a.txt') === 1);
+    await quiet(h, 600);
+    await writeFile(path.join(h.root, 'a.txt'), 'two, longer');
+    await waitFor('change', () => h.count('a.txt') === 2);
+    await quiet(h, 600);
+    await rm(path.join(h.root, 'a.txt'));
+    await waitFor('delete', () => h.count('a.txt') === 3);
+    await quiet(h);
+    expect(h.count('a.txt')).toBe(3);
+    expect(h.settled().every((p) => p === 'a.txt')).toBe(true);
+  });
+
+  it('reports files in nested folders with /-separated paths, and renames within and across folders', async () => {
+    const h = await start(mode);
+    await mkdir(path.join(h.root, 'a/b/c'), { recursive: true });
+    await mkdir(path.join(h.root, 'x/y'), { recursive: true });
+    await writeFile(path.join(h.root, 'a/b/c/deep.txt'), 'deep');
+    await writeFile(path.join(h.root, 'a/old.txt'), 'old');
+    await waitFor('nested create', () => h.count('a/b/c/deep.txt') >= 1 && h.count('a/old.txt') >= 1);
+    await quiet(h, 600);
+    h.batches.length = 0;
+    await rename(path.join(h.root, 'a/old.txt'), path.join(h.root, 'a/new.txt'));
+    await rename(path.join(h.root, 'a/b/c/deep.txt'), path.join(h.root, 'x/y/moved.txt'));
+    await waitFor('renames', () =>
+      ['a/old.txt', 'a/new.txt', 'a/b/c/deep.txt', 'x/y/moved.txt'].every((p) => h.count(p) >= 1),
+    );
+    await quiet(h);
+    expect(new Set(h.settled())).toEqual(new Set(['a/old.txt', 'a/new.txt', 'a/b/c/deep.txt', 'x/y/moved.txt']));
+  });
+
+  it('sees every file of a folder moved in whole, and of a folder removed whole', async () => {
+    const h = await start(mode);
+    const outside = path.join(base, 'outside');
+    await mkdir(path.join(outside, 'sub/deeper'), { recursive: true });
+    await writeFile(path.join(outside, 'one.txt'), '1');
+    await writeFile(path.join(outside, 'sub/two.txt'), '2');
+    await writeFile(path.join(outside, 'sub/deeper/three.txt'), '3');
+    await rename(outside, path.join(h.root, 'moved'));
+    const files = ['moved/one.txt', 'moved/sub/two.txt', 'moved/sub/deeper/three.txt'];
+    await waitFor('moved-in files', () => files.every((p) => h.count(p) === 1));
+    await quiet(h, 600);
+    h.batches.length = 0;
+    await rm(path.join(h.root, 'moved'), { recursive: true });
+    await waitFor('removed files', () => files.every((p) => h.count(p) === 1));
+    await waitFor('dir removal', () => h.dirsRemoved.includes('moved'));
+    await quiet(h);
+    expect(new Set(h.settled())).toEqual(new Set(files));
+    expect(h.warnings).toEqual([]);
+  });
+
+  it("an editor's save through a temp file and a rename gives one settled event for the target", async () => {
+    const h = await start(mode);
+    const target = path.join(h.root, 'notes.md');
+    await writeFile(target, 'v1');
+    await waitFor('first version', () => h.count('notes.md') === 1);
+    await quiet(h, 600);
+    h.batches.length = 0;
+    const tmp = path.join(h.root, '.notes.md.swp-1234');
+    await writeFile(tmp, 'v2 with more text');
+    await rename(tmp, target);
+    await waitFor('save', () => h.count('notes.md') >= 1);
+    await quiet(h);
+    expect(h.count('notes.md')).toBe(1);
+    // The temp file may be reported too (it is gone when the engine stats it), once at most.
+    expect(h.count('.notes.md.swp-1234')).toBeLessThanOrEqual(1);
+    expect(h.settled().filter((p) => p !== 'notes.md' && p !== '.notes.md.swp-1234')).toEqual([]);
+  });
+
+  it('a file written in chunks for longer than settleMs settles once, after the last write', async () => {
+    const h = await start(mode, { settleMs: 1000 });
+    const file = path.join(h.root, 'big.bin');
+    let finished = false;
+    const settledWhileWriting: boolean[] = [];
+    const origPush = h.batches.push.bind(h.batches);
+    h.batches.push = (...items: string[][]) => {
+      for (const batch of items) if (batch.includes('big.bin')) settledWhileWriting.push(!finished);
+      return origPush(...items);
+    };
+    await writeFile(file, 'start\n');
+    for (let i = 0; i < 25; i++) {
+      await sleep(100);
+      await appendFile(file, `chunk ${i} ${'x'.repeat(1000)}\n`);
+    }
+    finished = true;
+    await waitFor('settle after the copy', () => h.count('big.bin') >= 1);
+    await quiet(h);
+    expect(settledWhileWriting).toEqual([false]);
+    expect(h.count('big.bin')).toBe(1);
+  });
+
+  it('does not watch ignored folders at all', async () => {
+    const h = await start(mode);
+    await mkdir(path.join(h.root, '.git/objects'), { recursive: true });
+    await writeFile(path.join(h.root, '.git/objects/abc'), 'blob');
+    await writeFile(path.join(h.root, '.git/HEAD'), 'ref');
+    await sleep(300);
+    await writeFile(path.join(h.root, 'visible.txt'), 'hi');
+    await waitFor('visible', () => h.count('visible.txt') === 1);
+    await quiet(h);
+    expect(h.settled()).toEqual(['visible.txt']);
+  });
+
+  it('passes isDir so directory-only patterns keep a directory unwatched', async () => {
+    const seen: { rel: string; isDir: boolean }[] = [];
+    const h = await start(mode, {
+      ignored: (rel, isDir) => {
+        seen.push({ rel, isDir });
+        return isDir && rel === 'build';
+      },
+    });
+    await mkdir(path.join(h.root, 'build'));
+    await writeFile(path.join(h.root, 'build/out.js'), 'x');
+    await writeFile(path.join(h.root, 'build.txt'), 'a file named like the folder');
+    await waitFor('build.txt', () => h.count('build.txt') === 1);
+    await quiet(h);
+    expect(h.settled()).toEqual(['build.txt']);
+    expect(seen).toContainEqual({ rel: 'build', isDir: true });
+  });
+
+  it('holds every path and warns E_ROOT_MISSING when the root folder disappears, then resumes', async () => {
+    const h = await start(mode);
+    await writeFile(path.join(h.root, 'keep.txt'), 'k');
+    await mkdir(path.join(h.root, 'd'));
+    await writeFile(path.join(h.root, 'd/inner.txt'), 'i');
+    await waitFor('files', () => h.count('keep.txt') === 1 && h.count('d/inner.txt') === 1);
+    await quiet(h, 600);
+    h.batches.length = 0;
+    await rm(h.root, { recursive: true });
+    await waitFor('root warning', () => h.warnings.some((w) => w.code === 'E_ROOT_MISSING'));
+    expect(h.watcher.warning).toMatch(/missing/);
+    await sleep(1500);
+    // Nothing delivered while the folder is gone: the engine would read it as every file deleted.
+    expect(h.batches).toEqual([]);
+
+    await mkdir(h.root);
+    await waitFor('restored', () => h.restored === 1);
+    expect(h.watcher.warning).toBeNull();
+    await writeFile(path.join(h.root, 'after.txt'), 'back');
+    await waitFor('file after restore', () => h.count('after.txt') === 1);
+    expect(h.warnings.filter((w) => w.code === 'E_ROOT_MISSING')).toHaveLength(1);
+  });
+
+  it('close is idempotent and stops delivering', async () => {
+    const h = await start(mode);
+    await writeFile(path.join(h.root, 'late.txt'), 'x');
+    await sleep(50);
+    const closing = h.watcher.close();
+    expect(h.watcher.close()).toBe(closing);
+    await closing;
+    await sleep(800);
+    expect(h.settled()).not.toContain('late.txt');
+    expect(h.watcher.pendingCount).toBe(0);
+    await h.watcher.onIdle();
+  });
+});
