@@ -144,7 +144,7 @@ export class KeyedQueue {
       this.#pausedUntil = 0;
       this.#resumeIfFree();
     }, ms);
-    this.#pauseTimer.unref();
+    // Not unref'd: a one-shot sync paused by a 429 must stay alive until it can go on.
   }
 
   /** The deadline of a pauseFor() in force (ms since epoch), or null. */

@@ -12,8 +12,11 @@ export interface RequestGateOptions {
   readonly requestsPerMinute: number;
   /** @default Date.now */
   readonly now?: () => number;
-  /** @default a setTimeout-based sleep */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * May honour `signal` (reject or resolve early when it aborts); the gate copes either way.
+   * @default a setTimeout-based sleep that clears its timer on abort
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** After a 429 the effective rate is multiplied by this. */
@@ -32,8 +35,42 @@ interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A cancelled wait clears its timer, so a closing daemon is not kept alive by a long pause. */
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (a queue closing mid-pause). */
+function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 export function abortError(signal: AbortSignal): unknown {
@@ -43,7 +80,9 @@ export function abortError(signal: AbortSignal): unknown {
 export class RequestGate {
   readonly requestsPerMinute: number;
   #now: () => number;
-  #sleep: (ms: number) => Promise<void>;
+  #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Cancels the pump's wait when every waiter has gone. */
+  #pumpWait: AbortController | null = null;
   #effectiveRpm: number;
   /** When the effective rate was last recomputed (recovery is linear from there). */
   #rateAt: number;
@@ -99,6 +138,7 @@ export class RequestGate {
         waiter.onAbort = () => {
           const i = this.#waiters.indexOf(waiter);
           if (i >= 0) this.#waiters.splice(i, 1);
+          if (this.#waiters.length === 0) this.#pumpWait?.abort();
           reject(abortError(signal));
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -114,7 +154,7 @@ export class RequestGate {
       if (signal?.aborted) throw abortError(signal);
       const wait = this.#pausedUntil - this.#now();
       if (wait <= 0) return;
-      await this.#sleep(wait);
+      await (signal ? raceAbort(this.#sleep(wait, signal), signal) : this.#sleep(wait));
     }
   }
 
@@ -178,7 +218,10 @@ export class RequestGate {
       while (this.#waiters.length > 0) {
         const wait = this.#waitMs(this.#now());
         if (wait > 0) {
-          await this.#sleep(wait);
+          const ctl = new AbortController();
+          this.#pumpWait = ctl;
+          await this.#sleep(wait, ctl.signal).catch(() => undefined);
+          this.#pumpWait = null;
           continue;
         }
         const waiter = this.#waiters.shift();

@@ -180,6 +180,25 @@ describe('RequestGate', () => {
     expect(c.t).toBe(t0 + 7000);
   });
 
+  it('cancelled waits during a long pause leave no timer behind to keep a closing daemon alive', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const gate = new RequestGate({ requestsPerMinute: 100 });
+    gate.onRetryWait(rateLimited(600_000));
+    const a = new AbortController();
+    const b = new AbortController();
+    const acquiring = gate.acquire(a.signal);
+    const unpausing = gate.whenUnpaused(b.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(timers()).toBeGreaterThan(before);
+    a.abort(new Error('closing'));
+    b.abort(new Error('closing'));
+    await expect(acquiring).rejects.toThrow('closing');
+    await expect(unpausing).rejects.toThrow('closing');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(timers()).toBe(before);
+  });
+
   it('rejects a bad rate with the value it got', () => {
     expect(() => new RequestGate({ requestsPerMinute: 0 })).toThrow(/requestsPerMinute.*0/);
     expect(() => new RequestGate({ requestsPerMinute: Number.NaN })).toThrow(/requestsPerMinute/);

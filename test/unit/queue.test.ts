@@ -214,6 +214,22 @@ describe('KeyedQueue', () => {
     expect(q.inFlight).toBe(0);
   });
 
+  it('close does not wait out a long 429 pause: a job held by the gate is aborted after the grace', async () => {
+    const gate = new RequestGate({ requestsPerMinute: 100 });
+    gate.onRetryWait({ status: 429, waitMs: 600_000, fromServer: true, attempt: 1, requestId: null, method: 'POST', path: '/v1/files' });
+    const q = new KeyedQueue({ concurrency: 1, gate });
+    let ran = false;
+    const held = q.push('a', async () => void (ran = true));
+    const rejected = expect(held).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await tick();
+    expect(q.inFlight).toBe(1);
+    const t0 = Date.now();
+    await q.close(20);
+    await rejected;
+    expect(ran).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
   it('onIdle waits for a job queued behind a running one of the same key', async () => {
     const q = new KeyedQueue({ concurrency: 2 });
     const order: string[] = [];
