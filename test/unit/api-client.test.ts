@@ -321,6 +321,40 @@ describe('upload', () => {
     expect(waits[0]).toMatchObject({ status: null, method: 'POST', attempt: 1, fromServer: false });
   });
 
+  it('does not adopt a same-name, same-size file created before the attempt minus the skew allowance', async () => {
+    let posts = 0;
+    const old = meta('file_old', { filename: 'same.txt', size_bytes: 3, created_at: new Date(Date.now() - 10 * 60_000).toISOString() });
+    handler = (req, res, body) => {
+      if (req.method === 'POST') {
+        posts++;
+        if (posts === 1) return void req.socket.destroy();
+        return json(res, 200, { ...stored(body, req.headers['content-type']!), id: 'file_fresh' });
+      }
+      json(res, 200, { data: [old], next_page: null });
+    };
+    const r = await client({ recoveryClockSkewMs: 120_000 }).upload({ bytes: Buffer.from('abc') }, { filename: 'same.txt' });
+    expect(r).toMatchObject({ recovered: false, file: { id: 'file_fresh' } });
+    expect(posts).toBe(2);
+  });
+
+  it('adopts a file whose created_at lags our clock by less than the skew allowance', async () => {
+    const skewed = (body: Buffer, ct: string) => ({
+      ...stored(body, ct),
+      id: 'file_skewed',
+      created_at: new Date(Date.now() - 60_000).toISOString(), // server clock one minute behind
+    });
+    const files: FileMetadata[] = [];
+    handler = (req, res, body) => {
+      if (req.method === 'POST') {
+        files.unshift(skewed(body, req.headers['content-type']!));
+        return void req.socket.destroy();
+      }
+      json(res, 200, { data: files, next_page: null });
+    };
+    const r = await client().upload({ bytes: Buffer.from('abc') }, { filename: 'skew.txt' });
+    expect(r).toMatchObject({ recovered: true, file: { id: 'file_skewed' } });
+  });
+
   it('does not retry a stream source once its bytes were taken', async () => {
     handler = (_req, res) => apiError(res, 500, 'api_error', 'boom');
     const err = await client()
@@ -386,6 +420,18 @@ describe('errors', () => {
     expect((err as APIConnectionError).code).toBe('E_API_CONNECTION');
     expect(waits).toHaveLength(1);
     expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(KEY);
+  });
+
+  it('a delete whose response was lost and whose retry gets 404 counts as deleted', async () => {
+    handler = (req, res, _b, s) =>
+      s.length === 1 ? void req.socket.destroy() : apiError(res, 404, 'not_found_error', 'File not found');
+    expect(await client().delete('file_z')).toEqual({ id: 'file_z', type: 'file_deleted' });
+    expect(seen.map((x) => x.method)).toEqual(['DELETE', 'DELETE']);
+  });
+
+  it('a plain 404 on delete is still NotFoundError', async () => {
+    handler = (_req, res) => apiError(res, 404, 'not_found_error', 'File not found');
+    await expect(client().delete('file_z')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('a server that never answers gives APIConnectionTimeoutError after the timeout, retried', async () => {
