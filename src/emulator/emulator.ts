@@ -32,8 +32,6 @@ export const ANTHROPIC_VERSIONS: readonly string[] = ['2023-06-01', '2026-10-21'
 export const MANAGED_AGENTS_COMPAT_BETA = 'managed-agents-2026-04-01';
 /** Expired files keep their metadata this long (files-api.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
-/** After an early answer, read at most this much more of the body before closing the connection. */
-const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
 
 interface Route {
   name: RouteName;
@@ -540,18 +538,14 @@ export class Emulator {
   }
 
   /**
-   * Answers an error. A request whose body is still arriving is read (and discarded) first, up to
-   * a cap, so the client sees the answer rather than a reset; beyond the cap the connection closes.
+   * Answers an error at once. When the request body is still arriving the answer says
+   * `connection: close`, so Node closes the socket once the answer is out: the client reads the
+   * error (undici does, mid-upload) and nothing more of a refused body is read or stored.
    */
   async #answerError(req: IncomingMessage, res: ServerResponse, requestId: string, err: EmulatorApiError): Promise<void> {
     if (res.headersSent || res.destroyed) return;
-    const complete = await drain(req, DRAIN_CAP_BYTES, (n) => {
-      if (!req.url?.startsWith('/_emulator/')) this.#stats.bytesReceived += n;
-    });
-    if (res.destroyed) return;
-    const headers: Record<string, string> = { ...err.headers };
-    if (!complete) headers['connection'] = 'close';
-    this.#sendJson(res, err.status, err.body(requestId), headers);
+    const incomplete = !(req.complete || req.readableEnded);
+    this.#sendJson(res, err.status, err.body(requestId), incomplete ? { ...err.headers, connection: 'close' } : err.headers);
   }
 }
 
@@ -573,36 +567,6 @@ function entryFor(file: StoredFile): Entry {
   const micros = parseMicros(file.created_at);
   const expiresMicros = file.expires_at ? parseMicros(file.expires_at) : null;
   return { file, micros, expiresMicros };
-}
-
-/** Reads and discards the rest of a body, up to `cap` bytes; true when the body ended. */
-function drain(req: IncomingMessage, cap: number, onBytes: (n: number) => void): Promise<boolean> {
-  if (req.complete || req.readableEnded) return Promise.resolve(true);
-  if (req.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    let seen = 0;
-    const done = (ok: boolean): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onFail);
-      req.off('close', onClose);
-      if (!ok) req.pause();
-      resolve(ok);
-    };
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.length;
-      onBytes(chunk.length);
-      if (seen > cap) done(false);
-    };
-    const onEnd = (): void => done(true);
-    const onFail = (): void => done(false);
-    const onClose = (): void => done(req.complete);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onFail);
-    req.on('close', onClose);
-    req.resume();
-  });
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
