@@ -425,7 +425,7 @@ export class FilesClient implements FilesApi {
         lostBody = body;
       }
       if (lostSince !== undefined && lostBody !== undefined && isRetryable(result.outcome)) {
-        const found = await this.#recoverLostUpload(options.filename, lostBody.size, lostSince, signal);
+        const found = await this.#recoverLostUpload(options, lostBody.size, lostSince);
         if (found) {
           return { file: found, sha256: lostBody.digest(), bytesSent: lostBody.bytesSent, recovered: true };
         }
@@ -444,17 +444,17 @@ export class FilesClient implements FilesApi {
    * same filename and size, created no earlier than the attempt's start minus the clock-skew
    * allowance. The SDKs skip this and upload a second copy.
    */
-  async #recoverLostUpload(
-    filename: string,
-    size: number,
-    since: number,
-    signal: AbortSignal | undefined,
-  ): Promise<FileMetadata | undefined> {
+  async #recoverLostUpload(options: UploadOptions, size: number, since: number): Promise<FileMetadata | undefined> {
     const limit = this.options.recoveryListLimit;
-    const page = await this.listPage({ limit }, { signal });
+    const page = await this.listPage({ limit }, { signal: options.signal });
     const earliest = since - this.options.recoveryClockSkewMs;
+    const excluded = new Set(options.recoveryExcludeIds ?? []);
     return page.data.find(
-      (f) => f.filename === filename && f.size_bytes === size && Date.parse(f.created_at) >= earliest,
+      (f) =>
+        f.filename === options.filename &&
+        f.size_bytes === size &&
+        Date.parse(f.created_at) >= earliest &&
+        !excluded.has(f.id),
     );
   }
 

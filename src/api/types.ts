@@ -86,6 +86,12 @@ export interface UploadOptions {
   mimeType?: string;
   /** GA only: 3600..7_776_000. */
   expiresInSeconds?: number;
+  /**
+   * Remote files known to exist before this upload (e.g. the previous copy of the same path).
+   * When a response is lost, the client looks for the stored file by name and size; these ids are
+   * never taken for it, so an older copy of the same name and size cannot be mistaken for the new one.
+   */
+  recoveryExcludeIds?: readonly string[];
   signal?: AbortSignal;
 }
 

@@ -337,6 +337,22 @@ describe('upload', () => {
     expect(posts).toBe(2);
   });
 
+  it('never adopts an id the caller excluded (the previous copy of the same path)', async () => {
+    let posts = 0;
+    const prev = meta('file_prev', { filename: 'same.txt', size_bytes: 3 }); // created just now
+    handler = (req, res, body) => {
+      if (req.method === 'POST') {
+        posts++;
+        if (posts === 1) return void req.socket.destroy();
+        return json(res, 200, { ...stored(body, req.headers['content-type']!), id: 'file_next' });
+      }
+      json(res, 200, { data: [prev], next_page: null });
+    };
+    const r = await client().upload({ bytes: Buffer.from('xyz') }, { filename: 'same.txt', recoveryExcludeIds: ['file_prev'] });
+    expect(r).toMatchObject({ recovered: false, file: { id: 'file_next' } });
+    expect(posts).toBe(2);
+  });
+
   it('adopts a file whose created_at lags our clock by less than the skew allowance', async () => {
     const skewed = (body: Buffer, ct: string) => ({
       ...stored(body, ct),
