@@ -19,10 +19,10 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_00
 /** A native watcher that becomes ready and then hits the OS watch limit. */
 class RefusingWatcher extends EventEmitter {
   closed = false;
-  constructor(code: string) {
+  constructor(code: string, readyFirst = true) {
     super();
     setTimeout(() => {
-      this.emit('ready');
+      if (readyFirst) this.emit('ready');
       const err = Object.assign(new Error(`${code}: System limit for number of file watchers reached, watch '/x'`), {
         code,
         errno: -28,
@@ -50,11 +50,11 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function setup(code: string) {
+function setup(code: string, readyFirst = true) {
   const calls: { usePolling: boolean | undefined; fake: RefusingWatcher | null }[] = [];
   const factory = ((paths: string | string[], options?: chokidar.ChokidarOptions) => {
     if (!options?.usePolling) {
-      const fake = new RefusingWatcher(code);
+      const fake = new RefusingWatcher(code, readyFirst);
       calls.push({ usePolling: options?.usePolling, fake });
       return fake as unknown as chokidar.FSWatcher;
     }
@@ -108,6 +108,13 @@ describe('watcher fallback to polling', () => {
       await writeFile(file, `seen by polling ${i}`);
       await sleep(400);
     }
+  });
+
+  it('ready() resolves with the polling watcher when the limit is hit before the native one was ready', async () => {
+    const { watcher, warnings } = setup('ENOSPC', false);
+    await watcher.ready();
+    expect(watcher.mode).toBe('polling');
+    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_LIMIT']);
   });
 
   it('reports other watcher errors through onError and stays native', async () => {
