@@ -1,0 +1,153 @@
+/**
+ * The full scan: walks the folder and compares each regular file with its index row. A file whose
+ * size, mtime and inode match its row is not read; the others are hashed by a bounded pool while
+ * the walk goes on. The result is the local truth the planner compares with the index.
+ */
+import type { Stats } from 'node:fs';
+import type { FileRow, LocalObservation } from '../index/types.js';
+import { hashFile, type HashFunction } from './hash.js';
+import type { IgnoreMatcher } from './ignore.js';
+import { observeFile, rowMatches, tooLargeReason } from './observe-file.js';
+import { TaskPool } from './task-pool.js';
+import { resolveRoot, walkTree, type SkippedEntry } from './walk.js';
+
+export interface ScanStats {
+  /** Regular files found (synced or skipped for size), plus other non-directory entries. */
+  filesSeen: number;
+  /** Files whose content was read. */
+  hashed: number;
+  bytesRead: number;
+  /** Files whose indexed hash was reused without reading. */
+  unchanged: number;
+}
+
+export interface ScanOptions {
+  readonly matcher: IgnoreMatcher;
+  readonly followSymlinks: boolean;
+  /** Larger files are skipped without being read. */
+  readonly maxFileBytes: number;
+  /** The index row of a relative path, if any. */
+  readonly lookup: (path: string) => FileRow | undefined;
+  /** Files hashed at once. @default 4 */
+  readonly hashConcurrency?: number;
+  /** Called as the scan advances (after each directory and each hashed file). */
+  onProgress?(stats: Readonly<ScanStats>): void;
+  readonly signal?: AbortSignal;
+  /** For tests: replaces the content hash (count reads, simulate unreadable files). @default hashFile */
+  readonly hash?: HashFunction;
+  /** Directories listed at once. @default 8 */
+  readonly dirConcurrency?: number;
+}
+
+export interface ScanError {
+  path: string;
+  error: string;
+}
+
+export interface ScanResult {
+  /** Every syncable regular file, sorted by path. */
+  files: LocalObservation[];
+  /** Ignored entries, symlinks not followed, fifos/sockets/devices, files over the size limit. */
+  skipped: SkippedEntry[];
+  /** Files that could not be read or stat'ed. */
+  errors: ScanError[];
+  /** Directories that could not be listed ('' is the root): nothing under them may be deleted. */
+  unreadableDirs: string[];
+  /** Why each of unreadableDirs could not be listed. */
+  dirErrors: ScanError[];
+  /** The root does not exist or is not a directory: nothing at all may be deleted. */
+  rootMissing: boolean;
+  stats: ScanStats;
+}
+
+export type { SkippedEntry } from './walk.js';
+
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+export async function scanTree(root: string, options: ScanOptions): Promise<ScanResult> {
+  const stats: ScanStats = { filesSeen: 0, hashed: 0, bytesRead: 0, unchanged: 0 };
+  const result: ScanResult = { files: [], skipped: [], errors: [], unreadableDirs: [], dirErrors: [], rootMissing: false, stats };
+  const realRoot = await resolveRoot(root);
+  if (realRoot === null) {
+    result.rootMissing = true;
+    return result;
+  }
+  const { maxFileBytes, lookup, signal } = options;
+  const hash = options.hash ?? hashFile;
+  const progress = (): void => options.onProgress?.({ ...stats });
+  const hashPool = new TaskPool(options.hashConcurrency ?? 4);
+
+  const hashOne = async (rel: string, abs: string, st: Stats, row: FileRow | undefined): Promise<void> => {
+    const out = await observeFile(abs, rel, st, row, {
+      maxFileBytes,
+      hash,
+      follow: options.followSymlinks,
+      ...(signal ? { signal } : {}),
+    });
+    switch (out.kind) {
+      case 'file':
+        result.files.push(out.obs);
+        stats.hashed++;
+        stats.bytesRead += out.bytesRead;
+        break;
+      case 'skipped':
+        result.skipped.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, reason: out.reason, kind: 'file' });
+        break;
+      case 'error':
+        result.errors.push({ path: rel, error: out.error });
+        break;
+      case 'missing':
+        break;
+    }
+    progress();
+  };
+
+  const walking = walkTree(
+    realRoot,
+    {
+      matcher: options.matcher,
+      followSymlinks: options.followSymlinks,
+      ...(signal ? { signal } : {}),
+      ...(options.dirConcurrency ? { dirConcurrency: options.dirConcurrency } : {}),
+    },
+    {
+      file(rel, abs, st) {
+        stats.filesSeen++;
+        if (st.size > maxFileBytes) {
+          result.skipped.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, reason: tooLargeReason(st.size, maxFileBytes), kind: 'file' });
+          return;
+        }
+        const row = lookup(rel);
+        if (rowMatches(row, st)) {
+          stats.unchanged++;
+          result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: row.sha256 });
+          return;
+        }
+        hashPool.add(() => hashOne(rel, abs, st, row));
+      },
+      skipped(entry) {
+        if (entry.kind !== 'directory') stats.filesSeen++;
+        result.skipped.push(entry);
+      },
+      unreadableDir(rel, error) {
+        result.unreadableDirs.push(rel);
+        result.dirErrors.push({ path: rel, error });
+      },
+      error(rel, error) {
+        result.errors.push({ path: rel, error });
+      },
+      dirDone: progress,
+    },
+  );
+  // Both pools must settle before returning, even if one fails: no stray reads after the scan.
+  const [walked, hashed] = await Promise.allSettled([walking, walking.then(() => hashPool.onIdle(), () => hashPool.onIdle())]);
+  if (walked.status === 'rejected') throw walked.reason;
+  if (hashed.status === 'rejected') throw hashed.reason;
+
+  result.files.sort(byPath);
+  result.skipped.sort(byPath);
+  result.errors.sort(byPath);
+  result.unreadableDirs.sort();
+  result.dirErrors.sort(byPath);
+  return result;
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createIgnoreMatcher, DEFAULT_IGNORES } from '../../src/scan/ignore.js';
+
+const none = { ignore: [], include: [] };
+
+describe('createIgnoreMatcher', () => {
+  it('ignores the default patterns and says so', () => {
+    const m = createIgnoreMatcher(none);
+    expect(m.check('.DS_Store', false)).toBe('ignored by default pattern ".DS_Store"');
+    expect(m.check('photos/Thumbs.db', false)).toBe('ignored by default pattern "Thumbs.db"');
+    expect(m.check('a/desktop.ini', false)).toMatch(/desktop\.ini/);
+    expect(m.check('notes/.todo.txt.swp', false)).toBe('ignored by default pattern "*.swp"');
+    expect(m.check('x.swo', false)).toMatch(/\*\.swo/);
+    expect(m.check('draft.txt~', false)).toBe('ignored by default pattern "*~"');
+    expect(m.check('.#draft.txt', false)).toBe('ignored by default pattern ".#*"');
+    expect(m.check('a/b.tmp', false)).toMatch(/\*\.tmp/);
+    expect(m.check('big.iso.part', false)).toMatch(/\*\.part/);
+    expect(m.check('big.iso.crdownload', false)).toMatch(/\*\.crdownload/);
+    expect(m.check('.git', true)).toBe('ignored by default pattern ".git/"');
+    expect(m.check('sub/.git', true)).toBe('ignored by default pattern ".git/"');
+    expect(m.check('sub/.git/config', false)).toBe('ignored by default pattern ".git/"');
+    expect(DEFAULT_IGNORES).toContain('.git/');
+  });
+
+  it('lets ordinary files through', () => {
+    const m = createIgnoreMatcher(none);
+    for (const p of ['report.pdf', 'a/b/c.txt', '.gitignore', '.github/workflows/ci.yml', 'tmp/file', 'file.partial', 'a~b']) {
+      expect(m.check(p, false)).toBeNull();
+    }
+    expect(m.check('docs', true)).toBeNull();
+    expect(m.check('.git', false)).toBeNull(); // a file named .git (a worktree link) is not the directory pattern
+  });
+
+  it('applies user patterns in gitignore syntax, naming the pattern', () => {
+    const m = createIgnoreMatcher({ ignore: ['*.log', 'build/', '/top.txt', 'secret/**/*.key'], include: [] });
+    expect(m.check('debug.log', false)).toBe('ignored by pattern "*.log"');
+    expect(m.check('a/b/debug.log', false)).toBe('ignored by pattern "*.log"');
+    expect(m.check('build', true)).toBe('ignored by pattern "build/"');
+    expect(m.check('app/build/out.js', false)).toBe('ignored by pattern "build/"');
+    expect(m.check('build', false)).toBeNull();
+    expect(m.check('top.txt', false)).toMatch(/top\.txt/);
+    expect(m.check('sub/top.txt', false)).toBeNull();
+    expect(m.check('secret/a/b/x.key', false)).toMatch(/x?\*\.key/);
+  });
+
+  it('lets a user negation bring back a default-ignored name', () => {
+    const m = createIgnoreMatcher({ ignore: ['!keep.tmp'], include: [] });
+    expect(m.check('keep.tmp', false)).toBeNull();
+    expect(m.check('other.tmp', false)).not.toBeNull();
+  });
+
+  it('ignores the state directory inside the folder, even with special characters', () => {
+    const m = createIgnoreMatcher({ ignore: [], include: [], extraIgnoredDirs: ['.state [cfs]!#'] });
+    expect(m.check('.state [cfs]!#', true)).toBe('ignored: it is the state directory of claude-filesync');
+    expect(m.check('.state [cfs]!#/index.sqlite', false)).toMatch(/state directory/);
+    expect(m.check('sub/.state [cfs]!#', true)).toBeNull();
+    expect(m.check('.state c', true)).toBeNull();
+  });
+
+  it('include patterns select files only; directories are still walked', () => {
+    const m = createIgnoreMatcher({ ignore: ['drafts/'], include: ['*.pdf', 'notes/'] });
+    expect(m.check('a/b/report.pdf', false)).toBeNull();
+    expect(m.check('notes/x.txt', false)).toBeNull();
+    expect(m.check('a/b/report.txt', false)).toBe('not matched by any include pattern');
+    expect(m.check('a', true)).toBeNull();
+    expect(m.check('drafts/x.pdf', false)).toBe('ignored by pattern "drafts/"');
+    expect(m.check('x.pdf.tmp', false)).toMatch(/default pattern/);
+  });
+
+  it('keeps answering the same after its cache is rebuilt', () => {
+    const m = createIgnoreMatcher({ ignore: ['*.log'], include: [] });
+    let last: string | null = null;
+    for (let i = 0; i < 200_050; i++) last = m.check(`d${i % 1000}/f${i}.log`, false);
+    expect(last).toBe('ignored by pattern "*.log"');
+    expect(m.check('x.txt', false)).toBeNull();
+  });
+});
