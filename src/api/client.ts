@@ -4,13 +4,12 @@
  * multipart body (./multipart.ts) and never create the duplicate the SDKs create when a response
  * is lost (see #recoverLostUpload).
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
 import mime from 'mime-types';
 import { USER_AGENT } from '../version.js';
@@ -60,7 +59,6 @@ export const DEFAULT_RECOVERY_LIST_LIMIT = 100;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MIN_EXPIRES_IN_SECONDS = 3600;
 const MAX_EXPIRES_IN_SECONDS = 7_776_000;
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_FILENAME = /[/\\<>:"|?*\u0000-\u001f]/;
 
 /** Options beyond the contract's FilesClientOptions. */

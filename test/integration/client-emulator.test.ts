@@ -16,6 +16,7 @@ import {
   NotFoundError,
   OverloadedError,
   RateLimitError,
+  RequestTooLargeError,
   createFilesClient,
   type FilesClient,
   type FilesClientOptions,
@@ -282,6 +283,24 @@ describe('faults', () => {
 });
 
 describe('large files', () => {
+  it('a file over the limit gets RequestTooLargeError at once, not a connection error, and no retry', async () => {
+    const small = await Emulator.start({ apiKey: KEY, maxFileBytes: 1024 * 1024 });
+    const c = createFilesClient({ apiKey: KEY, baseURL: small.url, maxRetries: 3 });
+    const path = join(tmp, 'too-big.bin');
+    await writeFile(path, Buffer.alloc(24 * 1024 * 1024, 3));
+    try {
+      const err = await c.upload({ path }, { filename: 'too-big.bin' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RequestTooLargeError);
+      expect((err as RequestTooLargeError).hint).toMatch(/500 MB/);
+      expect(small.stats().byRoute.upload).toBe(1);
+      expect(small.files()).toHaveLength(0);
+    } finally {
+      await c.close();
+      await small.close();
+      await rm(path, { force: true });
+    }
+  });
+
   it('streams a 200 MB file from disk with bounded memory growth', async () => {
     const size = 200 * 1024 * 1024;
     const path = join(tmp, 'big.bin');
