@@ -1,0 +1,95 @@
+/**
+ * The daemon in a child process, so that the randomized crash tests can SIGKILL it for real.
+ * Built like test/helpers/engine-harness.ts builds its engine (real folder, real watcher, real
+ * index file, the state-dir lock) against the emulator URL it is given, and run until killed.
+ *
+ * Started by test/random/daemon-driver.ts with fork(dist/test/random/child.js, [json]). IPC:
+ *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' }
+ *   child -> parent  { ev: 'ready' } | { ev: 'idle' } | { ev: 'reconciled', summary } | { ev: 'closed' } | { ev: 'error', message }
+ */
+import path from 'node:path';
+import pino from 'pino';
+import { createFilesClient } from '../../src/api/index.js';
+import { IndexStore } from '../../src/index/store.js';
+import { acquireLock } from '../../src/index/lock.js';
+import { createSyncEngine } from '../../src/sync/engine.js';
+import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
+
+export interface ChildArgs {
+  url: string;
+  dir: string;
+  stateDir: string;
+  settleMs: number;
+  logFile: string;
+}
+
+export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' };
+export type ChildEvent =
+  | { ev: 'ready' }
+  | { ev: 'idle' }
+  | { ev: 'reconciled'; summary: { uploaded: number; deleted: number; adopted: number; failed: number; held: number } }
+  | { ev: 'closed' }
+  | { ev: 'error'; message: string };
+
+function send(e: ChildEvent): void {
+  process.send?.(e);
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as ChildArgs;
+  const config = testConfig(args.dir, args.stateDir, args.url, { settleMs: args.settleMs });
+  // Synchronous writes: a SIGKILL must not lose the lines that explain what happened before it.
+  const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
+  const lock = acquireLock(args.stateDir);
+  const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
+  const engine = createSyncEngine({
+    config,
+    index,
+    logger,
+    watch: true,
+    createClient: (hooks) =>
+      createFilesClient({ apiKey: TEST_KEY, baseURL: args.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, ...hooks }),
+  });
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await engine.close(2_000);
+      index.close();
+      lock.release();
+    })());
+
+  process.on('message', (msg: ChildCommand) => {
+    const run = async () => {
+      if (msg.cmd === 'idle') {
+        await engine.onIdle();
+        send({ ev: 'idle' });
+      } else if (msg.cmd === 'reconcile') {
+        const r = await engine.reconcile({ allowMassDelete: true });
+        await engine.onIdle();
+        send({ ev: 'reconciled', summary: { uploaded: r.uploaded.length, deleted: r.deleted.length, adopted: r.adopted.length, failed: r.failed.length, held: r.heldDeletes?.count ?? 0 } });
+      } else if (msg.cmd === 'close') {
+        await close();
+        send({ ev: 'closed' });
+        process.disconnect?.();
+        process.exit(0);
+      }
+    };
+    run().catch((err: unknown) => send({ ev: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  });
+  process.on('SIGTERM', () => {
+    void close().then(() => process.exit(0));
+  });
+  process.on('disconnect', () => {
+    // The parent is gone (a crashed test run): do not linger.
+    void close().then(() => process.exit(0));
+  });
+
+  await engine.start();
+  send({ ev: 'ready' });
+}
+
+main().catch((err: unknown) => {
+  send({ ev: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 50);
+});

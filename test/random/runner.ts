@@ -1,0 +1,197 @@
+/**
+ * Runs one generated sequence against a daemon (in-process or a child that crashes) and the
+ * emulator with faults, then checks the end state; shrinks a failing sequence to a minimal one.
+ */
+import { Emulator, type StoredFile } from '../../src/emulator/index.js';
+import { TEST_KEY } from '../helpers/engine-harness.js';
+import { ChildDriver, InProcessDriver, withTimeout, type DaemonDriver } from './daemon-driver.js';
+import { applyFsOp, isFsOp } from './executor.js';
+import { CLEAR_FAULTS, contentFor, type Sequence } from './generator.js';
+import { checkEndState, type EndState } from './invariants.js';
+
+export interface RunOptions {
+  /** @default 150 */
+  settleMs?: number;
+  /** Progress lines (one per op); silent by default. */
+  log?: (line: string) => void;
+  /** How long the daemon may take to become idle once faults are off. @default 120000 */
+  idleTimeoutMs?: number;
+}
+
+export interface RunCounts {
+  ops: number;
+  /** Folder ops that no longer applied (their file was gone): expected after shrinking. */
+  noops: number;
+  crashes: number;
+  restarts: number;
+  faultChanges: number;
+  injected: { e500: number; e529: number; e429: number; reset: number; lost: number; rateLimited: number };
+  uploads: number;
+  deletes: number;
+  localFiles: number;
+  remoteFiles: number;
+  lost: number;
+  duplicated: number;
+  leaked: number;
+  foreignDeleted: number;
+}
+
+export interface RunResult {
+  seed: number;
+  ok: boolean;
+  /** Invariants violated after the final reconcile: a bug. */
+  problems: string[];
+  /** Violated once idle but before the final reconcile: the live path missed something (reported). */
+  beforeReconcile: string[];
+  counts: RunCounts;
+  durationMs: number;
+  logTail: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const DAEMON_OP_TIMEOUT_MS = 90_000;
+
+export async function runSequence(seq: Sequence, options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const settleMs = options.settleMs ?? 150;
+  const log = options.log ?? (() => undefined);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+  const emulator = await Emulator.start({ apiKey: TEST_KEY, faults: { seed: seq.seed } });
+  const problems: string[] = [];
+  let beforeReconcile: string[] = [];
+  const counts: RunCounts = {
+    ops: 0,
+    noops: 0,
+    crashes: 0,
+    restarts: 0,
+    faultChanges: 0,
+    injected: { e500: 0, e529: 0, e429: 0, reset: 0, lost: 0, rateLimited: 0 },
+    uploads: 0,
+    deletes: 0,
+    localFiles: 0,
+    remoteFiles: 0,
+    lost: 0,
+    duplicated: 0,
+    leaked: 0,
+    foreignDeleted: 0,
+  };
+  let driver: DaemonDriver | null = null;
+  let logTail: string[] = [];
+  try {
+    const foreign: StoredFile[] = [];
+    for (const f of seq.foreign) foreign.push(await emulator.addFile({ filename: f.filename, bytes: contentFor(f.content) }));
+    driver = seq.crashes ? await ChildDriver.create(emulator, settleMs) : await InProcessDriver.create(emulator, settleMs);
+    const d = driver;
+    const daemon = (p: Promise<void>, what: string) => withTimeout(p, DAEMON_OP_TIMEOUT_MS, what);
+    await daemon(d.start(), 'daemon start');
+
+    for (const [i, op] of seq.ops.entries()) {
+      counts.ops += 1;
+      log(`  #${i} ${JSON.stringify(op)}`);
+      if (isFsOp(op)) {
+        if ((await applyFsOp(d.dir, op)) === 'noop') counts.noops += 1;
+        continue;
+      }
+      switch (op.op) {
+        case 'wait':
+          await sleep(op.ms);
+          break;
+        case 'faults':
+          counts.faultChanges += 1;
+          emulator.setFaults({ ...CLEAR_FAULTS, ...op.set });
+          break;
+        case 'clearFaults':
+          emulator.setFaults(CLEAR_FAULTS);
+          break;
+        case 'restart':
+          counts.restarts += 1;
+          await daemon(d.restart(), `restart at op #${i}`);
+          break;
+        case 'crash':
+          counts.crashes += 1;
+          await daemon(d.crash(op.waitReady), `crash and restart at op #${i}`);
+          break;
+      }
+    }
+
+    // The end: faults off, wait for idle; look (report only); one reconcile; the invariants.
+    emulator.setFaults(CLEAR_FAULTS);
+    try {
+      await withTimeout(d.idle(), idleTimeoutMs, 'idle after the sequence');
+      // Let the watcher deliver the last events before judging the live path.
+      await sleep(settleMs * 3);
+      await withTimeout(d.idle(), idleTimeoutMs, 'idle after the sequence');
+      const index = d.openIndex();
+      try {
+        beforeReconcile = (await checkEndState(d.dir, emulator, index, foreign)).problems;
+      } finally {
+        index.close();
+      }
+    } catch (err) {
+      problems.push(`the daemon did not become idle with faults off: ${(err as Error).message}`);
+    }
+    await daemon(d.reconcile(), 'final reconcile');
+    await daemon(d.stop(), 'daemon stop');
+    const index = d.openIndex();
+    let end: EndState;
+    try {
+      end = await checkEndState(d.dir, emulator, index, foreign);
+    } finally {
+      index.close();
+    }
+    problems.push(...end.problems);
+    if (d instanceof ChildDriver) problems.push(...d.problems);
+    Object.assign(counts, {
+      localFiles: end.localFiles,
+      remoteFiles: end.remoteFiles,
+      lost: end.lost.length,
+      duplicated: end.duplicated.length,
+      leaked: end.leaked.length,
+      foreignDeleted: end.foreignDeleted.length,
+    });
+  } catch (err) {
+    problems.push(`run aborted: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    const stats = emulator.stats();
+    counts.injected = stats.injected;
+    counts.uploads = stats.byRoute.upload;
+    counts.deletes = stats.byRoute.delete;
+    if (problems.length && driver) logTail = await driver.logTail(40).catch(() => []);
+    await driver?.close().catch(() => undefined);
+    await emulator.close();
+  }
+  return { seed: seq.seed, ok: problems.length === 0, problems, beforeReconcile, counts, durationMs: Date.now() - started, logTail };
+}
+
+export function totalInjected(c: RunCounts): number {
+  return Object.values(c.injected).reduce((s, n) => s + n, 0);
+}
+
+/**
+ * Greedy shrinking (ddmin-like): drop chunks of ops, halving the chunk size, keeping every removal
+ * after which the sequence still fails. Each try is a full run, so this takes a while.
+ */
+export async function shrink(seq: Sequence, options: RunOptions & { onStep?: (ops: number, tries: number) => void } = {}): Promise<{ seq: Sequence; result: RunResult; tries: number }> {
+  let best = seq;
+  let bestResult = await runSequence(seq, options);
+  let tries = 1;
+  if (bestResult.ok) return { seq, result: bestResult, tries };
+  let chunk = Math.max(1, Math.floor(best.ops.length / 2));
+  while (chunk >= 1) {
+    let removedAny = false;
+    for (let start = 0; start < best.ops.length; ) {
+      const candidate: Sequence = { ...best, ops: [...best.ops.slice(0, start), ...best.ops.slice(start + chunk)] };
+      const r = await runSequence(candidate, options);
+      tries += 1;
+      if (!r.ok) {
+        best = candidate;
+        bestResult = r;
+        removedAny = true;
+        options.onStep?.(best.ops.length, tries);
+      } else start += chunk;
+    }
+    if (chunk === 1 && !removedAny) break;
+    if (!removedAny || chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
+  }
+  return { seq: best, result: bestResult, tries };
+}
