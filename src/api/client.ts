@@ -26,6 +26,7 @@ import {
   type ResponseHeaders,
 } from './errors.js';
 import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
+import { ProgressTimer } from './progress-timer.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES, decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
 import {
@@ -100,37 +101,6 @@ type AttemptResult<T> =
   | { ok: true; value: T }
   | { ok: false; outcome: AttemptOutcome; error: Error; requestId: string | null; status: number | null };
 
-/**
- * Fires `onTimeout` when nothing moved for `ms`: no byte sent, no header or byte received. A
- * progress timer rather than a wall-clock one, so a slow 500 MB upload is not killed while it
- * moves, and a server that stops answering is given up on after `ms` in any phase.
- */
-class ProgressTimer {
-  #timer: NodeJS.Timeout | undefined;
-  #ms: number;
-  #onTimeout: () => void;
-  fired = false;
-  constructor(ms: number, onTimeout: () => void) {
-    this.#ms = ms;
-    this.#onTimeout = onTimeout;
-    this.touch();
-  }
-  touch = (): void => {
-    if (this.fired) return;
-    if (this.#timer) {
-      this.#timer.refresh();
-      return;
-    }
-    this.#timer = setTimeout(() => {
-      this.fired = true;
-      this.#onTimeout();
-    }, this.#ms);
-  };
-  clear(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-  }
-}
-
 function normalizeHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
   const out: ResponseHeaders = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -201,6 +171,19 @@ export class FilesClient implements FilesApi {
     const shape = options.shape ?? 'ga';
     if (shape !== 'ga' && shape !== 'beta') {
       throw new ConfigError(`The API shape must be "ga" or "beta", got ${JSON.stringify(shape)}.`);
+    }
+    for (const [name, value, min] of [
+      ['maxRetries', options.maxRetries, 0],
+      ['timeoutMs', options.timeoutMs, 1],
+      ['recoveryClockSkewMs', options.recoveryClockSkewMs, 0],
+      ['recoveryListLimit', options.recoveryListLimit, 1],
+    ] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+        throw new ConfigError(`Expected ${name} to be an integer >= ${min}, got ${JSON.stringify(value)} (${typeof value}).`);
+      }
+    }
+    if (options.recoveryListLimit !== undefined && options.recoveryListLimit > 1000) {
+      throw new ConfigError(`Expected recoveryListLimit to be at most 1000, got ${options.recoveryListLimit}.`);
     }
     this.shape = shape;
     this.baseURL = baseURL;

@@ -619,7 +619,11 @@ describe('download and lifecycle', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it('refuses an empty key with a ConfigError', () => {
+  it('refuses an empty key and bad numbers with a ConfigError naming the field', () => {
     expect(() => createFilesClient({ apiKey: '' })).toThrow(/API key/);
+    expect(() => createFilesClient({ apiKey: 'k', maxRetries: -1 })).toThrow(/maxRetries.*-1/);
+    expect(() => createFilesClient({ apiKey: 'k', timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+    expect(() => createFilesClient({ apiKey: 'k', baseURL: 'not a url' })).toThrow(/base URL/);
+    expect(() => createFilesClient({ apiKey: 'k', shape: 'v2' as never })).toThrow(/"ga" or "beta"/);
   });
 });
