@@ -68,3 +68,38 @@ describe('folder store', () => {
     }
   });
 });
+
+describe('interrupted uploads', () => {
+  test('a client that goes away mid-upload leaves no file and no partial blob', async () => {
+    const emu = await startEmulator({ dataDir: dir.path });
+    try {
+      const controller = new AbortController();
+      let sentEnough: () => void = () => undefined;
+      const midway = new Promise<void>((resolve) => {
+        sentEnough = resolve;
+      });
+      async function* body(): AsyncGenerator<Uint8Array> {
+        yield Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n');
+        for (let i = 0; i < 8; i++) yield Buffer.alloc(64 * 1024, 7);
+        sentEnough();
+        await new Promise((r) => setTimeout(r, 60_000)); // never finishes on its own
+      }
+      const pending = raw(emu.url, '/v1/files', {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+        body: body(),
+        signal: controller.signal,
+      }).catch((err: unknown) => err);
+      await midway;
+      // Wait until the emulator has seen the bytes, then vanish.
+      for (let i = 0; i < 200 && emu.stats().bytesReceived < 8 * 64 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      expect(await pending).toBeInstanceOf(Error);
+      for (let i = 0; i < 200 && (await readdir(join(dir.path, 'blobs'))).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await readdir(join(dir.path, 'blobs'))).toEqual([]);
+      expect(emu.files()).toEqual([]);
+    } finally {
+      await emu.close();
+    }
+  });
+});

@@ -289,3 +289,21 @@ describe('stats', () => {
     expect(emu.stats().requests).toBe(0);
   });
 });
+
+describe('lifecycle and logging', () => {
+  test('logs one structured line per request and close() is idempotent', async () => {
+    const lines: { obj: any; msg?: string }[] = [];
+    const logged = await startEmulator({ logger: { info: (obj, msg) => lines.push({ obj, ...(msg ? { msg } : {}) }) } });
+    await raw(logged.url, '/v1/files');
+    await raw(logged.url, '/v1/files/file_x');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines.map((l) => [l.obj.method, l.obj.path, l.obj.status])).toEqual([
+      ['GET', '/v1/files', 200],
+      ['GET', '/v1/files/file_x', 404],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(TEST_KEY);
+    const a = logged.close();
+    expect(logged.close()).toBe(a);
+    await a;
+  });
+});
