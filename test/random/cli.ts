@@ -101,7 +101,7 @@ async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) 
   }
   if (!o.shrinkIt) return;
   out(`  shrinking ${seq.ops.length} ops (each try is a full run)...`);
-  const s = await shrink(seq, { settleMs: o.settleMs, onStep: (n, tries) => out(`    down to ${n} ops after ${tries} tries`) });
+  const s = await shrink(seq, (x) => runSequence(x, { settleMs: o.settleMs }), (n, tries) => out(`    down to ${n} ops after ${tries} tries`));
   const file = path.join(os.tmpdir(), `cfs-random-seed-${seq.seed}-min.json`);
   writeFileSync(file, `${formatSequence(s.seq)}\n`);
   if (s.result.ok) {

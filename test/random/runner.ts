@@ -169,29 +169,33 @@ export function totalInjected(c: RunCounts): number {
 
 /**
  * Greedy shrinking (ddmin-like): drop chunks of ops, halving the chunk size, keeping every removal
- * after which the sequence still fails. Each try is a full run, so this takes a while.
+ * after which the sequence still fails. `run` is runSequence in practice (each try a full run).
  */
-export async function shrink(seq: Sequence, options: RunOptions & { onStep?: (ops: number, tries: number) => void } = {}): Promise<{ seq: Sequence; result: RunResult; tries: number }> {
+export async function shrink<R extends { ok: boolean }>(
+  seq: Sequence,
+  run: (s: Sequence) => Promise<R>,
+  onStep: (ops: number, tries: number) => void = () => undefined,
+): Promise<{ seq: Sequence; result: R; tries: number }> {
   let best = seq;
-  let bestResult = await runSequence(seq, options);
+  let bestResult = await run(seq);
   let tries = 1;
   if (bestResult.ok) return { seq, result: bestResult, tries };
   let chunk = Math.max(1, Math.floor(best.ops.length / 2));
-  while (chunk >= 1) {
+  for (;;) {
     let removedAny = false;
     for (let start = 0; start < best.ops.length; ) {
       const candidate: Sequence = { ...best, ops: [...best.ops.slice(0, start), ...best.ops.slice(start + chunk)] };
-      const r = await runSequence(candidate, options);
+      const r = await run(candidate);
       tries += 1;
       if (!r.ok) {
         best = candidate;
         bestResult = r;
         removedAny = true;
-        options.onStep?.(best.ops.length, tries);
+        onStep(best.ops.length, tries);
       } else start += chunk;
     }
     if (chunk === 1 && !removedAny) break;
-    if (!removedAny || chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
+    if (chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
   }
   return { seq: best, result: bestResult, tries };
 }
