@@ -8,35 +8,22 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
-import { API_MAX_FILE_BYTES, BETA_HEADER_VALUE, type FileMetadata } from '../api/types.js';
+import { API_MAX_FILE_BYTES } from '../api/types.js';
+import { handleAdmin } from './admin-routes.js';
 import { EmulatorApiError, notFound } from './api-error.js';
 import { DEFAULT_FAULTS, TokenBucket, mergeFaults, pickInjectedError, seededRandom } from './faults.js';
 import { FileTable, type Entry } from './file-table.js';
 import { DEFAULT_MIME_TYPE, MAX_METADATA_FILENAME_CHARS, resolveMimeType } from './filename-rules.js';
 import { MicrosClock, formatMicros, newFileId, newRequestId, parseMicros } from './ids.js';
-import { ListQueryError, parseListQuery, runListQuery, type ListMode } from './list-query.js';
+import { ListQueryError, parseListQuery, runListQuery } from './list-query.js';
+import { ANTHROPIC_VERSIONS, listModeFor, matchRoute, render } from './routing.js';
 import { FolderBackend, MemoryBackend, type StorageBackend } from './storage-backend.js';
-import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, RouteName, StoredFile } from './types.js';
-import {
-  MAX_EXPIRES_IN_SECONDS,
-  MIN_EXPIRES_IN_SECONDS,
-  checkUploadHeaders,
-  quotaExceeded,
-  receiveUpload,
-  tooLarge,
-} from './upload-handler.js';
+import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, StoredFile } from './types.js';
+import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
-export const ANTHROPIC_VERSIONS: readonly string[] = ['2023-06-01', '2026-10-21'];
-/** The Managed Agents beta that still gets after_id/before_id on the GA list (files-api.md §0). */
-export const MANAGED_AGENTS_COMPAT_BETA = 'managed-agents-2026-04-01';
 /** Expired files keep their metadata this long (files-api.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
-
-interface Route {
-  name: RouteName;
-  id: string | null;
-}
 
 function emptyStats(): EmulatorStats {
   return {
@@ -46,42 +33,6 @@ function emptyStats(): EmulatorStats {
     injected: { e500: 0, e529: 0, e429: 0, reset: 0, lost: 0, rateLimited: 0 },
     bytesReceived: 0,
   };
-}
-
-/** The values of a possibly repeated, comma-separated header. */
-function headerList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-}
-
-export function listModeFor(betaHeader: string | string[] | undefined): ListMode {
-  const betas = headerList(betaHeader);
-  if (betas.includes(BETA_HEADER_VALUE)) return 'beta';
-  if (betas.includes(MANAGED_AGENTS_COMPAT_BETA)) return 'compat';
-  return 'ga';
-}
-
-function matchRoute(method: string, pathname: string): Route | 'method' | null {
-  if (pathname === '/v1/files') {
-    if (method === 'POST') return { name: 'upload', id: null };
-    if (method === 'GET') return { name: 'list', id: null };
-    return 'method';
-  }
-  const m = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(pathname);
-  if (!m?.[1]) return null;
-  let id: string;
-  try {
-    id = decodeURIComponent(m[1]);
-  } catch {
-    return null;
-  }
-  if (m[2]) return method === 'GET' ? { name: 'download', id } : 'method';
-  if (method === 'GET') return { name: 'retrieve', id };
-  if (method === 'DELETE') return { name: 'delete', id };
-  return 'method';
 }
 
 export class Emulator {
@@ -291,7 +242,7 @@ export class Emulator {
         'emulator request',
       );
     });
-    const handling = admin ? this.#handleAdmin(req, res, url, requestId) : this.#handleV1(req, res, url, requestId);
+    const handling = admin ? this.#handleAdmin(req, res, url) : this.#handleV1(req, res, url, requestId);
     handling.catch((err: unknown) => {
       if (err instanceof EmulatorApiError) return this.#answerError(req, res, requestId, err).catch(() => res.destroy());
       if (res.headersSent || res.destroyed || req.destroyed) {
@@ -474,56 +425,9 @@ export class Emulator {
     await pipeline(this.#backend.streamBlob(id), res);
   }
 
-  // ---- admin ----
-
-  async #handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL, _requestId: string): Promise<void> {
+  async #handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     this.#authenticate(req);
-    const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
-    switch (route) {
-      case 'GET /_emulator/files':
-        return this.#sendJson(res, 200, { data: this.files() });
-      case 'POST /_emulator/files': {
-        const body = (await readJson(req)) as Record<string, unknown>;
-        if (typeof body['filename'] !== 'string' || typeof body['content_base64'] !== 'string') {
-          throw new EmulatorApiError(400, 'expected {"filename": string, "content_base64": string, "mime_type"?, "downloadable"?, "expires_in_seconds"?}');
-        }
-        try {
-          const file = await this.addFile({
-            filename: body['filename'],
-            bytes: Buffer.from(body['content_base64'], 'base64'),
-            ...(typeof body['mime_type'] === 'string' ? { mimeType: body['mime_type'] } : {}),
-            ...(typeof body['downloadable'] === 'boolean' ? { downloadable: body['downloadable'] } : {}),
-            ...(typeof body['expires_in_seconds'] === 'number' ? { expiresInSeconds: body['expires_in_seconds'] } : {}),
-          });
-          return this.#sendJson(res, 200, file);
-        } catch (err) {
-          if (err instanceof TypeError) throw new EmulatorApiError(400, err.message);
-          throw err;
-        }
-      }
-      case 'GET /_emulator/stats':
-        return this.#sendJson(res, 200, this.stats());
-      case 'POST /_emulator/reset-stats':
-        this.resetStats();
-        return this.#sendJson(res, 200, this.stats());
-      case 'GET /_emulator/faults':
-        return this.#sendJson(res, 200, this.faults());
-      case 'PUT /_emulator/faults': {
-        const body = await readJson(req);
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          throw new EmulatorApiError(400, 'expected a JSON object of fault settings');
-        }
-        try {
-          this.setFaults(body as Partial<FaultConfig>);
-        } catch (err) {
-          if (err instanceof TypeError) throw new EmulatorApiError(400, err.message);
-          throw err;
-        }
-        return this.#sendJson(res, 200, this.faults());
-      }
-      default:
-        throw new EmulatorApiError(404, `Not found: ${route}`);
-    }
+    this.#sendJson(res, 200, await handleAdmin(this, req, url.pathname));
   }
 
   // ---- answering ----
@@ -549,40 +453,9 @@ export class Emulator {
   }
 }
 
-function render(file: StoredFile, shape: 'ga' | 'beta'): FileMetadata {
-  const meta: FileMetadata = {
-    id: file.id,
-    type: 'file',
-    filename: file.filename,
-    mime_type: file.mime_type,
-    size_bytes: file.size_bytes,
-    created_at: file.created_at,
-    downloadable: file.downloadable ?? false,
-  };
-  if (shape === 'ga') meta.expires_at = file.expires_at ?? null;
-  return meta;
-}
-
 function entryFor(file: StoredFile): Entry {
   const micros = parseMicros(file.created_at);
   const expiresMicros = file.expires_at ? parseMicros(file.expires_at) : null;
   return { file, micros, expiresMicros };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 1024 * 1024 * 1024) throw new EmulatorApiError(413, 'admin request body too large');
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return text === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new EmulatorApiError(400, 'request body is not valid JSON');
-  }
-}
-
-export { MIN_EXPIRES_IN_SECONDS, MAX_EXPIRES_IN_SECONDS, tooLarge };

@@ -1,5 +1,6 @@
 /** The Files API emulator: `Emulator.start()` for tests, `runEmulatorCommand` for the CLI. */
-export { Emulator, ANTHROPIC_VERSIONS, DEFAULT_STORAGE_LIMIT_BYTES, MANAGED_AGENTS_COMPAT_BETA, listModeFor } from './emulator.js';
+export { Emulator, DEFAULT_STORAGE_LIMIT_BYTES } from './emulator.js';
+export { ANTHROPIC_VERSIONS, MANAGED_AGENTS_COMPAT_BETA, listModeFor } from './routing.js';
 export { runEmulatorCommand, type EmulatorCommandOptions } from './run-emulator-command.js';
 export { DEFAULT_FAULTS, TokenBucket, mergeFaults, seededRandom } from './faults.js';
 export { EmulatorApiError, errorTypeForStatus, type ApiErrorCode } from './api-error.js';
