@@ -3,7 +3,7 @@
  * executor and reconcile meet. The watcher is only a hint (a settled path is checked against the
  * index); reconcile (full listing + full scan + index) is the truth and repairs every difference.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FilesApi, RetryWaitInfo } from '../api/types.js';
@@ -76,7 +76,7 @@ class Engine implements SyncEngine {
   #closed: Promise<void> | null = null;
   #started = false;
 
-  constructor(deps: EngineDeps & { onFatal?: (err: Error) => void }) {
+  constructor(deps: EngineDeps) {
     this.#config = deps.config;
     this.#index = deps.index;
     this.#logger = deps.logger;
@@ -127,7 +127,13 @@ class Engine implements SyncEngine {
         onWarning: (message, code) => {
           this.#logger.warn({ event: 'watcher-warning', code }, message);
           this.#recordError(null, message);
+          // Events between the native watcher's end and polling's start may be lost.
+          if (code === 'E_WATCH_LIMIT') this.#reconcileInBackground('watch limit reached');
         },
+        // Files changed while the folder was gone were not seen: look at everything again.
+        onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
+        onDirAdded: (relDir) => this.#retryLater(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => void this.#walkNewDir(relDir)),
+        onDirRemoved: (relDir) => this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(relDir + '/')).map((r) => r.path)),
         onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
       });
       await this.#watcher.ready();
@@ -335,6 +341,14 @@ class Engine implements SyncEngine {
     progress('done');
   }
 
+  #reconcileInBackground(why: string): void {
+    if (this.#closed) return;
+    this.#logger.info({ event: 'reconcile-requested', why }, `reconciling: ${why}`);
+    this.reconcile({}).catch((err: unknown) =>
+      this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'reconcile failed'),
+    );
+  }
+
   #schedule(): void {
     if (this.#closed || !this.#watchEnabled) return;
     if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
@@ -345,11 +359,7 @@ class Engine implements SyncEngine {
     for (const r of this.#index.iterate()) if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
     if (earliest !== Infinity) delay = Math.min(delay, Math.max(1_000, earliest - EXPIRY_MARGIN_MS - this.#now()));
     if (delay === Infinity) return;
-    this.#scheduleTimer = setTimeout(() => {
-      this.reconcile({}).catch((err: unknown) =>
-        this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'scheduled reconcile failed'),
-      );
-    }, Math.min(delay, 2 ** 31 - 1));
+    this.#scheduleTimer = setTimeout(() => this.#reconcileInBackground('scheduled'), Math.min(delay, 2 ** 31 - 1));
     this.#scheduleTimer.unref();
   }
 
@@ -368,6 +378,22 @@ class Engine implements SyncEngine {
         this.#settling -= 1;
         this.#wakeIdle();
       });
+  }
+
+  /** A new directory, once settled: every file in it is checked (cheap when already seen). */
+  async #walkNewDir(relDir: string): Promise<void> {
+    const files: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const entries = await readdir(path.join(this.#config.dir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const child = `${rel}/${e.name}`;
+        if (this.#matcher.check(child, e.isDirectory()) !== null) continue;
+        if (e.isDirectory()) await walk(child);
+        else if (e.isFile() && this.#index.get(child)?.state !== 'synced') files.push(child);
+      }
+    };
+    await walk(relDir);
+    if (files.length > 0) this.#onSettled(files);
   }
 
   #flushDeferred(): void {

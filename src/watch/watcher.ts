@@ -30,6 +30,12 @@ export interface WatcherOptions {
   /** A directory was removed (its files are also reported one by one). */
   readonly onDirRemoved?: (relDir: string) => void;
   /**
+   * A directory appeared. Its files are reported one by one too, but a file written into a new
+   * directory before its native watch is in place can be missed on a loaded machine, so the
+   * engine also walks it once it has settled.
+   */
+  readonly onDirAdded?: (relDir: string) => void;
+  /**
    * Codes: E_WATCH_LIMIT (fell back to polling), E_ROOT_MISSING (the watched folder is gone:
    * delete nothing; settled paths are held until it is back).
    */
@@ -175,6 +181,11 @@ class ChokidarWatcher implements Watcher {
     backend.on('add', (p) => mine() && this.#touch(p));
     backend.on('change', (p) => mine() && this.#touch(p));
     backend.on('unlink', (p) => mine() && this.#touch(p));
+    backend.on('addDir', (p) => {
+      if (!mine()) return;
+      const rel = relativeTo(this.#root, p);
+      if (rel) this.#opts.onDirAdded?.(rel);
+    });
     backend.on('unlinkDir', (p) => {
       if (!mine()) return;
       const rel = relativeTo(this.#root, p);
