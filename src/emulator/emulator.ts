@@ -88,7 +88,9 @@ export class Emulator {
       }
     }
     const backend: StorageBackend = options.dataDir ? new FolderBackend(options.dataDir) : new MemoryBackend();
-    const server = createServer();
+    // No whole-request deadline: a 500 MB upload from a throttled client may take longer than
+    // Node's default 5 minutes, and hang tests keep requests open on purpose.
+    const server = createServer({ requestTimeout: 0 });
     const emulator = new Emulator(server, backend, options, faults);
     await emulator.#load();
     server.on('request', (req, res) => emulator.#onRequest(req, res));
