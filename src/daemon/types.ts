@@ -97,10 +97,6 @@ export interface EngineDeps {
     hooks: Pick<import('../api/types.js').FilesClientOptions, 'beforeRequest' | 'onRetryWait'>,
   ) => import('../api/types.js').FilesApi;
   onProgress?: (event: ProgressEvent) => void;
-  /** The API refused the key while running (401): the daemon should stop with that message. */
-  onFatal?: (err: Error) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
-  /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */
-  onFatal?: (err: Error) => void;
 }
