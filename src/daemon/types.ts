@@ -99,4 +99,6 @@ export interface EngineDeps {
   onProgress?: (event: ProgressEvent) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */
+  onFatal?: (err: Error) => void;
 }
