@@ -42,6 +42,10 @@ export function classifyError(err: unknown): { message: string; status: number |
   const status = typeof e?.status === 'number' ? e.status : null;
   const message = err instanceof Error ? err.message : String(err);
   const fsCode = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : null;
+  if (e?.code === 'E_UPLOAD_SOURCE') {
+    // The file shrank or grew while streaming: nothing was stored; it is checked again once it settles.
+    return { message, status, retryable: false, fatal: false, ambiguous: false };
+  }
   if (status === null) {
     // Local file problems are not the API's: the path is checked again by the watcher/reconcile.
     if (fsCode && ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE'].includes(fsCode)) {
@@ -78,6 +82,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       { path: path.join(deps.root, ...relPath.split('/')) },
       {
         filename: remoteName,
+        // Lost-response recovery must never mistake the copy we are replacing for the new one.
+        ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
         ...(deps.expiresInSeconds !== null && client.shape === 'ga' ? { expiresInSeconds: deps.expiresInSeconds } : {}),
         ...(signal ? { signal } : {}),
       },
