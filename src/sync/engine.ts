@@ -228,7 +228,7 @@ class Engine implements SyncEngine {
         matcher: this.#matcher,
         followSymlinks: this.#config.watch.followSymlinks,
         maxFileBytes: this.#config.sync.maxFileBytes,
-        lookup: (p) => this.#index.get(p),
+        lookup: this.#index.localLookup(),
       });
       for (const e of scan.errors) {
         this.#logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
