@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { API_MAX_FILE_BYTES } from '../../src/api/types.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { raw, startEmulator, tempDir } from '../helpers/emulator.js';
 
@@ -57,20 +58,20 @@ afterEach(async () => {
 const headers = { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
 
 describe('large uploads', () => {
-  test('a 400 MB upload to the folder store streams in constant memory', { timeout: 120_000 }, async () => {
+  test('a 500 MB upload (exactly the API limit) to the folder store streams in constant memory', { timeout: 120_000 }, async () => {
     emu = await startEmulator({ dataDir: dir.path });
     let sentHash = '';
     const mem = memoryPeak();
     const res = await raw(emu.url, '/v1/files', {
       method: 'POST',
       headers,
-      body: streamedBody(400 * MiB, (h) => {
+      body: streamedBody(API_MAX_FILE_BYTES, (h) => {
         sentHash = h;
       }),
     });
     const peak = mem.stop();
     expect(res.status).toBe(200);
-    expect(res.json.size_bytes).toBe(400 * MiB);
+    expect(res.json.size_bytes).toBe(API_MAX_FILE_BYTES);
     expect(emu.files()[0]?.sha256).toBe(sentHash);
     expect(peak).toBeLessThan(120 * MiB);
   });
