@@ -1,0 +1,55 @@
+import { Command } from 'commander';
+import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
+import type { ReconcileOptions, ReconcileReport } from '../../daemon/types.js';
+import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import { formatReport } from '../format.js';
+import { reconcileViaDaemon, withSession } from '../in-process.js';
+
+interface ReconcileFlags extends CommonOptions {
+  dryRun?: boolean;
+  adopt?: boolean;
+  deleteUnmanaged?: boolean;
+  allowMassDelete?: boolean;
+  json?: boolean;
+}
+
+/** Exit 1 when a file failed or deletes were held back: both need someone to act. */
+export function reportExitCode(r: ReconcileReport): number {
+  return r.failed.length > 0 || r.heldDeletes !== null ? EXIT_FAILURE : EXIT_OK;
+}
+
+export function reconcileCommand(env: CommandEnv, done: (code: number) => void): Command {
+  return addCommonOptions(new Command('reconcile'))
+    .description('compare the full remote listing with the folder and the index, and repair every difference now (asks the running daemon if there is one)')
+    .option('--dry-run', 'report what would be done; change nothing')
+    .option('--adopt', 'adopt unmanaged remote files whose name and size match a local file (rebuilds a lost index)')
+    .option('--delete-unmanaged', 'delete remote files the index does not know (with --dry-run: list them)')
+    .option('--allow-mass-delete', 'lift the deletion-safety limit for this pass')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: ReconcileFlags) => {
+      try {
+        const { config, warnings } = loadConfig(env, opts);
+        for (const w of warnings) env.err.write(`warning: ${w}\n`);
+        const options: ReconcileOptions = {
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          ...(opts.adopt ? { adopt: true } : {}),
+          ...(opts.deleteUnmanaged ? { deleteUnmanaged: true } : {}),
+          ...(opts.allowMassDelete ? { allowMassDelete: true } : {}),
+        };
+        let report = await reconcileViaDaemon(config, options);
+        if (report === null) {
+          const logger = makeLogger(env, config.log.level, 'stderr');
+          report = await withSession(config, logger, { watch: false, onSecret: (s) => env.redactor.add(s) }, async (session) => {
+            const r = await session.engine.reconcile(options);
+            await session.engine.onIdle();
+            return r;
+          });
+        }
+        if (opts.json) printJson(env, report);
+        else env.out.write(formatReport(report));
+        done(reportExitCode(report));
+      } catch (err) {
+        done(reportError(env, err));
+      }
+    });
+}

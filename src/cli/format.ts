@@ -1,0 +1,74 @@
+/** Text renderings of reports for people; `--json` prints the objects themselves. */
+import type { FileMetadata } from '../api/types.js';
+import type { FileEntry, ReconcileReport, StatusReport } from '../daemon/types.js';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+function list<T>(title: string, items: readonly T[], line: (item: T) => string, limit = 50): string[] {
+  if (items.length === 0) return [];
+  const out = [`${title} (${items.length}):`];
+  for (const item of items.slice(0, limit)) out.push(`  ${line(item)}`);
+  if (items.length > limit) out.push(`  ... and ${items.length - limit} more (--json lists all)`);
+  return out;
+}
+
+export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
+  const would = r.dryRun ? 'would be ' : '';
+  const lines = [
+    `${verb}${r.dryRun ? ' (dry run: nothing changed)' : ''}: ${r.localFiles} local files, ${r.remoteFiles} remote files, ${(r.durationMs / 1000).toFixed(1)} s`,
+    ...list(`${would}uploaded`, r.uploaded, (p) => p),
+    ...list(`${would}deleted`, r.deleted, (d) => `${d.fileId} ${d.path ?? d.remoteName ?? ''} (${d.reason})`),
+    ...list(`${would}adopted`, r.adopted, (a) => `${a.fileId} ${a.path}`),
+    ...list('unmanaged remote files, left alone (--adopt or --delete-unmanaged)', r.unmanaged, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
+    ...list('skipped', r.skipped, (s) => `${s.path}: ${s.reason}`),
+    ...list('failed', r.failed, (f) => `${f.path}: ${f.error}`),
+  ];
+  if (r.heldDeletes) lines.push(`deletes held back (${r.heldDeletes.count}): ${r.heldDeletes.message}`);
+  if (lines.length === 1) lines.push('everything is in sync');
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatStatus(s: StatusReport): string {
+  const t = s.target;
+  const target = t.kind === 'emulator' ? `built-in emulator${s.running ? ` at ${t.baseURL}` : ''}` : `${t.baseURL} (${t.shape} API)`;
+  const lines = [
+    `claude-filesync: ${s.running ? `running (pid ${s.pid ?? '?'})` : 'not running'}`,
+    `folder:   ${s.dir}`,
+    `state:    ${s.stateDir}`,
+    `target:   ${target}${t.note ? `\n          ${t.note}` : ''}`,
+    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped`,
+  ];
+  if (s.running) {
+    const paused = s.queue.pausedUntil ? `, paused until ${s.queue.pausedUntil}` : '';
+    lines.push(`queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`);
+    lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
+  }
+  const lr = s.lastReconcile;
+  lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
+  if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
+  lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
+  lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatEntries(entries: readonly FileEntry[]): string {
+  if (entries.length === 0) return 'no files indexed yet\n';
+  return `${entries
+    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}`)
+    .join('\n')}\n`;
+}
+
+export function formatRemote(files: readonly FileMetadata[]): string {
+  if (files.length === 0) return 'no remote files\n';
+  return `${files.map((f) => `${f.id.padEnd(30)} ${formatBytes(f.size_bytes).padStart(9)}  ${f.created_at}  ${f.filename}`).join('\n')}\n`;
+}

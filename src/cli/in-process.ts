@@ -1,0 +1,35 @@
+/**
+ * Commands that act on the state directory (reconcile, sync) ask the running daemon through the
+ * control socket; with no daemon they open a session themselves, holding the lock meanwhile.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { NotRunningError, requestControl } from '../control/client.js';
+import { openSession, type Session, type SessionOptions } from '../daemon/open-session.js';
+import type { ReconcileOptions, ReconcileReport } from '../daemon/types.js';
+
+export type Via = 'daemon' | 'in-process';
+
+/** Reconcile through the daemon if one answers, else null (the caller then works in-process). */
+export async function reconcileViaDaemon(config: Config, options: ReconcileOptions): Promise<ReconcileReport | null> {
+  try {
+    return await requestControl(config.stateDir, { type: 'reconcile', options }, { timeoutMs: 0 });
+  } catch (err) {
+    if (err instanceof NotRunningError) return null;
+    throw err;
+  }
+}
+
+export async function withSession<T>(
+  config: Config,
+  logger: Logger,
+  options: SessionOptions,
+  fn: (session: Session) => Promise<T>,
+): Promise<T> {
+  const session = await openSession(config, logger, options);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

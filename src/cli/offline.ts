@@ -1,0 +1,69 @@
+/**
+ * Answers for status, ls and id when no daemon runs: read the index read-only (WAL lets a reader
+ * and a writer coexist, so this is also safe while a one-shot sync holds the lock).
+ */
+import type { Config } from '../config/types.js';
+import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
+import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
+import type { FileEntry, StatusReport } from '../daemon/types.js';
+import { IndexError } from '../errors.js';
+import { IndexStore } from '../index/store.js';
+import type { FileRow } from '../index/types.js';
+
+/** The index opened read-only, or null when there is none yet. */
+export function openIndexReadonly(config: Config): IndexStore | null {
+  try {
+    return IndexStore.open(indexFile(config.stateDir), { readonly: true });
+  } catch (err) {
+    if (err instanceof IndexError && /no index/i.test(err.message)) return null;
+    throw err;
+  }
+}
+
+export function toEntry(r: FileRow): FileEntry {
+  return {
+    path: r.path,
+    fileId: r.fileId,
+    sizeBytes: r.size,
+    sha256: r.sha256,
+    state: r.state,
+    error: r.state === 'skipped' ? r.skipReason : r.lastError,
+  };
+}
+
+export function offlineStatus(config: Config, index: IndexStore | null): StatusReport {
+  const rows = index ? index.all() : [];
+  const counts = index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 };
+  let lastReconcile: StatusReport['lastReconcile'] = null;
+  const meta = index?.getMeta(LAST_RECONCILE_META);
+  if (meta) {
+    try {
+      lastReconcile = JSON.parse(meta) as StatusReport['lastReconcile'];
+    } catch {
+      lastReconcile = null;
+    }
+  }
+  return {
+    running: false,
+    pid: null,
+    dir: config.dir,
+    stateDir: config.stateDir,
+    target: {
+      kind: config.api.target,
+      baseURL: config.api.target === 'emulator' ? 'in-process (started by the daemon)' : config.api.baseURL,
+      shape: config.api.shape,
+      note: config.api.target === 'emulator' ? EMULATOR_NOTE : null,
+    },
+    counts,
+    queue: { depth: 0, inFlight: 0, pausedUntil: null, rateLimitPauses: 0 },
+    watcher: { mode: 'off', warning: null },
+    lastReconcile,
+    heldDeletes: null,
+    lastErrors: rows
+      .filter((r) => r.state === 'failed')
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .slice(0, 20)
+      .map((r) => ({ at: new Date(r.updatedAt).toISOString(), path: r.path, error: r.lastError ?? 'failed' })),
+    skipped: rows.filter((r) => r.state === 'skipped').slice(0, 100).map((r) => ({ path: r.path, reason: r.skipReason ?? 'skipped' })),
+  };
+}

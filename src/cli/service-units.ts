@@ -1,0 +1,78 @@
+/**
+ * Renders the service units in systemd/ and launchd/ with this installation's real paths. Pure:
+ * the templates' text and the paths come in, the unit's text comes out.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SYSTEMD_UNIT_NAME = 'claude-filesync.service';
+export const LAUNCHD_LABEL = 'com.claude-filesync';
+export const LAUNCHD_PLIST_NAME = `${LAUNCHD_LABEL}.plist`;
+
+export interface UnitPaths {
+  /** The node binary. */
+  execPath: string;
+  /** dist/src/cli/main.js. */
+  mainScript: string;
+  dir: string;
+  stateDir: string;
+  /** Passed as --config when the installation uses one. */
+  configFile: string | null;
+  /** launchd: where stdout and stderr go. */
+  logDir: string;
+  /** launchd: the key file the daemon reads when ANTHROPIC_API_KEY is unset. */
+  keyFile: string;
+}
+
+/** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
+export function daemonArgs(p: UnitPaths): string[] {
+  return [p.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir, ...(p.configFile ? ['--config', p.configFile] : [])];
+}
+
+/** One word of a systemd command line or path list: quoted, with specifiers (%) and variables ($) literal. */
+export function systemdQuote(value: string, options: { exec?: boolean } = {}): string {
+  let v = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%');
+  if (options.exec) v = v.replace(/\$/g, '$$$$');
+  return `"${v}"`;
+}
+
+export function renderSystemdUnit(template: string, p: UnitPaths): string {
+  const exec = daemonArgs(p)
+    .map((a) => systemdQuote(a, { exec: true }))
+    .join(' ');
+  return template
+    .replace('@EXEC_START@', exec)
+    .replace('@STATE_DIR@', systemdQuote(p.stateDir))
+    // '-': a folder that is missing at start (an unmounted disk) must not stop the daemon from
+    // starting and saying so; it never writes into the folder anyway.
+    .replace('@DIR@', systemdQuote(`-${p.dir}`))
+    .replace('@DIR_LABEL@', p.dir.replace(/%/g, '%%'));
+}
+
+export function xmlEscape(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+export function renderLaunchdPlist(template: string, p: UnitPaths): string {
+  const args = daemonArgs(p)
+    .map((a) => `    <string>${xmlEscape(a)}</string>`)
+    .join('\n');
+  return template
+    .replace('@PROGRAM_ARGUMENTS@', args)
+    .replaceAll('@LOG_DIR@', xmlEscape(p.logDir))
+    // Inside an XML comment '--' is not allowed; a path with it is shown with a space between.
+    .replace('@KEY_FILE@', p.keyFile.replace(/--/g, '- -'));
+}
+
+/** The templates ship with the package: two levels up from src/cli, three from dist/src/cli. */
+export function readTemplate(kind: 'systemd' | 'launchd', moduleUrl: string = import.meta.url): string {
+  const rel = kind === 'systemd' ? join('systemd', SYSTEMD_UNIT_NAME) : join('launchd', LAUNCHD_PLIST_NAME);
+  for (const up of ['../../', '../../../']) {
+    try {
+      return readFileSync(new URL(`${up}${rel}`, moduleUrl), 'utf8');
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new Error(`cannot find the ${kind} template ${rel} in this installation`);
+}

@@ -1,0 +1,119 @@
+/**
+ * Everything a command needs to sync in this process: the state directory, the lock, the index,
+ * the built-in emulator when the target is the emulator, and an engine over them. `run`, `sync`
+ * and an in-process `reconcile` all open one; close() undoes it in reverse order.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { Emulator } from '../emulator/index.js';
+import { IndexStore } from '../index/store.js';
+import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
+import { createSyncEngine } from '../sync/engine.js';
+import { EMULATOR_DIR, indexFile, LAST_RECONCILE_META } from './state-files.js';
+import type { ProgressEvent, SyncEngine } from './types.js';
+
+export interface SessionOptions {
+  watch: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+  onFatal?: (err: Error) => void;
+  /** Learns the generated emulator key, so outputs can redact it too. */
+  onSecret?: (secret: string) => void;
+}
+
+export interface Session {
+  /** The config the engine runs with: for the emulator, its URL and generated key. */
+  readonly config: Config;
+  readonly engine: SyncEngine;
+  readonly index: IndexStore;
+  readonly emulator: Emulator | null;
+  /** True when this session created the watched folder (first run). */
+  readonly createdDir: boolean;
+  /** Closes the engine (in-flight work finishes within graceMs), the index, the emulator, the lock. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function openSession(config: Config, logger: Logger, options: SessionOptions): Promise<Session> {
+  ensureStateDir(config.stateDir);
+  const lock: Lock = acquireLock(config.stateDir);
+  const undo: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    const indexPath = indexFile(config.stateDir);
+    // Create the folder on the first run only: later, a missing folder may be an unmounted disk,
+    // and the engine must see it missing (and delete nothing) rather than an empty folder.
+    let createdDir = false;
+    if (!existsSync(config.dir) && !existsSync(indexPath)) {
+      mkdirSync(config.dir, { recursive: true });
+      createdDir = true;
+    }
+    const index = IndexStore.open(indexPath);
+    undo.push(() => index.close());
+
+    let emulator: Emulator | null = null;
+    let effective = config;
+    if (config.api.target === 'emulator') {
+      // A fresh key each start, kept in memory: only this process can reach the emulator's files.
+      const key = `emu-${randomBytes(24).toString('base64url')}`;
+      options.onSecret?.(key);
+      emulator = await Emulator.start({
+        host: '127.0.0.1',
+        port: 0,
+        dataDir: join(config.stateDir, EMULATOR_DIR),
+        apiKey: key,
+        maxFileBytes: config.sync.maxFileBytes,
+      });
+      const started = emulator;
+      undo.push(() => started.close());
+      effective = Object.freeze({ ...config, api: Object.freeze({ ...config.api, baseURL: emulator.url, apiKey: key }) });
+    }
+
+    const engine = createSyncEngine({
+      config: effective,
+      index,
+      logger,
+      watch: options.watch,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+    });
+
+    let closing: Promise<void> | null = null;
+    return {
+      config: effective,
+      engine,
+      index,
+      emulator,
+      createdDir,
+      close(graceMs = 10_000) {
+        closing ??= (async () => {
+          try {
+            await engine.close(graceMs);
+          } finally {
+            try {
+              const last = engine.status().lastReconcile;
+              if (last) index.setMeta(LAST_RECONCILE_META, JSON.stringify(last));
+            } catch {
+              // status is a courtesy for `status` without a daemon; never block shutdown on it
+            }
+            await runUndo(undo);
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runUndo(undo);
+    throw err;
+  }
+}
+
+async function runUndo(undo: (() => Promise<void> | void)[]): Promise<void> {
+  for (const step of undo.splice(0).reverse()) {
+    try {
+      await step();
+    } catch {
+      // keep undoing: the lock must be released even if the index failed to close
+    }
+  }
+}
