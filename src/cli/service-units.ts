@@ -41,12 +41,12 @@ export function renderSystemdUnit(template: string, p: UnitPaths): string {
     .map((a) => systemdQuote(a, { exec: true }))
     .join(' ');
   return template
-    .replace('@EXEC_START@', exec)
-    .replace('@STATE_DIR@', systemdQuote(p.stateDir))
+    .replace('@EXEC_START@', () => exec)
+    .replace('@STATE_DIR@', () => systemdQuote(p.stateDir))
     // '-': a folder that is missing at start (an unmounted disk) must not stop the daemon from
     // starting and saying so; it never writes into the folder anyway.
-    .replace('@DIR@', systemdQuote(`-${p.dir}`))
-    .replace('@DIR_LABEL@', p.dir.replace(/%/g, '%%'));
+    .replace('@DIR@', () => systemdQuote(`-${p.dir}`))
+    .replace('@DIR_LABEL@', () => p.dir.replace(/%/g, '%%'));
 }
 
 export function xmlEscape(value: string): string {
@@ -58,10 +58,10 @@ export function renderLaunchdPlist(template: string, p: UnitPaths): string {
     .map((a) => `    <string>${xmlEscape(a)}</string>`)
     .join('\n');
   return template
-    .replace('@PROGRAM_ARGUMENTS@', args)
-    .replaceAll('@LOG_DIR@', xmlEscape(p.logDir))
+    .replace('@PROGRAM_ARGUMENTS@', () => args)
+    .replaceAll('@LOG_DIR@', () => xmlEscape(p.logDir))
     // Inside an XML comment '--' is not allowed; a path with it is shown with a space between.
-    .replace('@KEY_FILE@', p.keyFile.replace(/--/g, '- -'));
+    .replace('@KEY_FILE@', () => p.keyFile.replace(/--/g, '- -'));
 }
 
 /** The templates ship with the package: two levels up from src/cli, three from dist/src/cli. */

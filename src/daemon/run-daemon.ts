@@ -44,7 +44,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   const signals = options.signals ?? process;
   const graceMs = options.graceMs ?? 10_000;
   const log = logger.child({ component: 'daemon' });
-  log.info({ event: 'start', dir: config.dir, stateDir: config.stateDir, target: config.api.target, pid: process.pid }, firstLine(config));
+  log.info({ event: 'start', dir: config.dir, stateDir: config.stateDir, target: config.api.target }, firstLine(config));
   for (const w of options.warnings ?? []) log.warn({ event: 'config-warning' }, w);
 
   let stopRequested: (code: number) => void = () => undefined;
@@ -92,7 +92,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       });
     } catch (err) {
       if (err instanceof LockedError) {
-        log.error({ event: 'locked', hint: err.hint }, describeError(err));
+        log.error({ event: 'locked', hint: err.hint }, err.message);
         return EXIT_FAILURE;
       }
       log.fatal({ event: 'fatal', err: describeError(err) }, `cannot start: ${describeError(err)}`);
