@@ -34,6 +34,9 @@ export interface CaseResult {
   readonly verdict: string;
   readonly notes: string[];
   readonly durationMs: number;
+  /** When this case was measured (ISO), and on which commit of the code. */
+  readonly at: string;
+  readonly commit: string | null;
   readonly error?: string;
 }
 
@@ -47,7 +50,7 @@ export interface BenchContext {
   readonly log: (message: string) => void;
 }
 
-export type BenchCase = (ctx: BenchContext) => Promise<Omit<CaseResult, 'durationMs' | 'id'>>;
+export type BenchCase = (ctx: BenchContext) => Promise<Omit<CaseResult, 'durationMs' | 'id' | 'at' | 'commit'>>;
 
 export const BENCH_KEY = 'sk-ant-bench-key-0123456789';
 

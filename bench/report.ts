@@ -87,7 +87,7 @@ export function renderMarkdown(results: CaseResult[], machine: Machine, command:
       lines.push('**The case failed:**', '', '```', r.error.slice(0, 4000), '```', '');
     }
     if (r.metrics.length > 0) {
-      lines.push(`Runs: ${r.runs}; case took ${(r.durationMs / 1000).toFixed(1)} s.`);
+      lines.push(`Alone: \`npm run bench -- --only ${r.id}${smoke ? ' --smoke' : ''}\`. Runs: ${r.runs}; case took ${(r.durationMs / 1000).toFixed(1)} s; measured ${r.at}${r.commit ? ` on commit ${r.commit}` : ''}.`);
       lines.push('');
       lines.push('| Metric | claude-filesync | Reference | Ratio | Note |');
       lines.push('|---|---:|---:|---:|---|');

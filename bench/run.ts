@@ -6,9 +6,11 @@
  *
  * --smoke: tiny sizes (seconds, for `npm test`); --runs: repetitions per case (default 3; the
  * figures are medians); --out: where to write the Markdown (default bench/RESULTS.md, or a
- * temporary file with --smoke); the JSON goes beside it with the .json extension.
+ * temporary file with --smoke); the JSON goes beside it with the .json extension. --merge keeps
+ * the results of the cases not run this time from that JSON (to run the cases one by one).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,10 +43,12 @@ export interface RunOptions {
   runs: number;
   out: string;
   cacheDir: string;
+  /** Keep the other cases' results already in the JSON beside `out`. */
+  merge: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR]\n`);
+  process.stderr.write(`${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR] [--merge]\n`);
   process.exit(2);
 }
 
@@ -54,6 +58,7 @@ export function parseArgs(argv: string[]): RunOptions {
   let runs: number | null = null;
   let out: string | null = null;
   let cacheDir = defaultCacheDir();
+  let merge = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -68,6 +73,7 @@ export function parseArgs(argv: string[]): RunOptions {
       if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a positive integer');
     } else if (a === '--out') out = path.resolve(value());
     else if (a === '--cache') cacheDir = path.resolve(value());
+    else if (a === '--merge') merge = true;
     else usage(`unknown option ${a}`);
   }
   return {
@@ -76,6 +82,7 @@ export function parseArgs(argv: string[]): RunOptions {
     runs: runs ?? (smoke ? 1 : 3),
     out: out ?? (smoke ? path.join(os.tmpdir(), `claude-filesync-bench-smoke-${process.pid}.md`) : path.join(REPO_ROOT, 'bench', 'RESULTS.md')),
     cacheDir,
+    merge,
   };
 }
 
@@ -90,15 +97,19 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
     log: (m) => process.stderr.write(`[bench] ${m}\n`),
   };
   const machine = describeMachine();
+  const commit = codeCommit();
   const results: CaseResult[] = [];
   try {
     for (const c of CASES) {
       if (options.only && !options.only.includes(c.id)) continue;
       ctx.log(`case ${c.id}: ${c.title}`);
       const t0 = performance.now();
+      const load = os.loadavg()[0] ?? 0;
       try {
         const r = await c.run(ctx);
-        results.push({ ...r, id: c.id, durationMs: performance.now() - t0 });
+        r.notes.push(`1-minute load average when the case started: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine shares them).`);
+        results.push({ ...r, id: c.id, durationMs: performance.now() - t0, at: new Date().toISOString(), commit });
+        ctx.log(`case ${c.id}: ${r.met === null ? 'no verdict' : r.met ? 'met' : 'NOT met'}: ${r.verdict}`);
       } catch (err) {
         const error = err instanceof Error ? err.stack ?? err.message : String(err);
         ctx.log(`case ${c.id} failed: ${error}`);
@@ -113,6 +124,8 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
           verdict: 'the case failed',
           notes: [],
           durationMs: performance.now() - t0,
+          at: new Date().toISOString(),
+          commit,
           error,
         });
       }
@@ -122,18 +135,39 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
     await closeSharedFixtures();
     await rm(workDir, { recursive: true, force: true });
   }
-  const shown: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--out') i++;
-    else shown.push(argv[i] as string);
-  }
-  const command = shown.length ? `npm run bench -- ${shown.join(' ')}` : 'npm run bench';
-  const markdown = renderMarkdown(results, machine, command, options.smoke);
-  await writeFile(options.out, markdown);
+  // What reproduces the whole file: the flags that change what is measured, not where it goes.
+  const flags = [...(options.smoke ? ['--smoke'] : []), ...(argv.includes('--runs') ? ['--runs', String(options.runs)] : [])];
+  const command = flags.length ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
   const jsonOut = options.out.replace(/\.md$/, '') + '.json';
-  await writeFile(jsonOut, `${JSON.stringify({ machine, smoke: options.smoke, runs: options.runs, results }, null, 2)}\n`);
+  const all = options.merge ? await mergeWith(jsonOut, results) : results;
+  const markdown = renderMarkdown(all, machine, command, options.smoke);
+  await ensureDir(path.dirname(options.out));
+  await writeFile(options.out, markdown);
+  await writeFile(jsonOut, `${JSON.stringify({ machine, smoke: options.smoke, runs: options.runs, results: all }, null, 2)}\n`);
   ctx.log(`wrote ${options.out} and ${jsonOut}`);
   return results;
+}
+
+/** The commit the measured code comes from: BENCH_COMMIT, else `git rev-parse`, else null. */
+function codeCommit(): string | null {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function mergeWith(jsonFile: string, fresh: CaseResult[]): Promise<CaseResult[]> {
+  let previous: CaseResult[] = [];
+  try {
+    previous = (JSON.parse(await readFile(jsonFile, 'utf8')) as { results: CaseResult[] }).results;
+  } catch {
+    previous = [];
+  }
+  const byId = new Map(previous.map((r) => [r.id, r]));
+  for (const r of fresh) byId.set(r.id, r);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
 const argv = process.argv.slice(2);
