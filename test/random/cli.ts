@@ -80,7 +80,10 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
         `foreign deleted ${c.foreignDeleted}  (${(r.durationMs / 1000).toFixed(1)} s)` +
         (r.ok && r.beforeReconcile.length ? `  [live path needed the final reconcile: ${r.beforeReconcile.length}]` : ''),
     );
-    if (verbose && r.beforeReconcile.length) for (const p of r.beforeReconcile) out(`    before reconcile: ${p}`);
+    if (verbose && r.beforeReconcile.length) {
+      for (const p of r.beforeReconcile) out(`    before reconcile: ${p}`);
+      for (const l of r.logTail) if (/"level":(40|50)|intent|failure|changed/.test(l)) out(`    log: ${l}`);
+    }
     if (!r.ok) await reportFailure(seq, r, { out, settleMs, shrinkIt: !values['no-shrink'], verbose });
   }
   out('');

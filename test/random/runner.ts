@@ -87,7 +87,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
 
     for (const [i, op] of seq.ops.entries()) {
       counts.ops += 1;
-      log(`  #${i} ${JSON.stringify(op)}`);
+      log(`  #${i} @${Date.now()} ${JSON.stringify(op)}`);
       if (isFsOp(op)) {
         if ((await applyFsOp(d.dir, op)) === 'noop') counts.noops += 1;
         continue;
@@ -124,6 +124,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
       const index = d.openIndex();
       try {
         beforeReconcile = (await checkEndState(d.dir, emulator, index, foreign)).problems;
+        for (const it of index.intents()) beforeReconcile.push(`intent left: ${JSON.stringify(it)}`);
       } finally {
         index.close();
       }
@@ -156,7 +157,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     counts.injected = stats.injected;
     counts.uploads = stats.byRoute.upload;
     counts.deletes = stats.byRoute.delete;
-    if (problems.length && driver) logTail = await driver.logTail(40).catch(() => []);
+    if ((problems.length || beforeReconcile.length) && driver) logTail = await driver.logTail(400).catch(() => []);
     await driver?.close().catch(() => undefined);
     await emulator.close();
   }
