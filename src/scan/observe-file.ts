@@ -34,7 +34,8 @@ export function tooLargeReason(size: number, maxFileBytes: number): string {
 
 export function describeFsError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String((err as Error)?.message ?? err);
+  const message = String(e?.message ?? err);
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
 }
 
 export function isGone(err: unknown): boolean {
@@ -42,8 +43,11 @@ export function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** What the scanner needs of an index row. */
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256'>;
+
 /** Unchanged since the row was written: the indexed hash still describes the content. */
-export function rowMatches(row: FileRow | undefined, st: Stats): row is FileRow & { sha256: string } {
+export function rowMatches(row: LocalFacts | undefined, st: Stats): row is LocalFacts & { sha256: string } {
   return row !== undefined && row.sha256 !== null && row.size === st.size && row.mtimeMs === st.mtimeMs && row.ino === st.ino;
 }
 
@@ -68,7 +72,7 @@ export async function observeFile(
   abs: string,
   rel: string,
   st: Stats,
-  row: FileRow | undefined,
+  row: LocalFacts | undefined,
   options: ObserveFileOptions,
 ): Promise<FileOutcome> {
   if (st.size > options.maxFileBytes) return { kind: 'skipped', reason: tooLargeReason(st.size, options.maxFileBytes) };

@@ -4,10 +4,10 @@
  * the walk goes on. The result is the local truth the planner compares with the index.
  */
 import type { Stats } from 'node:fs';
-import type { FileRow, LocalObservation } from '../index/types.js';
+import type { LocalObservation } from '../index/types.js';
 import { hashFile, type HashFunction } from './hash.js';
 import type { IgnoreMatcher } from './ignore.js';
-import { observeFile, rowMatches, tooLargeReason } from './observe-file.js';
+import { observeFile, rowMatches, tooLargeReason, type LocalFacts } from './observe-file.js';
 import { TaskPool } from './task-pool.js';
 import { resolveRoot, walkTree, type SkippedEntry } from './walk.js';
 
@@ -26,8 +26,11 @@ export interface ScanOptions {
   readonly followSymlinks: boolean;
   /** Larger files are skipped without being read. */
   readonly maxFileBytes: number;
-  /** The index row of a relative path, if any. */
-  readonly lookup: (path: string) => FileRow | undefined;
+  /**
+   * The index row of a relative path, if any. Only size, mtimeMs, ino and sha256 are read, so a
+   * full row works, and so does IndexStore.localLookup() (much cheaper for a full scan).
+   */
+  readonly lookup: (path: string) => LocalFacts | undefined;
   /** Files hashed at once. @default 4 */
   readonly hashConcurrency?: number;
   /** Called as the scan advances (after each directory and each hashed file). */
@@ -35,8 +38,8 @@ export interface ScanOptions {
   readonly signal?: AbortSignal;
   /** For tests: replaces the content hash (count reads, simulate unreadable files). @default hashFile */
   readonly hash?: HashFunction;
-  /** Directories listed at once. @default 8 */
-  readonly dirConcurrency?: number;
+  /** How entries are stat'ed; see walk.ts. @default 'auto' */
+  readonly statMode?: 'auto' | 'sync' | 'parallel';
 }
 
 export interface ScanError {
@@ -61,6 +64,7 @@ export interface ScanResult {
 }
 
 export type { SkippedEntry } from './walk.js';
+export type { LocalFacts } from './observe-file.js';
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
@@ -77,7 +81,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
   const progress = (): void => options.onProgress?.({ ...stats });
   const hashPool = new TaskPool(options.hashConcurrency ?? 4);
 
-  const hashOne = async (rel: string, abs: string, st: Stats, row: FileRow | undefined): Promise<void> => {
+  const hashOne = async (rel: string, abs: string, st: Stats, row: LocalFacts | undefined): Promise<void> => {
     const out = await observeFile(abs, rel, st, row, {
       maxFileBytes,
       hash,
@@ -108,7 +112,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
       matcher: options.matcher,
       followSymlinks: options.followSymlinks,
       ...(signal ? { signal } : {}),
-      ...(options.dirConcurrency ? { dirConcurrency: options.dirConcurrency } : {}),
+      ...(options.statMode ? { statMode: options.statMode } : {}),
     },
     {
       file(rel, abs, st) {
