@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { UploadSourceError, type FilesApi } from '../../src/api/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { uploadPath, type ExecutorDeps } from '../../src/sync/executor.js';
+import { remoteNameFor } from '../../src/sync/naming.js';
+import { planSync } from '../../src/sync/plan.js';
 
 function depsWith(upload: FilesApi['upload']): ExecutorDeps {
   const client = {
@@ -46,5 +48,31 @@ describe('regressions found by randomized runs', () => {
     // Nothing was stored: the path should wait for its next settle, not a retry backoff.
     expect(outcome.kind === 'failed' ? outcome.intentKept : false).toBe(false);
     deps.index.close();
+  });
+
+  // Seed 214 with crashes (npm run test:random -- --seed 214 --crashes --ops 40): 1-notes.txt was
+  // observed empty, its upload began (intent: name 1-notes~e3b0c44298.txt = the empty content's
+  // tag, size 0), the file got 15 bytes before the client read it, the server stored 15 bytes
+  // under that name, and the daemon was SIGKILLed before the response was handled. The restart's
+  // reconcile matches intents by name AND size, so the 15-byte copy matched nothing: it stays
+  // forever as an "unmanaged" file that nobody owns or deletes (a leak; its name even claims
+  // content it does not hold). The same happens without a crash when a lost response makes the
+  // upload fail as ambiguous. A file under an intent's exact name, created after the intent began,
+  // is ours whatever its size: it should be adopted when it holds the wanted content, else deleted.
+  it.skip('seed 214 (crashes): a copy stored under the name of an intent with other bytes is deleted, not left unmanaged', () => {
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const name = remoteNameFor('1-notes.txt', empty);
+    const now = Date.now();
+    const plan = planSync({
+      rows: [],
+      intents: [{ id: 1, pathKey: 'k', path: '1-notes.txt', remoteName: name, size: 0, sha256: empty, startedAt: now - 1_000 }],
+      pendingDeletes: [],
+      local: { files: new Map(), skipped: new Map(), unreadable: new Set(), unreadableDirs: [], rootMissing: false },
+      remote: new Map([['file_x', { id: 'file_x', filename: name, size: 15, createdAt: now - 500, expiresAt: null }]]),
+      now,
+      options: { adopt: false, deleteUnmanaged: false, allowMassDelete: false, maxDeletePercent: 50, maxDeleteFloor: 10, intentSkewMs: 600_000, expiryMarginMs: 300_000 },
+    });
+    expect(plan.unmanaged.map((f) => f.id)).toEqual([]);
+    expect(plan.deletes.map((d) => d.fileId)).toEqual(['file_x']);
   });
 });
