@@ -67,6 +67,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // When the hash was taken, so that a hash racing a write in the same mtime tick is not reused.
+    version: 2,
+    sql: `ALTER TABLE files ADD COLUMN hashed_at REAL;`,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -32,7 +32,7 @@ export interface RemoteCopy {
 }
 
 /** What a full scan needs of a row to decide whether to read the file again. */
-export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256'>;
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
 
 export interface QueueDeleteInput {
   fileId: string;
@@ -50,7 +50,7 @@ const FILE_COLUMNS = `
   path_key AS pathKey, path, size, mtime_ms AS mtimeMs, ino, sha256, state, file_id AS fileId,
   remote_name AS remoteName, remote_sha256 AS remoteSha256, remote_size AS remoteSize,
   remote_created_at AS remoteCreatedAt, remote_expires_at AS remoteExpiresAt, attempts,
-  last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt`;
+  last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt, hashed_at AS hashedAt`;
 const INTENT_COLUMNS = `id, path_key AS pathKey, path, remote_name AS remoteName, size, sha256, started_at AS startedAt`;
 const DELETE_COLUMNS = `file_id AS fileId, remote_name AS remoteName, path, reason, queued_at AS queuedAt, attempts, last_error AS lastError`;
 
@@ -68,6 +68,7 @@ function sameRow(a: FileRow, b: FileRow): boolean {
     a.mtimeMs === b.mtimeMs &&
     a.ino === b.ino &&
     a.sha256 === b.sha256 &&
+    (a.hashedAt ?? null) === (b.hashedAt ?? null) &&
     a.state === b.state &&
     a.skipReason === b.skipReason &&
     a.attempts === b.attempts &&
@@ -81,21 +82,23 @@ function prepareStatements(db: Database.Database) {
     all: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY path`),
     count: db.prepare<[], number>('SELECT count(*) FROM files').pluck(),
     localFacts: db
-      .prepare<[], [string, number, number, number, string | null]>('SELECT path, size, mtime_ms, ino, sha256 FROM files')
+      .prepare<[], [string, number, number, number, string | null, number | null]>(
+        'SELECT path, size, mtime_ms, ino, sha256, hashed_at FROM files',
+      )
       .raw(),
     countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
     byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
     put: db.prepare<[FileRow]>(`
       INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,
-        remote_size, remote_created_at, remote_expires_at, attempts, last_error, skip_reason, updated_at)
+        remote_size, remote_created_at, remote_expires_at, attempts, last_error, skip_reason, updated_at, hashed_at)
       VALUES (@pathKey, @path, @size, @mtimeMs, @ino, @sha256, @state, @fileId, @remoteName, @remoteSha256,
-        @remoteSize, @remoteCreatedAt, @remoteExpiresAt, @attempts, @lastError, @skipReason, @updatedAt)
+        @remoteSize, @remoteCreatedAt, @remoteExpiresAt, @attempts, @lastError, @skipReason, @updatedAt, @hashedAt)
       ON CONFLICT (path_key) DO UPDATE SET path = excluded.path, size = excluded.size, mtime_ms = excluded.mtime_ms,
         ino = excluded.ino, sha256 = excluded.sha256, state = excluded.state, file_id = excluded.file_id,
         remote_name = excluded.remote_name, remote_sha256 = excluded.remote_sha256, remote_size = excluded.remote_size,
         remote_created_at = excluded.remote_created_at, remote_expires_at = excluded.remote_expires_at,
         attempts = excluded.attempts, last_error = excluded.last_error, skip_reason = excluded.skip_reason,
-        updated_at = excluded.updated_at`),
+        updated_at = excluded.updated_at, hashed_at = excluded.hashed_at`),
     deleteRow: db.prepare<[string]>('DELETE FROM files WHERE path_key = ?'),
     setState: db.prepare<[FileState, number, string]>('UPDATE files SET state = ?, updated_at = ? WHERE path_key = ?'),
     insertIntent: db.prepare<[string, string, string, number, string, number]>(
@@ -230,7 +233,9 @@ export class IndexStore {
   #loadFacts(): Map<string, LocalFacts> {
     if (this.#facts === null) {
       const facts = new Map<string, LocalFacts>();
-      for (const [path, size, mtimeMs, ino, sha256] of this.#s.localFacts.all()) facts.set(path, { size, mtimeMs, ino, sha256 });
+      for (const [path, size, mtimeMs, ino, sha256, hashedAt] of this.#s.localFacts.all()) {
+        facts.set(path, { size, mtimeMs, ino, sha256, hashedAt });
+      }
       this.#facts = facts;
     }
     return this.#facts;
@@ -268,7 +273,7 @@ export class IndexStore {
 
   #observe(obs: LocalObservation): FileRow {
     const row = this.get(obs.path);
-    if (!row) return this.#put(newRow(obs.path, obs, obs.sha256, 'pending', this.#now()));
+    if (!row) return this.#put({ ...newRow(obs.path, obs, obs.sha256, 'pending', this.#now()), hashedAt: obs.hashedAt ?? null });
     const synced = row.fileId !== null && obs.sha256 !== null && obs.sha256 === row.remoteSha256;
     const reset = synced || obs.sha256 !== row.sha256;
     const next: FileRow = {
@@ -278,6 +283,7 @@ export class IndexStore {
       mtimeMs: obs.mtimeMs,
       ino: obs.ino,
       sha256: obs.sha256,
+      hashedAt: obs.hashedAt ?? (obs.sha256 === row.sha256 ? (row.hashedAt ?? null) : null),
       state: synced ? 'synced' : 'pending',
       skipReason: null,
       attempts: reset ? 0 : row.attempts,
@@ -301,6 +307,7 @@ export class IndexStore {
         mtimeMs: obs.mtimeMs,
         ino: obs.ino,
         sha256: null,
+        hashedAt: null,
         state: 'skipped',
         skipReason: reason,
         attempts: 0,
@@ -496,9 +503,10 @@ export class IndexStore {
   }
 
   #put(row: FileRow): FileRow {
-    this.#s.put.run(row);
-    this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256 });
-    return row;
+    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null };
+    this.#s.put.run(full);
+    this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256, hashedAt: full.hashedAt });
+    return full;
   }
 
   #deleteRow(row: FileRow): void {
@@ -532,6 +540,7 @@ function newRow(
     lastError: null,
     skipReason: null,
     updatedAt: now,
+    hashedAt: null,
   };
 }
 

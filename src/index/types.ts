@@ -34,6 +34,12 @@ export interface FileRow {
   /** Why a skipped file is skipped (too large, ignored type...). */
   skipReason: string | null;
   updatedAt: number;
+  /**
+   * Local ms since epoch when `sha256` was computed from the content (schema 2; absent or null
+   * when unknown). A hash taken within 2 s of the file's mtime is not reused by the next scan: a
+   * write in the same mtime tick, right after the read, would otherwise go unnoticed.
+   */
+  hashedAt?: number | null;
 }
 
 /** Local facts about one file, as the scanner or a single-path check saw them. */
@@ -44,6 +50,8 @@ export interface LocalObservation {
   ino: number;
   /** Null when content was not read (too large) or could not be read. */
   sha256: string | null;
+  /** Set by the scanner when it read the content for this observation (see FileRow.hashedAt). */
+  hashedAt?: number;
 }
 
 export interface UploadIntent {

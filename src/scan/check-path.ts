@@ -11,7 +11,7 @@ import { describeFsError, isGone, observeFile, specialKind } from './observe-fil
 import type { ScanOptions } from './scanner.js';
 import { isInside, resolveRoot } from './walk.js';
 
-export type CheckPathOptions = Pick<ScanOptions, 'matcher' | 'followSymlinks' | 'maxFileBytes' | 'signal' | 'hash'>;
+export type CheckPathOptions = Omit<ScanOptions, 'lookup'>;
 
 export type CheckPathResult =
   | { kind: 'file'; obs: LocalObservation }
@@ -100,6 +100,7 @@ export async function checkPath(
     maxFileBytes: options.maxFileBytes,
     hash: options.hash ?? hashFile,
     follow: followSymlinks,
+    now: options.now ?? Date.now,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   switch (out.kind) {

@@ -44,11 +44,20 @@ export function isGone(err: unknown): boolean {
 }
 
 /** What the scanner needs of an index row. */
-export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256'>;
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
+
+/**
+ * A hash taken this close to the file's mtime may have raced a write in the same mtime tick
+ * (coarse kernel clocks, 1-2 s on FAT/HFS+), so it is not reused: the next look reads again once.
+ */
+export const RACY_MS = 2_000;
 
 /** Unchanged since the row was written: the indexed hash still describes the content. */
 export function rowMatches(row: LocalFacts | undefined, st: Stats): row is LocalFacts & { sha256: string } {
-  return row !== undefined && row.sha256 !== null && row.size === st.size && row.mtimeMs === st.mtimeMs && row.ino === st.ino;
+  if (row === undefined || row.sha256 === null) return false;
+  if (row.size !== st.size || row.mtimeMs !== st.mtimeMs || row.ino !== st.ino) return false;
+  const hashedAt = row.hashedAt ?? null;
+  return hashedAt === null || Math.abs(hashedAt - row.mtimeMs) >= RACY_MS;
 }
 
 function sameStat(a: Stats, b: Stats): boolean {
@@ -61,6 +70,8 @@ export interface ObserveFileOptions {
   /** Stat through symlinks (the path was a followed link). */
   readonly follow: boolean;
   readonly signal?: AbortSignal;
+  /** Wall clock, compared with file mtimes. */
+  readonly now: () => number;
 }
 
 /**
@@ -84,6 +95,7 @@ export async function observeFile(
   for (let attempt = 1; ; attempt++) {
     let sha256: string;
     let size: number;
+    const hashedAt = options.now();
     try {
       ({ sha256, size } = await options.hash(abs, { sizeHint: before.size, ...(options.signal ? { signal: options.signal } : {}) }));
     } catch (err) {
@@ -99,7 +111,7 @@ export async function observeFile(
       if (isGone(err)) return { kind: 'missing' };
       return { kind: 'error', error: describeFsError(err) };
     }
-    const obs = { path: rel, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, sha256 };
+    const obs = { path: rel, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, sha256, hashedAt };
     if ((sameStat(before, after) && size === before.size) || attempt >= HASH_ATTEMPTS || !after.isFile()) {
       return { kind: 'file', obs, hashed: true, bytesRead };
     }

@@ -36,6 +36,8 @@ export interface ScanOptions {
   /** Called as the scan advances (after each directory and each hashed file). */
   onProgress?(stats: Readonly<ScanStats>): void;
   readonly signal?: AbortSignal;
+  /** Wall clock for FileRow.hashedAt (compared with file mtimes, so not a fake clock). @default Date.now */
+  readonly now?: () => number;
   /** For tests: replaces the content hash (count reads, simulate unreadable files). @default hashFile */
   readonly hash?: HashFunction;
   /** How entries are stat'ed; see walk.ts. @default 'auto' */
@@ -86,6 +88,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
       maxFileBytes,
       hash,
       follow: options.followSymlinks,
+      now: options.now ?? Date.now,
       ...(signal ? { signal } : {}),
     });
     switch (out.kind) {

@@ -73,7 +73,14 @@ describe('scanTree', () => {
     const r = await scanTree(root, options());
     expect(r.rootMissing).toBe(false);
     expect(r.files).toEqual([
-      { path: 'a.txt', size: 5, mtimeMs: statSync(join(root, 'a.txt')).mtimeMs, ino: statSync(join(root, 'a.txt')).ino, sha256: sha('alpha') },
+      {
+        path: 'a.txt',
+        size: 5,
+        mtimeMs: statSync(join(root, 'a.txt')).mtimeMs,
+        ino: statSync(join(root, 'a.txt')).ino,
+        sha256: sha('alpha'),
+        hashedAt: expect.any(Number),
+      },
       expect.objectContaining({ path: 'docs/2026/q3.pdf', size: 9, sha256: sha('pdf bytes') }),
       expect.objectContaining({ path: 'empty', size: 0, sha256: sha('') }),
     ]);
@@ -92,8 +99,10 @@ describe('scanTree', () => {
     put('same.txt', 'original');
     put('dir/other.txt', 'other');
     const abs = join(root, 'same.txt');
-    // Whole seconds, so that setting the same mtime again later is exact.
+    // Whole seconds, so that setting the same mtime again later is exact; long ago, so that the
+    // hashes are not racy (see the next test).
     utimesSync(abs, 1_700_000_000, 1_700_000_000);
+    utimesSync(join(root, 'dir/other.txt'), 1_700_000_000, 1_700_000_000);
     const store = IndexStore.open(':memory:');
     const first = await scanTree(root, options({ lookup: store.localLookup() }));
     store.observeMany(first.files);
@@ -117,6 +126,24 @@ describe('scanTree', () => {
     const third = await scanTree(root, options({ lookup: (p) => store.get(p), hash }));
     expect(hash.calls).toEqual([abs]);
     expect(third.files.find((f) => f.path === 'same.txt')?.sha256).toBe(sha('ORIGINAL'));
+    store.close();
+  });
+
+  it('reads once more a file hashed within 2 s of its mtime (a write in the same tick could hide)', async () => {
+    put('fresh.txt', 'v1');
+    const mtimeMs = statSync(join(root, 'fresh.txt')).mtimeMs;
+    const store = IndexStore.open(':memory:');
+    store.observeMany((await scanTree(root, options({ now: () => mtimeMs + 500 }))).files);
+    expect(store.get('fresh.txt')?.hashedAt).toBe(mtimeMs + 500);
+
+    const hash = spyHash();
+    const again = await scanTree(root, options({ lookup: store.localLookup(), hash, now: () => mtimeMs + 5_000 }));
+    expect(hash.calls).toEqual([join(root, 'fresh.txt')]);
+    store.observeMany(again.files);
+    expect(store.get('fresh.txt')?.hashedAt).toBe(mtimeMs + 5_000);
+
+    await scanTree(root, options({ lookup: store.localLookup(), hash }));
+    expect(hash.calls).toHaveLength(1);
     store.close();
   });
 
@@ -270,7 +297,9 @@ describe('scanTree', () => {
     const r = await scanTree(root, options({ hash }));
     expect(calls).toBe(2);
     const st = statSync(join(root, 'growing.txt'));
-    expect(r.files).toEqual([{ path: 'growing.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: sha('part one and part two') }]);
+    expect(r.files).toEqual([
+      { path: 'growing.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: sha('part one and part two'), hashedAt: expect.any(Number) },
+    ]);
   });
 
   it('says the root is missing instead of reporting no files', async () => {
@@ -315,13 +344,14 @@ describe('checkPath', () => {
 
   it('observes a file and reuses the row hash when nothing changed', async () => {
     put('dir/a.txt', 'hello');
+    utimesSync(join(root, 'dir/a.txt'), 1_700_000_000, 1_700_000_000);
     const first = await checkPath(root, 'dir/a.txt', opts());
     expect(first).toMatchObject({ kind: 'file', obs: { path: 'dir/a.txt', size: 5, sha256: sha('hello') } });
     if (first.kind !== 'file') throw new Error('unreachable');
     const store = IndexStore.open(':memory:');
     const row = store.observe(first.obs);
     const hash = spyHash();
-    expect(await checkPath(root, 'dir/a.txt', opts({ hash }), row)).toEqual(first);
+    expect(await checkPath(root, 'dir/a.txt', opts({ hash }), row)).toEqual({ kind: 'file', obs: { ...first.obs, hashedAt: undefined } });
     expect(hash.calls).toEqual([]);
     store.close();
   });

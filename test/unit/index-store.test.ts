@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError } from '../../src/errors.js';
-import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/index/migrations.js';
+import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/index/migrations.js';
 import { IndexStore, pathKeyOf, type RemoteCopy } from '../../src/index/store.js';
 
 const A = 'a'.repeat(64);
@@ -71,6 +71,22 @@ describe('IndexStore rows', () => {
     expect(row).toMatchObject({ state: 'pending', attempts: 2, lastError: 'EACCES again' });
     row = store.observe({ path: 'a', size: 3, mtimeMs: 2, ino: 1, sha256: B });
     expect(row).toMatchObject({ state: 'pending', attempts: 0, lastError: null });
+  });
+
+  it('keeps hashedAt while the content is the same and drops it when a hash comes without one', () => {
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 10 });
+    expect(store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A }).hashedAt).toBe(10);
+    expect(store.observe({ path: 'a', size: 3, mtimeMs: 2, ino: 1, sha256: B }).hashedAt).toBeNull();
+    expect(store.markSkipped({ path: 'a', size: 3, mtimeMs: 2, ino: 1 }, 'ignored').hashedAt).toBeNull();
+  });
+
+  it('localLookup follows writes and removals made through the store', () => {
+    const lookup = store.localLookup();
+    expect(lookup('a')).toBeUndefined();
+    store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5 });
+    expect(lookup('a')).toEqual({ size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5 });
+    store.removePath('a');
+    expect(lookup('a')).toBeUndefined();
   });
 
   it('observe does not rewrite a row that did not change', () => {
@@ -224,6 +240,27 @@ describe('IndexStore files on disk', () => {
       expect(again.get('x')?.sha256).toBe(A);
       again.close();
     }
+  });
+
+  it('migrates a schema 1 index in place, keeping its rows', () => {
+    const file = join(dir, 'v1.sqlite');
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]?.sql ?? '');
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('app', ?)").run(APP_MARKER);
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    raw
+      .prepare(
+        "INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, updated_at) VALUES (?, 'old.txt', 3, 1, 1, ?, 'synced', 'file_old', 1)",
+      )
+      .run(pathKeyOf('old.txt'), A);
+    raw.close();
+    const s = IndexStore.open(file);
+    expect(s.getMeta('schema_version')).toBe(String(SCHEMA_VERSION));
+    expect(s.get('old.txt')).toMatchObject({ sha256: A, fileId: 'file_old', state: 'synced', hashedAt: null });
+    s.observe({ path: 'old.txt', size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
+    expect(s.get('old.txt')?.hashedAt).toBe(99);
+    expect(s.localLookup()('old.txt')).toEqual({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
+    s.close();
   });
 
   it('refuses a foreign sqlite file with a hint to move it away and adopt', () => {
