@@ -18,8 +18,8 @@ import { contentFor, formatSequence, generateSequence, mulberry32, type Op, type
 import { checkEndState } from './invariants.js';
 import { runSequence, shrink, type RunResult } from './runner.js';
 
-const IN_PROCESS_SEEDS = [1, 2, 3, 5, 8, 13, 21, 34];
-const CRASH_SEEDS = [1, 2, 3, 4];
+const IN_PROCESS_SEEDS = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233];
+const CRASH_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const OPS = 30;
 
 function explain(seq: Sequence, r: RunResult): string {
