@@ -190,6 +190,39 @@ describe('SIGTERM mid-upload', () => {
   });
 });
 
+describe('files', () => {
+  it('upload, get, list (both shapes) and rm through the raw API', async () => {
+    const s = sandbox();
+    const local = join(s.home, 'raw upload.txt');
+    writeFileSync(local, 'raw bytes');
+    const up = await runCli(['files', 'upload', local, '--json', ...s.args], envFor(s));
+    expect(up.code).toBe(0);
+    const file = JSON.parse(up.stdout) as { id: string; filename: string; size_bytes: number };
+    expect(file.filename).toBe('raw upload.txt');
+    expect(file.size_bytes).toBe(9);
+    const get = await runCli(['files', 'get', file.id, '--json', ...s.args], envFor(s));
+    expect((JSON.parse(get.stdout) as { id: string }).id).toBe(file.id);
+    for (let i = 0; i < 25; i++) await emulator.addFile({ filename: `bulk-${i}.txt`, bytes: new Uint8Array([i]) });
+    const list = await runCli(['files', 'list', '--json', ...s.args], envFor(s));
+    const all = JSON.parse(list.stdout) as { id: string }[];
+    expect(all.length).toBe(emulator.files().length);
+    expect(all.some((f) => f.id === file.id)).toBe(true);
+    const beta = await runCli(['files', 'list', '--json', ...s.args], envFor(s, { CLAUDE_FILESYNC_CONFIG: writeConfig(s, { api: { shape: 'beta' } }) }));
+    expect((JSON.parse(beta.stdout) as unknown[]).length).toBe(all.length);
+    const rm = await runCli(['files', 'rm', file.id, ...s.args], envFor(s));
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toContain(`deleted ${file.id}`);
+    const gone = await runCli(['files', 'get', file.id, ...s.args], envFor(s));
+    expect(gone.code).toBe(1);
+  });
+});
+
+function writeConfig(s: Sandbox, content: unknown): string {
+  const file = join(s.home, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
 describe('one-shot sync', () => {
   it('exits 0 when all is in sync, and 1 listing the files that failed', async () => {
     const s = sandbox();
