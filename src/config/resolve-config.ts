@@ -20,6 +20,8 @@ import { fileConfigSchema, type FileConfig } from './schema.js';
 import type { Config } from './types.js';
 
 export const DEFAULT_API_KEY_ENV = 'ANTHROPIC_API_KEY';
+export const GA_DEFAULT_RPM = 400;
+export const BETA_DEFAULT_RPM = 90;
 
 export interface ConfigFlags {
   dir?: string | undefined;
@@ -43,6 +45,11 @@ export interface ResolveConfigInput {
   platform: NodeJS.Platform;
   homedir: string;
   io?: ConfigIO;
+  /**
+   * Commands that only read local state (status, ls, id) accept a missing key even when the
+   * configuration names the real API. @default false
+   */
+  allowMissingKey?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -199,6 +206,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   let target: 'api' | 'emulator';
   if (requested === 'emulator') target = 'emulator';
   else if (apiKey !== null) target = 'api';
+  else if (input.allowMissingKey && (requested === 'api' || baseURLNamed)) target = 'api';
   else if (requested === 'api' || baseURLNamed) {
     const why =
       requested === 'api'
@@ -225,7 +233,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     },
     queue: {
       concurrency: merged.queue?.concurrency ?? 4,
-      requestsPerMinute: merged.queue?.requestsPerMinute ?? 400,
+      // The beta file endpoints allow about 100 requests a minute, GA about 500.
+      requestsPerMinute: merged.queue?.requestsPerMinute ?? (shape === 'beta' ? BETA_DEFAULT_RPM : GA_DEFAULT_RPM),
     },
     watch: {
       settleMs: merged.watch?.settleMs ?? 1000,

@@ -163,6 +163,26 @@ describe('run in the background', () => {
   });
 });
 
+describe('after a crash', () => {
+  it('a daemon killed with SIGKILL leaves a stale socket and lock that the next start replaces', async () => {
+    const s = sandbox();
+    writeFileSync(join(s.dir, 'a.txt'), 'a');
+    const first = startDaemon(s);
+    await ready(first);
+    first.signal('SIGKILL');
+    await first.exited(30_000);
+    expect(existsSync(join(s.stateDir, 'control.sock'))).toBe(true);
+    const st = await runCli(['status', '--json', ...s.args], envFor(s));
+    expect((JSON.parse(st.stdout) as { running: boolean }).running).toBe(false);
+    const second = startDaemon(s);
+    await ready(second);
+    const live = await runCli(['status', '--json', ...s.args], envFor(s));
+    expect((JSON.parse(live.stdout) as { pid: number }).pid).toBe(second.child.pid);
+    second.signal('SIGTERM');
+    expect((await second.exited(30_000)).code).toBe(0);
+  });
+});
+
 describe('SIGTERM mid-upload', () => {
   it('stops within the grace period and a later sync leaves one remote copy per file', async () => {
     const s = sandbox();

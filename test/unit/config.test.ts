@@ -119,6 +119,14 @@ describe('resolveConfig precedence: flags > environment > file > defaults', () =
     expect(flagged.config.dir).toBe('/work/rel');
   });
 
+  it('defaults requestsPerMinute below each shape\'s documented limit', () => {
+    const home = tempHome();
+    const beta = withFile(home, { api: { shape: 'beta' } });
+    expect(resolveConfig(input(home, { flags: { config: beta } })).config.queue.requestsPerMinute).toBe(90);
+    const set = withFile(home, { api: { shape: 'beta' }, queue: { requestsPerMinute: 50 } });
+    expect(resolveConfig(input(home, { flags: { config: set } })).config.queue.requestsPerMinute).toBe(50);
+  });
+
   it('reads the default config file when present, and CLAUDE_FILESYNC_CONFIG names another', () => {
     const home = tempHome();
     const cfgDir = join(home, '.config', 'claude-filesync');
