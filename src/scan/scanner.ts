@@ -7,7 +7,7 @@ import type { Stats } from 'node:fs';
 import type { LocalObservation } from '../index/types.js';
 import { hashFile, type HashFunction } from './hash.js';
 import type { IgnoreMatcher } from './ignore.js';
-import { observeFile, rowMatches, tooLargeReason, type LocalFacts } from './observe-file.js';
+import { describeFsError, observeFile, rowMatches, tooLargeReason, type LocalFacts } from './observe-file.js';
 import { TaskPool } from './task-pool.js';
 import { resolveRoot, walkTree, type SkippedEntry } from './walk.js';
 
@@ -73,7 +73,15 @@ const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b
 export async function scanTree(root: string, options: ScanOptions): Promise<ScanResult> {
   const stats: ScanStats = { filesSeen: 0, hashed: 0, bytesRead: 0, unchanged: 0 };
   const result: ScanResult = { files: [], skipped: [], errors: [], unreadableDirs: [], dirErrors: [], rootMissing: false, stats };
-  const realRoot = await resolveRoot(root);
+  let realRoot: string | null;
+  try {
+    realRoot = await resolveRoot(root);
+  } catch (err) {
+    // The root exists but cannot be resolved (EACCES on a parent...): unreadable, not missing.
+    result.unreadableDirs.push('');
+    result.dirErrors.push({ path: '', error: describeFsError(err) });
+    return result;
+  }
   if (realRoot === null) {
     result.rootMissing = true;
     return result;

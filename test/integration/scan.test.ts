@@ -328,6 +328,15 @@ describe('scanTree', () => {
     });
   }
 
+  it('reports progress as it goes, ending with the final counts', async () => {
+    for (let f = 0; f < 5; f++) put(`d/f${f}`, 'x');
+    const seen: number[] = [];
+    const r = await scanTree(root, options({ onProgress: (s) => seen.push(s.hashed) }));
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...seen)).toBe(5);
+    expect(r.stats).toEqual({ filesSeen: 5, hashed: 5, bytesRead: 5, unchanged: 0 });
+  });
+
   it('stops when aborted', async () => {
     for (let f = 0; f < 50; f++) put(`f${f}`, 'x');
     const ac = new AbortController();
