@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -275,6 +275,18 @@ describe('IndexStore files on disk', () => {
     const file = join(dir, 'index.sqlite');
     writeFileSync(file, 'this is not a database, just some text that is long enough to look like a header'.repeat(20));
     expectIndexError(() => IndexStore.open(file), /corrupt|not a database|unreadable/i, file);
+  });
+
+  it('refuses an index whose pages are damaged', () => {
+    const file = join(dir, 'index.sqlite');
+    const s = IndexStore.open(file);
+    s.observeMany(Array.from({ length: 2000 }, (_, i) => ({ path: `dir/file-${i}.txt`, size: i, mtimeMs: i, ino: i, sha256: A })));
+    s.close();
+    const bytes = readFileSync(file);
+    // Keep the header page (so it still opens as our sqlite file) and scribble over the b-tree pages.
+    for (let i = 4096 * 2; i < bytes.length; i += 97) bytes[i] = (bytes[i] ?? 0) ^ 0x5a;
+    writeFileSync(file, bytes);
+    expectIndexError(() => IndexStore.open(file), /corrupt|malformed/i, file);
   });
 
   it('refuses an index of a newer schema', () => {
