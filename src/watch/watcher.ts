@@ -20,6 +20,7 @@ export interface WatcherOptions {
   readonly root: string;
   /** `relPath` is relative to root and '/'-separated. Ignored directories are not watched at all. */
   readonly ignored: (relPath: string, isDir: boolean) => boolean;
+  /** Accepted for symmetry with the scan; chokidar itself never follows links (see below). */
   readonly followSymlinks: boolean;
   /** Start in polling mode (network mounts). Native mode falls back to it on ENOSPC/EMFILE. */
   readonly usePolling: boolean;
@@ -167,7 +168,11 @@ class ChokidarWatcher implements Watcher {
     const backend = this.#factory(this.#root, {
       persistent: true,
       ignoreInitial: true,
-      followSymlinks: this.#opts.followSymlinks,
+      // Never let chokidar follow links: it recurses through symlink loops without end (ELOOP
+      // storms) and would watch targets outside the folder. The scan follows links safely (inside
+      // the folder only, loops detected) when watch.followSymlinks is on, so changes behind a
+      // followed link are picked up by the next reconcile rather than live.
+      followSymlinks: false,
       usePolling: this.#mode === 'polling',
       interval,
       binaryInterval: interval,
