@@ -1,6 +1,6 @@
 /**
  * `npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose]
- *  [--no-shrink] [--replay FILE] [--settle-ms N]`
+ *  [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live]`
  *
  * Runs seeded random sequences of folder edits, emulator faults and (with --crashes) SIGKILLs of
  * the daemon, and checks the invariants after each. A failing run prints its seed, its problems
@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSequence, generateSequence, type Sequence } from './generator.js';
-import { runSequence, shrink, totalInjected, type RunResult } from './runner.js';
+import { runSequence, shrink, totalInjected, type RunOptions, type RunResult } from './runner.js';
 
 export async function runMain(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   let values;
@@ -30,6 +30,8 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
         'no-shrink': { type: 'boolean', default: false },
         replay: { type: 'string' },
         'settle-ms': { type: 'string' },
+        'fault-scale': { type: 'string' },
+        'strict-live': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -39,7 +41,7 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
     return 2;
   }
   if (values.help) {
-    out('Usage: npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose] [--no-shrink] [--replay FILE] [--settle-ms N]');
+    out('Usage: npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose] [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live]');
     return 0;
   }
   const int = (name: string, v: string | undefined, dflt: number, min = 0): number | null => {
@@ -57,6 +59,12 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
   const opsCount = int('ops', values.ops, 30, 1);
   const settleMs = int('settle-ms', values['settle-ms'], 150, 10);
   if (runs === null || start === null || seed === null || opsCount === null || settleMs === null) return 2;
+  const faultScale = values['fault-scale'] === undefined ? 1 : Number(values['fault-scale']);
+  if (!(faultScale >= 0 && Number.isFinite(faultScale))) {
+    out(`--fault-scale must be a number >= 0, got ${JSON.stringify(values['fault-scale'])}`);
+    return 2;
+  }
+  const runOptions = { settleMs, faultScale, strictLive: values['strict-live'] };
 
   let sequences: Sequence[];
   if (values.replay) {
@@ -71,7 +79,7 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
   const began = Date.now();
   for (const seq of sequences) {
     if (verbose) out(`seed ${seq.seed}${seq.crashes ? ' (crashes)' : ''}: ${seq.ops.length} ops`);
-    const r = await runSequence(seq, { settleMs, ...(verbose ? { log: out } : {}) });
+    const r = await runSequence(seq, { ...runOptions, ...(verbose ? { log: out } : {}) });
     results.push(r);
     const c = r.counts;
     out(
@@ -84,18 +92,19 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
       for (const p of r.beforeReconcile) out(`    before reconcile: ${p}`);
       for (const l of r.logTail) if (/"level":(40|50)|intent|failure|changed/.test(l)) out(`    log: ${l}`);
     }
-    if (!r.ok) await reportFailure(seq, r, { out, settleMs, shrinkIt: !values['no-shrink'], verbose });
+    if (!r.ok) await reportFailure(seq, r, { out, runOptions, shrinkIt: !values['no-shrink'], verbose });
   }
   out('');
   out(summaryTable(results, Date.now() - began));
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) => void; settleMs: number; shrinkIt: boolean; verbose: boolean }): Promise<void> {
+async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) => void; runOptions: RunOptions; shrinkIt: boolean; verbose: boolean }): Promise<void> {
   const { out } = o;
   out(`\n=== seed ${seq.seed} FAILED ===`);
   for (const p of r.problems) out(`  problem: ${p}`);
-  out(`  replay: npm run test:random -- --seed ${seq.seed}${seq.crashes ? ' --crashes' : ''} --ops ${seq.ops.length}`);
+  const flags = `${seq.crashes ? ' --crashes' : ''}${o.runOptions.faultScale !== 1 ? ` --fault-scale ${o.runOptions.faultScale}` : ''}${o.runOptions.strictLive ? ' --strict-live' : ''}`;
+  out(`  replay: npm run test:random -- --seed ${seq.seed}${flags} --ops ${seq.ops.length}  (timing differs between runs: a race may need a few)`);
   out('  sequence:');
   out(formatSequence(seq));
   if (r.logTail.length) {
@@ -104,7 +113,7 @@ async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) 
   }
   if (!o.shrinkIt) return;
   out(`  shrinking ${seq.ops.length} ops (each try is a full run)...`);
-  const s = await shrink(seq, (x) => runSequence(x, { settleMs: o.settleMs }), (n, tries) => out(`    down to ${n} ops after ${tries} tries`));
+  const s = await shrink(seq, (x) => runSequence(x, o.runOptions), (n, tries) => out(`    down to ${n} ops after ${tries} tries`));
   const file = path.join(os.tmpdir(), `cfs-random-seed-${seq.seed}-min.json`);
   writeFileSync(file, `${formatSequence(s.seq)}\n`);
   if (s.result.ok) {

@@ -16,7 +16,7 @@ import { TEST_KEY } from '../helpers/engine-harness.js';
 import { applyFsOp, isFsOp } from './executor.js';
 import { contentFor, formatSequence, generateSequence, mulberry32, type Op, type Sequence } from './generator.js';
 import { checkEndState } from './invariants.js';
-import { runSequence, shrink, type RunResult } from './runner.js';
+import { runSequence, scaleFaults, shrink, type RunResult } from './runner.js';
 
 const IN_PROCESS_SEEDS = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233];
 const CRASH_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -158,5 +158,15 @@ describe('shrinking', () => {
     const out = await shrink(seq, async () => ({ ok: true }));
     expect(out.seq).toBe(seq);
     expect(out.tries).toBe(1);
+  });
+});
+
+describe('fault scaling', () => {
+  it('multiplies rates, caps each at 1 and keeps the error rates summing to at most 1', () => {
+    expect(scaleFaults({ error500Rate: 0.2, latencyMs: 50 }, 1)).toEqual({ error500Rate: 0.2, latencyMs: 50 });
+    expect(scaleFaults({ resetRate: 0.3, latencyMs: 50, retryAfterMs: 20 }, 2)).toEqual({ resetRate: 0.6, latencyMs: 50, retryAfterMs: 20 });
+    expect(scaleFaults({ lostResponseRate: 0.5 }, 4)).toEqual({ lostResponseRate: 1 });
+    const s = scaleFaults({ error500Rate: 0.3, error529Rate: 0.3, error429Rate: 0.2 }, 3);
+    expect((s.error500Rate ?? 0) + (s.error529Rate ?? 0) + (s.error429Rate ?? 0)).toBeCloseTo(1);
   });
 });

@@ -62,7 +62,7 @@ describe('regressions found by randomized runs', () => {
   // content it does not hold). The same happens without a crash when a lost response makes the
   // upload fail as ambiguous. A file under an intent's exact name, created after the intent began,
   // is ours whatever its size: it should be adopted when it holds the wanted content, else deleted.
-  it.skip('seed 214 (crashes): a copy stored under the name of an intent with other bytes is deleted, not left unmanaged', () => {
+  it('seed 214 (crashes): a copy stored under the name of an intent with other bytes is deleted, not left unmanaged', () => {
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
     const name = remoteNameFor('1-notes.txt', empty);
     const now = Date.now();
@@ -85,7 +85,7 @@ describe('regressions found by randomized runs', () => {
   // marks the row synced, queuing nothing; then B's upload commits, points the row at B (pending)
   // and deletes A's copy. No job is left: the remote holds B while the folder holds A until the
   // next reconcile (hourly by default), and onIdle() reports idle meanwhile.
-  it.skip('seed 100: a file changed back to its synced content while another version uploads ends synced', async () => {
+  it('seed 100: a file changed back to its synced content while another version uploads ends synced', async () => {
     const h = await createHarness({ watch: true, settleMs: 100 });
     try {
       await h.engine.start();

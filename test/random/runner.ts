@@ -6,7 +6,7 @@ import { Emulator, type StoredFile } from '../../src/emulator/index.js';
 import { TEST_KEY } from '../helpers/engine-harness.js';
 import { ChildDriver, InProcessDriver, withTimeout, type DaemonDriver } from './daemon-driver.js';
 import { applyFsOp, isFsOp } from './executor.js';
-import { CLEAR_FAULTS, contentFor, type Sequence } from './generator.js';
+import { CLEAR_FAULTS, contentFor, type FaultProfile, type Sequence } from './generator.js';
 import { checkEndState, type EndState } from './invariants.js';
 
 export interface RunOptions {
@@ -16,6 +16,29 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** How long the daemon may take to become idle once faults are off. @default 120000 */
   idleTimeoutMs?: number;
+  /**
+   * Multiplies the fault rates of every `faults` op (capped so that each rate stays <= 1 and the
+   * three error rates sum to <= 1); the sequence itself is unchanged, so seeds stay comparable.
+   * @default 1
+   */
+  faultScale?: number;
+  /** Count what the live path left for the final reconcile as a failure too. @default false */
+  strictLive?: boolean;
+}
+
+/** Scales a fault profile's rates (see RunOptions.faultScale). */
+export function scaleFaults(set: FaultProfile, scale: number): FaultProfile {
+  if (scale === 1) return set;
+  const out: { -readonly [K in keyof FaultProfile]: FaultProfile[K] } = { ...set };
+  for (const k of ['error500Rate', 'error529Rate', 'error429Rate', 'resetRate', 'lostResponseRate'] as const) {
+    const v = out[k];
+    if (typeof v === 'number') out[k] = Math.min(1, v * scale);
+  }
+  const errors = (out.error500Rate ?? 0) + (out.error529Rate ?? 0) + (out.error429Rate ?? 0);
+  if (errors > 1) {
+    for (const k of ['error500Rate', 'error529Rate', 'error429Rate'] as const) if (typeof out[k] === 'number') out[k] = (out[k] as number) / errors;
+  }
+  return out;
 }
 
 export interface RunCounts {
@@ -98,7 +121,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           break;
         case 'faults':
           counts.faultChanges += 1;
-          emulator.setFaults({ ...CLEAR_FAULTS, ...op.set });
+          emulator.setFaults({ ...CLEAR_FAULTS, ...scaleFaults(op.set, options.faultScale ?? 1) });
           break;
         case 'clearFaults':
           emulator.setFaults(CLEAR_FAULTS);
@@ -161,6 +184,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     await driver?.close().catch(() => undefined);
     await emulator.close();
   }
+  if (options.strictLive) problems.push(...beforeReconcile.map((p) => `live path (before the final reconcile): ${p}`));
   return { seed: seq.seed, ok: problems.length === 0, problems, beforeReconcile, counts, durationMs: Date.now() - started, logTail };
 }
 
