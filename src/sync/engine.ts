@@ -506,10 +506,15 @@ class Engine implements SyncEngine {
 
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
-      case 'uploaded':
+      case 'uploaded': {
         this.#clearRetry(`p:${rel}`);
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
+        // The file changed (even back to an older content) while this version uploaded and the
+        // settled check saw nothing to do then: the row is pending again, so upload it again.
+        const row = this.#index.get(rel);
+        if (row && row.state === 'pending') void this.#pushUpload(rel);
         break;
+      }
       case 'changed':
         void this.#pushDelete(outcome.discarded);
         // Let it settle, then look again (the watcher also reports the change).

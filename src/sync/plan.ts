@@ -162,20 +162,24 @@ export function planSync(input: PlanInput): Plan {
     for (const intent of input.intents) {
       if (input.liveIntentIds?.has(intent.id)) continue;
       plan.intentsDone.push(intent.id);
+      // A file under the intent's exact name, created after it began, is ours whatever its size
+      // (the file may have changed while it streamed). Only a copy of the intended size can hold
+      // the intended content; and it is adopted only while the folder still holds that content.
       const candidates = (byName.get(intent.remoteName) ?? [])
-        .filter((f) => !claimed.has(f.id) && f.size === intent.size && f.createdAt >= intent.startedAt - options.intentSkewMs)
+        .filter((f) => !claimed.has(f.id) && f.createdAt >= intent.startedAt - options.intentSkewMs)
         .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
       for (const f of candidates) claimed.add(f.id);
       const obs = local.files.get(intent.path);
-      const wanted = obs?.sha256 === intent.sha256 && willHold.get(intent.path) !== intent.sha256;
-      candidates.forEach((f, i) => {
-        if (i === 0 && wanted) {
+      let wanted = obs?.sha256 === intent.sha256 && willHold.get(intent.path) !== intent.sha256;
+      for (const f of candidates) {
+        if (wanted && f.size === intent.size) {
           plan.adoptions.push({ path: intent.path, file: f, sha256: intent.sha256, via: 'intent', intentId: intent.id });
           willHold.set(intent.path, intent.sha256);
+          wanted = false;
         } else {
           plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: intent.path, reason: 'orphan' });
         }
-      });
+      }
     }
   }
 
