@@ -7,7 +7,8 @@
  * --smoke: tiny sizes (seconds, for `npm test`); --runs: repetitions per case (default 3; the
  * figures are medians); --out: where to write the Markdown (default bench/RESULTS.md, or a
  * temporary file with --smoke); the JSON goes beside it with the .json extension. --merge keeps
- * the results of the cases not run this time from that JSON (to run the cases one by one).
+ * the results of the cases not run this time from that JSON (to run the cases one by one);
+ * --render runs nothing and rewrites the Markdown from that JSON.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -48,7 +49,7 @@ export interface RunOptions {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR] [--merge]\n`);
+  process.stderr.write(`${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR] [--merge] [--render]\n`);
   process.exit(2);
 }
 
@@ -74,6 +75,11 @@ export function parseArgs(argv: string[]): RunOptions {
     } else if (a === '--out') out = path.resolve(value());
     else if (a === '--cache') cacheDir = path.resolve(value());
     else if (a === '--merge') merge = true;
+    else if (a === '--render') {
+      // Run nothing: rewrite the Markdown from the JSON beside it.
+      only = [];
+      merge = true;
+    }
     else usage(`unknown option ${a}`);
   }
   return {

@@ -210,26 +210,54 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     return { ms, files: result.files.length, errors: result.errors.length, opens: counter.opens, rchar: io1.rchar - io0.rchar, readBytes: io1.readBytes - io0.readBytes, stats };
   },
 
-  /** Case 3 lower bound: a bare recursive walk with lstat of every entry, nothing else. */
+  /**
+   * Case 3 lower bound: a bare recursive walk with lstat of every file, nothing else. Two ways,
+   * so the bound is the faster of them: `parallel` (readdir withFileTypes, every lstat of a
+   * folder at once) and `sync` (readdirSync + lstatSync, no thread-pool round trips).
+   */
   async 'bare-walk'(p) {
     const dir = str(p, 'dir');
+    const mode = p.mode === 'sync' ? 'sync' : 'parallel';
     const t0 = performance.now();
     let files = 0;
     let bytes = 0;
-    const walk = async (abs: string): Promise<void> => {
+    const walkAsync = async (abs: string): Promise<void> => {
       const entries = await fsp.readdir(abs, { withFileTypes: true });
       await Promise.all(
         entries.map(async (e) => {
           const child = path.join(abs, e.name);
-          if (e.isDirectory()) return walk(child);
+          if (e.isDirectory()) return walkAsync(child);
           const st = await fsp.lstat(child);
           files++;
           bytes += st.size;
         }),
       );
     };
-    await walk(dir);
-    return { ms: performance.now() - t0, files, bytes };
+    const walkSync = (abs: string): void => {
+      for (const e of fs.readdirSync(abs, { withFileTypes: true })) {
+        const child = path.join(abs, e.name);
+        if (e.isDirectory()) walkSync(child);
+        else {
+          bytes += fs.lstatSync(child).size;
+          files++;
+        }
+      }
+    };
+    if (mode === 'sync') walkSync(dir);
+    else await walkAsync(dir);
+    return { ms: performance.now() - t0, files, bytes, mode };
+  },
+
+  /** Case 3 breakdown: the full listing alone, as reconcile reads it (pages of 1,000). */
+  async 'list-all'(p) {
+    const { createFilesClient } = await import('../src/api/index.js');
+    const client = createFilesClient({ apiKey: BENCH_KEY, baseURL: str(p, 'url') });
+    const t0 = performance.now();
+    let count = 0;
+    for await (const f of client.list({ limit: 1000 })) if (f.id) count++;
+    const ms = performance.now() - t0;
+    await client.close();
+    return { ms, count };
   },
 
   /** Case 7: one reconcile (listing + scan + plan) over a synced tree and its remote copies. */
