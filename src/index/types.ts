@@ -36,8 +36,9 @@ export interface FileRow {
   updatedAt: number;
   /**
    * Local ms since epoch when `sha256` was computed from the content (schema 2; absent or null
-   * when unknown). A hash taken within 2 s of the file's mtime is not reused by the next scan: a
-   * write in the same mtime tick, right after the read, would otherwise go unnoticed.
+   * when unknown). A hash taken within one mtime tick of the file's mtime (50 ms; 2 s where mtimes
+   * are whole seconds) is not reused by the next scan: a write in the same tick, right after the
+   * read, would otherwise go unnoticed. Observations that carry a hashedAt should be written.
    */
   hashedAt?: number | null;
 }

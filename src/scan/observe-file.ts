@@ -47,17 +47,24 @@ export function isGone(err: unknown): boolean {
 export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
 
 /**
- * A hash taken this close to the file's mtime may have raced a write in the same mtime tick
- * (coarse kernel clocks, 1-2 s on FAT/HFS+), so it is not reused: the next look reads again once.
+ * A hash taken this close to the file's mtime may have raced a write in the same mtime tick, which
+ * would leave size, mtime and inode unchanged: such a hash is not reused, the next look reads the
+ * file once more (git's "racily clean" entries). The tick is a few ms on Linux (the coarse kernel
+ * clock), but whole seconds (FAT: 2 s) where mtimes carry no fraction of a second.
  */
-export const RACY_MS = 2_000;
+export const RACY_MS = 50;
+export const RACY_COARSE_MS = 2_000;
+
+function racyWindow(mtimeMs: number): number {
+  return mtimeMs % 1000 === 0 ? RACY_COARSE_MS : RACY_MS;
+}
 
 /** Unchanged since the row was written: the indexed hash still describes the content. */
 export function rowMatches(row: LocalFacts | undefined, st: Stats): row is LocalFacts & { sha256: string } {
   if (row === undefined || row.sha256 === null) return false;
   if (row.size !== st.size || row.mtimeMs !== st.mtimeMs || row.ino !== st.ino) return false;
   const hashedAt = row.hashedAt ?? null;
-  return hashedAt === null || Math.abs(hashedAt - row.mtimeMs) >= RACY_MS;
+  return hashedAt === null || Math.abs(hashedAt - row.mtimeMs) >= racyWindow(row.mtimeMs);
 }
 
 function sameStat(a: Stats, b: Stats): boolean {

@@ -129,12 +129,13 @@ describe('scanTree', () => {
     store.close();
   });
 
-  it('reads once more a file hashed within 2 s of its mtime (a write in the same tick could hide)', async () => {
+  it('reads once more a file hashed within one mtime tick of its mtime (a write in that tick could hide)', async () => {
     put('fresh.txt', 'v1');
+    utimesSync(join(root, 'fresh.txt'), 1_700_000_000.25, 1_700_000_000.25);
     const mtimeMs = statSync(join(root, 'fresh.txt')).mtimeMs;
     const store = IndexStore.open(':memory:');
-    store.observeMany((await scanTree(root, options({ now: () => mtimeMs + 500 }))).files);
-    expect(store.get('fresh.txt')?.hashedAt).toBe(mtimeMs + 500);
+    store.observeMany((await scanTree(root, options({ now: () => mtimeMs + 20 }))).files);
+    expect(store.get('fresh.txt')?.hashedAt).toBe(mtimeMs + 20);
 
     const hash = spyHash();
     const again = await scanTree(root, options({ lookup: store.localLookup(), hash, now: () => mtimeMs + 5_000 }));
@@ -144,6 +145,12 @@ describe('scanTree', () => {
 
     await scanTree(root, options({ lookup: store.localLookup(), hash }));
     expect(hash.calls).toHaveLength(1);
+
+    // Whole-second mtimes (FAT, HFS+) get a 2 s window.
+    utimesSync(join(root, 'fresh.txt'), 1_700_000_100, 1_700_000_100);
+    store.observeMany((await scanTree(root, options({ now: () => 1_700_000_101_000 }))).files);
+    await scanTree(root, options({ lookup: store.localLookup(), hash }));
+    expect(hash.calls).toHaveLength(2);
     store.close();
   });
 
