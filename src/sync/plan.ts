@@ -207,7 +207,7 @@ export function planSync(input: PlanInput): Plan {
   // 5. The local side: observe, skip, upload.
   for (const obs of sortedValues(local.files)) {
     const row = rowByPath.get(obs.path);
-    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped') {
+    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
       plan.observe.push(obs);
     }
     if (obs.sha256 === null) continue;
