@@ -1,0 +1,216 @@
+/**
+ * Bad input that needs the operating system's help: an unreadable file, and a state directory on
+ * a full or read-only disk. The tests run as root here, where chmod 000 stops nobody; they use what
+ * root can do instead, and what a normal user can do elsewhere:
+ * - unreadable file: as root, the process drops its effective uid to nobody (seteuid, undone after)
+ *   so that a mode-000 file owned by root really cannot be opened; as a normal user, chmod 000.
+ * - full or read-only state directory: a tiny tmpfs mounted over the state directory (root only;
+ *   skipped with that reason for a normal user, who cannot mount).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IndexStore } from '../../src/index/store.js';
+import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+let h: Harness | null = null;
+const cleanups: (() => Promise<void> | void)[] = [];
+const unmounts: (() => void)[] = [];
+afterEach(async () => {
+  becomeRoot();
+  await h?.stopEngine().catch(() => undefined);
+  for (const u of unmounts.splice(0)) u();
+  await h?.close();
+  h = null;
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const put = (x: Harness, rel: string, content: string | Buffer) =>
+  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
+
+function becomeNobody(): void {
+  if (!isRoot) return;
+  process.setegid?.(NOBODY);
+  process.seteuid?.(NOBODY);
+}
+
+function becomeRoot(): void {
+  if (!isRoot || process.geteuid?.() === 0) return;
+  process.seteuid?.(0);
+  process.setegid?.(0);
+}
+
+function chownTree(p: string, uid: number, gid: number): void {
+  chownSync(p, uid, gid);
+  if (statSync(p).isDirectory()) for (const e of readdirSync(p)) chownTree(path.join(p, e), uid, gid);
+}
+
+function canMount(): boolean {
+  if (!isRoot) return false;
+  try {
+    execFileSync('mount', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Mounts a tmpfs of `size` over `dir` (emptying it for as long as it is mounted). */
+function mountTmpfs(dir: string, size: string): () => void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
+  return () => execFileSync('umount', ['-l', dir]);
+}
+
+/** Writes until the disk is full; returns the filler's path. */
+function fillDisk(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
+}
+
+async function unreadable(retry: 'reconcile' | 'watcher'): Promise<void> {
+  h = await createHarness({ watch: true, settleMs: 100 });
+  await put(h, 'readable.txt', 'readable');
+  await put(h, 'locked.txt', 'locked');
+  chmodSync(path.join(h.dir, 'locked.txt'), 0o000);
+  if (isRoot) {
+    chownTree(path.dirname(h.dir), NOBODY, NOBODY);
+    chownSync(path.join(h.dir, 'locked.txt'), 0, 0); // root's, mode 000: nobody cannot read it
+  }
+  becomeNobody();
+  try {
+    await h.engine.start();
+    await h.engine.onIdle();
+    const row = h.index.get('locked.txt');
+    expect(row?.state).toBe('failed');
+    expect(row?.lastError).toMatch(/EACCES: permission denied/);
+    expect(h.engine.status().lastErrors.some((e) => e.path === 'locked.txt' && /EACCES/.test(e.error))).toBe(true);
+    expect(h.engine.files().find((f) => f.path === 'locked.txt')?.error).toMatch(/EACCES/);
+    expect(h.engine.fileIdOf('readable.txt')).not.toBeNull();
+    expect(h.emulator.files()).toHaveLength(1);
+    // Readable again, and changed.
+    becomeRoot();
+    chmodSync(path.join(h.dir, 'locked.txt'), 0o644);
+    await writeFile(path.join(h.dir, 'locked.txt'), 'unlocked');
+    becomeNobody();
+    if (retry === 'reconcile') await h.engine.reconcile();
+    await waitUntil(() => h!.engine.fileIdOf('locked.txt') !== null, 10_000, 'locked.txt synced once readable');
+    await h.engine.onIdle();
+  } finally {
+    becomeRoot();
+  }
+  expect(await checkInvariants(h)).toEqual([]);
+}
+
+describe('bad input: the disk', () => {
+  it('an unreadable file fails with its reason, the others sync, and the next reconcile syncs it once readable', () => unreadable('reconcile'));
+
+  // FINDING: chokidar (ignorePermissionErrors) drops a file it cannot read from its watched set,
+  // so when it becomes readable and changes, no event comes; only the next reconcile (hourly)
+  // syncs it. Fix in src/watch/watcher.ts / src/sync/engine.ts: keep the failed paths and check
+  // them again on any event in their folder or on a short timer while failures exist.
+  it.fails('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
+
+  describe.skipIf(!canMount())('the state directory on a tiny tmpfs (root only: needs mount)', () => {
+    async function onTmpfs(size: string): Promise<Harness> {
+      h = await createHarness({ watch: false });
+      await h.stopEngine();
+      unmounts.push(mountTmpfs(h.stateDir, size));
+      await h.restartWithoutStart();
+      return h;
+    }
+
+    async function fullAtStart(checkMessage: boolean): Promise<void> {
+      const x = await onTmpfs('16m');
+      for (let i = 0; i < 30; i += 1) await put(x, `f${i}.txt`, `file ${i} `.repeat(50));
+      const filler = fillDisk(x.stateDir);
+      const err = await x.engine.start().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/full/i);
+      // Whatever reached the API is known to the index (or was never stored).
+      const uploaded = x.emulator.stats().byRoute.upload;
+      expect(uploaded).toBeLessThanOrEqual(x.index.intents().length + x.index.all().filter((r) => r.fileId).length);
+      if (checkMessage) {
+        expect((err as { code?: string }).code).toBe('E_INDEX');
+        expect((err as Error).message).toContain(x.stateDir);
+      }
+      await rm(filler);
+      await x.restart();
+      await x.engine.onIdle();
+      expect(await checkInvariants(x)).toEqual([]);
+    }
+
+    it('a full disk at start: start fails, nothing is uploaded without its intent, and a restart after freeing space converges', () => fullAtStart(false));
+
+    // FINDING: the error is better-sqlite3's bare SqliteError "database or disk is full": no file,
+    // no state directory, no hint, not a FilesyncError. Fix in src/index/store.ts: wrap write
+    // failures (SQLITE_FULL, SQLITE_IOERR*, SQLITE_READONLY) in IndexError naming the index file
+    // and saying to free space on (or remount) the disk that holds the state directory; the daemon
+    // should stop on it (fatal) rather than keep going.
+    it.fails('a full disk at start: the error is an IndexError naming the state directory', () => fullAtStart(true));
+
+    it('a disk that fills while running: the failure is reported, no upload runs without its intent, and the file syncs after space is freed', async () => {
+      const x = await onTmpfs('16m');
+      await put(x, 'a.txt', 'a');
+      await x.engine.start();
+      await x.engine.onIdle();
+      const filler = fillDisk(x.stateDir);
+      for (let i = 0; i < 20; i += 1) await put(x, `late${i}.txt`, `late ${i} `.repeat(100));
+      const reconciled = await x.engine.reconcile().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await x.engine.onIdle();
+      expect(reconciled).toBeInstanceOf(Error);
+      expect((reconciled as Error).message).toMatch(/full/i);
+      expect(x.engine.status().lastReconcile?.ok).toBe(false);
+      const remote = x.emulator.files().length;
+      expect(remote).toBeLessThanOrEqual(1 + x.index.intents().length + x.index.all().filter((r) => r.fileId && r.path !== 'a.txt').length);
+      await rm(filler);
+      await x.engine.reconcile();
+      await x.engine.onIdle();
+      expect(await checkInvariants(x)).toEqual([]);
+    });
+
+    // FINDING: the message is "The index … is unreadable or corrupt: unable to open database file"
+    // and the hint says to move the index away and run reconcile --adopt: wrong on a read-only
+    // disk (the index is fine). Fix in src/index/store.ts open(): check the state directory is
+    // writable (access W_OK / EROFS) and say "read-only" with a hint to remount or use --state-dir.
+    it.fails('a read-only state directory: an IndexError naming the file, with a hint that fits (not "move it away and adopt")', async () => {
+      const x = await onTmpfs('16m');
+      await put(x, 'a.txt', 'a');
+      await x.engine.start();
+      await x.engine.onIdle();
+      await x.stopEngine();
+      execFileSync('mount', ['-o', 'remount,ro', x.stateDir]);
+      const file = path.join(x.stateDir, 'index.sqlite');
+      let err: unknown;
+      try {
+        IndexStore.open(file).close();
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string }).code).toBe('E_INDEX');
+      expect((err as Error).message).toContain(file);
+      expect((err as Error).message).toMatch(/read-only|readonly/i);
+      expect((err as { hint?: string }).hint ?? '').not.toMatch(/reconcile --adopt/);
+      execFileSync('mount', ['-o', 'remount,rw', x.stateDir]);
+    });
+  });
+});
