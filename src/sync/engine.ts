@@ -38,8 +38,12 @@ const EXPIRY_MARGIN_MS = 5 * 60_000;
 /** Transient failures are retried by the engine after 2s, 4s, ... up to this many times. */
 const MAX_ENGINE_RETRIES = 5;
 const MAX_RETRY_DELAY_MS = 60_000;
-/** Watcher removals are counted against the deletion-safety share over this window. */
-const REMOVAL_WINDOW_MS = 60_000;
+/**
+ * Watcher removals are counted against the deletion-safety share over this window: long enough
+ * to see an unmount or an `rm -rf` whose events arrive in several settled batches, short enough
+ * that deleting files one by one is never mistaken for a mass vanish.
+ */
+const REMOVAL_WINDOW_MS = 5_000;
 const LAST_ERRORS = 20;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -224,12 +228,7 @@ class Engine implements SyncEngine {
       this.#queue.pause();
       while (this.#queue.inFlight > 0) await sleep(20);
       const remote = await listRemote(this.#client);
-      const scan = await scanTree(this.#config.dir, {
-        matcher: this.#matcher,
-        followSymlinks: this.#config.watch.followSymlinks,
-        maxFileBytes: this.#config.sync.maxFileBytes,
-        lookup: this.#index.localLookup(),
-      });
+      const scan = await scanTree(this.#config.dir, { ...this.#checkOptions(), lookup: this.#index.localLookup() });
       for (const e of scan.errors) {
         this.#logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
         if (!options.dryRun) this.#index.markFailed(e.path, e.error);
@@ -408,12 +407,8 @@ class Engine implements SyncEngine {
     const uploads: Promise<unknown>[] = [];
     for (const rel of paths) {
       const row = this.#index.get(rel);
-      const result = await checkPath(this.#config.dir, rel, {
-        matcher: this.#matcher,
-        followSymlinks: this.#config.watch.followSymlinks,
-        maxFileBytes: this.#config.sync.maxFileBytes,
-        ...(row ? { row } : {}),
-      });
+      // With the row, a file whose size, mtime and inode are unchanged is not read again.
+      const result = await checkPath(this.#config.dir, rel, this.#checkOptions(), row);
       switch (result.kind) {
         case 'file': {
           const next = this.#index.observe(result.obs);
@@ -444,6 +439,10 @@ class Engine implements SyncEngine {
     if (removed.length > 0) await this.#handleRemovals(removed, uploads);
   }
 
+  #checkOptions(): { matcher: IgnoreMatcher; followSymlinks: boolean; maxFileBytes: number } {
+    return { matcher: this.#matcher, followSymlinks: this.#config.watch.followSymlinks, maxFileBytes: this.#config.sync.maxFileBytes };
+  }
+
   /**
    * Removals seen by the watcher. They wait for the batch's uploads, so a rename never leaves a
    * window where neither name exists remotely; and they obey the deletion-safety rules.
@@ -470,11 +469,7 @@ class Engine implements SyncEngine {
     await Promise.allSettled(uploads);
     for (const row of rows) {
       // The file may have come back while the batch's uploads ran.
-      const again = await checkPath(this.#config.dir, row.path, {
-        matcher: this.#matcher,
-        followSymlinks: this.#config.watch.followSymlinks,
-        maxFileBytes: this.#config.sync.maxFileBytes,
-      });
+      const again = await checkPath(this.#config.dir, row.path, this.#checkOptions());
       if (again.kind !== 'missing') {
         this.#onSettled([row.path]);
         continue;
