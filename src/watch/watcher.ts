@@ -317,9 +317,22 @@ class ChokidarWatcher implements Watcher {
       await old?.close().catch(() => undefined);
       if (this.#closed) return present;
       this.#startBackend();
+      // Tell the engine only once the new watches are in place, so its rescan and the watcher
+      // between them miss nothing written after the folder came back.
+      await this.#backendReady();
+      if (this.#closed) return present;
       this.#opts.onRootRestored?.();
     }
     return present;
+  }
+
+  #backendReady(): Promise<void> {
+    const backend = this.#backend;
+    if (!backend) return Promise.resolve();
+    return new Promise((resolve) => {
+      backend.once('ready', () => resolve());
+      backend.once('error', () => resolve());
+    });
   }
 
   #isIdle(): boolean {
