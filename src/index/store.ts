@@ -87,6 +87,7 @@ function prepareStatements(db: Database.Database) {
       )
       .raw(),
     countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
+    byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),
     byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
     put: db.prepare<[FileRow]>(`
       INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,
@@ -249,6 +250,16 @@ export class IndexStore {
       this.#facts = null;
       throw err;
     }
+  }
+
+  /** Rows in one state, by path, at most `limit` of them (status lists, failure rechecks). */
+  byState(state: FileState, limit = 1000): FileRow[] {
+    return this.#s.byState.all(state, limit);
+  }
+
+  /** One queued delete, if it is still queued. */
+  getDelete(fileId: string): RemoteDelete | undefined {
+    return this.#s.getDelete.get(fileId);
   }
 
   byFileId(fileId: string): FileRow | undefined {

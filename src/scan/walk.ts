@@ -49,6 +49,8 @@ export interface WalkOptions {
   readonly statMode?: 'auto' | 'sync' | 'parallel';
 }
 
+export const NOT_UTF8_REASON = 'its name is not valid UTF-8 (claude-filesync cannot open it by name); rename it to sync it';
+
 /** Longest stretch of synchronous work before yielding to the event loop. */
 const SLICE_MS = 8;
 /** Mean stat time above which the walk switches to parallel stats. */
@@ -232,6 +234,12 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
   };
 
   const statFailed = (rel: string, err: unknown): void => {
+    if (isGone(err) && rel.includes('\uFFFD')) {
+      // Node decodes names as UTF-8; a name that is not valid UTF-8 comes back with U+FFFD and
+      // cannot be opened by that string. Say so rather than drop it silently.
+      visitor.skipped({ path: rel, size: 0, mtimeMs: 0, ino: 0, reason: NOT_UTF8_REASON, kind: 'file' });
+      return;
+    }
     // Vanished between listing and stat: an expected race, the watcher will tell us.
     if (!isGone(err)) visitor.error(rel, describeFsError(err));
   };

@@ -45,6 +45,9 @@ const MAX_RETRY_DELAY_MS = 60_000;
  */
 const REMOVAL_WINDOW_MS = 5_000;
 const LAST_ERRORS = 20;
+/** Failed files are rechecked on this tick, each after 30 s x 2^(attempts-1), at most 1 h. */
+const FAILED_RECHECK_TICK_MS = 30_000;
+const FAILED_RECHECK_MAX_MS = 60 * 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -73,10 +76,13 @@ class Engine implements SyncEngine {
   #idleWaiters: (() => void)[] = [];
   #retryTimers = new Map<string, NodeJS.Timeout>();
   #scheduleTimer: NodeJS.Timeout | null = null;
+  #recheckTimer: NodeJS.Timeout | null = null;
   #lastErrors: { at: string; path: string | null; error: string }[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: { count: number; message: string } | null = null;
   #recentRemovals: number[] = [];
+  /** dev:ino of the watched folder at the last scan, to tell a replaced folder from deletions. */
+  #rootId: string | null = null;
   #closed: Promise<void> | null = null;
   #started = false;
 
@@ -144,6 +150,25 @@ class Engine implements SyncEngine {
     }
     await this.reconcile({});
     this.#schedule();
+    if (this.#watchEnabled) {
+      this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
+      this.#recheckTimer.unref();
+    }
+  }
+
+  /**
+   * Failed files are looked at again with a growing delay (30 s, 1 min, ... 1 h): a file that
+   * was unreadable may be readable now without any event the watcher could see (a permission
+   * change, a lock released), and an API failure may have passed.
+   */
+  #recheckFailed(): void {
+    if (this.#closed || this.#reconciling) return;
+    const now = this.#now();
+    const due = this.#index
+      .byState('failed', 1000)
+      .filter((r) => now - r.updatedAt >= Math.min(FAILED_RECHECK_MAX_MS, FAILED_RECHECK_TICK_MS * 2 ** Math.max(0, r.attempts - 1)))
+      .map((r) => r.path);
+    if (due.length > 0) this.#onSettled(due);
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
@@ -154,11 +179,7 @@ class Engine implements SyncEngine {
 
   status(): StatusReport {
     const counts = this.#index.countByState();
-    const skipped = this.#index
-      .all()
-      .filter((r) => r.state === 'skipped')
-      .slice(0, 100)
-      .map((r) => ({ path: r.path, reason: r.skipReason ?? 'skipped' }));
+    const skipped = this.#index.byState('skipped', 100).map((r) => ({ path: r.path, reason: r.skipReason ?? 'skipped' }));
     const pausedUntil = this.#gate.pausedUntil;
     return {
       running: true,
@@ -208,6 +229,7 @@ class Engine implements SyncEngine {
   close(graceMs = 10_000): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+      if (this.#recheckTimer) clearInterval(this.#recheckTimer);
       for (const t of this.#retryTimers.values()) clearTimeout(t);
       this.#retryTimers.clear();
       await this.#watcher?.close();
@@ -228,6 +250,7 @@ class Engine implements SyncEngine {
       this.#queue.pause();
       while (this.#queue.inFlight > 0) await sleep(20);
       const remote = await listRemote(this.#client);
+      this.#rootId = await stat(this.#config.dir).then((s) => `${s.dev}:${s.ino}`, () => null);
       const scan = await scanTree(this.#config.dir, { ...this.#checkOptions(), lookup: this.#index.localLookup() });
       for (const e of scan.errors) {
         this.#logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
@@ -448,7 +471,15 @@ class Engine implements SyncEngine {
    * window where neither name exists remotely; and they obey the deletion-safety rules.
    */
   async #handleRemovals(rows: FileRow[], uploads: Promise<unknown>[]): Promise<void> {
-    const rootExists = await stat(this.#config.dir).then((s) => s.isDirectory(), () => false);
+    const root = await stat(this.#config.dir).then((s) => (s.isDirectory() ? `${s.dev}:${s.ino}` : null), () => null);
+    const rootExists = root !== null;
+    if (rootExists && this.#rootId !== null && root !== this.#rootId) {
+      // The folder was replaced: these files did not vanish one by one. The reconcile that the
+      // replacement triggers decides, under the deletion-safety rules of a full pass.
+      this.#logger.warn({ event: 'root-replaced', count: rows.length }, 'the watched folder was replaced; removals wait for the rescan');
+      this.#reconcileInBackground('the watched folder was replaced');
+      return;
+    }
     const now = this.#now();
     this.#recentRemovals = this.#recentRemovals.filter((t) => t > now - REMOVAL_WINDOW_MS);
     const deleting = rows.filter((r) => r.fileId).length;

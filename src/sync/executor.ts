@@ -13,6 +13,7 @@ import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import { remoteNameFor } from './naming.js';
+import { API_REFUSED_TOO_LARGE } from './plan.js';
 
 export interface ExecutorDeps {
   root: string;
@@ -127,7 +128,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
     if (!c.ambiguous) index.dropIntent(intent.id);
     if (c.status === 413) {
-      const reason = `refused by the API as too large (413): ${c.message}`;
+      const reason = `${API_REFUSED_TOO_LARGE}: ${c.message}`;
       index.markSkipped({ path: relPath, size: row.size, mtimeMs: row.mtimeMs, ino: row.ino }, reason);
       logger.warn({ event: 'skip', path: relPath, size: row.size, reason }, 'skipped');
       return { kind: 'skipped', reason };
@@ -142,7 +143,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
 
 /** Deletes a queued remote file and retires it. */
 export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: AbortSignal): Promise<DeleteOutcome> {
-  const queued = deps.index.pendingDeletes().find((d) => d.fileId === fileId);
+  const queued = deps.index.getDelete(fileId);
   if (!queued) return { kind: 'nothing' };
   const started = deps.now();
   try {

@@ -13,6 +13,9 @@ import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../i
 import { remoteNameFor } from './naming.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 
+/** The start of the skip reason the executor records when the API answers 413. */
+export const API_REFUSED_TOO_LARGE = 'refused by the API as too large (413)';
+
 /** What the planner needs of a remote file (a FileMetadata, parsed). */
 export interface RemoteFile {
   id: string;
@@ -207,6 +210,9 @@ export function planSync(input: PlanInput): Plan {
   // 5. The local side: observe, skip, upload.
   for (const obs of sortedValues(local.files)) {
     const row = rowByPath.get(obs.path);
+    // The API refused this very content (413): sending it again would only be refused again.
+    // It is tried again when it changes (its size, mtime or inode).
+    if (row?.state === 'skipped' && row.skipReason?.startsWith(API_REFUSED_TOO_LARGE) && row.size === obs.size && row.mtimeMs === obs.mtimeMs && row.ino === obs.ino) continue;
     if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
       plan.observe.push(obs);
     }

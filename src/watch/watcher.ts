@@ -84,13 +84,15 @@ function relativeTo(root: string, abs: string): string | null {
   return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 
-async function isDirectory(p: string): Promise<boolean> {
+/** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed. */
+async function rootState(p: string): Promise<{ present: boolean; id: string | null }> {
   try {
-    return (await stat(p)).isDirectory();
+    const st = await stat(p);
+    return { present: st.isDirectory(), id: `${st.dev}:${st.ino}` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // Only a sure absence counts: an unreadable root is not a reason to hold everything.
-    return !(code === 'ENOENT' || code === 'ENOTDIR');
+    return { present: !(code === 'ENOENT' || code === 'ENOTDIR'), id: null };
   }
 }
 
@@ -105,6 +107,8 @@ class ChokidarWatcher implements Watcher {
   #backend: chokidar.FSWatcher | null = null;
   #limitWarning: string | null = null;
   #rootWarning: string | null = null;
+  /** dev:ino of the root when last seen, to notice it being replaced. */
+  #rootId: string | null = null;
   #timer: NodeJS.Timeout | undefined;
   #flushing = false;
   #switching = false;
@@ -301,8 +305,23 @@ class ChokidarWatcher implements Watcher {
   }
 
   async #doCheckRoot(): Promise<boolean> {
-    const present = await isDirectory(this.#root);
+    const { present, id } = await rootState(this.#root);
     if (this.#closed) return present;
+    if (present && id !== null && this.#rootId !== null && id !== this.#rootId && this.#rootWarning === null) {
+      // The folder was replaced (moved away and another put in its place, or remounted): the
+      // watches still point at the old one. Watch the new one and let the engine rescan.
+      this.#rootId = id;
+      this.#opts.onWarning?.(`The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`, 'E_ROOT_REPLACED');
+      const old = this.#backend;
+      this.#backend = null;
+      await old?.close().catch(() => undefined);
+      if (this.#closed) return present;
+      this.#startBackend();
+      await this.#backendReady();
+      if (!this.#closed) this.#opts.onRootRestored?.();
+      return present;
+    }
+    if (present && id !== null) this.#rootId = id;
     if (!present && this.#rootWarning === null) {
       this.#rootWarning =
         `The watched folder ${this.#root} is missing; nothing is deleted remotely while it is gone. ` +
