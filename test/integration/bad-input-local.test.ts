@@ -230,12 +230,9 @@ describe('bad input: local files', () => {
 
   it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: false)', () => symlinkLoops(false));
 
-  // FINDING (followSymlinks: true): chokidar follows the loops without end (real/up/here/here/...),
-  // never gets ready and throws ELOOP as unhandled errors, so the engine never starts. Skipped, not
-  // it.fails, because the unhandled errors fail the whole run. Fix in src/watch/watcher.ts: never
-  // let chokidar follow links (followSymlinks: false) and watch in-root link targets explicitly, or
-  // ignore a link whose realpath is an ancestor of it.
-  it.skip('symlink loops are skipped with a reason and the scan terminates (followSymlinks: true)', () => symlinkLoops(true));
+  // Regression: chokidar used to follow these loops without end (never ready, ELOOP thrown as
+  // unhandled errors); fixed in 23e126c (chokidar never follows links; the scan follows them safely).
+  it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: true)', () => symlinkLoops(true));
 
   it.each([false, true])('a symlink pointing outside the folder is never read (followSymlinks: %s)', async (followSymlinks) => {
     const outside = await tempOutside();
@@ -311,14 +308,16 @@ describe('bad input: local files', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: the watcher sees the 20 files vanish in batches; the first batch (8 here) is at most
-  // sync.maxDeleteFloor, so it is deleted remotely before the share rule holds the rest. A replaced
-  // (remounted, emptied) folder deletes up to maxDeleteFloor remote files. Fix in src/sync/engine.ts
+  // FINDING: a replaced (remounted, emptied) folder is not told apart from files deleted one by one:
+  // up to sync.maxDeleteFloor remote copies are deleted (all 8 here; with 20 files, whatever the
+  // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/sync/engine.ts
   // #handleRemovals: remember the root's dev/ino at start and hold every delete when it changed (as
   // for a missing root), and apply the floor to the window's total, not to each batch.
   it.fails('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
-    for (let i = 0; i < 20; i += 1) await put(h, `f${i}.txt`, `file ${i}`);
+    // Fewer files than sync.maxDeleteFloor, so the outcome does not depend on how the watcher
+    // batches the vanished paths: only noticing that the folder itself changed can hold them.
+    for (let i = 0; i < 8; i += 1) await put(h, `f${i}.txt`, `file ${i}`);
     await h.engine.start();
     await h.engine.onIdle();
     const old = `${h.dir}.old`;
@@ -326,19 +325,18 @@ describe('bad input: local files', () => {
     await rename(h.dir, old);
     await mkdir(h.dir);
     await put(h, 'fresh.txt', 'in the new folder');
-    const report = await h.engine.reconcile();
+    await h.engine.reconcile();
     await h.engine.onIdle();
-    expect(report.heldDeletes?.message).toMatch(/allow-mass-delete/);
-    expect(h.engine.status().heldDeletes?.message).toMatch(/allow-mass-delete/);
+    expect(h.engine.status().heldDeletes).not.toBeNull();
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.emulator.files()).toHaveLength(21);
+    expect(h.emulator.files()).toHaveLength(9);
     // Edits in the old folder (now elsewhere) are not mistaken for edits here.
     await writeFile(path.join(old, 'f0.txt'), 'edited in the moved-away folder');
     await rm(path.join(old, 'f1.txt'));
     await new Promise((r) => setTimeout(r, 1000));
     await h.engine.onIdle();
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.emulator.files()).toHaveLength(21);
+    expect(h.emulator.files()).toHaveLength(9);
   });
 
   // FINDING: after the folder is replaced (rename away + mkdir), the watcher keeps its watches on
