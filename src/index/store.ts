@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { IndexError } from '../errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
@@ -159,7 +160,7 @@ export class IndexStore {
     try {
       db = new Database(file, { readonly, fileMustExist: readonly });
     } catch (err) {
-      throw new IndexError(`Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
+      throw storageError(file, err) ?? new IndexError(`Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
     }
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
@@ -174,6 +175,8 @@ export class IndexStore {
     } catch (err) {
       db.close();
       if (err instanceof IndexError) throw err;
+      const storage = storageError(file, err);
+      if (storage) throw storage;
       throw new IndexError(`The index ${file} is unreadable or corrupt: ${(err as Error).message}`, {
         hint: adoptHint(file),
         cause: err,
@@ -591,6 +594,35 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
       throw new IndexError(`The index ${file} is corrupt (${String(check)}).`, { hint: adoptHint(file) });
     }
   }
+}
+
+/**
+ * A disk that is full, read-only or failing is not a corrupt index: say what it is and what to do
+ * (moving the index away and adopting would not help). Null when `err` is something else.
+ */
+export function storageError(file: string, err: unknown): IndexError | null {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  const message = (err as Error)?.message ?? String(err);
+  const dir = dirname(file);
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|no space/i.test(message)) {
+    return new IndexError(`The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`, {
+      hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
+      cause: err,
+    });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || /read-only|readonly/i.test(message)) {
+    return new IndexError(`The state directory ${dir} is read-only; the index ${file} cannot be written.`, {
+      hint: 'Remount it read-write, or choose a writable --state-dir.',
+      cause: err,
+    });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
+    return new IndexError(`The disk holding the index ${file} failed to read or write (${message}).`, {
+      hint: 'Check the disk (dmesg, SMART), or choose another --state-dir.',
+      cause: err,
+    });
+  }
+  return null;
 }
 
 function readVersion(db: Database.Database, file: string): number {

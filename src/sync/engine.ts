@@ -524,7 +524,13 @@ class Engine implements SyncEngine {
       .then(
         () => outcome,
         (err: unknown) => {
-          this.#logger.error({ event: 'failure', path: rel, err: err instanceof Error ? err.message : String(err) }, 'upload job failed');
+          // Not an API failure (those are outcomes): the index could not be written (a full or
+          // read-only disk) or the queue closed. Nothing was sent without its intent.
+          const message = err instanceof Error ? err.message : String(err);
+          if ((err as { code?: unknown })?.code !== 'E_QUEUE_CLOSED') {
+            this.#recordError(rel, message);
+            this.#logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
+          }
           return null;
         },
       );
