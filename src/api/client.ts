@@ -4,8 +4,9 @@
  * multipart body (./multipart.ts) and never create the duplicate the SDKs create when a response
  * is lost (see #recoverLostUpload).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -117,6 +118,32 @@ function errorCodeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** An upload source with a path already opened (see upload()). */
+type OpenedSource = Exclude<UploadSource, { path: string }> | { handle: FileHandle };
+
+function badResponse(what: string): APIError {
+  return new APIError('E_API_BAD_RESPONSE', `The API answered with ${what}.`, {
+    hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
+  });
+}
+
+/** Checks the fields claude-filesync relies on; anything else is a bad response, not a file. */
+export function asFileMetadata(x: unknown): FileMetadata {
+  const f = x as Partial<FileMetadata> | null;
+  if (
+    f === null ||
+    typeof f !== 'object' ||
+    typeof f.id !== 'string' ||
+    f.id === '' ||
+    typeof f.filename !== 'string' ||
+    typeof f.size_bytes !== 'number' ||
+    typeof f.created_at !== 'string'
+  ) {
+    throw badResponse('something that is not a file object (no id, filename, size_bytes or created_at)');
+  }
+  return f as FileMetadata;
+}
+
 async function readAll(body: AsyncIterable<Uint8Array>, touch: () => void, max = Infinity): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -219,7 +246,7 @@ export class FilesClient implements FilesApi {
       method: 'GET',
       path: `/v1/files/${encodeURIComponent(fileId)}`,
       signal: options.signal,
-      consume: (body, touch) => this.#json(body, touch),
+      consume: async (body, touch) => asFileMetadata(await this.#json(body, touch)),
     });
   }
 
@@ -288,7 +315,12 @@ export class FilesClient implements FilesApi {
       signal: options.signal,
       consume: (body, touch) => this.#json(body, touch),
     });
-    const page: ListPage = { data: Array.isArray(raw.data) ? (raw.data as FileMetadata[]) : [] };
+    // A page without a proper `data` array must not read as an empty remote: reconcile would
+    // then upload everything again.
+    if (raw === null || typeof raw !== 'object' || !Array.isArray(raw.data)) {
+      throw badResponse('a list page without a `data` array');
+    }
+    const page: ListPage = { data: raw.data.map((f) => asFileMetadata(f)) };
     // Read every field either shape may carry (the compatibility case sends both).
     if ('next_page' in raw) page.nextPage = typeof raw.next_page === 'string' ? raw.next_page : null;
     if ('has_more' in raw) page.hasMore = raw.has_more === true;
@@ -346,6 +378,24 @@ export class FilesClient implements FilesApi {
    * with UploadSourceError). The returned sha256 is of the bytes that were sent.
    */
   async upload(source: UploadSource, options: UploadOptions): Promise<UploadResult> {
+    if (!('path' in source)) return this.#upload(source, options);
+    // Open once, without following a final symlink, and send every attempt from that one file:
+    // a path swapped for a link between attempts can never make a retry read something else.
+    const handle = await open(source.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    try {
+      if (options.expectedIno !== undefined) {
+        const st = await handle.stat();
+        if (st.ino !== options.expectedIno) {
+          throw new UploadSourceError(`${source.path} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
+        }
+      }
+      return await this.#upload({ handle }, options);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async #upload(source: OpenedSource, options: UploadOptions): Promise<UploadResult> {
     const problem = filenameProblem(options.filename);
     if (problem !== null) {
       throw new BadRequestError('E_API_BAD_FILENAME', `The remote filename ${JSON.stringify(options.filename)} ${problem}.`, {
@@ -387,7 +437,7 @@ export class FilesClient implements FilesApi {
           signal,
           headers: { 'content-type': layout.contentType },
           body: () => body,
-          consume: (b, touch) => this.#json(b, touch),
+          consume: async (b, touch) => asFileMetadata(await this.#json(b, touch)),
         },
         (touch) => {
           body = new MultipartBody(layout, size, () => this.#sourceChunks(source, size), touch);
@@ -439,8 +489,8 @@ export class FilesClient implements FilesApi {
     );
   }
 
-  async #sourceSize(source: UploadSource): Promise<number> {
-    if ('path' in source) return (await stat(source.path)).size;
+  async #sourceSize(source: OpenedSource): Promise<number> {
+    if ('handle' in source) return (await source.handle.stat()).size;
     if ('bytes' in source) return source.bytes.length;
     if (!Number.isInteger(source.size) || source.size < 0) {
       throw new BadRequestError('E_API_BAD_OPTION', `A stream source needs its size in bytes, got ${source.size}.`);
@@ -448,8 +498,10 @@ export class FilesClient implements FilesApi {
     return source.size;
   }
 
-  #sourceChunks(source: UploadSource, size: number): AsyncIterable<Uint8Array> {
-    if ('path' in source) return createReadStream(source.path, { start: 0, end: size - 1 });
+  #sourceChunks(source: OpenedSource, size: number): AsyncIterable<Uint8Array> {
+    if ('handle' in source) {
+      return size === 0 ? chunksOf(new Uint8Array(0)) : source.handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
+    }
     if ('bytes' in source) return chunksOf(source.bytes);
     return source.stream;
   }
@@ -569,6 +621,9 @@ export class FilesClient implements FilesApi {
     if (spec.signal?.aborted) {
       return { outcome: { kind: 'user-abort' }, error: new APIUserAbortError(`Request was aborted (${where}).`) };
     }
+    // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
+    // retried, and an upload first looks for the file it may have stored.
+    if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE') return { outcome: { kind: 'connection' }, error: err };
     if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
     const code = errorCodeOf(err);
     if (timedOut || (code !== undefined && UNDICI_TIMEOUT_CODES.has(code))) {
@@ -606,7 +661,7 @@ export class FilesClient implements FilesApi {
     try {
       return JSON.parse(text) as T;
     } catch (cause) {
-      throw new APIError('E_API_BAD_RESPONSE', `The API answered with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}.`, {
+      throw new APIError('E_API_BAD_RESPONSE', `The API answered with a body that is not JSON: ${JSON.stringify(redact(text.slice(0, 200), this.options.apiKey))}.`, {
         hint: 'Check the API base URL: it may point at something other than the Files API.',
         cause,
       });

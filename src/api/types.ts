@@ -86,6 +86,8 @@ export interface UploadOptions {
   mimeType?: string;
   /** GA only: 3600..7_776_000. */
   expiresInSeconds?: number;
+  /** For a path source: the inode the caller scanned; another file at that path is refused. */
+  expectedIno?: number;
   /**
    * Remote files known to exist before this upload (e.g. the previous copy of the same path).
    * When a response is lost, the client looks for the stored file by name and size; these ids are

@@ -10,8 +10,16 @@ export const EXIT_FAILURE = 1;
 /** Bad usage or configuration. */
 export const EXIT_USAGE = 2;
 
+/**
+ * Failures that a restart cannot fix either: a state directory that is unsafe or not a directory.
+ * Exit 2 keeps systemd from restarting into the same error in a loop.
+ */
+const SETUP_ERROR_CODES: ReadonlySet<string> = new Set(['E_STATE_DIR']);
+
 export function exitCodeFor(err: unknown): number {
-  return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE;
+  if (err instanceof ConfigError) return EXIT_USAGE;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SETUP_ERROR_CODES.has(code) ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 /** Error codes of an API that refused our credentials: retrying cannot help. */

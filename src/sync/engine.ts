@@ -115,6 +115,7 @@ class Engine implements SyncEngine {
       expiresInSeconds: this.#config.sync.expiresInSeconds,
       maxFileBytes: this.#config.sync.maxFileBytes,
       liveIntents: new Set(),
+      onDeleteQueued: (d) => void this.#pushDelete(d),
     };
   }
 
@@ -557,9 +558,7 @@ class Engine implements SyncEngine {
         if (outcome.fatal) this.#fatal(outcome.error);
         else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
         break;
-      case 'skipped':
-        this.#logger.warn({ event: 'skip', path: rel, reason: outcome.reason }, 'skipped');
-        break;
+      case 'skipped': // the executor logged it
       case 'nothing':
         break;
     }

@@ -7,6 +7,7 @@
  * A crash between any two steps leaves an intent or a queued delete that the next reconcile
  * finishes or undoes.
  */
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FilesApi, FileMetadata } from '../api/types.js';
@@ -14,6 +15,9 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE } from './plan.js';
+
+/** Clock skew allowed between our start of an upload and the server's created_at. */
+const STALE_INTENT_SKEW_MS = 10 * 60_000;
 
 export interface ExecutorDeps {
   root: string;
@@ -26,6 +30,8 @@ export interface ExecutorDeps {
   maxFileBytes: number;
   /** Intents of uploads running now, so a concurrent reconcile leaves them alone. */
   liveIntents: Set<number>;
+  /** A remote delete was queued outside an upload's own outcome (an orphan found): run it. */
+  onDeleteQueued?: (d: RemoteDelete) => void;
 }
 
 export type UploadOutcome =
@@ -74,15 +80,33 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   if (row.fileId && row.remoteSha256 === row.sha256) return { kind: 'nothing' };
   if (row.size > deps.maxFileBytes) return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
 
+  // Never read outside the folder: upload from the real path, only when it lies inside the real
+  // root, and only the inode that was scanned (the client opens it once, without following links).
+  let source: string;
+  try {
+    source = await realPathInside(deps.root, relPath);
+  } catch (err) {
+    const c = classifyError(err);
+    index.markFailed(relPath, c.message);
+    logger.warn({ event: 'failure', path: relPath, err: c.message }, 'not uploaded');
+    return { kind: 'failed', error: c.message, retryable: false, fatal: false, intentKept: false };
+  }
+
+  // An earlier attempt for this path may have stored a copy without our hearing of it (a
+  // timeout, a garbled answer): find it before uploading again, so nothing is stored twice.
+  const adopted = await resolveStaleIntents(deps, relPath, signal);
+  if (adopted) return adopted;
+
   const remoteName = remoteNameFor(relPath, row.sha256);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
   deps.liveIntents.add(intent.id);
   const started = deps.now();
   try {
     const result = await client.upload(
-      { path: path.join(deps.root, ...relPath.split('/')) },
+      { path: source },
       {
         filename: remoteName,
+        expectedIno: row.ino,
         // Lost-response recovery must never mistake the copy we are replacing for the new one.
         ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
         ...(deps.expiresInSeconds !== null && client.shape === 'ga' ? { expiresInSeconds: deps.expiresInSeconds } : {}),
@@ -139,6 +163,58 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   } finally {
     deps.liveIntents.delete(intent.id);
   }
+}
+
+/** The real path of `relPath`, refused when it resolves outside the real root. */
+async function realPathInside(root: string, relPath: string): Promise<string> {
+  const [realRoot, real] = await Promise.all([realpath(root), realpath(path.join(root, ...relPath.split('/')))]);
+  const rel = path.relative(realRoot, real);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), { code: 'EPERM' });
+  }
+  return real;
+}
+
+/**
+ * Intents of this path left by attempts that ended without an answer. One short listing (newest
+ * first) tells what they stored: the copy holding the content we want is adopted, any other is
+ * queued for deletion. Intents whose copy is not in that page stay for the next reconcile's full
+ * listing. Returns an outcome when the path needs no upload any more.
+ */
+async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome | null> {
+  const stale = deps.index.intents().filter((i) => i.path === relPath && !deps.liveIntents.has(i.id));
+  if (stale.length === 0) return null;
+  const recent: FileMetadata[] = [];
+  try {
+    for await (const f of deps.client.list({ limit: 100, ...(signal ? { signal } : {}) })) {
+      recent.push(f);
+      if (recent.length >= 100) break;
+    }
+  } catch {
+    return null; // the reconcile's full listing resolves them instead
+  }
+  const oldest = Math.min(...stale.map((i) => i.startedAt)) - STALE_INTENT_SKEW_MS;
+  const inPage = recent.length < 100 || recent.some((f) => Date.parse(f.created_at) < oldest);
+  let outcome: UploadOutcome | null = null;
+  for (const intent of stale) {
+    const copies = recent.filter((f) => f.filename === intent.remoteName && Date.parse(f.created_at) >= intent.startedAt - STALE_INTENT_SKEW_MS);
+    // Only a page that reaches back past the intent's start shows every copy it could have made.
+    if (!inPage) continue;
+    const row = deps.index.get(relPath);
+    for (const f of copies) {
+      const { createdAt, expiresAt } = toRemote(f);
+      const wanted = outcome === null && row && row.sha256 === intent.sha256 && f.size_bytes === intent.size && row.remoteSha256 !== intent.sha256;
+      if (wanted) {
+        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt });
+        deps.logger.info({ event: 'adopt', path: relPath, fileId: f.id, size: f.size_bytes, via: 'intent' }, 'adopted the copy an unanswered upload stored');
+        outcome = { kind: 'uploaded', fileId: f.id, bytes: f.size_bytes, superseded, recovered: true };
+      } else {
+        deps.onDeleteQueued?.(deps.index.queueDelete({ fileId: f.id, remoteName: f.filename, path: relPath, reason: 'orphan' }));
+      }
+    }
+    deps.index.dropIntent(intent.id);
+  }
+  return outcome;
 }
 
 /** Deletes a queued remote file and retires it. */

@@ -200,7 +200,8 @@ describe('a state directory others can write', () => {
     mkdirSync(s.stateDir);
     chmodSync(s.stateDir, 0o777);
     const r = await runCli(['run', ...s.args], envFor(s), 30_000);
-    expect(r.code).not.toBe(0);
+    // 2, not 1: systemd (RestartPreventExitStatus=2) must not restart into the same refusal.
+    expect(r.code).toBe(2);
     // `run` reports it as its fatal log line (stdout, JSON); either stream will do.
     expect(`${r.stdout}${r.stderr}`).toContain(`chmod 700 '${s.stateDir}'`);
     expect(readdirSync(s.stateDir)).toEqual([]);
