@@ -122,7 +122,7 @@ function errorCodeOf(err: unknown): string | undefined {
 type OpenedSource = Exclude<UploadSource, { path: string }> | { handle: FileHandle };
 
 function badResponse(what: string): APIError {
-  return new APIError('E_API_BAD_RESPONSE', `The API answered with ${what}.`, {
+  return new APIError('E_API_BAD_RESPONSE', `The API answered with a bad response: ${what}.`, {
     hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
   });
 }

@@ -4,7 +4,7 @@
  * does so in one transaction, so a crash leaves either all of it or none of it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { IndexError } from '../errors.js';
@@ -251,7 +251,16 @@ export class IndexStore {
       return this.#db.transaction(fn)();
     } catch (err) {
       this.#facts = null;
-      throw err;
+      throw storageError(this.file, err) ?? err;
+    }
+  }
+
+  /** A single write outside a transaction: a full or read-only disk is named as such. */
+  #write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storageError(this.file, err) ?? err;
     }
   }
 
@@ -350,7 +359,7 @@ export class IndexStore {
   }
 
   markPending(path: string): void {
-    this.#s.setState.run('pending', this.#now(), pathKeyOf(path));
+    this.#write(() => this.#s.setState.run('pending', this.#now(), pathKeyOf(path)));
   }
 
   // --- upload intents ------------------------------------------------------------------------------
@@ -358,7 +367,7 @@ export class IndexStore {
   /** Recorded (durably) before an upload starts, so a crash mid-upload can be finished or undone. */
   recordIntent(intent: Omit<UploadIntent, 'id' | 'pathKey'>): UploadIntent {
     const pathKey = pathKeyOf(intent.path);
-    const info = this.#s.insertIntent.run(pathKey, intent.path, intent.remoteName, intent.size, intent.sha256, intent.startedAt);
+    const info = this.#write(() => this.#s.insertIntent.run(pathKey, intent.path, intent.remoteName, intent.size, intent.sha256, intent.startedAt));
     return { ...intent, id: Number(info.lastInsertRowid), pathKey };
   }
 
@@ -367,7 +376,7 @@ export class IndexStore {
   }
 
   dropIntent(id: number): void {
-    this.#s.dropIntent.run(id);
+    this.#write(() => this.#s.dropIntent.run(id));
   }
 
   /**
@@ -468,7 +477,7 @@ export class IndexStore {
 
   /** Queues a remote copy for deletion; a copy already queued keeps its first entry. */
   queueDelete(d: QueueDeleteInput): RemoteDelete {
-    return this.#queue(d);
+    return this.#write(() => this.#queue(d));
   }
 
   #queue(d: QueueDeleteInput): RemoteDelete {
@@ -484,11 +493,11 @@ export class IndexStore {
 
   /** The API confirmed the delete (a 404 counts). */
   retireDelete(fileId: string): void {
-    this.#s.retireDelete.run(fileId);
+    this.#write(() => this.#s.retireDelete.run(fileId));
   }
 
   deleteFailed(fileId: string, error: string): void {
-    this.#s.deleteFailed.run(error, fileId);
+    this.#write(() => this.#s.deleteFailed.run(error, fileId));
   }
 
   /** Every file id the index knows: live copies and copies queued for deletion. */
@@ -503,7 +512,7 @@ export class IndexStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.#s.setMeta.run(key, value);
+    this.#write(() => this.#s.setMeta.run(key, value));
   }
 
   get closed(): boolean {
@@ -610,9 +619,25 @@ export function storageError(file: string, err: unknown): IndexError | null {
       cause: err,
     });
   }
-  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || /read-only|readonly/i.test(message)) {
+  // sqlite says only "unable to open database file" when it cannot create its journal: ask the
+  // directory why.
+  let dirProblem: string | undefined;
+  if (code === 'SQLITE_CANTOPEN') {
+    try {
+      accessSync(dir, fsConstants.W_OK);
+    } catch (e) {
+      dirProblem = (e as NodeJS.ErrnoException).code;
+    }
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || dirProblem === 'EROFS' || /read-only|readonly/i.test(message)) {
     return new IndexError(`The state directory ${dir} is read-only; the index ${file} cannot be written.`, {
       hint: 'Remount it read-write, or choose a writable --state-dir.',
+      cause: err,
+    });
+  }
+  if (dirProblem === 'EACCES' || dirProblem === 'EPERM') {
+    return new IndexError(`The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`, {
+      hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
       cause: err,
     });
   }

@@ -45,8 +45,8 @@ const MAX_RETRY_DELAY_MS = 60_000;
  */
 const REMOVAL_WINDOW_MS = 5_000;
 const LAST_ERRORS = 20;
-/** Failed files are rechecked on this tick, each after 30 s x 2^(attempts-1), at most 1 h. */
-const FAILED_RECHECK_TICK_MS = 30_000;
+/** Failed files are rechecked on this tick, each after 5 s x 2^(attempts-1), at most 1 h. */
+const FAILED_RECHECK_TICK_MS = 5_000;
 const FAILED_RECHECK_MAX_MS = 60 * 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -81,8 +81,6 @@ class Engine implements SyncEngine {
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: { count: number; message: string } | null = null;
   #recentRemovals: number[] = [];
-  /** dev:ino of the watched folder at the last scan, to tell a replaced folder from deletions. */
-  #rootId: string | null = null;
   #closed: Promise<void> | null = null;
   #started = false;
 
@@ -158,7 +156,7 @@ class Engine implements SyncEngine {
   }
 
   /**
-   * Failed files are looked at again with a growing delay (30 s, 1 min, ... 1 h): a file that
+   * Failed files are looked at again with a growing delay (5 s, 10 s, ... 1 h): a file that
    * was unreadable may be readable now without any event the watcher could see (a permission
    * change, a lock released), and an API failure may have passed.
    */
@@ -251,7 +249,12 @@ class Engine implements SyncEngine {
       this.#queue.pause();
       while (this.#queue.inFlight > 0) await sleep(20);
       const remote = await listRemote(this.#client);
-      this.#rootId = await stat(this.#config.dir).then((s) => `${s.dev}:${s.ino}`, () => null);
+      // The folder's inode identifies it (the device number may change across reboots on some
+      // filesystems). Another inode at the same path means the folder was replaced — an empty
+      // new folder, a disk not mounted over its mount point — and its removals are held.
+      const rootIno = await stat(this.#config.dir).then((s) => String(s.ino), () => null);
+      const knownRoot = this.#index.getMeta('root_ino') ?? null;
+      const rootReplaced = rootIno !== null && knownRoot !== null && rootIno !== knownRoot;
       const scan = await scanTree(this.#config.dir, { ...this.#checkOptions(), lookup: this.#index.localLookup() });
       for (const e of scan.errors) {
         this.#logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
@@ -267,7 +270,7 @@ class Engine implements SyncEngine {
         remote,
         liveIntentIds: this.#exec.liveIntents,
         now: this.#now(),
-        options: this.#planOptions(options),
+        options: { ...this.#planOptions(options), rootReplaced },
       });
       this.#held = plan.held;
       if (plan.held) this.#logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
@@ -288,6 +291,7 @@ class Engine implements SyncEngine {
       for (const s of plan.skip) this.#logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
       for (const a of plan.adoptions) this.#logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
       const applied = applyPlan(this.#index, plan, this.#now());
+      if (rootIno !== null && (!rootReplaced || options.allowMassDelete)) this.#index.setMeta('root_ino', rootIno);
       this.#queue.start();
       this.#reconciling = false;
       this.#flushDeferred();
@@ -336,6 +340,7 @@ class Engine implements SyncEngine {
       maxDeleteFloor: this.#config.sync.maxDeleteFloor,
       intentSkewMs: INTENT_SKEW_MS,
       expiryMarginMs: EXPIRY_MARGIN_MS,
+      rootReplaced: false,
     };
   }
 
@@ -472,13 +477,20 @@ class Engine implements SyncEngine {
    * window where neither name exists remotely; and they obey the deletion-safety rules.
    */
   async #handleRemovals(rows: FileRow[], uploads: Promise<unknown>[]): Promise<void> {
-    const root = await stat(this.#config.dir).then((s) => (s.isDirectory() ? `${s.dev}:${s.ino}` : null), () => null);
+    const root = await stat(this.#config.dir).then((s) => (s.isDirectory() ? String(s.ino) : null), () => null);
     const rootExists = root !== null;
-    if (rootExists && this.#rootId !== null && root !== this.#rootId) {
-      // The folder was replaced: these files did not vanish one by one. The reconcile that the
-      // replacement triggers decides, under the deletion-safety rules of a full pass.
-      this.#logger.warn({ event: 'root-replaced', count: rows.length }, 'the watched folder was replaced; removals wait for the rescan');
-      this.#reconcileInBackground('the watched folder was replaced');
+    const knownRoot = this.#index.getMeta('root_ino') ?? null;
+    if (rootExists && knownRoot !== null && root !== knownRoot) {
+      // Another folder stands at the watched path: these files did not vanish one by one. Only
+      // `reconcile --allow-mass-delete` accepts the new folder as the truth.
+      const deleting = rows.filter((r) => r.fileId).length;
+      this.#held = {
+        count: deleting,
+        message:
+          'the watched folder was replaced (another folder now stands at its path); nothing is deleted remotely. ' +
+          'If the right disk is not mounted, mount it; if you meant it, run `claude-filesync reconcile --allow-mass-delete`.',
+      };
+      this.#logger.warn({ event: 'deletes-held', count: deleting }, this.#held.message);
       return;
     }
     const now = this.#now();

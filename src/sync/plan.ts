@@ -58,6 +58,8 @@ export interface PlanOptions extends DeleteSafetyLimits {
   intentSkewMs: number;
   /** A remote copy that expires within this margin is replaced now. */
   expiryMarginMs: number;
+  /** Another folder stands at the watched path since the last pass: hold every delete. */
+  rootReplaced?: boolean;
 }
 
 export interface PlanInput {
@@ -250,6 +252,14 @@ export function planSync(input: PlanInput): Plan {
   const verdict = checkDeleteSafety({ deleting, managed, limits: options, allow: options.allowMassDelete });
   if (local.rootMissing && rows.some((r) => r.fileId)) {
     plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)' };
+  } else if (options.rootReplaced && !options.allowMassDelete && deleting > 0) {
+    plan.removals = candidates.filter((c) => c.fileId === null);
+    plan.held = {
+      count: deleting,
+      message:
+        `the watched folder was replaced (another folder now stands at its path) and ${deleting} synced files are not in it; ` +
+        'nothing was deleted remotely. If the right disk is not mounted, mount it; if you meant it, run `claude-filesync reconcile --allow-mass-delete`.',
+    };
   } else if (verdict.ok) {
     plan.removals = candidates;
   } else {

@@ -122,7 +122,7 @@ describe('bad input: the disk', () => {
   // so when it becomes readable and changes, no event comes; only the next reconcile (hourly)
   // syncs it. Fix in src/watch/watcher.ts / src/sync/engine.ts: keep the failed paths and check
   // them again on any event in their folder or on a short timer while failures exist.
-  it.fails('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
+  it('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
 
   describe.skipIf(!canMount())('the state directory on a tiny tmpfs (root only: needs mount)', () => {
     async function onTmpfs(size: string): Promise<Harness> {
@@ -163,7 +163,7 @@ describe('bad input: the disk', () => {
     // failures (SQLITE_FULL, SQLITE_IOERR*, SQLITE_READONLY) in IndexError naming the index file
     // and saying to free space on (or remount) the disk that holds the state directory; the daemon
     // should stop on it (fatal) rather than keep going.
-    it.fails('a full disk at start: the error is an IndexError naming the state directory', () => fullAtStart(true));
+    it('a full disk at start: the error is an IndexError naming the state directory', () => fullAtStart(true));
 
     it('a disk that fills while running: the failure is reported, no upload runs without its intent, and the file syncs after space is freed', async () => {
       const x = await onTmpfs('16m');
@@ -192,7 +192,7 @@ describe('bad input: the disk', () => {
     // and the hint says to move the index away and run reconcile --adopt: wrong on a read-only
     // disk (the index is fine). Fix in src/index/store.ts open(): check the state directory is
     // writable (access W_OK / EROFS) and say "read-only" with a hint to remount or use --state-dir.
-    it.fails('a read-only state directory: an IndexError naming the file, with a hint that fits (not "move it away and adopt")', async () => {
+    it('a read-only state directory: an IndexError naming the file, with a hint that fits (not "move it away and adopt")', async () => {
       const x = await onTmpfs('16m');
       await put(x, 'a.txt', 'a');
       await x.engine.start();

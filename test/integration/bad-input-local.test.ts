@@ -135,7 +135,7 @@ describe('bad input: local files', () => {
 
   // FINDING: every reconcile sends the whole unchanged file again and gets the same 413 (the planner
   // uploads any skipped row whose hash is known). Fix in src/sync/plan.ts step 5.
-  it.fails('a file refused with 413 is not sent again by the next reconcile while it is unchanged', async () => {
+  it('a file refused with 413 is not sent again by the next reconcile while it is unchanged', async () => {
     const emulator = await Emulator.start({ apiKey: TEST_KEY, maxFileBytes: 2048 });
     cleanups.push(() => emulator.close());
     h = await createHarness({ watch: false, emulator });
@@ -197,7 +197,7 @@ describe('bad input: local files', () => {
   // FINDING: the scan and the watcher decode names as UTF-8 with U+FFFD, lstat the decoded name
   // (ENOENT) and drop the file without a word. Fix in src/scan/walk.ts (readdir with
   // encoding 'buffer', skip with a reason when the name does not round-trip) and src/watch/watcher.ts.
-  it.fails('a name that is not valid UTF-8 is reported (never skipped silently) and the others sync', async () => {
+  it('a name that is not valid UTF-8 is reported (never skipped silently) and the others sync', async () => {
     h = await createHarness({ watch: false });
     const bad = Buffer.concat([Buffer.from(h.dir + '/'), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]);
     writeFileSync(bad, 'latin-1 name');
@@ -313,7 +313,7 @@ describe('bad input: local files', () => {
   // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/sync/engine.ts
   // #handleRemovals: remember the root's dev/ino at start and hold every delete when it changed (as
   // for a missing root), and apply the floor to the window's total, not to each batch.
-  it.fails('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
+  it('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     // Fewer files than sync.maxDeleteFloor, so the outcome does not depend on how the watcher
     // batches the vanished paths: only noticing that the folder itself changed can hold them.
@@ -343,7 +343,7 @@ describe('bad input: local files', () => {
   // the old directory (inotify follows the inode), never notices, and nothing in the new folder
   // syncs until a reconcile. Fix in src/watch/watcher.ts: compare the root's dev/ino in #checkRoot
   // (and on unlinkDir/raw 'rename' of the root) and re-watch + reconcile when it changed.
-  it.fails('the watched folder replaced while running: the new folder is watched', async () => {
+  it('the watched folder replaced while running: the new folder is watched', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     await put(h, 'a.txt', 'a');
     await h.engine.start();
