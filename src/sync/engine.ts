@@ -248,7 +248,9 @@ class Engine implements SyncEngine {
       // Hold new jobs and let running ones finish, so the listing and the index agree.
       this.#queue.pause();
       while (this.#queue.inFlight > 0) await sleep(20);
-      const remote = await listRemote(this.#client);
+      // The listing (network) and the scan (disk) do not depend on each other.
+      const listing = listRemote(this.#client);
+      listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
       // The folder's inode identifies it (the device number may change across reboots on some
       // filesystems). Another inode at the same path means the folder was replaced — an empty
       // new folder, a disk not mounted over its mount point — and its removals are held.
@@ -256,6 +258,7 @@ class Engine implements SyncEngine {
       const knownRoot = this.#index.getMeta('root_ino') ?? null;
       const rootReplaced = rootIno !== null && knownRoot !== null && rootIno !== knownRoot;
       const scan = await scanTree(this.#config.dir, { ...this.#checkOptions(), lookup: this.#index.localLookup() });
+      const remote = await listing;
       for (const e of scan.errors) {
         this.#logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
         if (!options.dryRun) this.#index.markFailed(e.path, e.error);

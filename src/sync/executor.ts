@@ -62,7 +62,9 @@ export function classifyError(err: unknown): { message: string; status: number |
     return { message, status, retryable: true, fatal: false, ambiguous: true };
   }
   if (status === 401 || status === 403) return { message, status, retryable: false, fatal: status === 401, ambiguous: false };
-  if (status === 408 || status === 409 || status === 429 || status >= 500) return { message, status, retryable: true, fatal: false, ambiguous: true };
+  // The server answered: it refused this request (a 429 or 5xx stores nothing), so no intent
+  // needs resolving; only a request that got no answer at all is ambiguous.
+  if (status === 408 || status === 409 || status === 429 || status >= 500) return { message, status, retryable: true, fatal: false, ambiguous: false };
   return { message, status, retryable: false, fatal: false, ambiguous: false };
 }
 
