@@ -450,10 +450,26 @@ export class Emulator {
    */
   async #answerError(req: IncomingMessage, res: ServerResponse, requestId: string, err: EmulatorApiError): Promise<void> {
     if (res.headersSent || res.destroyed) return;
-    const incomplete = !(req.complete || req.readableEnded);
+    let incomplete = !(req.complete || req.readableEnded);
+    // A refusal that is not about size (a 429, a 5xx, a bad key) of a modest body is answered
+    // after reading the body, as an API server behind a proxy does: answering mid-upload and
+    // closing races the client's write and reaches it as a connection error, not as the 429.
+    const declared = Number(req.headers['content-length']);
+    if (incomplete && err.status !== 413 && Number.isFinite(declared) && declared <= DRAIN_BEFORE_ERROR_BYTES) {
+      try {
+        for await (const chunk of req) void chunk;
+        incomplete = false;
+      } catch {
+        // the client went away: nothing to answer
+      }
+      if (res.destroyed) return;
+    }
     this.#sendJson(res, err.status, err.body(requestId), incomplete ? { ...err.headers, connection: 'close' } : err.headers);
   }
 }
+
+/** Bodies up to this size are read before an error that is not a 413 is answered. */
+const DRAIN_BEFORE_ERROR_BYTES = 16 * 1024 * 1024;
 
 function entryFor(file: StoredFile): Entry {
   const micros = parseMicros(file.created_at);
