@@ -104,6 +104,9 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   deps.liveIntents.add(intent.id);
   const started = deps.now();
   try {
+    // The intent must survive a power loss before a byte leaves: else a stored copy could be
+    // left that no one owns.
+    await index.flushDurable();
     const result = await client.upload(
       { path: source },
       {
