@@ -3,23 +3,15 @@
  * runs; a marker file beside the tree says it is complete. Big files are made in the run's work
  * folder and removed by the case that made them.
  */
+import { seededRandom } from '../src/emulator/index.js';
 import { createWriteStream } from 'node:fs';
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { MB } from './common.js';
 
-/** A small deterministic PRNG (mulberry32), so every machine gets the same tree. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (mulberry32, the emulator's), so every machine gets the same tree. */
+export const prng: (seed: number) => () => number = seededRandom;
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 

@@ -6,19 +6,11 @@
  * The generator keeps a model of which files and folders exist so that most operations are
  * meaningful; the executor still tolerates operations that no longer apply (after shrinking).
  */
+import { seededRandom } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
 
-/** mulberry32: the same sequence for the same seed on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: the same sequence for the same seed on every platform (the emulator's own PRNG). */
+export const mulberry32: (seed: number) => () => number = seededRandom;
 
 export class Rng {
   readonly #next: () => number;
