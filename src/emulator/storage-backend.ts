@@ -152,7 +152,15 @@ export class FolderBackend implements StorageBackend {
       write: async (bytes) => {
         const ws = ensure();
         if (failed) throw failed;
-        if (!ws.write(bytes)) await Promise.race([once(ws, 'drain'), once(ws, 'close')]);
+        if (!ws.write(bytes)) {
+          // Remove the losing listener each time: a 1 GB upload waits for drain thousands of times.
+          const done = new AbortController();
+          try {
+            await Promise.race([once(ws, 'drain', { signal: done.signal }), once(ws, 'close', { signal: done.signal })]);
+          } finally {
+            done.abort();
+          }
+        }
         if (failed) throw failed;
       },
       commit: async () => {

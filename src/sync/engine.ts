@@ -44,6 +44,8 @@ const MAX_RETRY_DELAY_MS = 60_000;
  * that deleting files one by one is never mistaken for a mass vanish.
  */
 const REMOVAL_WINDOW_MS = 5_000;
+/** Removals are gathered this long before they are judged (and deleted) together. */
+const REMOVAL_GATHER_MS = 1_000;
 const LAST_ERRORS = 20;
 /** Failed files are rechecked on this tick, each after 5 s x 2^(attempts-1), at most 1 h. */
 const FAILED_RECHECK_TICK_MS = 5_000;
@@ -81,6 +83,8 @@ class Engine implements SyncEngine {
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: { count: number; message: string } | null = null;
   #recentRemovals: number[] = [];
+  #pendingRemovals = new Map<string, FileRow>();
+  #pendingRemovalUploads: Promise<unknown>[] = [];
   #closed: Promise<void> | null = null;
   #started = false;
 
@@ -468,7 +472,13 @@ class Engine implements SyncEngine {
           break;
       }
     }
-    if (removed.length > 0) await this.#handleRemovals(removed, uploads);
+    if (removed.length > 0) {
+      // An `rm -rf` or an unmount arrives as several settled batches: gather removals for a
+      // moment and judge them together, so deletion safety sees the whole of it.
+      for (const row of removed) this.#pendingRemovals.set(row.path, row);
+      this.#pendingRemovalUploads.push(...uploads);
+      this.#retryLater('removals', REMOVAL_GATHER_MS, () => this.#flushRemovals());
+    }
   }
 
   #checkOptions(): { matcher: IgnoreMatcher; followSymlinks: boolean; maxFileBytes: number } {
@@ -479,6 +489,21 @@ class Engine implements SyncEngine {
    * Removals seen by the watcher. They wait for the batch's uploads, so a rename never leaves a
    * window where neither name exists remotely; and they obey the deletion-safety rules.
    */
+  #flushRemovals(): void {
+    const rows = [...this.#pendingRemovals.values()];
+    const uploads = this.#pendingRemovalUploads;
+    this.#pendingRemovals = new Map();
+    this.#pendingRemovalUploads = [];
+    if (rows.length === 0 || this.#closed) return;
+    this.#settling += 1;
+    this.#handleRemovals(rows, uploads)
+      .catch((err: unknown) => this.#logger.error({ event: 'failure', err: err instanceof Error ? err.message : String(err) }, 'handling removals failed; the next reconcile repairs it'))
+      .finally(() => {
+        this.#settling -= 1;
+        this.#wakeIdle();
+      });
+  }
+
   async #handleRemovals(rows: FileRow[], uploads: Promise<unknown>[]): Promise<void> {
     const root = await stat(this.#config.dir).then((s) => (s.isDirectory() ? String(s.ino) : null), () => null);
     const rootExists = root !== null;
@@ -499,6 +524,7 @@ class Engine implements SyncEngine {
     const now = this.#now();
     this.#recentRemovals = this.#recentRemovals.filter((t) => t > now - REMOVAL_WINDOW_MS);
     const deleting = rows.filter((r) => r.fileId).length;
+    // Rows with a remote copy (the ones being removed are still rows) plus those removed lately.
     const managed = this.#index.countByState().synced + this.#recentRemovals.length;
     const verdict = checkDeleteSafety({
       deleting: deleting + this.#recentRemovals.length,

@@ -165,6 +165,35 @@ describe('sync engine', () => {
     expect(h.emulator.files()).toHaveLength(0);
   });
 
+  it('an rm of most files while watching deletes nothing remotely: the removals are judged together', async () => {
+    h = await createHarness({ watch: true, settleMs: 100, config: { sync: { maxDeleteFloor: 10, maxDeletePercent: 50 } } });
+    for (let i = 0; i < 24; i += 1) await put(h, `f${i}.txt`, `x${i}`);
+    await h.engine.start();
+    await settle(h);
+    expect(h.emulator.files()).toHaveLength(24);
+    // Removed one by one (separate events, possibly separate settled batches).
+    for (let i = 0; i < 20; i += 1) await rm(path.join(h.dir, `f${i}.txt`));
+    await waitUntil(() => h!.engine.status().heldDeletes !== null, 20_000, 'deletes held');
+    await settle(h);
+    expect(h.emulator.files()).toHaveLength(24);
+    expect(h.engine.status().heldDeletes?.message).toMatch(/--allow-mass-delete/);
+    const forced = await h.engine.reconcile({ allowMassDelete: true });
+    expect(forced.deleted).toHaveLength(20);
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+
+  it('a few files deleted while watching are deleted remotely', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    for (let i = 0; i < 6; i += 1) await put(h, `f${i}.txt`, `x${i}`);
+    await h.engine.start();
+    await settle(h);
+    for (let i = 0; i < 3; i += 1) await rm(path.join(h.dir, `f${i}.txt`));
+    await waitUntil(() => h!.emulator.files().length === 3, 20_000, 'three deleted');
+    await settle(h);
+    expect(h.engine.status().heldDeletes).toBeNull();
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+
   it('a missing folder deletes nothing', async () => {
     h = await createHarness({ watch: false });
     await put(h, 'a.txt', 'a');
