@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { Emulator } from '../emulator/index.js';
+import type { Emulator } from '../emulator/index.js';
 import { IndexStore } from '../index/store.js';
 import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
 import { createSyncEngine } from '../sync/engine.js';
@@ -57,6 +57,8 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
       // A fresh key each start, kept in memory: only this process can reach the emulator's files.
       const key = `emu-${randomBytes(24).toString('base64url')}`;
       options.onSecret?.(key);
+      // Loaded only when used: a daemon on the real API never pays for the emulator's code.
+      const { Emulator } = await import('../emulator/index.js');
       emulator = await Emulator.start({
         host: '127.0.0.1',
         port: 0,

@@ -5,7 +5,7 @@
  * key's value anywhere (messages, nested fields, error messages and stacks).
  */
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { createRedactor, REDACTED, type Redactor } from './redactor.js';
 
 export interface LogDestination {
@@ -46,8 +46,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const sink: LogDestination = options.destination ?? pino.destination({ fd: 1, sync: true });
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   // prettyFactory formats one line synchronously, so the scrubbed line goes straight to the sink.
+  // pino-pretty is loaded only for a terminal: services and scripts never pay for it.
   const prettify = pretty
-    ? prettyFactory({
+    ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).prettyFactory({
         colorize: options.destination === undefined,
         translateTime: 'SYS:HH:MM:ss',
         ignore: 'pid,hostname',

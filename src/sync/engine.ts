@@ -24,7 +24,7 @@ import { applyPlan, listRemote, snapshotFromScan } from '../reconcile/reconcile.
 import { checkPath } from '../scan/check-path.js';
 import { createIgnoreMatcher, type IgnoreMatcher } from '../scan/ignore.js';
 import { scanTree } from '../scan/scanner.js';
-import { createWatcher, type Watcher } from '../watch/watcher.js';
+import type { Watcher } from '../watch/watcher.js';
 import { checkDeleteSafety } from './delete-safety.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { planSync, type Plan, type PlanOptions } from './plan.js';
@@ -129,6 +129,8 @@ class Engine implements SyncEngine {
     if (this.#started) return;
     this.#started = true;
     if (this.#watchEnabled) {
+      // chokidar is loaded only by the daemon: one-shot sync and reconcile never watch.
+      const { createWatcher } = await import('../watch/watcher.js');
       this.#watcher = createWatcher({
         root: this.#config.dir,
         ignored: (rel, isDir) => this.#matcher.check(rel, isDir) !== null,
