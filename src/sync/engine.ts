@@ -305,11 +305,11 @@ class Engine implements SyncEngine {
       this.#reconciling = false;
       this.#flushDeferred();
 
-      const uploads = await this.#runUploads(applied.uploads, report);
-      const deletes = applied.deletes.map((d) => this.#pushDelete(d));
-      const deleted = await Promise.all(deletes);
+      // Uploads first, deletes after: a path never lacks a remote copy, not even while a
+      // rename's new name uploads and the old name's copy waits to be deleted.
+      await this.#runUploads(applied.uploads, report);
+      const deleted = await Promise.all(applied.deletes.map((d) => this.#pushDelete(d)));
       for (const d of deleted) if (d) report.deleted.push(d);
-      void uploads;
       report.durationMs = this.#now() - started;
       this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null };
       this.#logger.info(

@@ -139,18 +139,19 @@ export function planSync(input: PlanInput): Plan {
   }
 
   // 2. Rows whose remote copy vanished or expired.
-  const goneIds = new Set<string>();
+  /** Remote copies gone from the listing (false) or expired (true), by file id. */
+  const goneIds = new Map<string, boolean>();
   for (const r of rows) {
     if (!r.fileId) continue;
     if (remote && !remote.has(r.fileId)) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
-      goneIds.add(r.fileId);
+      goneIds.set(r.fileId, false);
       continue;
     }
     const expiresAt = remote?.get(r.fileId)?.expiresAt ?? r.remoteExpiresAt;
     if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
-      goneIds.add(r.fileId);
+      goneIds.set(r.fileId, true);
       // An expired file still lists for 30 days; deleting it frees its metadata at once.
       if (!remote || remote.has(r.fileId)) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
@@ -222,7 +223,8 @@ export function planSync(input: PlanInput): Plan {
     if (willHold.get(obs.path) === obs.sha256) continue;
     let reason: Plan['uploads'][number]['reason'] = 'new';
     if (row?.fileId) {
-      if (goneIds.has(row.fileId)) reason = plan.remoteGone.find((g) => g.fileId === row.fileId)?.expired ? 'expired' : 'missing-remote';
+      const expired = goneIds.get(row.fileId);
+      if (expired !== undefined) reason = expired ? 'expired' : 'missing-remote';
       else reason = 'changed';
     }
     plan.uploads.push({ path: obs.path, reason });

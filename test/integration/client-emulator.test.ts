@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Emulator } from '../../src/emulator/index.js';
+import { DEFAULT_FAULTS, Emulator } from '../../src/emulator/index.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -42,18 +42,8 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  emu.setFaults({
-    error500Rate: 0,
-    error529Rate: 0,
-    error429Rate: 0,
-    retryAfterSeconds: null,
-    retryAfterMs: null,
-    resetRate: 0,
-    lostResponseRate: 0,
-    latencyMs: 0,
-    requestsPerMinute: null,
-    hang: false,
-  });
+  const { seed: _seed, ...noFaults } = DEFAULT_FAULTS;
+  emu.setFaults(noFaults);
   emu.resetStats();
   await Promise.all(clients.splice(0).map((c) => c.close()));
   for (const f of emu.files()) await createFilesClient({ apiKey: KEY, baseURL: emu.url }).delete(f.id);

@@ -6,7 +6,7 @@
  * The generator keeps a model of which files and folders exist so that most operations are
  * meaningful; the executor still tolerates operations that no longer apply (after shrinking).
  */
-import { seededRandom } from '../../src/emulator/index.js';
+import { DEFAULT_FAULTS, seededRandom } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
 
 /** mulberry32: the same sequence for the same seed on every platform (the emulator's own PRNG). */
@@ -91,16 +91,9 @@ export interface GenerateOptions {
   crashes?: boolean;
 }
 
-export const CLEAR_FAULTS: Required<FaultProfile> = Object.freeze({
-  error500Rate: 0,
-  error529Rate: 0,
-  error429Rate: 0,
-  retryAfterSeconds: null,
-  retryAfterMs: null,
-  resetRate: 0,
-  lostResponseRate: 0,
-  latencyMs: 0,
-});
+/** Every fault a profile can set, off (the emulator's defaults). */
+const { seed: _seed, hang: _hang, requestsPerMinute: _rpm, ...noFaults } = DEFAULT_FAULTS;
+export const CLEAR_FAULTS: Required<FaultProfile> = Object.freeze(noFaults);
 
 // Folder and file names: plain, spaces, unicode (composed, CJK, emoji), characters the API forbids
 // in filenames, a name with `__` (lossy flattening), and a long name.
