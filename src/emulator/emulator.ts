@@ -190,7 +190,8 @@ export class Emulator {
   async expireFile(id: string): Promise<StoredFile | null> {
     const entry = this.#table.get(id);
     if (!entry) return null;
-    const now = Math.max(this.#nowMicros(), entry.micros);
+    // Not clamped to created_at: files made within one ms sit a few µs ahead of the clock.
+    const now = this.#nowMicros();
     if (entry.expiresMicros !== null && entry.expiresMicros <= now) return { ...entry.file };
     const expired = entryFor({ ...entry.file, expires_at: formatMicros(now) });
     this.#table.replace(expired);
