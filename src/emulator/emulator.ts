@@ -99,10 +99,7 @@ export class Emulator {
     // Node's default 5 minutes, and hang tests keep requests open on purpose.
     const server = createServer({ requestTimeout: 0 });
     const emulator = new Emulator(server, backend, options, faults);
-    await emulator.#load();
-    emulator.#workspaceId = options.workspaceId ?? (await backend.loadWorkspaceId()) ?? newWorkspaceId();
-    // A given id is not saved: it names this start only, and a restart without it goes back to the folder's own.
-    if (options.workspaceId === undefined) await backend.saveWorkspaceId(emulator.#workspaceId);
+    await emulator.#load(options.workspaceId);
     server.on('request', (req, res) => emulator.#onRequest(req, res));
     server.on('connection', (socket) => {
       emulator.#sockets.add(socket);
@@ -116,10 +113,8 @@ export class Emulator {
         resolve();
       });
     });
-    const port = (server.address() as AddressInfo).port;
-    const urlHost = host.includes(':') ? `[${host}]` : host;
-    emulator.#port = port;
-    emulator.#url = `http://${urlHost}:${port}`;
+    emulator.#port = (server.address() as AddressInfo).port;
+    emulator.#url = `http://${host.includes(':') ? `[${host}]` : host}:${emulator.#port}`;
     return emulator;
   }
 
@@ -127,12 +122,15 @@ export class Emulator {
     return this.#backend.kind;
   }
 
-  async #load(): Promise<void> {
+  async #load(workspaceId: string | undefined): Promise<void> {
     for (const file of await this.#backend.load()) {
       const entry = entryFor(file);
       this.#table.insert(entry);
       this.#clock.observe(entry.micros);
     }
+    this.#workspaceId = workspaceId ?? (await this.#backend.loadWorkspaceId()) ?? newWorkspaceId();
+    // A given id is not saved: it names this start only; a restart without it gets the folder's own back.
+    if (workspaceId === undefined) await this.#backend.saveWorkspaceId(this.#workspaceId);
   }
 
   setFaults(partial: Partial<FaultConfig>): void {
