@@ -1,38 +1,47 @@
 /**
  * The Files API emulator: node:http, both API shapes chosen per request by `anthropic-beta`,
- * memory or folder storage, fault injection with a seeded PRNG, and an admin surface under
- * /_emulator/ (same key, never faulted). files-api.md is the reference for every behaviour.
+ * memory or folder storage, fault injection with a seeded PRNG, per-key rate limits (token
+ * bucket or sliding window) and 429 storms, a workspace id on every answer, a storage limit,
+ * and run-time controls (expire files, refuse the key) under /_emulator/ (admin-routes.ts; the
+ * start key, never faulted). files-api.md is the reference for every behaviour; where the API's
+ * behaviour is undocumented, the emulator's choice is marked there as such.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { API_MAX_FILE_BYTES } from '../api/types.js';
 import { handleAdmin } from './admin-routes.js';
+import { answerDownload, answerError, sendJson } from './answering.js';
 import { EmulatorApiError, notFound } from './api-error.js';
-import { DEFAULT_FAULTS, TokenBucket, mergeFaults, pickInjectedError, seededRandom } from './faults.js';
-import { FileTable, type Entry } from './file-table.js';
-import { DEFAULT_MIME_TYPE, MAX_METADATA_FILENAME_CHARS, resolveMimeType } from './filename-rules.js';
-import { MicrosClock, formatMicros, newFileId, newRequestId, parseMicros } from './ids.js';
+import { DEFAULT_FAULTS, mergeFaults, pickInjectedError, seededRandom } from './faults.js';
+import { FileTable, entryFor, newStoredFile, type NewFile } from './file-table.js';
+import { MAX_METADATA_FILENAME_CHARS, resolveMimeType } from './filename-rules.js';
+import { MicrosClock, checkWorkspaceId, formatMicros, newFileId, newRequestId, newWorkspaceId } from './ids.js';
+import { KeyGuard, type KeyControl } from './key-guard.js';
 import { ListQueryError, parseListQuery, runListQuery } from './list-query.js';
+import { RequestGate, limitSettings, type StormSettings, type StormState } from './request-gate.js';
 import { ANTHROPIC_VERSIONS, listModeFor, matchRoute, render } from './routing.js';
 import { FolderBackend, MemoryBackend, type StorageBackend } from './storage-backend.js';
-import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, StoredFile } from './types.js';
+import { countAnswer, emptyStats } from './stats.js';
+import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, RouteName, StoredFile } from './types.js';
 import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
 /** Expired files keep their metadata this long (files-api.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
 
-function emptyStats(): EmulatorStats {
-  return {
-    requests: 0,
-    byRoute: { upload: 0, list: 0, retrieve: 0, download: 0, delete: 0 },
-    byStatus: {},
-    injected: { e500: 0, e529: 0, e429: 0, reset: 0, lost: 0, rateLimited: 0 },
-    bytesReceived: 0,
-  };
+/** What the answer to one /v1 request is counted under (filled in while it is handled). */
+interface RequestContext {
+  route: RouteName | null;
+  key: string | null;
+}
+
+function checkByteCount(key: string, value: unknown): number {
+  if (!(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
+    throw new TypeError(`Expected ${key} to be an integer >= 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 export class Emulator {
@@ -41,15 +50,16 @@ export class Emulator {
   readonly #table = new FileTable();
   readonly #clock: MicrosClock;
   readonly #now: () => number;
-  readonly #apiKey: string | null;
+  readonly #keys: KeyGuard;
+  readonly #gate: RequestGate;
   readonly #maxFileBytes: number;
-  readonly #storageLimitBytes: number;
+  #storageLimitBytes: number;
+  #workspaceId = '';
   readonly #logger: EmulatorLogger | null;
   readonly #sockets = new Set<Socket>();
   #faults: FaultConfig;
   #random: () => number;
-  #bucket: TokenBucket | null = null;
-  #stats = emptyStats();
+  #stats: EmulatorStats;
   #closing: Promise<void> | null = null;
 
   private constructor(server: Server, backend: StorageBackend, options: EmulatorOptions, faults: FaultConfig) {
@@ -57,7 +67,9 @@ export class Emulator {
     this.#backend = backend;
     this.#now = options.now ?? Date.now;
     this.#clock = new MicrosClock(this.#now);
-    this.#apiKey = options.apiKey ?? null;
+    this.#keys = new KeyGuard(options.apiKey ?? null);
+    this.#gate = new RequestGate(limitSettings(faults));
+    this.#stats = emptyStats(this.#now());
     this.#maxFileBytes = options.maxFileBytes ?? API_MAX_FILE_BYTES;
     this.#storageLimitBytes = options.storageLimitBytes ?? DEFAULT_STORAGE_LIMIT_BYTES;
     this.#logger = options.logger ?? null;
@@ -79,20 +91,15 @@ export class Emulator {
 
   static async start(options: EmulatorOptions = {}): Promise<Emulator> {
     const faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
-    for (const [key, value] of [
-      ['maxFileBytes', options.maxFileBytes],
-      ['storageLimitBytes', options.storageLimitBytes],
-    ] as const) {
-      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
-        throw new TypeError(`Expected ${key} to be an integer >= 0, got ${JSON.stringify(value)}`);
-      }
-    }
+    if (options.maxFileBytes !== undefined) checkByteCount('maxFileBytes', options.maxFileBytes);
+    if (options.storageLimitBytes !== undefined) checkByteCount('storageLimitBytes', options.storageLimitBytes);
+    if (options.workspaceId !== undefined) checkWorkspaceId(options.workspaceId);
     const backend: StorageBackend = options.dataDir ? new FolderBackend(options.dataDir) : new MemoryBackend();
     // No whole-request deadline: a 500 MB upload from a throttled client may take longer than
     // Node's default 5 minutes, and hang tests keep requests open on purpose.
     const server = createServer({ requestTimeout: 0 });
     const emulator = new Emulator(server, backend, options, faults);
-    await emulator.#load();
+    await emulator.#load(options.workspaceId);
     server.on('request', (req, res) => emulator.#onRequest(req, res));
     server.on('connection', (socket) => {
       emulator.#sockets.add(socket);
@@ -106,10 +113,8 @@ export class Emulator {
         resolve();
       });
     });
-    const port = (server.address() as AddressInfo).port;
-    const urlHost = host.includes(':') ? `[${host}]` : host;
-    emulator.#port = port;
-    emulator.#url = `http://${urlHost}:${port}`;
+    emulator.#port = (server.address() as AddressInfo).port;
+    emulator.#url = `http://${host.includes(':') ? `[${host}]` : host}:${emulator.#port}`;
     return emulator;
   }
 
@@ -117,19 +122,86 @@ export class Emulator {
     return this.#backend.kind;
   }
 
-  async #load(): Promise<void> {
+  async #load(workspaceId: string | undefined): Promise<void> {
     for (const file of await this.#backend.load()) {
       const entry = entryFor(file);
       this.#table.insert(entry);
       this.#clock.observe(entry.micros);
     }
+    this.#workspaceId = workspaceId ?? (await this.#backend.loadWorkspaceId()) ?? newWorkspaceId();
+    // A given id is not saved: it names this start only; a restart without it gets the folder's own back.
+    if (workspaceId === undefined) await this.#backend.saveWorkspaceId(this.#workspaceId);
   }
 
   setFaults(partial: Partial<FaultConfig>): void {
     const next = mergeFaults(this.#faults, partial);
     if (partial.seed !== undefined) this.#random = seededRandom(next.seed);
-    if (next.requestsPerMinute !== this.#faults.requestsPerMinute) this.#bucket = null;
+    this.#gate.configure(limitSettings(next));
     this.#faults = next;
+  }
+
+  /** Answers every /v1 request 429 (with the given retry-after) for `durationMs` from now. */
+  startStorm(settings: StormSettings): StormState {
+    return this.#gate.startStorm(settings, this.#now());
+  }
+
+  endStorm(): void {
+    this.#gate.endStorm();
+  }
+
+  /** The storm in progress, or null. */
+  storm(): StormState | null {
+    return this.#gate.storm(this.#now());
+  }
+
+  /** Sent as `anthropic-workspace-id` on every answer. */
+  get workspaceId(): string {
+    return this.#workspaceId;
+  }
+
+  /** Switches the workspace the answers name (the files stay: only the header changes); a folder store keeps it. */
+  async setWorkspaceId(id: string = newWorkspaceId()): Promise<string> {
+    this.#workspaceId = checkWorkspaceId(id);
+    await this.#backend.saveWorkspaceId(this.#workspaceId);
+    return this.#workspaceId;
+  }
+
+  storage(): { storageLimitBytes: number; usedBytes: number } {
+    return { storageLimitBytes: this.#storageLimitBytes, usedBytes: this.#table.usedBytes(this.#nowMicros()) };
+  }
+
+  /** Uploads that would take the unexpired total past `bytes` are refused from now on; nothing stored is removed. */
+  setStorageLimitBytes(bytes: number): void {
+    this.#storageLimitBytes = checkByteCount('storageLimitBytes', bytes);
+  }
+
+  /** Refuse the key at run time (`key.revoke()`, `key.rotate(next)`) and take it back (`key.restore()`). */
+  get key(): KeyControl {
+    return this.#keys;
+  }
+
+  /**
+   * Makes a file expire now, as if its `expires_at` had come: it stays listed (with
+   * `expires_at` in the past) for 30 days, its content answers 404 file_expired, and its bytes
+   * leave the storage quota. A file already expired keeps its time. Returns null for an unknown id.
+   */
+  async expireFile(id: string): Promise<StoredFile | null> {
+    const entry = this.#table.get(id);
+    if (!entry) return null;
+    // Not clamped to created_at: files made within one ms sit a few µs ahead of the clock.
+    const now = this.#nowMicros();
+    if (entry.expiresMicros !== null && entry.expiresMicros <= now) return { ...entry.file };
+    const expired = entryFor({ ...entry.file, expires_at: formatMicros(now) });
+    this.#table.replace(expired);
+    await this.#backend.recordPut(expired.file);
+    return { ...expired.file };
+  }
+
+  /** expireFile for every visible file; returns the ids it expired or found expired. */
+  async expireAll(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const e of this.#table.newestFirst()) if (await this.expireFile(e.file.id)) ids.push(e.file.id);
+    return ids;
   }
 
   faults(): FaultConfig {
@@ -175,7 +247,7 @@ export class Emulator {
   }
 
   resetStats(): void {
-    this.#stats = emptyStats();
+    this.#stats = emptyStats(this.#now());
   }
 
   close(): Promise<void> {
@@ -190,27 +262,8 @@ export class Emulator {
     return this.#closing;
   }
 
-  async #store(f: {
-    id: string;
-    filename: string;
-    mimeType: string;
-    sizeBytes: number;
-    sha256: string;
-    downloadable: boolean;
-    expiresInSeconds: number | null;
-  }): Promise<StoredFile> {
-    const micros = this.#clock.next();
-    const file: StoredFile = {
-      id: f.id,
-      type: 'file',
-      filename: f.filename,
-      mime_type: f.mimeType || DEFAULT_MIME_TYPE,
-      size_bytes: f.sizeBytes,
-      created_at: formatMicros(micros),
-      downloadable: f.downloadable,
-      expires_at: f.expiresInSeconds === null ? null : formatMicros(micros + f.expiresInSeconds * 1_000_000),
-      sha256: f.sha256,
-    };
+  async #store(f: NewFile): Promise<StoredFile> {
+    const file = newStoredFile(f, this.#clock.next());
     this.#table.insert(entryFor(file));
     await this.#backend.recordPut(file);
     return { ...file };
@@ -234,48 +287,41 @@ export class Emulator {
     const requestId = newRequestId();
     const started = Date.now();
     res.setHeader('request-id', requestId);
+    res.setHeader('anthropic-workspace-id', this.#workspaceId);
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const admin = url.pathname.startsWith('/_emulator/');
     if (!admin) this.#stats.requests++;
+    const ctx: RequestContext = { route: null, key: null };
     res.on('finish', () => {
-      if (!admin) this.#stats.byStatus[res.statusCode] = (this.#stats.byStatus[res.statusCode] ?? 0) + 1;
+      if (!admin) countAnswer(this.#stats, res.statusCode, ctx.route, ctx.key);
       this.#logger?.info(
         { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started },
         'emulator request',
       );
     });
-    const handling = admin ? this.#handleAdmin(req, res, url) : this.#handleV1(req, res, url, requestId);
+    const handling = admin ? this.#handleAdmin(req, res, url) : this.#handleV1(req, res, url, ctx);
     handling.catch((err: unknown) => {
-      if (err instanceof EmulatorApiError) return this.#answerError(req, res, requestId, err).catch(() => res.destroy());
+      if (err instanceof EmulatorApiError) return answerError(req, res, requestId, err).catch(() => res.destroy());
       if (res.headersSent || res.destroyed || req.destroyed) {
         res.destroy();
         return;
       }
       this.#logger?.info({ requestId, err: String(err) }, 'emulator internal error');
-      return this.#answerError(req, res, requestId, new EmulatorApiError(500, 'Internal server error')).catch(() => res.destroy());
+      return answerError(req, res, requestId, new EmulatorApiError(500, 'Internal server error')).catch(() => res.destroy());
     });
   }
 
-  #authenticate(req: IncomingMessage): void {
-    const header = req.headers['x-api-key'];
-    let key = typeof header === 'string' ? header.trim() : '';
-    if (!key) {
-      const auth = req.headers.authorization ?? '';
-      const m = /^Bearer\s+(.+)$/i.exec(auth);
-      key = m?.[1]?.trim() ?? '';
-    }
-    if (!key) throw new EmulatorApiError(401, 'x-api-key header is required');
-    if (this.#apiKey !== null && key !== this.#apiKey) throw new EmulatorApiError(401, 'invalid x-api-key');
-  }
-
-  async #handleV1(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
+  async #handleV1(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext): Promise<void> {
     const faults = this.#faults;
     // Three draws per request, always, so one seed gives one sequence whatever the rates are.
     const rReset = this.#random();
     const rError = this.#random();
     const rLost = this.#random();
     const route = matchRoute(req.method ?? 'GET', url.pathname);
-    if (route && route !== 'method') this.#stats.byRoute[route.name]++;
+    if (route && route !== 'method') {
+      this.#stats.byRoute[route.name]++;
+      ctx.route = route.name;
+    }
 
     if (faults.hang) return; // never answered; close() destroys the socket
     if (rReset < faults.resetRate) {
@@ -284,8 +330,8 @@ export class Emulator {
       return;
     }
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    this.#rateLimitHeaders(res);
-    this.#authenticate(req);
+    const key = this.#keys.check(req);
+    ctx.key = key;
     const version = req.headers['anthropic-version'];
     if (version === undefined) throw new EmulatorApiError(400, 'anthropic-version: header is required');
     if (!ANTHROPIC_VERSIONS.includes(String(version))) {
@@ -294,16 +340,10 @@ export class Emulator {
     if (route === null) throw new EmulatorApiError(404, `Not found: ${req.method} ${url.pathname}`);
     if (route === 'method') throw new EmulatorApiError(405, `Method ${req.method} not allowed on ${url.pathname}`);
 
-    if (faults.requestsPerMinute !== null) {
-      this.#bucket ??= new TokenBucket(faults.requestsPerMinute, this.#now());
-      const took = this.#bucket.take(this.#now());
-      if (!took.ok) {
-        this.#stats.injected.rateLimited++;
-        throw new EmulatorApiError(429, 'Number of requests has exceeded your per-minute rate limit', {
-          headers: { 'retry-after': String(Math.ceil(took.waitMs / 1000)), 'retry-after-ms': String(Math.ceil(took.waitMs)) },
-        });
-      }
-      res.setHeader('anthropic-ratelimit-requests-remaining', String(took.remaining));
+    const refusal = this.#gate.admit(key, this.#now(), (name, value) => res.setHeader(name, value));
+    if (refusal) {
+      this.#stats.injected[refusal.cause]++;
+      throw refusal.error;
     }
     const injected = pickInjectedError(faults, rError);
     if (injected !== null) throw this.#injectedError(injected);
@@ -316,12 +356,12 @@ export class Emulator {
       case 'upload': {
         const file = await this.#upload(req, shape);
         if (lose) return this.#loseResponse(req);
-        return this.#sendJson(res, 200, render(file, shape));
+        return sendJson(res, 200, render(file, shape));
       }
       case 'list': {
         try {
           const body = runListQuery(this.#table, parseListQuery(url.searchParams, mode), mode, (e) => render(e.file, shape));
-          return this.#sendJson(res, 200, body);
+          return sendJson(res, 200, body);
         } catch (err) {
           if (err instanceof ListQueryError) throw new EmulatorApiError(400, err.message);
           throw err;
@@ -330,16 +370,16 @@ export class Emulator {
       case 'retrieve': {
         const entry = this.#table.get(route.id as string);
         if (!entry) throw notFound(route.id as string);
-        return this.#sendJson(res, 200, render(entry.file, shape));
+        return sendJson(res, 200, render(entry.file, shape));
       }
       case 'download':
-        return this.#download(res, route.id as string);
+        return answerDownload(res, this.#table.get(route.id as string), route.id as string, this.#nowMicros(), this.#backend);
       case 'delete': {
         const id = route.id as string;
         if (!this.#table.remove(id)) throw notFound(id);
         await this.#backend.recordDelete(id);
         if (lose) return this.#loseResponse(req);
-        return this.#sendJson(res, 200, { id, type: 'file_deleted' });
+        return sendJson(res, 200, { id, type: 'file_deleted' });
       }
     }
   }
@@ -361,14 +401,6 @@ export class Emulator {
     }
     this.#stats.injected.e429++;
     return new EmulatorApiError(429, 'Rate limited (injected by the emulator)', { headers });
-  }
-
-  #rateLimitHeaders(res: ServerResponse): void {
-    const rpm = this.#faults.requestsPerMinute;
-    if (rpm === null) return;
-    this.#bucket ??= new TokenBucket(rpm, this.#now());
-    res.setHeader('anthropic-ratelimit-requests-limit', String(rpm));
-    res.setHeader('anthropic-ratelimit-requests-reset', new Date(this.#bucket.fullAt(this.#now())).toISOString());
   }
 
   #loseResponse(req: IncomingMessage): void {
@@ -410,70 +442,8 @@ export class Emulator {
     return Math.max(0, this.#storageLimitBytes - this.#table.usedBytes(this.#nowMicros()));
   }
 
-  async #download(res: ServerResponse, id: string): Promise<void> {
-    const entry = this.#table.get(id);
-    if (!entry) throw notFound(id);
-    if (entry.expiresMicros !== null && entry.expiresMicros <= this.#nowMicros()) {
-      throw new EmulatorApiError(404, `File ${id} has expired.`, { errorCode: 'file_expired' });
-    }
-    if (!entry.file.downloadable) {
-      throw new EmulatorApiError(400, `File ${id} is not downloadable: only files created by tools can be downloaded.`, {
-        errorCode: 'file_not_downloadable',
-      });
-    }
-    res.statusCode = 200;
-    res.setHeader('content-type', entry.file.mime_type);
-    res.setHeader('content-length', String(entry.file.size_bytes));
-    await pipeline(this.#backend.streamBlob(id), res);
-  }
-
   async #handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    this.#authenticate(req);
-    this.#sendJson(res, 200, await handleAdmin(this, req, url.pathname));
-  }
-
-  // ---- answering ----
-
-  #sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
-    res.statusCode = status;
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('content-length', String(Buffer.byteLength(text)));
-    res.end(text);
-  }
-
-  /**
-   * Answers an error at once. When the request body is still arriving the answer says
-   * `connection: close`, so Node closes the socket once the answer is out: the client reads the
-   * error (undici does, mid-upload) and nothing more of a refused body is read or stored.
-   */
-  async #answerError(req: IncomingMessage, res: ServerResponse, requestId: string, err: EmulatorApiError): Promise<void> {
-    if (res.headersSent || res.destroyed) return;
-    let incomplete = !(req.complete || req.readableEnded);
-    // A refusal that is not about size (a 429, a 5xx, a bad key) of a modest body is answered
-    // after reading the body, as an API server behind a proxy does: answering mid-upload and
-    // closing races the client's write and reaches it as a connection error, not as the 429.
-    const declared = Number(req.headers['content-length']);
-    if (incomplete && err.status !== 413 && Number.isFinite(declared) && declared <= DRAIN_BEFORE_ERROR_BYTES) {
-      try {
-        for await (const chunk of req) void chunk;
-        incomplete = false;
-      } catch {
-        // the client went away: nothing to answer
-      }
-      if (res.destroyed) return;
-    }
-    this.#sendJson(res, err.status, err.body(requestId), incomplete ? { ...err.headers, connection: 'close' } : err.headers);
+    this.#keys.checkAdmin(req);
+    sendJson(res, 200, await handleAdmin(this, req, url.pathname));
   }
 }
-
-/** Bodies up to this size are read before an error that is not a 413 is answered. */
-const DRAIN_BEFORE_ERROR_BYTES = 16 * 1024 * 1024;
-
-function entryFor(file: StoredFile): Entry {
-  const micros = parseMicros(file.created_at);
-  const expiresMicros = file.expires_at ? parseMicros(file.expires_at) : null;
-  return { file, micros, expiresMicros };
-}
-

@@ -1,8 +1,11 @@
 /**
- * Fault configuration, the seeded PRNG that draws faults, and the token bucket behind
- * `requestsPerMinute`. Pure: the bucket takes `now` as an argument.
+ * Fault configuration and the seeded PRNG that draws faults. The limiters behind
+ * `requestsPerMinute` live in rate-limiter.ts (TokenBucket is re-exported here for old imports).
  */
+import { RATE_LIMIT_MODES } from './rate-limiter.js';
 import type { FaultConfig } from './types.js';
+
+export { TokenBucket } from './rate-limiter.js';
 
 export const DEFAULT_FAULTS: FaultConfig = Object.freeze({
   error500Rate: 0,
@@ -14,6 +17,8 @@ export const DEFAULT_FAULTS: FaultConfig = Object.freeze({
   lostResponseRate: 0,
   latencyMs: 0,
   requestsPerMinute: null,
+  rateLimitMode: 'token-bucket',
+  rateLimitRetryAfterMs: true,
   hang: false,
   seed: 1,
 });
@@ -44,6 +49,12 @@ export function mergeFaults(base: FaultConfig, partial: Partial<FaultConfig>): F
   const rpm = next.requestsPerMinute;
   if (rpm !== null && (typeof rpm !== 'number' || !(rpm > 0) || !Number.isFinite(rpm))) {
     throw new TypeError(`Expected requestsPerMinute to be null or a finite number > 0, got ${describe(rpm)}`);
+  }
+  if (!RATE_LIMIT_MODES.includes(next.rateLimitMode)) {
+    throw new TypeError(`Expected rateLimitMode to be one of ${RATE_LIMIT_MODES.join(', ')}, got ${describe(next.rateLimitMode)}`);
+  }
+  if (typeof next.rateLimitRetryAfterMs !== 'boolean') {
+    throw new TypeError(`Expected rateLimitRetryAfterMs to be a boolean, got ${describe(next.rateLimitRetryAfterMs)}`);
   }
   if (typeof next.hang !== 'boolean') throw new TypeError(`Expected hang to be a boolean, got ${describe(next.hang)}`);
   if (!Number.isInteger(next.seed)) throw new TypeError(`Expected seed to be an integer, got ${describe(next.seed)}`);
@@ -79,42 +90,4 @@ export function pickInjectedError(faults: FaultConfig, r: number): InjectedError
   if (r < faults.error500Rate + faults.error529Rate) return 529;
   if (r < faults.error500Rate + faults.error529Rate + faults.error429Rate) return 429;
   return null;
-}
-
-/**
- * A token bucket as the real API uses: capacity `perMinute`, refilled continuously at
- * perMinute/60 tokens a second, so a burst can trip it even below the per-minute total.
- */
-export class TokenBucket {
-  readonly perMinute: number;
-  #tokens: number;
-  #at: number;
-
-  constructor(perMinute: number, nowMs: number) {
-    this.perMinute = perMinute;
-    this.#tokens = perMinute;
-    this.#at = nowMs;
-  }
-
-  #refill(nowMs: number): void {
-    const elapsed = Math.max(0, nowMs - this.#at);
-    this.#tokens = Math.min(this.perMinute, this.#tokens + (elapsed * this.perMinute) / 60_000);
-    this.#at = Math.max(this.#at, nowMs);
-  }
-
-  /** Takes a token, or returns how many ms until one is available. */
-  take(nowMs: number): { ok: true; remaining: number } | { ok: false; waitMs: number } {
-    this.#refill(nowMs);
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return { ok: true, remaining: Math.floor(this.#tokens) };
-    }
-    return { ok: false, waitMs: ((1 - this.#tokens) * 60_000) / this.perMinute };
-  }
-
-  /** When the bucket will be full again. */
-  fullAt(nowMs: number): number {
-    this.#refill(nowMs);
-    return nowMs + ((this.perMinute - this.#tokens) * 60_000) / this.perMinute;
-  }
 }

@@ -1,7 +1,9 @@
 /**
  * The in-memory index of stored files, ordered by creation time (strictly increasing
- * microseconds), with the slices the two list shapes need. Pure: no IO, no clock.
+ * microseconds), with the slices the two list shapes need, and the records it holds. Pure: no IO, no clock.
  */
+import { DEFAULT_MIME_TYPE } from './filename-rules.js';
+import { formatMicros, parseMicros } from './ids.js';
 import type { StoredFile } from './types.js';
 
 export interface Entry {
@@ -10,6 +12,37 @@ export interface Entry {
   readonly micros: number;
   /** expires_at in microseconds, or null. */
   readonly expiresMicros: number | null;
+}
+
+export function entryFor(file: StoredFile): Entry {
+  const micros = parseMicros(file.created_at);
+  const expiresMicros = file.expires_at ? parseMicros(file.expires_at) : null;
+  return { file, micros, expiresMicros };
+}
+
+export interface NewFile {
+  id: string;
+  filename: string;
+  mimeType: string;
+  sizeBytes: number;
+  sha256: string;
+  downloadable: boolean;
+  expiresInSeconds: number | null;
+}
+
+/** The metadata of a file stored at `micros` (its created_at). */
+export function newStoredFile(f: NewFile, micros: number): StoredFile {
+  return {
+    id: f.id,
+    type: 'file',
+    filename: f.filename,
+    mime_type: f.mimeType || DEFAULT_MIME_TYPE,
+    size_bytes: f.sizeBytes,
+    created_at: formatMicros(micros),
+    downloadable: f.downloadable,
+    expires_at: f.expiresInSeconds === null ? null : formatMicros(micros + f.expiresInSeconds * 1_000_000),
+    sha256: f.sha256,
+  };
 }
 
 export interface Slice {
@@ -56,6 +89,16 @@ export class FileTable {
     if (entry.expiresMicros !== null) this.#expiring--;
     this.#tombstones.set(id, entry.micros);
     return entry;
+  }
+
+  /** Swaps a live entry for a new version of it (same id and creation time), keeping its place. */
+  replace(entry: Entry): void {
+    const old = this.#byId.get(entry.file.id);
+    if (!old || old.micros !== entry.micros) throw new Error(`replace needs a live file with the same created_at: ${entry.file.id}`);
+    this.#asc[this.#lowerBound(entry.micros)] = entry;
+    this.#byId.set(entry.file.id, entry);
+    this.#totalBytes += entry.file.size_bytes - old.file.size_bytes;
+    this.#expiring += (entry.expiresMicros !== null ? 1 : 0) - (old.expiresMicros !== null ? 1 : 0);
   }
 
   /** The sort position of a live or deleted id. */

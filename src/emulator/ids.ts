@@ -18,6 +18,15 @@ export function randomBase62(length: number): string {
 
 export const newFileId = (): string => `file_${randomBase62(24)}`;
 export const newRequestId = (): string => `req_${randomBase62(24)}`;
+export const newWorkspaceId = (): string => `wrkspc_${randomBase62(24)}`;
+
+/** A workspace id the emulator will send: header-safe; the API's look like `wrkspc_01Jw…`. */
+export function checkWorkspaceId(id: unknown): string {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(id)) {
+    throw new TypeError(`Expected workspaceId to be 1-255 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(id)}`);
+  }
+  return id;
+}
 
 /** RFC 3339 with microseconds, e.g. 2025-04-15T18:37:24.100435Z. */
 export function formatMicros(micros: number): string {

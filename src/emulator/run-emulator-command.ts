@@ -7,6 +7,8 @@ export interface EmulatorCommandOptions {
   dataDir?: string;
   key?: string;
   maxFileBytes?: number;
+  storageLimitBytes?: number;
+  workspaceId?: string;
   faults?: Partial<FaultConfig>;
 }
 
@@ -16,10 +18,14 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions, log: (lin
     dataDir: opts.dataDir ?? null,
     apiKey: opts.key ?? null,
     ...(opts.maxFileBytes !== undefined ? { maxFileBytes: opts.maxFileBytes } : {}),
+    ...(opts.storageLimitBytes !== undefined ? { storageLimitBytes: opts.storageLimitBytes } : {}),
+    ...(opts.workspaceId !== undefined ? { workspaceId: opts.workspaceId } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
   });
   const storage = opts.dataDir ? `folder ${opts.dataDir}` : 'memory (lost on exit)';
   const keyMode = opts.key ? 'only the given key' : 'any non-empty key';
-  log(`Files API emulator listening on ${emulator.url} (storage: ${storage}; accepts ${keyMode}; faults: PUT ${emulator.url}/_emulator/faults)`);
+  log(
+    `Files API emulator listening on ${emulator.url} (storage: ${storage}; accepts ${keyMode}; workspace ${emulator.workspaceId}; faults: PUT ${emulator.url}/_emulator/faults)`,
+  );
   return emulator;
 }

@@ -3,6 +3,7 @@
  * restart. The folder holds `files.jsonl` (a journal of put/delete records, compacted on load via
  * tmp + rename) and `blobs/<id>` (each written to a tmp file, then renamed into place). A blob is
  * renamed before its journal record is appended, so metadata never points at a missing blob.
+ * `workspace.json` keeps the emulator's workspace id, so a restart answers with the same one.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
@@ -31,6 +32,9 @@ export interface StorageBackend {
   recordDelete(id: string): Promise<void>;
   readBlob(id: string): Promise<Buffer | null>;
   streamBlob(id: string): Readable;
+  /** The workspace id saved by an earlier run, or null. */
+  loadWorkspaceId(): Promise<string | null>;
+  saveWorkspaceId(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,12 +81,19 @@ export class MemoryBackend implements StorageBackend {
     return Readable.from([this.#blobs.get(id) ?? Buffer.alloc(0)]);
   }
 
+  async loadWorkspaceId(): Promise<string | null> {
+    return null;
+  }
+
+  async saveWorkspaceId(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 
 type JournalRecord = { op: 'put'; file: StoredFile } | { op: 'delete'; id: string };
 
 const JOURNAL = 'files.jsonl';
+const WORKSPACE = 'workspace.json';
 const BLOBS = 'blobs';
 const TMP_PREFIX = '.tmp-';
 
@@ -216,6 +227,23 @@ export class FolderBackend implements StorageBackend {
 
   streamBlob(id: string): Readable {
     return createReadStream(this.#blobPath(id));
+  }
+
+  async loadWorkspaceId(): Promise<string | null> {
+    try {
+      const saved = JSON.parse(await readFile(join(this.#dir, WORKSPACE), 'utf8')) as { workspace_id?: unknown };
+      return typeof saved.workspace_id === 'string' && saved.workspace_id !== '' ? saved.workspace_id : null;
+    } catch (err) {
+      // Missing, or torn by a crash mid-write (written by rename, so only a foreign edit): start a new one.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof SyntaxError) return null;
+      throw err;
+    }
+  }
+
+  async saveWorkspaceId(id: string): Promise<void> {
+    const tmp = join(this.#dir, `${WORKSPACE}${TMP_PREFIX}${randomBase62(8)}`);
+    await writeFile(tmp, JSON.stringify({ workspace_id: id }) + '\n');
+    await rename(tmp, join(this.#dir, WORKSPACE));
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
  * emulator`) and the test double every other module runs against.
  */
 import type { FileMetadata } from '../api/types.js';
+import type { RateLimitMode } from './rate-limiter.js';
 
 /** Faults injected into /v1 requests. Admin (/_emulator/) requests never see faults. */
 export interface FaultConfig {
@@ -22,8 +23,20 @@ export interface FaultConfig {
   readonly lostResponseRate: number;
   /** Milliseconds added before each /v1 response. @default 0 */
   readonly latencyMs: number;
-  /** Token bucket (burst = this many, refilled continuously); excess gets 429. null = unlimited. @default null */
+  /**
+   * Requests a minute per key (every client presenting one key shares its limit); the excess
+   * gets 429 with `retry-after`. While set, /v1 answers carry `anthropic-ratelimit-requests-*`.
+   * null = unlimited. @default null
+   */
   readonly requestsPerMinute: number | null;
+  /**
+   * How `requestsPerMinute` is enforced: `token-bucket` (capacity = the limit, refilled
+   * continuously, as the API documents) or `sliding-window` (at most the limit in any 60 s).
+   * Changing it (or the limit) starts every key afresh. @default 'token-bucket'
+   */
+  readonly rateLimitMode: RateLimitMode;
+  /** Whether the limiter's 429s carry `retry-after-ms` next to `retry-after`. @default true */
+  readonly rateLimitRetryAfterMs: boolean;
   /** Accept /v1 requests and never answer them. @default false */
   readonly hang: boolean;
   /** Seed of the PRNG that draws the faults; setting it restarts the sequence. @default 1 */
@@ -45,8 +58,18 @@ export interface EmulatorOptions {
   apiKey?: string | null;
   /** Per-file limit; larger uploads get 413 request_too_large. @default 524288000 (500 MB) */
   maxFileBytes?: number;
-  /** Total bytes of unexpired files; beyond it uploads get 400 storage_quota_exceeded. @default 1 TB */
+  /**
+   * Total bytes of unexpired files (the organization's storage); an upload beyond it gets 400
+   * invalid_request_error with details.error_code storage_quota_exceeded and stores nothing.
+   * Changeable at run time (setStorageLimitBytes, PUT /_emulator/storage). @default 1 TB
+   */
   storageLimitBytes?: number;
+  /**
+   * Sent as `anthropic-workspace-id` on every answer. Default: a generated `wrkspc_…` id, kept
+   * in the data folder (so a restart keeps it) when there is one. Changeable at run time
+   * (setWorkspaceId, PUT /_emulator/workspace).
+   */
+  workspaceId?: string;
   faults?: Partial<FaultConfig>;
   /** Clock in ms since the epoch (may be fractional). @default Date.now */
   now?: () => number;
@@ -61,13 +84,28 @@ export interface StoredFile extends FileMetadata {
 
 export type RouteName = 'upload' | 'list' | 'retrieve' | 'download' | 'delete';
 
+export interface AnswerCounts {
+  /** /v1 answers with a 2xx status. */
+  accepted: number;
+  /** /v1 answers with a 429 (limiter, storm or injected). */
+  rejected429: number;
+}
+
 export interface EmulatorStats {
+  /** RFC 3339 time of the start or of the last reset-stats, to turn counts into rates. */
+  since: string;
   /** /v1 requests received (admin requests are not counted). */
   requests: number;
   byRoute: Record<RouteName, number>;
   /** Responses sent, by HTTP status (resets, lost responses and hangs send none). */
   byStatus: Record<number, number>;
-  injected: { e500: number; e529: number; e429: number; reset: number; lost: number; rateLimited: number };
+  accepted: number;
+  rejected429: number;
+  byKind: Record<RouteName, AnswerCounts>;
+  /** By key fingerprint (see keyLabel); answers to requests that failed authentication are not here. */
+  byKey: Record<string, AnswerCounts>;
+  /** rateLimited: 429s from requestsPerMinute; storm: 429s from a 429 storm. */
+  injected: { e500: number; e529: number; e429: number; reset: number; lost: number; rateLimited: number; storm: number };
   /** Request body bytes read on /v1 routes. */
   bytesReceived: number;
 }
