@@ -2,6 +2,7 @@
  * The in-memory index of stored files, ordered by creation time (strictly increasing
  * microseconds), with the slices the two list shapes need. Pure: no IO, no clock.
  */
+import { FilesyncError } from '../errors.js';
 import type { StoredFile } from './types.js';
 
 export interface Entry {
@@ -37,7 +38,7 @@ export class FileTable {
   }
 
   insert(entry: Entry): void {
-    if (this.#byId.has(entry.file.id)) throw new Error(`duplicate file id ${entry.file.id}`);
+    if (this.#byId.has(entry.file.id)) throw new FilesyncError('E_EMULATOR_STORE', `duplicate file id ${entry.file.id}`);
     const last = this.#asc[this.#asc.length - 1];
     if (!last || last.micros < entry.micros) this.#asc.push(entry);
     else this.#asc.splice(this.#lowerBound(entry.micros), 0, entry);

@@ -8,7 +8,7 @@ import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { IndexError } from '../errors.js';
+import { FilesyncError, IndexError } from '../errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { DeleteReason, FileRow, FileState, LocalObservation, RemoteDelete, StateCounts, UploadIntent } from './types.js';
 
@@ -524,7 +524,7 @@ export class IndexStore {
   #queue(d: QueueDeleteInput): RemoteDelete {
     this.#s.queueDelete.run(d.fileId, d.remoteName, d.path, d.reason, this.#now());
     const queued = this.#s.getDelete.get(d.fileId);
-    if (!queued) throw new Error(`remote delete ${d.fileId} vanished inside its own transaction`);
+    if (!queued) throw new FilesyncError('E_INTERNAL', `remote delete ${d.fileId} vanished inside its own transaction`);
     return queued;
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { FilesApi, RetryWaitInfo } from '../api/types.js';
 import { createFilesClient } from '../api/index.js';
 import type { Config } from '../config/types.js';
+import { FilesyncError } from '../errors.js';
 import type {
   EngineDeps,
   FileEntry,
@@ -702,7 +703,7 @@ class Engine implements SyncEngine {
 }
 
 function defaultClient(config: Config, hooks: { beforeRequest: () => Promise<void>; onRetryWait: (info: RetryWaitInfo) => void }): FilesApi {
-  if (!config.api.apiKey) throw new Error('no API key: the daemon must pass a client for the built-in emulator');
+  if (!config.api.apiKey) throw new FilesyncError('E_INTERNAL', 'no API key: the daemon must pass a client for the built-in emulator');
   return createFilesClient({
     apiKey: config.api.apiKey,
     baseURL: config.api.baseURL,
