@@ -16,8 +16,6 @@ export const ErrorCode = {
   /** The state directory cannot be created, is not a directory, or is unsafe (exit 2). */
   StateDir: 'E_STATE_DIR',
 
-  /** The index cannot be opened or written. */
-  Index: 'E_INDEX',
   /** There is no index yet (not created, or created and never filled). */
   IndexMissing: 'E_INDEX_MISSING',
   /** The index is damaged: not a database, a malformed page, an unreadable schema version. */
@@ -130,8 +128,10 @@ export class LockedError extends FilesyncError {
 
 /** The index cannot be opened or written; `code` says why (missing, corrupt, foreign, disk full…). */
 export class IndexError extends FilesyncError {
-  constructor(message: string, options: FilesyncErrorOptions = {}) {
-    super(ErrorCode.Index, message, options);
+  declare readonly code: IndexErrorCode;
+
+  constructor(code: IndexErrorCode, message: string, options: FilesyncErrorOptions = {}) {
+    super(code, message, options);
   }
 }
 

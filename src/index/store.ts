@@ -4,11 +4,11 @@
  * does so in one transaction, so a crash leaves either all of it or none of it.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FilesyncError, IndexError } from '../errors.js';
+import { adoptHint, storageError } from './storage-error.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { DeleteReason, FileRow, FileState, LocalObservation, RemoteDelete, StateCounts, UploadIntent } from './types.js';
 
@@ -55,14 +55,6 @@ const FILE_COLUMNS = `
   last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt, hashed_at AS hashedAt`;
 const INTENT_COLUMNS = `id, path_key AS pathKey, path, remote_name AS remoteName, size, sha256, started_at AS startedAt`;
 const DELETE_COLUMNS = `file_id AS fileId, remote_name AS remoteName, path, reason, queued_at AS queuedAt, attempts, last_error AS lastError`;
-
-function adoptHint(file: string): string {
-  if (file === ':memory:') return 'This is an in-memory index; open a new one.';
-  return (
-    `Move ${file} away (for example: mv '${file}' '${file}.bad'), then run ` +
-    '`claude-filesync reconcile --adopt` to rebuild the index from the remote listing without uploading again.'
-  );
-}
 
 function sameRow(a: FileRow, b: FileRow): boolean {
   return (
@@ -153,7 +145,7 @@ export class IndexStore {
     const readonly = options.readonly ?? false;
     const memory = file === ':memory:';
     if (readonly && !memory && !existsSync(file)) {
-      throw new IndexError(`There is no index at ${file} yet.`, {
+      throw new IndexError('E_INDEX_MISSING', `There is no index at ${file} yet.`, {
         hint: 'It is created when claude-filesync first runs with this state directory (run, sync or reconcile).',
       });
     }
@@ -161,7 +153,7 @@ export class IndexStore {
     try {
       db = new Database(file, { readonly, fileMustExist: readonly });
     } catch (err) {
-      throw storageError(file, err) ?? new IndexError(`Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
+      throw storageError(file, err) ?? new IndexError('E_INDEX_CORRUPT', `Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
     }
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
@@ -182,7 +174,7 @@ export class IndexStore {
       if (err instanceof IndexError) throw err;
       const storage = storageError(file, err);
       if (storage) throw storage;
-      throw new IndexError(`The index ${file} is unreadable or corrupt: ${(err as Error).message}`, {
+      throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is unreadable or corrupt: ${(err as Error).message}`, {
         hint: adoptHint(file),
         cause: err,
       });
@@ -616,7 +608,7 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   const tables = db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() ?? 0;
   if (appId === 0 && tables === 0) {
     if (readonly) {
-      throw new IndexError(`The index ${file} is empty.`, {
+      throw new IndexError('E_INDEX_MISSING', `The index ${file} is empty.`, {
         hint: 'It is filled when claude-filesync first runs with this state directory (run, sync or reconcile).',
       });
     }
@@ -624,18 +616,19 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
     return;
   }
   if (appId !== APPLICATION_ID) {
-    throw new IndexError(`${file} is a sqlite database, but not a claude-filesync index.`, { hint: adoptHint(file) });
+    throw new IndexError('E_INDEX_FOREIGN', `${file} is a sqlite database, but not a claude-filesync index.`, { hint: adoptHint(file) });
   }
   const version = readVersion(db, file);
   if (version > SCHEMA_VERSION) {
     throw new IndexError(
+      'E_INDEX_NEWER',
       `The index ${file} has schema version ${version}, newer than this claude-filesync knows (${SCHEMA_VERSION}).`,
       { hint: `Upgrade claude-filesync, or: ${adoptHint(file)}` },
     );
   }
   if (version < SCHEMA_VERSION) {
     if (readonly) {
-      throw new IndexError(`The index ${file} has the older schema version ${version} and needs an upgrade.`, {
+      throw new IndexError('E_INDEX_OLDER', `The index ${file} has the older schema version ${version} and needs an upgrade.`, {
         hint: 'Start the daemon (claude-filesync run) once: it upgrades the index.',
       });
     }
@@ -643,54 +636,9 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   } else if (!readonly) {
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
-      throw new IndexError(`The index ${file} is corrupt (${String(check)}).`, { hint: adoptHint(file) });
+      throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${String(check)}).`, { hint: adoptHint(file) });
     }
   }
-}
-
-/**
- * A disk that is full, read-only or failing is not a corrupt index: say what it is and what to do
- * (moving the index away and adopting would not help). Null when `err` is something else.
- */
-export function storageError(file: string, err: unknown): IndexError | null {
-  const code = String((err as { code?: unknown })?.code ?? '');
-  const message = (err as Error)?.message ?? String(err);
-  const dir = dirname(file);
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|no space/i.test(message)) {
-    return new IndexError(`The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`, {
-      hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
-      cause: err,
-    });
-  }
-  // sqlite says only "unable to open database file" when it cannot create its journal: ask the
-  // directory why.
-  let dirProblem: string | undefined;
-  if (code === 'SQLITE_CANTOPEN') {
-    try {
-      accessSync(dir, fsConstants.W_OK);
-    } catch (e) {
-      dirProblem = (e as NodeJS.ErrnoException).code;
-    }
-  }
-  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || dirProblem === 'EROFS' || /read-only|readonly/i.test(message)) {
-    return new IndexError(`The state directory ${dir} is read-only; the index ${file} cannot be written.`, {
-      hint: 'Remount it read-write, or choose a writable --state-dir.',
-      cause: err,
-    });
-  }
-  if (dirProblem === 'EACCES' || dirProblem === 'EPERM') {
-    return new IndexError(`The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`, {
-      hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
-      cause: err,
-    });
-  }
-  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
-    return new IndexError(`The disk holding the index ${file} failed to read or write (${message}).`, {
-      hint: 'Check the disk (dmesg, SMART), or choose another --state-dir.',
-      cause: err,
-    });
-  }
-  return null;
 }
 
 function readVersion(db: Database.Database, file: string): number {
@@ -698,11 +646,11 @@ function readVersion(db: Database.Database, file: string): number {
   try {
     raw = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
   } catch (err) {
-    throw new IndexError(`The index ${file} has no readable schema version.`, { hint: adoptHint(file), cause: err });
+    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no readable schema version.`, { hint: adoptHint(file), cause: err });
   }
   const version = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(version) || version < 1) {
-    throw new IndexError(`The index ${file} has no valid schema version (${String(raw)}).`, { hint: adoptHint(file) });
+    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no valid schema version (${String(raw)}).`, { hint: adoptHint(file) });
   }
   return version;
 }
