@@ -95,7 +95,7 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN_CODES.has(code);
 }
 
-export interface FilesyncErrorOptions {
+interface FilesyncErrorOptions {
   hint?: string;
   cause?: unknown;
 }

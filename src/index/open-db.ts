@@ -8,7 +8,7 @@ import { IndexError } from '../errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { adoptHint, storageError } from './storage-error.js';
 
-export interface OpenDatabaseOptions {
+interface OpenDatabaseOptions {
   readonly readonly: boolean;
   readonly busyTimeoutMs: number;
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FileRow, FileState, LocalObservation, RemoteCopy } from './types.js';
 
 /** The local facts a transition needs when no scan read the content. */
-export interface LocalStat {
+interface LocalStat {
   size: number;
   mtimeMs: number;
   ino: number;
@@ -44,7 +44,7 @@ export function newRow(path: string, local: LocalStat, sha256: string | null, st
 }
 
 /** Whether writing `b` over `a` would change anything a caller can see (updatedAt aside). */
-export function sameRow(a: FileRow, b: FileRow): boolean {
+function sameRow(a: FileRow, b: FileRow): boolean {
   return (
     a.size === b.size &&
     a.mtimeMs === b.mtimeMs &&

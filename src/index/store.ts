@@ -25,9 +25,6 @@ import type {
   UploadIntent,
 } from './types.js';
 
-export { pathKeyOf } from './row-transitions.js';
-export type { LocalFacts, QueueDeleteInput, RemoteCopy } from './types.js';
-
 export interface IndexStoreOptions {
   /** Open without writing: no migration, writes throw. For `status`/`ls` beside a running daemon. @default false */
   readonly readonly?: boolean;
@@ -59,14 +56,6 @@ export class IndexStore {
     const readonly = options.readonly ?? false;
     const now = options.now ?? Date.now;
     return openDatabase(file, { readonly, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }, (db) => new IndexStore(file, db, readonly, now));
-  }
-
-  static pathKey(path: string): string {
-    return pathKeyOf(path);
-  }
-
-  pathKey(path: string): string {
-    return pathKeyOf(path);
   }
 
   /** Runs `fn` in one transaction (nested calls become savepoints). */

@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError, type IndexErrorCode } from '../../src/errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/index/migrations.js';
-import { IndexStore, pathKeyOf, type RemoteCopy } from '../../src/index/store.js';
+import { pathKeyOf } from '../../src/index/row-transitions.js';
+import { IndexStore } from '../../src/index/store.js';
+import type { RemoteCopy } from '../../src/index/types.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -46,7 +48,7 @@ describe('IndexStore rows', () => {
   it('keys rows by the sha256 of the path', () => {
     const row = store.observe({ path: 'dir/a.txt', size: 3, mtimeMs: 1.5, ino: 7, sha256: A });
     expect(row.pathKey).toBe(pathKeyOf('dir/a.txt'));
-    expect(IndexStore.pathKey('dir/a.txt')).toMatch(/^[0-9a-f]{64}$/);
+    expect(pathKeyOf('dir/a.txt')).toMatch(/^[0-9a-f]{64}$/);
     expect(store.get('dir/a.txt')).toEqual(row);
     expect(row.state).toBe('pending');
     expect(row.mtimeMs).toBe(1.5);

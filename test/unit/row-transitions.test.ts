@@ -6,7 +6,6 @@ import {
   newRow,
   observedRow,
   pathKeyOf,
-  sameRow,
   skippedRow,
 } from '../../src/index/row-transitions.js';
 import type { FileRow, RemoteCopy } from '../../src/index/types.js';
@@ -49,6 +48,12 @@ describe('observedRow', () => {
   it('an unchanged observation returns the very same row, so nothing is written', () => {
     const r = row();
     expect(observedRow(r, seen(A), T1)).toBe(r);
+  });
+
+  it('a new inode or a new hash time alone is a change worth writing', () => {
+    const r = row();
+    expect(observedRow(r, { ...seen(A), ino: 8 }, T1)).toMatchObject({ ino: 8, updatedAt: T1 });
+    expect(observedRow(r, seen(A, { hashedAt: 1500 }), T1)).toMatchObject({ hashedAt: 1500, updatedAt: T1 });
   });
 
   it('content equal to the remote copy makes the row synced and clears attempts and the last error', () => {
@@ -142,13 +147,5 @@ describe('clearedRow', () => {
       updatedAt: T1,
     });
     expect(clearedRow({ ...r, state: 'skipped' }, T1).state).toBe('skipped');
-  });
-});
-
-describe('sameRow', () => {
-  it('ignores updatedAt but sees every other local field', () => {
-    expect(sameRow(row(), row({ updatedAt: T1 }))).toBe(true);
-    expect(sameRow(row(), row({ ino: 8 }))).toBe(false);
-    expect(sameRow(row(), row({ hashedAt: 1 }))).toBe(false);
   });
 });
