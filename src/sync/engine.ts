@@ -676,7 +676,7 @@ class Engine implements SyncEngine {
     this.#queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#logger.error({ event: 'fatal' }, text);
-    this.#onFatal?.(new Error(text));
+    this.#onFatal?.(new FilesyncError('E_API_AUTH', text));
   }
 
   #recordError(p: string | null, error: string): void {
