@@ -4,7 +4,7 @@
  * hint the user can act on. The API key never appears in any of them: every text that came back
  * from the server passes through `redact` before it is stored.
  */
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, type ErrorCode } from '../errors.js';
 
 export type ResponseHeaders = Record<string, string>;
 
@@ -40,7 +40,7 @@ export class APIError extends FilesyncError {
   /** Whether the SDKs' policy would retry this error (the client already did, up to maxRetries). */
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: APIErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: APIErrorOptions = {}) {
     super(code, message, { hint: options.hint, cause: options.cause });
     this.status = options.status;
     this.errorType = options.errorType;
@@ -102,8 +102,8 @@ export class UploadSourceError extends FilesyncError {
 }
 
 interface StatusClass {
-  code: string;
-  ctor: new (code: string, message: string, options?: APIErrorOptions) => APIError;
+  code: ErrorCode;
+  ctor: new (code: ErrorCode, message: string, options?: APIErrorOptions) => APIError;
   hint: string;
 }
 

@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
 import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
 import type { FileEntry, StatusReport } from '../daemon/types.js';
-import { IndexError } from '../errors.js';
+import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
 import type { FileRow } from '../index/types.js';
 
@@ -15,7 +15,7 @@ export function openIndexReadonly(config: Config): IndexStore | null {
   try {
     return IndexStore.open(indexFile(config.stateDir), { readonly: true });
   } catch (err) {
-    if (err instanceof IndexError && /no index/i.test(err.message)) return null;
+    if (err instanceof IndexError && err.code === ErrorCode.IndexMissing) return null;
     throw err;
   }
 }

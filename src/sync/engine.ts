@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { FilesApi, RetryWaitInfo } from '../api/types.js';
 import { createFilesClient } from '../api/index.js';
 import type { Config } from '../config/types.js';
+import { FilesyncError } from '../errors.js';
 import type {
   EngineDeps,
   FileEntry,
@@ -675,7 +676,7 @@ class Engine implements SyncEngine {
     this.#queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#logger.error({ event: 'fatal' }, text);
-    this.#onFatal?.(new Error(text));
+    this.#onFatal?.(new FilesyncError('E_API_AUTH', text));
   }
 
   #recordError(p: string | null, error: string): void {
@@ -702,7 +703,7 @@ class Engine implements SyncEngine {
 }
 
 function defaultClient(config: Config, hooks: { beforeRequest: () => Promise<void>; onRetryWait: (info: RetryWaitInfo) => void }): FilesApi {
-  if (!config.api.apiKey) throw new Error('no API key: the daemon must pass a client for the built-in emulator');
+  if (!config.api.apiKey) throw new FilesyncError('E_INTERNAL', 'no API key: the daemon must pass a client for the built-in emulator');
   return createFilesClient({
     apiKey: config.api.apiKey,
     baseURL: config.api.baseURL,

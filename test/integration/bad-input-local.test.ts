@@ -367,9 +367,9 @@ describe('bad input: local files', () => {
     const { IndexStore } = await import('../../src/index/store.js');
     const { IndexError } = await import('../../src/errors.js');
     const Database = (await import('better-sqlite3')).default;
-    const variants: [string, () => void][] = [
-      ['garbage', () => writeFileSync(file, Buffer.from('this is not a database '.repeat(100)))],
-      ['truncated', () => writeFileSync(file, Buffer.from('SQLite format 3\0').subarray(0, 16))],
+    const variants: [string, () => void, string][] = [
+      ['garbage', () => writeFileSync(file, Buffer.from('this is not a database '.repeat(100))), 'E_INDEX_CORRUPT'],
+      ['truncated', () => writeFileSync(file, Buffer.from('SQLite format 3\0').subarray(0, 16)), 'E_INDEX_CORRUPT'],
       [
         'foreign',
         () => {
@@ -377,9 +377,10 @@ describe('bad input: local files', () => {
           db.exec('CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)');
           db.close();
         },
+        'E_INDEX_FOREIGN',
       ],
     ];
-    for (const [what, make] of variants) {
+    for (const [what, make, code] of variants) {
       for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
       make();
       let err: unknown;
@@ -389,7 +390,7 @@ describe('bad input: local files', () => {
         err = e;
       }
       expect(err, what).toBeInstanceOf(IndexError);
-      expect((err as InstanceType<typeof IndexError>).code).toBe('E_INDEX');
+      expect((err as InstanceType<typeof IndexError>).code, what).toBe(code);
       expect((err as Error).message, what).toContain(file);
       expect((err as InstanceType<typeof IndexError>).hint, what).toContain('claude-filesync reconcile --adopt');
     }
