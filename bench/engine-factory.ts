@@ -6,7 +6,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createFilesClient } from '../src/api/index.js';
 import type { Config } from '../src/config/types.js';
-import type { SyncEngine } from '../src/daemon/types.js';
+import type { SyncEngine } from '../src/sync/types.js';
 import { IndexStore } from '../src/index/store.js';
 import { createSyncEngine } from '../src/sync/engine.js';
 import { BENCH_KEY } from './common.js';

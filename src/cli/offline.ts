@@ -5,7 +5,7 @@
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
 import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
-import type { FileEntry, StatusReport } from '../daemon/types.js';
+import type { FileEntry, StatusReport } from '../sync/types.js';
 import { IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
 import type { FileRow } from '../index/types.js';

@@ -13,7 +13,7 @@ import { IndexStore } from '../index/store.js';
 import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { EMULATOR_DIR, indexFile, LAST_RECONCILE_META } from './state-files.js';
-import type { ProgressEvent, SyncEngine } from './types.js';
+import type { ProgressEvent, SyncEngine } from '../sync/types.js';
 
 export interface SessionOptions {
   watch: boolean;

@@ -17,7 +17,7 @@ import type {
   ReconcileReport,
   StatusReport,
   SyncEngine,
-} from '../daemon/types.js';
+} from './types.js';
 import type { IndexStore } from '../index/store.js';
 import type { FileRow, RemoteDelete } from '../index/types.js';
 import { applyPlan, listRemote, snapshotFromScan } from '../reconcile/reconcile.js';

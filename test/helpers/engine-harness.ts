@@ -10,7 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createFilesClient } from '../../src/api/index.js';
 import type { Config } from '../../src/config/types.js';
-import type { SyncEngine } from '../../src/daemon/types.js';
+import type { SyncEngine } from '../../src/sync/types.js';
 import { Emulator } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';

@@ -1,5 +1,5 @@
 /**
- * What the CLI and the control channel ask of a running engine. src/sync/engine.ts implements
+ * The engine contract: what the CLI and the control channel ask of a running engine. engine.ts implements
  * SyncEngine; src/daemon/ wires config, logger, lock, client, engine and control server together.
  */
 import type { FileState } from '../index/types.js';
