@@ -5,35 +5,23 @@
  * as reconcile (src/sync/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
  * the truth and repairs every difference.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
-import { checkPath } from '../scan/check-path.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
-import { applyPlan } from './apply-plan.js';
-import { dueForRecheck, FAILED_RECHECK_TICK_MS, retryDelay } from './backoff.js';
-import { batchSnapshot, type CheckedPath } from './batch.js';
+import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from './plan.js';
+import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
 import { buildStatus, toEntry } from './report.js';
-import { knownRoot, observeRoot } from './root-identity.js';
+import { RetryTimers } from './retry-timers.js';
+import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
 
-/**
- * Watcher removals are counted against the deletion-safety share over this window: long enough
- * to see an unmount or an `rm -rf` whose events arrive in several settled batches, short enough
- * that deleting files one by one is never mistaken for a mass vanish.
- */
-export const REMOVAL_WINDOW_MS = 5_000;
-/** Removals are gathered this long before they are planned (and deleted) together. */
-export const REMOVAL_GATHER_MS = 1_000;
 const LAST_ERRORS = 20;
 const EMULATOR_NOTE = 'built-in emulator: nothing leaves this machine; set ANTHROPIC_API_KEY to sync to Claude';
 
@@ -58,18 +46,13 @@ class Engine implements SyncEngine {
   #deferred = new Set<string>();
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
-  #retryTimers = new Map<string, NodeJS.Timeout>();
-  #retryCounts = new Map<string, number>();
+  readonly #timers = new RetryTimers(() => this.#wakeIdle());
   #scheduleTimer: NodeJS.Timeout | null = null;
   #recheckTimer: NodeJS.Timeout | null = null;
   #lastErrors: LastError[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: StatusReport['heldDeletes'] = null;
-  /** When watcher removals were deleted lately (the planner's removal window). */
-  #recentRemovals: number[] = [];
-  #pendingRemovals = new Set<string>();
-  #pendingRemovalUploads: Promise<unknown>[] = [];
-  #removalChain: Promise<void> = Promise.resolve();
+  readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
 
@@ -94,6 +77,20 @@ class Engine implements SyncEngine {
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
+    this.#settled = new SettledPaths({
+      config: this.#config,
+      index: this.#index,
+      logger: this.#logger,
+      matcher: this.#matcher,
+      now: this.#now,
+      pushUpload: (p) => this.#pushUpload(p),
+      pushDelete: (d) => this.#pushDelete(d),
+      recordError: (p, error, code) => this.#recordError(p, error, code),
+      onHeld: (held) => void (this.#held = held),
+      later: (key, ms, run) => this.#timers.later(key, ms, run),
+      track: (work, failure) => this.#track(work, failure),
+      settle: (paths) => this.#onSettled(paths),
+    });
   }
 
   async start(): Promise<void> {
@@ -119,7 +116,7 @@ class Engine implements SyncEngine {
       },
       // Files changed while the folder was gone were not seen: look at everything again.
       onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
-      onDirAdded: (relDir) => this.#retryLater(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => void this.#walkNewDir(relDir)),
+      onDirAdded: (relDir) => this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => void this.#settled.walkNewDir(relDir)),
       onDirRemoved: (relDir) => this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(relDir + '/')).map((r) => r.path)),
       onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
     };
@@ -190,8 +187,8 @@ class Engine implements SyncEngine {
     this.#closed ??= (async () => {
       if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
       if (this.#recheckTimer) clearInterval(this.#recheckTimer);
-      for (const t of this.#retryTimers.values()) clearTimeout(t);
-      this.#retryTimers.clear();
+      this.#settled.close();
+      this.#timers.close();
       await this.#watcher?.close();
       await this.#queue.close(graceMs);
       await this.#client.close();
@@ -278,7 +275,7 @@ class Engine implements SyncEngine {
       for (const p of paths) this.#deferred.add(p);
       return;
     }
-    this.#track(this.#handleSettled(paths), 'handling changes failed; the next reconcile repairs it');
+    this.#track(this.#settled.handle(paths), 'handling changes failed; the next reconcile repairs it');
   }
 
   #track(work: Promise<void>, failure: string): void {
@@ -289,106 +286,6 @@ class Engine implements SyncEngine {
         this.#settling -= 1;
         this.#wakeIdle();
       });
-  }
-
-  /** A new directory, once settled: every file in it is checked (cheap when already seen). */
-  async #walkNewDir(relDir: string): Promise<void> {
-    const files: string[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      const entries = await readdir(path.join(this.#config.dir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
-      for (const e of entries) {
-        const child = `${rel}/${e.name}`;
-        if (this.#matcher.check(child, e.isDirectory()) !== null) continue;
-        if (e.isDirectory()) await walk(child);
-        else if (e.isFile() && this.#index.get(child)?.state !== 'synced') files.push(child);
-      }
-    };
-    await walk(relDir);
-    if (files.length > 0) this.#onSettled(files);
-  }
-
-  /**
-   * Paths present now are planned at once. Paths gone are gathered for a moment and planned
-   * together after the uploads of their batches (a rename never leaves a moment where neither
-   * name exists remotely), so deletion safety sees the whole of an `rm -rf` or an unmount.
-   */
-  async #handleSettled(paths: string[]): Promise<void> {
-    const present: CheckedPath[] = [];
-    const gone: string[] = [];
-    for (const rel of paths) {
-      // With the row, a file whose size, mtime and inode are unchanged is not read again.
-      const row = this.#index.get(rel);
-      const result = await checkPath(this.#config.dir, rel, this.#checkOptions(), row);
-      if (result.kind !== 'missing') present.push({ path: rel, result });
-      else if (row) gone.push(rel);
-    }
-    const uploads = present.length > 0 ? await this.#planBatch(present) : [];
-    if (gone.length === 0) return;
-    for (const p of gone) this.#pendingRemovals.add(p);
-    this.#pendingRemovalUploads.push(...uploads);
-    this.#retryLater('removals', REMOVAL_GATHER_MS, () => this.#flushRemovals());
-  }
-
-  #flushRemovals(): void {
-    const paths = [...this.#pendingRemovals];
-    const uploads = this.#pendingRemovalUploads;
-    this.#pendingRemovals = new Set();
-    this.#pendingRemovalUploads = [];
-    if (paths.length === 0 || this.#closed) return;
-    // One gathered batch at a time: each sees the removals of the one before in its window.
-    const run = this.#removalChain.then(async () => {
-      await Promise.allSettled(uploads);
-      // Looked at again: a file that came back meanwhile is planned as present, not removed.
-      const checked: CheckedPath[] = [];
-      for (const rel of paths) checked.push({ path: rel, result: await checkPath(this.#config.dir, rel, this.#checkOptions()) });
-      await this.#planBatch(checked);
-    });
-    this.#removalChain = run.catch(() => undefined);
-    this.#track(run, 'handling removals failed; the next reconcile repairs it');
-  }
-
-  /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */
-  async #planBatch(checked: CheckedPath[]): Promise<Promise<unknown>[]> {
-    const scope = new Set(checked.map((c) => c.path));
-    const rows = [...scope].flatMap((p) => this.#index.get(p) ?? []);
-    const seen = await observeRoot(this.#config.dir);
-    const now = this.#now();
-    const plan = planSync({
-      rows,
-      intents: [],
-      pendingDeletes: [],
-      local: batchSnapshot(checked),
-      remote: null,
-      now,
-      options: { ...this.#config.sync, adopt: false, deleteUnmanaged: false, allowMassDelete: false, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS },
-      scope: { paths: scope, managed: this.#index.countByState().synced, recentRemovals: this.#recentRemovals, windowMs: REMOVAL_WINDOW_MS },
-      root: { seen, known: knownRoot((k) => this.#index.getMeta(k)) },
-    });
-    this.#recentRemovals = plan.recentRemovals;
-    if (plan.held) {
-      this.#held = plan.held;
-      this.#logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
-    }
-    for (const { path: rel, result } of checked) {
-      if (result.kind !== 'error') continue;
-      this.#index.markFailed(rel, result.error);
-      this.#recordError(rel, result.error, null);
-      this.#logger.warn({ event: 'failure', path: rel, err: result.error }, 'cannot read file; will retry at its next change or reconcile');
-    }
-    for (const s of plan.skip) this.#logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-    for (const r of plan.removals) if (r.reason === 'removed') this.#logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
-    const applied = applyPlan(this.#index, plan, now);
-    const uploads = applied.uploads.map((p) => this.#pushUpload(p));
-    if (applied.deletes.length > 0) {
-      // Uploads first, deletes after, as in reconcile.
-      await Promise.allSettled(uploads);
-      for (const d of applied.deletes) void this.#pushDelete(d);
-    }
-    return uploads;
-  }
-
-  #checkOptions(): { matcher: IgnoreMatcher; followSymlinks: boolean; maxFileBytes: number } {
-    return { matcher: this.#matcher, followSymlinks: this.#config.watch.followSymlinks, maxFileBytes: this.#config.sync.maxFileBytes };
   }
 
   // --- jobs --------------------------------------------------------------------------------
@@ -418,7 +315,7 @@ class Engine implements SyncEngine {
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
       case 'uploaded': {
-        this.#clearRetry(`p:${rel}`);
+        this.#timers.clear(`p:${rel}`);
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
         // settled check saw nothing to do then: the row is pending again, so upload it again.
@@ -429,7 +326,7 @@ class Engine implements SyncEngine {
       case 'changed':
         void this.#pushDelete(outcome.discarded);
         // Let it settle, then look again (the watcher also reports the change).
-        this.#retryLater(`p:${rel}`, this.#config.watch.settleMs, () => this.#onSettled([rel]));
+        this.#timers.later(`p:${rel}`, this.#config.watch.settleMs, () => this.#onSettled([rel]));
         break;
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
@@ -449,7 +346,7 @@ class Engine implements SyncEngine {
       .push(key, async (signal) => {
         const outcome = await deleteRemote(this.#exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
-          this.#clearRetry(key);
+          this.#timers.clear(key);
           result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };
         } else if (outcome.kind === 'failed') {
           this.#recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
@@ -464,37 +361,7 @@ class Engine implements SyncEngine {
   }
 
   #retryWithBackoff(key: string, run: () => void): void {
-    const attempt = (this.#retryCounts.get(key) ?? 0) + 1;
-    const delay = retryDelay(attempt);
-    if (delay === null) {
-      this.#retryCounts.delete(key);
-      this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
-      return;
-    }
-    this.#retryCounts.set(key, attempt);
-    this.#retryLater(key, delay, run);
-  }
-
-  #retryLater(key: string, delayMs: number, run: () => void): void {
-    if (this.#closed) return;
-    const existing = this.#retryTimers.get(key);
-    if (existing) clearTimeout(existing);
-    const timer = setTimeout(() => {
-      this.#retryTimers.delete(key);
-      if (!this.#closed) run();
-      this.#wakeIdle();
-    }, delayMs);
-    this.#retryTimers.set(key, timer);
-  }
-
-  #clearRetry(key: string): void {
-    this.#retryCounts.delete(key);
-    const t = this.#retryTimers.get(key);
-    if (t) {
-      clearTimeout(t);
-      this.#retryTimers.delete(key);
-      this.#wakeIdle();
-    }
+    if (!this.#timers.backoff(key, run)) this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
   }
 
   #fatal(message: string): void {
@@ -513,7 +380,7 @@ class Engine implements SyncEngine {
     return (
       this.#settling === 0 &&
       this.#deferred.size === 0 &&
-      this.#retryTimers.size === 0 &&
+      this.#timers.size === 0 &&
       this.#queue.size === 0 &&
       this.#queue.inFlight === 0 &&
       (this.#watcher?.pendingCount ?? 0) === 0
