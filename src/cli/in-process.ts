@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { NotRunningError, requestControl } from '../control/client.js';
 import { openSession, type Session, type SessionOptions } from '../daemon/open-session.js';
-import type { ReconcileOptions, ReconcileReport } from '../daemon/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../sync/types.js';
 
 export type Via = 'daemon' | 'in-process';
 

@@ -10,7 +10,7 @@ import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
 import { openSession, type Session } from './open-session.js';
-import type { ReconcileReport } from './types.js';
+import type { ReconcileReport } from '../sync/types.js';
 
 export const EMULATOR_NOTE = 'nothing leaves this machine; set ANTHROPIC_API_KEY to sync to Claude';
 

@@ -17,7 +17,7 @@ import {
   type ControlHandler,
   type ControlServer,
 } from '../../src/control/index.js';
-import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/daemon/types.js';
+import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/sync/types.js';
 import { DeleteSafetyError, FilesyncError, LockedError } from '../../src/errors.js';
 
 describe('control codec', () => {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { ReconcileOptions, ReconcileReport } from '../../daemon/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';

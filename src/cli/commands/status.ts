@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { NotRunningError, requestControl } from '../../control/client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import type { StatusReport } from '../../daemon/types.js';
+import type { StatusReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatStatus } from '../format.js';
 import { offlineStatus, openIndexReadonly } from '../offline.js';
