@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -184,5 +184,90 @@ describe('toFolderRelative', () => {
     for (const p of ['/data/other/x', '../x', '/data/f', '.', 'a/../../x']) {
       expect(() => toFolderRelative('/data/f', p)).toThrow(/not a file inside the watched folder/);
     }
+  });
+});
+
+describe('CLI edge cases (issue 14)', () => {
+  it('a state directory that is a regular file exits 2 naming it and what to do', async () => {
+    const h = home();
+    const stateFile = join(h, 'state');
+    writeFileSync(stateFile, 'not a directory');
+    for (const cmd of ['run', 'sync', 'reconcile', 'status']) {
+      const r = await cli([cmd, '--dir', join(h, 'f'), '--state-dir', stateFile], {}, h);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toContain(`stateDir must be a directory (the index, the lock and the control socket), but ${stateFile} (from --state-dir) is a regular file`);
+      expect(r.stderr, cmd).toContain('--state-dir');
+      expect(r.stderr, cmd).not.toContain('ENOTDIR');
+    }
+  });
+
+  it('--dir naming a regular file exits 2 for run, sync and reconcile', async () => {
+    const h = home();
+    const file = join(h, 'notes.txt');
+    writeFileSync(file, 'a file, not a folder');
+    for (const cmd of ['run', 'sync', 'reconcile']) {
+      const c = captureContext({ home: h });
+      // Before the fix `run` watched the "missing" folder for ever: stop it rather than hang.
+      const stop = setTimeout(() => c.signals.emit('SIGTERM'), 5000);
+      const code = await runMain([cmd, '--dir', file, '--state-dir', join(h, 's')], c.ctx);
+      clearTimeout(stop);
+      expect(code, cmd).toBe(2);
+      expect(c.stderr(), cmd).toContain(`dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file`);
+    }
+  });
+
+  it('a one-shot sync whose folder is missing exits 1, says so, and deletes nothing', async () => {
+    const h = home();
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    rmSync(join(h, 'f'), { recursive: true });
+    const r = await cli(['sync', ...args], {}, h);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the watched folder ${join(h, 'f')} is missing: nothing was synced and nothing deleted remotely`);
+    expect(existsSync(join(h, 'f'))).toBe(false);
+    const ls = JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout) as { path: string; state: string; fileId: string | null }[];
+    expect(ls).toEqual([expect.objectContaining({ path: 'a.txt', state: 'synced', fileId: expect.any(String) })]);
+  });
+
+  it('an invalid ignore or include pattern exits 2 naming the pattern', async () => {
+    const h = home();
+    const file = join(h, 'c.json');
+    writeFileSync(file, JSON.stringify({ watch: { ignore: ['*.log', 'report[z-a].txt'], include: ['docs/[abc'] } }));
+    for (const cmd of ['run', 'sync']) {
+      const r = await cli([cmd, '--config', file, '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain('watch.ignore[1] is not a valid gitignore pattern: "report[z-a].txt": its range "z-a" is out of order and matches nothing');
+      expect(r.stderr).toContain('watch.include[0] is not a valid gitignore pattern: "docs/[abc": it has an unclosed "["');
+    }
+    expect(existsSync(join(h, 's'))).toBe(false);
+  });
+
+  it('reconcile --dry-run creates no state directory, no index and no folder', async () => {
+    const h = home();
+    const r = await cli(['reconcile', '--dry-run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(h, 's'))).toBe(false);
+    expect(existsSync(join(h, 'f'))).toBe(false);
+  });
+
+  it('reconcile --dry-run with a folder and no index reports the uploads and creates nothing', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    const r = await cli(['reconcile', '--dry-run', '--json', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { uploaded: string[]; dryRun: boolean }).uploaded).toEqual(['a.txt']);
+    expect(existsSync(join(h, 's'))).toBe(false);
+    expect(readdirSync(join(h, 'f'))).toEqual(['a.txt']);
+  });
+
+  it('files upload <directory> exits 2 saying it is a directory', async () => {
+    const h = home();
+    mkdirSync(join(h, 'docs'));
+    const r = await cli(['files', 'upload', 'docs'], { ANTHROPIC_API_KEY: 'sk-ant-api03-unit-test-key-0000', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }, h);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('docs is a directory; files upload takes one file');
   });
 });
