@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { toFolderRelative } from '../../src/cli/folder-path.js';
+import { holdSignals } from '../../src/daemon/held-signals.js';
 import { VERSION } from '../../src/version.js';
 import { captureContext } from '../helpers/cli-context.js';
 
@@ -269,5 +271,45 @@ describe('CLI edge cases (issue 14)', () => {
     const r = await cli(['files', 'upload', 'docs'], { ANTHROPIC_API_KEY: 'sk-ant-api03-unit-test-key-0000', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }, h);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('docs is a directory; files upload takes one file');
+  });
+});
+
+describe('a SIGHUP during start-up (issue 14)', () => {
+  it('is kept until the daemon listens, then queued: one reconcile runs after the start reconcile', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    const raw = new EventEmitter();
+    const c = captureContext({ home: h, signals: holdSignals(raw, ['SIGHUP']) });
+    // Sent before the command even runs, as while main.ts still loads the modules.
+    raw.emit('SIGHUP');
+    raw.emit('SIGHUP');
+    const lines = () => c.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const exited = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--log-level', 'info'], c.ctx);
+    const deadline = Date.now() + 20_000;
+    while (!lines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    raw.emit('SIGTERM');
+    expect(await exited).toBe(0);
+    const events = lines();
+    const ready = events.findIndex((l) => l.event === 'ready');
+    const hups = events.flatMap((l, i) => (l.event === 'reconcile' && l.reason === 'SIGHUP' ? [i] : []));
+    expect(ready).toBeGreaterThanOrEqual(0);
+    expect(hups).toHaveLength(1);
+    expect(hups[0]).toBeGreaterThan(ready);
+  });
+
+  it('holdSignals passes other signals through and delivers a kept one only once', () => {
+    const raw = new EventEmitter();
+    const held = holdSignals(raw, ['SIGHUP']);
+    const got: string[] = [];
+    raw.emit('SIGHUP');
+    const hup = () => got.push('hup');
+    held.on('SIGHUP', hup);
+    held.on('SIGTERM', () => got.push('term'));
+    raw.emit('SIGTERM');
+    raw.emit('SIGHUP');
+    held.off('SIGHUP', hup);
+    raw.emit('SIGHUP');
+    expect(got).toEqual(['hup', 'term', 'hup']);
   });
 });
