@@ -51,7 +51,7 @@ const MARK_USER = 'user';
 const CACHE_LIMIT = 200_000;
 
 /** Escapes a literal path for gitignore syntax. */
-function escapeLiteral(path: string): string {
+export function escapeLiteral(path: string): string {
   return path.replace(/[\\*?[\]!#]/g, '\\$&').replace(/ +$/, (spaces) => spaces.replace(/ /g, '\\ '));
 }
 

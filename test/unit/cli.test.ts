@@ -265,6 +265,22 @@ describe('CLI edge cases (issue 14)', () => {
     expect(readdirSync(join(h, 'f'))).toEqual(['a.txt']);
   });
 
+  it('reconcile --dry-run after the index is lost sees the emulator store, skips a state directory inside the folder, and creates nothing', async () => {
+    const h = home();
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 'f', '.state')];
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    rmSync(join(h, 'f', '.state', 'index.sqlite'));
+    const before = readdirSync(join(h, 'f', '.state')).sort();
+    const r = await cli(['reconcile', '--dry-run', '--json', ...args], {}, h);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { uploaded: string[]; unmanaged: { filename: string }[] };
+    expect(report.uploaded).toEqual(['a.txt']);
+    expect(report.unmanaged).toHaveLength(1);
+    expect(readdirSync(join(h, 'f', '.state')).sort()).toEqual(before);
+  });
+
   it('files upload <directory> exits 2 saying it is a directory', async () => {
     const h = home();
     mkdirSync(join(h, 'docs'));

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../../config/types.js';
 import { EMULATOR_DIR, indexFile } from '../../daemon/state-files.js';
+import { escapeLiteral } from '../../scan/ignore.js';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
 import type { ReconcileOptions, ReconcileReport } from '../../daemon/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
@@ -39,8 +40,15 @@ function dryRunScratch(config: Config): { config: Config; remove(): void } | nul
     dir = join(root, 'empty-folder');
     mkdirSync(dir);
   }
+  // The real state directory, when it lies inside the folder, stays out of the scan as it would
+  // in a real run (the engine only knows to skip the scratch one).
+  const inside = relative(config.dir, config.stateDir);
+  const watch =
+    dir === config.dir && inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)
+      ? { ...config.watch, ignore: [`/${escapeLiteral(inside.split(sep).join('/'))}/`, ...config.watch.ignore] }
+      : config.watch;
   return {
-    config: Object.freeze({ ...config, stateDir, dir }),
+    config: Object.freeze({ ...config, stateDir, dir, watch }),
     remove() {
       // The link first: only the link goes, never the store it points at.
       if (linked) unlinkSync(join(stateDir, EMULATOR_DIR));
