@@ -14,6 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/types.js';
 import { ConfigError } from '../errors.js';
+import { invalidPatternReason } from '../scan/ignore.js';
 import { describeValue, formatIssues } from './format-issues.js';
 import { defaultPaths, expandPath } from './paths.js';
 import { fileConfigSchema, type FileConfig } from './schema.js';
@@ -36,7 +37,11 @@ export interface ConfigIO {
   readText(path: string): string | null;
   /** Permission bits of the file, or null when it does not exist. */
   mode(path: string): number | null;
+  /** What the path is (symlinks followed), or null when it does not exist. @default nodeConfigIO.kind */
+  kind?(path: string): PathKind | null;
 }
+
+export type PathKind = 'directory' | 'file' | 'other';
 
 export interface ResolveConfigInput {
   flags: ConfigFlags;
@@ -74,6 +79,15 @@ export const nodeConfigIO: ConfigIO = {
       return null;
     }
   },
+  kind(path) {
+    try {
+      const st = statSync(path);
+      return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+    } catch (err) {
+      // A parent that is a file (ENOTDIR) makes the path as impossible as a file in its place.
+      return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'other' : null;
+    }
+  },
 };
 
 const KEY_LIKE = /sk-ant-[A-Za-z0-9_-]{8,}/;
@@ -106,7 +120,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (configText !== null) {
     let raw: unknown;
     try {
-      raw = JSON.parse(configText);
+      // Windows editors (Notepad) save UTF-8 with a byte-order mark, which JSON.parse refuses.
+      raw = JSON.parse(configText.replace(/^\uFEFF/, ''));
     } catch (err) {
       throw new ConfigError(`config file ${configFile} is not valid JSON: ${(err as Error).message}`, {
         hint: 'JSON has no comments; use a "$comment" field (see config.example.json)',
@@ -168,6 +183,27 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   }
   const shape = merged.api?.shape ?? 'ga';
   const expiresInSeconds = merged.sync?.expiresInSeconds ?? null;
+  const kindOf = io.kind ?? nodeConfigIO.kind!;
+  for (const [field, path, what] of [
+    ['dir', dir, 'the watched folder'],
+    ['stateDir', stateDir, 'the index, the lock and the control socket'],
+  ] as const) {
+    const kind = kindOf(path);
+    if (kind !== null && kind !== 'directory') {
+      const source = sourceOf(field);
+      errors.push(
+        `${field} must be a directory (${what}), but ${path}${source ? ` (${source})` : ''} is ${kind === 'file' ? 'a regular file' : 'not a directory'}: ` +
+          `move it away, or name another folder with ${field === 'dir' ? '--dir' : '--state-dir'}`,
+      );
+    }
+  }
+  for (const field of ['ignore', 'include'] as const) {
+    (merged.watch?.[field] ?? []).forEach((pattern, i) => {
+      const why = invalidPatternReason(pattern);
+      const source = sourceOf(`watch.${field}`);
+      if (why !== null) errors.push(`watch.${field}[${i}] is not a valid gitignore pattern: ${describeValue(pattern)}: ${why}${source ? ` (${source})` : ''}`);
+    });
+  }
   if (shape === 'beta' && expiresInSeconds !== null) {
     errors.push(
       `sync.expiresInSeconds must be null with api.shape "beta" (expiry exists only in the GA shape), got ${expiresInSeconds}`,

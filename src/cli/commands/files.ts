@@ -1,4 +1,5 @@
 /** `files list|get|rm|download|upload`: the raw Files API, through our client (both shapes). */
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createFilesClient } from '../../api/index.js';
@@ -114,7 +115,14 @@ export function filesCommand(env: CommandEnv, done: (code: number) => void): Com
       .option('--mime-type <type>', 'default: from the extension')
       .action((path: string, o: { name?: string; mimeType?: string }) =>
         withClient(async (client) => {
-          const r = await client.upload({ path: resolve(env.ctx.cwd, path) }, { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) });
+          const full = resolve(env.ctx.cwd, path);
+          // Said before any request: reading a directory would fail mid-upload with a bare EISDIR.
+          if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new ConfigError(`${path} is a directory; files upload takes one file`, {
+              hint: 'name a file; to sync a whole folder, use claude-filesync sync --dir <folder>',
+            });
+          }
+          const r = await client.upload({ path: full }, { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) });
           if (current.json) printJson(env, r.file);
           else env.out.write(describeFile(r.file));
         })(),
