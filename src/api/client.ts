@@ -30,6 +30,7 @@ import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { ProgressTimer } from './progress-timer.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES, decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
+import { filenameProblem } from './filename-rules.js';
 import {
   ANTHROPIC_VERSION,
   BETA_HEADER_VALUE,
@@ -61,7 +62,6 @@ export const DEFAULT_RECOVERY_LIST_LIMIT = 100;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MIN_EXPIRES_IN_SECONDS = 3600;
 const MAX_EXPIRES_IN_SECONDS = 7_776_000;
-const FORBIDDEN_FILENAME = /[/\\<>:"|?*\u0000-\u001f]/;
 
 /** Options beyond the contract's FilesClientOptions. */
 export interface FilesClientExtraOptions {
@@ -158,14 +158,6 @@ async function readAll(body: AsyncIterable<Uint8Array>, touch: () => void, max =
     total += buf.length;
   }
   return Buffer.concat(chunks);
-}
-
-/** Checks a remote filename against the rules both readings of the docs agree on (files-api.md §1.2). */
-export function filenameProblem(filename: string): string | null {
-  const length = [...filename].length;
-  if (length < 1 || length > 255) return `must be 1-255 characters, got ${length}`;
-  if (FORBIDDEN_FILENAME.test(filename)) return 'must not contain / \\ < > : " | ? * or control characters';
-  return null;
 }
 
 export class FilesClient implements FilesApi {
