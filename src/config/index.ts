@@ -1,5 +1,6 @@
 export type { Config, ApiConfig, QueueConfig, WatchConfig, SyncConfig } from './types.js';
-export { resolveConfig, nodeConfigIO, DEFAULT_API_KEY_ENV } from './resolve-config.js';
+export { resolveConfig, nodeConfigIO } from './resolve-config.js';
+export { CONFIG_DEFAULTS } from './defaults.js';
 export type { ConfigFlags, ConfigIO, ResolveConfigInput, ResolvedConfig } from './resolve-config.js';
 export { defaultPaths, expandPath, APP_NAME } from './paths.js';
 export type { DefaultPaths, PathContext } from './paths.js';
