@@ -54,7 +54,7 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-export const nodeConfigIO: ConfigIO = {
+const nodeConfigIO: ConfigIO = {
   readText(path) {
     try {
       return readFileSync(path, 'utf8');

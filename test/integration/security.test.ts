@@ -19,7 +19,7 @@ import { openSession } from '../../src/daemon/open-session.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { describeError } from '../../src/errors.js';
 import { ensureStateDir } from '../../src/index/lock.js';
-import { createLogger } from '../../src/log/index.js';
+import { createLogger } from '../../src/log/create-logger.js';
 import { checkInvariants, createHarness, TEST_KEY, testConfig, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;

@@ -14,7 +14,7 @@ interface ReconcileFlags extends CommonOptions {
 }
 
 /** Exit 1 when a file failed or deletes were held back: both need someone to act. */
-export function reportExitCode(r: ReconcileReport): number {
+function reportExitCode(r: ReconcileReport): number {
   return r.failed.length > 0 || r.heldDeletes !== null ? EXIT_FAILURE : EXIT_OK;
 }
 
