@@ -1,5 +1,5 @@
 /**
- * The Files API client on undici, for both API shapes (files-api.md §0). One keep-alive Agent
+ * The Files API client on undici, for both API shapes (docs/files-api-facts.md §0). One keep-alive Agent
  * serves every request; the retry policy is the SDKs' (./retry.ts); uploads stream a hand-built
  * multipart body (./multipart.ts) and never create the duplicate the SDKs create when a response
  * is lost (see #recoverLostUpload).
@@ -350,7 +350,7 @@ export class FilesClient implements FilesApi {
         if (ids.length > 100) {
           throw new BadRequestError('E_API_BAD_OPTION', `The API takes at most 100 ids per list, got ${ids.length}.`);
         }
-        // ids[] cannot be combined with limit or page (files-api.md §1.3).
+        // ids[] cannot be combined with limit or page (docs/files-api-facts.md §1.3).
         return { ids };
       }
       return { limit };

@@ -18,7 +18,7 @@ export const CONFIG_DEFAULTS = {
   },
   queue: {
     concurrency: 4,
-    /** Below each shape's documented limit (docs/files-api-facts.md §5: about 500 GA, 100 beta). */
+    /** Below each shape's documented limit (docs/files-api-facts.md §6: about 500 GA, 100 beta). */
     requestsPerMinute: { ga: 400, beta: 90 },
   },
   watch: {

@@ -1,7 +1,8 @@
 /**
  * The Files API emulator: node:http, both API shapes chosen per request by `anthropic-beta`,
  * memory or folder storage, fault injection with a seeded PRNG, and an admin surface under
- * /_emulator/ (same key, never faulted). files-api.md is the reference for every behaviour.
+ * /_emulator/ (same key, never faulted). docs/files-api-facts.md is the reference for every
+ * behaviour.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,7 +23,7 @@ import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, Faul
 import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
-/** Expired files keep their metadata this long (files-api.md §6). */
+/** Expired files keep their metadata this long (docs/files-api-facts.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
 
 function emptyStats(): EmulatorStats {
