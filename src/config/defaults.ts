@@ -1,7 +1,7 @@
 /**
  * Every configuration default, once. resolveConfig fills a missing field from here, the field
  * docs in types.ts point here, and config.example.json is checked against the result
- * (test/unit/config.test.ts). The client's own defaults (base URL, retries, timeout) are the
+ * (test/unit/resolve-config.test.ts). The client's own defaults (base URL, retries, timeout) are the
  * API layer's, taken from src/api/ so a client built without a config behaves the same.
  */
 import { DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from '../api/index.js';
