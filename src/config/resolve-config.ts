@@ -12,17 +12,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_BASE_URL } from '../api/types.js';
 import { ConfigError } from '../errors.js';
 import { invalidPatternReason } from '../scan/ignore.js';
+import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, formatIssues } from './format-issues.js';
 import { defaultPaths, expandPath } from './paths.js';
 import { fileConfigSchema, type FileConfig } from './schema.js';
 import type { Config } from './types.js';
-
-export const DEFAULT_API_KEY_ENV = 'ANTHROPIC_API_KEY';
-export const GA_DEFAULT_RPM = 400;
-export const BETA_DEFAULT_RPM = 90;
 
 export interface ConfigFlags {
   dir?: string | undefined;
@@ -63,7 +59,7 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-export const nodeConfigIO: ConfigIO = {
+const nodeConfigIO: ConfigIO = {
   readText(path) {
     try {
       return readFileSync(path, 'utf8');
@@ -181,8 +177,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (resolve(dir) === resolve(stateDir)) {
     errors.push(`stateDir must be a different folder from dir, got ${describeValue(stateDir)} for both`);
   }
-  const shape = merged.api?.shape ?? 'ga';
-  const expiresInSeconds = merged.sync?.expiresInSeconds ?? null;
+  const shape = merged.api?.shape ?? D.api.shape;
+  const expiresInSeconds = merged.sync?.expiresInSeconds ?? D.sync.expiresInSeconds;
   const kindOf = io.kind ?? nodeConfigIO.kind!;
   for (const [field, path, what] of [
     ['dir', dir, 'the watched folder'],
@@ -212,7 +208,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (errors.length > 0) throw configErrorOf(errors);
 
   // The key: the environment variable first, then a key file (configured, else the default one if present).
-  const apiKeyEnv = merged.api?.apiKeyEnv ?? DEFAULT_API_KEY_ENV;
+  const apiKeyEnv = merged.api?.apiKeyEnv ?? D.api.apiKeyEnv;
   let apiKey: string | null = envValue(apiKeyEnv)?.trim() ?? null;
   let apiKeySource: Config['api']['apiKeySource'] = apiKey !== null ? 'env' : 'none';
   const configuredKeyFile = merged.api?.apiKeyFile ?? null;
@@ -238,7 +234,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   const requested = merged.api?.target ?? 'auto';
   // A base URL other than the default names a server of the user's choosing: it needs a key.
   const baseURLNamed =
-    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== DEFAULT_BASE_URL;
+    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== D.api.baseURL;
   let target: 'api' | 'emulator';
   if (requested === 'emulator') target = 'emulator';
   else if (apiKey !== null) target = 'api';
@@ -258,36 +254,36 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     stateDir,
     api: {
       target,
-      baseURL: stripTrailingSlash(merged.api?.baseURL ?? DEFAULT_BASE_URL),
+      baseURL: stripTrailingSlash(merged.api?.baseURL ?? D.api.baseURL),
       shape,
       apiKey: target === 'emulator' ? null : apiKey,
       apiKeySource: target === 'emulator' ? 'none' : apiKeySource,
       apiKeyEnv,
       apiKeyFile: keyFile,
-      maxRetries: merged.api?.maxRetries ?? 2,
-      timeoutMs: merged.api?.timeoutMs ?? 600_000,
+      maxRetries: merged.api?.maxRetries ?? D.api.maxRetries,
+      timeoutMs: merged.api?.timeoutMs ?? D.api.timeoutMs,
     },
     queue: {
-      concurrency: merged.queue?.concurrency ?? 4,
+      concurrency: merged.queue?.concurrency ?? D.queue.concurrency,
       // The beta file endpoints allow about 100 requests a minute, GA about 500.
-      requestsPerMinute: merged.queue?.requestsPerMinute ?? (shape === 'beta' ? BETA_DEFAULT_RPM : GA_DEFAULT_RPM),
+      requestsPerMinute: merged.queue?.requestsPerMinute ?? D.queue.requestsPerMinute[shape],
     },
     watch: {
-      settleMs: merged.watch?.settleMs ?? 1000,
-      ignore: merged.watch?.ignore ?? [],
-      include: merged.watch?.include ?? [],
-      followSymlinks: merged.watch?.followSymlinks ?? false,
-      usePolling: merged.watch?.usePolling ?? false,
-      pollIntervalMs: merged.watch?.pollIntervalMs ?? 2000,
+      settleMs: merged.watch?.settleMs ?? D.watch.settleMs,
+      ignore: merged.watch?.ignore ?? D.watch.ignore,
+      include: merged.watch?.include ?? D.watch.include,
+      followSymlinks: merged.watch?.followSymlinks ?? D.watch.followSymlinks,
+      usePolling: merged.watch?.usePolling ?? D.watch.usePolling,
+      pollIntervalMs: merged.watch?.pollIntervalMs ?? D.watch.pollIntervalMs,
     },
     sync: {
-      maxFileBytes: merged.sync?.maxFileBytes ?? 524_288_000,
+      maxFileBytes: merged.sync?.maxFileBytes ?? D.sync.maxFileBytes,
       expiresInSeconds,
-      maxDeletePercent: merged.sync?.maxDeletePercent ?? 50,
-      maxDeleteFloor: merged.sync?.maxDeleteFloor ?? 10,
-      reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? 60,
+      maxDeletePercent: merged.sync?.maxDeletePercent ?? D.sync.maxDeletePercent,
+      maxDeleteFloor: merged.sync?.maxDeleteFloor ?? D.sync.maxDeleteFloor,
+      reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
     },
-    log: { level: merged.log?.level ?? 'info' },
+    log: { level: merged.log?.level ?? D.log.level },
     configFile: configText !== null ? configFile : null,
   };
   return { config: deepFreeze(config), warnings };
@@ -356,7 +352,7 @@ function prune(obj: Record<string, unknown>): Record<string, unknown> {
 
 function holdsKey(text: string, env: ResolveConfigInput['env']): boolean {
   if (KEY_LIKE.test(text)) return true;
-  const key = env[DEFAULT_API_KEY_ENV];
+  const key = env[D.api.apiKeyEnv];
   return key !== undefined && key.length >= 8 && text.includes(key);
 }
 

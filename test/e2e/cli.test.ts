@@ -8,24 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
+import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
 import { allOutput, cliEnv, ensureBuilt, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
 
 const KEY = 'sk-ant-api03-e2e-SECRET-key-4f9a1c77d2b0e5';
-
-interface Sandbox {
-  home: string;
-  dir: string;
-  stateDir: string;
-  args: string[];
-}
-
-function sandbox(): Sandbox {
-  const home = mkdtempSync(join(tmpdir(), 'cfs-e2e-'));
-  const dir = join(home, 'folder');
-  const stateDir = join(home, 'state');
-  mkdirSync(dir);
-  return { home, dir, stateDir, args: ['--dir', dir, '--state-dir', stateDir] };
-}
 
 type Entry = { path: string; fileId: string | null; sizeBytes: number; sha256: string | null; state: string; error: string | null };
 

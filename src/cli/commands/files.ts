@@ -2,8 +2,8 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createFilesClient } from '../../api/index.js';
 import type { FileMetadata, FilesApi } from '../../api/types.js';
+import { createClientFor } from '../../daemon/create-client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { ConfigError } from '../../errors.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
@@ -14,18 +14,7 @@ type Flags = CommonOptions & { json?: boolean };
 function clientFor(env: CommandEnv, opts: CommonOptions): FilesApi {
   const { config, warnings } = loadConfig(env, opts);
   for (const w of warnings) env.err.write(`warning: ${w}\n`);
-  if (config.api.target !== 'api' || config.api.apiKey === null) {
-    throw new ConfigError('files talks to a Files API directly, and no API key is set', {
-      hint: 'set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for an emulator started with `claude-filesync emulator`)',
-    });
-  }
-  return createFilesClient({
-    apiKey: config.api.apiKey,
-    baseURL: config.api.baseURL,
-    shape: config.api.shape,
-    maxRetries: config.api.maxRetries,
-    timeoutMs: config.api.timeoutMs,
-  });
+  return createClientFor(config);
 }
 
 function describeFile(f: FileMetadata): string {

@@ -1,10 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, sep } from 'node:path';
 import { Command } from 'commander';
-import type { Config } from '../../config/types.js';
-import { EMULATOR_DIR, indexFile } from '../../daemon/state-files.js';
-import { escapeLiteral } from '../../scan/ignore.js';
+import { dryRunScratch } from '../../daemon/dry-run-scratch.js';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
 import type { ReconcileOptions, ReconcileReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
@@ -19,46 +14,8 @@ interface ReconcileFlags extends CommonOptions {
   json?: boolean;
 }
 
-/**
- * A dry run must create nothing, but a session creates the state directory, the index and (on a
- * first run) the folder. With no index yet, the dry run works on a scratch state directory in the
- * temporary folder instead: an empty index is exactly what a missing one means, the built-in
- * emulator's store is reached through a link when it exists, and a missing folder stands as an
- * empty one (so every remote copy shows as unmanaged and nothing as to upload). Null when the
- * index exists: then the session only reads what is there.
- */
-function dryRunScratch(config: Config): { config: Config; remove(): void } | null {
-  if (existsSync(indexFile(config.stateDir))) return null;
-  const root = mkdtempSync(join(tmpdir(), 'cfs-dry-run-'));
-  const stateDir = join(root, 'state');
-  mkdirSync(stateDir, { mode: 0o700 });
-  const emulatorStore = join(config.stateDir, EMULATOR_DIR);
-  const linked = config.api.target === 'emulator' && existsSync(emulatorStore);
-  if (linked) symlinkSync(emulatorStore, join(stateDir, EMULATOR_DIR));
-  let dir = config.dir;
-  if (!existsSync(config.dir)) {
-    dir = join(root, 'empty-folder');
-    mkdirSync(dir);
-  }
-  // The real state directory, when it lies inside the folder, stays out of the scan as it would
-  // in a real run (the engine only knows to skip the scratch one).
-  const inside = relative(config.dir, config.stateDir);
-  const watch =
-    dir === config.dir && inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)
-      ? { ...config.watch, ignore: [`/${escapeLiteral(inside.split(sep).join('/'))}/`, ...config.watch.ignore] }
-      : config.watch;
-  return {
-    config: Object.freeze({ ...config, stateDir, dir, watch }),
-    remove() {
-      // The link first: only the link goes, never the store it points at.
-      if (linked) unlinkSync(join(stateDir, EMULATOR_DIR));
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Exit 1 when a file failed or deletes were held back: both need someone to act. */
-export function reportExitCode(r: ReconcileReport): number {
+function reportExitCode(r: ReconcileReport): number {
   return r.failed.length > 0 || r.heldDeletes !== null ? EXIT_FAILURE : EXIT_OK;
 }
 

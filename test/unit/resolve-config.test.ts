@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { defaultPaths, resolveConfig, fileConfigSchema, type ResolveConfigInput } from '../../src/config/index.js';
+import { defaultPaths } from '../../src/config/paths.js';
+import { resolveConfig, type ResolveConfigInput } from '../../src/config/resolve-config.js';
+import { fileConfigSchema } from '../../src/config/schema.js';
 
 function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'cfs-config-'));
