@@ -11,8 +11,8 @@ export type ApiShape = 'ga' | 'beta';
 export const BETA_HEADER_VALUE = 'files-api-2025-04-14';
 export const ANTHROPIC_VERSION = '2023-06-01';
 export const DEFAULT_BASE_URL = 'https://api.anthropic.com';
-/** The API's documented per-file limit (500 MB). */
-export const API_MAX_FILE_BYTES = 500 * 1024 * 1024;
+/** Kept here for the modules that import it from types; defined in ./limits.ts. */
+export { API_MAX_FILE_BYTES } from './limits.js';
 
 /** FileMetadata as the API returns it (snake_case, as on the wire). */
 export interface FileMetadata {
