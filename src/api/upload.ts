@@ -148,10 +148,30 @@ async function sourceSize(source: OpenedSource): Promise<number> {
   return source.size;
 }
 
-function sourceChunks(source: OpenedSource, size: number): AsyncIterable<Uint8Array> {
-  if ('handle' in source) {
-    return size === 0 ? chunksOf(new Uint8Array(0)) : source.handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
+/** Read size for a file source: what fs read streams use (a larger one made an early 413 reach us as a reset more often). */
+const FILE_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Up to `size` bytes of the opened file from its start, by positional reads. Not a read stream:
+ * destroying a stream made from a FileHandle (what an aborted attempt does) closes the handle on
+ * Node 20 even with `autoClose: false`, and every retry then failed with "file closed". A
+ * generator that stops early leaves the handle open, so each attempt re-reads the same inode.
+ * Ends early when the file shrank (MultipartBody turns that into UploadSourceError).
+ */
+async function* fileChunks(handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  while (position < size) {
+    // A fresh buffer per chunk: the HTTP client may still hold the previous one.
+    const buf = Buffer.allocUnsafe(Math.min(FILE_CHUNK_BYTES, size - position));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
+}
+
+function sourceChunks(source: OpenedSource, size: number): AsyncIterable<Uint8Array> {
+  if ('handle' in source) return fileChunks(source.handle, size);
   if ('bytes' in source) return chunksOf(source.bytes);
   return source.stream;
 }

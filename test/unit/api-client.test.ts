@@ -371,6 +371,58 @@ describe('upload', () => {
     expect(r).toMatchObject({ recovered: true, file: { id: 'file_skewed' } });
   });
 
+  it.each([
+    ['a 500', 500],
+    ['a 529', 529],
+    ['a 429', 429],
+  ] as const)('retries an upload from a path after %s and sends the whole file again', async (_what, status) => {
+    const path = join(tmp, `retry-${status}.bin`);
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+    await writeFile(path, bytes);
+    let posts = 0;
+    rawHandler = (req, res) => {
+      if (req.method !== 'POST' || ++posts > 1) return false;
+      // Answer before the body has been read, as a front end refusing the request does: the
+      // client's read of the file is cut short.
+      req.on('error', () => {});
+      apiError(res, status, 'api_error', 'try again', { 'retry-after-ms': '1', connection: 'close' });
+      return true;
+    };
+    handler = (req, res, body) => json(res, 200, stored(body, req.headers['content-type']!));
+    const r = await client({ maxRetries: 1 }).upload({ path }, { filename: 'retry.bin' });
+    expect(posts).toBe(2);
+    expect(seen).toHaveLength(1);
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    expect(sent.data.equals(bytes)).toBe(true);
+    expect(r.bytesSent).toBe(bytes.length);
+    expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('retries an upload from a path after a reset in the middle of the body', async () => {
+    const path = join(tmp, 'retry-reset.bin');
+    const bytes = Buffer.alloc(8 * 1024 * 1024, 3);
+    await writeFile(path, bytes);
+    let posts = 0;
+    rawHandler = (req) => {
+      if (req.method !== 'POST' || ++posts > 1) return false;
+      // Drop the connection once part of the body has arrived: the read stream is cut mid-file.
+      let got = 0;
+      req.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got > 256 * 1024) req.socket.destroy();
+      });
+      req.on('error', () => {});
+      return true;
+    };
+    handler = (req, res, body) => json(res, 200, stored(body, req.headers['content-type']!));
+    const r = await client({ maxRetries: 2 }).upload({ path }, { filename: 'reset.bin' });
+    expect(posts).toBe(2);
+    expect(seen).toHaveLength(1);
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    expect(sent.data.equals(bytes)).toBe(true);
+    expect(r).toMatchObject({ recovered: false, bytesSent: bytes.length });
+  });
+
   it('does not retry a stream source once its bytes were taken', async () => {
     handler = (_req, res) => apiError(res, 500, 'api_error', 'boom');
     const err = await client()
