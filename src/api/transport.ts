@@ -138,6 +138,8 @@ export class Transport {
   #origin: string;
   #basePath: string;
   #closing: Promise<void> | undefined;
+  /** Whether a request gate answers 429s (see FilesClientOptions.beforeRequest). */
+  #gateDecides: boolean;
 
   constructor(options: TransportOptions) {
     this.options = Object.freeze({ ...options });
@@ -146,6 +148,7 @@ export class Transport {
     const url = new URL(options.baseURL);
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#gateDecides = options.beforeRequest !== undefined && options.onRetryWait !== undefined;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
   }
@@ -193,7 +196,7 @@ export class Transport {
 
   async #gate(signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) throw new APIUserAbortError();
-    await this.options.beforeRequest?.();
+    await this.options.beforeRequest?.(signal);
     if (signal?.aborted) throw new APIUserAbortError();
   }
 
@@ -214,6 +217,9 @@ export class Transport {
       method,
       path,
     });
+    // A 429 is the gate's to answer when there is one: it has just been told the wait, holds every
+    // request (not only this one) until it is over, and the loop goes back through it next.
+    if (failed.status === 429 && this.#gateDecides) return;
     try {
       await sleep(decision.waitMs, undefined, signal ? { signal } : undefined);
     } catch {

@@ -529,6 +529,90 @@ describe('retries', () => {
     expect(gates).toEqual([0, 1]);
   });
 
+  /** A fake request gate: records every call, and holds `acquire` until its 429 pause is over. */
+  function fakeGate() {
+    const calls: string[] = [];
+    let pausedUntil = 0;
+    return {
+      calls,
+      beforeRequest: async () => {
+        calls.push('acquire');
+        const wait = pausedUntil - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      },
+      onRetryWait: (info: RetryWaitInfo) => {
+        calls.push(`wait ${info.status} ${info.waitMs}`);
+        if (info.status === 429) pausedUntil = Math.max(pausedUntil, Date.now() + info.waitMs);
+      },
+    };
+  }
+
+  it('with a gate, a 429 is reported to it and the gate alone holds the retry (no sleep of its own)', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '400' }) : json(res, 200, meta('file_a'));
+    };
+    const gate = fakeGate();
+    const started = Date.now();
+    await expect(client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a')).resolves.toMatchObject({ id: 'file_a' });
+    expect(gate.calls).toEqual(['acquire', 'wait 429 400', 'acquire']);
+    const gap = sentAt[1]! - sentAt[0]!;
+    // The retry went out after the gate's 400 ms pause, and only once it was over.
+    expect(gap).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - started).toBeLessThan(780);
+  });
+
+  it('with a gate that does not pause, the client does not sleep on a 429', async () => {
+    handler = (_req, res, _b, s) =>
+      s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after': '30' }) : json(res, 200, meta('file_a'));
+    const calls: string[] = [];
+    const started = Date.now();
+    await client({ beforeRequest: async () => void calls.push('acquire'), onRetryWait: (i) => void calls.push(`wait ${i.waitMs}`) }).retrieve('file_a');
+    expect(calls).toEqual(['acquire', 'wait 30000', 'acquire']);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('without a gate (the CLI), the client sleeps out a 429 itself', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+    };
+    const waits: RetryWaitInfo[] = [];
+    await client({ onRetryWait: (i) => waits.push(i) }).retrieve('file_a');
+    expect(waits).toMatchObject([{ status: 429, waitMs: 300 }]);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
+  });
+
+  it('with a gate, a 5xx backoff is still the client\'s own sleep (the gate does not pause)', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+    };
+    const gate = fakeGate();
+    await client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a');
+    expect(gate.calls).toEqual(['acquire', 'wait 503 300', 'acquire']);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
+  });
+
+  it('passes the request signal to the gate, so an abort ends a gate wait', async () => {
+    handler = (_req, res) => json(res, 200, meta('file_a'));
+    const ac = new AbortController();
+    const seenSignals: Array<AbortSignal | undefined> = [];
+    const p = client({
+      beforeRequest: (signal) => {
+        seenSignals.push(signal);
+        return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('gate wait aborted'))));
+      },
+    }).retrieve('file_a', { signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toThrow(/gate wait aborted/);
+    expect(seenSignals).toEqual([ac.signal]);
+    expect(seen).toHaveLength(0);
+  });
+
   it('gives up after maxRetries with the class of the last status', async () => {
     handler = (_req, res) => apiError(res, 529, 'overloaded_error', 'busy', { 'retry-after': '0' });
     const err = await client({ maxRetries: 3 }).retrieve('file_a').catch((e: unknown) => e);
