@@ -51,6 +51,24 @@ export type ResolvedClientOptions = Readonly<{
   recoveryListLimit: number;
 }>;
 
+/**
+ * A list page in the client's shape. A page without a proper `data` array must not read as an
+ * empty remote: reconcile would then upload everything again.
+ */
+function asListPage(raw: unknown): ListPage {
+  if (raw === null || typeof raw !== 'object' || !Array.isArray((raw as { data?: unknown }).data)) {
+    throw badResponse('a list page without a `data` array');
+  }
+  const r = raw as Record<string, unknown> & { data: unknown[] };
+  const page: ListPage = { data: r.data.map((f) => asFileMetadata(f)) };
+  // Read every field either shape may carry (the compatibility case sends both).
+  if ('next_page' in r) page.nextPage = typeof r.next_page === 'string' ? r.next_page : null;
+  if ('has_more' in r) page.hasMore = r.has_more === true;
+  if ('first_id' in r) page.firstId = typeof r.first_id === 'string' ? r.first_id : null;
+  if ('last_id' in r) page.lastId = typeof r.last_id === 'string' ? r.last_id : null;
+  return page;
+}
+
 export class FilesClient implements FilesApi {
   readonly shape: ApiShape;
   readonly baseURL: string;
@@ -187,24 +205,13 @@ export class FilesClient implements FilesApi {
   /** One page of the listing, in the client's shape. */
   async listPage(query: ListQuery = {}, options: { signal?: AbortSignal | undefined } = {}): Promise<ListPage> {
     const qs = encodeListQuery(query);
-    const raw = await this.#transport.request<Record<string, unknown>>({
+    return this.#transport.request<ListPage>({
       method: 'GET',
       path: `/v1/files${qs ? `?${qs}` : ''}`,
       signal: options.signal,
-      consume: (body, touch) => this.#transport.json(body, touch),
+      // Checked inside the loop: a garbled page is retried like any other garbled answer.
+      consume: async (body, touch) => asListPage(await this.#transport.json(body, touch)),
     });
-    // A page without a proper `data` array must not read as an empty remote: reconcile would
-    // then upload everything again.
-    if (raw === null || typeof raw !== 'object' || !Array.isArray(raw.data)) {
-      throw badResponse('a list page without a `data` array');
-    }
-    const page: ListPage = { data: raw.data.map((f) => asFileMetadata(f)) };
-    // Read every field either shape may carry (the compatibility case sends both).
-    if ('next_page' in raw) page.nextPage = typeof raw.next_page === 'string' ? raw.next_page : null;
-    if ('has_more' in raw) page.hasMore = raw.has_more === true;
-    if ('first_id' in raw) page.firstId = typeof raw.first_id === 'string' ? raw.first_id : null;
-    if ('last_id' in raw) page.lastId = typeof raw.last_id === 'string' ? raw.last_id : null;
-    return page;
   }
 
   /**

@@ -19,7 +19,14 @@ import {
   type ResponseHeaders,
 } from './errors.js';
 import { ProgressTimer } from './progress-timer.js';
-import { decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
+import {
+  CLIENT_CLOSED_ERROR_CODES,
+  LOCAL_FAILURE_ERROR_CODES,
+  TIMEOUT_ERROR_CODES,
+  decideRetry,
+  isRetryable,
+  type AttemptOutcome,
+} from './retry.js';
 import { MAX_ERROR_BODY_BYTES } from './limits.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata, type FilesClientOptions } from './types.js';
 
@@ -84,8 +91,6 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): R
   }
   return out;
 }
-
-const UNDICI_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function errorCodeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -301,31 +306,32 @@ export class Transport {
     if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE') return { outcome: { kind: 'connection' }, error: err };
     if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
     const code = errorCodeOf(err);
-    if (timedOut || (code !== undefined && UNDICI_TIMEOUT_CODES.has(code))) {
+    if (timedOut || (code !== undefined && TIMEOUT_ERROR_CODES.has(code))) {
+      const outcome: AttemptOutcome = { kind: 'timeout' };
       return {
-        outcome: { kind: 'timeout' },
+        outcome,
         error: new APIConnectionTimeoutError(`No progress from the API for ${this.options.timeoutMs} ms (${where}).`, {
           hint: 'Check the network, or raise the API timeout if the link is slow.',
+          retryable: isRetryable(outcome),
           cause: err,
         }),
       };
     }
-    if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+    if (code !== undefined && CLIENT_CLOSED_ERROR_CODES.has(code)) {
+      const outcome: AttemptOutcome = { kind: 'fatal' };
       return {
-        outcome: { kind: 'fatal' },
-        error: new APIConnectionError(`The Files API client is closed (${where}).`, { retryable: false, cause: err }),
+        outcome,
+        error: new APIConnectionError(`The Files API client is closed (${where}).`, { retryable: isRetryable(outcome), cause: err }),
       };
     }
-    if (code === 'UND_ERR_INVALID_ARG') return { outcome: { kind: 'fatal' }, error: err as Error };
-    // Local failures (a file that cannot be read) are not the connection's fault: not retried.
-    if (code !== undefined && /^E(NOENT|ACCES|ISDIR|PERM|MFILE|NFILE)$/.test(code)) {
-      return { outcome: { kind: 'fatal' }, error: err as Error };
-    }
+    if (code !== undefined && LOCAL_FAILURE_ERROR_CODES.has(code)) return { outcome: { kind: 'fatal' }, error: err as Error };
     const detail = err instanceof Error ? redact(err.message, this.options.apiKey) : 'unknown error';
+    const outcome: AttemptOutcome = { kind: 'connection' };
     return {
-      outcome: { kind: 'connection' },
+      outcome,
       error: new APIConnectionError(`Connection to the API failed: ${detail} (${where}).`, {
         hint: `Check the network, any proxy, and the API base URL (${this.options.baseURL}).`,
+        retryable: isRetryable(outcome),
         cause: err,
       }),
     };

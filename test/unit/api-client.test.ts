@@ -9,7 +9,10 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import {
+  API_ERROR_CODES,
   APIConnectionError,
+  APIError,
+  KEY_REFUSED_CODES,
   APIConnectionTimeoutError,
   APIUserAbortError,
   AuthenticationError,
@@ -452,6 +455,62 @@ describe('errors', () => {
     expect(err).toBeInstanceOf(cls);
     expect(err).toMatchObject({ status, errorType: 'some_error', requestId: 'req_fixed', retryable: false });
     expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['a 500', 500, {}, true],
+    ['a 529', 529, {}, true],
+    ['a 429', 429, {}, true],
+    ['a 409', 409, {}, true],
+    ['a 500 with x-should-retry: false', 500, { 'x-should-retry': 'false' }, false],
+    ['a 400 with x-should-retry: true', 400, { 'x-should-retry': 'true' }, true],
+    ['a 413', 413, {}, false],
+  ] as const)('%s gives an error whose retryable follows the retry policy', async (_what, status, headers, retryable) => {
+    handler = (_req, res) => apiError(res, status, 'x_error', 'x', headers);
+    const err = await client({ maxRetries: 0 }).retrieve('file_x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err).toMatchObject({ status, retryable });
+  });
+
+  it('failures without an answer carry retryable from the policy: connection and garbled answers yes, abort and a closed client no', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>not json</html>');
+    };
+    const garbled = await client({ maxRetries: 0 }).retrieve('a').catch((e: unknown) => e);
+    expect(garbled).toMatchObject({ code: API_ERROR_CODES.BAD_RESPONSE, retryable: true });
+    const refused = await createFilesClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:1', maxRetries: 0 })
+      .retrieve('a')
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: API_ERROR_CODES.CONNECTION, retryable: true });
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = await client().retrieve('a', { signal: ac.signal }).catch((e: unknown) => e);
+    expect(aborted).toMatchObject({ code: API_ERROR_CODES.ABORTED, retryable: false });
+    const c = client();
+    await c.close();
+    const closed = await c.retrieve('a').catch((e: unknown) => e);
+    expect(closed).toMatchObject({ retryable: false });
+  });
+
+  it('a refused key has a stable code of its own: E_API_AUTH for 401, E_API_PERMISSION for 403', async () => {
+    for (const [status, code] of [
+      [401, 'E_API_AUTH'],
+      [403, 'E_API_PERMISSION'],
+    ] as const) {
+      handler = (_req, res) => apiError(res, status, 'authentication_error', 'no');
+      const err = await client().retrieve('a').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code, retryable: false });
+      expect(KEY_REFUSED_CODES.has((err as APIError).code)).toBe(true);
+    }
+    expect(KEY_REFUSED_CODES.has(API_ERROR_CODES.RATE_LIMIT)).toBe(false);
+  });
+
+  it('a list page without a data array is a bad response, retried like any garbled answer', async () => {
+    handler = (_req, res) => json(res, 200, { object: 'list' });
+    const err = await client({ maxRetries: 1, random: () => 1 }).listPage({ limit: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_API_BAD_RESPONSE', retryable: true });
+    expect(seen).toHaveLength(2);
   });
 
   it('a non-JSON 413 from a proxy gives RequestTooLargeError with a readable excerpt', async () => {
