@@ -38,6 +38,8 @@ export const API_ERROR_CODES = {
   BAD_FILENAME: 'E_API_BAD_FILENAME',
   /** The file changed while it was sent; nothing was stored. */
   UPLOAD_SOURCE: 'E_UPLOAD_SOURCE',
+  /** An upload's answer was lost and the listing that looks for the file failed: it may be stored. */
+  UPLOAD_UNCONFIRMED: 'E_UPLOAD_UNCONFIRMED',
 } as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];
@@ -141,6 +143,32 @@ export class UploadSourceError extends FilesyncError {
     });
     this.expectedBytes = expectedBytes;
     this.actualBytes = actualBytes;
+  }
+}
+
+/**
+ * An upload may have been stored, and we could not find out: an attempt sent its whole body and
+ * got no answer, and the listing that looks for the stored file failed. The client does not
+ * upload again (that could leave a duplicate); the caller keeps its upload intent and resolves it
+ * at its next successful listing (by `filename`, `size` and a created_at from `since` on).
+ */
+export class UploadUnconfirmedError extends APIError {
+  /** Always true: the point of this error. */
+  readonly mayHaveStored = true;
+  readonly filename: string;
+  readonly size: number;
+  /** Start (our clock, ms) of the earliest attempt that got no answer. */
+  readonly since: number;
+  constructor(filename: string, size: number, since: number, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      API_ERROR_CODES.UPLOAD_UNCONFIRMED,
+      `The upload of ${JSON.stringify(filename)} may have been stored, but its answer was lost and the listing that looks for it failed: ${why}`,
+      { hint: 'It is looked for again at the next listing; it is not uploaded twice.', cause },
+    );
+    this.filename = filename;
+    this.size = size;
+    this.since = since;
   }
 }
 

@@ -11,7 +11,12 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
  * retries: the request may not have arrived, or its answer was lost or garbled. An APIError with
  * one of these codes is `retryable` unless it says otherwise.
  */
-export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set(['E_API_CONNECTION', 'E_API_TIMEOUT', 'E_API_BAD_RESPONSE']);
+export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'E_API_CONNECTION',
+  'E_API_TIMEOUT',
+  'E_API_BAD_RESPONSE',
+  'E_UPLOAD_UNCONFIRMED',
+]);
 
 /** undici's codes for a timer of its own that fired: a timeout, retried. */
 export const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -7,7 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import mime from 'mime-types';
-import { APIError, BadRequestError, UploadSourceError } from './errors.js';
+import { APIError, APIUserAbortError, BadRequestError, UploadSourceError, UploadUnconfirmedError } from './errors.js';
 import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { isRetryable } from './retry.js';
 import { asFileMetadata, type Transport } from './transport.js';
@@ -113,7 +113,14 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
         lostBody = body;
       }
       if (lostSince !== undefined && lostBody !== undefined && isRetryable(failed.outcome)) {
-        const found = await recoverLostUpload(ctx, options, lostBody.size, lostSince);
+        let found: FileMetadata | undefined;
+        try {
+          found = await recoverLostUpload(ctx, options, lostBody.size, lostSince);
+        } catch (err) {
+          if (err instanceof APIUserAbortError) throw err;
+          // Uploading again could store a second copy: stop, and say the first may exist.
+          throw new UploadUnconfirmedError(options.filename, lostBody.size, lostSince, err);
+        }
         if (found) {
           return { value: { file: found, sha256: lostBody.digest(), bytesSent: lostBody.bytesSent, recovered: true } };
         }

@@ -23,6 +23,7 @@ import {
   RateLimitError,
   RequestTooLargeError,
   UploadSourceError,
+  UploadUnconfirmedError,
   createFilesClient,
   type FileMetadata,
   type FilesClient,
@@ -322,6 +323,29 @@ describe('upload', () => {
     expect(posts).toBe(2);
     expect(waits).toHaveLength(1);
     expect(waits[0]).toMatchObject({ status: null, method: 'POST', attempt: 1, fromServer: false });
+  });
+
+  it('an upload whose answer was lost and whose lookup listing fails throws E_UPLOAD_UNCONFIRMED and is not sent again', async () => {
+    let posts = 0;
+    handler = (req, res) => {
+      if (req.method === 'POST') {
+        posts++;
+        return void req.socket.destroy(); // maybe stored, answer lost
+      }
+      apiError(res, 500, 'api_error', 'listing broke', { 'retry-after-ms': '1' });
+    };
+    const before = Date.now();
+    const err = await client({ maxRetries: 2 })
+      .upload({ bytes: Buffer.from('maybe') }, { filename: 'maybe.txt' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadUnconfirmedError);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err).toMatchObject({ code: 'E_UPLOAD_UNCONFIRMED', mayHaveStored: true, retryable: true, filename: 'maybe.txt', size: 5 });
+    expect((err as UploadUnconfirmedError).since).toBeGreaterThanOrEqual(before);
+    expect((err as Error).cause).toBeInstanceOf(InternalServerError);
+    expect((err as UploadUnconfirmedError).status).toBeUndefined();
+    expect(posts).toBe(1);
+    expect(seen.filter((s) => s.method === 'GET')).toHaveLength(3); // the listing's own retries
   });
 
   it('does not adopt a same-name, same-size file created before the attempt minus the skew allowance', async () => {
