@@ -15,7 +15,7 @@ import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './p
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
 import { uploadFile } from './upload.js';
-import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_CLOCK_SKEW_MS, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS } from './limits.js';
+import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from './limits.js';
 import {
   DEFAULT_BASE_URL,
   type ApiShape,
@@ -35,7 +35,7 @@ export { filenameProblem } from './upload.js';
 
 /** Options beyond the contract's FilesClientOptions. */
 export interface FilesClientExtraOptions {
-  /** See DEFAULT_RECOVERY_CLOCK_SKEW_MS. @default 120_000 */
+  /** How far a stored file's created_at may lag our clock (see INTENT_CLOCK_SKEW_MS). @default 600_000 */
   recoveryClockSkewMs?: number;
   /** Page size of the lost-upload lookup. @default 100 */
   recoveryListLimit?: number;
@@ -112,7 +112,7 @@ export class FilesClient implements FilesApi {
       shape,
       maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      recoveryClockSkewMs: options.recoveryClockSkewMs ?? DEFAULT_RECOVERY_CLOCK_SKEW_MS,
+      recoveryClockSkewMs: options.recoveryClockSkewMs ?? INTENT_CLOCK_SKEW_MS,
       recoveryListLimit: options.recoveryListLimit ?? DEFAULT_RECOVERY_LIST_LIMIT,
     });
     // The key must not leak through util.inspect(client) into a log line.

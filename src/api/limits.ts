@@ -24,10 +24,14 @@ export const DEFAULT_LIST_LIMIT = 1000;
 export const DEFAULT_RECOVERY_LIST_LIMIT = 100;
 
 /**
- * How far a remote `created_at` may lag our clock and still count as "created after the attempt
- * began" when looking for an upload whose response was lost.
+ * How far a remote `created_at` may lag our clock and still count as "created after the upload
+ * began": used when the client looks for an upload whose answer was lost, and when the sync engine
+ * resolves an upload intent left by a crash or an unconfirmed upload. Ten minutes covers NTP
+ * drift, a server that stamps a large file once it has stored it, and a clock that was stepped;
+ * the filename and size must match too, and the caller excludes the copies it already knows, so
+ * an older file is rarely mistaken for the new one.
  */
-export const DEFAULT_RECOVERY_CLOCK_SKEW_MS = 120_000;
+export const INTENT_CLOCK_SKEW_MS = 10 * 60_000;
 
 /** Error bodies are read up to this size; the rest of a proxy's page is dropped. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;

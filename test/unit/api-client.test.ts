@@ -12,6 +12,7 @@ import {
   API_ERROR_CODES,
   APIConnectionError,
   APIError,
+  INTENT_CLOCK_SKEW_MS,
   KEY_REFUSED_CODES,
   APIConnectionTimeoutError,
   APIUserAbortError,
@@ -448,6 +449,22 @@ describe('upload', () => {
     const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
     expect(sent.data.equals(bytes)).toBe(true);
     expect(r).toMatchObject({ recovered: false, bytesSent: bytes.length });
+  });
+
+  it('by default allows the intent clock skew (10 minutes): a lost upload stamped 5 minutes behind is found', async () => {
+    expect(INTENT_CLOCK_SKEW_MS).toBe(10 * 60_000);
+    const files: FileMetadata[] = [];
+    handler = (req, res, body) => {
+      if (req.method === 'POST') {
+        files.unshift({ ...stored(body, req.headers['content-type']!), id: 'file_late', created_at: new Date(Date.now() - 5 * 60_000).toISOString() });
+        return void req.socket.destroy();
+      }
+      json(res, 200, { data: files, next_page: null });
+    };
+    const c = client();
+    expect(c.options.recoveryClockSkewMs).toBe(INTENT_CLOCK_SKEW_MS);
+    const r = await c.upload({ bytes: Buffer.from('abc') }, { filename: 'late.txt' });
+    expect(r).toMatchObject({ recovered: true, file: { id: 'file_late' } });
   });
 
   it('does not retry a stream source once its bytes were taken', async () => {
