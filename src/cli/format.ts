@@ -46,7 +46,7 @@ export function formatStatus(s: StatusReport): string {
     `folder:   ${s.dir}`,
     `state:    ${s.stateDir}`,
     `target:   ${target}${t.note ? `\n          ${t.note}` : ''}`,
-    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped`,
+    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped${s.counts.held ? `, ${s.counts.held} held` : ''}`,
   ];
   if (s.running) {
     const paused = s.queue.pausedUntil ? `, paused until ${s.queue.pausedUntil}` : '';

@@ -6,6 +6,7 @@
  */
 import { scanTree } from '../scan/scanner.js';
 import { applyPlan } from '../sync/apply-plan.js';
+import { nextHeld, readHeld, writeHeld } from '../sync/held-deletes.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
 import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
 import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
@@ -40,6 +41,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     now: ctx.now(),
     options: planOptions(config.sync, options),
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
+    held: readHeld(index),
   });
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
@@ -59,6 +61,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
   for (const a of plan.adoptions) logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
   const applied = applyPlan(index, plan, ctx.now());
+  writeHeld(index, nextHeld(new Set(), null, plan.heldPaths));
+  for (const m of plan.moves) logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
 

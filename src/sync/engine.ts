@@ -18,7 +18,8 @@ import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from 
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
-import { buildStatus, toEntry } from './report.js';
+import { readHeld } from './held-deletes.js';
+import { buildStatus, countsWithHeld, heldStatus, toEntry } from './report.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
@@ -91,6 +92,7 @@ class Engine implements SyncEngine {
       later: (key, ms, run) => this.#timers.later(key, ms, run),
       track: (work, failure) => this.#track(work, failure),
       settle: (paths) => this.#onSettled(paths),
+      quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
     });
   }
 
@@ -138,6 +140,8 @@ class Engine implements SyncEngine {
   }
 
   status(): StatusReport {
+    const held = readHeld(this.#index);
+    const heldRows = [...held].flatMap((p) => this.#index.get(p) ?? []);
     const pausedUntil = this.#gate.pausedUntil;
     return buildStatus({
       running: true,
@@ -150,7 +154,7 @@ class Engine implements SyncEngine {
         shape: this.#client.shape,
         note: this.#config.api.target === 'emulator' ? EMULATOR_NOTE : null,
       },
-      counts: this.#index.countByState(),
+      counts: countsWithHeld(this.#index.countByState(), heldRows),
       queue: {
         depth: this.#queue.size,
         inFlight: this.#queue.inFlight,
@@ -159,19 +163,26 @@ class Engine implements SyncEngine {
       },
       watcher: { mode: this.#watcher ? this.#watcher.mode : 'off', warning: this.#watcher?.warning ?? null },
       lastReconcile: this.#lastReconcile,
-      heldDeletes: this.#held,
+      heldDeletes: heldStatus(held.size, this.#held),
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
     });
   }
 
   files(): FileEntry[] {
-    return this.#index.all().map(toEntry);
+    const held = readHeld(this.#index);
+    return this.#index.all().map((r) => toEntry(r, held));
   }
 
   fileIdOf(relPath: string): string | null {
     const row = this.#index.get(relPath);
-    return row && row.state === 'synced' ? row.fileId : null;
+    return row && row.state === 'synced' && !readHeld(this.#index).has(relPath) ? row.fileId : null;
+  }
+
+  stateOf(relPath: string): FileEntry['state'] | null {
+    const row = this.#index.get(relPath);
+    if (!row) return null;
+    return readHeld(this.#index).has(relPath) ? 'held' : row.state;
   }
 
   async onIdle(): Promise<void> {

@@ -2,7 +2,8 @@
  * The file and status reports, pure: one builder for the running engine and for the CLI's answer
  * from the index alone (src/cli/offline.ts) when no daemon runs.
  */
-import type { FileRow } from '../index/types.js';
+import type { FileRow, StateCounts } from '../index/types.js';
+import { HELD_MESSAGE } from './held-deletes.js';
 import type { FileEntry, LastError, StatusReport } from './types.js';
 
 /** How many skipped files a status lists. */
@@ -10,7 +11,11 @@ const SKIPPED_SHOWN = 100;
 /** How many failed files a status from the index lists as its last errors. */
 const FAILED_SHOWN = 20;
 
-export function toEntry(r: FileRow): FileEntry {
+/** A row as `ls` shows it; a path in `held` shows as held, not as its row's state. */
+export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): FileEntry {
+  if (held.has(r.path)) {
+    return { path: r.path, fileId: r.fileId, sizeBytes: r.size, sha256: r.sha256, state: 'held', error: 'gone from the folder; its remote delete is held' };
+  }
   return {
     path: r.path,
     fileId: r.fileId,
@@ -19,6 +24,25 @@ export function toEntry(r: FileRow): FileEntry {
     state: r.state,
     error: r.state === 'skipped' ? r.skipReason : r.lastError,
   };
+}
+
+/** Counts by state with the held paths moved from their row's state to `held`. */
+export function countsWithHeld(counts: StateCounts, heldRows: readonly FileRow[]): StatusReport['counts'] {
+  const out = { ...counts, held: 0 };
+  for (const r of heldRows) {
+    out[r.state] -= 1;
+    out.held += 1;
+  }
+  return out;
+}
+
+/**
+ * The held deletes a status shows: all held paths, with the last hold's message when it held
+ * some; else the last hold itself (a missing folder holds without listing paths).
+ */
+export function heldStatus(heldCount: number, last: StatusReport['heldDeletes']): StatusReport['heldDeletes'] {
+  if (heldCount === 0) return last?.rootMissing ? last : null;
+  return { count: heldCount, message: last && !last.rootMissing ? last.message : HELD_MESSAGE };
 }
 
 /** The facts a status report is made of; queue and watcher default to "not running". */
