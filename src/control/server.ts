@@ -179,6 +179,6 @@ async function dispatch(request: ControlRequest, handler: ControlHandler): Promi
     case 'reconcile':
       return handler.reconcile(request.options);
     case 'id':
-      return { path: request.path, fileId: handler.fileIdOf(request.path), state: handler.stateOf?.(request.path) ?? null };
+      return { path: request.path, fileId: handler.fileIdOf(request.path), ...(handler.stateOf ? { state: handler.stateOf(request.path) } : {}) };
   }
 }

@@ -28,6 +28,7 @@ export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): File
 
 /** Counts by state with the held paths moved from their row's state to `held`. */
 export function countsWithHeld(counts: StateCounts, heldRows: readonly FileRow[]): StatusReport['counts'] {
+  if (heldRows.length === 0) return { ...counts };
   const out = { ...counts, held: 0 };
   for (const r of heldRows) {
     out[r.state] -= 1;

