@@ -58,6 +58,7 @@ export function formatStatus(s: StatusReport): string {
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
   return `${lines.join('\n')}\n`;
 }
 

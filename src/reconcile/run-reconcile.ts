@@ -7,6 +7,7 @@
 import { scanTree } from '../scan/scanner.js';
 import { applyPlan } from '../sync/apply-plan.js';
 import { nextHeld, readHeld, writeHeld } from '../sync/held-deletes.js';
+import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../sync/unreadable-dirs.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
 import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
 import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
@@ -29,6 +30,16 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
     if (!options.dryRun) index.markFailed(e.path, e.error);
     ctx.recordError(e.path, e.error, null);
+  }
+  const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
+  for (const d of unreadableDirs) {
+    logger.warn({ event: 'unreadable-dir', path: d.path, err: d.reason }, 'cannot list folder: nothing under it is uploaded or deleted until it is readable');
+    ctx.recordError(d.path === '' ? '.' : `${d.path}/`, `cannot list folder: ${d.reason}`, null);
+  }
+  if (!options.dryRun) {
+    const value = formatUnreadableDirs(unreadableDirs);
+    if ((index.getMeta(UNREADABLE_DIRS_META) ?? '[]') !== value) index.setMeta(UNREADABLE_DIRS_META, value);
+    ctx.onUnreadableDirs?.(unreadableDirs);
   }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
   const plan = planSync({

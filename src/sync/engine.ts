@@ -5,6 +5,8 @@
  * as reconcile (src/sync/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
  * the truth and repairs every difference.
  */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
@@ -19,7 +21,8 @@ import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
 import { readHeld } from './held-deletes.js';
-import { buildStatus, countsWithHeld, heldStatus, toEntry } from './report.js';
+import { dirDueForRecheck, formatUnreadableDirs, parseUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDirCheck } from './unreadable-dirs.js';
+import { buildStatus, countsWithHeld, heldStatus, toEntry, unreadableDirEntry } from './report.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
@@ -54,6 +57,8 @@ class Engine implements SyncEngine {
   #lastErrors: LastError[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: StatusReport['heldDeletes'] = null;
+  /** Folders the last full scan could not list, looked at again on the recheck tick. */
+  #unreadableDirs = new Map<string, UnreadableDirCheck>();
   readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
@@ -131,6 +136,37 @@ class Engine implements SyncEngine {
     const now = this.#now();
     const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
     if (due.length > 0) this.#onSettled(due);
+    const dirs = [...this.#unreadableDirs.values()].filter((d) => dirDueForRecheck(d, now));
+    if (dirs.length > 0) this.#track(this.#recheckDirs(dirs), 'rechecking unreadable folders failed; the next reconcile repairs it');
+  }
+
+  /**
+   * An unreadable folder that can be listed now is watched again and checked as a new folder:
+   * its files are uploaded and the rows under it whose file is gone are planned as removals.
+   */
+  async #recheckDirs(dirs: UnreadableDirCheck[]): Promise<void> {
+    for (const d of dirs) {
+      const abs = path.join(this.#config.dir, ...d.path.split('/').filter(Boolean));
+      const error = await readdir(abs).then(
+        () => null,
+        (err: unknown) => err as NodeJS.ErrnoException,
+      );
+      if (error && error.code !== 'ENOENT') {
+        this.#unreadableDirs.set(d.path, { ...d, checkedAt: this.#now(), attempts: d.attempts + 1 });
+        continue;
+      }
+      this.#unreadableDirs.delete(d.path);
+      this.#index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#unreadableDirs.values()]));
+      if (error) continue; // gone: the watcher reports its removal
+      this.#logger.info({ event: 'readable-dir', path: d.path }, 'folder readable again; scanning and watching it');
+      if (d.path === '') {
+        this.#reconcileInBackground('the watched folder is readable again');
+        continue;
+      }
+      this.#watcher?.rewatch(d.path);
+      this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(d.path + '/')).map((r) => r.path));
+      await this.#settled.walkNewDir(d.path);
+    }
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
@@ -166,12 +202,13 @@ class Engine implements SyncEngine {
       heldDeletes: heldStatus(held.size, this.#held),
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
+      unreadableDirs: parseUnreadableDirs(this.#index.getMeta(UNREADABLE_DIRS_META)),
     });
   }
 
   files(): FileEntry[] {
     const held = readHeld(this.#index);
-    return this.#index.all().map((r) => toEntry(r, held));
+    return [...this.#index.all().map((r) => toEntry(r, held)), ...parseUnreadableDirs(this.#index.getMeta(UNREADABLE_DIRS_META)).map(unreadableDirEntry)];
   }
 
   fileIdOf(relPath: string): string | null {
@@ -230,6 +267,11 @@ class Engine implements SyncEngine {
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           onApplied: () => this.#resume(),
+          onUnreadableDirs: (dirs) => {
+            const now = this.#now();
+            const before = this.#unreadableDirs;
+            this.#unreadableDirs = new Map(dirs.map((d) => [d.path, { ...d, checkedAt: now, attempts: (before.get(d.path)?.attempts ?? 0) + 1 }]));
+          },
           onProgress: this.#deps.onProgress,
         },
         options,

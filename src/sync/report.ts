@@ -26,6 +26,11 @@ export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): File
   };
 }
 
+/** An unreadable folder as `ls` shows it: skipped, with its reason; the path ends in '/'. */
+export function unreadableDirEntry(d: { path: string; reason: string }): FileEntry {
+  return { path: d.path === '' ? './' : `${d.path}/`, fileId: null, sizeBytes: 0, sha256: null, state: 'skipped', error: `unreadable folder: ${d.reason}` };
+}
+
 /** Counts by state with the held paths moved from their row's state to `held`. */
 export function countsWithHeld(counts: StateCounts, heldRows: readonly FileRow[]): StatusReport['counts'] {
   if (heldRows.length === 0) return { ...counts };

@@ -77,6 +77,8 @@ export interface StatusReport {
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
   lastErrors: LastError[];
   skipped: { path: string; reason: string }[];
+  /** Folders the last full scan could not list, and why: nothing under them is synced or deleted. */
+  unreadableDirs: { path: string; reason: string }[];
 }
 
 export interface LastError {
@@ -137,6 +139,8 @@ export interface ReconcileContext {
   onHeld(held: ReconcileReport['heldDeletes']): void;
   /** The index holds the plan: the engine may take watcher events again. */
   onApplied(): void;
+  /** The folders this pass's scan could not list (recorded in the index already). */
+  onUnreadableDirs?(dirs: readonly { path: string; reason: string }[]): void;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
