@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
+import { startControlServer } from '../../src/control/server.js';
+import type { StatusReport } from '../../src/sync/types.js';
 import { indexFile } from '../../src/daemon/state-files.js';
 import { IndexStore } from '../../src/index/store.js';
 import { HELD_DELETES_META } from '../../src/sync/held-deletes.js';
@@ -58,5 +60,33 @@ describe('held deletes without a daemon', () => {
     const kept = await cli(['id', 'kept.txt', ...args], h);
     expect(kept.code).toBe(0);
     expect(kept.stdout.trim()).toBe('file_1');
+  });
+});
+
+describe('held deletes through the daemon', () => {
+  it('id asks the daemon and exits 1 with held for a held path', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'cfs-held-'));
+    mkdirSync(join(h, 'f'));
+    mkdirSync(join(h, 's'), { mode: 0o700 });
+    const server = await startControlServer({
+      stateDir: join(h, 's'),
+      handler: {
+        status: () => ({ running: true }) as unknown as StatusReport,
+        reconcile: () => Promise.reject(new Error('not asked')),
+        files: () => [],
+        fileIdOf: () => null,
+        stateOf: (p) => (p === 'gone.txt' ? 'held' : null),
+      },
+    });
+    try {
+      const id = await cli(['id', 'gone.txt', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], h);
+      expect(id.code).toBe(1);
+      expect(id.stderr).toMatch(/held: gone\.txt/);
+      const unknown = await cli(['id', 'nope.txt', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], h);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/nope\.txt is not synced \(not in the index\)/);
+    } finally {
+      await server.close();
+    }
   });
 });
