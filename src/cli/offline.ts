@@ -8,9 +8,7 @@ import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
 import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import { readHeld } from '../sync/held-deletes.js';
-import { buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, toEntry, unreadableDirEntry } from '../sync/report.js';
-import { parseUnreadableDirs, UNREADABLE_DIRS_META } from '../sync/unreadable-dirs.js';
+import { buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry } from '../sync/report.js';
 import type { FileEntry } from '../sync/types.js';
 
 /** The index opened read-only, or null when there is none yet. */
@@ -29,7 +27,7 @@ export { toEntry } from '../sync/report.js';
 export function offlineEntries(index: IndexStore | null): FileEntry[] {
   if (!index) return [];
   const held = readHeld(index);
-  return [...index.all().map((r) => toEntry(r, held)), ...parseUnreadableDirs(index.getMeta(UNREADABLE_DIRS_META)).map(unreadableDirEntry)];
+  return [...index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(index).map(unreadableDirEntry)];
 }
 
 /** What `id` learns from the index alone: the synced id, else the state that says why not. */
@@ -69,6 +67,6 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
     heldDeletes: heldStatus(held.size, null),
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
-    unreadableDirs: parseUnreadableDirs(index?.getMeta(UNREADABLE_DIRS_META)),
+    unreadableDirs: readUnreadableDirs(index),
   });
 }

@@ -21,8 +21,8 @@ import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
 import { readHeld } from './held-deletes.js';
-import { dirDueForRecheck, formatUnreadableDirs, parseUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDirCheck } from './unreadable-dirs.js';
-import { buildStatus, countsWithHeld, heldStatus, toEntry, unreadableDirEntry } from './report.js';
+import { dirDueForRecheck, formatUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDirCheck } from './unreadable-dirs.js';
+import { buildStatus, countsWithHeld, heldStatus, readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
@@ -202,13 +202,13 @@ class Engine implements SyncEngine {
       heldDeletes: heldStatus(held.size, this.#held),
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
-      unreadableDirs: parseUnreadableDirs(this.#index.getMeta(UNREADABLE_DIRS_META)),
+      unreadableDirs: readUnreadableDirs(this.#index),
     });
   }
 
   files(): FileEntry[] {
     const held = readHeld(this.#index);
-    return [...this.#index.all().map((r) => toEntry(r, held)), ...parseUnreadableDirs(this.#index.getMeta(UNREADABLE_DIRS_META)).map(unreadableDirEntry)];
+    return [...this.#index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(this.#index).map(unreadableDirEntry)];
   }
 
   fileIdOf(relPath: string): string | null {

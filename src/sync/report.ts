@@ -4,6 +4,15 @@
  */
 import type { FileRow, StateCounts } from '../index/types.js';
 import { HELD_MESSAGE } from './held-deletes.js';
+import { parseUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDir } from './unreadable-dirs.js';
+
+/** The held set as the index keeps it (for the engine and the offline CLI alike). */
+export { readHeld } from './held-deletes.js';
+
+/** The unreadable folders the last full scan recorded in the index. */
+export function readUnreadableDirs(meta: { getMeta(key: string): string | undefined } | null): UnreadableDir[] {
+  return meta ? parseUnreadableDirs(meta.getMeta(UNREADABLE_DIRS_META)) : [];
+}
 import type { FileEntry, LastError, StatusReport } from './types.js';
 
 /** How many skipped files a status lists. */
