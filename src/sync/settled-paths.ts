@@ -178,6 +178,25 @@ export class SettledPaths {
     return targets;
   }
 
+  /**
+   * Held paths whose content (or inode) just appeared under a new path are gathered again, so
+   * the next removal batch pairs them as moves: a folder whose new files came after the
+   * gathering window was held, and is released here without `--allow-mass-delete`.
+   */
+  #regatherHeldMoves(appeared: readonly { path: string; sha256: string | null; ino: number }[], held: ReadonlySet<string>): void {
+    if (appeared.length === 0 || held.size === 0) return;
+    const shas = new Set(appeared.flatMap((a) => a.sha256 ?? []));
+    const inos = new Set(appeared.map((a) => a.ino));
+    const matches = [...held].filter((p) => {
+      const row = this.#d.index.get(p);
+      return !!row && ((row.sha256 !== null && shas.has(row.sha256)) || inos.has(row.ino));
+    });
+    if (matches.length === 0) return;
+    for (const p of matches) this.#pendingRemovals.add(p);
+    this.#gatherStarted ??= this.#d.now();
+    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+  }
+
   /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */
   async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
     const { index, logger, config } = this.#d;
@@ -224,6 +243,7 @@ export class SettledPaths {
     applied.uploads.forEach((p, i) => {
       if (isNew.has(p)) this.#appeared.set(p, { at: now, upload: uploads[i] as Promise<unknown> });
     });
+    this.#regatherHeldMoves(plan.observe.filter((o) => isNew.has(o.path)), nextHeld(heldBefore, scope, plan.heldPaths));
     if (applied.deletes.length > 0) {
       // Uploads first, deletes after, as in reconcile.
       await Promise.allSettled(uploads);

@@ -101,6 +101,22 @@ describe('held deletes', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
+  it('held deletes whose content comes back under new paths while watching are released as moves', async () => {
+    h = await createHarness({ watch: true, settleMs: 100, config: { sync: { maxDeleteFloor: 5, maxDeletePercent: 50 } } });
+    for (let i = 0; i < 20; i += 1) await put(h, `old/f${i}.txt`, `content ${i}`);
+    await h.engine.start();
+    await h.engine.onIdle();
+    await rm(path.join(h.dir, 'old'), { recursive: true });
+    await waitUntil(() => (h!.engine.status().heldDeletes?.count ?? 0) === 20, 20_000, 'deletes held');
+    await h.engine.onIdle();
+    // Well after the gathering window: the same contents are written under new paths.
+    for (let i = 0; i < 20; i += 1) await put(h, `restored/f${i}.txt`, `content ${i}`);
+    await waitUntil(() => h!.engine.status().heldDeletes === null, 30_000, 'held deletes released as moves');
+    await h.engine.onIdle();
+    expect(h.engine.status().counts.held ?? 0).toBe(0);
+    expect(await checkInvariants(h)).toEqual([]);
+  }, 60_000);
+
   it('a held file that comes back is released and synced again, without a new upload', async () => {
     h = await createHarness({ watch: false, config: { sync: { maxDeleteFloor: 2, maxDeletePercent: 50 } } });
     for (let i = 0; i < 6; i += 1) await put(h, `f${i}.txt`, `x${i}`);

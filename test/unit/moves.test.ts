@@ -140,6 +140,15 @@ describe('held deletes across passes', () => {
     expect(back.heldPaths).toHaveLength(19);
   });
 
+  it('a held path whose content reappears under a new path is released as a move', () => {
+    const scope = { paths: new Set(rows.map((r) => r.path)), managed: 20, recentRemovals: [], windowMs: 5_000 };
+    const appeared = [{ path: 'moved/f0.txt', sha256: rows[0]!.sha256, ino: 999 }];
+    const plan = fullPass(rows, [], { held, scope, appeared });
+    expect(plan.moves).toEqual([{ from: 'old/f0.txt', to: 'moved/f0.txt' }]);
+    expect(plan.removals.map((r) => r.path)).toEqual(['old/f0.txt']);
+    expect(plan.heldPaths).toHaveLength(19);
+  });
+
   it('a watcher batch keeps held paths outside its scope', () => {
     const next = nextHeld(held, new Set(['old/f0.txt', 'other']), ['other']);
     expect(next.has('old/f0.txt')).toBe(false);
