@@ -46,7 +46,7 @@ export function formatStatus(s: StatusReport): string {
     `folder:   ${s.dir}`,
     `state:    ${s.stateDir}`,
     `target:   ${target}${t.note ? `\n          ${t.note}` : ''}`,
-    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped`,
+    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped${s.counts.held ? `, ${s.counts.held} held` : ''}`,
   ];
   if (s.running) {
     const paused = s.queue.pausedUntil ? `, paused until ${s.queue.pausedUntil}` : '';
@@ -59,6 +59,7 @@ export function formatStatus(s: StatusReport): string {
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
   return `${lines.join('\n')}\n`;
 }
 

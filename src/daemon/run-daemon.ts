@@ -129,6 +129,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
         reconcile: (opts) => engine.reconcile(opts).then((r) => (logReport(log, r, 'control'), r)),
         files: () => engine.files(),
         fileIdOf: (p) => engine.fileIdOf(p),
+        stateOf: (p) => engine.stateOf(p),
       },
     });
     if (config.metrics.listen) {

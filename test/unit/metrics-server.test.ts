@@ -20,6 +20,7 @@ function status(over: Partial<StatusReport> = {}): StatusReport {
       heldDeletes: { count: 7, message: 'held' },
       lastErrors: [],
       skippedRows: [],
+      unreadableDirs: [],
       activity: buildActivity({
         now: 0,
         lastUploadAt: null,

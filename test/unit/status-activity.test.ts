@@ -60,6 +60,7 @@ describe('formatStatus for people', () => {
       heldDeletes: null,
       lastErrors: [],
       skippedRows: [],
+      unreadableDirs: [],
       activity: buildActivity(
         facts({
           lastUploadAt: NOW - 5_000,
@@ -89,6 +90,7 @@ describe('formatStatus for people', () => {
         heldDeletes: null,
         lastErrors: [],
         skippedRows: [],
+        unreadableDirs: [],
         activity: buildActivity(facts()),
       }),
     );
