@@ -83,6 +83,8 @@ export const DECREASE_FACTOR = 0.85;
 export const INCREASE_PER_SECOND = 0.003;
 /** After a window's 429: the share of what the window took in its last minute to go on at. */
 export const WINDOW_MARGIN = 0.95;
+/** A 429 episode longer than this, refused again after its waits, was not the limit. */
+export const STORM_MS = 10_000;
 /** Jitter applied to both, ±. */
 export const JITTER = 0.05;
 /** Requests the pacer may start back to back. */
@@ -131,7 +133,7 @@ export class RateController {
   #probing = false;
   #probeOwed = false;
   /** An open 429 episode: it ends with the first acceptance. */
-  #episode: { start: number; rateBefore: number; decreased: boolean } | null = null;
+  #episode: { start: number; rateBefore: number; decreased: boolean; firstPauseEnd: number; refusedAfterWait: boolean } | null = null;
   #lastDecreaseAt = -Infinity;
   /** When the server's budget was last known to be empty (a 429 from the limiter). */
   #emptyAt: number | null = null;
@@ -262,13 +264,13 @@ export class RateController {
     const ep = this.#episode;
     if (ep !== null) {
       this.#episode = null;
-      const limiterWait = this.#limit !== null ? (4 * MINUTE) / this.#limit : 5_000;
-      // Far longer than the limit explains: a storm or an outage, not our rate. Resume as before.
-      if (ep.decreased && now - ep.start > Math.max(10_000, limiterWait) && !this.#windowEpisode) {
+      // Refused again after waiting as long as it asked, for many seconds: a storm or an outage,
+      // not our rate (a limiter admits once its own wait is over, give or take a request another
+      // daemon took first). Resume at the rate from before it.
+      if (ep.decreased && ep.refusedAfterWait && now - ep.start > STORM_MS) {
         this.#rate = Math.max(this.#aimdRate(now), ep.rateBefore);
         this.#rateAt = now;
       }
-      this.#windowEpisode = false;
     }
   }
 
@@ -277,7 +279,10 @@ export class RateController {
   #on429(now: number, answer: RateAnswer, remaining: number | null): void {
     const wait = retryAfterMs(answer.headers, now) ?? answer.retryAfterMs ?? 1_000;
     const until = now + Math.max(0, wait);
+    const ep0 = this.#episode;
+    if (ep0 !== null && answer.startedAt !== undefined && answer.startedAt >= ep0.firstPauseEnd) ep0.refusedAfterWait = true;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
+    // The pacer starts from empty when the pause ends (the server's budget is empty too).
     this.#tokens = 0;
     this.#refilledAt = Math.max(this.#refilledAt, this.#pausedUntil);
     this.#probing = false;
@@ -285,7 +290,8 @@ export class RateController {
     // The headers say budget was left: the refusal was not the limiter's (a storm); pause only.
     if (remaining !== null && remaining >= 1) return;
     const first = this.#episode === null;
-    if (first) this.#episode = { start: now, rateBefore: this.#aimdRate(now), decreased: false };
+    if (first) this.#windowEpisode = false;
+    if (first) this.#episode = { start: now, rateBefore: this.#aimdRate(now), decreased: false, firstPauseEnd: until, refusedAfterWait: false };
     const ep = this.#episode!;
     if (ep.decreased) return;
     const oneRequest = this.#limit !== null ? MINUTE / this.#limit : 0;
@@ -321,11 +327,11 @@ export class RateController {
       const since = this.#countSince(this.#emptyAt);
       return (since * MINUTE) / (now - this.#emptyAt);
     }
-    const from = Math.max(this.#historyStart, minuteAgo);
-    const elapsed = now - from;
-    if (elapsed <= 0 || inLastMinute === 0) return null;
-    const count = this.#countSince(from);
-    return (count * MINUTE) / (MINUTE + elapsed);
+    if (inLastMinute === 0) return null;
+    // A minute of history: what the server granted in it is the share.
+    if (now - this.#historyStart >= MINUTE) return inLastMinute;
+    // Less: assume the job began on a full bucket of one minute's worth, which it drained.
+    return (inLastMinute * MINUTE) / (MINUTE + (now - this.#historyStart));
   }
 
   /** Whether the key's budget fell over the last seconds (a window that stays empty does not). */
