@@ -29,8 +29,10 @@
  *   capacity is one minute of the limit (what `requests per minute` with a continuously refilled
  *   bucket means, §7): accepted = limit + limit × elapsed / 60 s. A long `retry-after` (longer
  *   than a bucket would need for one request) means a window that must drain: then the estimate
- *   is simply what the server accepted in its last minute. Either way the cut goes to what the
- *   server has shown it grants, not blindly ×0.7.
+ *   is simply what the server accepted in its last minute. Either way a rate above the
+ *   estimate drops to it in one step, not blindly ×0.7 per 429; a rate already at or below it
+ *   is multiplied by β (next point); after a window's long wait it goes to 95 % of what the
+ *   window took.
  *
  * - **AIMD, so several daemons converge to equal shares.** Each congestion signal multiplies the
  *   rate by β ≈ 0.85 (at most once per round trip: the 429s of requests already in flight
