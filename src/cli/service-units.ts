@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FilesyncError } from '../errors.js';
 
 export const SYSTEMD_UNIT_NAME = 'claude-filesync.service';
 export const LAUNCHD_LABEL = 'com.claude-filesync';
@@ -25,7 +26,7 @@ export interface UnitPaths {
 }
 
 /** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
-export function daemonArgs(p: UnitPaths): string[] {
+function daemonArgs(p: UnitPaths): string[] {
   return [p.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir, ...(p.configFile ? ['--config', p.configFile] : [])];
 }
 
@@ -74,5 +75,7 @@ export function readTemplate(kind: 'systemd' | 'launchd', moduleUrl: string = im
       // try the next candidate
     }
   }
-  throw new Error(`cannot find the ${kind} template ${rel} in this installation`);
+  throw new FilesyncError('E_INSTALL', `Cannot find the ${kind} template ${rel} in this installation.`, {
+    hint: 'Reinstall claude-filesync: the package is incomplete.',
+  });
 }

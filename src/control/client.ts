@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { createConnection } from 'node:net';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, isErrorCode } from '../errors.js';
 import {
   encodeMessage,
   LineDecoder,
@@ -73,7 +73,7 @@ export function requestControl<T extends ControlRequestBody>(
           const response = parseResponse(value);
           if (response.id !== id && response.id !== -1) continue;
           if (response.ok) finish(null, response.result);
-          else finish(new FilesyncError(response.error.code, response.error.message, response.error.hint ? { hint: response.error.hint } : {}));
+          else finish(new FilesyncError(isErrorCode(response.error.code) ? response.error.code : 'E_CONTROL', response.error.message, response.error.hint ? { hint: response.error.hint } : {}));
         }
       } catch (err) {
         finish(err);

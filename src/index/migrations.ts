@@ -9,7 +9,7 @@ export const APPLICATION_ID = 0x43465359;
 /** Also kept in `meta` under `app`, for tools that do not show the application id. */
 export const APP_MARKER = 'claude-filesync';
 
-export interface Migration {
+interface Migration {
   readonly version: number;
   readonly sql: string;
 }

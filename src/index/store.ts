@@ -1,16 +1,29 @@
 /**
- * IndexStore: the sqlite index, the truth that survives crashes and restarts. This file is the
- * only importer of better-sqlite3. Every method is synchronous; a method that writes several rows
- * does so in one transaction, so a crash leaves either all of it or none of it.
+ * IndexStore: the sqlite index, the truth that survives crashes and restarts. The facade over
+ * ./open-db.ts (opening, schema, migrations), ./queries.ts (the statements) and
+ * ./row-transitions.ts (what a row becomes after each event). Every method is synchronous; a
+ * method that writes several rows does so in one transaction, so a crash leaves either all of it
+ * or none of it.
  */
-import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { IndexError } from '../errors.js';
-import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import type { DeleteReason, FileRow, FileState, LocalObservation, RemoteDelete, StateCounts, UploadIntent } from './types.js';
+import type Database from 'better-sqlite3';
+import { FilesyncError } from '../errors.js';
+import { openDatabase } from './open-db.js';
+import { prepareQueries, type Queries } from './queries.js';
+import { attachedRow, clearedRow, failedRow, observedRow, pathKeyOf, skippedRow } from './row-transitions.js';
+import { storageError } from './storage-error.js';
+import type {
+  DeleteReason,
+  FileRow,
+  FileState,
+  LocalFacts,
+  LocalObservation,
+  QueueDeleteInput,
+  RemoteCopy,
+  RemoteDelete,
+  StateCounts,
+  UploadIntent,
+} from './types.js';
 
 export interface IndexStoreOptions {
   /** Open without writing: no migration, writes throw. For `status`/`ls` beside a running daemon. @default false */
@@ -21,121 +34,11 @@ export interface IndexStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
-/** What the API told us about a remote copy, as commitUpload and adopt record it. */
-export interface RemoteCopy {
-  /** The local relative path the copy belongs to. */
-  path: string;
-  fileId: string;
-  remoteName: string;
-  size: number;
-  sha256: string;
-  createdAt: number | null;
-  expiresAt: number | null;
-}
-
-/** What a full scan needs of a row to decide whether to read the file again. */
-export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
-
-export interface QueueDeleteInput {
-  fileId: string;
-  remoteName: string | null;
-  path: string | null;
-  reason: DeleteReason;
-}
-
-/** The primary key of a path: sha256 hex of its relative, '/'-separated form. */
-export function pathKeyOf(path: string): string {
-  return createHash('sha256').update(path, 'utf8').digest('hex');
-}
-
-const FILE_COLUMNS = `
-  path_key AS pathKey, path, size, mtime_ms AS mtimeMs, ino, sha256, state, file_id AS fileId,
-  remote_name AS remoteName, remote_sha256 AS remoteSha256, remote_size AS remoteSize,
-  remote_created_at AS remoteCreatedAt, remote_expires_at AS remoteExpiresAt, attempts,
-  last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt, hashed_at AS hashedAt`;
-const INTENT_COLUMNS = `id, path_key AS pathKey, path, remote_name AS remoteName, size, sha256, started_at AS startedAt`;
-const DELETE_COLUMNS = `file_id AS fileId, remote_name AS remoteName, path, reason, queued_at AS queuedAt, attempts, last_error AS lastError`;
-
-function adoptHint(file: string): string {
-  if (file === ':memory:') return 'This is an in-memory index; open a new one.';
-  return (
-    `Move ${file} away (for example: mv '${file}' '${file}.bad'), then run ` +
-    '`claude-filesync reconcile --adopt` to rebuild the index from the remote listing without uploading again.'
-  );
-}
-
-function sameRow(a: FileRow, b: FileRow): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ino === b.ino &&
-    a.sha256 === b.sha256 &&
-    (a.hashedAt ?? null) === (b.hashedAt ?? null) &&
-    a.state === b.state &&
-    a.skipReason === b.skipReason &&
-    a.attempts === b.attempts &&
-    a.lastError === b.lastError
-  );
-}
-
-function prepareStatements(db: Database.Database) {
-  return {
-    get: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE path_key = ?`),
-    all: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY path`),
-    count: db.prepare<[], number>('SELECT count(*) FROM files').pluck(),
-    localFacts: db
-      .prepare<[], [string, number, number, number, string | null, number | null]>(
-        'SELECT path, size, mtime_ms, ino, sha256, hashed_at FROM files',
-      )
-      .raw(),
-    countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
-    byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),
-    byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
-    put: db.prepare<[FileRow]>(`
-      INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,
-        remote_size, remote_created_at, remote_expires_at, attempts, last_error, skip_reason, updated_at, hashed_at)
-      VALUES (@pathKey, @path, @size, @mtimeMs, @ino, @sha256, @state, @fileId, @remoteName, @remoteSha256,
-        @remoteSize, @remoteCreatedAt, @remoteExpiresAt, @attempts, @lastError, @skipReason, @updatedAt, @hashedAt)
-      ON CONFLICT (path_key) DO UPDATE SET path = excluded.path, size = excluded.size, mtime_ms = excluded.mtime_ms,
-        ino = excluded.ino, sha256 = excluded.sha256, state = excluded.state, file_id = excluded.file_id,
-        remote_name = excluded.remote_name, remote_sha256 = excluded.remote_sha256, remote_size = excluded.remote_size,
-        remote_created_at = excluded.remote_created_at, remote_expires_at = excluded.remote_expires_at,
-        attempts = excluded.attempts, last_error = excluded.last_error, skip_reason = excluded.skip_reason,
-        updated_at = excluded.updated_at, hashed_at = excluded.hashed_at`),
-    deleteRow: db.prepare<[string]>('DELETE FROM files WHERE path_key = ?'),
-    setState: db.prepare<[FileState, number, string]>('UPDATE files SET state = ?, updated_at = ? WHERE path_key = ?'),
-    insertIntent: db.prepare<[string, string, string, number, string, number]>(
-      'INSERT INTO intents (path_key, path, remote_name, size, sha256, started_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    getIntent: db.prepare<[number], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents WHERE id = ?`),
-    intents: db.prepare<[], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents ORDER BY id`),
-    dropIntent: db.prepare<[number]>('DELETE FROM intents WHERE id = ?'),
-    queueDelete: db.prepare<[string, string | null, string | null, DeleteReason, number]>(
-      'INSERT OR IGNORE INTO remote_deletes (file_id, remote_name, path, reason, queued_at) VALUES (?, ?, ?, ?, ?)',
-    ),
-    getDelete: db.prepare<[string], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes WHERE file_id = ?`),
-    pendingDeletes: db.prepare<[], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id`),
-    retireDelete: db.prepare<[string]>('DELETE FROM remote_deletes WHERE file_id = ?'),
-    deleteFailed: db.prepare<[string, string]>(
-      'UPDATE remote_deletes SET attempts = attempts + 1, last_error = ? WHERE file_id = ?',
-    ),
-    ownedFileIds: db
-      .prepare<[], string>('SELECT file_id FROM files WHERE file_id IS NOT NULL UNION SELECT file_id FROM remote_deletes')
-      .pluck(),
-    getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
-    setMeta: db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ),
-  };
-}
-
-type Statements = ReturnType<typeof prepareStatements>;
-
 export class IndexStore {
   readonly file: string;
   readonly readonly: boolean;
   #db: Database.Database;
-  #s: Statements;
+  #s: Queries;
   #now: () => number;
   #closed = false;
   #facts: Map<string, LocalFacts> | null = null;
@@ -145,56 +48,14 @@ export class IndexStore {
     this.readonly = readonly;
     this.#db = db;
     this.#now = now;
-    this.#s = prepareStatements(db);
+    this.#s = prepareQueries(db);
   }
 
   /** Opens (creating and migrating if needed) the index at `file`, or ':memory:'. */
   static open(file: string, options: IndexStoreOptions = {}): IndexStore {
     const readonly = options.readonly ?? false;
-    const memory = file === ':memory:';
-    if (readonly && !memory && !existsSync(file)) {
-      throw new IndexError(`There is no index at ${file} yet.`, {
-        hint: 'It is created when claude-filesync first runs with this state directory (run, sync or reconcile).',
-      });
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(file, { readonly, fileMustExist: readonly });
-    } catch (err) {
-      throw storageError(file, err) ?? new IndexError(`Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
-    }
-    try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-      if (!readonly) {
-        db.pragma('journal_mode = WAL');
-        // WAL with synchronous=NORMAL survives any process crash (SIGKILL, OOM); only a power
-        // loss can roll back the last commits. The one write that must survive even that is an
-        // upload intent: the executor awaits flushDurable() (an fsync of the WAL off the main
-        // thread) before sending a byte, instead of FULL's fsync in every commit, which blocks
-        // the event loop.
-        db.pragma('synchronous = NORMAL');
-      }
-      db.pragma('foreign_keys = ON');
-      checkSchema(db, file, readonly);
-      return new IndexStore(file, db, readonly, options.now ?? Date.now);
-    } catch (err) {
-      db.close();
-      if (err instanceof IndexError) throw err;
-      const storage = storageError(file, err);
-      if (storage) throw storage;
-      throw new IndexError(`The index ${file} is unreadable or corrupt: ${(err as Error).message}`, {
-        hint: adoptHint(file),
-        cause: err,
-      });
-    }
-  }
-
-  static pathKey(path: string): string {
-    return pathKeyOf(path);
-  }
-
-  pathKey(path: string): string {
-    return pathKeyOf(path);
+    const now = options.now ?? Date.now;
+    return openDatabase(file, { readonly, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }, (db) => new IndexStore(file, db, readonly, now));
   }
 
   /** Runs `fn` in one transaction (nested calls become savepoints). */
@@ -302,23 +163,8 @@ export class IndexStore {
 
   #observe(obs: LocalObservation): FileRow {
     const row = this.get(obs.path);
-    if (!row) return this.#put({ ...newRow(obs.path, obs, obs.sha256, 'pending', this.#now()), hashedAt: obs.hashedAt ?? null });
-    const synced = row.fileId !== null && obs.sha256 !== null && obs.sha256 === row.remoteSha256;
-    const reset = synced || obs.sha256 !== row.sha256;
-    const next: FileRow = {
-      ...row,
-      path: obs.path,
-      size: obs.size,
-      mtimeMs: obs.mtimeMs,
-      ino: obs.ino,
-      sha256: obs.sha256,
-      hashedAt: obs.hashedAt ?? (obs.sha256 === row.sha256 ? (row.hashedAt ?? null) : null),
-      state: synced ? 'synced' : 'pending',
-      skipReason: null,
-      attempts: reset ? 0 : row.attempts,
-      lastError: reset ? null : row.lastError,
-    };
-    return sameRow(row, next) ? row : this.#put({ ...next, updatedAt: this.#now() });
+    const next = observedRow(row, obs, this.#now());
+    return next === row ? next : this.#put(next);
   }
 
   /**
@@ -328,21 +174,8 @@ export class IndexStore {
   markSkipped(obs: { path: string; size: number; mtimeMs: number; ino: number }, reason: string): FileRow {
     return this.#tx(() => {
       const row = this.get(obs.path);
-      const base = row ?? newRow(obs.path, obs, null, 'skipped', this.#now());
-      const next: FileRow = {
-        ...base,
-        path: obs.path,
-        size: obs.size,
-        mtimeMs: obs.mtimeMs,
-        ino: obs.ino,
-        sha256: null,
-        hashedAt: null,
-        state: 'skipped',
-        skipReason: reason,
-        attempts: 0,
-        lastError: null,
-      };
-      return row && sameRow(row, next) ? row : this.#put({ ...next, updatedAt: this.#now() });
+      const next = skippedRow(row, obs, reason, this.#now());
+      return next === row ? next : this.#put(next);
     });
   }
 
@@ -352,15 +185,7 @@ export class IndexStore {
    */
   markFailed(path: string, error: string, obs?: { size: number; mtimeMs: number; ino: number }): void {
     this.#tx(() => {
-      const row = this.get(path) ?? newRow(path, obs ?? { size: 0, mtimeMs: 0, ino: 0 }, null, 'failed', this.#now());
-      this.#put({
-        ...row,
-        ...(obs ? { size: obs.size, mtimeMs: obs.mtimeMs, ino: obs.ino } : {}),
-        state: 'failed',
-        attempts: row.attempts + 1,
-        lastError: error,
-        updatedAt: this.#now(),
-      });
+      this.#put(failedRow(this.get(path), path, error, obs, this.#now()));
     });
   }
 
@@ -454,21 +279,7 @@ export class IndexStore {
     if (!row) {
       return this.#queue({ fileId: remote.fileId, remoteName: remote.remoteName, path: remote.path, reason: 'removed' });
     }
-    const state: FileState =
-      row.state === 'skipped' ? 'skipped' : row.sha256 !== null && row.sha256 === remote.sha256 ? 'synced' : 'pending';
-    this.#put({
-      ...row,
-      state,
-      fileId: remote.fileId,
-      remoteName: remote.remoteName,
-      remoteSha256: remote.sha256,
-      remoteSize: remote.size,
-      remoteCreatedAt: remote.createdAt,
-      remoteExpiresAt: remote.expiresAt,
-      attempts: state === 'synced' ? 0 : row.attempts,
-      lastError: state === 'synced' ? null : row.lastError,
-      updatedAt: this.#now(),
-    });
+    this.#put(attachedRow(row, remote, this.#now()));
     if (row.fileId !== null && row.fileId !== remote.fileId) {
       return this.#queue({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: 'superseded' });
     }
@@ -499,17 +310,7 @@ export class IndexStore {
         queueDeleteReason !== undefined && row.fileId !== null
           ? this.#queue({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: queueDeleteReason })
           : null;
-      this.#put({
-        ...row,
-        state: row.state === 'skipped' ? 'skipped' : 'pending',
-        fileId: null,
-        remoteName: null,
-        remoteSha256: null,
-        remoteSize: null,
-        remoteCreatedAt: null,
-        remoteExpiresAt: null,
-        updatedAt: this.#now(),
-      });
+      this.#put(clearedRow(row, this.#now()));
       return queued;
     });
   }
@@ -524,7 +325,7 @@ export class IndexStore {
   #queue(d: QueueDeleteInput): RemoteDelete {
     this.#s.queueDelete.run(d.fileId, d.remoteName, d.path, d.reason, this.#now());
     const queued = this.#s.getDelete.get(d.fileId);
-    if (!queued) throw new Error(`remote delete ${d.fileId} vanished inside its own transaction`);
+    if (!queued) throw new FilesyncError('E_INTERNAL', `remote delete ${d.fileId} vanished inside its own transaction`);
     return queued;
   }
 
@@ -579,147 +380,4 @@ export class IndexStore {
     this.#s.deleteRow.run(row.pathKey);
     this.#facts?.delete(row.path);
   }
-}
-
-function newRow(
-  path: string,
-  local: { size: number; mtimeMs: number; ino: number },
-  sha256: string | null,
-  state: FileState,
-  now: number,
-): FileRow {
-  return {
-    pathKey: pathKeyOf(path),
-    path,
-    size: local.size,
-    mtimeMs: local.mtimeMs,
-    ino: local.ino,
-    sha256,
-    state,
-    fileId: null,
-    remoteName: null,
-    remoteSha256: null,
-    remoteSize: null,
-    remoteCreatedAt: null,
-    remoteExpiresAt: null,
-    attempts: 0,
-    lastError: null,
-    skipReason: null,
-    updatedAt: now,
-    hashedAt: null,
-  };
-}
-
-/** Recognises our own index, creates or migrates it, and refuses anything else. */
-function checkSchema(db: Database.Database, file: string, readonly: boolean): void {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  const tables = db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() ?? 0;
-  if (appId === 0 && tables === 0) {
-    if (readonly) {
-      throw new IndexError(`The index ${file} is empty.`, {
-        hint: 'It is filled when claude-filesync first runs with this state directory (run, sync or reconcile).',
-      });
-    }
-    migrate(db, file);
-    return;
-  }
-  if (appId !== APPLICATION_ID) {
-    throw new IndexError(`${file} is a sqlite database, but not a claude-filesync index.`, { hint: adoptHint(file) });
-  }
-  const version = readVersion(db, file);
-  if (version > SCHEMA_VERSION) {
-    throw new IndexError(
-      `The index ${file} has schema version ${version}, newer than this claude-filesync knows (${SCHEMA_VERSION}).`,
-      { hint: `Upgrade claude-filesync, or: ${adoptHint(file)}` },
-    );
-  }
-  if (version < SCHEMA_VERSION) {
-    if (readonly) {
-      throw new IndexError(`The index ${file} has the older schema version ${version} and needs an upgrade.`, {
-        hint: 'Start the daemon (claude-filesync run) once: it upgrades the index.',
-      });
-    }
-    migrate(db, file);
-  } else if (!readonly) {
-    const check = db.pragma('quick_check(1)', { simple: true });
-    if (check !== 'ok') {
-      throw new IndexError(`The index ${file} is corrupt (${String(check)}).`, { hint: adoptHint(file) });
-    }
-  }
-}
-
-/**
- * A disk that is full, read-only or failing is not a corrupt index: say what it is and what to do
- * (moving the index away and adopting would not help). Null when `err` is something else.
- */
-export function storageError(file: string, err: unknown): IndexError | null {
-  const code = String((err as { code?: unknown })?.code ?? '');
-  const message = (err as Error)?.message ?? String(err);
-  const dir = dirname(file);
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|no space/i.test(message)) {
-    return new IndexError(`The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`, {
-      hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
-      cause: err,
-    });
-  }
-  // sqlite says only "unable to open database file" when it cannot create its journal: ask the
-  // directory why.
-  let dirProblem: string | undefined;
-  if (code === 'SQLITE_CANTOPEN') {
-    try {
-      accessSync(dir, fsConstants.W_OK);
-    } catch (e) {
-      dirProblem = (e as NodeJS.ErrnoException).code;
-    }
-  }
-  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || dirProblem === 'EROFS' || /read-only|readonly/i.test(message)) {
-    return new IndexError(`The state directory ${dir} is read-only; the index ${file} cannot be written.`, {
-      hint: 'Remount it read-write, or choose a writable --state-dir.',
-      cause: err,
-    });
-  }
-  if (dirProblem === 'EACCES' || dirProblem === 'EPERM') {
-    return new IndexError(`The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`, {
-      hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
-      cause: err,
-    });
-  }
-  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
-    return new IndexError(`The disk holding the index ${file} failed to read or write (${message}).`, {
-      hint: 'Check the disk (dmesg, SMART), or choose another --state-dir.',
-      cause: err,
-    });
-  }
-  return null;
-}
-
-function readVersion(db: Database.Database, file: string): number {
-  let raw: unknown;
-  try {
-    raw = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
-  } catch (err) {
-    throw new IndexError(`The index ${file} has no readable schema version.`, { hint: adoptHint(file), cause: err });
-  }
-  const version = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(version) || version < 1) {
-    throw new IndexError(`The index ${file} has no valid schema version (${String(raw)}).`, { hint: adoptHint(file) });
-  }
-  return version;
-}
-
-function migrate(db: Database.Database, file: string): void {
-  db.transaction(() => {
-    // Re-read inside the write lock: another process may have migrated meanwhile.
-    const hasMeta = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get();
-    const current = hasMeta ? readVersion(db, file) : 0;
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
-      db.exec(m.sql);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
-        String(m.version),
-      );
-    }
-    db.prepare("INSERT INTO meta (key, value) VALUES ('app', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APP_MARKER);
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-  }).immediate();
 }

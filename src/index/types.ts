@@ -85,3 +85,26 @@ export interface StateCounts {
   failed: number;
   skipped: number;
 }
+
+/** What the API told us about a remote copy, as commitUpload and adopt record it. */
+export interface RemoteCopy {
+  /** The local relative path the copy belongs to. */
+  path: string;
+  fileId: string;
+  remoteName: string;
+  size: number;
+  sha256: string;
+  createdAt: number | null;
+  expiresAt: number | null;
+}
+
+/** What a full scan needs of a row to decide whether to read the file again. */
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
+
+/** A remote copy to queue for deletion. */
+export interface QueueDeleteInput {
+  fileId: string;
+  remoteName: string | null;
+  path: string | null;
+  reason: DeleteReason;
+}

@@ -147,7 +147,7 @@ describe('bad input: the disk', () => {
       const uploaded = x.emulator.stats().byRoute.upload;
       expect(uploaded).toBeLessThanOrEqual(x.index.intents().length + x.index.all().filter((r) => r.fileId).length);
       if (checkMessage) {
-        expect((err as { code?: string }).code).toBe('E_INDEX');
+        expect((err as { code?: string }).code).toBe('E_INDEX_DISK_FULL');
         expect((err as Error).message).toContain(x.stateDir);
       }
       await rm(filler);
@@ -206,7 +206,7 @@ describe('bad input: the disk', () => {
       } catch (e) {
         err = e;
       }
-      expect((err as { code?: string }).code).toBe('E_INDEX');
+      expect((err as { code?: string }).code).toBe('E_INDEX_READ_ONLY');
       expect((err as Error).message).toContain(file);
       expect((err as Error).message).toMatch(/read-only|readonly/i);
       expect((err as { hint?: string }).hint ?? '').not.toMatch(/reconcile --adopt/);

@@ -59,6 +59,26 @@ async function symlinkLoops(followSymlinks: boolean): Promise<void> {
 }
 
 describe('bad input: local files', () => {
+  it('an open document: office and editor lock files and a .git file are never uploaded, nor deleted when they go', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await put(h, 'report.docx', 'the document');
+    await h.engine.start();
+    await h.engine.onIdle();
+    // What opening documents leaves next to them, and a worktree's pointer file.
+    const lockFiles = ['~$report.docx', '.~lock.report.docx#', 'notes.txt.kate-swp', '.goutputstream-ABC123', '.git'];
+    for (const f of lockFiles) await put(h, f, 'lock');
+    await put(h, 'later.txt', 'the sentinel');
+    await waitUntil(() => h!.engine.files().some((f) => f.path === 'later.txt' && f.state === 'synced'), 20_000, 'later.txt synced');
+    for (const f of lockFiles) rmSync(path.join(h.dir, f));
+    await h.engine.reconcile({});
+    await h.engine.onIdle();
+    expect(h.emulator.files()).toHaveLength(2);
+    expect(uploads(h)).toBe(2);
+    expect(h.emulator.stats().byRoute.delete).toBe(0);
+    expect(h.engine.files().map((f) => f.path).sort()).toEqual(['later.txt', 'report.docx']);
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+
   it('a file deleted while it uploads leaves no remote copy, and the others sync', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     await h.engine.start();
@@ -367,9 +387,9 @@ describe('bad input: local files', () => {
     const { IndexStore } = await import('../../src/index/store.js');
     const { IndexError } = await import('../../src/errors.js');
     const Database = (await import('better-sqlite3')).default;
-    const variants: [string, () => void][] = [
-      ['garbage', () => writeFileSync(file, Buffer.from('this is not a database '.repeat(100)))],
-      ['truncated', () => writeFileSync(file, Buffer.from('SQLite format 3\0').subarray(0, 16))],
+    const variants: [string, () => void, string][] = [
+      ['garbage', () => writeFileSync(file, Buffer.from('this is not a database '.repeat(100))), 'E_INDEX_CORRUPT'],
+      ['truncated', () => writeFileSync(file, Buffer.from('SQLite format 3\0').subarray(0, 16)), 'E_INDEX_CORRUPT'],
       [
         'foreign',
         () => {
@@ -377,9 +397,10 @@ describe('bad input: local files', () => {
           db.exec('CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)');
           db.close();
         },
+        'E_INDEX_FOREIGN',
       ],
     ];
-    for (const [what, make] of variants) {
+    for (const [what, make, code] of variants) {
       for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
       make();
       let err: unknown;
@@ -389,7 +410,7 @@ describe('bad input: local files', () => {
         err = e;
       }
       expect(err, what).toBeInstanceOf(IndexError);
-      expect((err as InstanceType<typeof IndexError>).code).toBe('E_INDEX');
+      expect((err as InstanceType<typeof IndexError>).code, what).toBe(code);
       expect((err as Error).message, what).toContain(file);
       expect((err as InstanceType<typeof IndexError>).hint, what).toContain('claude-filesync reconcile --adopt');
     }

@@ -9,11 +9,10 @@
  */
 import path from 'node:path';
 import pino from 'pino';
-import { createFilesClient } from '../../src/api/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { acquireLock } from '../../src/index/lock.js';
-import { createSyncEngine } from '../../src/sync/engine.js';
-import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
+import { composeEngine } from '../../src/daemon/compose-engine.js';
+import { testConfig } from '../helpers/engine-harness.js';
 
 export interface ChildArgs {
   url: string;
@@ -42,14 +41,8 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
   const lock = acquireLock(args.stateDir);
   const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
-  const engine = createSyncEngine({
-    config,
-    index,
-    logger,
-    watch: true,
-    createClient: (hooks) =>
-      createFilesClient({ apiKey: TEST_KEY, baseURL: args.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, ...hooks }),
-  });
+  // testConfig points the client at args.url with TEST_KEY.
+  const engine = composeEngine(config, index, logger, { watch: true });
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {

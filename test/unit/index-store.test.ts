@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IndexError } from '../../src/errors.js';
+import { IndexError, type IndexErrorCode } from '../../src/errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/index/migrations.js';
-import { IndexStore, pathKeyOf, type RemoteCopy } from '../../src/index/store.js';
+import { pathKeyOf } from '../../src/index/row-transitions.js';
+import { IndexStore } from '../../src/index/store.js';
+import type { RemoteCopy } from '../../src/index/types.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -15,7 +17,7 @@ function remote(path: string, fileId: string, sha256: string, extra: Partial<Rem
   return { path, fileId, remoteName: `${path}~${sha256.slice(0, 10)}`, size: 3, sha256, createdAt: 1000, expiresAt: null, ...extra };
 }
 
-function expectIndexError(fn: () => unknown, message: RegExp, file: string): void {
+function expectIndexError(fn: () => unknown, code: IndexErrorCode, message: RegExp, file: string): void {
   let caught: unknown;
   try {
     fn();
@@ -24,7 +26,7 @@ function expectIndexError(fn: () => unknown, message: RegExp, file: string): voi
   }
   expect(caught).toBeInstanceOf(IndexError);
   const e = caught as IndexError;
-  expect(e.code).toBe('E_INDEX');
+  expect(e.code).toBe(code);
   expect(e.message).toMatch(message);
   if (file) {
     expect(e.hint).toContain(file);
@@ -46,7 +48,7 @@ describe('IndexStore rows', () => {
   it('keys rows by the sha256 of the path', () => {
     const row = store.observe({ path: 'dir/a.txt', size: 3, mtimeMs: 1.5, ino: 7, sha256: A });
     expect(row.pathKey).toBe(pathKeyOf('dir/a.txt'));
-    expect(IndexStore.pathKey('dir/a.txt')).toMatch(/^[0-9a-f]{64}$/);
+    expect(pathKeyOf('dir/a.txt')).toMatch(/^[0-9a-f]{64}$/);
     expect(store.get('dir/a.txt')).toEqual(row);
     expect(row.state).toBe('pending');
     expect(row.mtimeMs).toBe(1.5);
@@ -268,13 +270,13 @@ describe('IndexStore files on disk', () => {
     const other = new Database(file);
     other.exec('CREATE TABLE files (name TEXT)');
     other.close();
-    expectIndexError(() => IndexStore.open(file), /not a claude-filesync index/, file);
+    expectIndexError(() => IndexStore.open(file), 'E_INDEX_FOREIGN', /not a claude-filesync index/, file);
   });
 
   it('refuses a file that is not sqlite at all', () => {
     const file = join(dir, 'index.sqlite');
     writeFileSync(file, 'this is not a database, just some text that is long enough to look like a header'.repeat(20));
-    expectIndexError(() => IndexStore.open(file), /corrupt|not a database|unreadable/i, file);
+    expectIndexError(() => IndexStore.open(file), 'E_INDEX_CORRUPT', /corrupt|not a database|unreadable/i, file);
   });
 
   it('refuses an index whose pages are damaged', () => {
@@ -286,7 +288,7 @@ describe('IndexStore files on disk', () => {
     // Keep the header page (so it still opens as our sqlite file) and scribble over the b-tree pages.
     for (let i = 4096 * 2; i < bytes.length; i += 97) bytes[i] = (bytes[i] ?? 0) ^ 0x5a;
     writeFileSync(file, bytes);
-    expectIndexError(() => IndexStore.open(file), /corrupt|malformed/i, file);
+    expectIndexError(() => IndexStore.open(file), 'E_INDEX_CORRUPT', /corrupt|malformed/i, file);
   });
 
   it('refuses an index of a newer schema', () => {
@@ -295,7 +297,7 @@ describe('IndexStore files on disk', () => {
     const raw = new Database(file);
     raw.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     raw.close();
-    expectIndexError(() => IndexStore.open(file), /newer/, file);
+    expectIndexError(() => IndexStore.open(file), 'E_INDEX_NEWER', /newer/, file);
   });
 
   it('refuses readonly opening of a missing index', () => {
