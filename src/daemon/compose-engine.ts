@@ -1,7 +1,8 @@
 /**
  * The composition of the sync engine: the one place that builds its parts. The request gate
  * decides every wait (the rate, and the pause after a 429); the client asks it before each
- * attempt and tells it of each retry wait; the queue asks it before each job. The watcher is
+ * attempt, tells it of every answer (it learns the server's limit from them) and of each retry
+ * wait; the queue asks it before each job. The watcher is
  * started (and chokidar loaded) only when watching.
  */
 import path from 'node:path';
@@ -31,6 +32,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
   const client = createClientFor(config, {
     beforeRequest: (signal) => gate.acquire(signal),
+    onResponse: (info) => gate.onResponse(info),
     onRetryWait: (info: RetryWaitInfo) => {
       gate.onRetryWait(info);
       if (info.status === 429) {

@@ -226,6 +226,19 @@ export class RateController {
     }
   }
 
+  /**
+   * Holds every request until `until` at least (a 429 whose wait the client computed: its
+   * default backoff when the answer carried no `retry-after`). Learns nothing; `answer` does.
+   */
+  holdUntil(until: number): void {
+    if (until <= this.#pausedUntil) return;
+    this.#pausedUntil = until;
+    this.#tokens = 0;
+    this.#refilledAt = Math.max(this.#refilledAt, until);
+    this.#probing = false;
+    this.#probeOwed = true;
+  }
+
   /** An answer (or its absence) for a request started earlier. */
   answer(now: number, answer: RateAnswer): void {
     const h = answer.headers;
