@@ -91,6 +91,8 @@ export const STORM_MS = 10_000;
 export const JITTER = 0.05;
 /** Requests the pacer may start back to back. */
 export const BURST = 2;
+/** Acceptances in the last minute below which a 429 teaches nothing about the limit. */
+export const MIN_EVIDENCE = 10;
 /** The rate never drops below this (requests per minute). */
 export const MIN_RPM = 1;
 
@@ -325,6 +327,9 @@ export class RateController {
     this.#expire(now);
     const minuteAgo = now - MINUTE;
     const inLastMinute = this.#accepted.length - this.#acceptedHead;
+    // A few acceptances say how busy we were, not what the server would grant (a daemon that
+    // was idle before a storm): too little to estimate from.
+    if (kind !== null && inLastMinute < MIN_EVIDENCE && (this.#emptyAt === null || this.#emptyAt < minuteAgo)) return null;
     if (kind === 'window') return inLastMinute > 0 ? inLastMinute : null;
     const m = this.#marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000) ?? null;
     if (kind === null && m !== null && this.#budget !== null) {
