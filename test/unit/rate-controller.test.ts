@@ -67,6 +67,16 @@ describe('RateController', () => {
     expect(c.counts.decreases).toBe(1);
   });
 
+  it('a 429 after little was accepted (an idle daemon meeting a storm) cuts by β, not to the few requests it sent', () => {
+    const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+    c.start(T0);
+    c.answer(T0 + 100, { status: 200, startedAt: T0 });
+    c.start(T0 + 5_000);
+    c.answer(T0 + 5_100, { status: 429, headers: { 'retry-after-ms': '200' }, startedAt: T0 + 5_000 });
+    expect(c.rate(T0 + 5_100)).toBeCloseTo(400 * 0.85, 0);
+    expect(c.limit).toBeNull();
+  });
+
   it('429s with nothing accepted in between are one episode and cut the rate once', () => {
     const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
     for (let i = 0; i < 100; i++) c.answer(T0 + i * 150, { status: 200, startedAt: T0 + i * 150 - 100 });
