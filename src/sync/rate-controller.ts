@@ -102,6 +102,16 @@ function reserveFor(limit: number): number {
   return Math.max(2, Math.ceil(limit * 0.05));
 }
 
+/**
+ * Acceptances in a row a header-less 429 needs behind it to cut the rate: ten seconds at the
+ * rate (at most 400/min's worth), at least MIN_EVIDENCE. At 10 % random 429s, that many in a
+ * row almost never happen; before a limiter's 429 the run is its whole cycle (the bucket
+ * drained, or the additive increase climbing back over the limit).
+ */
+function evidenceFor(rate: number): number {
+  return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
+}
+
 /** Budget left above which the pacer runs at the configured rate. */
 function highWaterFor(limit: number): number {
   return Math.max(4, limit * 0.25);
@@ -139,6 +149,8 @@ export class RateController {
   /** An open 429 episode: it ends with the first acceptance. */
   #episode: { start: number; rateBefore: number; decreased: boolean; firstPauseEnd: number; refusedAfterWait: boolean } | null = null;
   #lastDecreaseAt = -Infinity;
+  /** counts.accepted at the last 429. */
+  #acceptedAt429 = 0;
   /** When the server's budget was last known to be empty (a 429 from the limiter). */
   #emptyAt: number | null = null;
   #historyStart: number;
@@ -306,6 +318,13 @@ export class RateController {
     this.#probeOwed = true;
     // The headers say budget was left: the refusal was not the limiter's (a storm); pause only.
     if (remaining !== null && remaining >= 1) return;
+    // Without headers, a 429 that came before the server had accepted a few seconds' worth in a
+    // row since the previous 429 is not taken as the limit's word: a limiter refuses after a
+    // long run of acceptances (the bucket drained, or the rate climbed back over it), whereas
+    // random 429s (a faulty server) come after short runs at any rate and would cut it to nothing.
+    const run = this.#counts.accepted - this.#acceptedAt429;
+    this.#acceptedAt429 = this.#counts.accepted;
+    if (remaining === null && run < evidenceFor(this.#aimdRate(now))) return;
     const first = this.#episode === null;
     if (first) this.#windowEpisode = false;
     if (first) this.#episode = { start: now, rateBefore: this.#aimdRate(now), decreased: false, firstPauseEnd: until, refusedAfterWait: false };

@@ -67,14 +67,30 @@ describe('RateController', () => {
     expect(c.counts.decreases).toBe(1);
   });
 
-  it('a 429 after little was accepted (an idle daemon meeting a storm) cuts by β, not to the few requests it sent', () => {
+  it('a header-less 429 after little was accepted (an idle daemon meeting a storm) pauses but does not cut the rate', () => {
     const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
     c.start(T0);
     c.answer(T0 + 100, { status: 200, startedAt: T0 });
     c.start(T0 + 5_000);
     c.answer(T0 + 5_100, { status: 429, headers: { 'retry-after-ms': '200' }, startedAt: T0 + 5_000 });
-    expect(c.rate(T0 + 5_100)).toBeCloseTo(400 * 0.85, 0);
+    expect(c.wait(T0 + 5_100)).toBe(200);
+    expect(c.rate(T0 + 5_300)).toBe(400);
     expect(c.limit).toBeNull();
+  });
+
+  it('random header-less 429s (one answer in ten, a faulty server) do not drag the rate down', () => {
+    const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+    let t = T0;
+    for (let i = 0; i < 600; i++) {
+      t += c.wait(t);
+      if (!Number.isFinite(c.wait(t))) t += 1;
+      c.start(t);
+      const status = i % 10 === 9 ? 429 : 200;
+      c.answer(t + 100, { status, headers: status === 429 ? { 'retry-after-ms': '200' } : {}, startedAt: t });
+    }
+    expect(c.rate(t)).toBeGreaterThanOrEqual(0.8 * 400);
+    // 600 requests at 400/min with 60 pauses of 200 ms: about 1.5 minutes + 12 s, not ten.
+    expect(t - T0).toBeLessThan(2.5 * 60_000);
   });
 
   it('429s with nothing accepted in between are one episode and cut the rate once', () => {

@@ -107,7 +107,7 @@ describe('RequestGate', () => {
     const gate = new RequestGate({ requestsPerMinute: 600, now: c.now, sleep: c.sleep, random: () => 0.5 });
     await gate.acquire();
     const t429 = c.t;
-    gate.onResponse(answer(429, t429, { 'retry-after': '5' }));
+    gate.onResponse(answer(429, t429, { 'retry-after': '5', ...budget(600, 0, t429) }));
     expect(gate.pausedUntil).toBe(t429 + 5000);
     expect(gate.rateLimitPauses).toBe(1);
     expect(gate.effectiveRpm).toBeLessThan(600);
@@ -132,11 +132,11 @@ describe('RequestGate', () => {
     const c = fakeClock();
     const gate = new RequestGate({ requestsPerMinute: 100, now: c.now, sleep: c.sleep, random: () => 0.5 });
     const sent = c.t;
-    gate.onResponse(answer(429, sent, { 'retry-after': '10' }));
+    gate.onResponse(answer(429, sent, { 'retry-after': '10', ...budget(100, 0, sent) }));
     const afterFirst = gate.effectiveRpm;
     expect(afterFirst).toBeLessThan(100);
     c.t += 100;
-    gate.onResponse(answer(429, sent, { 'retry-after': '2' }));
+    gate.onResponse(answer(429, sent, { 'retry-after': '2', ...budget(100, 0, sent) }));
     gate.onRetryWait(rateLimited(30_000));
     expect(gate.rateLimitPauses).toBe(1);
     expect(gate.effectiveRpm).toBe(afterFirst);
@@ -180,7 +180,7 @@ describe('RequestGate', () => {
       const sent = c.t;
       c.t += 1;
       gate.onResponse(answer(200, sent));
-      gate.onResponse(answer(429, c.t, { 'retry-after-ms': '1' }));
+      gate.onResponse(answer(429, c.t, { 'retry-after-ms': '1', ...budget(10, 0, c.t) }));
       c.t += 2;
     }
     expect(gate.rateLimitPauses).toBe(50);
