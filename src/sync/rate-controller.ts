@@ -33,6 +33,9 @@
  *   estimate drops to it in one step, not blindly ×0.7 per 429; a rate already at or below it
  *   is multiplied by β (next point); after a window's long wait it goes to 95 % of what the
  *   window took.
+ *   A header-less 429 counts only when a run of acceptances a limiter would explain came
+ *   before it (about ten seconds' worth at the rate): random 429s from a faulty server follow
+ *   short runs at any rate, and cutting on each would drag the rate to nothing; they pause only.
  *
  * - **AIMD, so several daemons converge to equal shares.** Each congestion signal multiplies the
  *   rate by β ≈ 0.85 (at most once per round trip: the 429s of requests already in flight
