@@ -41,7 +41,8 @@
  *   rate by β ≈ 0.85 (at most once per round trip: the 429s of requests already in flight
  *   belong to the same episode); between signals the rate grows by a fixed amount per second
  *   (0.3 % of the limit per second, so the daemons on a key together climb back a few percent
- *   per minute). Multiplicative decrease shrinks the gap between a large and a small share,
+ *   per minute; ten times that while the headers show the key's budget well above its reserve,
+ *   which every daemon on the key sees alike, so the increase stays equal across them). Multiplicative decrease shrinks the gap between a large and a small share,
  *   additive increase keeps it, so repeated rounds converge to equal shares (Chiu and Jain's
  *   argument for TCP). β and the increase carry ±5 % random jitter, so daemons that saw the same
  *   signal do not move in lock step and overshoot together. On a token bucket, the rounds spent
@@ -86,6 +87,12 @@ export interface RateControllerOptions {
 export const DECREASE_FACTOR = 0.85;
 /** Additive increase per second, as a share of the limit. */
 export const INCREASE_PER_SECOND = 0.003;
+/**
+ * With headers, while the key's budget stays above twice its reserve the key as a whole is under
+ * its limit: the additive increase runs this many times faster (every daemon sees the same
+ * budget, so their increases stay equal and the shares still converge).
+ */
+export const FAST_INCREASE = 10;
 /** After a window's 429: the share of what the window took in its last minute to go on at. */
 export const WINDOW_MARGIN = 0.95;
 /** A 429 episode longer than this, refused again after its waits, was not the limit. */
@@ -152,6 +159,8 @@ export class RateController {
   /** An open 429 episode: it ends with the first acceptance. */
   #episode: { start: number; rateBefore: number; decreased: boolean; firstPauseEnd: number; refusedAfterWait: boolean } | null = null;
   #lastDecreaseAt = -Infinity;
+  /** The additive increase's pace: FAST_INCREASE while the key's budget is well above its reserve. */
+  #increaseFactor = 1;
   /** counts.accepted at the last 429. */
   #acceptedAt429 = 0;
   /** When the server's budget was last known to be empty (a 429 from the limiter). */
@@ -269,6 +278,13 @@ export class RateController {
       // An answer to an older request can arrive after a newer one: keep the lower budget.
       const shape = Number.isFinite(resetAt) ? shapeOf(limit, remaining, resetAt - now) : null;
       this.#budget = { limit, remaining, resetAt: Number.isFinite(resetAt) ? resetAt : null, at: now, spent: 0, shape: shape ?? this.#budget?.shape ?? null };
+      // The growth so far is kept, and its pace set by the key's budget from here on: the same
+      // for every daemon on the key, so the increase stays additive and fair (see above).
+      if (this.#rate < this.requestsPerMinute && now > Math.max(this.#rateAt, this.#pausedUntil)) {
+        this.#rate = this.#aimdRate(now);
+        this.#rateAt = now;
+      }
+      this.#increaseFactor = remaining > 2 * reserveFor(limit) ? FAST_INCREASE : 1;
       // The mark the key's rate is measured from: a few seconds back, renewed as time goes on.
       const last = this.#marks[this.#marks.length - 1];
       if (last === undefined || now - last.at >= 1_000) {
@@ -432,7 +448,7 @@ export class RateController {
     if (this.#rate >= this.requestsPerMinute) return this.requestsPerMinute;
     const ref = this.#limit ?? this.requestsPerMinute;
     const seconds = Math.max(0, now - Math.max(this.#rateAt, this.#pausedUntil)) / 1000;
-    const grown = this.#rate + ref * INCREASE_PER_SECOND * seconds;
+    const grown = this.#rate + ref * INCREASE_PER_SECOND * this.#increaseFactor * seconds;
     return Math.min(this.requestsPerMinute, grown);
   }
 
