@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Emulator, type EmulatorOptions, type FaultConfig } from '../src/emulator/index.js';
+import { Emulator, type EmulatorOptions, type FaultConfig, type StormSettings } from '../src/emulator/index.js';
 import { remoteNameFor } from '../src/sync/naming.js';
 
 type Command =
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'resetStats' }
   | { id: number; cmd: 'setFaults'; faults: Partial<FaultConfig> }
+  | { id: number; cmd: 'startStorm'; settings: StormSettings }
   | { id: number; cmd: 'count' }
   | { id: number; cmd: 'seedTree'; root: string }
   | { id: number; cmd: 'seedCount'; count: number; prefix: string }
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
         case 'setFaults':
           emulator.setFaults(m.faults);
           return reply(emulator.faults());
+        case 'startStorm':
+          return reply(emulator.startStorm(m.settings));
         case 'count':
           return reply(emulator.files().length);
         case 'seedTree': {

@@ -7,7 +7,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EmulatorOptions, EmulatorStats, FaultConfig } from '../src/emulator/index.js';
+import type { EmulatorOptions, EmulatorStats, FaultConfig, StormSettings, StormState } from '../src/emulator/index.js';
 import { BENCH_DIST_DIR } from './common.js';
 
 export class EmulatorProcess {
@@ -66,6 +66,10 @@ export class EmulatorProcess {
   }
   setFaults(faults: Partial<FaultConfig>): Promise<FaultConfig> {
     return this.#call({ cmd: 'setFaults', faults });
+  }
+  /** Every /v1 request is answered 429 for settings.durationMs from now. */
+  startStorm(settings: StormSettings): Promise<StormState> {
+    return this.#call({ cmd: 'startStorm', settings });
   }
   count(): Promise<number> {
     return this.#call({ cmd: 'count' });

@@ -25,6 +25,7 @@ import { hashThroughput } from './case-5-hash.js';
 import { bigUpload } from './case-6-big-upload.js';
 import { reconcileBig } from './case-7-reconcile.js';
 import { watchBig } from './case-8-watch.js';
+import { rateLimit } from './case-9-rate-limit.js';
 import { closeSharedFixtures } from './synced-tree.js';
 
 export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }> = [
@@ -36,6 +37,7 @@ export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }>
   { id: 6, title: 'One big upload', run: bigUpload },
   { id: 7, title: 'Reconcile of many remote files', run: reconcileBig },
   { id: 8, title: 'Watching many files', run: watchBig },
+  { id: 9, title: 'Rate limit: one daemon, three on one key, a 429 storm', run: rateLimit },
 ];
 
 export interface RunOptions {

@@ -138,6 +138,29 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     return { ms: performance.now() - t0, uploaded };
   },
 
+  /**
+   * Case 9 reference: the same SDK script, but a file whose upload throws (its retries used up)
+   * is counted as lost and the others go on, as a script with a try/catch per file would.
+   */
+  async 'sdk-sync-count-lost'(p) {
+    const { default: Anthropic, toFile } = await import('@anthropic-ai/sdk');
+    const dir = str(p, 'dir');
+    const client = new Anthropic({ apiKey: BENCH_KEY, baseURL: str(p, 'url') });
+    const t0 = performance.now();
+    const files = await listFiles(dir);
+    let uploaded = 0;
+    let lost = 0;
+    await runPool(files, num(p, 'concurrency', 4), async (rel) => {
+      try {
+        await client.files.upload({ file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')) });
+        uploaded++;
+      } catch {
+        lost++;
+      }
+    });
+    return { ms: performance.now() - t0, uploaded, lost };
+  },
+
   /** Case 6: one big upload through our client, streamed from the path. */
   async 'client-upload'(p) {
     const { createFilesClient } = await import('../src/api/index.js');

@@ -127,6 +127,7 @@ export class FilesClient implements FilesApi {
       beforeRequest: options.beforeRequest,
       onRetryWait: options.onRetryWait,
       onAttempt: options.onAttempt,
+      onResponse: options.onResponse,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
     });

@@ -41,6 +41,7 @@ export interface TransportOptions {
   beforeRequest?: FilesClientOptions['beforeRequest'];
   onRetryWait?: FilesClientOptions['onRetryWait'];
   onAttempt?: FilesClientOptions['onAttempt'];
+  onResponse?: FilesClientOptions['onResponse'];
   now: () => number;
   random: () => number;
 }
@@ -168,6 +169,8 @@ export class Transport {
   /** A request with the SDKs' retries: the one retry loop of the client. */
   async request<T>(spec: RequestSpec<T>): Promise<T> {
     let earlierUnanswered = false;
+    // 429s the gate answers (waiting, not failing): they never use up the retry budget.
+    let rateLimitedInARow = 0;
     for (let attempt = 1, retriesTaken = 0; ; attempt++) {
       await this.#gate(spec.signal);
       // The body is built before the attempt's timer starts; its progress reaches that timer here.
@@ -185,10 +188,17 @@ export class Transport {
       const ended = await spec.onFailure?.({ ...result, attempt, attemptStart, earlierUnanswered });
       if (ended) return ended.value;
       if (result.outcome.kind === 'connection' || result.outcome.kind === 'timeout') earlierUnanswered = true;
-      const decision = decideRetry(result.outcome, retriesTaken, this.options.maxRetries, this.options.now(), this.options.random());
+      const gateWaits = this.#gateDecides && result.status === 429;
+      const decision = gateWaits
+        ? decideRetry(result.outcome, rateLimitedInARow, Infinity, this.options.now(), this.options.random())
+        : decideRetry(result.outcome, retriesTaken, this.options.maxRetries, this.options.now(), this.options.random());
       if (!decision.retry) throw result.error;
       await this.#wait(decision, attempt, result, spec.method, spec.path, spec.signal);
-      retriesTaken++;
+      if (gateWaits) rateLimitedInARow++;
+      else {
+        rateLimitedInARow = 0;
+        retriesTaken++;
+      }
     }
   }
 
@@ -248,6 +258,7 @@ export class Transport {
     prepared: { stream: AsyncIterable<Uint8Array>; length: number } | undefined,
     onTimer: (touch: () => void) => void,
   ): Promise<AttemptResult<T>> {
+    const startedAt = this.options.now();
     const controller = new AbortController();
     const timer = new ProgressTimer(this.options.timeoutMs, () => controller.abort());
     onTimer(timer.touch);
@@ -279,6 +290,7 @@ export class Transport {
       timer.touch();
       status = res.statusCode;
       const resHeaders = normalizeHeaders(res.headers);
+      this.options.onResponse?.({ status, headers: resHeaders, startedAt });
       requestId = resHeaders['request-id'] ?? null;
       if (res.statusCode >= 200 && res.statusCode < 300) {
         return { ok: true, value: await spec.consume(res.body, timer.touch), status: res.statusCode };
@@ -296,6 +308,7 @@ export class Transport {
       });
       return { ok: false, outcome, error, requestId: error.requestId, status };
     } catch (err) {
+      if (status === null) this.options.onResponse?.({ status: null, headers: {}, startedAt });
       return { ok: false, ...this.#classify(err, spec, timer.fired), requestId, status: null };
     } finally {
       timer.clear();

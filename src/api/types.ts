@@ -59,6 +59,16 @@ export interface AttemptInfo {
   outcome: 'ok' | 'response' | 'connection' | 'timeout' | 'user-abort' | 'fatal';
 }
 
+/** One answer (or its absence) to one attempt, as `onResponse` reports it. */
+export interface ResponseInfo {
+  /** The HTTP status, or null when no answer came (reset, refused, timed out, aborted). */
+  status: number | null;
+  /** Response headers, names in lower case; empty when no answer came. */
+  headers: Readonly<Record<string, string>>;
+  /** The client's clock when the attempt was sent. */
+  startedAt: number;
+}
+
 export interface FilesClientOptions {
   apiKey: string;
   /** Default https://api.anthropic.com. */
@@ -79,6 +89,8 @@ export interface FilesClientOptions {
    * One answer to a 429: when this hook and `onRetryWait` are both given, a 429 is reported
    * through `onRetryWait` (with the server's wait, or the default backoff) and the client does
    * NOT sleep; it goes straight back to this hook, which waits out the pause the gate has set.
+   * Such a 429 is waiting, not failing: it does not count against `maxRetries`, so a storm of
+   * any length ends with the request done (or aborted through its signal), never failed.
    * Without this hook (the CLI's `files` command) the client sleeps the wait itself. Waits after
    * a 5xx, a reset or a timeout are always the client's own per-request sleep.
    */
@@ -90,6 +102,12 @@ export interface FilesClientOptions {
   onRetryWait?: (info: RetryWaitInfo) => void;
   /** Called after every attempt (first and retries) with its outcome; the daemon's metrics count them. */
   onAttempt?: (info: AttemptInfo) => void;
+  /**
+   * Called once per attempt with its status and headers as soon as they arrive (before the body
+   * is read), or with status null when no answer came. The request gate learns the server's rate
+   * limit from every answer, not only from 429s (`anthropic-ratelimit-requests-*`).
+   */
+  onResponse?: (info: ResponseInfo) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Random in [0,1) for jitter, for tests. @default Math.random */

@@ -1,7 +1,8 @@
 /**
  * The composition of the sync engine: the one place that builds its parts. The request gate
  * decides every wait (the rate, and the pause after a 429); the client asks it before each
- * attempt and tells it of each retry wait; the queue asks it before each job. The watcher is
+ * attempt, tells it of every answer (it learns the server's limit from them) and of each retry
+ * wait; the queue asks it before each job. The watcher is
  * started (and chokidar loaded) only when watching.
  */
 import path from 'node:path';
@@ -42,6 +43,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
         }
       : (signal) => gate.acquire(signal),
     ...(meter ? { onAttempt: (info: AttemptInfo) => meter.attempt(info) } : {}),
+    onResponse: (info) => gate.onResponse(info),
     onRetryWait: (info: RetryWaitInfo) => {
       const pausedBefore = gate.pausedUntil;
       gate.onRetryWait(info);

@@ -1,14 +1,18 @@
 /**
  * The request gate every Files API attempt passes through (the client's `beforeRequest` hook):
- * a token bucket at the configured requests per minute, and a shared pause after a 429 so one
- * rate-limited request holds all the others, as the API asks. Repeated 429s lower the rate,
- * which then recovers by itself. The clock and the sleep are injectable; tests use a fake clock.
+ * the IO shell of the rate controller (./rate-controller.ts), which decides when the next
+ * request may start and learns the server's limit from every answer (`onResponse`: status and
+ * `anthropic-ratelimit-requests-*` headers; a 429's `retry-after`). A 429 pauses every request
+ * until its wait is over, and the queue starts no job meanwhile (`whenUnpaused`). Waiting here is
+ * never failing: the client does not count a 429 the gate answers against its retries. The clock
+ * and the sleep are injectable; tests use a fake clock.
  */
-import type { RetryWaitInfo } from '../api/types.js';
+import type { ResponseInfo, RetryWaitInfo } from '../api/types.js';
 import { FilesyncError } from '../errors.js';
+import { RateController } from './rate-controller.js';
 
 export interface RequestGateOptions {
-  /** Requests started per minute, all kinds together. */
+  /** Requests started per minute, all kinds together: the upper bound the rate never exceeds. */
   readonly requestsPerMinute: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -17,16 +21,16 @@ export interface RequestGateOptions {
    * @default a setTimeout-based sleep that clears its timer on abort
    */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Random in [0,1) for the controller's jitter. @default Math.random */
+  readonly random?: () => number;
 }
 
-/** After a 429 the effective rate is multiplied by this. */
-export const RATE_DECREASE_FACTOR = 0.7;
-/** Share of the configured rate regained per minute without a 429. */
-export const RATE_RECOVERY_PER_MINUTE = 0.1;
-/** The effective rate never drops below this many requests per minute. */
-export const MIN_RPM = 1;
-
-const MINUTE = 60_000;
+/**
+ * After a pause one request goes first and the others wait for its answer; if no answer is
+ * reported within this time (the request never left: its job was aborted, its file vanished;
+ * or it is a long upload), the others go on without it.
+ */
+export const PROBE_TIMEOUT_MS = 5_000;
 
 interface Waiter {
   resolve: () => void;
@@ -81,14 +85,11 @@ export class RequestGate {
   readonly requestsPerMinute: number;
   #now: () => number;
   #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Cancels the pump's wait when every waiter has gone. */
+  #controller: RateController;
+  /** Cancels the pump's wait when every waiter has gone, or when an answer may change it. */
   #pumpWait: AbortController | null = null;
-  #effectiveRpm: number;
-  /** When the effective rate was last recomputed (recovery is linear from there). */
-  #rateAt: number;
-  #tokens: number;
-  #refilledAt: number;
-  #pausedUntil = 0;
+  /** When the gate began waiting for a probe's answer (the controller said Infinity), or null. */
+  #probeWaitSince: number | null = null;
   #pauses = 0;
   #waiters: Waiter[] = [];
   #pumping = false;
@@ -101,16 +102,12 @@ export class RequestGate {
     this.requestsPerMinute = rpm;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? defaultSleep;
-    const t = this.#now();
-    this.#effectiveRpm = rpm;
-    this.#rateAt = t;
-    this.#tokens = this.#burst(rpm);
-    this.#refilledAt = t;
+    this.#controller = new RateController({ requestsPerMinute: rpm, now: this.#now(), ...(options.random ? { random: options.random } : {}) });
   }
 
   /** The deadline of the current 429 pause (ms since epoch of the injected clock), or null. */
   get pausedUntil(): number | null {
-    return this.#pausedUntil > this.#now() ? this.#pausedUntil : null;
+    return this.#controller.pausedUntil(this.#now());
   }
 
   /** How many distinct 429 pauses there have been (overlapping 429s count once). */
@@ -118,10 +115,14 @@ export class RequestGate {
     return this.#pauses;
   }
 
-  /** The rate currently enforced, after 429 decreases and recovery. */
+  /** The rate the pacer runs at now (requests per minute). */
   get effectiveRpm(): number {
-    this.#recover(this.#now());
-    return this.#effectiveRpm;
+    return this.#controller.rate(this.#now());
+  }
+
+  /** The server's limit, from its headers or estimated from its 429s; null while unknown. */
+  get learnedLimit(): number | null {
+    return this.#controller.limit;
   }
 
   /** Waiters queued for a token. */
@@ -129,7 +130,7 @@ export class RequestGate {
     return this.#waiters.length;
   }
 
-  /** Resolves when a request may start: a token is free and no pause is in force. FIFO. */
+  /** Resolves when a request may start: the controller allows one and no pause is in force. FIFO. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<void>((resolve, reject) => {
@@ -152,63 +153,57 @@ export class RequestGate {
   async whenUnpaused(signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
-      const wait = this.#pausedUntil - this.#now();
-      if (wait <= 0) return;
+      const until = this.pausedUntil;
+      if (until === null) return;
+      const wait = until - this.#now();
       await (signal ? raceAbort(this.#sleep(wait, signal), signal) : this.#sleep(wait));
     }
   }
 
   /**
-   * The Files client's `onRetryWait` hook. A 429 pauses every request until now + waitMs
-   * (keeping the later deadline). The first 429 of a pause counts one pause and lowers the rate;
-   * the other requests that were in flight at the same time get their 429 too, and must not
-   * lower it again for the same episode.
+   * The Files client's `onResponse` hook: every answer (or its absence) goes to the controller,
+   * which learns the limit from it; a 429 pauses every request until its `retry-after`.
+   */
+  onResponse(info: ResponseInfo): void {
+    const now = this.#now();
+    if (info.status === 429) this.#countPause(now);
+    this.#controller.answer(now, { status: info.status, headers: info.headers, startedAt: info.startedAt });
+    this.#probeWaitSince = null;
+    // The answer may let a waiter go sooner (a probe answered) or later (a pause): look again.
+    this.#pumpWait?.abort();
+  }
+
+  /**
+   * The Files client's `onRetryWait` hook. A 429 pauses every request at least until now +
+   * waitMs (the later deadline wins); the answer itself, and what it teaches about the limit,
+   * came through `onResponse`. Other retry waits are the client's own per-request sleep.
    */
   onRetryWait(info: RetryWaitInfo): void {
     if (info.status !== 429) return;
     const now = this.#now();
-    const until = now + Math.max(0, info.waitMs);
-    const newEpisode = this.#pausedUntil <= now;
-    if (newEpisode) {
-      this.#recover(now);
-      this.#pauses += 1;
-      this.#effectiveRpm = Math.max(MIN_RPM, this.#effectiveRpm * RATE_DECREASE_FACTOR);
-    }
-    if (until > this.#pausedUntil) this.#pausedUntil = until;
-    // The API's window is full: start again with an empty bucket, and no recovery while paused.
-    this.#tokens = 0;
-    this.#refilledAt = this.#pausedUntil;
-    this.#rateAt = this.#pausedUntil;
+    this.#countPause(now);
+    this.#controller.holdUntil(now + Math.max(0, info.waitMs));
+    this.#pumpWait?.abort();
   }
 
-  #burst(rpm: number): number {
-    return Math.max(1, Math.floor((rpm / 60) * 2));
-  }
-
-  #recover(now: number): void {
-    if (now <= this.#rateAt) return;
-    if (this.#effectiveRpm < this.requestsPerMinute) {
-      const gained = (this.requestsPerMinute * RATE_RECOVERY_PER_MINUTE * (now - this.#rateAt)) / MINUTE;
-      this.#effectiveRpm = Math.min(this.requestsPerMinute, this.#effectiveRpm + gained);
-    }
-    this.#rateAt = now;
-  }
-
-  #refill(now: number): void {
-    if (now <= this.#refilledAt) return;
-    // Refill at the rate in force before this instant; close enough while it recovers slowly.
-    this.#recover(now);
-    const rpm = this.#effectiveRpm;
-    this.#tokens = Math.min(this.#burst(rpm), this.#tokens + ((now - this.#refilledAt) * rpm) / MINUTE);
-    this.#refilledAt = now;
+  #countPause(now: number): void {
+    if (this.#controller.pausedUntil(now) === null) this.#pauses += 1;
   }
 
   /** How long the head waiter must wait; 0 means it may go now. */
   #waitMs(now: number): number {
-    if (this.#pausedUntil > now) return this.#pausedUntil - now;
-    this.#refill(now);
-    if (this.#tokens >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - this.#tokens) * MINUTE) / this.#effectiveRpm));
+    const wait = this.#controller.wait(now);
+    if (wait !== Infinity) {
+      this.#probeWaitSince = null;
+      return wait;
+    }
+    // A probe is out: wait for its answer, but not for ever (see PROBE_TIMEOUT_MS).
+    this.#probeWaitSince ??= now;
+    const left = this.#probeWaitSince + PROBE_TIMEOUT_MS - now;
+    if (left > 0) return left;
+    this.#probeWaitSince = null;
+    this.#controller.answer(now, { status: null });
+    return this.#controller.wait(now);
   }
 
   async #pump(): Promise<void> {
@@ -216,17 +211,18 @@ export class RequestGate {
     this.#pumping = true;
     try {
       while (this.#waiters.length > 0) {
-        const wait = this.#waitMs(this.#now());
+        const now = this.#now();
+        const wait = this.#waitMs(now);
         if (wait > 0) {
           const ctl = new AbortController();
           this.#pumpWait = ctl;
-          await this.#sleep(wait, ctl.signal).catch(() => undefined);
+          await this.#sleep(Math.max(1, wait), ctl.signal).catch(() => undefined);
           this.#pumpWait = null;
           continue;
         }
         const waiter = this.#waiters.shift();
         if (waiter === undefined) break;
-        this.#tokens -= 1;
+        this.#controller.start(now);
         if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
         waiter.resolve();
       }

@@ -30,7 +30,7 @@ import {
   type FilesClient,
   type RetryWaitInfo,
 } from '../../src/api/index.js';
-import type { AttemptInfo } from '../../src/api/types.js';
+import type { AttemptInfo, ResponseInfo } from '../../src/api/types.js';
 import { USER_AGENT } from '../../src/version.js';
 
 const KEY = 'sk-ant-test-key-DO-NOT-LEAK-0123456789';
@@ -713,6 +713,32 @@ describe('retries', () => {
     await client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a');
     expect(gate.calls).toEqual(['acquire', 'wait 503 300', 'acquire']);
     expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
+  });
+
+  it('with a gate, 429s never use up the retries: the request waits through more of them than maxRetries', async () => {
+    handler = (_req, res, _b, s) =>
+      s.length <= 5 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '10' }) : json(res, 200, meta('file_a'));
+    const gate = fakeGate();
+    await expect(client({ maxRetries: 1, beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a')).resolves.toMatchObject({ id: 'file_a' });
+    expect(seen).toHaveLength(6);
+    // Without a gate the same server fails the request after its one retry.
+    seen.length = 0;
+    await expect(client({ maxRetries: 1 }).retrieve('file_a')).rejects.toMatchObject({ code: 'E_API_RATE_LIMIT' });
+  });
+
+  it('reports every answer to onResponse with its status, headers and start, and a lost one with status null', async () => {
+    handler = (req, res, _b, s) => {
+      if (s.length === 1) return apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '1', 'anthropic-ratelimit-requests-remaining': '7' });
+      if (s.length === 2) return void req.socket.destroy();
+      return json(res, 200, meta('file_a'));
+    };
+    const answers: ResponseInfo[] = [];
+    const before = Date.now();
+    await client({ maxRetries: 3, onResponse: (i) => answers.push(i) }).retrieve('file_a');
+    expect(answers.map((a) => a.status)).toEqual([503, null, 200]);
+    expect(answers[0]!.headers['anthropic-ratelimit-requests-remaining']).toBe('7');
+    expect(answers[1]!.headers).toEqual({});
+    for (const a of answers) expect(a.startedAt).toBeGreaterThanOrEqual(before);
   });
 
   it('passes the request signal to the gate, so an abort ends a gate wait', async () => {

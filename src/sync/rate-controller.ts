@@ -1,0 +1,515 @@
+/**
+ * The rate controller: decides when the next Files API request may start, and learns the
+ * server's limit from what the server says. Pure: no timers, no IO; every method takes `now`
+ * (ms). The request gate (request-gate.ts) is its IO shell; test/helpers/rate-sim.ts drives it
+ * in virtual time.
+ *
+ * Why it is built this way (issue 9, files-api.md §7, §11, §12):
+ *
+ * - **Pacing.** A token bucket at the current rate with a burst of two: requests leave evenly,
+ *   so the server's bucket or window is never hit by a clump. The configured
+ *   `requestsPerMinute` is an upper bound the rate never exceeds.
+ *
+ * - **The limit is shared and mostly invisible.** The API limits per organization; every
+ *   daemon and script on the organization's keys draws from one budget (§11). A daemon sees
+ *   the others only through the budget the server reports, or through 429s.
+ *
+ * - **With `anthropic-ratelimit-requests-*` headers** (limit, remaining, reset) the controller
+ *   knows the limit and the budget left, which is the same number for every daemon on the key.
+ *   It spends the budget while it is large (a full bucket is a burst the server grants), keeps a
+ *   local count of what it has spent since the last answer so it never starts a request the
+ *   budget cannot cover, and treats a budget falling to a small reserve as the congestion
+ *   signal, before any 429 (ECN-style). Every daemon sees the same reserve crossing, so they all
+ *   decrease together.
+ *
+ * - **Without headers** only a 429 says the budget is gone. At a 429 the controller estimates
+ *   its share of the limit from what the server accepted just before: since the previous 429
+ *   when there was one (the budget was empty at both ends, so what was accepted in between is
+ *   exactly what the server refilled), otherwise as if the job started on a full bucket whose
+ *   capacity is one minute of the limit (what `requests per minute` with a continuously refilled
+ *   bucket means, §7): accepted = limit + limit × elapsed / 60 s. A long `retry-after` (longer
+ *   than a bucket would need for one request) means a window that must drain: then the estimate
+ *   is simply what the server accepted in its last minute. Either way a rate above the
+ *   estimate drops to it in one step, not blindly ×0.7 per 429; a rate already at or below it
+ *   is multiplied by β (next point); after a window's long wait it goes to 95 % of what the
+ *   window took.
+ *   A header-less 429 counts only when a run of acceptances a limiter would explain came
+ *   before it (about ten seconds' worth at the rate): random 429s from a faulty server follow
+ *   short runs at any rate, and cutting on each would drag the rate to nothing; they pause only.
+ *
+ * - **AIMD, so several daemons converge to equal shares.** Each congestion signal multiplies the
+ *   rate by β ≈ 0.85 (at most once per round trip: the 429s of requests already in flight
+ *   belong to the same episode); between signals the rate grows by a fixed amount per second
+ *   (0.3 % of the limit per second, so the daemons on a key together climb back a few percent
+ *   per minute; ten times that while the headers show the key's budget well above its reserve,
+ *   which every daemon on the key sees alike, so the increase stays equal across them). Multiplicative decrease shrinks the gap between a large and a small share,
+ *   additive increase keeps it, so repeated rounds converge to equal shares (Chiu and Jain's
+ *   argument for TCP). β and the increase carry ±5 % random jitter, so daemons that saw the same
+ *   signal do not move in lock step and overshoot together. On a token bucket, the rounds spent
+ *   below the limit refill the server's bucket and the rounds above it spend that reserve, so the
+ *   throughput stays at the limit while the rates saw-tooth around it.
+ *
+ * - **Pauses.** A 429 pauses every request until its `retry-after-ms` / `retry-after` (the
+ *   API: retrying earlier will fail). When the pause ends one request goes first; the others
+ *   follow as soon as it is answered with anything but 429, so a storm costs one request per
+ *   retry-after, not one per worker. 429s with no acceptance in between are one episode and cut
+ *   the rate at most once. A 429 that the headers show was not the limiter's doing (budget left)
+ *   and an episode that lasted far longer than the limit can explain (a storm, an outage) leave
+ *   the learned rate as it was before it: after a storm the daemon resumes at once at the rate it
+ *   had learned.
+ */
+
+/** Response headers as undici or fetch give them; names in lower case. */
+export type HeaderSource =
+  | Readonly<Record<string, string | string[] | undefined>>
+  | { get(name: string): string | null };
+
+export interface RateAnswer {
+  /** The HTTP status, or null when no answer came (network error, timeout). */
+  readonly status: number | null;
+  readonly headers?: HeaderSource;
+  /** When the answered request started (its `start()`); older answers cannot re-trigger a cut. */
+  readonly startedAt?: number;
+  /** The wait the client computed for a 429, used when the headers carry none. */
+  readonly retryAfterMs?: number;
+}
+
+export interface RateControllerOptions {
+  /** The configured upper bound, requests started per minute (all kinds together). */
+  readonly requestsPerMinute: number;
+  /** Creation time (ms). */
+  readonly now: number;
+  /** Random in [0,1) for jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Multiplicative decrease on a congestion signal (before jitter). */
+export const DECREASE_FACTOR = 0.85;
+/** Additive increase per second, as a share of the limit. */
+export const INCREASE_PER_SECOND = 0.003;
+/**
+ * With headers, while the key's budget stays above twice its reserve the key as a whole is under
+ * its limit: the additive increase runs this many times faster (every daemon sees the same
+ * budget, so their increases stay equal and the shares still converge).
+ */
+export const FAST_INCREASE = 10;
+/** After a window's 429: the share of what the window took in its last minute to go on at. */
+export const WINDOW_MARGIN = 0.95;
+/** A 429 episode longer than this, refused again after its waits, was not the limit. */
+export const STORM_MS = 10_000;
+/** Jitter applied to both, ±. */
+export const JITTER = 0.05;
+/** Requests the pacer may start back to back. */
+export const BURST = 2;
+/** Acceptances in the last minute below which a 429 teaches nothing about the limit. */
+export const MIN_EVIDENCE = 10;
+/** The rate never drops below this (requests per minute). */
+export const MIN_RPM = 1;
+
+const MINUTE = 60_000;
+/** Budget left, in requests, at which the headers count as a congestion signal. */
+function reserveFor(limit: number): number {
+  return Math.max(2, Math.ceil(limit * 0.05));
+}
+
+/**
+ * Acceptances in a row a header-less 429 needs behind it to cut the rate: ten seconds at the
+ * rate (at most 400/min's worth), at least MIN_EVIDENCE. At 10 % random 429s, that many in a
+ * row almost never happen; before a limiter's 429 the run is its whole cycle (the bucket
+ * drained, or the additive increase climbing back over the limit).
+ */
+function evidenceFor(rate: number): number {
+  return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
+}
+
+/** Budget left above which the pacer runs at the configured rate. */
+function highWaterFor(limit: number): number {
+  return Math.max(4, limit * 0.25);
+}
+
+interface Budget {
+  limit: number;
+  remaining: number;
+  /** When the server's bucket is full again, or null. */
+  resetAt: number | null;
+  at: number;
+  /** Requests this controller started since `at`. */
+  spent: number;
+  /** The server's limiter, as the reset header last showed it. */
+  shape: 'window' | 'bucket' | null;
+}
+
+export class RateController {
+  readonly requestsPerMinute: number;
+  #random: () => number;
+  /** The AIMD rate (per minute) as of `#rateAt`; grows additively from there. */
+  #rate: number;
+  #rateAt: number;
+  #limit: number | null = null;
+  #limitSource: 'header' | 'estimate' | null = null;
+  #budget: Budget | null = null;
+  /** Budget snapshots about a second apart (the last ten), to read the key's rate from. */
+  #marks: { remaining: number; at: number; accepted: number }[] = [];
+  #tokens = BURST;
+  #refilledAt: number;
+  #pausedUntil = 0;
+  /** After a pause: one request goes first; set while it is in flight. */
+  #probing = false;
+  #probeOwed = false;
+  /** An open 429 episode: it ends with the first acceptance. */
+  #episode: { start: number; rateBefore: number; decreased: boolean; firstPauseEnd: number; refusedAfterWait: boolean } | null = null;
+  #lastDecreaseAt = -Infinity;
+  /** The additive increase's pace: FAST_INCREASE while the key's budget is well above its reserve. */
+  #increaseFactor = 1;
+  /** counts.accepted at the last 429. */
+  #acceptedAt429 = 0;
+  /** When the server's budget was last known to be empty (a 429 from the limiter). */
+  #emptyAt: number | null = null;
+  #historyStart: number;
+  /** Times of accepted answers, oldest first (kept for one minute). */
+  #accepted: number[] = [];
+  #acceptedHead = 0;
+  #counts = { started: 0, accepted: 0, rejected429: 0, decreases: 0 };
+
+  constructor(options: RateControllerOptions) {
+    const rpm = options.requestsPerMinute;
+    if (!Number.isFinite(rpm) || rpm <= 0) {
+      throw new TypeError(`Expected requestsPerMinute to be a finite number > 0, got ${String(rpm)} (${typeof rpm})`);
+    }
+    this.requestsPerMinute = rpm;
+    this.#random = options.random ?? Math.random;
+    this.#rate = rpm;
+    this.#rateAt = options.now;
+    this.#refilledAt = options.now;
+    this.#historyStart = options.now;
+  }
+
+  /** The limit learned from the headers or estimated from 429s, or null while unknown. */
+  get limit(): number | null {
+    return this.#limit;
+  }
+
+  get limitSource(): 'header' | 'estimate' | null {
+    return this.#limitSource;
+  }
+
+  /** The end of the current pause, or null. */
+  pausedUntil(now: number): number | null {
+    return this.#pausedUntil > now ? this.#pausedUntil : null;
+  }
+
+  get counts(): Readonly<{ started: number; accepted: number; rejected429: number; decreases: number }> {
+    return { ...this.#counts };
+  }
+
+  /** The rate (per minute) the pacer runs at now. */
+  rate(now: number): number {
+    const b = this.#budget;
+    // A window: nothing refills until old requests leave it; the budget itself is the pacer.
+    if (b !== null && isWindow(b)) return this.requestsPerMinute;
+    // A large budget is a burst the server grants: spend it at the configured rate.
+    if (b !== null && this.#budgetLeft(b, now) > highWaterFor(b.limit)) return this.requestsPerMinute;
+    const aimd = this.#aimdRate(now);
+    return Math.max(MIN_RPM, Math.min(this.requestsPerMinute, aimd));
+  }
+
+  /**
+   * How long until a request may start: 0 means now, Infinity means after the next answer
+   * (a probe is in flight after a pause).
+   */
+  wait(now: number): number {
+    if (this.#pausedUntil > now) return this.#pausedUntil - now;
+    if (this.#probing) return Infinity;
+    const rate = this.rate(now);
+    this.#refill(now, rate);
+    let wait = this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * MINUTE) / rate);
+    const b = this.#budget;
+    if (b !== null) {
+      // What the server's budget holds by now, counting what we spent and what it refilled
+      // (a bucket refills continuously; a window may refill later: a 429 then says so).
+      if (isWindow(b)) {
+        const need = 1 + reserveFor(b.limit);
+        const left = b.remaining - b.spent + this.#ownExpired(b.at, now);
+        if (left < need) wait = Math.max(wait, this.#untilOwnExpire(b, now, need - left));
+      } else {
+        const left = this.#budgetLeft(b, now);
+        if (left < 1) wait = Math.max(wait, Math.ceil(((1 - left) * MINUTE) / b.limit));
+      }
+    }
+    return wait;
+  }
+
+  /** A request starts now (call when wait(now) is 0). */
+  start(now: number): void {
+    const rate = this.rate(now);
+    this.#refill(now, rate);
+    this.#tokens -= 1;
+    this.#counts.started += 1;
+    if (this.#budget !== null) this.#budget.spent += 1;
+    if (this.#probeOwed) {
+      this.#probeOwed = false;
+      this.#probing = true;
+    }
+  }
+
+  /**
+   * Holds every request until `until` at least (a 429 whose wait the client computed: its
+   * default backoff when the answer carried no `retry-after`). Learns nothing; `answer` does.
+   */
+  holdUntil(until: number): void {
+    if (until <= this.#pausedUntil) return;
+    this.#pausedUntil = until;
+    this.#tokens = 0;
+    this.#refilledAt = Math.max(this.#refilledAt, until);
+    this.#probing = false;
+    this.#probeOwed = true;
+  }
+
+  /** An answer (or its absence) for a request started earlier. */
+  answer(now: number, answer: RateAnswer): void {
+    const h = answer.headers;
+    const limit = h ? headerNumber(h, 'anthropic-ratelimit-requests-limit') : null;
+    const remaining = h ? headerNumber(h, 'anthropic-ratelimit-requests-remaining') : null;
+    if (limit !== null && limit > 0 && remaining !== null) {
+      const reset = h ? headerString(h, 'anthropic-ratelimit-requests-reset') : null;
+      const resetAt = reset === null ? NaN : Date.parse(reset);
+      this.#limit = limit;
+      this.#limitSource = 'header';
+      // An answer to an older request can arrive after a newer one: keep the lower budget.
+      const shape = Number.isFinite(resetAt) ? shapeOf(limit, remaining, resetAt - now) : null;
+      this.#budget = { limit, remaining, resetAt: Number.isFinite(resetAt) ? resetAt : null, at: now, spent: 0, shape: shape ?? this.#budget?.shape ?? null };
+      // The growth so far is kept, and its pace set by the key's budget from here on: the same
+      // for every daemon on the key, so the increase stays additive and fair (see above).
+      if (this.#rate < this.requestsPerMinute && now > Math.max(this.#rateAt, this.#pausedUntil)) {
+        this.#rate = this.#aimdRate(now);
+        this.#rateAt = now;
+      }
+      this.#increaseFactor = remaining > 2 * reserveFor(limit) ? FAST_INCREASE : 1;
+      // The mark the key's rate is measured from: a few seconds back, renewed as time goes on.
+      const last = this.#marks[this.#marks.length - 1];
+      if (last === undefined || now - last.at >= 1_000) {
+        this.#marks.push({ remaining, at: now, accepted: this.#counts.accepted });
+        if (this.#marks.length > 10) this.#marks.shift();
+      }
+    }
+    if (answer.status === 429) {
+      this.#counts.rejected429 += 1;
+      this.#on429(now, answer, remaining);
+    } else {
+      if (answer.status !== null) this.#onAccepted(now);
+      const b = this.#budget;
+      if (b !== null && !isWindow(b) && remaining !== null && remaining <= reserveFor(b.limit) && this.#budgetFalling(now, remaining)) {
+        this.#congestion(now, answer.startedAt, this.#shareEstimate(now, null));
+      }
+    }
+    if (answer.status !== 429) this.#probing = false;
+  }
+
+  #onAccepted(now: number): void {
+    this.#counts.accepted += 1;
+    this.#accepted.push(now);
+    this.#expire(now);
+    const ep = this.#episode;
+    if (ep !== null) {
+      this.#episode = null;
+      // Refused again after waiting as long as it asked, for many seconds: a storm or an outage,
+      // not our rate (a limiter admits once its own wait is over, give or take a request another
+      // daemon took first). Resume at the rate from before it.
+      if (ep.decreased && ep.refusedAfterWait && now - ep.start > STORM_MS) {
+        this.#rate = Math.max(this.#aimdRate(now), ep.rateBefore);
+        this.#rateAt = now;
+      }
+    }
+  }
+
+  #windowEpisode = false;
+
+  #on429(now: number, answer: RateAnswer, remaining: number | null): void {
+    const wait = retryAfterMs(answer.headers, now) ?? answer.retryAfterMs ?? 1_000;
+    const until = now + Math.max(0, wait);
+    const ep0 = this.#episode;
+    if (ep0 !== null && answer.startedAt !== undefined && answer.startedAt >= ep0.firstPauseEnd) ep0.refusedAfterWait = true;
+    if (until > this.#pausedUntil) this.#pausedUntil = until;
+    // The pacer starts from empty when the pause ends (the server's budget is empty too).
+    this.#tokens = 0;
+    this.#refilledAt = Math.max(this.#refilledAt, this.#pausedUntil);
+    this.#probing = false;
+    this.#probeOwed = true;
+    // The headers say budget was left: the refusal was not the limiter's (a storm); pause only.
+    if (remaining !== null && remaining >= 1) return;
+    // Without headers, a 429 that came before the server had accepted a few seconds' worth in a
+    // row since the previous 429 is not taken as the limit's word: a limiter refuses after a
+    // long run of acceptances (the bucket drained, or the rate climbed back over it), whereas
+    // random 429s (a faulty server) come after short runs at any rate and would cut it to nothing.
+    const run = this.#counts.accepted - this.#acceptedAt429;
+    this.#acceptedAt429 = this.#counts.accepted;
+    if (remaining === null && run < evidenceFor(this.#aimdRate(now))) return;
+    const first = this.#episode === null;
+    if (first) this.#windowEpisode = false;
+    if (first) this.#episode = { start: now, rateBefore: this.#aimdRate(now), decreased: false, firstPauseEnd: until, refusedAfterWait: false };
+    const ep = this.#episode!;
+    if (ep.decreased) return;
+    const oneRequest = this.#limit !== null ? MINUTE / this.#limit : 0;
+    // A bucket needs at most one request's time to admit the next; a window may need much longer.
+    if (wait > Math.max(2_000, 2 * oneRequest)) this.#windowEpisode = true;
+    const share = this.#shareEstimate(now, this.#windowEpisode ? 'window' : 'bucket');
+    if (this.#congestion(now, answer.startedAt, share, this.#windowEpisode)) ep.decreased = true;
+    this.#emptyAt = now;
+  }
+
+  /**
+   * The share of the limit this controller has been granted, per minute, from what the server
+   * accepted before `now`; null when there is too little to go on.
+   */
+  #shareEstimate(now: number, kind: 'window' | 'bucket' | null): number | null {
+    this.#expire(now);
+    const minuteAgo = now - MINUTE;
+    const inLastMinute = this.#accepted.length - this.#acceptedHead;
+    // A few acceptances say how busy we were, not what the server would grant (a daemon that
+    // was idle before a storm): too little to estimate from.
+    if (kind !== null && inLastMinute < MIN_EVIDENCE && (this.#emptyAt === null || this.#emptyAt < minuteAgo)) return null;
+    if (kind === 'window') return inLastMinute > 0 ? inLastMinute : null;
+    const m = this.#marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000) ?? null;
+    if (kind === null && m !== null && this.#budget !== null) {
+      // Headers: my share = my accepted rate scaled down by how far the key as a whole is over
+      // its limit, the key's rate read from the budget's fall (plus its refill) since the mark.
+      const dt = now - m.at;
+      if (dt < 1_000) return null;
+      const b = this.#budget;
+      const keyRate = ((m.remaining - b.remaining) * MINUTE) / dt + b.limit;
+      const mine = ((this.#counts.accepted - m.accepted) * MINUTE) / dt;
+      if (keyRate <= 0 || mine <= 0) return null;
+      return (mine * b.limit) / Math.max(keyRate, b.limit);
+    }
+    if (this.#emptyAt !== null && this.#emptyAt >= minuteAgo && now - this.#emptyAt >= 2_000) {
+      const since = this.#countSince(this.#emptyAt);
+      return (since * MINUTE) / (now - this.#emptyAt);
+    }
+    if (inLastMinute === 0) return null;
+    // A minute of history: what the server granted in it is the share.
+    if (now - this.#historyStart >= MINUTE) return inLastMinute;
+    // Less: assume the job began on a full bucket of one minute's worth, which it drained.
+    return (inLastMinute * MINUTE) / (MINUTE + (now - this.#historyStart));
+  }
+
+  /** Whether the key's budget fell over the last seconds (a window that stays empty does not). */
+  #budgetFalling(now: number, remaining: number): boolean {
+    const m = this.#marks.find((k) => now - k.at >= 1_000 && now - k.at <= 8_000);
+    return m === undefined || m.remaining > remaining;
+  }
+
+  /** Own acceptances that left a 60-s window between `from` and `now`. */
+  #ownExpired(from: number, now: number): number {
+    let n = 0;
+    for (const t of this.#accepted) if (t > from - MINUTE && t <= now - MINUTE) n++;
+    return n;
+  }
+
+  /** How long until `count` more of our own acceptances leave the window; a poll interval if never. */
+  #untilOwnExpire(b: Budget, now: number, count: number): number {
+    let n = 0;
+    for (const t of this.#accepted) {
+      if (t <= now - MINUTE) continue;
+      n++;
+      if (n >= count) return Math.max(1, t + MINUTE - now);
+    }
+    return Math.ceil(MINUTE / b.limit);
+  }
+
+  #countSince(t: number): number {
+    let n = 0;
+    for (let i = this.#accepted.length - 1; i >= this.#acceptedHead && (this.#accepted[i] as number) > t; i--) n++;
+    return n;
+  }
+
+  /** A congestion signal: multiplicative decrease, once per round trip. Returns whether it cut. */
+  #congestion(now: number, startedAt: number | undefined, share: number | null, window = false): boolean {
+    // An answer to a request that started before the last cut reflects the old rate.
+    if (startedAt !== undefined && startedAt <= this.#lastDecreaseAt) return false;
+    if (startedAt === undefined && now - this.#lastDecreaseAt < 1_000) return false;
+    const current = this.#aimdRate(now);
+    let base = Math.min(current, this.requestsPerMinute);
+    if (share !== null) base = Math.min(base, share / DECREASE_FACTOR);
+    if (this.#limit !== null) base = Math.min(base, this.#limit);
+    const jitter = 1 + JITTER * (2 * this.#random() - 1);
+    // A window states the share exactly (what it took in its minute): go just under it.
+    this.#rate = window && share !== null ? Math.max(MIN_RPM, Math.min(current, share) * WINDOW_MARGIN * jitter) : Math.max(MIN_RPM, base * DECREASE_FACTOR * jitter);
+    this.#rateAt = now;
+    this.#lastDecreaseAt = now;
+    this.#counts.decreases += 1;
+    if (this.#limitSource !== 'header' && share !== null) {
+      this.#limit = share;
+      this.#limitSource = 'estimate';
+    }
+    return true;
+  }
+
+  #aimdRate(now: number): number {
+    if (this.#rate >= this.requestsPerMinute) return this.requestsPerMinute;
+    const ref = this.#limit ?? this.requestsPerMinute;
+    const seconds = Math.max(0, now - Math.max(this.#rateAt, this.#pausedUntil)) / 1000;
+    const grown = this.#rate + ref * INCREASE_PER_SECOND * this.#increaseFactor * seconds;
+    return Math.min(this.requestsPerMinute, grown);
+  }
+
+  #budgetLeft(b: Budget, now: number): number {
+    const refilled = ((now - b.at) * b.limit) / MINUTE;
+    return Math.min(b.limit, b.remaining + refilled) - b.spent;
+  }
+
+  #refill(now: number, rate: number): void {
+    if (now <= this.#refilledAt) return;
+    this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilledAt) * rate) / MINUTE);
+    this.#refilledAt = now;
+  }
+
+  #expire(now: number): void {
+    const cut = now - MINUTE;
+    while (this.#acceptedHead < this.#accepted.length && (this.#accepted[this.#acceptedHead] as number) <= cut) this.#acceptedHead++;
+    if (this.#acceptedHead > 1024 && this.#acceptedHead * 2 > this.#accepted.length) {
+      this.#accepted.splice(0, this.#acceptedHead);
+      this.#acceptedHead = 0;
+    }
+  }
+}
+
+/**
+ * A window (reset a minute after the newest request) or a bucket (reset when refilled)? Only
+ * tells when the budget is far from empty (both reset a minute ahead when it is empty).
+ */
+function shapeOf(limit: number, remaining: number, resetIn: number): 'window' | 'bucket' | null {
+  const bucketReset = ((limit - remaining) * MINUTE) / limit;
+  if (MINUTE - bucketReset < 10_000) return null;
+  return resetIn > bucketReset + 5_000 ? 'window' : 'bucket';
+}
+
+function isWindow(b: Budget): boolean {
+  return b.shape === 'window';
+}
+
+function headerString(h: HeaderSource, name: string): string | null {
+  if (typeof (h as { get?: unknown }).get === 'function') return (h as { get(n: string): string | null }).get(name);
+  const v = (h as Readonly<Record<string, string | string[] | undefined>>)[name];
+  if (v === undefined) return null;
+  return Array.isArray(v) ? (v[0] ?? null) : v;
+}
+
+function headerNumber(h: HeaderSource, name: string): number | null {
+  const s = headerString(h, name);
+  if (s === null || s.trim() === '') return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** `retry-after-ms` (ms), else `retry-after` (seconds or an HTTP date), as the SDK reads them (§5). */
+export function retryAfterMs(h: HeaderSource | undefined, now: number): number | null {
+  if (h === undefined) return null;
+  const ms = headerNumber(h, 'retry-after-ms');
+  if (ms !== null && ms > 0) return ms;
+  const ra = headerString(h, 'retry-after');
+  if (ra === null) return null;
+  const s = Number(ra);
+  if (ra.trim() !== '' && Number.isFinite(s)) return Math.max(0, s * 1000);
+  const date = Date.parse(ra);
+  return Number.isFinite(date) ? Math.max(0, date - now) : null;
+}
