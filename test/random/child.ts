@@ -4,9 +4,10 @@
  * index file, the state-dir lock) against the emulator URL it is given, and run until killed.
  *
  * Started by test/random/daemon-driver.ts with fork(dist/test/random/child.js, [json]). IPC:
- *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' }
+ *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' }
  *   child -> parent  { ev: 'ready' } | { ev: 'idle' } | { ev: 'reconciled', summary } | { ev: 'closed' } | { ev: 'error', message }
  */
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { createFilesClient } from '../../src/api/index.js';
@@ -14,6 +15,7 @@ import { IndexStore } from '../../src/index/store.js';
 import { acquireLock } from '../../src/index/lock.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
 import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
+import { countingDispatcher } from './upload-counter.js';
 
 export interface ChildArgs {
   url: string;
@@ -21,9 +23,11 @@ export interface ChildArgs {
   stateDir: string;
   settleMs: number;
   logFile: string;
+  /** One byte is appended per upload request sent (see ChildDriver.uploads). */
+  countFile: string;
 }
 
-export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' };
+export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' };
 export type ChildEvent =
   | { ev: 'ready' }
   | { ev: 'idle' }
@@ -42,13 +46,14 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
   const lock = acquireLock(args.stateDir);
   const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
+  const dispatcher = countingDispatcher(() => appendFileSync(args.countFile, '1'));
   const engine = createSyncEngine({
     config,
     index,
     logger,
     watch: true,
     createClient: (hooks) =>
-      createFilesClient({ apiKey: TEST_KEY, baseURL: args.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, ...hooks }),
+      createFilesClient({ apiKey: TEST_KEY, baseURL: args.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, dispatcher, ...hooks }),
   });
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -63,8 +68,8 @@ async function main(): Promise<void> {
       if (msg.cmd === 'idle') {
         await engine.onIdle();
         send({ ev: 'idle' });
-      } else if (msg.cmd === 'reconcile') {
-        const r = await engine.reconcile({ allowMassDelete: true });
+      } else if (msg.cmd === 'reconcile' || msg.cmd === 'adopt') {
+        const r = await engine.reconcile(msg.cmd === 'adopt' ? { adopt: true } : { allowMassDelete: true });
         await engine.onIdle();
         send({ ev: 'reconciled', summary: { uploaded: r.uploaded.length, deleted: r.deleted.length, adopted: r.adopted.length, failed: r.failed.length, held: r.heldDeletes?.count ?? 0 } });
       } else if (msg.cmd === 'close') {
