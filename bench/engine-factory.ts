@@ -4,11 +4,10 @@
  */
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createFilesClient } from '../src/api/index.js';
 import type { Config } from '../src/config/types.js';
-import type { SyncEngine } from '../src/daemon/types.js';
+import type { SyncEngine } from '../src/sync/types.js';
 import { IndexStore } from '../src/index/store.js';
-import { createSyncEngine } from '../src/sync/engine.js';
+import { composeEngine } from '../src/daemon/compose-engine.js';
 import { BENCH_KEY } from './common.js';
 
 export interface EngineSetup {
@@ -70,14 +69,7 @@ export function buildEngine(s: EngineSetup): BenchEngine {
   const config = benchConfig(s);
   const index = IndexStore.open(path.join(s.stateDir, 'index.sqlite'));
   const logger = makeLogger(s.logLevel ?? (s.onLog ? 'info' : 'warn'), s.onLog);
-  const engine = createSyncEngine({
-    config,
-    index,
-    logger,
-    watch: s.watch,
-    createClient: (hooks) =>
-      createFilesClient({ apiKey: BENCH_KEY, baseURL: s.baseURL, shape: 'ga', maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, ...hooks }),
-  });
+  const engine = composeEngine(config, index, logger, { watch: s.watch });
   let closed: Promise<void> | null = null;
   return {
     engine,

@@ -1,5 +1,5 @@
 /**
- * The Files API client on undici, for both API shapes (files-api.md §0). One keep-alive Agent
+ * The Files API client on undici, for both API shapes (docs/files-api-facts.md §0). One keep-alive Agent
  * serves every request; the retry policy is the SDKs' (./retry.ts); uploads stream a hand-built
  * multipart body (./multipart.ts) and never create the duplicate the SDKs create when a response
  * is lost (see #recoverLostUpload).
@@ -30,6 +30,7 @@ import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { ProgressTimer } from './progress-timer.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES, decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
+import { filenameProblem } from './filename-rules.js';
 import {
   ANTHROPIC_VERSION,
   BETA_HEADER_VALUE,
@@ -61,7 +62,6 @@ export const DEFAULT_RECOVERY_LIST_LIMIT = 100;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MIN_EXPIRES_IN_SECONDS = 3600;
 const MAX_EXPIRES_IN_SECONDS = 7_776_000;
-const FORBIDDEN_FILENAME = /[/\\<>:"|?*\u0000-\u001f]/;
 
 /** Options beyond the contract's FilesClientOptions. */
 export interface FilesClientExtraOptions {
@@ -158,14 +158,6 @@ async function readAll(body: AsyncIterable<Uint8Array>, touch: () => void, max =
     total += buf.length;
   }
   return Buffer.concat(chunks);
-}
-
-/** Checks a remote filename against the rules both readings of the docs agree on (files-api.md §1.2). */
-export function filenameProblem(filename: string): string | null {
-  const length = [...filename].length;
-  if (length < 1 || length > 255) return `must be 1-255 characters, got ${length}`;
-  if (FORBIDDEN_FILENAME.test(filename)) return 'must not contain / \\ < > : " | ? * or control characters';
-  return null;
 }
 
 export class FilesClient implements FilesApi {
@@ -358,7 +350,7 @@ export class FilesClient implements FilesApi {
         if (ids.length > 100) {
           throw new BadRequestError('E_API_BAD_OPTION', `The API takes at most 100 ids per list, got ${ids.length}.`);
         }
-        // ids[] cannot be combined with limit or page (files-api.md §1.3).
+        // ids[] cannot be combined with limit or page (docs/files-api-facts.md §1.3).
         return { ids };
       }
       return { limit };

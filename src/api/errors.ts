@@ -1,5 +1,5 @@
 /**
- * Files API errors in the SDKs' manner (files-api.md §4.4): one class per status family, each with
+ * Files API errors in the SDKs' manner (docs/files-api-facts.md §4.4): one class per status family, each with
  * a stable `code`, the context (`status`, `errorType`, `errorCode`, `requestId`, `headers`) and a
  * hint the user can act on. The API key never appears in any of them: every text that came back
  * from the server passes through `redact` before it is stored.
@@ -170,7 +170,7 @@ function classFor(status: number): StatusClass {
   }
 }
 
-/** Hints for the documented stable cause codes (files-api.md §10), which beat the status hint. */
+/** Hints for the documented stable cause codes (docs/files-api-facts.md §10), which beat the status hint. */
 const ERROR_CODE_HINTS: Record<string, string> = {
   file_not_downloadable: 'Only files created by skills or the code execution tool can be downloaded; uploaded files cannot.',
   storage_quota_exceeded: "The organization's Files API storage is full; delete files you no longer need.",

@@ -4,7 +4,6 @@ import type { FilesClientOptions } from './types.js';
 
 export {
   FilesClient,
-  filenameProblem,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_LIST_LIMIT,
   DEFAULT_RECOVERY_CLOCK_SKEW_MS,
@@ -12,6 +11,7 @@ export {
   type FilesClientExtraOptions,
   type ResolvedClientOptions,
 } from './client.js';
+export { filenameProblem } from './filename-rules.js';
 export * from './errors.js';
 export * from './types.js';
 export { type ListQuery } from './pagination.js';

@@ -1,5 +1,5 @@
 /**
- * Next-page rules of the SDKs' paginators (files-api.md §2), pure: given the query that fetched a
+ * Next-page rules of the SDKs' paginators (docs/files-api-facts.md §2), pure: given the query that fetched a
  * page and the page, the query for the next one, or null when paging is over.
  */
 import type { ListPage } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The SDKs' retry policy as pure data and functions (files-api.md §5). No IO, no clock, no
+ * The SDKs' retry policy as pure data and functions (docs/files-api-facts.md §5). No IO, no clock, no
  * randomness of its own: `now` and `random` come in as arguments so the tests can pin them.
  */
 

@@ -1,6 +1,6 @@
 /**
- * The Files API as claude-filesync sees it. ../shared/files-api.md (in the team's shared folder)
- * is the reference for every fact here. Two shapes: GA (default) and beta
+ * The Files API as claude-filesync sees it. docs/files-api-facts.md is the
+ * reference for every fact here. Two shapes: GA (default) and beta
  * (`anthropic-beta: files-api-2025-04-14`).
  */
 import type { Readable } from 'node:stream';

@@ -1,6 +1,6 @@
 /** Text renderings of reports for people; `--json` prints the objects themselves. */
 import type { FileMetadata } from '../api/types.js';
-import type { FileEntry, ReconcileReport, StatusReport } from '../daemon/types.js';
+import type { FileEntry, ReconcileReport, StatusReport } from '../sync/types.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

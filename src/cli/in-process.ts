@@ -4,20 +4,16 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { NotRunningError, requestControl } from '../control/client.js';
 import { openSession, type Session, type SessionOptions } from '../daemon/open-session.js';
-import type { ReconcileOptions, ReconcileReport } from '../daemon/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import { askDaemon } from './ask-daemon.js';
 
 export type Via = 'daemon' | 'in-process';
 
 /** Reconcile through the daemon if one answers, else null (the caller then works in-process). */
-export async function reconcileViaDaemon(config: Config, options: ReconcileOptions): Promise<ReconcileReport | null> {
-  try {
-    return await requestControl(config.stateDir, { type: 'reconcile', options }, { timeoutMs: 0 });
-  } catch (err) {
-    if (err instanceof NotRunningError) return null;
-    throw err;
-  }
+export function reconcileViaDaemon(config: Config, options: ReconcileOptions): Promise<ReconcileReport | null> {
+  // A reconcile takes as long as it takes: no answer timeout.
+  return askDaemon(config, { type: 'reconcile', options }, { timeoutMs: 0 });
 }
 
 export async function withSession<T>(

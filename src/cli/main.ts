@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 /** The `claude-filesync` binary. */
-import { describeError } from '../errors.js';
-import { processContext } from './context.js';
-import { runMain } from './run-main.js';
+import { holdSignals } from '../daemon/held-signals.js';
 
-runMain(process.argv.slice(2), processContext()).then(
+// Before any slow import: a SIGHUP while the daemon loads would kill it (exit 129), and its
+// reconcile request would be lost. The daemon's handler receives a SIGHUP kept meanwhile.
+const signals = process.argv[2] === 'run' ? holdSignals(process, ['SIGHUP']) : process;
+
+const [{ describeError }, { processContext }, { runMain }] = await Promise.all([
+  import('../errors.js'),
+  import('./context.js'),
+  import('./run-main.js'),
+]);
+
+runMain(process.argv.slice(2), { ...processContext(), signals }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -5,10 +5,10 @@
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
 import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
-import type { FileEntry, StatusReport } from '../daemon/types.js';
+import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import type { FileRow } from '../index/types.js';
+import { buildStatus, lastErrorsFromRows } from '../sync/report.js';
 
 /** The index opened read-only, or null when there is none yet. */
 export function openIndexReadonly(config: Config): IndexStore | null {
@@ -20,16 +20,7 @@ export function openIndexReadonly(config: Config): IndexStore | null {
   }
 }
 
-export function toEntry(r: FileRow): FileEntry {
-  return {
-    path: r.path,
-    fileId: r.fileId,
-    sizeBytes: r.size,
-    sha256: r.sha256,
-    state: r.state,
-    error: r.state === 'skipped' ? r.skipReason : r.lastError,
-  };
-}
+export { toEntry } from '../sync/report.js';
 
 export function offlineStatus(config: Config, index: IndexStore | null): StatusReport {
   const rows = index ? index.all() : [];
@@ -43,7 +34,7 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
       lastReconcile = null;
     }
   }
-  return {
+  return buildStatus({
     running: false,
     pid: null,
     dir: config.dir,
@@ -55,15 +46,9 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
       note: config.api.target === 'emulator' ? EMULATOR_NOTE : null,
     },
     counts,
-    queue: { depth: 0, inFlight: 0, pausedUntil: null, rateLimitPauses: 0 },
-    watcher: { mode: 'off', warning: null },
     lastReconcile,
     heldDeletes: null,
-    lastErrors: rows
-      .filter((r) => r.state === 'failed')
-      .sort((a, b) => b.updatedAt - a.updatedAt)
-      .slice(0, 20)
-      .map((r) => ({ at: new Date(r.updatedAt).toISOString(), path: r.path, error: r.lastError ?? 'failed' })),
-    skipped: rows.filter((r) => r.state === 'skipped').slice(0, 100).map((r) => ({ path: r.path, reason: r.skipReason ?? 'skipped' })),
-  };
+    lastErrors: lastErrorsFromRows(rows),
+    skippedRows: rows.filter((r) => r.state === 'skipped'),
+  });
 }

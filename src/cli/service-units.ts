@@ -26,7 +26,7 @@ export interface UnitPaths {
 }
 
 /** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
-export function daemonArgs(p: UnitPaths): string[] {
+function daemonArgs(p: UnitPaths): string[] {
   return [p.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir, ...(p.configFile ? ['--config', p.configFile] : [])];
 }
 

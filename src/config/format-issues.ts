@@ -8,7 +8,7 @@ import { EXPECTATIONS } from './schema.js';
 /** A value that looks like an Anthropic key is never echoed back, not even in an error. */
 const KEY_LIKE = /sk-ant-[A-Za-z0-9_-]{6,}/;
 
-export function fieldLabel(path: readonly PropertyKey[]): string {
+function fieldLabel(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
@@ -21,7 +21,7 @@ function expectationKey(path: readonly PropertyKey[]): string {
   return fieldLabel(path).replace(/\[\d+\]/g, '[]');
 }
 
-export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = input;
   for (const seg of path) {
     if (cur === null || typeof cur !== 'object') return undefined;

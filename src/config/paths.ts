@@ -10,7 +10,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 
-export const APP_NAME = 'claude-filesync';
+const APP_NAME = 'claude-filesync';
 
 export interface PathContext {
   readonly env: Readonly<Record<string, string | undefined>>;

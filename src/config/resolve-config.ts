@@ -12,16 +12,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_BASE_URL } from '../api/types.js';
 import { ConfigError } from '../errors.js';
+import { invalidPatternReason } from '../scan/ignore.js';
+import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, formatIssues } from './format-issues.js';
 import { defaultPaths, expandPath } from './paths.js';
 import { fileConfigSchema, type FileConfig } from './schema.js';
 import type { Config } from './types.js';
-
-export const DEFAULT_API_KEY_ENV = 'ANTHROPIC_API_KEY';
-export const GA_DEFAULT_RPM = 400;
-export const BETA_DEFAULT_RPM = 90;
 
 export interface ConfigFlags {
   dir?: string | undefined;
@@ -36,7 +33,11 @@ export interface ConfigIO {
   readText(path: string): string | null;
   /** Permission bits of the file, or null when it does not exist. */
   mode(path: string): number | null;
+  /** What the path is (symlinks followed), or null when it does not exist. @default nodeConfigIO.kind */
+  kind?(path: string): PathKind | null;
 }
+
+export type PathKind = 'directory' | 'file' | 'other';
 
 export interface ResolveConfigInput {
   flags: ConfigFlags;
@@ -58,7 +59,7 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-export const nodeConfigIO: ConfigIO = {
+const nodeConfigIO: ConfigIO = {
   readText(path) {
     try {
       return readFileSync(path, 'utf8');
@@ -72,6 +73,15 @@ export const nodeConfigIO: ConfigIO = {
       return statSync(path).mode & 0o777;
     } catch {
       return null;
+    }
+  },
+  kind(path) {
+    try {
+      const st = statSync(path);
+      return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+    } catch (err) {
+      // A parent that is a file (ENOTDIR) makes the path as impossible as a file in its place.
+      return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'other' : null;
     }
   },
 };
@@ -106,7 +116,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (configText !== null) {
     let raw: unknown;
     try {
-      raw = JSON.parse(configText);
+      // Windows editors (Notepad) save UTF-8 with a byte-order mark, which JSON.parse refuses.
+      raw = JSON.parse(configText.replace(/^\uFEFF/, ''));
     } catch (err) {
       throw new ConfigError(`config file ${configFile} is not valid JSON: ${(err as Error).message}`, {
         hint: 'JSON has no comments; use a "$comment" field (see config.example.json)',
@@ -166,8 +177,29 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (resolve(dir) === resolve(stateDir)) {
     errors.push(`stateDir must be a different folder from dir, got ${describeValue(stateDir)} for both`);
   }
-  const shape = merged.api?.shape ?? 'ga';
-  const expiresInSeconds = merged.sync?.expiresInSeconds ?? null;
+  const shape = merged.api?.shape ?? D.api.shape;
+  const expiresInSeconds = merged.sync?.expiresInSeconds ?? D.sync.expiresInSeconds;
+  const kindOf = io.kind ?? nodeConfigIO.kind!;
+  for (const [field, path, what] of [
+    ['dir', dir, 'the watched folder'],
+    ['stateDir', stateDir, 'the index, the lock and the control socket'],
+  ] as const) {
+    const kind = kindOf(path);
+    if (kind !== null && kind !== 'directory') {
+      const source = sourceOf(field);
+      errors.push(
+        `${field} must be a directory (${what}), but ${path}${source ? ` (${source})` : ''} is ${kind === 'file' ? 'a regular file' : 'not a directory'}: ` +
+          `move it away, or name another folder with ${field === 'dir' ? '--dir' : '--state-dir'}`,
+      );
+    }
+  }
+  for (const field of ['ignore', 'include'] as const) {
+    (merged.watch?.[field] ?? []).forEach((pattern, i) => {
+      const why = invalidPatternReason(pattern);
+      const source = sourceOf(`watch.${field}`);
+      if (why !== null) errors.push(`watch.${field}[${i}] is not a valid gitignore pattern: ${describeValue(pattern)}: ${why}${source ? ` (${source})` : ''}`);
+    });
+  }
   if (shape === 'beta' && expiresInSeconds !== null) {
     errors.push(
       `sync.expiresInSeconds must be null with api.shape "beta" (expiry exists only in the GA shape), got ${expiresInSeconds}`,
@@ -176,7 +208,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (errors.length > 0) throw configErrorOf(errors);
 
   // The key: the environment variable first, then a key file (configured, else the default one if present).
-  const apiKeyEnv = merged.api?.apiKeyEnv ?? DEFAULT_API_KEY_ENV;
+  const apiKeyEnv = merged.api?.apiKeyEnv ?? D.api.apiKeyEnv;
   let apiKey: string | null = envValue(apiKeyEnv)?.trim() ?? null;
   let apiKeySource: Config['api']['apiKeySource'] = apiKey !== null ? 'env' : 'none';
   const configuredKeyFile = merged.api?.apiKeyFile ?? null;
@@ -202,7 +234,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   const requested = merged.api?.target ?? 'auto';
   // A base URL other than the default names a server of the user's choosing: it needs a key.
   const baseURLNamed =
-    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== DEFAULT_BASE_URL;
+    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== D.api.baseURL;
   let target: 'api' | 'emulator';
   if (requested === 'emulator') target = 'emulator';
   else if (apiKey !== null) target = 'api';
@@ -222,36 +254,36 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     stateDir,
     api: {
       target,
-      baseURL: stripTrailingSlash(merged.api?.baseURL ?? DEFAULT_BASE_URL),
+      baseURL: stripTrailingSlash(merged.api?.baseURL ?? D.api.baseURL),
       shape,
       apiKey: target === 'emulator' ? null : apiKey,
       apiKeySource: target === 'emulator' ? 'none' : apiKeySource,
       apiKeyEnv,
       apiKeyFile: keyFile,
-      maxRetries: merged.api?.maxRetries ?? 2,
-      timeoutMs: merged.api?.timeoutMs ?? 600_000,
+      maxRetries: merged.api?.maxRetries ?? D.api.maxRetries,
+      timeoutMs: merged.api?.timeoutMs ?? D.api.timeoutMs,
     },
     queue: {
-      concurrency: merged.queue?.concurrency ?? 4,
+      concurrency: merged.queue?.concurrency ?? D.queue.concurrency,
       // The beta file endpoints allow about 100 requests a minute, GA about 500.
-      requestsPerMinute: merged.queue?.requestsPerMinute ?? (shape === 'beta' ? BETA_DEFAULT_RPM : GA_DEFAULT_RPM),
+      requestsPerMinute: merged.queue?.requestsPerMinute ?? D.queue.requestsPerMinute[shape],
     },
     watch: {
-      settleMs: merged.watch?.settleMs ?? 1000,
-      ignore: merged.watch?.ignore ?? [],
-      include: merged.watch?.include ?? [],
-      followSymlinks: merged.watch?.followSymlinks ?? false,
-      usePolling: merged.watch?.usePolling ?? false,
-      pollIntervalMs: merged.watch?.pollIntervalMs ?? 2000,
+      settleMs: merged.watch?.settleMs ?? D.watch.settleMs,
+      ignore: merged.watch?.ignore ?? D.watch.ignore,
+      include: merged.watch?.include ?? D.watch.include,
+      followSymlinks: merged.watch?.followSymlinks ?? D.watch.followSymlinks,
+      usePolling: merged.watch?.usePolling ?? D.watch.usePolling,
+      pollIntervalMs: merged.watch?.pollIntervalMs ?? D.watch.pollIntervalMs,
     },
     sync: {
-      maxFileBytes: merged.sync?.maxFileBytes ?? 524_288_000,
+      maxFileBytes: merged.sync?.maxFileBytes ?? D.sync.maxFileBytes,
       expiresInSeconds,
-      maxDeletePercent: merged.sync?.maxDeletePercent ?? 50,
-      maxDeleteFloor: merged.sync?.maxDeleteFloor ?? 10,
-      reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? 60,
+      maxDeletePercent: merged.sync?.maxDeletePercent ?? D.sync.maxDeletePercent,
+      maxDeleteFloor: merged.sync?.maxDeleteFloor ?? D.sync.maxDeleteFloor,
+      reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
     },
-    log: { level: merged.log?.level ?? 'info' },
+    log: { level: merged.log?.level ?? D.log.level },
     configFile: configText !== null ? configFile : null,
   };
   return { config: deepFreeze(config), warnings };
@@ -320,7 +352,7 @@ function prune(obj: Record<string, unknown>): Record<string, unknown> {
 
 function holdsKey(text: string, env: ResolveConfigInput['env']): boolean {
   if (KEY_LIKE.test(text)) return true;
-  const key = env[DEFAULT_API_KEY_ENV];
+  const key = env[D.api.apiKeyEnv];
   return key !== undefined && key.length >= 8 && text.includes(key);
 }
 

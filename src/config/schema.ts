@@ -13,7 +13,7 @@ const nonNegInt = z.number().int().nonnegative();
 const path = z.string().min(1);
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** GA `expires_in_seconds` bounds (files-api.md §1.2). */
+/** GA `expires_in_seconds` bounds (docs/files-api-facts.md §1.2). */
 export const MIN_EXPIRES_SECONDS = 3600;
 export const MAX_EXPIRES_SECONDS = 7_776_000;
 

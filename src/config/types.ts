@@ -1,7 +1,8 @@
 /**
  * The fully-resolved configuration. src/config/ merges defaults, the JSON file, the environment
  * and flags (in that order of increasing precedence) into one frozen Config; nothing else in the
- * program reads process.env. config.example.json documents every field with its default.
+ * program reads process.env. Every default is in CONFIG_DEFAULTS (./defaults.ts);
+ * config.example.json documents every field with its default.
  */
 import type { ApiShape } from '../api/types.js';
 import type { LevelWithSilent } from 'pino';
@@ -12,56 +13,56 @@ export interface ApiConfig {
    * (chosen when no key is set and the configuration does not name the real API).
    */
   readonly target: 'api' | 'emulator';
-  /** @default 'https://api.anthropic.com' (or ANTHROPIC_BASE_URL) */
+  /** @default CONFIG_DEFAULTS.api.baseURL (or ANTHROPIC_BASE_URL) */
   readonly baseURL: string;
-  /** @default 'ga' */
+  /** @default CONFIG_DEFAULTS.api.shape */
   readonly shape: ApiShape;
   /** The key itself, resolved from the environment variable or key file. Never logged. */
   readonly apiKey: string | null;
   /** Where the key came from, for status and messages (never the key). */
   readonly apiKeySource: 'env' | 'file' | 'none';
-  /** The environment variable the key is read from. @default 'ANTHROPIC_API_KEY' */
+  /** The environment variable the key is read from. @default CONFIG_DEFAULTS.api.apiKeyEnv */
   readonly apiKeyEnv: string;
   /** The key file consulted when the variable is unset (configured, or the default one if it exists). */
   readonly apiKeyFile: string | null;
-  /** @default 2 */
+  /** @default CONFIG_DEFAULTS.api.maxRetries */
   readonly maxRetries: number;
-  /** Per-attempt timeout. @default 600000 */
+  /** Per-attempt timeout. @default CONFIG_DEFAULTS.api.timeoutMs */
   readonly timeoutMs: number;
 }
 
 export interface QueueConfig {
-  /** Requests in flight at once. @default 4 */
+  /** Requests in flight at once. @default CONFIG_DEFAULTS.queue.concurrency */
   readonly concurrency: number;
-  /** Requests started per minute, all kinds together. @default 400 (GA limit is about 500) */
+  /** Requests started per minute, all kinds together. @default CONFIG_DEFAULTS.queue.requestsPerMinute[shape] */
   readonly requestsPerMinute: number;
 }
 
 export interface WatchConfig {
-  /** A file is uploaded only after it has not changed for this long. @default 1000 */
+  /** A file is uploaded only after it has not changed for this long. @default CONFIG_DEFAULTS.watch.settleMs */
   readonly settleMs: number;
-  /** gitignore-syntax patterns, added to the built-in defaults. @default [] */
+  /** gitignore-syntax patterns, added to the built-in defaults. @default CONFIG_DEFAULTS.watch.ignore */
   readonly ignore: readonly string[];
-  /** gitignore-syntax patterns; when non-empty only matching files are synced. @default [] */
+  /** gitignore-syntax patterns; when non-empty only matching files are synced. @default CONFIG_DEFAULTS.watch.include */
   readonly include: readonly string[];
-  /** @default false */
+  /** @default CONFIG_DEFAULTS.watch.followSymlinks */
   readonly followSymlinks: boolean;
-  /** Force polling (network mounts). Falls back to it by itself on inotify ENOSPC. @default false */
+  /** Force polling (network mounts). Falls back to it by itself on inotify ENOSPC. @default CONFIG_DEFAULTS.watch.usePolling */
   readonly usePolling: boolean;
-  /** @default 2000 */
+  /** @default CONFIG_DEFAULTS.watch.pollIntervalMs */
   readonly pollIntervalMs: number;
 }
 
 export interface SyncConfig {
-  /** Files larger than this are skipped with a reason. @default 524288000 (500 MB, the API limit) */
+  /** Files larger than this are skipped with a reason. @default CONFIG_DEFAULTS.sync.maxFileBytes */
   readonly maxFileBytes: number;
-  /** GA only: remote copies expire after this many seconds (3600..7776000), null = never. @default null */
+  /** GA only: remote copies expire after this many seconds (3600..7776000), null = never. @default CONFIG_DEFAULTS.sync.expiresInSeconds */
   readonly expiresInSeconds: number | null;
-  /** One pass never deletes more than this share (percent) of the managed remote files... @default 50 */
+  /** One pass never deletes more than this share (percent) of the managed remote files... @default CONFIG_DEFAULTS.sync.maxDeletePercent */
   readonly maxDeletePercent: number;
-  /** ...unless it deletes at most this many files. @default 10 */
+  /** ...unless it deletes at most this many files. @default CONFIG_DEFAULTS.sync.maxDeleteFloor */
   readonly maxDeleteFloor: number;
-  /** Scheduled reconcile interval in minutes; 0 disables the schedule. @default 60 */
+  /** Scheduled reconcile interval in minutes; 0 disables the schedule. @default CONFIG_DEFAULTS.sync.reconcileIntervalMinutes */
   readonly reconcileIntervalMinutes: number;
 }
 

@@ -6,7 +6,7 @@ import { SOCKET_NAME } from './protocol.js';
  * sun_path holds 108 bytes on Linux and 104 on macOS, the terminating NUL included; we keep to
  * the smaller so a state directory that works on one works on both.
  */
-export const MAX_SOCKET_PATH_BYTES = 103;
+const MAX_SOCKET_PATH_BYTES = 103;
 
 export function controlSocketPath(stateDir: string): string {
   const path = join(stateDir, SOCKET_NAME);

@@ -11,9 +11,9 @@ import type { Config } from '../config/types.js';
 import type { Emulator } from '../emulator/index.js';
 import { IndexStore } from '../index/store.js';
 import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
-import { createSyncEngine } from '../sync/engine.js';
+import { composeEngine } from './compose-engine.js';
 import { EMULATOR_DIR, indexFile, LAST_RECONCILE_META } from './state-files.js';
-import type { ProgressEvent, SyncEngine } from './types.js';
+import type { ProgressEvent, SyncEngine } from '../sync/types.js';
 
 export interface SessionOptions {
   watch: boolean;
@@ -71,10 +71,7 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
       effective = Object.freeze({ ...config, api: Object.freeze({ ...config.api, baseURL: emulator.url, apiKey: key }) });
     }
 
-    const engine = createSyncEngine({
-      config: effective,
-      index,
-      logger,
+    const engine = composeEngine(effective, index, logger, {
       watch: options.watch,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.onFatal ? { onFatal: options.onFatal } : {}),

@@ -10,7 +10,7 @@ import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
 import { openSession, type Session } from './open-session.js';
-import type { ReconcileReport } from './types.js';
+import type { ReconcileReport } from '../sync/types.js';
 
 export const EMULATOR_NOTE = 'nothing leaves this machine; set ANTHROPIC_API_KEY to sync to Claude';
 
@@ -65,8 +65,17 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   const onTerm = (): void => requestStop(EXIT_OK, 'SIGTERM');
   const onInt = (): void => requestStop(EXIT_OK, 'SIGINT');
   let session: Session | null = null;
+  // A SIGHUP before the engine has started is not lost: it is queued (one is enough, as one
+  // reconcile covers every change before it) and runs once the start reconcile is done.
+  let engineStarted = false;
+  let hupQueued = false;
   const onHup = (): void => {
-    if (!session || stopping) return;
+    if (stopping) return;
+    if (!session || !engineStarted) {
+      if (!hupQueued) log.info({ event: 'reconcile-requested', reason: 'SIGHUP' }, 'SIGHUP during start-up: reconciling once started');
+      hupQueued = true;
+      return;
+    }
     log.info({ event: 'reconcile-requested', reason: 'SIGHUP' }, 'SIGHUP: reconciling now');
     session.engine.reconcile({}).then(
       (r) => logReport(log, r, 'SIGHUP'),
@@ -117,7 +126,14 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
     options.onReady?.({ session, control });
 
     const started = engine.start().then(
-      () => log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes'),
+      () => {
+        log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes');
+        engineStarted = true;
+        if (hupQueued) {
+          hupQueued = false;
+          onHup();
+        }
+      },
       (err: unknown) => {
         if (stopping) return;
         if (isAuthError(err)) {

@@ -1,4 +1,4 @@
-/** Errors the emulator answers with, in the API's envelope (files-api.md §4). */
+/** Errors the emulator answers with, in the API's envelope (docs/files-api-facts.md §4). */
 
 const TYPE_BY_STATUS: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
@@ -18,7 +18,7 @@ export function errorTypeForStatus(status: number): string {
   return TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 }
 
-/** Stable cause codes the 1.x SDK maps to classes (files-api.md §10). */
+/** Stable cause codes the 1.x SDK maps to classes (docs/files-api-facts.md §10). */
 export type ApiErrorCode = 'file_not_downloadable' | 'storage_quota_exceeded' | 'file_expired';
 
 /** An HTTP error answer. Thrown inside handlers and rendered by the server. */

@@ -3,7 +3,7 @@
  * memory or folder storage, fault injection with a seeded PRNG, per-key rate limits (token
  * bucket or sliding window) and 429 storms, a workspace id on every answer, a storage limit,
  * and run-time controls (expire files, refuse the key) under /_emulator/ (admin-routes.ts; the
- * start key, never faulted). files-api.md is the reference for every behaviour; where the API's
+ * start key, never faulted). docs/files-api-facts.md is the reference for every behaviour; where the API's
  * behaviour is undocumented, the emulator's choice is marked there as such.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -28,7 +28,7 @@ import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, Faul
 import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
-/** Expired files keep their metadata this long (files-api.md §6). */
+/** Expired files keep their metadata this long (docs/files-api-facts.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
 
 /** What the answer to one /v1 request is counted under (filled in while it is handled). */

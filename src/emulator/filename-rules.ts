@@ -1,28 +1,13 @@
 /**
- * Upload filename and content-type rules of the Files API (files-api.md §1.2, §4.3).
+ * Upload filename and content-type rules of the Files API (docs/files-api-facts.md §1.2, §4.3).
+ * The filename rules themselves are the client's (src/api/filename-rules.ts): one copy.
  */
 import mime from 'mime-types';
+export { filenameProblem, MAX_UPLOAD_FILENAME_CHARS } from '../api/filename-rules.js';
 
-/** Characters the API refuses in an uploaded filename, besides code points 0–31. */
-const FORBIDDEN = new Set(['/', '\\', '<', '>', ':', '"', '|', '?', '*']);
-export const MAX_UPLOAD_FILENAME_CHARS = 255;
-/** Metadata allows longer names (e.g. generated files); uploads stay at 255. */
+/** Metadata allows longer names (e.g. generated files); uploads stay at MAX_UPLOAD_FILENAME_CHARS. */
 export const MAX_METADATA_FILENAME_CHARS = 500;
 export const DEFAULT_MIME_TYPE = 'application/octet-stream';
-
-/** Why an upload filename is refused, or null when it is acceptable. */
-export function filenameProblem(name: string): string | null {
-  const chars = [...name];
-  if (chars.length < 1 || chars.length > MAX_UPLOAD_FILENAME_CHARS) {
-    return `filename must be 1-${MAX_UPLOAD_FILENAME_CHARS} characters long, got ${chars.length}`;
-  }
-  for (const ch of chars) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (cp <= 31) return `filename must not contain control characters (found U+${cp.toString(16).padStart(4, '0').toUpperCase()})`;
-    if (FORBIDDEN.has(ch)) return `filename must not contain any of / \\ < > : " | ? * (found ${JSON.stringify(ch)})`;
-  }
-  return null;
-}
 
 /** The type to store: the given one (without surrounding whitespace), else detected from the name. */
 export function resolveMimeType(given: string | null | undefined, filename: string): string {

@@ -1,5 +1,5 @@
 /**
- * GET /v1/files in its three flavours (files-api.md §0, §1.3, §2), as pure functions over the
+ * GET /v1/files in its three flavours (docs/files-api-facts.md §0, §1.3, §2), as pure functions over the
  * FileTable:
  * - beta (files-api-2025-04-14): after_id/before_id, body {data, has_more, first_id, last_id};
  * - GA: page/limit or ids[], body {data, next_page}; before_id/after_id refused;

@@ -7,7 +7,7 @@ import type { RouteName, StoredFile } from './types.js';
 
 /** Both versions the SDKs send (0.x: 2023-06-01, 1.x: 2026-10-21); Files behave the same under each. */
 export const ANTHROPIC_VERSIONS: readonly string[] = ['2023-06-01', '2026-10-21'];
-/** The Managed Agents beta that still gets after_id/before_id on the GA list (files-api.md §0). */
+/** The Managed Agents beta that still gets after_id/before_id on the GA list (docs/files-api-facts.md §0). */
 export const MANAGED_AGENTS_COMPAT_BETA = 'managed-agents-2026-04-01';
 
 export interface Route {

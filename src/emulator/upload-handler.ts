@@ -108,7 +108,7 @@ export async function receiveUpload(req: IncomingMessage, boundary: string, ctx:
     parser.end();
     if (!blob || filename === null) throw new EmulatorApiError(400, 'file: a file part is required');
     let expiresInSeconds: number | null = null;
-    // The beta API has no expiry; a beta request's field is ignored (files-api.md, uncertain #8).
+    // The beta API has no expiry; a beta request's field is ignored (docs/files-api-facts.md, uncertain #8).
     if (expiresText !== null && ctx.shape === 'ga') {
       const text = expiresText.trim();
       const n = Number(text);

@@ -213,6 +213,14 @@ export function ensureStateDir(dir: string): void {
     // mkdir's mode is filtered by the umask; the directory we create is set exactly.
     if (created !== undefined) chmodSync(dir, 0o700);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // EEXIST: the path is a file; ENOTDIR: one of its parents is. Neither is fixed by a restart.
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new FilesyncError('E_STATE_DIR', `The state directory ${dir} is not a directory (${code === 'EEXIST' ? 'a file is in its place' : 'a parent of it is a file'}).`, {
+        hint: 'Move that file away, or choose another state directory with --state-dir.',
+        cause: err,
+      });
+    }
     throw new FilesyncError('E_STATE_DIR', `Cannot create the state directory ${dir}: ${(err as Error).message}`, {
       hint: 'Choose a state directory you can write with --state-dir, or fix the permissions of its parent.',
       cause: err,

@@ -27,7 +27,7 @@ export interface LoggerOptions {
 }
 
 /** Fields that hold a key wherever they appear (pino's redaction paths). */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'apiKey',
   '*.apiKey',
   'api.apiKey',

@@ -17,6 +17,15 @@ export const DEFAULT_IGNORES: readonly string[] = Object.freeze([
   '*.tmp',
   '*.part',
   '*.crdownload',
+  // Lock and temporary files that office suites and editors keep next to an open document:
+  // synced, each would be uploaded when the document opens and deleted when it closes.
+  '~$*',
+  '.~lock.*#',
+  '*.kate-swp',
+  '.goutputstream-*',
+  // A .git file (a worktree or submodule pointer) names a repository elsewhere; the directory
+  // rule below keeps its own name in the reason for everything inside a repository.
+  '.git',
   '.git/',
 ]);
 
@@ -42,7 +51,7 @@ const MARK_USER = 'user';
 const CACHE_LIMIT = 200_000;
 
 /** Escapes a literal path for gitignore syntax. */
-function escapeLiteral(path: string): string {
+export function escapeLiteral(path: string): string {
   return path.replace(/[\\*?[\]!#]/g, '\\$&').replace(/ +$/, (spaces) => spaces.replace(/ /g, '\\ '));
 }
 
@@ -78,4 +87,66 @@ export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatche
       return null;
     },
   };
+}
+
+/**
+ * Why a gitignore pattern can never do what its author meant, or null when it is valid. The
+ * `ignore` package accepts anything and silently drops or never matches what git would not
+ * match either (an unclosed `[`, a range like `[z-a]`, a trailing lone backslash, a blank or
+ * comment line), so the configuration checks patterns here and refuses them by name.
+ */
+export function invalidPatternReason(pattern: string): string | null {
+  if (/[\r\n]/.test(pattern)) return 'it holds a line break (give one pattern per array entry)';
+  if (pattern.trim() === '') return 'it is blank';
+  if (pattern.startsWith('#')) return 'it starts with "#", which gitignore reads as a comment (write "\\#" for a name that starts with #)';
+  const trailing = /\\+$/.exec(pattern)?.[0].length ?? 0;
+  if (trailing % 2 === 1) return 'it ends with a lone backslash (write "\\\\" for a backslash)';
+  if (pattern.replace(/^!/, '').replace(/^\/+|\/+$/g, '') === '') return 'it names no path';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c !== '[') continue;
+    const problem = bracketProblem(pattern, i);
+    if (typeof problem === 'string') return problem;
+    i = problem;
+  }
+  return null;
+}
+
+/** Checks the bracket expression opening at `open`: its closing index, or what is wrong with it. */
+function bracketProblem(pattern: string, open: number): number | string {
+  let i = open + 1;
+  if (pattern[i] === '!' || pattern[i] === '^') i++;
+  // A `]` first in the set is a member, not the end.
+  const members: string[] = [];
+  if (pattern[i] === ']') {
+    members.push(']');
+    i++;
+  }
+  for (; i < pattern.length; i++) {
+    let c = pattern[i]!;
+    if (c === ']') break;
+    if (c === '[' && pattern[i + 1] === ':') {
+      const end = pattern.indexOf(':]', i + 2);
+      if (end < 0) return `it has an unclosed "[:" class at position ${i + 1}`;
+      i = end + 1;
+      members.push('');
+      continue;
+    }
+    if (c === '\\' && i + 1 < pattern.length) c = pattern[++i]!;
+    if (c === '-' && members.length > 0 && members.at(-1) !== '' && pattern[i + 1] !== ']' && i + 1 < pattern.length) {
+      let to = pattern[++i]!;
+      if (to === '\\' && i + 1 < pattern.length) to = pattern[++i]!;
+      const from = members.at(-1)!;
+      if (from.codePointAt(0)! > to.codePointAt(0)!) return `its range "${from}-${to}" is out of order and matches nothing`;
+      members.push('');
+      continue;
+    }
+    members.push(c);
+  }
+  if (i >= pattern.length) return `it has an unclosed "[" at position ${open + 1} (write "\\[" for a literal bracket)`;
+  return i;
 }

@@ -52,8 +52,8 @@ export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | '
  * file once more (git's "racily clean" entries). The tick is a few ms on Linux (the coarse kernel
  * clock), but whole seconds (FAT: 2 s) where mtimes carry no fraction of a second.
  */
-export const RACY_MS = 50;
-export const RACY_COARSE_MS = 2_000;
+const RACY_MS = 50;
+const RACY_COARSE_MS = 2_000;
 
 function racyWindow(mtimeMs: number): number {
   return mtimeMs % 1000 === 0 ? RACY_COARSE_MS : RACY_MS;

@@ -49,7 +49,7 @@ export interface WalkOptions {
   readonly statMode?: 'auto' | 'sync' | 'parallel';
 }
 
-export const NOT_UTF8_REASON = 'its name is not valid UTF-8 (claude-filesync cannot open it by name); rename it to sync it';
+const NOT_UTF8_REASON = 'its name is not valid UTF-8 (claude-filesync cannot open it by name); rename it to sync it';
 
 /** Longest stretch of synchronous work before yielding to the event loop. */
 const SLICE_MS = 8;

@@ -10,14 +10,16 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { APIError } from '../api/errors.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import { remoteNameFor } from './naming.js';
-import { API_REFUSED_TOO_LARGE } from './plan.js';
+import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
+import { toRemote } from './remote-file.js';
 
 /** Clock skew allowed between our start of an upload and the server's created_at. */
-const STALE_INTENT_SKEW_MS = 10 * 60_000;
+const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;
 
 export interface ExecutorDeps {
   root: string;
@@ -38,40 +40,48 @@ export type UploadOutcome =
   | { kind: 'nothing' }
   | { kind: 'uploaded'; fileId: string; bytes: number; superseded: RemoteDelete | null; recovered: boolean }
   | { kind: 'changed'; discarded: RemoteDelete }
-  | { kind: 'failed'; error: string; retryable: boolean; fatal: boolean; intentKept: boolean }
+  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean }
   | { kind: 'skipped'; reason: string };
 
-export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; retryable: boolean; fatal: boolean };
+export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean };
 
-/** Classifies an error thrown by the client (or by reading the local file). */
-export function classifyError(err: unknown): { message: string; status: number | null; retryable: boolean; fatal: boolean; ambiguous: boolean } {
-  const e = err as { status?: unknown; code?: unknown; message?: unknown; name?: unknown };
-  const status = typeof e?.status === 'number' ? e.status : null;
-  const message = err instanceof Error ? err.message : String(err);
-  const fsCode = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : null;
-  if (e?.code === 'E_UPLOAD_SOURCE') {
-    // The file shrank or grew while streaming: nothing was stored; it is checked again once it settles.
-    return { message, status, retryable: false, fatal: false, ambiguous: false };
-  }
-  if (status === null) {
-    // Local file problems are not the API's: the path is checked again by the watcher/reconcile.
-    if (fsCode && ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE'].includes(fsCode)) {
-      return { message, status, retryable: false, fatal: false, ambiguous: false };
-    }
-    // Connection errors and timeouts: the request may have reached the server.
-    return { message, status, retryable: true, fatal: false, ambiguous: true };
-  }
-  if (status === 401 || status === 403) return { message, status, retryable: false, fatal: status === 401, ambiguous: false };
-  // The server answered: it refused this request (a 429 or 5xx stores nothing), so no intent
-  // needs resolving; only a request that got no answer at all is ambiguous.
-  if (status === 408 || status === 409 || status === 429 || status >= 500) return { message, status, retryable: true, fatal: false, ambiguous: false };
-  return { message, status, retryable: false, fatal: false, ambiguous: false };
+export interface ErrorClass {
+  message: string;
+  /** The error's stable code (E_API_RATE_LIMIT, E_UPLOAD_SOURCE, EACCES, ...), or null. */
+  code: string | null;
+  status: number | null;
+  retryable: boolean;
+  fatal: boolean;
+  /** No answer came back: the request may have stored a file. */
+  ambiguous: boolean;
 }
 
-export function toRemote(file: FileMetadata): { createdAt: number | null; expiresAt: number | null } {
-  const created = Date.parse(file.created_at);
-  const expires = file.expires_at ? Date.parse(file.expires_at) : NaN;
-  return { createdAt: Number.isFinite(created) ? created : null, expiresAt: Number.isFinite(expires) ? expires : null };
+/** API codes that stop the engine: the key itself was refused. */
+const FATAL_CODES: ReadonlySet<string> = new Set(['E_API_AUTH']);
+/** Local file problems: the path is checked again by the watcher or the reconcile, not retried. */
+const LOCAL_FS_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE']);
+
+/**
+ * Classifies an error thrown by the client (or by reading the local file). An APIError says
+ * itself whether the policy retries it (`retryable`, from the client's policy data) and what it
+ * is (`code`); nothing here re-derives that from status numbers.
+ */
+export function classifyError(err: unknown): ErrorClass {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof APIError) {
+    const fatal = FATAL_CODES.has(err.code);
+    // Only a request that got no answer at all is ambiguous: an answered one (even a 429 or a
+    // 5xx) stored nothing, so no intent needs resolving.
+    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined };
+  }
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : null;
+  if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
+    // The file changed while streaming, or cannot be read: nothing was stored; it is checked again.
+    return { message, code, status: null, retryable: false, fatal: false, ambiguous: false };
+  }
+  // Anything else thrown mid-request (a socket error outside the client's own classes): the
+  // request may have reached the server.
+  return { message, code, status: null, retryable: true, fatal: false, ambiguous: true };
 }
 
 /** Uploads the current content of `relPath` if its row needs it. */
@@ -91,7 +101,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     const c = classifyError(err);
     index.markFailed(relPath, c.message);
     logger.warn({ event: 'failure', path: relPath, err: c.message }, 'not uploaded');
-    return { kind: 'failed', error: c.message, retryable: false, fatal: false, intentKept: false };
+    return { kind: 'failed', error: c.message, code: c.code, retryable: false, fatal: false, intentKept: false };
   }
 
   // An earlier attempt for this path may have stored a copy without our hearing of it (a
@@ -156,7 +166,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     const c = classifyError(err);
     // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
     if (!c.ambiguous) index.dropIntent(intent.id);
-    if (c.status === 413) {
+    if (c.code === 'E_API_TOO_LARGE') {
       const reason = `${API_REFUSED_TOO_LARGE}: ${c.message}`;
       index.markSkipped({ path: relPath, size: row.size, mtimeMs: row.mtimeMs, ino: row.ino }, reason);
       logger.warn({ event: 'skip', path: relPath, size: row.size, reason }, 'skipped');
@@ -164,7 +174,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     }
     index.markFailed(relPath, c.message);
     logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
-    return { kind: 'failed', error: c.message, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous };
+    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous };
   } finally {
     deps.liveIntents.delete(intent.id);
   }
@@ -234,13 +244,13 @@ export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: 
     return { kind: 'deleted' };
   } catch (err) {
     const c = classifyError(err);
-    if (c.status === 404) {
+    if (c.code === 'E_API_NOT_FOUND') {
       deps.index.retireDelete(fileId);
       deps.logger.info({ event: 'delete', path: queued.path, fileId, reason: queued.reason, alreadyGone: true }, 'remote copy already gone');
       return { kind: 'gone' };
     }
     deps.index.deleteFailed(fileId, c.message);
     deps.logger.error({ event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message }, 'delete failed');
-    return { kind: 'failed', error: c.message, retryable: c.retryable, fatal: c.fatal };
+    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal };
   }
 }

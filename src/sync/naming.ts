@@ -24,18 +24,24 @@
  * Why the path tag: it keeps names unique when the readable part cannot map back to one path.
  */
 import { createHash } from 'node:crypto';
+import { filenameProblem, MAX_UPLOAD_FILENAME_CHARS } from '../api/filename-rules.js';
 
-/** The API refuses filenames longer than this (counted here in UTF-8 bytes, the strict reading). */
-export const MAX_REMOTE_NAME_BYTES = 255;
+/**
+ * The API's limit is 255 characters (src/api/filename-rules.ts); our names count it in UTF-8
+ * bytes, the strict reading, so they fit however a server counts (a byte count is never less
+ * than the character count).
+ */
+export const MAX_REMOTE_NAME_BYTES = MAX_UPLOAD_FILENAME_CHARS;
 
 const CONTENT_TAG_HEX = 10;
 const PATH_TAG_HEX = 8;
 const SEPARATOR = '__';
 
-// Forbidden by the API, plus lone surrogates (not encodable, so not sendable).
-// With the u flag a well-formed surrogate pair is one code point, so the range only meets lone halves.
+// Replaced by `_` in our names: what the API forbids (FORBIDDEN_FILENAME_CHARS, code points 0-31),
+// plus DEL (127) and lone surrogates, which we never send (a surrogate has no UTF-8 form). With the
+// u flag a well-formed surrogate pair is one code point, so the range only meets lone halves.
 const FORBIDDEN = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/gu;
-const FORBIDDEN_TEST = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/u;
+const FORBIDDEN_TEST = /[\u007f\ud800-\udfff]/u;
 const EXTENSION = /\.[A-Za-z0-9]{1,10}$/;
 const PATH_TAG_AT_END = /~p[0-9a-f]{8}$/;
 const MANAGED = /^(.*)~([0-9a-f]{10})(\.[A-Za-z0-9]{1,10})?$/su;
@@ -101,16 +107,14 @@ export function isManagedName(name: string): boolean {
   return MANAGED.test(name);
 }
 
-/** Why the API would refuse this filename, or null if it is acceptable. */
+/** Why the API would refuse this filename, or why we would never send it; null if it is acceptable. */
 export function validateRemoteName(name: string): string | null {
   if (name.length === 0) return 'the name is empty';
   const bytes = byteLength(name);
   if (bytes > MAX_REMOTE_NAME_BYTES) return `the name is ${bytes} bytes long, more than ${MAX_REMOTE_NAME_BYTES}`;
+  const problem = filenameProblem(name);
+  if (problem) return `the name ${problem}`;
   const bad = FORBIDDEN_TEST.exec(name);
-  if (bad) {
-    const cp = bad[0].codePointAt(0) ?? 0;
-    const shown = cp < 32 || cp === 127 || (cp >= 0xd800 && cp <= 0xdfff) ? `U+${cp.toString(16).padStart(4, '0')}` : `"${bad[0]}"`;
-    return `the name contains the forbidden character ${shown}`;
-  }
+  if (bad) return `the name contains the character U+${(bad[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')}, which is never sent`;
   return null;
 }

@@ -11,21 +11,19 @@
  */
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
 import { remoteNameFor } from './naming.js';
+import type { RemoteFile } from './remote-file.js';
+
+export type { RemoteFile } from './remote-file.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
+import { sameRoot, type RootIdentity } from './root-identity.js';
+
+/** An intent matches remote files created up to this long before it began (clock skew). */
+export const INTENT_SKEW_MS = 10 * 60_000;
+/** A remote copy expiring within this margin is replaced at the pass before. */
+export const EXPIRY_MARGIN_MS = 5 * 60_000;
 
 /** The start of the skip reason the executor records when the API answers 413. */
 export const API_REFUSED_TOO_LARGE = 'refused by the API as too large (413)';
-
-/** What the planner needs of a remote file (a FileMetadata, parsed). */
-export interface RemoteFile {
-  id: string;
-  filename: string;
-  size: number;
-  /** ms since epoch (server clock). */
-  createdAt: number;
-  /** ms since epoch, or null if it never expires. */
-  expiresAt: number | null;
-}
 
 export interface LocalSnapshot {
   /** Every syncable file, with its content hash (null when it could not be read). */
@@ -58,8 +56,21 @@ export interface PlanOptions extends DeleteSafetyLimits {
   intentSkewMs: number;
   /** A remote copy that expires within this margin is replaced now. */
   expiryMarginMs: number;
-  /** Another folder stands at the watched path since the last pass: hold every delete. */
-  rootReplaced?: boolean;
+}
+
+/**
+ * A watcher batch: the snapshot covers only `paths` and `rows` holds only their rows, so rows
+ * elsewhere are not removal candidates. Removals deleted lately count with this batch's against
+ * the share: an `rm -rf` arrives as several batches and must be judged as one.
+ */
+export interface PlanScope {
+  paths: ReadonlySet<string>;
+  /** Rows with a remote copy in the whole index (the share's denominator). */
+  managed: number;
+  /** When removals were deleted lately (ms since epoch). */
+  recentRemovals: readonly number[];
+  /** How long a removal counts against the share. */
+  windowMs: number;
 }
 
 export interface PlanInput {
@@ -73,6 +84,13 @@ export interface PlanInput {
   liveIntentIds?: ReadonlySet<number>;
   now: number;
   options: PlanOptions;
+  /** Set for a watcher batch; absent for a full pass. */
+  scope?: PlanScope;
+  /**
+   * The folder's identity as seen now (null: missing) and as last accepted (null: never
+   * recorded). Another folder at the path holds every delete.
+   */
+  root?: { seen: RootIdentity | null; known: RootIdentity | null };
 }
 
 export type DeleteReasonText = RemoteDelete['reason'];
@@ -104,6 +122,10 @@ export interface Plan {
   skip: { obs: LocalObservation; reason: string }[];
   unmanaged: RemoteFile[];
   held: { count: number; message: string } | null;
+  /** For a scoped plan: the removal window after this plan (this plan's deletes added). */
+  recentRemovals: number[];
+  /** The folder identity to record as accepted, or null to keep the recorded one. */
+  rootToRecord: RootIdentity | null;
 }
 
 /** Plans one pass. Deterministic: the same input gives the same plan. */
@@ -121,6 +143,8 @@ export function planSync(input: PlanInput): Plan {
     skip: [],
     unmanaged: [],
     held: null,
+    recentRemovals: [],
+    rootToRecord: null,
   };
   const rowByPath = new Map(rows.map((r) => [r.path, r]));
 
@@ -216,7 +240,8 @@ export function planSync(input: PlanInput): Plan {
     // The API refused this very content (413): sending it again would only be refused again.
     // It is tried again when it changes (its size, mtime or inode).
     if (row?.state === 'skipped' && row.skipReason?.startsWith(API_REFUSED_TOO_LARGE) && row.size === obs.size && row.mtimeMs === obs.mtimeMs && row.ino === obs.ino) continue;
-    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
+    // A failed row is observed again even when unchanged: its failure may have passed.
+    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped' || row.state === 'failed' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
       plan.observe.push(obs);
     }
     if (obs.sha256 === null) continue;
@@ -236,9 +261,15 @@ export function planSync(input: PlanInput): Plan {
   }
 
   // 6. Removals: rows whose file is gone (or now skipped while a remote copy remains).
+  const { scope } = input;
+  const seen = input.root?.seen;
+  const rootMissing = local.rootMissing || seen === null;
+  const rootReplaced = !!seen && !!input.root?.known && !sameRoot(input.root.known, seen);
+  if (seen && (!rootReplaced || options.allowMassDelete)) plan.rootToRecord = seen;
   const candidates: Plan['removals'] = [];
-  if (!local.rootMissing) {
+  if (!rootMissing) {
     for (const r of rows) {
+      if (scope && !scope.paths.has(r.path)) continue;
       if (local.files.has(r.path) || local.unreadable.has(r.path)) continue;
       if (isUnder(r.path, local.unreadableDirs)) continue;
       const liveFileId = r.fileId && !goneIds.has(r.fileId) ? r.fileId : null;
@@ -249,12 +280,14 @@ export function planSync(input: PlanInput): Plan {
       candidates.push({ path: r.path, fileId: liveFileId, reason: 'removed' });
     }
   }
-  const managed = rows.filter((r) => r.fileId !== null).length;
+  const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
+  plan.recentRemovals = recent;
+  const managed = (scope ? scope.managed : rows.filter((r) => r.fileId !== null).length) + recent.length;
   const deleting = candidates.filter((c) => c.fileId !== null).length;
-  const verdict = checkDeleteSafety({ deleting, managed, limits: options, allow: options.allowMassDelete });
-  if (local.rootMissing && rows.some((r) => r.fileId)) {
+  const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
+  if (rootMissing && rows.some((r) => r.fileId)) {
     plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)' };
-  } else if (options.rootReplaced && !options.allowMassDelete && deleting > 0) {
+  } else if (rootReplaced && !options.allowMassDelete && deleting > 0) {
     plan.removals = candidates.filter((c) => c.fileId === null);
     plan.held = {
       count: deleting,
@@ -264,6 +297,7 @@ export function planSync(input: PlanInput): Plan {
     };
   } else if (verdict.ok) {
     plan.removals = candidates;
+    if (scope) plan.recentRemovals = [...recent, ...candidates.filter((c) => c.fileId !== null).map(() => now)];
   } else {
     // Rows whose remote copy is already gone can still go; only deletes are held.
     plan.removals = candidates.filter((c) => c.fileId === null);

@@ -13,7 +13,7 @@ export type KeyedJob = (signal: AbortSignal) => Promise<void>;
 export interface KeyedQueueOptions {
   /** Jobs running at once. */
   readonly concurrency: number;
-  /** When given, no job starts while the gate is paused by a 429. */
+  /** When given, no job starts while the gate is paused by a 429 (the gate alone decides that wait). */
   readonly gate?: RequestGate;
 }
 
@@ -58,11 +58,10 @@ export class KeyedQueue {
   #waiting = 0;
   #inFlight = 0;
   #userPaused = false;
-  #pausedUntil = 0;
-  #pauseTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #closePromise: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = [];
 
   constructor(options: KeyedQueueOptions) {
     const c = options.concurrency;
@@ -119,6 +118,15 @@ export class KeyedQueue {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves when no job runs (waiting ones may remain). With pause(), it is how a reconcile lets
+   * running jobs finish so that the listing and the index agree.
+   */
+  onInFlightDrained(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
   /** Stops starting jobs (running ones go on) until start(). */
   pause(): void {
     this.#userPaused = true;
@@ -128,28 +136,6 @@ export class KeyedQueue {
   start(): void {
     this.#userPaused = false;
     this.#resumeIfFree();
-  }
-
-  /** No job starts for `ms` (a 429's wait); a longer pause already in force is kept. */
-  pauseFor(ms: number): void {
-    if (this.#closed) return;
-    const until = Date.now() + Math.max(0, ms);
-    if (until <= this.#pausedUntil) return;
-    this.#pausedUntil = until;
-    this.#pq.pause();
-    clearTimeout(this.#pauseTimer);
-    this.#pauseTimer = setTimeout(() => {
-      // Only the latest timer is live (a longer pause clears the earlier one).
-      this.#pauseTimer = undefined;
-      this.#pausedUntil = 0;
-      this.#resumeIfFree();
-    }, ms);
-    // Not unref'd: a one-shot sync paused by a 429 must stay alive until it can go on.
-  }
-
-  /** The deadline of a pauseFor() in force (ms since epoch), or null. */
-  get pausedUntil(): number | null {
-    return this.#pausedUntil > Date.now() ? this.#pausedUntil : null;
   }
 
   /**
@@ -164,7 +150,6 @@ export class KeyedQueue {
 
   async #close(graceMs: number): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#pauseTimer);
     this.#pq.pause();
     this.#pq.clear();
     const running: Promise<void>[] = [];
@@ -224,11 +209,16 @@ export class KeyedQueue {
   }
 
   #resumeIfFree(): void {
-    if (this.#closed || this.#userPaused || this.#pausedUntil > Date.now()) return;
+    if (this.#closed || this.#userPaused) return;
     this.#pq.start();
   }
 
   #checkIdle(): void {
+    if (this.#inFlight === 0 && this.#drainWaiters.length > 0) {
+      const drained = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const resolve of drained) resolve();
+    }
     if (this.#waiting !== 0 || this.#inFlight !== 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

@@ -61,9 +61,9 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-export const WATCH_LIMIT_CODES: readonly string[] = ['ENOSPC', 'EMFILE'];
+const WATCH_LIMIT_CODES: readonly string[] = ['ENOSPC', 'EMFILE'];
 
-export function watchLimitMessage(code: string, root: string, pollIntervalMs: number): string {
+function watchLimitMessage(code: string, root: string, pollIntervalMs: number): string {
   const what =
     code === 'ENOSPC'
       ? 'the system limit on inotify watches was reached (ENOSPC)'

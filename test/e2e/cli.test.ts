@@ -3,29 +3,15 @@
  * process gets a clean environment (temporary HOME); everything they print is kept, and the last
  * test checks that the key never appears in any of it.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
+import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
 import { allOutput, cliEnv, ensureBuilt, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
 
 const KEY = 'sk-ant-api03-e2e-SECRET-key-4f9a1c77d2b0e5';
-
-interface Sandbox {
-  home: string;
-  dir: string;
-  stateDir: string;
-  args: string[];
-}
-
-function sandbox(): Sandbox {
-  const home = mkdtempSync(join(tmpdir(), 'cfs-e2e-'));
-  const dir = join(home, 'folder');
-  const stateDir = join(home, 'state');
-  mkdirSync(dir);
-  return { home, dir, stateDir, args: ['--dir', dir, '--state-dir', stateDir] };
-}
 
 type Entry = { path: string; fileId: string | null; sizeBytes: number; sha256: string | null; state: string; error: string | null };
 
@@ -160,6 +146,42 @@ describe('run in the background', () => {
     const report = JSON.parse(st.stdout) as { running: boolean; counts: { synced: number }; lastReconcile: unknown };
     expect(report.running).toBe(false);
     expect(report.counts.synced).toBe(3);
+  });
+});
+
+/** True once the process has a handler for SIGHUP (bit 0 of SigCgt in /proc/<pid>/status). */
+function catchesSighup(pid: number): boolean {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('SigCgt:'));
+    return line !== undefined && (BigInt(`0x${line.slice(7).trim()}`) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+describe('signals during start-up', () => {
+  it.skipIf(process.platform !== 'linux')('a SIGHUP during start-up neither kills the daemon nor is lost: it reconciles once started', async () => {
+    const s = sandbox();
+    writeFileSync(join(s.dir, 'a.txt'), 'a');
+    const daemon = startDaemon(s);
+    const pid = daemon.child.pid!;
+    // As early as the process takes the signal over (before that, nothing could catch it).
+    const deadline = Date.now() + 30_000;
+    while (!catchesSighup(pid) && daemon.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    daemon.signal('SIGHUP');
+    await ready(daemon);
+    await daemon.waitFor(
+      (x) => x.logLines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') || x.child.exitCode !== null || x.child.signalCode !== null,
+      'the queued reconcile after SIGHUP',
+      30_000,
+    );
+    expect(daemon.child.signalCode).toBeNull();
+    expect(daemon.child.exitCode).toBeNull();
+    const ready_ = daemon.logLines().findIndex((l) => l.event === 'ready');
+    const hup = daemon.logLines().findIndex((l) => l.event === 'reconcile' && l.reason === 'SIGHUP');
+    expect(hup).toBeGreaterThan(ready_);
+    daemon.signal('SIGTERM');
+    expect((await daemon.exited(30_000)).code).toBe(0);
   });
 });
 

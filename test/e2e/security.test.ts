@@ -4,31 +4,16 @@
  * the running daemon's control socket is 0600 in a 0700 state directory and it opens no TCP port;
  * a state directory others can write is refused before anything is written in it.
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
+import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
 import { allOutput, cliEnv, ensureBuilt, runCli, startCli, type RunningCli } from '../helpers/cli-process.js';
 
 const KEY = 'sk-ant-api03-security-e2e-KEY-7d1e0c4b9a';
-
-interface Sandbox {
-  home: string;
-  dir: string;
-  stateDir: string;
-  args: string[];
-}
-
-function sandbox(): Sandbox {
-  const home = mkdtempSync(join(tmpdir(), 'cfs-sec-e2e-'));
-  const dir = join(home, 'folder');
-  const stateDir = join(home, 'state');
-  mkdirSync(dir);
-  return { home, dir, stateDir, args: ['--dir', dir, '--state-dir', stateDir] };
-}
 
 let emulator: Emulator;
 let echo: Server;
@@ -108,7 +93,7 @@ function listeningTcpPorts(pid: number): number[] {
 }
 
 describe.skipIf(process.platform !== 'linux')('the running daemon', () => {
-  const s = sandbox();
+  const s = sandbox('cfs-sec-e2e-');
   let daemon: RunningCli;
 
   beforeAll(async () => {
@@ -145,7 +130,7 @@ describe.skipIf(process.platform !== 'linux')('the running daemon', () => {
 
 describe('a server that echoes the key back', () => {
   it('files list/get/rm/upload and sync never print it', async () => {
-    const s = sandbox();
+    const s = sandbox('cfs-sec-e2e-');
     writeFileSync(join(s.dir, 'a.txt'), 'a');
     const outputs: string[] = [];
     for (const args of [
@@ -168,7 +153,7 @@ describe('a server that echoes the key back', () => {
   });
 
   it('a daemon whose key is refused mid-run dies with a message that does not print it', async () => {
-    const s = sandbox();
+    const s = sandbox('cfs-sec-e2e-');
     writeFileSync(join(s.dir, 'a.txt'), 'a');
     const r = await runCli(['run', ...s.args], envFor(s, echoUrl), 60_000);
     expect(r.code).not.toBe(0);
@@ -177,7 +162,7 @@ describe('a server that echoes the key back', () => {
   });
 
   it('a key read from a key file is not printed either, nor written into the state directory', async () => {
-    const s = sandbox();
+    const s = sandbox('cfs-sec-e2e-');
     const keyFile = join(s.home, 'key');
     writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
     const cfg = join(s.home, 'config.json');
@@ -196,7 +181,7 @@ describe('a server that echoes the key back', () => {
 
 describe('a state directory others can write', () => {
   it('run refuses it with the chmod hint and writes nothing in it', async () => {
-    const s = sandbox();
+    const s = sandbox('cfs-sec-e2e-');
     mkdirSync(s.stateDir);
     chmodSync(s.stateDir, 0o777);
     const r = await runCli(['run', ...s.args], envFor(s), 30_000);

@@ -8,14 +8,13 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createFilesClient } from '../../src/api/index.js';
 import type { Config } from '../../src/config/types.js';
-import type { SyncEngine } from '../../src/daemon/types.js';
+import type { SyncEngine } from '../../src/sync/types.js';
 import { Emulator } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
-import { createSyncEngine } from '../../src/sync/engine.js';
+import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 
 export const TEST_KEY = 'sk-ant-test-key-0123456789';
@@ -74,13 +73,8 @@ export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as object) });
   const make = () => {
     const index = IndexStore.open(path.join(stateDir, 'index.sqlite'));
-    const engine = createSyncEngine({
-      config,
-      index,
-      logger,
-      watch: o.watch ?? true,
-      createClient: (hooks) => createFilesClient({ apiKey: TEST_KEY, baseURL: emulator.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, ...hooks }),
-    });
+    // Composed as the daemon composes it; the config points the client at the emulator.
+    const engine = composeEngine(config, index, logger, { watch: o.watch ?? true });
     return { index, engine };
   };
   let current = make();

@@ -2,11 +2,10 @@
  * Bad input from the API side (issue 5, "Bad input"): wrong, revoked or missing keys, a 403, a
  * storage-full 400, malformed and truncated responses, an API that never answers. Each gets a
  * clear message, the other files keep syncing, nothing is lost or duplicated, and there is no
- * retry storm (requests are counted). A tiny node:http proxy on 127.0.0.1 stands between the
- * engine and the emulator where the emulator itself cannot misbehave in the needed way.
+ * retry storm (requests are counted). A recording proxy (test/helpers/recording-proxy.ts) stands
+ * between the engine and the emulator where the emulator itself cannot misbehave in the needed way.
  */
-import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { createFilesClient } from '../../src/api/index.js';
 import { APIConnectionTimeoutError, APIError, AuthenticationError, PermissionDeniedError } from '../../src/api/errors.js';
 import { ConfigError } from '../../src/errors.js';
 import { Emulator } from '../../src/emulator/index.js';
+import { behind, sendUpstream, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
 import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness, type HarnessOptions } from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;
@@ -31,88 +31,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- a proxy that can answer in place of the emulator -------------------------------------------
 
-interface Seen {
-  method: string;
-  url: string;
-  body: Buffer;
-}
-interface Upstream {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-type Handler = (req: Seen, res: ServerResponse, forward: () => Promise<Upstream>) => Promise<void>;
-
-interface TestProxy {
-  url: string;
-  seen: Seen[];
-  handler: Handler | null;
-  close(): Promise<void>;
-}
-
-function send(res: ServerResponse, up: Upstream): void {
-  const headers = { ...up.headers };
-  delete headers['transfer-encoding'];
-  headers['content-length'] = String(up.body.length);
-  res.writeHead(up.status, headers);
-  res.end(up.body);
-}
-
 function apiError(res: ServerResponse, status: number, type: string, message: string): void {
   const body = JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_proxy' });
   res.writeHead(status, { 'content-type': 'application/json', 'request-id': 'req_proxy' });
   res.end(body);
 }
 
-async function startProxy(target: string): Promise<TestProxy> {
-  const t = new URL(target);
-  const readAll = async (s: IncomingMessage) => {
-    const chunks: Buffer[] = [];
-    for await (const c of s) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const proxy: TestProxy = { url: '', seen: [], handler: null, close: async () => undefined };
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const seen: Seen = { method: req.method ?? 'GET', url: req.url ?? '/', body: await readAll(req) };
-      proxy.seen.push(seen);
-      const forward = () =>
-        new Promise<Upstream>((resolve, reject) => {
-          const headers = { ...req.headers, host: t.host };
-          const up = httpRequest({ host: t.hostname, port: t.port, method: seen.method, path: seen.url, headers }, (r) => {
-            readAll(r).then((body) => resolve({ status: r.statusCode ?? 502, headers: r.headers, body }), reject);
-          });
-          up.on('error', reject);
-          up.end(seen.body);
-        });
-      if (proxy.handler) await proxy.handler(seen, res, forward);
-      else send(res, await forward());
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return proxy;
-}
-
-/** The emulator as the harness sees it, but reached through `url` (the proxy). */
-function behind(emulator: Emulator, url: string): Emulator {
-  return new Proxy(emulator, {
-    get(target, prop) {
-      if (prop === 'url') return url;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
 async function harnessBehindProxy(o: HarnessOptions = {}, emulatorOptions: Parameters<typeof Emulator.start>[0] = {}) {
   const emulator = await Emulator.start({ apiKey: TEST_KEY, ...emulatorOptions });
-  const proxy = await startProxy(emulator.url);
+  const proxy = await startRecordingProxy(emulator.url);
   cleanups.push(() => emulator.close());
   cleanups.push(() => proxy.close());
   h = await createHarness({ ...o, emulator: behind(emulator, proxy.url) });
@@ -135,7 +62,7 @@ async function malformedListing(body: string): Promise<void> {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(body);
     }
-    send(res, await forward());
+    sendUpstream(res, await forward());
   };
   const outcome = await h!.engine.reconcile().then(
     (r) => r,
@@ -225,7 +152,7 @@ describe('bad input: the API side', () => {
         refused += 1;
         return apiError(res, 403, 'permission_error', 'Your API key does not have permission to use the specified resource.');
       }
-      send(res, await forward());
+      sendUpstream(res, await forward());
     };
     await put(h!, 'forbidden.txt', 'no');
     for (let i = 0; i < 5; i += 1) await put(h!, `ok${i}.txt`, `ok ${i}`);
@@ -292,9 +219,9 @@ describe('bad input: the API side', () => {
       const up = await forward(); // the file is stored; only the answer is garbled
       if (isUpload(req) && garbled === 0) {
         garbled += 1;
-        return send(res, { ...up, body: Buffer.from('<html>502 proxy says hi</html>') });
+        return sendUpstream(res, { ...up, body: Buffer.from('<html>502 proxy says hi</html>') });
       }
-      send(res, up);
+      sendUpstream(res, up);
     };
     await h!.engine.start();
     await put(h!, 'a.txt', 'a');
@@ -321,9 +248,9 @@ describe('bad input: the API side', () => {
       const up = await forward();
       if (isUpload(req) && garbled === 0) {
         garbled += 1;
-        return send(res, { ...up, body: Buffer.from('{"unexpected": true}') });
+        return sendUpstream(res, { ...up, body: Buffer.from('{"unexpected": true}') });
       }
-      send(res, up);
+      sendUpstream(res, up);
     };
     await h!.engine.start();
     await put(h!, 'a.txt', 'a');
@@ -347,7 +274,7 @@ describe('bad input: the API side', () => {
         setTimeout(() => res.socket?.destroy(), 20);
         return;
       }
-      send(res, up);
+      sendUpstream(res, up);
     };
     await put(h!, 'a.txt', 'alpha');
     await put(h!, 'b.txt', 'beta');

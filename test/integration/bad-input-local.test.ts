@@ -59,6 +59,26 @@ async function symlinkLoops(followSymlinks: boolean): Promise<void> {
 }
 
 describe('bad input: local files', () => {
+  it('an open document: office and editor lock files and a .git file are never uploaded, nor deleted when they go', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await put(h, 'report.docx', 'the document');
+    await h.engine.start();
+    await h.engine.onIdle();
+    // What opening documents leaves next to them, and a worktree's pointer file.
+    const lockFiles = ['~$report.docx', '.~lock.report.docx#', 'notes.txt.kate-swp', '.goutputstream-ABC123', '.git'];
+    for (const f of lockFiles) await put(h, f, 'lock');
+    await put(h, 'later.txt', 'the sentinel');
+    await waitUntil(() => h!.engine.files().some((f) => f.path === 'later.txt' && f.state === 'synced'), 20_000, 'later.txt synced');
+    for (const f of lockFiles) rmSync(path.join(h.dir, f));
+    await h.engine.reconcile({});
+    await h.engine.onIdle();
+    expect(h.emulator.files()).toHaveLength(2);
+    expect(uploads(h)).toBe(2);
+    expect(h.emulator.stats().byRoute.delete).toBe(0);
+    expect(h.engine.files().map((f) => f.path).sort()).toEqual(['later.txt', 'report.docx']);
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+
   it('a file deleted while it uploads leaves no remote copy, and the others sync', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     await h.engine.start();

@@ -6,8 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -19,7 +17,8 @@ import { openSession } from '../../src/daemon/open-session.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { describeError } from '../../src/errors.js';
 import { ensureStateDir } from '../../src/index/lock.js';
-import { createLogger } from '../../src/log/index.js';
+import { createLogger } from '../../src/log/create-logger.js';
+import { behind, startRecordingProxy } from '../helpers/recording-proxy.js';
 import { checkInvariants, createHarness, TEST_KEY, testConfig, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;
@@ -53,50 +52,6 @@ function everythingOf(err: unknown): string {
   return parts.join('\n');
 }
 
-/** A forwarding proxy that records every request body and can answer instead. */
-async function startProxy(target: string) {
-  const t = new URL(target);
-  const bodies: Buffer[] = [];
-  const state: { handler: ((req: IncomingMessage, body: Buffer, res: ServerResponse) => boolean) | null } = { handler: null };
-  const readAll = async (s: IncomingMessage) => {
-    const chunks: Buffer[] = [];
-    for await (const c of s) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readAll(req);
-      bodies.push(body);
-      if (state.handler?.(req, body, res)) return;
-      const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      up.end(body);
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url, bodies, state };
-}
-
-function behind(emulator: Emulator, url: string): Emulator {
-  return new Proxy(emulator, {
-    get(target, prop) {
-      if (prop === 'url') return url;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
 
 async function keyNeverSeen(modes: number[]): Promise<void> {
   const seen: string[] = [];
@@ -113,9 +68,10 @@ async function keyNeverSeen(modes: number[]): Promise<void> {
   // 2. A server that echoes the key it received in every way a broken proxy might.
   const emulator = await Emulator.start({ apiKey: TEST_KEY });
   cleanups.push(() => emulator.close());
-  const proxy = await startProxy(emulator.url);
+  const proxy = await startRecordingProxy(emulator.url);
+  cleanups.push(() => proxy.close());
   let turn = 0;
-  proxy.state.handler = (req, _body, res) => {
+  proxy.handler = (req, res) => {
     const key = String(req.headers['x-api-key'] ?? '');
     turn += 1;
     switch (modes[turn % modes.length]) {
@@ -266,13 +222,14 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     writeFileSync(path.join(outside, 'x.txt'), secret);
     const emulator = await Emulator.start({ apiKey: TEST_KEY });
     cleanups.push(() => emulator.close());
-    const proxy = await startProxy(emulator.url);
+    const proxy = await startRecordingProxy(emulator.url);
+    cleanups.push(() => proxy.close());
     h = await createHarness({ watch: true, settleMs: 100, emulator: behind(emulator, proxy.url), config: { api: { maxRetries: 2 } } });
     await h.engine.start();
     const dir = h.dir;
     let swapped = false;
-    proxy.state.handler = (req, body, res) => {
-      if (swapped || req.method !== 'POST' || !body.includes('AAAA')) return false;
+    proxy.handler = (req, res) => {
+      if (swapped || req.method !== 'POST' || !req.body.includes('AAAA')) return false;
       // While this attempt is in flight: the folder becomes a link to outside; the attempt fails.
       swapped = true;
       renameSync(path.join(dir, 'sub'), path.join(outside, '..', `${path.basename(outside)}-moved`));
@@ -286,7 +243,7 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     await waitUntil(() => swapped, 20_000, 'the first attempt');
     await new Promise((r) => setTimeout(r, 3000));
     await h.engine.onIdle();
-    expect(proxy.bodies.some((b) => b.includes(secret))).toBe(false);
+    expect(proxy.seen.some((r) => r.body.includes(secret))).toBe(false);
   });
 
   it('links to outside created while running, with followSymlinks on, are never read', async () => {
@@ -297,7 +254,8 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     writeFileSync(path.join(outside, 'd', 'y.txt'), secret);
     const emulator = await Emulator.start({ apiKey: TEST_KEY });
     cleanups.push(() => emulator.close());
-    const proxy = await startProxy(emulator.url);
+    const proxy = await startRecordingProxy(emulator.url);
+    cleanups.push(() => proxy.close());
     h = await createHarness({ watch: true, settleMs: 100, emulator: behind(emulator, proxy.url), config: { watch: { followSymlinks: true } } });
     await put(h, 'inside/real.txt', 'inside');
     await h.engine.start();
@@ -312,7 +270,7 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     await waitUntil(() => h!.engine.fileIdOf('marker.txt') !== null, 20_000, 'marker synced');
     await h.engine.reconcile();
     await h.engine.onIdle();
-    for (const b of proxy.bodies) expect(b.includes(secret)).toBe(false);
+    for (const r of proxy.seen) expect(r.body.includes(secret)).toBe(false);
     expect(await checkInvariants(h)).toEqual([]);
   });
 });

@@ -7,15 +7,12 @@
  *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' }
  *   child -> parent  { ev: 'ready' } | { ev: 'idle' } | { ev: 'reconciled', summary } | { ev: 'closed' } | { ev: 'error', message }
  */
-import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { createFilesClient } from '../../src/api/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { acquireLock } from '../../src/index/lock.js';
-import { createSyncEngine } from '../../src/sync/engine.js';
-import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
-import { countingDispatcher } from './upload-counter.js';
+import { composeEngine } from '../../src/daemon/compose-engine.js';
+import { testConfig } from '../helpers/engine-harness.js';
 
 export interface ChildArgs {
   url: string;
@@ -23,8 +20,6 @@ export interface ChildArgs {
   stateDir: string;
   settleMs: number;
   logFile: string;
-  /** One byte is appended per upload request sent (see ChildDriver.uploads). */
-  countFile: string;
 }
 
 export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' };
@@ -46,15 +41,8 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
   const lock = acquireLock(args.stateDir);
   const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
-  const dispatcher = countingDispatcher(() => appendFileSync(args.countFile, '1'));
-  const engine = createSyncEngine({
-    config,
-    index,
-    logger,
-    watch: true,
-    createClient: (hooks) =>
-      createFilesClient({ apiKey: TEST_KEY, baseURL: args.url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, dispatcher, ...hooks }),
-  });
+  // testConfig points the client at args.url with TEST_KEY.
+  const engine = composeEngine(config, index, logger, { watch: true });
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {

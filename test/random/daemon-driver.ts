@@ -5,19 +5,16 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import type { Dispatcher } from 'undici';
-import { createFilesClient } from '../../src/api/index.js';
-import type { SyncEngine } from '../../src/daemon/types.js';
+import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { IndexStore } from '../../src/index/store.js';
-import { createSyncEngine } from '../../src/sync/engine.js';
-import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
+import type { SyncEngine } from '../../src/sync/types.js';
+import { testConfig } from '../helpers/engine-harness.js';
 import type { ChildArgs, ChildCommand, ChildEvent } from './child.js';
-import { countingDispatcher } from './upload-counter.js';
 
 export interface DaemonDriver {
   readonly dir: string;
@@ -36,8 +33,6 @@ export interface DaemonDriver {
   adopt(): Promise<void>;
   /** Stop, point the daemon at another API base URL (same key and state dir), start. */
   switchTarget(url: string): Promise<void>;
-  /** Upload requests this daemon sent so far (retries included), over all its restarts. */
-  uploads(): Promise<number>;
   /** Resolves when the daemon reports idle. */
   idle(): Promise<void>;
   /** One full reconcile (mass deletes allowed: the user confirmed), then idle. */
@@ -80,8 +75,6 @@ export class InProcessDriver implements DaemonDriver {
   readonly #settleMs: number;
   readonly #logs: object[] = [];
   readonly #logger = pino({ level: 'debug' }, { write: (line: string) => this.#logs.push(JSON.parse(line) as object) });
-  readonly #dispatcher: Dispatcher;
-  #uploads = 0;
   #url: string;
   #current: { index: IndexStore; engine: SyncEngine } | null = null;
   /** As root, chmod 000 stops nobody: this daemon reads every folder. */
@@ -93,9 +86,6 @@ export class InProcessDriver implements DaemonDriver {
     this.stateDir = b.stateDir;
     this.#url = url;
     this.#settleMs = settleMs;
-    this.#dispatcher = countingDispatcher(() => {
-      this.#uploads += 1;
-    });
   }
 
   static async create(target: string | { url: string }, settleMs: number): Promise<InProcessDriver> {
@@ -109,15 +99,8 @@ export class InProcessDriver implements DaemonDriver {
   async start(): Promise<void> {
     const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
     const index = IndexStore.open(path.join(this.stateDir, 'index.sqlite'));
-    const url = this.#url;
-    const engine = createSyncEngine({
-      config,
-      index,
-      logger: this.#logger,
-      watch: true,
-      createClient: (hooks) =>
-        createFilesClient({ apiKey: TEST_KEY, baseURL: url, shape: config.api.shape, maxRetries: config.api.maxRetries, timeoutMs: config.api.timeoutMs, dispatcher: this.#dispatcher, ...hooks }),
-    });
+    // Composed as the daemon composes it; the config points the client at the URL with TEST_KEY.
+    const engine = composeEngine(config, index, this.#logger, { watch: true });
     this.#current = { index, engine };
     await engine.start();
   }
@@ -143,9 +126,6 @@ export class InProcessDriver implements DaemonDriver {
     this.#url = url;
     await this.start();
   }
-  async uploads(): Promise<number> {
-    return this.#uploads;
-  }
   idle(): Promise<void> {
     return this.#engine().onIdle();
   }
@@ -168,7 +148,6 @@ export class InProcessDriver implements DaemonDriver {
   }
   async close(): Promise<void> {
     await this.stop().catch(() => undefined);
-    await this.#dispatcher.close().catch(() => undefined);
     await rm(this.#base, { recursive: true, force: true });
   }
 }
@@ -209,13 +188,12 @@ export class ChildDriver implements DaemonDriver {
     const url = typeof target === 'string' ? target : target.url;
     const b = await makeBase();
     const asNobody = (options.asNobody ?? false) && isRoot;
-    const args: ChildArgs = { url, dir: b.dir, stateDir: b.stateDir, settleMs, logFile: path.join(b.base, 'daemon.log'), countFile: path.join(b.base, 'uploads.count') };
+    const args: ChildArgs = { url, dir: b.dir, stateDir: b.stateDir, settleMs, logFile: path.join(b.base, 'daemon.log') };
     await writeFile(args.logFile, '');
-    await writeFile(args.countFile, '');
     const driver = new ChildDriver(b.base, args, asNobody);
     if (asNobody) {
       await chmod(b.base, 0o755);
-      for (const p of [b.stateDir, args.logFile, args.countFile]) chownSync(p, NOBODY, NOBODY);
+      for (const p of [b.stateDir, args.logFile]) chownSync(p, NOBODY, NOBODY);
     }
     return driver;
   }
@@ -317,11 +295,6 @@ export class ChildDriver implements DaemonDriver {
     await this.stop();
     this.#args.url = url;
     await this.start();
-  }
-
-  /** One byte per upload request, appended synchronously by the child (a SIGKILL loses none). */
-  async uploads(): Promise<number> {
-    return (await stat(this.#args.countFile)).size;
   }
 
   async idle(): Promise<void> {

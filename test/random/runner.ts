@@ -9,6 +9,9 @@ import { ChildDriver, InProcessDriver, withTimeout, type DaemonDriver } from './
 import { applyFsOp, countFiles, isFsOp, unlockAll, type FsOp } from './executor.js';
 import { CLEAR_FAULTS, contentFor, type FaultProfile, type Sequence } from './generator.js';
 import { checkHosts, checkOtherTarget, type EndState } from './invariants.js';
+import { startUploadCounter, type UploadCounter } from './upload-counter.js';
+
+const uploadsOf = (h: Host) => h.home.uploads + (h.away?.uploads ?? 0);
 
 export interface RunOptions {
   /** @default 150 */
@@ -118,6 +121,9 @@ async function uploadAllowance(dir: string, op: FsOp): Promise<number> {
 interface Host {
   n: number;
   driver: DaemonDriver;
+  /** The host's way to each target (home, and the other emulator when the run switches). */
+  home: UploadCounter;
+  away: UploadCounter | null;
   /** Upper bound of the uploads this host needs, before faults (see uploadAllowance). */
   budget: number;
 }
@@ -170,11 +176,15 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     // An unreadable folder needs a daemon that chmod 000 stops: as root, a child running as nobody.
     const locks = seq.ops.some((o) => o.op === 'lockDir');
     const asNobody = locks && process.getuid?.() === 0;
-    const makeDriver = (): Promise<DaemonDriver> =>
-      seq.crashes || asNobody ? ChildDriver.create(emulator.url, settleMs, { asNobody }) : InProcessDriver.create(emulator.url, settleMs);
-    hosts.push({ n: 1, driver: await makeDriver(), budget: 0 });
+    const makeHost = async (n: number): Promise<Host> => {
+      const home = await startUploadCounter(emulator.url);
+      const away = other ? await startUploadCounter(other.url) : null;
+      const driver = seq.crashes || asNobody ? await ChildDriver.create(home.url, settleMs, { asNobody }) : await InProcessDriver.create(home.url, settleMs);
+      return { n, driver, home, away, budget: 0 };
+    };
+    hosts.push(await makeHost(1));
     if (seq.second) {
-      const h2: Host = { n: 2, driver: await makeDriver(), budget: 0 };
+      const h2 = await makeHost(2);
       for (const f of seq.second.files) await applyFsOp(h2.driver.dir, { op: 'write', path: f.path, content: f.content });
       h2.budget += seq.second.files.length;
       hosts.push(h2);
@@ -229,21 +239,21 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           counts.stateLosses += 1;
           h.budget += IN_FLIGHT;
           if (op.settled) await daemon(d.idle(), `idle before losing the state at op #${i}`);
-          const u0 = await d.uploads();
+          const u0 = uploadsOf(h);
           const f0 = injectedTotal(emulator, other);
           await daemon(d.loseState(), `state loss at op #${i}`);
           if (op.adopt) await daemon(d.adopt(), `reconcile --adopt at op #${i}`);
           if (op.settled) {
             // Everything was remote before the loss: the new index must adopt it, not upload it.
             await daemon(d.idle(), `idle after losing the state at op #${i}`);
-            const redone = (await d.uploads()) - u0;
+            const redone = uploadsOf(h) - u0;
             const faults = injectedTotal(emulator, other) - f0;
             if (redone > faults) problems.push(`host ${h.n}: the state dir lost at op #${i} (all synced), the restart${op.adopt ? ' and reconcile --adopt' : ''} uploaded ${redone} files again (${faults} faults in that time)`);
           }
           break;
         }
         case 'switchTarget': {
-          if (!other || (op.to === 'other') === away) {
+          if (!h.away || (op.to === 'other') === away) {
             counts.noops += 1;
             break;
           }
@@ -251,7 +261,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           // The other target starts empty: everything is uploaded there once. Back home, nothing
           // but what changed meanwhile (already counted by those ops).
           h.budget += IN_FLIGHT + (op.to === 'other' ? await countFiles(d.dir, '') : 0);
-          await daemon(d.switchTarget(op.to === 'other' ? other.url : emulator.url), `switch to the ${op.to} target at op #${i}`);
+          await daemon(d.switchTarget(op.to === 'other' ? h.away.url : h.home.url), `switch to the ${op.to} target at op #${i}`);
           away = op.to === 'other';
           break;
         }
@@ -264,7 +274,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     if (away) {
       const h1 = hosts[0] as Host;
       h1.budget += IN_FLIGHT;
-      await daemon(h1.driver.switchTarget(emulator.url), 'switch back to the home target');
+      await daemon(h1.driver.switchTarget(h1.home.url), 'switch back to the home target');
     }
     for (const e of [emulator, other]) e?.setFaults(CLEAR_FAULTS);
     const views = () => hosts.map((h) => ({ dir: h.driver.dir, index: h.driver.openIndex() }));
@@ -298,7 +308,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     // can cost one more attempt; faults are counted over both emulators and every route).
     const faults = injectedTotal(emulator, other);
     for (const h of hosts) {
-      const sent = await h.driver.uploads();
+      const sent = uploadsOf(h);
       counts.uploadsByHost.push(sent);
       counts.uploadBoundByHost.push(h.budget + faults);
       if (sent > h.budget + faults) problems.push(`host ${h.n} sent ${sent} uploads, more than its bound ${h.budget + faults} (${h.budget} its ops and restarts may need + ${faults} injected faults)`);
@@ -325,7 +335,11 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
         logTail.push(...(hosts.length > 1 ? tail.map((l) => `host${h.n} ${l}`) : tail));
       }
     }
-    for (const h of hosts) await h.driver.close().catch(() => undefined);
+    for (const h of hosts) {
+      await h.driver.close().catch(() => undefined);
+      await h.home.close();
+      await h.away?.close();
+    }
     await emulator.close();
     await other?.close();
   }

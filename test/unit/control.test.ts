@@ -3,21 +3,11 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  clearStaleSocket,
-  ControlProtocolError,
-  controlSocketPath,
-  encodeMessage,
-  LineDecoder,
-  NotRunningError,
-  parseRequest,
-  parseResponse,
-  requestControl,
-  startControlServer,
-  type ControlHandler,
-  type ControlServer,
-} from '../../src/control/index.js';
-import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/daemon/types.js';
+import { NotRunningError, requestControl } from '../../src/control/client.js';
+import { ControlProtocolError, encodeMessage, LineDecoder, parseRequest, parseResponse } from '../../src/control/protocol.js';
+import { clearStaleSocket, startControlServer, type ControlHandler, type ControlServer } from '../../src/control/server.js';
+import { controlSocketPath } from '../../src/control/socket-path.js';
+import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/sync/types.js';
 import { DeleteSafetyError, FilesyncError, LockedError } from '../../src/errors.js';
 
 describe('control codec', () => {

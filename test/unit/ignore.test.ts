@@ -22,13 +22,23 @@ describe('createIgnoreMatcher', () => {
     expect(DEFAULT_IGNORES).toContain('.git/');
   });
 
+  it('ignores office and editor lock files and a .git file (a worktree or submodule pointer)', () => {
+    const m = createIgnoreMatcher(none);
+    expect(m.check('~$report.docx', false)).toBe('ignored by default pattern "~$*"');
+    expect(m.check('a/.~lock.report.odt#', false)).toBe('ignored by default pattern ".~lock.*#"');
+    expect(m.check('notes.txt.kate-swp', false)).toBe('ignored by default pattern "*.kate-swp"');
+    expect(m.check('.goutputstream-X1Y2Z3', false)).toBe('ignored by default pattern ".goutputstream-*"');
+    expect(m.check('.git', false)).toBe('ignored by default pattern ".git"');
+    expect(m.check('sub/.git', false)).toBe('ignored by default pattern ".git"');
+    for (const p of ['a~$b.docx', 'lock.report.odt', '.~lock.report.odt', 'kate-swp.txt', 'goutputstream.txt']) expect(m.check(p, false)).toBeNull();
+  });
+
   it('lets ordinary files through', () => {
     const m = createIgnoreMatcher(none);
     for (const p of ['report.pdf', 'a/b/c.txt', '.gitignore', '.github/workflows/ci.yml', 'tmp/file', 'file.partial', 'a~b']) {
       expect(m.check(p, false)).toBeNull();
     }
     expect(m.check('docs', true)).toBeNull();
-    expect(m.check('.git', false)).toBeNull(); // a file named .git (a worktree link) is not the directory pattern
   });
 
   it('applies user patterns in gitignore syntax, naming the pattern', () => {

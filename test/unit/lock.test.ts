@@ -114,4 +114,20 @@ describe('ensureStateDir', () => {
     writeFileSync(file, 'x');
     expect(() => ensureStateDir(file)).toThrow(FilesyncError);
   });
+
+  it('says a state directory that is a file (or under one) is not a directory, and what to do', () => {
+    const file = join(dir, 'plain');
+    writeFileSync(file, 'x');
+    for (const [path, why] of [[file, 'a file is in its place'], [join(file, 'state'), 'a parent of it is a file']] as const) {
+      let caught: unknown;
+      try {
+        ensureStateDir(path);
+      } catch (err) {
+        caught = err;
+      }
+      expect((caught as FilesyncError).code).toBe('E_STATE_DIR');
+      expect((caught as FilesyncError).message).toBe(`The state directory ${path} is not a directory (${why}).`);
+      expect((caught as FilesyncError).hint).toContain('--state-dir');
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, createRedactor, REDACTED } from '../../src/log/index.js';
+import { createLogger } from '../../src/log/create-logger.js';
+import { createRedactor, REDACTED } from '../../src/log/redactor.js';
 
 const KEY = 'sk-ant-api03-Secret_Key-0123456789abcdef';
 

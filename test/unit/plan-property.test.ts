@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IndexStore } from '../../src/index/store.js';
 import type { LocalObservation } from '../../src/index/types.js';
-import { applyPlan } from '../../src/reconcile/reconcile.js';
+import { applyPlan } from '../../src/sync/apply-plan.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
 

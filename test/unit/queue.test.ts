@@ -131,29 +131,56 @@ describe('KeyedQueue', () => {
     expect(ran).toBe(true);
   });
 
-  it('pauseFor holds every new job for the wait, and the longer pause wins', async () => {
-    const q = new KeyedQueue({ concurrency: 2 });
-    const t0 = Date.now();
-    q.pauseFor(300);
-    q.pauseFor(50);
-    expect(q.pausedUntil).toBeGreaterThanOrEqual(t0 + 300);
-    let startedAt = 0;
-    await q.push('a', async () => void (startedAt = Date.now()));
-    expect(startedAt - t0).toBeGreaterThanOrEqual(290);
-    expect(q.pausedUntil).toBeNull();
+  it('a 429 pause (decided by the gate) holds every new job for the wait, and the longer pause wins', async () => {
+    let clock = 0;
+    const gate = new RequestGate({ requestsPerMinute: 100, now: () => clock, sleep: async (ms) => void (clock += ms) });
+    const q = new KeyedQueue({ concurrency: 2, gate });
+    gate.onRetryWait({ status: 429, waitMs: 300, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    gate.onRetryWait({ status: 429, waitMs: 50, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    expect(gate.pausedUntil).toBe(300);
+    let startedAt = -1;
+    await q.push('a', async () => void (startedAt = clock));
+    expect(startedAt).toBe(300);
+    expect(gate.pausedUntil).toBeNull();
   });
 
-  it('pauseFor does not override an explicit pause', async () => {
-    const q = new KeyedQueue({ concurrency: 1 });
+  it('a 429 pause does not override an explicit pause', async () => {
+    let clock = 0;
+    const gate = new RequestGate({ requestsPerMinute: 100, now: () => clock, sleep: async (ms) => void (clock += ms) });
+    const q = new KeyedQueue({ concurrency: 1, gate });
     q.pause();
-    q.pauseFor(20);
+    gate.onRetryWait({ status: 429, waitMs: 20, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    clock = 100; // the 429's wait is over; the explicit pause still holds
     let ran = false;
     const p = q.push('a', async () => void (ran = true));
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(ran).toBe(false);
     q.start();
     await p;
     expect(ran).toBe(true);
+  });
+
+  it('onInFlightDrained resolves once the running jobs end, while waiting ones stay paused', async () => {
+    const q = new KeyedQueue({ concurrency: 2 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const running = q.push('a', () => held);
+    await tick();
+    q.pause();
+    const waiting = q.push('b', async () => undefined);
+    let drained = false;
+    const d = q.onInFlightDrained().then(() => void (drained = true));
+    await tick();
+    expect(drained).toBe(false);
+    release();
+    await running;
+    await d;
+    expect(drained).toBe(true);
+    expect(q.inFlight).toBe(0);
+    expect(q.size).toBe(1);
+    await expect(q.onInFlightDrained()).resolves.toBeUndefined();
+    q.start();
+    await waiting;
   });
 
   it('does not start a job while the request gate is paused by a 429', async () => {

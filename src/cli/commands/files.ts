@@ -1,8 +1,9 @@
 /** `files list|get|rm|download|upload`: the raw Files API, through our client (both shapes). */
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createFilesClient } from '../../api/index.js';
 import type { FileMetadata, FilesApi } from '../../api/types.js';
+import { createClientFor } from '../../daemon/create-client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { ConfigError } from '../../errors.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
@@ -13,18 +14,7 @@ type Flags = CommonOptions & { json?: boolean };
 function clientFor(env: CommandEnv, opts: CommonOptions): FilesApi {
   const { config, warnings } = loadConfig(env, opts);
   for (const w of warnings) env.err.write(`warning: ${w}\n`);
-  if (config.api.target !== 'api' || config.api.apiKey === null) {
-    throw new ConfigError('files talks to a Files API directly, and no API key is set', {
-      hint: 'set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for an emulator started with `claude-filesync emulator`)',
-    });
-  }
-  return createFilesClient({
-    apiKey: config.api.apiKey,
-    baseURL: config.api.baseURL,
-    shape: config.api.shape,
-    maxRetries: config.api.maxRetries,
-    timeoutMs: config.api.timeoutMs,
-  });
+  return createClientFor(config);
 }
 
 function describeFile(f: FileMetadata): string {
@@ -114,7 +104,14 @@ export function filesCommand(env: CommandEnv, done: (code: number) => void): Com
       .option('--mime-type <type>', 'default: from the extension')
       .action((path: string, o: { name?: string; mimeType?: string }) =>
         withClient(async (client) => {
-          const r = await client.upload({ path: resolve(env.ctx.cwd, path) }, { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) });
+          const full = resolve(env.ctx.cwd, path);
+          // Said before any request: reading a directory would fail mid-upload with a bare EISDIR.
+          if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new ConfigError(`${path} is a directory; files upload takes one file`, {
+              hint: 'name a file; to sync a whole folder, use claude-filesync sync --dir <folder>',
+            });
+          }
+          const r = await client.upload({ path: full }, { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) });
           if (current.json) printJson(env, r.file);
           else env.out.write(describeFile(r.file));
         })(),

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { NotRunningError, requestControl } from '../../control/client.js';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
+import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
-import { openIndexReadonly } from '../offline.js';
 
 export function idCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('id'))
@@ -13,21 +12,13 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const rel = toFolderRelative(config.dir, input);
-        let fileId: string | null;
-        let state: string | null = null;
-        try {
-          fileId = (await requestControl(config.stateDir, { type: 'id', path: rel })).fileId;
-        } catch (err) {
-          if (!(err instanceof NotRunningError)) throw err;
-          const index = openIndexReadonly(config);
-          try {
-            const row = index?.get(rel);
-            state = row?.state ?? null;
-            fileId = row && row.state === 'synced' ? row.fileId : null;
-          } finally {
-            index?.close();
-          }
-        }
+        // The daemon answers the file id only; the index also says why there is none.
+        const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => {
+          const row = index?.get(rel);
+          return { fileId: row && row.state === 'synced' ? row.fileId : null, state: row?.state ?? null };
+        });
+        const fileId = answer.fileId;
+        const state = 'state' in answer ? answer.state : null;
         if (fileId === null) {
           env.err.write(`claude-filesync: ${rel} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`);
           done(EXIT_FAILURE);

@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import { NotRunningError, requestControl } from '../../control/client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import type { FileEntry } from '../../daemon/types.js';
+import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatEntries } from '../format.js';
-import { openIndexReadonly, toEntry } from '../offline.js';
+import { toEntry } from '../offline.js';
 
 export function lsCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('ls'))
@@ -13,18 +12,7 @@ export function lsCommand(env: CommandEnv, done: (code: number) => void): Comman
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
-        let entries: FileEntry[];
-        try {
-          entries = await requestControl(config.stateDir, { type: 'files' }, { timeoutMs: 60_000 });
-        } catch (err) {
-          if (!(err instanceof NotRunningError)) throw err;
-          const index = openIndexReadonly(config);
-          try {
-            entries = index ? index.all().map(toEntry) : [];
-          } finally {
-            index?.close();
-          }
-        }
+        const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => (index ? index.all().map(toEntry) : []), { timeoutMs: 60_000 });
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
         if (opts.json) printJson(env, entries);
         else env.out.write(formatEntries(entries));

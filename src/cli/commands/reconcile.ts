@@ -1,6 +1,7 @@
 import { Command } from 'commander';
+import { dryRunScratch } from '../../daemon/dry-run-scratch.js';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { ReconcileOptions, ReconcileReport } from '../../daemon/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
@@ -14,7 +15,7 @@ interface ReconcileFlags extends CommonOptions {
 }
 
 /** Exit 1 when a file failed or deletes were held back: both need someone to act. */
-export function reportExitCode(r: ReconcileReport): number {
+function reportExitCode(r: ReconcileReport): number {
   return r.failed.length > 0 || r.heldDeletes !== null ? EXIT_FAILURE : EXIT_OK;
 }
 
@@ -39,11 +40,16 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
         let report = await reconcileViaDaemon(config, options);
         if (report === null) {
           const logger = makeLogger(env, config.log.level, 'stderr');
-          report = await withSession(config, logger, { watch: false, onSecret: (s) => env.redactor.add(s) }, async (session) => {
-            const r = await session.engine.reconcile(options);
-            await session.engine.onIdle();
-            return r;
-          });
+          const scratch = opts.dryRun ? dryRunScratch(config) : null;
+          try {
+            report = await withSession(scratch?.config ?? config, logger, { watch: false, onSecret: (s) => env.redactor.add(s) }, async (session) => {
+              const r = await session.engine.reconcile(options);
+              await session.engine.onIdle();
+              return r;
+            });
+          } finally {
+            scratch?.remove();
+          }
         }
         if (opts.json) printJson(env, report);
         else env.out.write(formatReport(report));

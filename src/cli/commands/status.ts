@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import { NotRunningError, requestControl } from '../../control/client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import type { StatusReport } from '../../daemon/types.js';
+import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatStatus } from '../format.js';
-import { offlineStatus, openIndexReadonly } from '../offline.js';
+import { offlineStatus } from '../offline.js';
 
 export function statusCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('status'))
@@ -13,18 +12,7 @@ export function statusCommand(env: CommandEnv, done: (code: number) => void): Co
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
-        let status: StatusReport;
-        try {
-          status = await requestControl(config.stateDir, { type: 'status' });
-        } catch (err) {
-          if (!(err instanceof NotRunningError)) throw err;
-          const index = openIndexReadonly(config);
-          try {
-            status = offlineStatus(config, index);
-          } finally {
-            index?.close();
-          }
-        }
+        const status = await askDaemonOrIndex(config, { type: 'status' }, (index) => offlineStatus(config, index));
         if (opts.json) printJson(env, status);
         else env.out.write(formatStatus(status));
         done(EXIT_OK);

@@ -1,8 +1,9 @@
+import { statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { FileEntry, ProgressEvent, ReconcileReport } from '../../daemon/types.js';
+import type { FileEntry, ProgressEvent, ReconcileReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
@@ -88,6 +89,13 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
           env.out.write(formatReport(report, 'sync'));
           const extra = failed.filter((f) => !report.failed.some((r) => r.path === f.path));
           for (const f of extra) env.out.write(`failed: ${f.path}: ${f.error ?? 'unknown error'}\n`);
+        }
+        // A missing folder (an unmounted disk) is not "in sync": nothing was deleted, but nothing
+        // was synced either, and a script must see that. On a first run the session created it.
+        if (!statSync(config.dir, { throwIfNoEntry: false })?.isDirectory()) {
+          env.err.write(`claude-filesync: the watched folder ${config.dir} is missing: nothing was synced and nothing deleted remotely (is the disk mounted?)\n`);
+          done(EXIT_FAILURE);
+          return;
         }
         done(failed.length > 0 || report.failed.length > 0 ? EXIT_FAILURE : EXIT_OK);
       } catch (err) {

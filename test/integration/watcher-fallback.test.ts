@@ -1,20 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as chokidar from 'chokidar';
-import { createWatcher, type ChokidarFactory, type Watcher } from '../../src/watch/watcher.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { createWatcher, type ChokidarFactory } from '../../src/watch/watcher.js';
+import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
 
 /** A native watcher that becomes ready and then hits the OS watch limit. */
 class RefusingWatcher extends EventEmitter {
@@ -38,17 +28,7 @@ class RefusingWatcher extends EventEmitter {
   }
 }
 
-let root: string;
-const open: Watcher[] = [];
-
-beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'filesync-watchfb-'));
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((w) => w.close()));
-  await rm(root, { recursive: true, force: true });
-});
+const sandbox = watcherSandbox('filesync-watchfb-');
 
 function setup(code: string, readyFirst = true) {
   const calls: { usePolling: boolean | undefined; fake: RefusingWatcher | null }[] = [];
@@ -64,19 +44,15 @@ function setup(code: string, readyFirst = true) {
   const settled: string[] = [];
   const warnings: { message: string; code: string }[] = [];
   const errors: Error[] = [];
-  const watcher = createWatcher({
-    root,
-    ignored: () => false,
-    followSymlinks: false,
-    usePolling: false,
-    pollIntervalMs: 100,
-    settleMs: 200,
-    onSettled: (paths) => settled.push(...paths),
-    onWarning: (message, c) => warnings.push({ message, code: c }),
-    onError: (err) => errors.push(err),
-    chokidarFactory: factory,
-  });
-  open.push(watcher);
+  const watcher = createWatcher(
+    watcherOptions(sandbox.dir(), {
+      onSettled: (paths) => settled.push(...paths),
+      onWarning: (message, c) => warnings.push({ message, code: c }),
+      onError: (err) => errors.push(err),
+      chokidarFactory: factory,
+    }),
+  );
+  sandbox.track(watcher);
   return { watcher, calls, settled, warnings, errors };
 }
 
@@ -101,7 +77,7 @@ describe('watcher fallback to polling', () => {
 
     // The polling watcher really watches. Its setup is not awaited here, so keep changing the
     // file until a change lands after it is watching.
-    const file = path.join(root, 'after-fallback.txt');
+    const file = path.join(sandbox.dir(), 'after-fallback.txt');
     const deadline = Date.now() + 20_000;
     for (let i = 0; !settled.includes('after-fallback.txt'); i++) {
       if (Date.now() > deadline) throw new Error('the polling watcher never reported the file');
@@ -121,18 +97,13 @@ describe('watcher fallback to polling', () => {
     const errors: Error[] = [];
     const fake = new EventEmitter() as EventEmitter & { close: () => Promise<void> };
     fake.close = async () => undefined;
-    const watcher = createWatcher({
-      root,
-      ignored: () => false,
-      followSymlinks: false,
-      usePolling: false,
-      pollIntervalMs: 100,
-      settleMs: 200,
-      onSettled: () => undefined,
-      onError: (err) => errors.push(err),
-      chokidarFactory: (() => fake as unknown as chokidar.FSWatcher) as ChokidarFactory,
-    });
-    open.push(watcher);
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), {
+        onError: (err) => errors.push(err),
+        chokidarFactory: (() => fake as unknown as chokidar.FSWatcher) as ChokidarFactory,
+      }),
+    );
+    sandbox.track(watcher);
     fake.emit('ready');
     await watcher.ready();
     fake.emit('error', Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
@@ -142,16 +113,8 @@ describe('watcher fallback to polling', () => {
   });
 
   it('starts in polling mode when asked, with no warning', async () => {
-    const watcher = createWatcher({
-      root,
-      ignored: () => false,
-      followSymlinks: false,
-      usePolling: true,
-      pollIntervalMs: 100,
-      settleMs: 200,
-      onSettled: () => undefined,
-    });
-    open.push(watcher);
+    const watcher = createWatcher(watcherOptions(sandbox.dir(), { usePolling: true }));
+    sandbox.track(watcher);
     await watcher.ready();
     expect(watcher.mode).toBe('polling');
     expect(watcher.warning).toBeNull();
@@ -159,15 +122,7 @@ describe('watcher fallback to polling', () => {
 
   it('rejects a bad poll interval with the value it got', () => {
     expect(() =>
-      createWatcher({
-        root,
-        ignored: () => false,
-        followSymlinks: false,
-        usePolling: true,
-        pollIntervalMs: 0,
-        settleMs: 200,
-        onSettled: () => undefined,
-      }),
+      createWatcher(watcherOptions(sandbox.dir(), { usePolling: true, pollIntervalMs: 0 })),
     ).toThrow(/pollIntervalMs.*0/);
   });
 });

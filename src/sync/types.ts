@@ -1,8 +1,17 @@
 /**
- * What the CLI and the control channel ask of a running engine. src/sync/engine.ts implements
+ * The engine contract: what the CLI and the control channel ask of a running engine. engine.ts implements
  * SyncEngine; src/daemon/ wires config, logger, lock, client, engine and control server together.
  */
-import type { FileState } from '../index/types.js';
+import type { Logger } from 'pino';
+import type { FilesApi } from '../api/types.js';
+import type { Config } from '../config/types.js';
+import type { IndexStore } from '../index/store.js';
+import type { FileState, RemoteDelete } from '../index/types.js';
+import type { IgnoreMatcher } from '../scan/ignore.js';
+import type { Watcher, WatcherOptions } from '../watch/watcher.js';
+import type { UploadOutcome } from './executor.js';
+import type { KeyedQueue } from './queue.js';
+import type { RequestGate } from './request-gate.js';
 
 export interface ReconcileOptions {
   /** Report what would be done; change nothing (no upload, no delete, no index write). */
@@ -55,8 +64,16 @@ export interface StatusReport {
   watcher: { mode: 'native' | 'polling' | 'off'; warning: string | null };
   lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null } | null;
   heldDeletes: { count: number; message: string } | null;
-  lastErrors: { at: string; path: string | null; error: string }[];
+  /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
+  lastErrors: LastError[];
   skipped: { path: string; reason: string }[];
+}
+
+export interface LastError {
+  at: string;
+  path: string | null;
+  error: string;
+  code: string | null;
 }
 
 export interface SyncEngine {
@@ -82,20 +99,55 @@ export interface ProgressEvent {
   bytesTotal: number;
 }
 
+/** The watcher events the engine handles; the daemon starts the watcher with them. */
+export type WatchEvents = Pick<WatcherOptions, 'onSettled' | 'onDirRemoved' | 'onDirAdded' | 'onWarning' | 'onRootRestored' | 'onError'>;
+
+export type DeletedEntry = ReconcileReport['deleted'][number];
+
 /**
- * What src/sync/engine.ts `createSyncEngine(deps)` needs. The daemon (src/daemon/) opens the
- * index and holds the lock; the engine builds its client with its own rate-limit hooks.
+ * What a reconcile pass (src/reconcile/run-reconcile.ts) gets from the engine: the parts, and the
+ * engine's own job pushes, so the pass's jobs share the engine's queue, retries and errors.
+ */
+export interface ReconcileContext {
+  readonly config: Config;
+  readonly index: IndexStore;
+  readonly client: FilesApi;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly queue: KeyedQueue;
+  readonly matcher: IgnoreMatcher;
+  /** Intents of uploads running right now: the planner leaves them alone. */
+  readonly liveIntents: ReadonlySet<number>;
+  pushUpload(path: string): Promise<UploadOutcome | null>;
+  pushDelete(d: RemoteDelete): Promise<DeletedEntry | null>;
+  recordError(path: string | null, error: string, code: string | null): void;
+  /** The plan's deletion-safety verdict, as soon as it is known. */
+  onHeld(held: ReconcileReport['heldDeletes']): void;
+  /** The index holds the plan: the engine may take watcher events again. */
+  onApplied(): void;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+}
+
+export type RunReconcile = (ctx: ReconcileContext, options: ReconcileOptions) => Promise<ReconcileReport>;
+
+/**
+ * What src/sync/engine.ts `createSyncEngine(deps)` needs. The daemon (src/daemon/compose-engine.ts)
+ * builds every part; the engine constructs none of them.
  */
 export interface EngineDeps {
-  config: import('../config/types.js').Config;
-  index: import('../index/store.js').IndexStore;
-  logger: import('pino').Logger;
-  /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
-  watch: boolean;
-  /** Builds the Files client with the engine's hooks; defaults to createFilesClient from config.api. */
-  createClient?: (
-    hooks: Pick<import('../api/types.js').FilesClientOptions, 'beforeRequest' | 'onRetryWait'>,
-  ) => import('../api/types.js').FilesApi;
+  config: Config;
+  index: IndexStore;
+  logger: Logger;
+  /** The Files client, built with the gate's hooks (`beforeRequest`, `onRetryWait`). */
+  client: FilesApi;
+  /** Decides every wait: the rate and the pause after a 429. */
+  gate: RequestGate;
+  queue: KeyedQueue;
+  matcher: IgnoreMatcher;
+  /** Starts the watcher with the engine's handlers; null when not watching (one-shot sync, in-process reconcile). */
+  startWatcher: ((events: WatchEvents) => Promise<Watcher>) | null;
+  /** The reconcile pass (src/reconcile/); handed in so that sync/ never imports reconcile/. */
+  runReconcile: RunReconcile;
   onProgress?: (event: ProgressEvent) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;

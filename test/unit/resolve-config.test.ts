@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { defaultPaths, resolveConfig, fileConfigSchema, type ResolveConfigInput } from '../../src/config/index.js';
+import { defaultPaths } from '../../src/config/paths.js';
+import { resolveConfig, type ResolveConfigInput } from '../../src/config/resolve-config.js';
+import { fileConfigSchema } from '../../src/config/schema.js';
 
 function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'cfs-config-'));
@@ -338,5 +340,50 @@ describe('config.example.json', () => {
     const { config } = resolveConfig(input(home, { flags: { config: file } }));
     const defaults = resolveConfig(input(home)).config;
     expect({ ...config, configFile: null }).toEqual(defaults);
+  });
+});
+
+describe('resolveConfig edge cases (issue 14)', () => {
+  it('reads a config file that starts with a UTF-8 byte-order mark', () => {
+    const home = tempHome();
+    const file = withFile(home, `\uFEFF${JSON.stringify({ queue: { concurrency: 7 } })}`);
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.queue.concurrency).toBe(7);
+  });
+
+  it('refuses a dir or stateDir that is a regular file, naming it and the flag to use', () => {
+    const home = tempHome();
+    const file = join(home, 'plain');
+    writeFileSync(file, 'x');
+    const dirErr = configError(() => resolveConfig(input(home, { flags: { dir: file } })));
+    expect(dirErr.message).toBe(`dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file: move it away, or name another folder with --dir`);
+    const stateErr = configError(() => resolveConfig(input(home, { env: { CLAUDE_FILESYNC_STATE_DIR: join(file, 'sub') } })));
+    expect(stateErr.message).toContain(`but ${join(file, 'sub')} (from CLAUDE_FILESYNC_STATE_DIR) is not a directory`);
+    // Missing folders are fine: the first run creates them.
+    expect(() => resolveConfig(input(home, { flags: { dir: join(home, 'new'), stateDir: join(home, 'st') } }))).not.toThrow();
+  });
+
+  it('refuses ignore and include patterns that git would never match as meant, naming each', () => {
+    const home = tempHome();
+    const file = withFile(home, { watch: { ignore: ['ok/*.log', '', '#notes', 'trail\\', '[z-a]', 'a[b', '!'], include: ['[!]'] } });
+    const err = configError(() => resolveConfig(input(home, { flags: { config: file } })));
+    for (const line of [
+      `watch.ignore[1] is not a valid gitignore pattern: "": it is blank (in ${file})`,
+      'watch.ignore[2] is not a valid gitignore pattern: "#notes": it starts with "#"',
+      'watch.ignore[3] is not a valid gitignore pattern: "trail\\\\": it ends with a lone backslash',
+      'watch.ignore[4] is not a valid gitignore pattern: "[z-a]": its range "z-a" is out of order',
+      'watch.ignore[5] is not a valid gitignore pattern: "a[b": it has an unclosed "[" at position 2',
+      'watch.ignore[6] is not a valid gitignore pattern: "!": it names no path',
+      'watch.include[0] is not a valid gitignore pattern: "[!]": it has an unclosed "["',
+    ]) {
+      expect(err.message).toContain(line);
+    }
+    expect(err.message).not.toContain('ok/*.log');
+  });
+
+  it('accepts the gitignore patterns people write', () => {
+    const home = tempHome();
+    const patterns = ['*.log', 'build/', '/top.txt', '!keep.tmp', 'secret/**/*.key', '[abc].txt', '[!a-z]*', '[]x]', '[a-]', '\\#hash', 'a\\[b', 'x\\\\', '[[:digit:]]*', 'a\\ '];
+    const file = withFile(home, { watch: { ignore: patterns, include: ['docs/**'] } });
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.watch.ignore).toEqual(patterns);
   });
 });

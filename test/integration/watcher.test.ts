@@ -1,18 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rename, rm, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createWatcher, type Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
 
 interface Harness {
   root: string;
@@ -26,20 +16,10 @@ interface Harness {
   restored: number;
 }
 
-let base: string;
-const open: Watcher[] = [];
-
-beforeEach(async () => {
-  base = await mkdtemp(path.join(tmpdir(), 'filesync-watch-'));
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((w) => w.close()));
-  await rm(base, { recursive: true, force: true });
-});
+const sandbox = watcherSandbox('filesync-watch-');
 
 async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> = {}): Promise<Harness> {
-  const root = path.join(base, 'root');
+  const root = path.join(sandbox.dir(), 'root');
   await mkdir(root, { recursive: true });
   const h: Partial<Harness> & { batches: string[][]; dirsRemoved: string[]; warnings: Harness['warnings']; errors: Error[]; restored: number } = {
     root,
@@ -49,21 +29,20 @@ async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> 
     errors: [],
     restored: 0,
   };
-  const watcher = createWatcher({
-    root,
-    ignored: (rel) => rel === '.git' || rel.startsWith('.git/'),
-    followSymlinks: false,
-    usePolling: mode === 'polling',
-    pollIntervalMs: 100,
-    settleMs: 400,
-    onSettled: (paths) => h.batches.push(paths),
-    onDirRemoved: (dir) => h.dirsRemoved.push(dir),
-    onWarning: (message, code) => h.warnings.push({ message, code }),
-    onRootRestored: () => (h.restored += 1),
-    onError: (err) => h.errors.push(err),
-    ...extra,
-  });
-  open.push(watcher);
+  const watcher = createWatcher(
+    watcherOptions(root, {
+      ignored: (rel) => rel === '.git' || rel.startsWith('.git/'),
+      usePolling: mode === 'polling',
+      settleMs: 400,
+      onSettled: (paths) => h.batches.push(paths),
+      onDirRemoved: (dir) => h.dirsRemoved.push(dir),
+      onWarning: (message, code) => h.warnings.push({ message, code }),
+      onRootRestored: () => (h.restored += 1),
+      onError: (err) => h.errors.push(err),
+      ...extra,
+    }),
+  );
+  sandbox.track(watcher);
   await watcher.ready();
   const harness = h as Harness;
   harness.watcher = watcher;
@@ -120,7 +99,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('sees every file of a folder moved in whole, and of a folder removed whole', async () => {
     const h = await start(mode);
-    const outside = path.join(base, 'outside');
+    const outside = path.join(sandbox.dir(), 'outside');
     await mkdir(path.join(outside, 'sub/deeper'), { recursive: true });
     await writeFile(path.join(outside, 'one.txt'), '1');
     await writeFile(path.join(outside, 'sub/two.txt'), '2');

@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { toFolderRelative } from '../../src/cli/folder-path.js';
+import { holdSignals } from '../../src/daemon/held-signals.js';
 import { VERSION } from '../../src/version.js';
 import { captureContext } from '../helpers/cli-context.js';
 
@@ -184,5 +186,146 @@ describe('toFolderRelative', () => {
     for (const p of ['/data/other/x', '../x', '/data/f', '.', 'a/../../x']) {
       expect(() => toFolderRelative('/data/f', p)).toThrow(/not a file inside the watched folder/);
     }
+  });
+});
+
+describe('CLI edge cases (issue 14)', () => {
+  it('a state directory that is a regular file exits 2 naming it and what to do', async () => {
+    const h = home();
+    const stateFile = join(h, 'state');
+    writeFileSync(stateFile, 'not a directory');
+    for (const cmd of ['run', 'sync', 'reconcile', 'status']) {
+      const r = await cli([cmd, '--dir', join(h, 'f'), '--state-dir', stateFile], {}, h);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toContain(`stateDir must be a directory (the index, the lock and the control socket), but ${stateFile} (from --state-dir) is a regular file`);
+      expect(r.stderr, cmd).toContain('--state-dir');
+      expect(r.stderr, cmd).not.toContain('ENOTDIR');
+    }
+  });
+
+  it('--dir naming a regular file exits 2 for run, sync and reconcile', async () => {
+    const h = home();
+    const file = join(h, 'notes.txt');
+    writeFileSync(file, 'a file, not a folder');
+    for (const cmd of ['run', 'sync', 'reconcile']) {
+      const c = captureContext({ home: h });
+      // Before the fix `run` watched the "missing" folder for ever: stop it rather than hang.
+      const stop = setTimeout(() => c.signals.emit('SIGTERM'), 5000);
+      const code = await runMain([cmd, '--dir', file, '--state-dir', join(h, 's')], c.ctx);
+      clearTimeout(stop);
+      expect(code, cmd).toBe(2);
+      expect(c.stderr(), cmd).toContain(`dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file`);
+    }
+  });
+
+  it('a one-shot sync whose folder is missing exits 1, says so, and deletes nothing', async () => {
+    const h = home();
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    rmSync(join(h, 'f'), { recursive: true });
+    const r = await cli(['sync', ...args], {}, h);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the watched folder ${join(h, 'f')} is missing: nothing was synced and nothing deleted remotely`);
+    expect(existsSync(join(h, 'f'))).toBe(false);
+    const ls = JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout) as { path: string; state: string; fileId: string | null }[];
+    expect(ls).toEqual([expect.objectContaining({ path: 'a.txt', state: 'synced', fileId: expect.any(String) })]);
+  });
+
+  it('an invalid ignore or include pattern exits 2 naming the pattern', async () => {
+    const h = home();
+    const file = join(h, 'c.json');
+    writeFileSync(file, JSON.stringify({ watch: { ignore: ['*.log', 'report[z-a].txt'], include: ['docs/[abc'] } }));
+    for (const cmd of ['run', 'sync']) {
+      const r = await cli([cmd, '--config', file, '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain('watch.ignore[1] is not a valid gitignore pattern: "report[z-a].txt": its range "z-a" is out of order and matches nothing');
+      expect(r.stderr).toContain('watch.include[0] is not a valid gitignore pattern: "docs/[abc": it has an unclosed "["');
+    }
+    expect(existsSync(join(h, 's'))).toBe(false);
+  });
+
+  it('reconcile --dry-run creates no state directory, no index and no folder', async () => {
+    const h = home();
+    const r = await cli(['reconcile', '--dry-run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(h, 's'))).toBe(false);
+    expect(existsSync(join(h, 'f'))).toBe(false);
+  });
+
+  it('reconcile --dry-run with a folder and no index reports the uploads and creates nothing', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    const r = await cli(['reconcile', '--dry-run', '--json', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { uploaded: string[]; dryRun: boolean }).uploaded).toEqual(['a.txt']);
+    expect(existsSync(join(h, 's'))).toBe(false);
+    expect(readdirSync(join(h, 'f'))).toEqual(['a.txt']);
+  });
+
+  it('reconcile --dry-run after the index is lost sees the emulator store, skips a state directory inside the folder, and creates nothing', async () => {
+    const h = home();
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 'f', '.state')];
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    rmSync(join(h, 'f', '.state', 'index.sqlite'));
+    const before = readdirSync(join(h, 'f', '.state')).sort();
+    const r = await cli(['reconcile', '--dry-run', '--json', ...args], {}, h);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { uploaded: string[]; unmanaged: { filename: string }[] };
+    expect(report.uploaded).toEqual(['a.txt']);
+    expect(report.unmanaged).toHaveLength(1);
+    expect(readdirSync(join(h, 'f', '.state')).sort()).toEqual(before);
+  });
+
+  it('files upload <directory> exits 2 saying it is a directory', async () => {
+    const h = home();
+    mkdirSync(join(h, 'docs'));
+    const r = await cli(['files', 'upload', 'docs'], { ANTHROPIC_API_KEY: 'sk-ant-api03-unit-test-key-0000', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }, h);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('docs is a directory; files upload takes one file');
+  });
+});
+
+describe('a SIGHUP during start-up (issue 14)', () => {
+  it('is kept until the daemon listens, then queued: one reconcile runs after the start reconcile', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
+    const raw = new EventEmitter();
+    const c = captureContext({ home: h, signals: holdSignals(raw, ['SIGHUP']) });
+    // Sent before the command even runs, as while main.ts still loads the modules.
+    raw.emit('SIGHUP');
+    raw.emit('SIGHUP');
+    const lines = () => c.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const exited = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--log-level', 'info'], c.ctx);
+    const deadline = Date.now() + 20_000;
+    while (!lines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    raw.emit('SIGTERM');
+    expect(await exited).toBe(0);
+    const events = lines();
+    const ready = events.findIndex((l) => l.event === 'ready');
+    const hups = events.flatMap((l, i) => (l.event === 'reconcile' && l.reason === 'SIGHUP' ? [i] : []));
+    expect(ready).toBeGreaterThanOrEqual(0);
+    expect(hups).toHaveLength(1);
+    expect(hups[0]).toBeGreaterThan(ready);
+  });
+
+  it('holdSignals passes other signals through and delivers a kept one only once', () => {
+    const raw = new EventEmitter();
+    const held = holdSignals(raw, ['SIGHUP']);
+    const got: string[] = [];
+    raw.emit('SIGHUP');
+    const hup = () => got.push('hup');
+    held.on('SIGHUP', hup);
+    held.on('SIGTERM', () => got.push('term'));
+    raw.emit('SIGTERM');
+    raw.emit('SIGHUP');
+    held.off('SIGHUP', hup);
+    raw.emit('SIGHUP');
+    expect(got).toEqual(['hup', 'term', 'hup']);
   });
 });

@@ -1,37 +1,10 @@
 /**
- * Reconcile: a full paginated listing of the remote, a fresh scan of the folder and the index,
- * compared by the pure planner (src/sync/plan.ts). This file holds the IO edges of that
- * comparison: reading the listing into the planner's shape, turning a scan into a snapshot, and
- * applying a plan's index changes in the order that keeps a crash harmless.
+ * Writes a plan's index changes (src/sync/plan.ts) in the order that keeps a crash harmless. Used
+ * by reconcile and by the watcher path alike.
  */
-import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
-import type { ScanResult } from '../scan/scanner.js';
-import type { LocalSnapshot, Plan, RemoteFile, SkippedFile } from '../sync/plan.js';
-import { toRemote } from '../sync/executor.js';
-
-/** Reads every page of the listing (1,000 per page) into a map by id. */
-export async function listRemote(client: FilesApi, signal?: AbortSignal): Promise<Map<string, RemoteFile>> {
-  const remote = new Map<string, RemoteFile>();
-  for await (const f of client.list({ limit: 1000, ...(signal ? { signal } : {}) })) {
-    remote.set(f.id, toRemoteFile(f));
-  }
-  return remote;
-}
-
-export function toRemoteFile(f: FileMetadata): RemoteFile {
-  const { createdAt, expiresAt } = toRemote(f);
-  return { id: f.id, filename: f.filename, size: f.size_bytes, createdAt: createdAt ?? 0, expiresAt };
-}
-
-export function snapshotFromScan(scan: ScanResult): LocalSnapshot {
-  const files = new Map(scan.files.map((f) => [f.path, f]));
-  const skipped = new Map<string, SkippedFile>();
-  for (const s of scan.skipped) skipped.set(s.path, { reason: s.reason, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino });
-  const unreadable = new Set(scan.errors.map((e) => e.path));
-  return { files, skipped, unreadable, unreadableDirs: scan.unreadableDirs, rootMissing: scan.rootMissing };
-}
+import type { Plan } from './plan.js';
 
 export interface AppliedPlan {
   /** Deletes now queued in the index, to run. */

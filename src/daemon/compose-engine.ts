@@ -1,0 +1,96 @@
+/**
+ * The composition of the sync engine: the one place that builds its parts. The request gate
+ * decides every wait (the rate, and the pause after a 429); the client asks it before each
+ * attempt and tells it of each retry wait; the queue asks it before each job. The watcher is
+ * started (and chokidar loaded) only when watching.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createFilesClient } from '../api/index.js';
+import type { FilesApi, RetryWaitInfo } from '../api/types.js';
+import type { Config } from '../config/types.js';
+import type { IndexStore } from '../index/store.js';
+import { runReconcile } from '../reconcile/run-reconcile.js';
+import { createIgnoreMatcher } from '../scan/ignore.js';
+import { createSyncEngine } from '../sync/engine.js';
+import { KeyedQueue } from '../sync/queue.js';
+import { RequestGate } from '../sync/request-gate.js';
+import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
+
+export interface ComposeOptions {
+  /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
+  watch: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+  onFatal?: (err: Error) => void;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
+  const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
+  const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
+  const client = createClient(config, {
+    beforeRequest: () => gate.acquire(),
+    onRetryWait: (info: RetryWaitInfo) => {
+      gate.onRetryWait(info);
+      if (info.status === 429) {
+        logger.warn({ event: 'rate-limited', waitMs: Math.round(info.waitMs), requestId: info.requestId }, 'the API asked us to slow down; every request waits');
+      }
+    },
+  });
+  const matcher = createIgnoreMatcher({
+    ignore: [...config.watch.ignore],
+    include: [...config.watch.include],
+    extraIgnoredDirs: stateDirInside(config.dir, config.stateDir),
+  });
+  const startWatcher: EngineDeps['startWatcher'] = options.watch
+    ? async (events) => {
+        // chokidar is loaded only by the daemon: one-shot sync and reconcile never watch.
+        const { createWatcher } = await import('../watch/watcher.js');
+        const watcher = createWatcher({
+          root: config.dir,
+          ignored: (rel, isDir) => matcher.check(rel, isDir) !== null,
+          followSymlinks: config.watch.followSymlinks,
+          usePolling: config.watch.usePolling,
+          pollIntervalMs: config.watch.pollIntervalMs,
+          settleMs: config.watch.settleMs,
+          ...events,
+        });
+        await watcher.ready();
+        return watcher;
+      }
+    : null;
+  return createSyncEngine({
+    config,
+    index,
+    logger,
+    client,
+    gate,
+    queue,
+    matcher,
+    startWatcher,
+    runReconcile,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+function createClient(config: Config, hooks: { beforeRequest: () => Promise<void>; onRetryWait: (info: RetryWaitInfo) => void }): FilesApi {
+  if (!config.api.apiKey) throw new Error('no API key: the emulator target gets its generated key before the engine is composed');
+  return createFilesClient({
+    apiKey: config.api.apiKey,
+    baseURL: config.api.baseURL,
+    shape: config.api.shape,
+    maxRetries: config.api.maxRetries,
+    timeoutMs: config.api.timeoutMs,
+    ...hooks,
+  });
+}
+
+/** The state directory, when it lies inside the watched folder, is never synced. */
+function stateDirInside(dir: string, stateDir: string): string[] {
+  const rel = path.relative(dir, stateDir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  return [rel.split(path.sep).join('/')];
+}

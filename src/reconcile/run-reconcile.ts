@@ -1,0 +1,140 @@
+/**
+ * The reconcile pass: a full listing of the remote and a full scan of the folder, compared with
+ * the index by the pure planner, the plan written to the index, then its uploads and deletes run
+ * through the engine's queue. The engine hands in the parts (ReconcileContext) and keeps the
+ * live state; this file is the pass itself.
+ */
+import { scanTree } from '../scan/scanner.js';
+import { applyPlan } from '../sync/apply-plan.js';
+import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
+import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
+import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import { listRemote, snapshotFromScan } from './listing.js';
+
+export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
+  const { config, index, logger, queue } = ctx;
+  const started = ctx.now();
+  // Hold new jobs and let running ones finish, so the listing and the index agree.
+  queue.pause();
+  await queue.onInFlightDrained();
+  // The listing (network) and the scan (disk) do not depend on each other.
+  const listing = listRemote(ctx.client);
+  listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
+  const seenRoot = await observeRoot(config.dir);
+  const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
+  const scan = await scanTree(config.dir, { ...checkOptions, lookup: index.localLookup() });
+  const remote = await listing;
+  for (const e of scan.errors) {
+    logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
+    if (!options.dryRun) index.markFailed(e.path, e.error);
+    ctx.recordError(e.path, e.error, null);
+  }
+  if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
+  const plan = planSync({
+    rows: index.all(),
+    intents: index.intents(),
+    pendingDeletes: index.pendingDeletes(),
+    local: snapshotFromScan(scan),
+    remote,
+    liveIntentIds: ctx.liveIntents,
+    now: ctx.now(),
+    options: planOptions(config.sync, options),
+    root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
+  });
+  ctx.onHeld(plan.held);
+  if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
+  for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
+
+  const report = baseReport(started, options, remote.size, scan.files.length, plan);
+  if (options.dryRun) {
+    report.uploaded = plan.uploads.map((u) => u.path);
+    report.deleted = [
+      ...plan.deletes,
+      ...plan.removals.filter((r) => r.fileId).map((r) => ({ fileId: r.fileId as string, remoteName: null, path: r.path, reason: r.reason })),
+    ].map((d) => ({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason }));
+    report.durationMs = ctx.now() - started;
+    return report;
+  }
+
+  for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
+  for (const a of plan.adoptions) logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
+  const applied = applyPlan(index, plan, ctx.now());
+  if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
+  ctx.onApplied();
+
+  // Uploads first, deletes after: a path never lacks a remote copy, not even while a
+  // rename's new name uploads and the old name's copy waits to be deleted.
+  await runUploads(ctx, applied.uploads, report);
+  const deleted = await Promise.all(applied.deletes.map((d) => ctx.pushDelete(d)));
+  for (const d of deleted) if (d) report.deleted.push(d);
+  report.durationMs = ctx.now() - started;
+  logger.info(
+    {
+      event: 'reconcile',
+      durationMs: report.durationMs,
+      remoteFiles: report.remoteFiles,
+      localFiles: report.localFiles,
+      uploaded: report.uploaded.length,
+      deleted: report.deleted.length,
+      adopted: report.adopted.length,
+      unmanaged: report.unmanaged.length,
+      failed: report.failed.length,
+    },
+    'reconcile done',
+  );
+  return report;
+}
+
+function planOptions(limits: { maxDeletePercent: number; maxDeleteFloor: number }, options: ReconcileOptions): PlanOptions {
+  return {
+    adopt: options.adopt ?? false,
+    deleteUnmanaged: options.deleteUnmanaged ?? false,
+    allowMassDelete: options.allowMassDelete ?? false,
+    maxDeletePercent: limits.maxDeletePercent,
+    maxDeleteFloor: limits.maxDeleteFloor,
+    intentSkewMs: INTENT_SKEW_MS,
+    expiryMarginMs: EXPIRY_MARGIN_MS,
+  };
+}
+
+async function runUploads(ctx: ReconcileContext, paths: string[], report: ReconcileReport): Promise<void> {
+  const total = { files: paths.length, bytes: 0 };
+  const done = { files: 0, bytes: 0 };
+  for (const p of paths) total.bytes += ctx.index.get(p)?.size ?? 0;
+  const progress = (phase: ProgressEvent['phase']) =>
+    ctx.onProgress?.({ phase, filesDone: done.files, filesTotal: total.files, bytesDone: done.bytes, bytesTotal: total.bytes });
+  progress('upload');
+  await Promise.all(
+    paths.map(async (p) => {
+      const outcome = await ctx.pushUpload(p);
+      done.files += 1;
+      if (outcome?.kind === 'uploaded') {
+        done.bytes += outcome.bytes;
+        report.uploaded.push(p);
+      } else if (outcome?.kind === 'failed') {
+        report.failed.push({ path: p, error: outcome.error });
+      } else if (outcome?.kind === 'skipped') {
+        report.skipped.push({ path: p, reason: outcome.reason });
+      }
+      progress('upload');
+    }),
+  );
+  progress('done');
+}
+
+function baseReport(started: number, options: ReconcileOptions, remoteFiles: number, localFiles: number, plan: Plan): ReconcileReport {
+  return {
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    dryRun: options.dryRun ?? false,
+    remoteFiles,
+    localFiles,
+    uploaded: [],
+    deleted: [],
+    adopted: plan.adoptions.map((a) => ({ fileId: a.file.id, path: a.path })),
+    unmanaged: plan.unmanaged.map((f) => ({ fileId: f.id, filename: f.filename, sizeBytes: f.size })),
+    skipped: plan.skip.map((s) => ({ path: s.obs.path, reason: s.reason })),
+    failed: [],
+    heldDeletes: plan.held,
+  };
+}
