@@ -87,7 +87,10 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
     out(`--fault-scale must be a number >= 0, got ${JSON.stringify(values['fault-scale'])}`);
     return 2;
   }
-  const runOptions = { settleMs, faultScale, strictLive: values['strict-live'], moves };
+  // With the issue-14 moves or a second host, the live path is judged too (strict-live): the
+  // invariants must hold once idle, before any final reconcile, and again after it.
+  const strictLive = values['strict-live'] || moves.length > 0 || hosts === 2;
+  const runOptions = { settleMs, faultScale, strictLive, moves };
 
   let sequences: Sequence[];
   if (values.replay) {

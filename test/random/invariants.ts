@@ -13,7 +13,7 @@
 import type { Emulator, StoredFile } from '../../src/emulator/index.js';
 import type { IndexStore } from '../../src/index/store.js';
 import { localFiles } from '../helpers/engine-harness.js';
-import { expectedName, namingHasOwnerTags, ownerTagOf } from './names.js';
+import { expectedName, ownerTagOf } from './names.js';
 
 export interface EndState {
   problems: string[];
@@ -27,6 +27,9 @@ export interface EndState {
   leaked: string[];
   /** Foreign remote files that are gone or changed. */
   foreignDeleted: string[];
+}
+
+export interface HostsState extends EndState {
   /** Each host's owner tag as read off its copies (null before owner tags, or none referenced). */
   ownerTags: (string | null)[];
 }
@@ -37,8 +40,9 @@ export interface HostView {
 }
 
 /** One host: the check the single-host runs always made. */
-export function checkEndState(dir: string, emulator: Emulator, index: IndexStore, foreign: readonly StoredFile[]): Promise<EndState> {
-  return checkHosts([{ dir, index }], emulator, foreign);
+export async function checkEndState(dir: string, emulator: Emulator, index: IndexStore, foreign: readonly StoredFile[]): Promise<EndState> {
+  const { ownerTags: _tags, ...end } = await checkHosts([{ dir, index }], emulator, foreign);
+  return end;
 }
 
 /** The most frequent owner tag among the copies a host's index references. */
@@ -51,7 +55,7 @@ function tagOfHost(referenced: readonly StoredFile[]): string | null {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
 
-export async function checkHosts(hosts: readonly HostView[], emulator: Emulator, foreign: readonly StoredFile[]): Promise<EndState> {
+export async function checkHosts(hosts: readonly HostView[], emulator: Emulator, foreign: readonly StoredFile[]): Promise<HostsState> {
   const problems: string[] = [];
   const foreignIds = new Set(foreign.map((f) => f.id));
   const all = emulator.files();
@@ -61,7 +65,7 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
 
   const rows = hosts.map((h) => h.index.all());
   const referencedIds = rows.map((rs) => new Set(rs.flatMap((r) => (r.fileId ? [r.fileId] : []))));
-  const tags = rows.map((rs) => (namingHasOwnerTags() ? tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))) : null));
+  const tags = rows.map((rs) => tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))));
   if (hosts.length > 1 && tags[0] && tags[0] === tags[1]) problems.push(`both hosts write the owner tag ${tags[0]}`);
 
   const lost: string[] = [];
