@@ -128,6 +128,28 @@ interface Host {
   budget: number;
 }
 
+/** Uploads past the bound by this much while waiting for idle: a loop, not a slow sync. */
+const LOOP_MARGIN = 100;
+
+/**
+ * Waits for the host's daemon to be idle, but gives up early when it keeps uploading far past its
+ * bound (issue 14 symptom 7: a file that keeps "changing" is uploaded every 200 ms forever).
+ */
+async function idleOrLoop(h: Host, bound: () => number, timeoutMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const loop = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const n = uploadsOf(h);
+      if (n > bound() + LOOP_MARGIN) reject(new Error(`${what}: host ${h.n} is in an upload loop (${n} uploads, bound ${bound()})`));
+    }, 250);
+  });
+  try {
+    await Promise.race([withTimeout(h.driver.idle(), timeoutMs, what), loop]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function injectedTotal(...emulators: (Emulator | null)[]): number {
   let n = 0;
   for (const e of emulators) if (e) n += Object.values(e.stats().injected).reduce((s, x) => s + x, 0);
@@ -238,14 +260,15 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
         case 'loseState': {
           counts.stateLosses += 1;
           h.budget += IN_FLIGHT;
-          if (op.settled) await daemon(d.idle(), `idle before losing the state at op #${i}`);
+          const bound = () => h.budget + injectedTotal(emulator, other);
+          if (op.settled) await idleOrLoop(h, bound, DAEMON_OP_TIMEOUT_MS, `idle before losing the state at op #${i}`);
           const u0 = uploadsOf(h);
           const f0 = injectedTotal(emulator, other);
           await daemon(d.loseState(), `state loss at op #${i}`);
           if (op.adopt) await daemon(d.adopt(), `reconcile --adopt at op #${i}`);
           if (op.settled) {
             // Everything was remote before the loss: the new index must adopt it, not upload it.
-            await daemon(d.idle(), `idle after losing the state at op #${i}`);
+            await idleOrLoop(h, bound, DAEMON_OP_TIMEOUT_MS, `idle after losing the state at op #${i}`);
             const redone = uploadsOf(h) - u0;
             const faults = injectedTotal(emulator, other) - f0;
             if (redone > faults) problems.push(`host ${h.n}: the state dir lost at op #${i} (all synced), the restart${op.adopt ? ' and reconcile --adopt' : ''} uploaded ${redone} files again (${faults} faults in that time)`);
@@ -278,11 +301,12 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     }
     for (const e of [emulator, other]) e?.setFaults(CLEAR_FAULTS);
     const views = () => hosts.map((h) => ({ dir: h.driver.dir, index: h.driver.openIndex() }));
+    const boundOf = (h: Host) => () => h.budget + injectedTotal(emulator, other);
     try {
-      for (const h of hosts) await withTimeout(h.driver.idle(), idleTimeoutMs, `host ${h.n} idle after the sequence`);
+      for (const h of hosts) await idleOrLoop(h, boundOf(h), idleTimeoutMs, `host ${h.n} idle after the sequence`);
       // Let the watcher deliver the last events before judging the live path.
       await sleep(settleMs * 3);
-      for (const h of hosts) await withTimeout(h.driver.idle(), idleTimeoutMs, `host ${h.n} idle after the sequence`);
+      for (const h of hosts) await idleOrLoop(h, boundOf(h), idleTimeoutMs, `host ${h.n} idle after the sequence`);
       const v = views();
       try {
         beforeReconcile = (await checkHosts(v, emulator, foreign)).problems;
@@ -290,7 +314,8 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
         for (const x of v) x.index.close();
       }
     } catch (err) {
-      problems.push(`the daemon did not become idle with faults off: ${(err as Error).message}`);
+      // A daemon that never settles would only time out again in the reconcile: stop here.
+      throw new Error(`the daemon did not become idle with faults off: ${(err as Error).message}`);
     }
     for (const h of hosts) await daemon(h.driver.reconcile(), `host ${h.n} final reconcile`);
     for (const h of hosts) await daemon(h.driver.stop(), `host ${h.n} stop`);
@@ -329,6 +354,7 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     for (const k of Object.keys(counts.injected) as (keyof RunCounts['injected'])[]) counts.injected[k] = stats.injected[k] + (otherStats?.injected[k] ?? 0);
     counts.uploads = stats.byRoute.upload + (otherStats?.byRoute.upload ?? 0);
     counts.deletes = stats.byRoute.delete + (otherStats?.byRoute.delete ?? 0);
+    if (counts.uploadsByHost.length === 0) counts.uploadsByHost = hosts.map(uploadsOf);
     if (problems.length || beforeReconcile.length) {
       for (const h of hosts) {
         const tail = await h.driver.logTail(hosts.length > 1 ? 200 : 400).catch(() => []);
