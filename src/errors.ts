@@ -78,6 +78,8 @@ export const ErrorCode = {
   ApiTooLarge: 'E_API_TOO_LARGE',
   /** An upload source delivered other bytes than it promised. */
   UploadSource: 'E_UPLOAD_SOURCE',
+  /** An upload's answer was lost and the listing that would find it failed: it may have been stored. */
+  UploadUnconfirmed: 'E_UPLOAD_UNCONFIRMED',
 
   /** The emulator's own store (not its HTTP answers, which carry HTTP statuses). */
   EmulatorStore: 'E_EMULATOR_STORE',

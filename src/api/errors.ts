@@ -5,6 +5,47 @@
  * from the server passes through `redact` before it is stored.
  */
 import { FilesyncError, type ErrorCode } from '../errors.js';
+import { RETRYABLE_ERROR_CODES } from './retry.js';
+
+/**
+ * Every stable code the client throws. Callers match these (never messages or status numbers);
+ * the values never change once released.
+ */
+export const API_ERROR_CODES = {
+  /** 400, or any 4xx without a class of its own. */
+  BAD_REQUEST: 'E_API_BAD_REQUEST',
+  /** 401: the key was refused (missing, mistyped, revoked, expired). Nothing works until it is fixed. */
+  AUTH: 'E_API_AUTH',
+  /** 403: the key was refused for this workspace or the Files API. */
+  PERMISSION: 'E_API_PERMISSION',
+  NOT_FOUND: 'E_API_NOT_FOUND',
+  CONFLICT: 'E_API_CONFLICT',
+  TOO_LARGE: 'E_API_TOO_LARGE',
+  RATE_LIMIT: 'E_API_RATE_LIMIT',
+  OVERLOADED: 'E_API_OVERLOADED',
+  /** Any other 5xx. */
+  SERVER: 'E_API_SERVER',
+  /** A status no class covers. */
+  OTHER: 'E_API',
+  /** No answer: refused, reset, DNS, or the client was closed. */
+  CONNECTION: 'E_API_CONNECTION',
+  TIMEOUT: 'E_API_TIMEOUT',
+  ABORTED: 'E_API_ABORTED',
+  /** A 2xx whose body is not what the API sends (a proxy, a truncated answer). */
+  BAD_RESPONSE: 'E_API_BAD_RESPONSE',
+  /** A call refused before anything was sent: an option out of range or of the other shape. */
+  BAD_OPTION: 'E_API_BAD_OPTION',
+  BAD_FILENAME: 'E_API_BAD_FILENAME',
+  /** The file changed while it was sent; nothing was stored. */
+  UPLOAD_SOURCE: 'E_UPLOAD_SOURCE',
+  /** An upload's answer was lost and the listing that looks for the file failed: it may be stored. */
+  UPLOAD_UNCONFIRMED: 'E_UPLOAD_UNCONFIRMED',
+} as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];
+
+/** The codes that mean "the API key was refused" (401, 403): retrying cannot help. */
+export const KEY_REFUSED_CODES: ReadonlySet<string> = new Set([API_ERROR_CODES.AUTH, API_ERROR_CODES.PERMISSION]);
 
 export type ResponseHeaders = Record<string, string>;
 
@@ -37,7 +78,11 @@ export class APIError extends FilesyncError {
   readonly headers: ResponseHeaders;
   /** The parsed error body, or the trimmed text of a non-JSON body. */
   readonly body: unknown;
-  /** Whether the SDKs' policy would retry this error (the client already did, up to maxRetries). */
+  /**
+   * Whether the SDKs' retry policy (./retry.ts) would retry this error: the client already did, up
+   * to maxRetries, and a caller may try again later. Decided from the policy data (x-should-retry,
+   * the status lists, RETRYABLE_ERROR_CODES), never re-derived by callers from `status`.
+   */
   readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options: APIErrorOptions = {}) {
@@ -48,7 +93,7 @@ export class APIError extends FilesyncError {
     this.requestId = options.requestId ?? null;
     this.headers = options.headers ?? {};
     this.body = options.body;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? RETRYABLE_ERROR_CODES.has(code);
   }
 }
 
@@ -65,21 +110,21 @@ export class OverloadedError extends APIError {}
 /** No response: DNS, refused, reset, closed. Retried by the policy. */
 export class APIConnectionError extends APIError {
   constructor(message: string, options: APIErrorOptions = {}) {
-    super('E_API_CONNECTION', message, { retryable: true, ...options });
+    super(API_ERROR_CODES.CONNECTION, message, options);
   }
 }
 
 /** No progress within the per-attempt timeout. Retried by the policy. */
 export class APIConnectionTimeoutError extends APIError {
   constructor(message: string, options: APIErrorOptions = {}) {
-    super('E_API_TIMEOUT', message, { retryable: true, ...options });
+    super(API_ERROR_CODES.TIMEOUT, message, options);
   }
 }
 
 /** The caller's AbortSignal fired. Never retried. */
 export class APIUserAbortError extends APIError {
   constructor(message = 'Request was aborted.', options: APIErrorOptions = {}) {
-    super('E_API_ABORTED', message, { retryable: false, ...options });
+    super(API_ERROR_CODES.ABORTED, message, options);
   }
 }
 
@@ -98,6 +143,32 @@ export class UploadSourceError extends FilesyncError {
     });
     this.expectedBytes = expectedBytes;
     this.actualBytes = actualBytes;
+  }
+}
+
+/**
+ * An upload may have been stored, and we could not find out: an attempt sent its whole body and
+ * got no answer, and the listing that looks for the stored file failed. The client does not
+ * upload again (that could leave a duplicate); the caller keeps its upload intent and resolves it
+ * at its next successful listing (by `filename`, `size` and a created_at from `since` on).
+ */
+export class UploadUnconfirmedError extends APIError {
+  /** Always true: the point of this error. */
+  readonly mayHaveStored = true;
+  readonly filename: string;
+  readonly size: number;
+  /** Start (our clock, ms) of the earliest attempt that got no answer. */
+  readonly since: number;
+  constructor(filename: string, size: number, since: number, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      API_ERROR_CODES.UPLOAD_UNCONFIRMED,
+      `The upload of ${JSON.stringify(filename)} may have been stored, but its answer was lost and the listing that looks for it failed: ${why}`,
+      { hint: 'It is looked for again at the next listing; it is not uploaded twice.', cause },
+    );
+    this.filename = filename;
+    this.size = size;
+    this.since = since;
   }
 }
 

@@ -6,6 +6,38 @@
 /** Statuses retried when the server says nothing through `x-should-retry`. Any status >= 500 too. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
 
+/**
+ * Stable codes (src/api/errors.ts) of failures that got no usable answer and that the policy
+ * retries: the request may not have arrived, or its answer was lost or garbled. An APIError with
+ * one of these codes is `retryable` unless it says otherwise.
+ */
+export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'E_API_CONNECTION',
+  'E_API_TIMEOUT',
+  'E_API_BAD_RESPONSE',
+  'E_UPLOAD_UNCONFIRMED',
+]);
+
+/** undici's codes for a timer of its own that fired: a timeout, retried. */
+export const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** undici's codes for a pool that was closed under the request: no retry can succeed. */
+export const CLIENT_CLOSED_ERROR_CODES: ReadonlySet<string> = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+
+/**
+ * Failures that are not the connection's: a bad argument to undici, a local file that cannot be
+ * read. Not retried; anything else without a response is a connection failure, which is.
+ */
+export const LOCAL_FAILURE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_INVALID_ARG',
+  'ENOENT',
+  'EACCES',
+  'EISDIR',
+  'EPERM',
+  'EMFILE',
+  'ENFILE',
+]);
+
 export const DEFAULT_MAX_RETRIES = 2;
 export const INITIAL_RETRY_DELAY_S = 0.5;
 export const MAX_RETRY_DELAY_S = 8;

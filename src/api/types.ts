@@ -11,8 +11,8 @@ export type ApiShape = 'ga' | 'beta';
 export const BETA_HEADER_VALUE = 'files-api-2025-04-14';
 export const ANTHROPIC_VERSION = '2023-06-01';
 export const DEFAULT_BASE_URL = 'https://api.anthropic.com';
-/** The API's documented per-file limit (500 MB). */
-export const API_MAX_FILE_BYTES = 500 * 1024 * 1024;
+/** Kept here for the modules that import it from types; defined in ./limits.ts. */
+export { API_MAX_FILE_BYTES } from './limits.js';
 
 /** FileMetadata as the API returns it (snake_case, as on the wire). */
 export interface FileMetadata {
@@ -35,10 +35,10 @@ export interface DeletedFile {
   type: 'file_deleted';
 }
 
-/** What a 429 (or any server-asked wait) tells the caller before the client sleeps. */
+/** A retry about to happen, and how long to wait before it (see FilesClientOptions.beforeRequest). */
 export interface RetryWaitInfo {
   status: number | null;
-  /** How long the client will wait before the next attempt. */
+  /** How long to wait before the next attempt (for a 429 with a gate: how long the gate should pause). */
   waitMs: number;
   /** True when the wait came from retry-after / retry-after-ms rather than default backoff. */
   fromServer: boolean;
@@ -61,11 +61,21 @@ export interface FilesClientOptions {
   /** One keep-alive pool for every request; tests may pass a MockAgent. */
   dispatcher?: Dispatcher;
   /**
-   * Awaited before every attempt (first and retries). The sync queue uses it to hold every
-   * request while the API has asked us to back off.
+   * Awaited before every attempt (first and retries), with the request's signal. The daemon
+   * passes its request gate's `acquire` here: the gate spaces requests and holds them all while
+   * the API has asked us to back off.
+   *
+   * One answer to a 429: when this hook and `onRetryWait` are both given, a 429 is reported
+   * through `onRetryWait` (with the server's wait, or the default backoff) and the client does
+   * NOT sleep; it goes straight back to this hook, which waits out the pause the gate has set.
+   * Without this hook (the CLI's `files` command) the client sleeps the wait itself. Waits after
+   * a 5xx, a reset or a timeout are always the client's own per-request sleep.
    */
-  beforeRequest?: () => Promise<void>;
-  /** Called before the client sleeps for a retry; `status` 429 means the API asked to slow down. */
+  beforeRequest?: (signal?: AbortSignal) => Promise<void>;
+  /**
+   * Called when a failed attempt will be retried, before the wait. `status` 429 means the API
+   * asked to slow down; see `beforeRequest` for who waits then.
+   */
   onRetryWait?: (info: RetryWaitInfo) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;

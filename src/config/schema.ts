@@ -4,6 +4,7 @@
  * no comments and config.example.json documents each section that way. All fields are optional;
  * defaults are filled in by resolve-config.ts.
  */
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../api/limits.js';
 import { z } from 'zod';
 import { API_MAX_FILE_BYTES } from '../api/types.js';
 
@@ -13,9 +14,6 @@ const nonNegInt = z.number().int().nonnegative();
 const path = z.string().min(1);
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** GA `expires_in_seconds` bounds (docs/files-api-facts.md §1.2). */
-export const MIN_EXPIRES_SECONDS = 3600;
-export const MAX_EXPIRES_SECONDS = 7_776_000;
 
 export const fileConfigSchema = z.strictObject({
   $comment: comment,
@@ -60,7 +58,7 @@ export const fileConfigSchema = z.strictObject({
     .strictObject({
       $comment: comment,
       maxFileBytes: posInt.max(API_MAX_FILE_BYTES).optional(),
-      expiresInSeconds: z.number().int().min(MIN_EXPIRES_SECONDS).max(MAX_EXPIRES_SECONDS).nullable().optional(),
+      expiresInSeconds: z.number().int().min(MIN_EXPIRES_IN_SECONDS).max(MAX_EXPIRES_IN_SECONDS).nullable().optional(),
       maxDeletePercent: z.number().min(0).max(100).optional(),
       maxDeleteFloor: nonNegInt.optional(),
       reconcileIntervalMinutes: nonNegInt.optional(),
@@ -107,7 +105,7 @@ export const EXPECTATIONS: Readonly<Record<string, string>> = {
   'watch.pollIntervalMs': 'a positive integer (milliseconds)',
   sync: 'an object',
   'sync.maxFileBytes': 'a positive integer (bytes) no larger than 524288000 (500 MB, the API limit)',
-  'sync.expiresInSeconds': `null or an integer from ${MIN_EXPIRES_SECONDS} to ${MAX_EXPIRES_SECONDS} (1 hour to 90 days)`,
+  'sync.expiresInSeconds': `null or an integer from ${MIN_EXPIRES_IN_SECONDS} to ${MAX_EXPIRES_IN_SECONDS} (1 hour to 90 days)`,
   'sync.maxDeletePercent': 'a number from 0 to 100',
   'sync.maxDeleteFloor': 'a non-negative integer',
   'sync.reconcileIntervalMinutes': 'a non-negative integer (minutes; 0 turns the schedule off)',

@@ -6,11 +6,11 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createFilesClient } from '../api/index.js';
-import type { FilesApi, RetryWaitInfo } from '../api/types.js';
+import type { RetryWaitInfo } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
+import { createClientFor } from './create-client.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { KeyedQueue } from '../sync/queue.js';
@@ -29,8 +29,8 @@ export interface ComposeOptions {
 export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
   const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
   const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
-  const client = createClient(config, {
-    beforeRequest: () => gate.acquire(),
+  const client = createClientFor(config, {
+    beforeRequest: (signal) => gate.acquire(signal),
     onRetryWait: (info: RetryWaitInfo) => {
       gate.onRetryWait(info);
       if (info.status === 429) {
@@ -76,17 +76,6 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   });
 }
 
-function createClient(config: Config, hooks: { beforeRequest: () => Promise<void>; onRetryWait: (info: RetryWaitInfo) => void }): FilesApi {
-  if (!config.api.apiKey) throw new Error('no API key: the emulator target gets its generated key before the engine is composed');
-  return createFilesClient({
-    apiKey: config.api.apiKey,
-    baseURL: config.api.baseURL,
-    shape: config.api.shape,
-    maxRetries: config.api.maxRetries,
-    timeoutMs: config.api.timeoutMs,
-    ...hooks,
-  });
-}
 
 /** The state directory, when it lies inside the watched folder, is never synced. */
 function stateDirInside(dir: string, stateDir: string): string[] {

@@ -10,9 +10,13 @@ import { ConfigError } from '../errors.js';
 
 export type ClientHooks = Pick<FilesClientOptions, 'beforeRequest' | 'onRetryWait'>;
 
-/** A client for config.api (target 'api' with a key); the built-in emulator is the daemon's to start. */
+/**
+ * A client for config.api. It needs a key: the real API's, or the built-in emulator's, which the
+ * daemon's session generates when it starts the emulator (so the `files` command, which starts none,
+ * cannot talk to the built-in emulator).
+ */
 export function createClientFor(config: Config, hooks: ClientHooks = {}): FilesClient {
-  if (config.api.target !== 'api' || config.api.apiKey === null) {
+  if (config.api.apiKey === null) {
     throw new ConfigError('this talks to a Files API directly, and no API key is set', {
       hint: 'set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for an emulator started with `claude-filesync emulator`)',
     });

@@ -43,7 +43,7 @@ export async function answerError(req: IncomingMessage, res: ServerResponse, req
 
 /**
  * GET /v1/files/{id}/content: 404 for an unknown file, 404 file_expired once past `expires_at`
- * (its metadata still lists), 400 file_not_downloadable for an uploaded file (files-api.md §1.5).
+ * (its metadata still lists), 400 file_not_downloadable for an uploaded file (docs/files-api-facts.md §1.5).
  */
 export async function answerDownload(res: ServerResponse, entry: Entry | undefined, id: string, nowMicros: number, backend: StorageBackend): Promise<void> {
   if (!entry) throw notFound(id);

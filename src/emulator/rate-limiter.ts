@@ -3,7 +3,7 @@
  * organization: every client presenting it shares its limit, as several daemons on one key do).
  * Pure: every method takes `now` in ms.
  *
- * - `token-bucket`: what the API documents (files-api.md §7): capacity = the limit, refilled
+ * - `token-bucket`: what the API documents (docs/files-api-facts.md §7): capacity = the limit, refilled
  *   continuously, so a burst can trip it even below the per-minute total.
  * - `sliding-window`: a strict window of the last 60 s of accepted requests; harsher on bursts
  *   at the window's edge (issue 9 measures clients against both).

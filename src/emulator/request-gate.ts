@@ -1,7 +1,7 @@
 /**
  * What stands between an authenticated /v1 request and its handler: the 429 storm and the
  * per-key rate limiters, plus the `anthropic-ratelimit-requests-*` headers the API sends on its
- * other endpoints (files-api.md §7; whether Files sends them is undocumented, the emulator does
+ * other endpoints (docs/files-api-facts.md §7; whether Files sends them is undocumented, the emulator does
  * whenever a limit is set). Pure apart from the headers it sets; takes `now` in ms.
  */
 import { EmulatorApiError } from './api-error.js';

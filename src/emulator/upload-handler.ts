@@ -10,8 +10,8 @@ import { defaultFilename, filenameProblem, resolveMimeType } from './filename-ru
 import { MultipartError, MultipartParser, boundaryFromContentType } from './multipart-parser.js';
 import type { BlobWriter, StorageBackend } from './storage-backend.js';
 
-export const MIN_EXPIRES_IN_SECONDS = 3600;
-export const MAX_EXPIRES_IN_SECONDS = 7_776_000;
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../api/limits.js';
+export { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS };
 /** Room for multipart framing when judging a request's Content-Length against the file limit. */
 export const MULTIPART_SLACK_BYTES = 64 * 1024;
 

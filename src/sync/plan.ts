@@ -9,6 +9,7 @@
  * only if an index row points at it, it is queued in remote_deletes, or it was found for one of
  * our own upload intents (same name, same size, created after the intent began).
  */
+import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
 import { remoteNameFor } from './naming.js';
 import type { RemoteFile } from './remote-file.js';
@@ -18,7 +19,7 @@ import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { sameRoot, type RootIdentity } from './root-identity.js';
 
 /** An intent matches remote files created up to this long before it began (clock skew). */
-export const INTENT_SKEW_MS = 10 * 60_000;
+export const INTENT_SKEW_MS = INTENT_CLOCK_SKEW_MS;
 /** A remote copy expiring within this margin is replaced at the pass before. */
 export const EXPIRY_MARGIN_MS = 5 * 60_000;
 

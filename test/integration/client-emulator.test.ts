@@ -17,6 +17,7 @@ import {
   OverloadedError,
   RateLimitError,
   RequestTooLargeError,
+  UploadUnconfirmedError,
   createFilesClient,
   type FilesClient,
   type FilesClientOptions,
@@ -200,6 +201,25 @@ describe('faults', () => {
     expect(s.e500 + s.e529 + s.e429 + s.reset).toBeGreaterThan(0);
   });
 
+  it('uploads files from paths exactly once through 500s, 529s, 429s and resets (every retry re-reads the file)', async () => {
+    emu.setFaults({ error500Rate: 0.2, error529Rate: 0.1, error429Rate: 0.1, retryAfterMs: 5, resetRate: 0.2, seed: 11 });
+    const c = client({ maxRetries: 10, random: () => 0.99 });
+    const results = [];
+    for (let i = 0; i < 12; i++) {
+      const path = join(tmp, `p${i}.bin`);
+      await writeFile(path, Buffer.alloc(300 * 1024 + i, i));
+      results.push(await c.upload({ path }, { filename: `p${i}.bin` }));
+    }
+    const remote = emu.files();
+    expect(remote).toHaveLength(12);
+    for (const [i, r] of results.entries()) {
+      expect(r.bytesSent).toBe(300 * 1024 + i);
+      expect(remote.find((f) => f.id === r.file.id)?.sha256).toBe(sha(Buffer.alloc(300 * 1024 + i, i)));
+    }
+    const s = emu.stats().injected;
+    expect(s.e500 + s.e529 + s.e429 + s.reset).toBeGreaterThan(0);
+  });
+
   it('lostResponseRate=1 for one upload leaves exactly one remote file, recovered', async () => {
     emu.setFaults({ lostResponseRate: 1 });
     const bytes = Buffer.from('the response to this upload is lost');
@@ -235,7 +255,11 @@ describe('faults', () => {
     const err = await client({ timeoutMs: 300, maxRetries: 0 })
       .upload({ bytes: Buffer.alloc(1024, 1) }, { filename: 'hang.bin' })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(APIConnectionTimeoutError);
+    // The whole body went out and no answer came, and the listing that looks for the file timed
+    // out too: the upload may be stored, which the error says (issue 14), with the timeout as cause.
+    expect(err).toBeInstanceOf(UploadUnconfirmedError);
+    expect((err as Error).cause).toBeInstanceOf(APIConnectionTimeoutError);
+    expect((err as Error).message).toMatch(/No progress from the API for 300 ms/);
     emu.setFaults({ hang: false });
     expect(emu.files()).toHaveLength(0);
   });

@@ -9,7 +9,11 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import {
+  API_ERROR_CODES,
   APIConnectionError,
+  APIError,
+  INTENT_CLOCK_SKEW_MS,
+  KEY_REFUSED_CODES,
   APIConnectionTimeoutError,
   APIUserAbortError,
   AuthenticationError,
@@ -20,6 +24,7 @@ import {
   RateLimitError,
   RequestTooLargeError,
   UploadSourceError,
+  UploadUnconfirmedError,
   createFilesClient,
   type FileMetadata,
   type FilesClient,
@@ -321,6 +326,29 @@ describe('upload', () => {
     expect(waits[0]).toMatchObject({ status: null, method: 'POST', attempt: 1, fromServer: false });
   });
 
+  it('an upload whose answer was lost and whose lookup listing fails throws E_UPLOAD_UNCONFIRMED and is not sent again', async () => {
+    let posts = 0;
+    handler = (req, res) => {
+      if (req.method === 'POST') {
+        posts++;
+        return void req.socket.destroy(); // maybe stored, answer lost
+      }
+      apiError(res, 500, 'api_error', 'listing broke', { 'retry-after-ms': '1' });
+    };
+    const before = Date.now();
+    const err = await client({ maxRetries: 2 })
+      .upload({ bytes: Buffer.from('maybe') }, { filename: 'maybe.txt' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadUnconfirmedError);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err).toMatchObject({ code: 'E_UPLOAD_UNCONFIRMED', mayHaveStored: true, retryable: true, filename: 'maybe.txt', size: 5 });
+    expect((err as UploadUnconfirmedError).since).toBeGreaterThanOrEqual(before);
+    expect((err as Error).cause).toBeInstanceOf(InternalServerError);
+    expect((err as UploadUnconfirmedError).status).toBeUndefined();
+    expect(posts).toBe(1);
+    expect(seen.filter((s) => s.method === 'GET')).toHaveLength(3); // the listing's own retries
+  });
+
   it('does not adopt a same-name, same-size file created before the attempt minus the skew allowance', async () => {
     let posts = 0;
     const old = meta('file_old', { filename: 'same.txt', size_bytes: 3, created_at: new Date(Date.now() - 10 * 60_000).toISOString() });
@@ -371,6 +399,74 @@ describe('upload', () => {
     expect(r).toMatchObject({ recovered: true, file: { id: 'file_skewed' } });
   });
 
+  it.each([
+    ['a 500', 500],
+    ['a 529', 529],
+    ['a 429', 429],
+  ] as const)('retries an upload from a path after %s and sends the whole file again', async (_what, status) => {
+    const path = join(tmp, `retry-${status}.bin`);
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+    await writeFile(path, bytes);
+    let posts = 0;
+    rawHandler = (req, res) => {
+      if (req.method !== 'POST' || ++posts > 1) return false;
+      // Answer before the body has been read, as a front end refusing the request does: the
+      // client's read of the file is cut short.
+      req.on('error', () => {});
+      apiError(res, status, 'api_error', 'try again', { 'retry-after-ms': '1', connection: 'close' });
+      return true;
+    };
+    handler = (req, res, body) => json(res, 200, stored(body, req.headers['content-type']!));
+    const r = await client({ maxRetries: 1 }).upload({ path }, { filename: 'retry.bin' });
+    expect(posts).toBe(2);
+    expect(seen).toHaveLength(1);
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    expect(sent.data.equals(bytes)).toBe(true);
+    expect(r.bytesSent).toBe(bytes.length);
+    expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('retries an upload from a path after a reset in the middle of the body', async () => {
+    const path = join(tmp, 'retry-reset.bin');
+    const bytes = Buffer.alloc(8 * 1024 * 1024, 3);
+    await writeFile(path, bytes);
+    let posts = 0;
+    rawHandler = (req) => {
+      if (req.method !== 'POST' || ++posts > 1) return false;
+      // Drop the connection once part of the body has arrived: the read stream is cut mid-file.
+      let got = 0;
+      req.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got > 256 * 1024) req.socket.destroy();
+      });
+      req.on('error', () => {});
+      return true;
+    };
+    handler = (req, res, body) => json(res, 200, stored(body, req.headers['content-type']!));
+    const r = await client({ maxRetries: 2 }).upload({ path }, { filename: 'reset.bin' });
+    expect(posts).toBe(2);
+    expect(seen).toHaveLength(1);
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    expect(sent.data.equals(bytes)).toBe(true);
+    expect(r).toMatchObject({ recovered: false, bytesSent: bytes.length });
+  });
+
+  it('by default allows the intent clock skew (10 minutes): a lost upload stamped 5 minutes behind is found', async () => {
+    expect(INTENT_CLOCK_SKEW_MS).toBe(10 * 60_000);
+    const files: FileMetadata[] = [];
+    handler = (req, res, body) => {
+      if (req.method === 'POST') {
+        files.unshift({ ...stored(body, req.headers['content-type']!), id: 'file_late', created_at: new Date(Date.now() - 5 * 60_000).toISOString() });
+        return void req.socket.destroy();
+      }
+      json(res, 200, { data: files, next_page: null });
+    };
+    const c = client();
+    expect(c.options.recoveryClockSkewMs).toBe(INTENT_CLOCK_SKEW_MS);
+    const r = await c.upload({ bytes: Buffer.from('abc') }, { filename: 'late.txt' });
+    expect(r).toMatchObject({ recovered: true, file: { id: 'file_late' } });
+  });
+
   it('does not retry a stream source once its bytes were taken', async () => {
     handler = (_req, res) => apiError(res, 500, 'api_error', 'boom');
     const err = await client()
@@ -400,6 +496,62 @@ describe('errors', () => {
     expect(err).toBeInstanceOf(cls);
     expect(err).toMatchObject({ status, errorType: 'some_error', requestId: 'req_fixed', retryable: false });
     expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['a 500', 500, {}, true],
+    ['a 529', 529, {}, true],
+    ['a 429', 429, {}, true],
+    ['a 409', 409, {}, true],
+    ['a 500 with x-should-retry: false', 500, { 'x-should-retry': 'false' }, false],
+    ['a 400 with x-should-retry: true', 400, { 'x-should-retry': 'true' }, true],
+    ['a 413', 413, {}, false],
+  ] as const)('%s gives an error whose retryable follows the retry policy', async (_what, status, headers, retryable) => {
+    handler = (_req, res) => apiError(res, status, 'x_error', 'x', headers);
+    const err = await client({ maxRetries: 0 }).retrieve('file_x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err).toMatchObject({ status, retryable });
+  });
+
+  it('failures without an answer carry retryable from the policy: connection and garbled answers yes, abort and a closed client no', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>not json</html>');
+    };
+    const garbled = await client({ maxRetries: 0 }).retrieve('a').catch((e: unknown) => e);
+    expect(garbled).toMatchObject({ code: API_ERROR_CODES.BAD_RESPONSE, retryable: true });
+    const refused = await createFilesClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:1', maxRetries: 0 })
+      .retrieve('a')
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: API_ERROR_CODES.CONNECTION, retryable: true });
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = await client().retrieve('a', { signal: ac.signal }).catch((e: unknown) => e);
+    expect(aborted).toMatchObject({ code: API_ERROR_CODES.ABORTED, retryable: false });
+    const c = client();
+    await c.close();
+    const closed = await c.retrieve('a').catch((e: unknown) => e);
+    expect(closed).toMatchObject({ retryable: false });
+  });
+
+  it('a refused key has a stable code of its own: E_API_AUTH for 401, E_API_PERMISSION for 403', async () => {
+    for (const [status, code] of [
+      [401, 'E_API_AUTH'],
+      [403, 'E_API_PERMISSION'],
+    ] as const) {
+      handler = (_req, res) => apiError(res, status, 'authentication_error', 'no');
+      const err = await client().retrieve('a').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code, retryable: false });
+      expect(KEY_REFUSED_CODES.has((err as APIError).code)).toBe(true);
+    }
+    expect(KEY_REFUSED_CODES.has(API_ERROR_CODES.RATE_LIMIT)).toBe(false);
+  });
+
+  it('a list page without a data array is a bad response, retried like any garbled answer', async () => {
+    handler = (_req, res) => json(res, 200, { object: 'list' });
+    const err = await client({ maxRetries: 1, random: () => 1 }).listPage({ limit: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_API_BAD_RESPONSE', retryable: true });
+    expect(seen).toHaveLength(2);
   });
 
   it('a non-JSON 413 from a proxy gives RequestTooLargeError with a readable excerpt', async () => {
@@ -475,6 +627,90 @@ describe('retries', () => {
       { status: 429, waitMs: 30, fromServer: true, attempt: 1, requestId: 'req_429', method: 'GET', path: '/v1/files/file_a' },
     ]);
     expect(gates).toEqual([0, 1]);
+  });
+
+  /** A fake request gate: records every call, and holds `acquire` until its 429 pause is over. */
+  function fakeGate() {
+    const calls: string[] = [];
+    let pausedUntil = 0;
+    return {
+      calls,
+      beforeRequest: async () => {
+        calls.push('acquire');
+        const wait = pausedUntil - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      },
+      onRetryWait: (info: RetryWaitInfo) => {
+        calls.push(`wait ${info.status} ${info.waitMs}`);
+        if (info.status === 429) pausedUntil = Math.max(pausedUntil, Date.now() + info.waitMs);
+      },
+    };
+  }
+
+  it('with a gate, a 429 is reported to it and the gate alone holds the retry (no sleep of its own)', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '400' }) : json(res, 200, meta('file_a'));
+    };
+    const gate = fakeGate();
+    const started = Date.now();
+    await expect(client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a')).resolves.toMatchObject({ id: 'file_a' });
+    expect(gate.calls).toEqual(['acquire', 'wait 429 400', 'acquire']);
+    const gap = sentAt[1]! - sentAt[0]!;
+    // The retry went out after the gate's 400 ms pause, and only once it was over.
+    expect(gap).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - started).toBeLessThan(780);
+  });
+
+  it('with a gate that does not pause, the client does not sleep on a 429', async () => {
+    handler = (_req, res, _b, s) =>
+      s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after': '30' }) : json(res, 200, meta('file_a'));
+    const calls: string[] = [];
+    const started = Date.now();
+    await client({ beforeRequest: async () => void calls.push('acquire'), onRetryWait: (i) => void calls.push(`wait ${i.waitMs}`) }).retrieve('file_a');
+    expect(calls).toEqual(['acquire', 'wait 30000', 'acquire']);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('without a gate (the CLI), the client sleeps out a 429 itself', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+    };
+    const waits: RetryWaitInfo[] = [];
+    await client({ onRetryWait: (i) => waits.push(i) }).retrieve('file_a');
+    expect(waits).toMatchObject([{ status: 429, waitMs: 300 }]);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
+  });
+
+  it('with a gate, a 5xx backoff is still the client\'s own sleep (the gate does not pause)', async () => {
+    const sentAt: number[] = [];
+    handler = (_req, res, _b, s) => {
+      sentAt.push(Date.now());
+      return s.length === 1 ? apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+    };
+    const gate = fakeGate();
+    await client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a');
+    expect(gate.calls).toEqual(['acquire', 'wait 503 300', 'acquire']);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
+  });
+
+  it('passes the request signal to the gate, so an abort ends a gate wait', async () => {
+    handler = (_req, res) => json(res, 200, meta('file_a'));
+    const ac = new AbortController();
+    const seenSignals: Array<AbortSignal | undefined> = [];
+    const p = client({
+      beforeRequest: (signal) => {
+        seenSignals.push(signal);
+        return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('gate wait aborted'))));
+      },
+    }).retrieve('file_a', { signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toThrow(/gate wait aborted/);
+    expect(seenSignals).toEqual([ac.signal]);
+    expect(seen).toHaveLength(0);
   });
 
   it('gives up after maxRetries with the class of the last status', async () => {

@@ -1,0 +1,339 @@
+/**
+ * The one way a request reaches the Files API: headers, the per-attempt progress timeout, the
+ * classification of every failure, and ONE retry loop with the SDKs' policy (./retry.ts) that
+ * every verb goes through. A verb with special needs (an upload's per-attempt body, its search for
+ * a stored file after a lost answer, a delete whose lost answer did the work) says so through its
+ * RequestSpec; it never runs a loop of its own.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
+import { USER_AGENT } from '../version.js';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  UploadSourceError,
+  errorFromResponse,
+  redact,
+  type ResponseHeaders,
+} from './errors.js';
+import { ProgressTimer } from './progress-timer.js';
+import {
+  CLIENT_CLOSED_ERROR_CODES,
+  LOCAL_FAILURE_ERROR_CODES,
+  TIMEOUT_ERROR_CODES,
+  decideRetry,
+  isRetryable,
+  type AttemptOutcome,
+} from './retry.js';
+import { MAX_ERROR_BODY_BYTES } from './limits.js';
+import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata, type FilesClientOptions } from './types.js';
+
+export interface TransportOptions {
+  apiKey: string;
+  /** Without a trailing slash. */
+  baseURL: string;
+  shape: ApiShape;
+  maxRetries: number;
+  timeoutMs: number;
+  dispatcher?: Dispatcher | undefined;
+  beforeRequest?: FilesClientOptions['beforeRequest'];
+  onRetryWait?: FilesClientOptions['onRetryWait'];
+  now: () => number;
+  random: () => number;
+}
+
+/** An attempt that failed, as a RequestSpec's `onFailure` sees it. */
+export interface FailedAttempt {
+  outcome: AttemptOutcome;
+  error: Error;
+  status: number | null;
+  requestId: string | null;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The clock when this attempt's body was ready and it was sent. */
+  attemptStart: number;
+  /** Whether an earlier attempt of this request got no answer (the server may have done the work). */
+  earlierUnanswered: boolean;
+}
+
+export interface RequestSpec<T> {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path and query, relative to the base URL's path. */
+  path: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  /**
+   * Builds a fresh body for each attempt, after the gate let it through and before it is sent.
+   * `touch` tells the attempt's progress timer that bytes moved.
+   */
+  body?: (touch: () => void) => Promise<{ stream: AsyncIterable<Uint8Array>; length: number }>;
+  /** Reads a 2xx body; `touch` tells the progress timer that bytes arrived. */
+  consume: (body: AsyncIterable<Uint8Array>, touch: () => void) => Promise<T>;
+  /**
+   * Consulted after each failed attempt, before the retry policy: `{ value }` ends the request
+   * with that value (the work was found done), a throw ends it with that error, undefined leaves
+   * the decision to the policy.
+   */
+  onFailure?: (failed: FailedAttempt) => Promise<{ value: T } | undefined> | { value: T } | undefined;
+}
+
+type AttemptResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; outcome: AttemptOutcome; error: Error; requestId: string | null; status: number | null };
+
+function normalizeHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
+  const out: ResponseHeaders = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function errorCodeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function badResponse(what: string): APIError {
+  return new APIError('E_API_BAD_RESPONSE', `The API answered with a bad response: ${what}.`, {
+    hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
+  });
+}
+
+/** Checks the fields claude-filesync relies on; anything else is a bad response, not a file. */
+export function asFileMetadata(x: unknown): FileMetadata {
+  const f = x as Partial<FileMetadata> | null;
+  if (
+    f === null ||
+    typeof f !== 'object' ||
+    typeof f.id !== 'string' ||
+    f.id === '' ||
+    typeof f.filename !== 'string' ||
+    typeof f.size_bytes !== 'number' ||
+    typeof f.created_at !== 'string'
+  ) {
+    throw badResponse('something that is not a file object (no id, filename, size_bytes or created_at)');
+  }
+  return f as FileMetadata;
+}
+
+export async function readAll(body: AsyncIterable<Uint8Array>, touch: () => void, max = Infinity): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    touch();
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (total + buf.length > max) {
+      chunks.push(buf.subarray(0, max - total));
+      break;
+    }
+    chunks.push(buf);
+    total += buf.length;
+  }
+  return Buffer.concat(chunks);
+}
+
+export class Transport {
+  readonly options: Readonly<TransportOptions>;
+  #dispatcher: Dispatcher;
+  #ownsDispatcher: boolean;
+  #origin: string;
+  #basePath: string;
+  #closing: Promise<void> | undefined;
+  /** Whether a request gate answers 429s (see FilesClientOptions.beforeRequest). */
+  #gateDecides: boolean;
+
+  constructor(options: TransportOptions) {
+    this.options = Object.freeze({ ...options });
+    // The key must not leak through util.inspect() into a log line.
+    Object.defineProperty(this, 'options', { enumerable: false });
+    const url = new URL(options.baseURL);
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#gateDecides = options.beforeRequest !== undefined && options.onRetryWait !== undefined;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
+  }
+
+  /** Closes the connection pool if this transport created it. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#ownsDispatcher ? this.#dispatcher.close() : Promise.resolve();
+    return this.#closing;
+  }
+
+  /** A request with the SDKs' retries: the one retry loop of the client. */
+  async request<T>(spec: RequestSpec<T>): Promise<T> {
+    let earlierUnanswered = false;
+    for (let attempt = 1, retriesTaken = 0; ; attempt++) {
+      await this.#gate(spec.signal);
+      // The body is built before the attempt's timer starts; its progress reaches that timer here.
+      let touchTimer: () => void = () => {};
+      const prepared = spec.body ? await spec.body(() => touchTimer()) : undefined;
+      const attemptStart = this.options.now();
+      const result = await this.#attempt(spec, prepared, (touch) => (touchTimer = touch));
+      if (result.ok) return result.value;
+      const ended = await spec.onFailure?.({ ...result, attempt, attemptStart, earlierUnanswered });
+      if (ended) return ended.value;
+      if (result.outcome.kind === 'connection' || result.outcome.kind === 'timeout') earlierUnanswered = true;
+      const decision = decideRetry(result.outcome, retriesTaken, this.options.maxRetries, this.options.now(), this.options.random());
+      if (!decision.retry) throw result.error;
+      await this.#wait(decision, attempt, result, spec.method, spec.path, spec.signal);
+      retriesTaken++;
+    }
+  }
+
+  /** Reads a whole body as JSON; a body that is not JSON is a bad response (retried as a lost one). */
+  async json<T>(body: AsyncIterable<Uint8Array>, touch: () => void): Promise<T> {
+    const text = (await readAll(body, touch)).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new APIError(
+        'E_API_BAD_RESPONSE',
+        `The API answered with a body that is not JSON: ${JSON.stringify(redact(text.slice(0, 200), this.options.apiKey))}.`,
+        { hint: 'Check the API base URL: it may point at something other than the Files API.', cause },
+      );
+    }
+  }
+
+  async #gate(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw new APIUserAbortError();
+    await this.options.beforeRequest?.(signal);
+    if (signal?.aborted) throw new APIUserAbortError();
+  }
+
+  async #wait(
+    decision: { waitMs: number; fromServer: boolean },
+    attempt: number,
+    failed: { status: number | null; requestId: string | null },
+    method: string,
+    path: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    this.options.onRetryWait?.({
+      status: failed.status,
+      waitMs: decision.waitMs,
+      fromServer: decision.fromServer,
+      attempt,
+      requestId: failed.requestId,
+      method,
+      path,
+    });
+    // A 429 is the gate's to answer when there is one: it has just been told the wait, holds every
+    // request (not only this one) until it is over, and the loop goes back through it next.
+    if (failed.status === 429 && this.#gateDecides) return;
+    try {
+      await sleep(decision.waitMs, undefined, signal ? { signal } : undefined);
+    } catch {
+      throw new APIUserAbortError();
+    }
+  }
+
+  /**
+   * One attempt: send, read the whole response. Never throws for HTTP or network failures: they
+   * come back as an outcome for the retry policy.
+   */
+  async #attempt<T>(
+    spec: RequestSpec<T>,
+    prepared: { stream: AsyncIterable<Uint8Array>; length: number } | undefined,
+    onTimer: (touch: () => void) => void,
+  ): Promise<AttemptResult<T>> {
+    const controller = new AbortController();
+    const timer = new ProgressTimer(this.options.timeoutMs, () => controller.abort());
+    onTimer(timer.touch);
+    const signal = spec.signal ? AbortSignal.any([spec.signal, controller.signal]) : controller.signal;
+    const headers: Record<string, string> = {
+      'x-api-key': this.options.apiKey,
+      'anthropic-version': ANTHROPIC_VERSION,
+      'user-agent': USER_AGENT,
+      accept: 'application/json',
+      ...(this.options.shape === 'beta' ? { 'anthropic-beta': BETA_HEADER_VALUE } : {}),
+      ...spec.headers,
+    };
+    if (prepared) headers['content-length'] = String(prepared.length);
+    const path = `${this.#basePath}${spec.path}`;
+    let status: number | null = null;
+    let requestId: string | null = null;
+    try {
+      const res = await this.#dispatcher.request({
+        origin: this.#origin,
+        path,
+        method: spec.method,
+        headers,
+        body: prepared?.stream as Dispatcher.DispatchOptions['body'],
+        signal,
+        // Backstops for our progress timer; undici pauses the headers timer while it writes.
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+      timer.touch();
+      status = res.statusCode;
+      const resHeaders = normalizeHeaders(res.headers);
+      requestId = resHeaders['request-id'] ?? null;
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        return { ok: true, value: await spec.consume(res.body, timer.touch) };
+      }
+      const text = (await readAll(res.body, timer.touch, MAX_ERROR_BODY_BYTES)).toString('utf8');
+      const outcome: AttemptOutcome = { kind: 'response', status: res.statusCode, headers: resHeaders };
+      const error = errorFromResponse({
+        status: res.statusCode,
+        headers: resHeaders,
+        bodyText: text,
+        method: spec.method,
+        path: spec.path,
+        retryable: isRetryable(outcome),
+        apiKey: this.options.apiKey,
+      });
+      return { ok: false, outcome, error, requestId: error.requestId, status };
+    } catch (err) {
+      return { ok: false, ...this.#classify(err, spec, timer.fired), requestId, status: null };
+    } finally {
+      timer.clear();
+    }
+  }
+
+  #classify(err: unknown, spec: RequestSpec<unknown>, timedOut: boolean): { outcome: AttemptOutcome; error: Error } {
+    const where = `${spec.method} ${spec.path}`;
+    if (err instanceof UploadSourceError) return { outcome: { kind: 'fatal' }, error: err };
+    if (spec.signal?.aborted) {
+      return { outcome: { kind: 'user-abort' }, error: new APIUserAbortError(`Request was aborted (${where}).`) };
+    }
+    // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
+    // retried, and an upload first looks for the file it may have stored.
+    if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE') return { outcome: { kind: 'connection' }, error: err };
+    if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
+    const code = errorCodeOf(err);
+    if (timedOut || (code !== undefined && TIMEOUT_ERROR_CODES.has(code))) {
+      const outcome: AttemptOutcome = { kind: 'timeout' };
+      return {
+        outcome,
+        error: new APIConnectionTimeoutError(`No progress from the API for ${this.options.timeoutMs} ms (${where}).`, {
+          hint: 'Check the network, or raise the API timeout if the link is slow.',
+          retryable: isRetryable(outcome),
+          cause: err,
+        }),
+      };
+    }
+    if (code !== undefined && CLIENT_CLOSED_ERROR_CODES.has(code)) {
+      const outcome: AttemptOutcome = { kind: 'fatal' };
+      return {
+        outcome,
+        error: new APIConnectionError(`The Files API client is closed (${where}).`, { retryable: isRetryable(outcome), cause: err }),
+      };
+    }
+    if (code !== undefined && LOCAL_FAILURE_ERROR_CODES.has(code)) return { outcome: { kind: 'fatal' }, error: err as Error };
+    const detail = err instanceof Error ? redact(err.message, this.options.apiKey) : 'unknown error';
+    const outcome: AttemptOutcome = { kind: 'connection' };
+    return {
+      outcome,
+      error: new APIConnectionError(`Connection to the API failed: ${detail} (${where}).`, {
+        hint: `Check the network, any proxy, and the API base URL (${this.options.baseURL}).`,
+        retryable: isRetryable(outcome),
+        cause: err,
+      }),
+    };
+  }
+}
