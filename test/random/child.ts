@@ -4,7 +4,7 @@
  * index file, the state-dir lock) against the emulator URL it is given, and run until killed.
  *
  * Started by test/random/daemon-driver.ts with fork(dist/test/random/child.js, [json]). IPC:
- *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' }
+ *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' }
  *   child -> parent  { ev: 'ready' } | { ev: 'idle' } | { ev: 'reconciled', summary } | { ev: 'closed' } | { ev: 'error', message }
  */
 import path from 'node:path';
@@ -20,9 +20,11 @@ export interface ChildArgs {
   stateDir: string;
   settleMs: number;
   logFile: string;
+  /** First a one-shot `reconcile --adopt` (no watcher), as a user runs it after losing the state. */
+  adoptFirst?: boolean;
 }
 
-export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'adopt' } | { cmd: 'close' };
+export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' };
 export type ChildEvent =
   | { ev: 'ready' }
   | { ev: 'idle' }
@@ -42,6 +44,15 @@ async function main(): Promise<void> {
   const lock = acquireLock(args.stateDir);
   const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
   // testConfig points the client at args.url with TEST_KEY.
+  if (args.adoptFirst) {
+    const once = composeEngine(config, index, logger, { watch: false });
+    try {
+      await once.reconcile({ adopt: true });
+      await once.onIdle();
+    } finally {
+      await once.close(2_000);
+    }
+  }
   const engine = composeEngine(config, index, logger, { watch: true });
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -56,8 +67,8 @@ async function main(): Promise<void> {
       if (msg.cmd === 'idle') {
         await engine.onIdle();
         send({ ev: 'idle' });
-      } else if (msg.cmd === 'reconcile' || msg.cmd === 'adopt') {
-        const r = await engine.reconcile(msg.cmd === 'adopt' ? { adopt: true } : { allowMassDelete: true });
+      } else if (msg.cmd === 'reconcile') {
+        const r = await engine.reconcile({ allowMassDelete: true });
         await engine.onIdle();
         send({ ev: 'reconciled', summary: { uploaded: r.uploaded.length, deleted: r.deleted.length, adopted: r.adopted.length, failed: r.failed.length, held: r.heldDeletes?.count ?? 0 } });
       } else if (msg.cmd === 'close') {

@@ -27,10 +27,11 @@ export interface DaemonDriver {
   restart(): Promise<void>;
   /** SIGKILL and a fresh daemon; waits for it to be ready only when asked. */
   crash(waitReady: boolean): Promise<void>;
-  /** Stop, delete the state directory, start again on an empty one. */
-  loseState(): Promise<void>;
-  /** `reconcile --adopt`, then idle. */
-  adopt(): Promise<void>;
+  /**
+   * Stop, delete the state directory, start again on an empty one; `adoptFirst`: a one-shot
+   * `reconcile --adopt` (no watcher) runs before the daemon starts, as a user would run it.
+   */
+  loseState(adoptFirst: boolean): Promise<void>;
   /** Stop, point the daemon at another API base URL (same key and state dir), start. */
   switchTarget(url: string): Promise<void>;
   /** Resolves when the daemon reports idle. */
@@ -111,15 +112,23 @@ export class InProcessDriver implements DaemonDriver {
   crash(): Promise<void> {
     throw new Error('crashes need the child-process driver (crash mode)');
   }
-  async loseState(): Promise<void> {
+  async loseState(adoptFirst: boolean): Promise<void> {
     await this.stop();
     await rm(this.stateDir, { recursive: true, force: true });
     await mkdir(this.stateDir, { mode: 0o700 });
+    if (adoptFirst) {
+      const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
+      const index = IndexStore.open(path.join(this.stateDir, 'index.sqlite'));
+      const once = composeEngine(config, index, this.#logger, { watch: false });
+      try {
+        await once.reconcile({ adopt: true });
+        await once.onIdle();
+      } finally {
+        await once.close(2_000);
+        index.close();
+      }
+    }
     await this.start();
-  }
-  async adopt(): Promise<void> {
-    await this.#engine().reconcile({ adopt: true });
-    await this.#engine().onIdle();
   }
   async switchTarget(url: string): Promise<void> {
     await this.stop();
@@ -279,16 +288,17 @@ export class ChildDriver implements DaemonDriver {
     else this.#spawn();
   }
 
-  async loseState(): Promise<void> {
+  async loseState(adoptFirst: boolean): Promise<void> {
     await this.stop();
     await rm(this.#args.stateDir, { recursive: true, force: true });
     await mkdir(this.#args.stateDir, { mode: 0o700 });
     if (this.#asNobody) chownSync(this.#args.stateDir, NOBODY, NOBODY);
-    await this.start();
-  }
-
-  async adopt(): Promise<void> {
-    await this.#request({ cmd: 'adopt' }, 'reconciled');
+    this.#args.adoptFirst = adoptFirst;
+    try {
+      await this.start();
+    } finally {
+      delete this.#args.adoptFirst;
+    }
   }
 
   async switchTarget(url: string): Promise<void> {

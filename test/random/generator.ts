@@ -78,8 +78,8 @@ export type Op =
   | { op: 'crash'; waitReady: boolean }
   // The moves of issue 14 (only with GenerateOptions.moves; see NEW_MOVES):
   /**
-   * The state directory is lost: stop the daemon, delete its state dir, start again; `adopt`
-   * then runs `reconcile --adopt`. `settled`: wait for idle first, and count the uploads between
+   * The state directory is lost: stop the daemon, delete its state dir, start again; with `adopt`
+   * a one-shot `reconcile --adopt` runs first (as a user would run it before starting again). `settled`: wait for idle first, and count the uploads between
    * the stop and the next idle (they must be 0 beyond what faults explain: all is remote already).
    */
   | { op: 'loseState'; adopt: boolean; settled: boolean }

@@ -264,14 +264,13 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           if (op.settled) await idleOrLoop(h, bound, DAEMON_OP_TIMEOUT_MS, `idle before losing the state at op #${i}`);
           const u0 = uploadsOf(h);
           const f0 = injectedTotal(emulator, other);
-          await daemon(d.loseState(), `state loss at op #${i}`);
-          if (op.adopt) await daemon(d.adopt(), `reconcile --adopt at op #${i}`);
+          await daemon(d.loseState(op.adopt), `state loss at op #${i}`);
           if (op.settled) {
             // Everything was remote before the loss: the new index must adopt it, not upload it.
             await idleOrLoop(h, bound, DAEMON_OP_TIMEOUT_MS, `idle after losing the state at op #${i}`);
             const redone = uploadsOf(h) - u0;
             const faults = injectedTotal(emulator, other) - f0;
-            if (redone > faults) problems.push(`host ${h.n}: the state dir lost at op #${i} (all synced), the restart${op.adopt ? ' and reconcile --adopt' : ''} uploaded ${redone} files again (${faults} faults in that time)`);
+            if (redone > faults) problems.push(`host ${h.n}: the state dir lost at op #${i} (all synced), ${op.adopt ? 'reconcile --adopt and ' : ''}the restart uploaded ${redone} files again (${faults} faults in that time)`);
           }
           break;
         }
