@@ -113,6 +113,14 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
       leaked.set(f.id, `${f.id} ${f.filename}`);
     }
   }
+  // Once every host's tag is known, every copy of ours must carry one of them: a copy under an
+  // unknown tag (the tag changed after a state loss?) or none is nobody's, an orphan.
+  if (tags.length && tags.every(Boolean)) {
+    for (const f of ours) {
+      const t = ownerTagOf(f.filename);
+      if (t === null || !tags.includes(t)) leaked.set(f.id, `${f.id} ${f.filename} (owner tag ${t ?? 'none'}, no host's)`);
+    }
+  }
   for (const l of leaked.values()) problems.push(`remote ${l} is not the copy of any local file${tags.some(Boolean) ? ' (an orphan with our tag)' : ''}`);
   const foreignDeleted = foreign.filter((f) => byId.get(f.id)?.sha256 !== f.sha256).map((f) => `${f.id} ${f.filename}`);
   for (const f of foreignDeleted) problems.push(`foreign remote file ${f} was deleted or changed`);

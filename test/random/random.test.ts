@@ -246,6 +246,10 @@ describe('the two-host check', () => {
       const bad = await checkHosts(dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore })), emulator, []);
       expect(bad.problems.join('\n')).toMatch(/host2:same.txt: .* is also another host's copy/);
       expect(bad.problems.join('\n')).toMatch(/both hosts write the owner tag aaaaaaaa/);
+      // A copy under a tag that is no host's (as if a host's tag changed after losing its state).
+      const stray = await emulator.addFile({ filename: expectedName('same.txt', sha, 'cccccccc'), bytes });
+      const withStray = await checkHosts(dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore })), emulator, []);
+      expect(withStray.leaked).toContain(`${stray.id} ${stray.filename} (owner tag cccccccc, no host's)`);
     } finally {
       for (const ix of indexes) ix.close();
     }
