@@ -42,7 +42,7 @@ export function namingHasOwnerTags(): boolean {
  */
 export function expectedName(path: string, sha256: string, owner: string | null): string {
   const fn = naming.remoteNameFor as (p: string, s: string, o?: string) => string;
-  if (owner === null) return fn(path, sha256);
+  if (owner === null) return fn(path, sha256, null as unknown as string);
   if (namingHasOwnerTags()) return fn(path, sha256, owner);
   // Before the daemon writes owner tags (used by the checks' own tests): the tag put in place.
   const p = parseRemoteName(fn(path, sha256)) as ParsedName;
