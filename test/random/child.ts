@@ -13,6 +13,7 @@ import { IndexStore } from '../../src/index/store.js';
 import { acquireLock } from '../../src/index/lock.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { testConfig } from '../helpers/engine-harness.js';
+import { indexPathFor } from './index-path.js';
 
 export interface ChildArgs {
   url: string;
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   // Synchronous writes: a SIGKILL must not lose the lines that explain what happened before it.
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
   const lock = acquireLock(args.stateDir);
-  const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
+  const index = IndexStore.open(indexPathFor(args.stateDir, args.url));
   // testConfig points the client at args.url with TEST_KEY.
   if (args.adoptFirst) {
     const once = composeEngine(config, index, logger, { watch: false });

@@ -15,6 +15,7 @@ import { IndexStore } from '../../src/index/store.js';
 import type { SyncEngine } from '../../src/sync/types.js';
 import { testConfig } from '../helpers/engine-harness.js';
 import type { ChildArgs, ChildCommand, ChildEvent } from './child.js';
+import { indexPathFor } from './index-path.js';
 
 export interface DaemonDriver {
   readonly dir: string;
@@ -48,6 +49,7 @@ export interface DaemonDriver {
 }
 
 const isRoot = process.getuid?.() === 0;
+
 export const NOBODY = 65534;
 
 async function makeBase(): Promise<{ base: string; dir: string; stateDir: string }> {
@@ -99,7 +101,7 @@ export class InProcessDriver implements DaemonDriver {
   }
   async start(): Promise<void> {
     const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
-    const index = IndexStore.open(path.join(this.stateDir, 'index.sqlite'));
+    const index = IndexStore.open(indexPathFor(this.stateDir, this.#url));
     // Composed as the daemon composes it; the config points the client at the URL with TEST_KEY.
     const engine = composeEngine(config, index, this.#logger, { watch: true });
     this.#current = { index, engine };
@@ -118,7 +120,7 @@ export class InProcessDriver implements DaemonDriver {
     await mkdir(this.stateDir, { mode: 0o700 });
     if (adoptFirst) {
       const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
-      const index = IndexStore.open(path.join(this.stateDir, 'index.sqlite'));
+      const index = IndexStore.open(indexPathFor(this.stateDir, this.#url));
       const once = composeEngine(config, index, this.#logger, { watch: false });
       try {
         await once.reconcile({ adopt: true });
@@ -150,7 +152,7 @@ export class InProcessDriver implements DaemonDriver {
     c.index.close();
   }
   openIndex(): IndexStore {
-    return IndexStore.open(path.join(this.stateDir, 'index.sqlite'), { readonly: true });
+    return IndexStore.open(indexPathFor(this.stateDir, this.#url), { readonly: true });
   }
   async logTail(lines: number): Promise<string[]> {
     return this.#logs.slice(-lines).map((l) => JSON.stringify(l));
@@ -326,7 +328,7 @@ export class ChildDriver implements DaemonDriver {
   }
 
   openIndex(): IndexStore {
-    return IndexStore.open(path.join(this.#args.stateDir, 'index.sqlite'), { readonly: true });
+    return IndexStore.open(indexPathFor(this.#args.stateDir, this.#args.url), { readonly: true });
   }
 
   async logTail(lines: number): Promise<string[]> {

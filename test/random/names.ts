@@ -45,6 +45,6 @@ export function expectedName(path: string, sha256: string, owner: string | null)
   if (owner === null) return fn(path, sha256, null as unknown as string);
   if (namingHasOwnerTags()) return fn(path, sha256, owner);
   // Before the daemon writes owner tags (used by the checks' own tests): the tag put in place.
-  const p = parseRemoteName(fn(path, sha256)) as ParsedName;
+  const p = parseRemoteName(fn(path, sha256, null as unknown as string)) as ParsedName;
   return `${p.stem}${p.pathTag ? `~p${p.pathTag}` : ''}~o${owner}~${p.content}${p.ext}`;
 }
