@@ -12,7 +12,7 @@
  */
 import type { Emulator, StoredFile } from '../../src/emulator/index.js';
 import type { IndexStore } from '../../src/index/store.js';
-import { localFiles } from '../helpers/engine-harness.js';
+import { localFiles, testConfig } from '../helpers/engine-harness.js';
 import { expectedName, ownerTagOf } from './names.js';
 
 export interface EndState {
@@ -37,6 +37,17 @@ export interface HostsState extends EndState {
 export interface HostView {
   dir: string;
   index: IndexStore;
+  /** The host's owner tag; by default the one its configuration gives (see configuredOwnerTag). */
+  ownerTag?: string | null;
+}
+
+/**
+ * The owner tag the daemon on `dir` is configured with (testConfig's `sync.ownerTag`, derived from
+ * this host and folder), or null while the configuration has none (before owner tags).
+ */
+export function configuredOwnerTag(dir: string): string | null {
+  const sync = testConfig(dir, dir, 'http://127.0.0.1:9').sync as unknown as Record<string, unknown>;
+  return typeof sync['ownerTag'] === 'string' ? sync['ownerTag'] : null;
 }
 
 /** One host: the check the single-host runs always made. */
@@ -65,7 +76,11 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
 
   const rows = hosts.map((h) => h.index.all());
   const referencedIds = rows.map((rs) => new Set(rs.flatMap((r) => (r.fileId ? [r.fileId] : []))));
-  const tags = rows.map((rs) => tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))));
+  const written = rows.map((rs) => tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))));
+  const tags = hosts.map((h, i) => (h.ownerTag !== undefined ? h.ownerTag : configuredOwnerTag(h.dir)) ?? written[i] ?? null);
+  for (const [i, w] of written.entries()) {
+    if (w && tags[i] && w !== tags[i]) problems.push(`${hosts.length > 1 ? `host${i + 1}: ` : ''}its index points mostly at copies tagged ${w}, but its owner tag is ${tags[i]}`);
+  }
   if (hosts.length > 1 && tags[0] && tags[0] === tags[1]) problems.push(`both hosts write the owner tag ${tags[0]}`);
 
   const lost: string[] = [];

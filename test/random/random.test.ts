@@ -237,18 +237,22 @@ describe('the two-host check', () => {
       };
       sync(indexes[0] as IndexStore, a);
       sync(indexes[1] as IndexStore, b);
-      const good = await checkHosts(dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore })), emulator, []);
+      const views = () => dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore, ownerTag: i === 0 ? 'aaaaaaaa' : 'bbbbbbbb' }));
+      const good = await checkHosts(views(), emulator, []);
       expect(good.ownerTags).toEqual(['aaaaaaaa', 'bbbbbbbb']);
       expect(good.leaked).toEqual([`${orphanA.id} ${orphanA.filename}`]);
       expect(good.problems).toEqual([`remote ${orphanA.id} ${orphanA.filename} is not the copy of any local file (an orphan with our tag)`]);
       // Host b adopts host a's copy (as `reconcile --adopt` did before owner tags).
       sync(indexes[1] as IndexStore, a);
-      const bad = await checkHosts(dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore })), emulator, []);
+      const bad = await checkHosts(views(), emulator, []);
       expect(bad.problems.join('\n')).toMatch(/host2:same.txt: .* is also another host's copy/);
-      expect(bad.problems.join('\n')).toMatch(/both hosts write the owner tag aaaaaaaa/);
+      expect(bad.problems.join('\n')).toMatch(/host2:same.txt: points at .*, which carries another owner's tag/);
+      expect(bad.problems.join('\n')).toMatch(/host2: its index points mostly at copies tagged aaaaaaaa, but its owner tag is bbbbbbbb/);
+      // Host b's own copy is now an orphan with its tag.
+      expect(bad.leaked).toEqual([`${orphanA.id} ${orphanA.filename}`, `${b.id} ${b.filename}`]);
       // A copy under a tag that is no host's (as if a host's tag changed after losing its state).
       const stray = await emulator.addFile({ filename: expectedName('same.txt', sha, 'cccccccc'), bytes });
-      const withStray = await checkHosts(dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore })), emulator, []);
+      const withStray = await checkHosts(views(), emulator, []);
       expect(withStray.leaked).toContain(`${stray.id} ${stray.filename} (owner tag cccccccc, no host's)`);
     } finally {
       for (const ix of indexes) ix.close();
