@@ -8,7 +8,7 @@ import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
 import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import { buildStatus, lastErrorsFromRows } from '../sync/report.js';
+import { buildActivity, buildStatus, lastErrorsFromRows } from '../sync/report.js';
 
 /** The index opened read-only, or null when there is none yet. */
 export function openIndexReadonly(config: Config): IndexStore | null {
@@ -22,9 +22,10 @@ export function openIndexReadonly(config: Config): IndexStore | null {
 
 export { toEntry } from '../sync/report.js';
 
-export function offlineStatus(config: Config, index: IndexStore | null): StatusReport {
+export function offlineStatus(config: Config, index: IndexStore | null, now: number = Date.now()): StatusReport {
   const rows = index ? index.all() : [];
   const counts = index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 };
+  const deletes = index ? index.deleteBacklog() : { oldest: undefined, count: 0 };
   let lastReconcile: StatusReport['lastReconcile'] = null;
   const meta = index?.getMeta(LAST_RECONCILE_META);
   if (meta) {
@@ -50,5 +51,13 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
     heldDeletes: null,
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
+    activity: buildActivity({
+      now,
+      lastUploadAt: index?.lastUploadAt() ?? null,
+      oldestPendingRow: index?.oldestPending(),
+      oldestDelete: deletes.oldest,
+      backlog: counts.pending + deletes.count,
+      traffic: null,
+    }),
   });
 }

@@ -18,7 +18,7 @@ import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from 
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
-import { buildStatus, toEntry } from './report.js';
+import { buildActivity, buildStatus, toEntry } from './report.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
@@ -139,6 +139,9 @@ class Engine implements SyncEngine {
 
   status(): StatusReport {
     const pausedUntil = this.#gate.pausedUntil;
+    const now = this.#now();
+    const counts = this.#index.countByState();
+    const deletes = this.#index.deleteBacklog();
     return buildStatus({
       running: true,
       pid: process.pid,
@@ -150,7 +153,7 @@ class Engine implements SyncEngine {
         shape: this.#client.shape,
         note: this.#config.api.target === 'emulator' ? EMULATOR_NOTE : null,
       },
-      counts: this.#index.countByState(),
+      counts,
       queue: {
         depth: this.#queue.size,
         inFlight: this.#queue.inFlight,
@@ -162,6 +165,21 @@ class Engine implements SyncEngine {
       heldDeletes: this.#held,
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
+      activity: buildActivity({
+        now,
+        lastUploadAt: this.#index.lastUploadAt(),
+        oldestPendingRow: this.#index.oldestPending(),
+        oldestDelete: deletes.oldest,
+        backlog: counts.pending + deletes.count,
+        traffic: this.#deps.traffic
+          ? {
+              requestsLastMinute: this.#deps.traffic.requestsLastMinute(now),
+              configuredRpm: this.#gate.requestsPerMinute,
+              effectiveRpm: this.#gate.effectiveRpm,
+              pausedUntil,
+            }
+          : null,
+      }),
     });
   }
 

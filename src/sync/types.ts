@@ -67,6 +67,38 @@ export interface StatusReport {
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
   lastErrors: LastError[];
   skipped: { path: string; reason: string }[];
+  /** What a person asks first: is it moving, what is waiting, and when will it be done. */
+  activity: Activity;
+}
+
+export interface Activity {
+  /** When the newest remote copy was created (the last successful upload), or null. */
+  lastUploadAt: string | null;
+  /** The change that has waited longest: a pending file, or a queued remote delete. */
+  oldestPending: { kind: 'upload' | 'delete'; path: string | null; since: string; waitingMs: number } | null;
+  /** Files and remote deletes still to do. */
+  backlog: number;
+  /** Requests this daemon started in the last minute; null when no daemon runs. */
+  requestsLastMinute: number | null;
+  /**
+   * Set while the daemon runs below its configured rate because of the API (a 429 pause, or the
+   * lowered rate after one) or at its configured rate with work waiting.
+   */
+  rateLimited: {
+    /** The rate enforced now, requests per minute. */
+    currentRpm: number;
+    configuredRpm: number;
+    pausedUntil: string | null;
+    /** When the backlog should be done at the current rate, and in how long. */
+    doneBy: string | null;
+    etaMs: number | null;
+  } | null;
+}
+
+/** What the daemon measures of its own requests (src/daemon/sync-meter.ts), for status. */
+export interface TrafficFacts {
+  /** Requests started in the minute before `now`. */
+  requestsLastMinute(now: number): number;
 }
 
 export interface LastError {
@@ -149,6 +181,8 @@ export interface EngineDeps {
   /** The reconcile pass (src/reconcile/); handed in so that sync/ never imports reconcile/. */
   runReconcile: RunReconcile;
   onProgress?: (event: ProgressEvent) => void;
+  /** The daemon's count of its requests, for the rate in status; absent, status shows none. */
+  traffic?: TrafficFacts;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */
