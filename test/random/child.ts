@@ -13,6 +13,7 @@ import { IndexStore } from '../../src/index/store.js';
 import { acquireLock } from '../../src/index/lock.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { testConfig } from '../helpers/engine-harness.js';
+import { indexPathFor } from './index-path.js';
 
 export interface ChildArgs {
   url: string;
@@ -20,6 +21,8 @@ export interface ChildArgs {
   stateDir: string;
   settleMs: number;
   logFile: string;
+  /** First a one-shot `reconcile --adopt` (no watcher), as a user runs it after losing the state. */
+  adoptFirst?: boolean;
 }
 
 export type ChildCommand = { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' };
@@ -40,8 +43,17 @@ async function main(): Promise<void> {
   // Synchronous writes: a SIGKILL must not lose the lines that explain what happened before it.
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
   const lock = acquireLock(args.stateDir);
-  const index = IndexStore.open(path.join(args.stateDir, 'index.sqlite'));
+  const index = IndexStore.open(indexPathFor(args.stateDir, args.url));
   // testConfig points the client at args.url with TEST_KEY.
+  if (args.adoptFirst) {
+    const once = composeEngine(config, index, logger, { watch: false });
+    try {
+      await once.reconcile({ adopt: true });
+      await once.onIdle();
+    } finally {
+      await once.close(2_000);
+    }
+  }
   const engine = composeEngine(config, index, logger, { watch: true });
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -1,6 +1,7 @@
 /**
  * `npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose]
- *  [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live]`
+ *  [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live] [--hosts 1|2]
+ *  [--moves all|none|loseState,sameStat,bigRenameDir,unreadableDir,switchTarget]`
  *
  * Runs seeded random sequences of folder edits, emulator faults and (with --crashes) SIGKILLs of
  * the daemon, and checks the invariants after each. A failing run prints its seed, its problems
@@ -12,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatSequence, generateSequence, type Sequence } from './generator.js';
+import { formatSequence, generateSequence, NEW_MOVES, type NewMove, type Sequence } from './generator.js';
 import { runSequence, shrink, totalInjected, type RunOptions, type RunResult } from './runner.js';
 
 export async function runMain(argv: string[], out: (line: string) => void = console.log): Promise<number> {
@@ -32,6 +33,8 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
         'settle-ms': { type: 'string' },
         'fault-scale': { type: 'string' },
         'strict-live': { type: 'boolean', default: false },
+        hosts: { type: 'string' },
+        moves: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -41,7 +44,10 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
     return 2;
   }
   if (values.help) {
-    out('Usage: npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose] [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live]');
+    out(
+      'Usage: npm run test:random -- [--seed N | --runs N [--start N]] [--ops N] [--crashes] [--verbose] [--no-shrink] [--replay FILE] [--settle-ms N] [--fault-scale X] [--strict-live] ' +
+        `[--hosts 1|2] [--moves all|none|${NEW_MOVES.join(',')}]`,
+    );
     return 0;
   }
   const int = (name: string, v: string | undefined, dflt: number, min = 0): number | null => {
@@ -59,19 +65,39 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
   const opsCount = int('ops', values.ops, 30, 1);
   const settleMs = int('settle-ms', values['settle-ms'], 150, 10);
   if (runs === null || start === null || seed === null || opsCount === null || settleMs === null) return 2;
+  const hosts = int('hosts', values.hosts, 1, 1);
+  if (hosts === null) return 2;
+  if (hosts > 2) {
+    out(`--hosts must be 1 or 2, got ${hosts}`);
+    return 2;
+  }
+  let moves: NewMove[] = [];
+  if (values.moves === 'all') moves = [...NEW_MOVES];
+  else if (values.moves !== undefined && values.moves !== 'none') {
+    const asked = values.moves.split(',').map((m) => m.trim());
+    const unknown = asked.filter((m) => !(NEW_MOVES as readonly string[]).includes(m));
+    if (unknown.length) {
+      out(`--moves: unknown move ${unknown.join(', ')}; known: all, none, ${NEW_MOVES.join(', ')}`);
+      return 2;
+    }
+    moves = asked as NewMove[];
+  }
   const faultScale = values['fault-scale'] === undefined ? 1 : Number(values['fault-scale']);
   if (!(faultScale >= 0 && Number.isFinite(faultScale))) {
     out(`--fault-scale must be a number >= 0, got ${JSON.stringify(values['fault-scale'])}`);
     return 2;
   }
-  const runOptions = { settleMs, faultScale, strictLive: values['strict-live'] };
+  // With the issue-14 moves or a second host, the live path is judged too (strict-live): the
+  // invariants must hold once idle, before any final reconcile, and again after it.
+  const strictLive = values['strict-live'] || moves.length > 0 || hosts === 2;
+  const runOptions = { settleMs, faultScale, strictLive, moves };
 
   let sequences: Sequence[];
   if (values.replay) {
     sequences = [JSON.parse(await readFile(values.replay, 'utf8')) as Sequence];
   } else {
     const seeds = seed >= 0 ? [seed] : Array.from({ length: runs }, (_, i) => start + i);
-    sequences = seeds.map((s) => generateSequence(s, { ops: opsCount, crashes: values.crashes }));
+    sequences = seeds.map((s) => generateSequence(s, { ops: opsCount, crashes: values.crashes, hosts: hosts as 1 | 2, moves }));
   }
 
   const verbose = values.verbose;
@@ -84,10 +110,12 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
     const c = r.counts;
     out(
       `seed ${seq.seed}: ${r.ok ? 'ok' : 'FAIL'}  ops ${c.ops}  crashes ${c.crashes}  restarts ${c.restarts}  faults ${totalInjected(c)}  ` +
-        `files ${c.localFiles}  uploads ${c.uploads}  deletes ${c.deletes}  lost ${c.lost}  duplicated ${c.duplicated}  leaked ${c.leaked}  ` +
+        `${c.stateLosses ? `state losses ${c.stateLosses}  ` : ''}${c.targetSwitches ? `target switches ${c.targetSwitches}  ` : ''}` +
+        `files ${c.localFiles}  uploads ${c.uploads}${c.uploadsByHost.length ? ` (by host ${c.uploadsByHost.join('/')}, bound ${c.uploadBoundByHost.join('/')})` : ''}  deletes ${c.deletes}  lost ${c.lost}  duplicated ${c.duplicated}  leaked ${c.leaked}  ` +
         `foreign deleted ${c.foreignDeleted}  (${(r.durationMs / 1000).toFixed(1)} s)` +
         (r.ok && r.beforeReconcile.length ? `  [live path needed the final reconcile: ${r.beforeReconcile.length}]` : ''),
     );
+    for (const n of r.notes) out(`    note: ${n}`);
     if (verbose && r.beforeReconcile.length) {
       for (const p of r.beforeReconcile) out(`    before reconcile: ${p}`);
       for (const l of r.logTail) if (/"level":(40|50)|intent|failure|changed/.test(l)) out(`    log: ${l}`);
@@ -99,11 +127,12 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) => void; runOptions: RunOptions; shrinkIt: boolean; verbose: boolean }): Promise<void> {
+async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) => void; runOptions: RunOptions & { moves?: readonly string[] }; shrinkIt: boolean; verbose: boolean }): Promise<void> {
   const { out } = o;
   out(`\n=== seed ${seq.seed} FAILED ===`);
   for (const p of r.problems) out(`  problem: ${p}`);
-  const flags = `${seq.crashes ? ' --crashes' : ''}${o.runOptions.faultScale !== 1 ? ` --fault-scale ${o.runOptions.faultScale}` : ''}${o.runOptions.strictLive ? ' --strict-live' : ''}`;
+  const gen = `${seq.second ? ' --hosts 2' : ''}${o.runOptions.moves?.length ? ` --moves ${o.runOptions.moves.join(',')}` : ''}`;
+  const flags = `${gen}${seq.crashes ? ' --crashes' : ''}${o.runOptions.faultScale !== 1 ? ` --fault-scale ${o.runOptions.faultScale}` : ''}${o.runOptions.strictLive ? ' --strict-live' : ''}`;
   out(`  replay: npm run test:random -- --seed ${seq.seed}${flags} --ops ${seq.ops.length}  (timing differs between runs: a race may need a few)`);
   out('  sequence:');
   out(formatSequence(seq));
@@ -135,6 +164,8 @@ export function summaryTable(results: RunResult[], durationMs: number): string {
     ['operations', sum((r) => r.counts.ops)],
     ['daemon crashes (SIGKILL)', sum((r) => r.counts.crashes)],
     ['graceful restarts', sum((r) => r.counts.restarts)],
+    ['state dirs lost / target switches', `${sum((r) => r.counts.stateLosses)} / ${sum((r) => r.counts.targetSwitches)}`],
+    ['ops skipped (unreadable folder as root)', sum((r) => r.counts.skipped)],
     ['faults injected', sum((r) => totalInjected(r.counts))],
     ['  500 / 529 / 429', `${inj('e500')} / ${inj('e529')} / ${inj('e429')}`],
     ['  connection resets / lost responses', `${inj('reset')} / ${inj('lost')}`],

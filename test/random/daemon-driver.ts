@@ -4,24 +4,37 @@
  * both through this one interface.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chownSync, existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Emulator } from '../../src/emulator/index.js';
+import pino from 'pino';
+import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { IndexStore } from '../../src/index/store.js';
-import { createHarness, type Harness } from '../helpers/engine-harness.js';
+import type { SyncEngine } from '../../src/sync/types.js';
+import { testConfig } from '../helpers/engine-harness.js';
 import type { ChildArgs, ChildCommand, ChildEvent } from './child.js';
+import { indexPathFor } from './index-path.js';
 
 export interface DaemonDriver {
   readonly dir: string;
+  readonly stateDir: string;
+  /** Whether a folder made mode 000 is unreadable to this daemon (not for root). */
+  readonly canLock: boolean;
   /** Starts the daemon; resolves once its start reconcile is done. */
   start(): Promise<void>;
   /** Graceful stop, then a fresh daemon on the same state. */
   restart(): Promise<void>;
   /** SIGKILL and a fresh daemon; waits for it to be ready only when asked. */
   crash(waitReady: boolean): Promise<void>;
+  /**
+   * Stop, delete the state directory, start again on an empty one; `adoptFirst`: a one-shot
+   * `reconcile --adopt` (no watcher) runs before the daemon starts, as a user would run it.
+   */
+  loseState(adoptFirst: boolean): Promise<void>;
+  /** Stop, point the daemon at another API base URL (same key and state dir), start. */
+  switchTarget(url: string): Promise<void>;
   /** Resolves when the daemon reports idle. */
   idle(): Promise<void>;
   /** One full reconcile (mass deletes allowed: the user confirmed), then idle. */
@@ -35,6 +48,19 @@ export interface DaemonDriver {
   close(): Promise<void>;
 }
 
+const isRoot = process.getuid?.() === 0;
+
+export const NOBODY = 65534;
+
+async function makeBase(): Promise<{ base: string; dir: string; stateDir: string }> {
+  const base = await mkdtemp(path.join(os.tmpdir(), 'cfs-random-'));
+  const dir = path.join(base, 'folder');
+  const stateDir = path.join(base, 'state');
+  await mkdir(dir);
+  await mkdir(stateDir, { mode: 0o700 });
+  return { base, dir, stateDir };
+}
+
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -46,45 +72,94 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 export class InProcessDriver implements DaemonDriver {
-  readonly #h: Harness;
-  private constructor(h: Harness) {
-    this.#h = h;
+  readonly #base: string;
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly #settleMs: number;
+  readonly #logs: object[] = [];
+  readonly #logger = pino({ level: 'debug' }, { write: (line: string) => this.#logs.push(JSON.parse(line) as object) });
+  #url: string;
+  #current: { index: IndexStore; engine: SyncEngine } | null = null;
+  /** As root, chmod 000 stops nobody: this daemon reads every folder. */
+  readonly canLock = !isRoot;
+
+  private constructor(b: { base: string; dir: string; stateDir: string }, url: string, settleMs: number) {
+    this.#base = b.base;
+    this.dir = b.dir;
+    this.stateDir = b.stateDir;
+    this.#url = url;
+    this.#settleMs = settleMs;
   }
 
-  static async create(emulator: Emulator, settleMs: number): Promise<InProcessDriver> {
-    return new InProcessDriver(await createHarness({ watch: true, settleMs, emulator }));
+  static async create(target: string | { url: string }, settleMs: number): Promise<InProcessDriver> {
+    return new InProcessDriver(await makeBase(), typeof target === 'string' ? target : target.url, settleMs);
   }
 
-  get dir(): string {
-    return this.#h.dir;
+  #engine(): SyncEngine {
+    if (!this.#current) throw new Error('the daemon is not running');
+    return this.#current.engine;
   }
-  start(): Promise<void> {
-    return this.#h.engine.start();
+  async start(): Promise<void> {
+    const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
+    const index = IndexStore.open(indexPathFor(this.stateDir, this.#url));
+    // Composed as the daemon composes it; the config points the client at the URL with TEST_KEY.
+    const engine = composeEngine(config, index, this.#logger, { watch: true });
+    this.#current = { index, engine };
+    await engine.start();
   }
-  restart(): Promise<void> {
-    return this.#h.restart();
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
   }
   crash(): Promise<void> {
     throw new Error('crashes need the child-process driver (crash mode)');
   }
+  async loseState(adoptFirst: boolean): Promise<void> {
+    await this.stop();
+    await rm(this.stateDir, { recursive: true, force: true });
+    await mkdir(this.stateDir, { mode: 0o700 });
+    if (adoptFirst) {
+      const config = testConfig(this.dir, this.stateDir, this.#url, { settleMs: this.#settleMs });
+      const index = IndexStore.open(indexPathFor(this.stateDir, this.#url));
+      const once = composeEngine(config, index, this.#logger, { watch: false });
+      try {
+        await once.reconcile({ adopt: true });
+        await once.onIdle();
+      } finally {
+        await once.close(2_000);
+        index.close();
+      }
+    }
+    await this.start();
+  }
+  async switchTarget(url: string): Promise<void> {
+    await this.stop();
+    this.#url = url;
+    await this.start();
+  }
   idle(): Promise<void> {
-    return this.#h.engine.onIdle();
+    return this.#engine().onIdle();
   }
   async reconcile(): Promise<void> {
-    await this.#h.engine.reconcile({ allowMassDelete: true });
-    await this.#h.engine.onIdle();
+    await this.#engine().reconcile({ allowMassDelete: true });
+    await this.#engine().onIdle();
   }
-  stop(): Promise<void> {
-    return this.#h.stopEngine();
+  async stop(): Promise<void> {
+    const c = this.#current;
+    if (!c) return;
+    this.#current = null;
+    await c.engine.close(2_000);
+    c.index.close();
   }
   openIndex(): IndexStore {
-    return IndexStore.open(path.join(this.#h.stateDir, 'index.sqlite'), { readonly: true });
+    return IndexStore.open(indexPathFor(this.stateDir, this.#url), { readonly: true });
   }
   async logTail(lines: number): Promise<string[]> {
-    return this.#h.logs.slice(-lines).map((l) => JSON.stringify(l));
+    return this.#logs.slice(-lines).map((l) => JSON.stringify(l));
   }
-  close(): Promise<void> {
-    return this.#h.close();
+  async close(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    await rm(this.#base, { recursive: true, force: true });
   }
 }
 
@@ -108,25 +183,45 @@ export class ChildDriver implements DaemonDriver {
   /** Problems seen outside a request: an unexpected exit, an error event. */
   readonly problems: string[] = [];
 
-  private constructor(base: string, args: ChildArgs) {
+  readonly #asNobody: boolean;
+
+  private constructor(base: string, args: ChildArgs, asNobody: boolean) {
     this.#base = base;
     this.#args = args;
+    this.#asNobody = asNobody;
   }
 
-  static async create(emulator: Emulator, settleMs: number): Promise<ChildDriver> {
-    const base = await mkdtemp(path.join(os.tmpdir(), 'cfs-random-'));
-    const args: ChildArgs = { url: emulator.url, dir: path.join(base, 'folder'), stateDir: path.join(base, 'state'), settleMs, logFile: path.join(base, 'daemon.log') };
-    await mkdir(args.dir);
-    await mkdir(args.stateDir, { mode: 0o700 });
-    return new ChildDriver(base, args);
+  /**
+   * `asNobody` (root only): the child runs as uid/gid nobody, so that a folder made mode 000 by
+   * the test (root) is really unreadable to the daemon (docs/bad-input.md: root reads everything).
+   */
+  static async create(target: string | { url: string }, settleMs: number, options: { asNobody?: boolean } = {}): Promise<ChildDriver> {
+    const url = typeof target === 'string' ? target : target.url;
+    const b = await makeBase();
+    const asNobody = (options.asNobody ?? false) && isRoot;
+    const args: ChildArgs = { url, dir: b.dir, stateDir: b.stateDir, settleMs, logFile: path.join(b.base, 'daemon.log') };
+    await writeFile(args.logFile, '');
+    const driver = new ChildDriver(b.base, args, asNobody);
+    if (asNobody) {
+      await chmod(b.base, 0o755);
+      for (const p of [b.stateDir, args.logFile]) chownSync(p, NOBODY, NOBODY);
+    }
+    return driver;
   }
 
   get dir(): string {
     return this.#args.dir;
   }
+  get stateDir(): string {
+    return this.#args.stateDir;
+  }
+  get canLock(): boolean {
+    return this.#asNobody || !isRoot;
+  }
 
   #spawn(): void {
-    const child = fork(childScript(), [JSON.stringify(this.#args)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const ids = this.#asNobody ? { uid: NOBODY, gid: NOBODY } : {};
+    const child = fork(childScript(), [JSON.stringify(this.#args)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...ids });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -195,6 +290,25 @@ export class ChildDriver implements DaemonDriver {
     else this.#spawn();
   }
 
+  async loseState(adoptFirst: boolean): Promise<void> {
+    await this.stop();
+    await rm(this.#args.stateDir, { recursive: true, force: true });
+    await mkdir(this.#args.stateDir, { mode: 0o700 });
+    if (this.#asNobody) chownSync(this.#args.stateDir, NOBODY, NOBODY);
+    this.#args.adoptFirst = adoptFirst;
+    try {
+      await this.start();
+    } finally {
+      delete this.#args.adoptFirst;
+    }
+  }
+
+  async switchTarget(url: string): Promise<void> {
+    await this.stop();
+    this.#args.url = url;
+    await this.start();
+  }
+
   async idle(): Promise<void> {
     await this.#request({ cmd: 'idle' }, 'idle');
   }
@@ -214,7 +328,7 @@ export class ChildDriver implements DaemonDriver {
   }
 
   openIndex(): IndexStore {
-    return IndexStore.open(path.join(this.#args.stateDir, 'index.sqlite'), { readonly: true });
+    return IndexStore.open(indexPathFor(this.#args.stateDir, this.#args.url), { readonly: true });
   }
 
   async logTail(lines: number): Promise<string[]> {

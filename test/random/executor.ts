@@ -3,18 +3,38 @@
  * longer applies (its file is gone, a file sits where a folder should be: common after shrinking)
  * is a no-op, reported as such, never an error.
  */
-import { copyFile, mkdir, open, rename, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { contentFor, type Op } from './generator.js';
 
-export type FsOp = Exclude<Op, { op: 'wait' | 'faults' | 'clearFaults' | 'restart' | 'crash' }>;
+export type FsOp = Exclude<Op, { op: 'wait' | 'faults' | 'clearFaults' | 'restart' | 'crash' | 'loseState' | 'switchTarget' }>;
+
+const DAEMON_OPS = ['wait', 'faults', 'clearFaults', 'restart', 'crash', 'loseState', 'switchTarget'];
+const run = promisify(execFile);
+
+/** The files under `rel` (a folder) of `dir`, recursively; 0 when it is not a folder. */
+export async function countFiles(dir: string, rel: string): Promise<number> {
+  const entries = await readdir(path.join(dir, ...rel.split('/')), { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).length;
+}
+
+/** Every folder under dir readable again (the end of a run: a folder left locked by a shrunk sequence). */
+export async function unlockAll(dir: string): Promise<void> {
+  await chmod(dir, 0o755).catch(() => undefined);
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) await unlockAll(path.join(dir, e.name));
+  }
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const TOLERATED = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY', 'EINVAL', 'ENAMETOOLONG']);
 
 export function isFsOp(op: Op): op is FsOp {
-  return !['wait', 'faults', 'clearFaults', 'restart', 'crash'].includes(op.op);
+  return !DAEMON_OPS.includes(op.op);
 }
 
 /** Applies one folder operation; 'noop' when it no longer applies. */
@@ -97,6 +117,38 @@ export async function applyFsOp(dir: string, op: FsOp): Promise<'done' | 'noop'>
       case 'renameDir':
         await parent(op.to);
         await rename(abs(op.from), abs(op.to));
+        break;
+      case 'sameStat': {
+        // As `cp -p` or `touch -r` leave it: new bytes, the same size, mtime and inode (only ctime
+        // moves). touch -r copies the times to the nanosecond, which utimes from JS cannot.
+        const file = abs(op.path);
+        const before = await stat(file);
+        if (!before.isFile()) return 'noop';
+        const tmp = await mkdtemp(path.join(os.tmpdir(), 'cfs-random-ref-'));
+        try {
+          const ref = path.join(tmp, 'ref');
+          await writeFile(ref, '');
+          await run('touch', ['-r', file, ref]);
+          const fh = await open(file, 'r+');
+          try {
+            const bytes = contentFor({ size: before.size, fill: op.fill });
+            await fh.write(bytes, 0, bytes.length, 0);
+          } finally {
+            await fh.close();
+          }
+          await run('touch', ['-r', ref, file]);
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+        break;
+      }
+      case 'lockDir':
+        if (!(await stat(abs(op.dir))).isDirectory()) return 'noop';
+        await chmod(abs(op.dir), 0o000);
+        break;
+      case 'unlockDir':
+        if (!(await stat(abs(op.dir))).isDirectory()) return 'noop';
+        await chmod(abs(op.dir), 0o755);
         break;
     }
     return 'done';

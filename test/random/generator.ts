@@ -75,7 +75,29 @@ export type Op =
   /** Graceful restart of the daemon (close, then start a fresh engine on the same state). */
   | { op: 'restart' }
   /** SIGKILL of the daemon's process, then a new one (crash mode only). */
-  | { op: 'crash'; waitReady: boolean };
+  | { op: 'crash'; waitReady: boolean }
+  // The moves of issue 14 (only with GenerateOptions.moves; see NEW_MOVES):
+  /**
+   * The state directory is lost: stop the daemon, delete its state dir, start again; with `adopt`
+   * a one-shot `reconcile --adopt` runs first (as a user would run it before starting again). `settled`: wait for idle first, and count the uploads between
+   * the stop and the next idle (they must be 0 beyond what faults explain: all is remote already).
+   */
+  | { op: 'loseState'; adopt: boolean; settled: boolean }
+  /** New content of the same size, then the old mtime put back (`cp -p`, `touch -r`): same inode too. */
+  | { op: 'sameStat'; path: string; fill: number }
+  /** The folder becomes unreadable to the daemon (chmod 000; as root the daemon runs as nobody). */
+  | { op: 'lockDir'; dir: string }
+  /** Readable again (chmod 755). */
+  | { op: 'unlockDir'; dir: string }
+  /** The daemon is pointed at a second emulator ('other') and back ('home'), same state dir and key. */
+  | { op: 'switchTarget'; to: 'other' | 'home' };
+
+/** The moves added for issue 14, off unless asked for (so that the classic seeds stay the same). */
+export const NEW_MOVES = ['loseState', 'sameStat', 'bigRenameDir', 'unreadableDir', 'switchTarget'] as const;
+export type NewMove = (typeof NEW_MOVES)[number];
+
+/** An op for the second host carries `host: 2`; without it an op is the first host's. */
+export type HostOp = Op & { host?: 2 };
 
 export interface Sequence {
   seed: number;
@@ -83,12 +105,21 @@ export interface Sequence {
   crashes: boolean;
   /** Remote files that no index owns, put in the emulator before the daemon starts. */
   foreign: { filename: string; content: Content }[];
-  ops: Op[];
+  ops: HostOp[];
+  /**
+   * A second host (its own folder, state dir and daemon, the same emulator and key): the files in
+   * its folder before it starts, some of them the same path and bytes as the first host's.
+   */
+  second?: { files: { path: string; content: Content }[] };
 }
 
 export interface GenerateOptions {
   ops?: number;
   crashes?: boolean;
+  /** 2: a second host syncing another folder with overlapping content. @default 1 */
+  hosts?: 1 | 2;
+  /** Which of NEW_MOVES may appear. @default none */
+  moves?: readonly NewMove[];
 }
 
 /** Every fault a profile can set, off (the emulator's defaults). */
@@ -194,8 +225,12 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
   const rng = new Rng(seed);
   const count = options.ops ?? 30;
   const crashes = options.crashes ?? false;
-  const model = new Model();
-  const ops: Op[] = [];
+  const hosts = options.hosts ?? 1;
+  const moves = new Set<NewMove>(options.moves ?? []);
+  const models = [new Model(), new Model()] as const;
+  // The model of the host the current op is for (the helpers below read this binding).
+  let model: Model = models[0];
+  const ops: HostOp[] = [];
   let counter = 0;
 
   const pickDir = (): string => {
@@ -239,10 +274,55 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
       model.addFile(p);
     }
   }
+  let second: Sequence['second'];
+  if (hosts === 2) {
+    // The second host's folder: some of the first host's files at the same path with the same
+    // bytes, some of its bytes at another path, and files of its own.
+    model = models[1];
+    const files: { path: string; content: Content }[] = [];
+    for (const o of ops) {
+      if (o.op !== 'write') continue;
+      if (rng.chance(0.6) && model.freeForFile(o.path)) files.push({ path: o.path, content: o.content });
+      else if (rng.chance(0.3)) {
+        const p = newFilePath();
+        if (p) files.push({ path: p, content: o.content });
+      }
+      const last = files[files.length - 1];
+      if (last) model.addFile(last.path);
+    }
+    for (let i = 0, n = rng.int(1, 4); i < n; i += 1) {
+      const p = newFilePath();
+      if (p) {
+        files.push({ path: p, content: content(rng) });
+        model.addFile(p);
+      }
+    }
+    second = { files };
+    model = models[0];
+  }
+
   let faultsOn = false;
+  // Ops that undo an earlier one a few ops later (unlock a folder, switch the target back).
+  const later: { at: number; op: HostOp }[] = [];
+  let away = false;
+  const extra: Partial<Record<NewMove, number>> = {};
+  if (moves.has('loseState')) extra['loseState'] = 1.5;
+  if (moves.has('sameStat')) extra['sameStat'] = 3;
+  if (moves.has('bigRenameDir')) extra['bigRenameDir'] = 2;
+  if (moves.has('unreadableDir')) extra['unreadableDir'] = 1.5;
+  if (moves.has('switchTarget')) extra['switchTarget'] = 1;
 
   while (ops.length < count) {
-    const kind = rng.weighted({
+    for (const l of later.filter((x) => x.at <= ops.length)) {
+      later.splice(later.indexOf(l), 1);
+      ops.push(l.op);
+      if (l.op.op === 'switchTarget') away = false;
+    }
+    const onSecond = hosts === 2 && rng.chance(0.3);
+    model = models[onSecond ? 1 : 0];
+    const firstOfThisStep = ops.length;
+    const kind = rng.weighted<string>({
+      ...(extra as Record<string, number>),
       create: 14,
       overwrite: 10,
       append: 5,
@@ -386,9 +466,53 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         if (rng.chance(0.5)) ops.push({ op: 'wait', ms: rng.int(0, 250) });
         ops.push({ op: 'crash', waitReady: rng.chance(0.3) });
         break;
+      case 'loseState':
+        ops.push({ op: 'loseState', adopt: rng.chance(0.5), settled: rng.chance(0.5) });
+        break;
+      case 'sameStat': {
+        const p = existing();
+        if (!p) break;
+        ops.push({ op: 'sameStat', path: p, fill: rng.int(1, 1e6) });
+        break;
+      }
+      case 'bigRenameDir': {
+        // A folder of several files, given time to sync, then renamed (a move, not a loss).
+        const d = newDirPath();
+        const to = newDirPath();
+        if (!d || !to || to === d || to.startsWith(`${d}/`) || d.startsWith(`${to}/`)) break;
+        const files = Array.from({ length: rng.int(4, 12) }, (_, i) => ({ name: `${i}-${rng.pick(FILE_NAMES)}`, content: { size: rng.int(0, 20_000), fill: rng.int(1, 1e6) } }));
+        ops.push({ op: 'mkdirTree', dir: d, files });
+        model.dirs.add(d);
+        for (const f of files) model.addFile(`${d}/${f.name}`);
+        ops.push({ op: 'wait', ms: rng.int(800, 1600) });
+        ops.push({ op: 'renameDir', from: d, to });
+        model.renameTree(d, to);
+        break;
+      }
+      case 'unreadableDir': {
+        if (model.dirs.size === 0) break;
+        const d = rng.pick([...model.dirs]);
+        ops.push({ op: 'lockDir', dir: d });
+        later.push({ at: ops.length + rng.int(2, 8), op: { op: 'unlockDir', dir: d, ...(onSecond ? { host: 2 as const } : {}) } });
+        break;
+      }
+      case 'switchTarget':
+        if (onSecond || away) break;
+        ops.push({ op: 'switchTarget', to: 'other' });
+        later.push({ at: ops.length + rng.int(2, 8), op: { op: 'switchTarget', to: 'home' } });
+        away = true;
+        break;
+    }
+    if (onSecond) {
+      for (let i = firstOfThisStep; i < ops.length; i += 1) {
+        const o = ops[i] as HostOp;
+        if (!['wait', 'faults', 'clearFaults'].includes(o.op)) o.host = 2;
+      }
     }
   }
-  return { seed, crashes, foreign, ops };
+  // Whatever is still to be undone, undone at the end (a folder left unreadable, the other target).
+  for (const l of later) ops.push(l.op);
+  return { seed, crashes, foreign, ops, ...(second ? { second } : {}) };
 }
 
 /** The bytes of a Content: a 4 KiB seeded block repeated, so large files cost little to make. */
@@ -406,5 +530,6 @@ export function contentFor(c: Content): Buffer {
 
 /** One op per line, for printing a sequence (JSON, so it can be pasted into --replay). */
 export function formatSequence(seq: Sequence): string {
-  return [`{"seed":${seq.seed},"crashes":${seq.crashes},"foreign":${JSON.stringify(seq.foreign)},"ops":[`, ...seq.ops.map((o, i) => `  ${JSON.stringify(o)}${i < seq.ops.length - 1 ? ',' : ''}`), ']}'].join('\n');
+  const second = seq.second ? `"second":${JSON.stringify(seq.second)},` : '';
+  return [`{"seed":${seq.seed},"crashes":${seq.crashes},"foreign":${JSON.stringify(seq.foreign)},${second}"ops":[`, ...seq.ops.map((o, i) => `  ${JSON.stringify(o)}${i < seq.ops.length - 1 ? ',' : ''}`), ']}'].join('\n');
 }
