@@ -75,6 +75,7 @@ class Engine implements SyncEngine {
       now: this.#now,
       expiresInSeconds: this.#config.sync.expiresInSeconds,
       maxFileBytes: this.#config.sync.maxFileBytes,
+      ownerTag: this.#config.sync.ownerTag,
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
@@ -223,7 +224,7 @@ class Engine implements SyncEngine {
         },
         options,
       );
-      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null };
+      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
       return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

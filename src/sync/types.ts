@@ -16,10 +16,15 @@ import type { RequestGate } from './request-gate.js';
 export interface ReconcileOptions {
   /** Report what would be done; change nothing (no upload, no delete, no index write). */
   dryRun?: boolean;
-  /** Adopt unmanaged remote files whose name and size match a local file. */
+  /**
+   * Adopt legacy remote files (named before owner tags) whose name and size match a local file.
+   * Never a copy with another owner's tag; copies with our own tag are adopted without it.
+   */
   adopt?: boolean;
-  /** Delete remote files the index does not know (combine with dryRun to list them). */
+  /** Delete remote files the index does not know, except another owner's (combine with dryRun to list them). */
   deleteUnmanaged?: boolean;
+  /** Delete remote files with our owner tag that the index does not reference (orphans). */
+  deleteOrphans?: boolean;
   /** Lift the deletion-safety share limit for this pass. */
   allowMassDelete?: boolean;
 }
@@ -45,8 +50,12 @@ export interface ReconcileReport {
   deleted: { fileId: string; remoteName: string | null; path: string | null; reason: string }[];
   /** Remote files adopted instead of uploading again. */
   adopted: { fileId: string; path: string }[];
-  /** Remote files no index row owns, left alone. */
+  /** Remote files without an owner tag that no index row owns, left alone. */
   unmanaged: { fileId: string; filename: string; sizeBytes: number }[];
+  /** Remote files with our owner tag that no index row references, left alone (--delete-orphans). */
+  orphans: { fileId: string; filename: string; sizeBytes: number }[];
+  /** Remote files with another owner's tag (another host or folder): never adopted or deleted. */
+  foreign: { fileId: string; filename: string; sizeBytes: number }[];
   skipped: { path: string; reason: string }[];
   failed: { path: string; error: string }[];
   /** Deletes withheld by the safety rules, with the message that says how to proceed. */
@@ -62,7 +71,8 @@ export interface StatusReport {
   counts: { pending: number; synced: number; failed: number; skipped: number };
   queue: { depth: number; inFlight: number; pausedUntil: string | null; rateLimitPauses: number };
   watcher: { mode: 'native' | 'polling' | 'off'; warning: string | null };
-  lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null } | null;
+  /** `orphans`: our tagged copies the index did not reference at that reconcile (absent before owner tags). */
+  lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null; orphans?: number } | null;
   heldDeletes: { count: number; message: string } | null;
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
   lastErrors: LastError[];

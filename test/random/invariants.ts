@@ -6,7 +6,7 @@
 import type { Emulator, StoredFile } from '../../src/emulator/index.js';
 import type { IndexStore } from '../../src/index/store.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
-import { checkInvariants, localFiles } from '../helpers/engine-harness.js';
+import { checkInvariants, defaultOwnerTag, localFiles } from '../helpers/engine-harness.js';
 
 export interface EndState {
   problems: string[];
@@ -35,7 +35,7 @@ export async function checkEndState(dir: string, emulator: Emulator, index: Inde
   const duplicated: string[] = [];
   const owners = new Set<string>();
   for (const [p, digest] of local) {
-    const name = remoteNameFor(p, digest);
+    const name = remoteNameFor(p, digest, defaultOwnerTag(dir));
     const copies = ours.filter((f) => f.filename === name && f.sha256 === digest);
     if (copies.length === 0) lost.push(p);
     if (copies.length > 1) duplicated.push(p);
