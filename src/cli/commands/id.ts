@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
+import { describeTarget, targetKey } from '../../daemon/state-files.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
@@ -15,10 +16,16 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         // The daemon answers the file id only; the index also says why there is none.
         const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => {
           const row = index?.get(rel);
-          return { fileId: row && row.state === 'synced' ? row.fileId : null, state: row?.state ?? null };
+          return { fileId: row && row.state === 'synced' ? row.fileId : null, state: row?.state ?? null, noIndex: index === null };
         });
         const fileId = answer.fileId;
         const state = 'state' in answer ? answer.state : null;
+        if ('noIndex' in answer && answer.noIndex) {
+          // The index is per target: another target's ids are no answer for this one.
+          env.err.write(`claude-filesync: ${rel} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`);
+          done(EXIT_FAILURE);
+          return;
+        }
         if (fileId === null) {
           env.err.write(`claude-filesync: ${rel} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`);
           done(EXIT_FAILURE);
