@@ -126,6 +126,7 @@ export class FilesClient implements FilesApi {
       dispatcher: options.dispatcher,
       beforeRequest: options.beforeRequest,
       onRetryWait: options.onRetryWait,
+      onWorkspaceId: options.onWorkspaceId,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
     });

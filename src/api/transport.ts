@@ -40,6 +40,7 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   beforeRequest?: FilesClientOptions['beforeRequest'];
   onRetryWait?: FilesClientOptions['onRetryWait'];
+  onWorkspaceId?: FilesClientOptions['onWorkspaceId'];
   now: () => number;
   random: () => number;
 }
@@ -273,6 +274,8 @@ export class Transport {
       status = res.statusCode;
       const resHeaders = normalizeHeaders(res.headers);
       requestId = resHeaders['request-id'] ?? null;
+      const workspaceId = resHeaders['anthropic-workspace-id'];
+      if (workspaceId) this.options.onWorkspaceId?.(workspaceId);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         return { ok: true, value: await spec.consume(res.body, timer.touch) };
       }

@@ -77,6 +77,8 @@ export interface FilesClientOptions {
    * asked to slow down; see `beforeRequest` for who waits then.
    */
   onRetryWait?: (info: RetryWaitInfo) => void;
+  /** Called with the `anthropic-workspace-id` of every answer that carries one (success or error). */
+  onWorkspaceId?: (id: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Random in [0,1) for jitter, for tests. @default Math.random */

@@ -9,7 +9,7 @@ import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetK
 import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import { buildStatus, lastErrorsFromRows } from '../sync/report.js';
+import { buildStatus, lastErrorsFromRows, WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../sync/report.js';
 
 /**
  * The configured target's index opened read-only, or null when it has none yet. A legacy
@@ -54,7 +54,7 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
     },
     counts,
     lastReconcile,
-    heldDeletes: null,
+    heldDeletes: index ? workspaceHold(index.getMeta(WORKSPACE_META), index.getMeta(WORKSPACE_SEEN_META)) : null,
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
   });

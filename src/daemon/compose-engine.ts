@@ -15,6 +15,7 @@ import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { KeyedQueue } from '../sync/queue.js';
 import { RequestGate } from '../sync/request-gate.js';
+import { WorkspaceGuard } from '../sync/workspace-guard.js';
 import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
 
 export interface ComposeOptions {
@@ -29,7 +30,9 @@ export interface ComposeOptions {
 export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
   const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
   const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
+  const workspace = new WorkspaceGuard(index, logger);
   const client = createClientFor(config, {
+    onWorkspaceId: (id) => workspace.observe(id),
     beforeRequest: (signal) => gate.acquire(signal),
     onRetryWait: (info: RetryWaitInfo) => {
       gate.onRetryWait(info);
@@ -66,6 +69,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     logger,
     client,
     gate,
+    workspace,
     queue,
     matcher,
     startWatcher,

@@ -25,6 +25,8 @@ export interface ReconcileOptions {
   deleteUnmanaged?: boolean;
   /** Delete remote files with our owner tag that the index does not reference (orphans). */
   deleteOrphans?: boolean;
+  /** The workspace the API now answers for becomes the index's; lifts the hold on deletes a change set. */
+  acceptWorkspace?: boolean;
   /** Lift the deletion-safety share limit for this pass. */
   allowMassDelete?: boolean;
 }
@@ -144,6 +146,14 @@ export type RunReconcile = (ctx: ReconcileContext, options: ReconcileOptions) =>
  * What src/sync/engine.ts `createSyncEngine(deps)` needs. The daemon (src/daemon/compose-engine.ts)
  * builds every part; the engine constructs none of them.
  */
+/** What the engine asks of src/sync/workspace-guard.ts's WorkspaceGuard. */
+export interface WorkspaceCheck {
+  /** Why deletes are held (another workspace than the index's), or null. */
+  held(): { count: number; message: string } | null;
+  /** The workspace the API answers for (now or next) becomes the index's. */
+  accept(): void;
+}
+
 export interface EngineDeps {
   config: Config;
   index: IndexStore;
@@ -152,6 +162,8 @@ export interface EngineDeps {
   client: FilesApi;
   /** Decides every wait: the rate and the pause after a 429. */
   gate: RequestGate;
+  /** The workspace the client's answers name; holds deletes when it changes. Absent: not checked. */
+  workspace?: WorkspaceCheck;
   queue: KeyedQueue;
   matcher: IgnoreMatcher;
   /** Starts the watcher with the engine's handlers; null when not watching (one-shot sync, in-process reconcile). */

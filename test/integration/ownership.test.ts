@@ -7,6 +7,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { offlineStatus } from '../../src/cli/offline.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { checkInvariants, createHarness, TEST_KEY, type Harness } from '../helpers/engine-harness.js';
@@ -137,5 +138,32 @@ describe('ownership that survives the index', () => {
     await h.engine.reconcile({ deleteUnmanaged: true });
     await h.engine.onIdle();
     expect(h.emulator.files().map((f) => f.id).sort()).toEqual([h.engine.fileIdOf('a.txt'), foreign.id].sort());
+  });
+
+  it('when the API answers for another workspace, every delete is held and status says why, until --accept-workspace', async () => {
+    const h = await harness({ watch: false });
+    await put(h, 'a.txt', 'alpha');
+    await put(h, 'b.txt', 'beta');
+    await h.engine.start();
+    await h.engine.onIdle();
+    const bId = h.engine.fileIdOf('b.txt') as string;
+    await h.emulator.setWorkspaceId('wrkspc_other');
+    await rm(path.join(h.dir, 'b.txt'));
+
+    const held = await h.engine.reconcile();
+    await h.engine.onIdle();
+    expect(held.heldDeletes?.message).toMatch(/workspace wrkspc_other.*--accept-workspace/);
+    expect(held.deleted).toEqual([]);
+    expect(h.emulator.files().map((f) => f.id)).toContain(bId);
+    expect(h.engine.status().heldDeletes?.message).toMatch(/--accept-workspace/);
+    // Said without a daemon too, from the index.
+    expect(offlineStatus(h.config, h.index).heldDeletes?.message).toMatch(/wrkspc_other/);
+
+    const accepted = await h.engine.reconcile({ acceptWorkspace: true });
+    await h.engine.onIdle();
+    expect(accepted.heldDeletes).toBeNull();
+    expect(h.emulator.files().map((f) => f.id)).not.toContain(bId);
+    expect(h.engine.status().heldDeletes).toBeNull();
+    expect(await checkInvariants(h)).toEqual([]);
   });
 });

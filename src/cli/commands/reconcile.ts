@@ -11,6 +11,7 @@ interface ReconcileFlags extends CommonOptions {
   adopt?: boolean;
   deleteUnmanaged?: boolean;
   deleteOrphans?: boolean;
+  acceptWorkspace?: boolean;
   allowMassDelete?: boolean;
   json?: boolean;
 }
@@ -33,6 +34,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
       '--delete-unmanaged',
       'delete remote files the index does not know, INCLUDING OTHER TOOLS\' FILES in the workspace (never a copy with another owner\'s tag); with --dry-run: list them',
     )
+    .option('--accept-workspace', 'the API now answers for another workspace than the index was built in: accept it, and release the deletes held for it')
     .option('--allow-mass-delete', 'lift the deletion-safety limit for this pass')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReconcileFlags) => {
@@ -44,6 +46,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
           ...(opts.adopt ? { adopt: true } : {}),
           ...(opts.deleteUnmanaged ? { deleteUnmanaged: true } : {}),
           ...(opts.deleteOrphans ? { deleteOrphans: true } : {}),
+          ...(opts.acceptWorkspace ? { acceptWorkspace: true } : {}),
           ...(opts.allowMassDelete ? { allowMassDelete: true } : {}),
         };
         let report = await reconcileViaDaemon(config, options);
