@@ -38,7 +38,7 @@ export class WorkspaceGuard {
     }
     if (id === this.#known || id === this.#seen) return;
     this.#seen = id;
-    this.#meta.setMeta(WORKSPACE_SEEN_META, id);
+    this.#persist(WORKSPACE_SEEN_META, id);
     this.#logger.warn({ event: 'workspace-changed', known: this.#known, seen: id }, workspaceHold(this.#known, id)?.message ?? '');
   }
 
@@ -54,9 +54,24 @@ export class WorkspaceGuard {
   }
 
   #record(id: string): void {
-    if (this.#known !== id) this.#meta.setMeta(WORKSPACE_META, id);
-    if (this.#seen !== undefined) this.#meta.setMeta(WORKSPACE_SEEN_META, '');
+    if (this.#known !== id && !this.#persist(WORKSPACE_META, id)) return;
+    if (this.#seen !== undefined) this.#persist(WORKSPACE_SEEN_META, '');
     this.#known = id;
     this.#seen = undefined;
+  }
+
+  /**
+   * Called from the client's answer hook: an index write that fails (a full disk) must not
+   * turn into a failed request. Not recorded now, it is tried again at the next answer; the
+   * index's own writes report the disk.
+   */
+  #persist(key: string, value: string): boolean {
+    try {
+      this.#meta.setMeta(key, value);
+      return true;
+    } catch (err) {
+      this.#logger.debug({ event: 'workspace-unrecorded', err: err instanceof Error ? err.message : String(err) }, 'could not record the workspace id yet');
+      return false;
+    }
   }
 }

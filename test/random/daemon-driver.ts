@@ -11,7 +11,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Emulator } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';
-import { targetIndexes } from '../../src/daemon/state-files.js';
 import { createHarness, type Harness } from '../helpers/engine-harness.js';
 import type { ChildArgs, ChildCommand, ChildEvent } from './child.js';
 
@@ -215,9 +214,7 @@ export class ChildDriver implements DaemonDriver {
   }
 
   openIndex(): IndexStore {
-    // The daemon keeps one index per target; this state directory only ever sees one target.
-    const [file] = targetIndexes(this.#args.stateDir);
-    return IndexStore.open(file ?? path.join(this.#args.stateDir, 'index-missing.sqlite'), { readonly: true });
+    return IndexStore.open(path.join(this.#args.stateDir, 'index.sqlite'), { readonly: true });
   }
 
   async logTail(lines: number): Promise<string[]> {
