@@ -293,16 +293,16 @@ export function planSync(input: PlanInput): Plan {
     const deleteOrphans = (): void => {
       for (const f of orphans) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'orphan' });
     };
+    // An orphan is an older version or a removed path, unless the folder is not all there: then
+    // it may be the copy of a file we cannot see (with a lost index, no row says otherwise).
+    const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
     if (orphans.length === 0) {
       // nothing to decide
-    } else if (options.deleteOrphans || options.deleteUnmanaged) {
+    } else if ((options.deleteOrphans || options.deleteUnmanaged) && !partial) {
       deleteOrphans();
-    } else if (options.freshIndex) {
-      // With the index lost, an orphan is an older version or a removed path, unless the folder
-      // is not all there: then it may be the copy of a file we cannot see.
-      const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
+    } else if (options.freshIndex || options.deleteOrphans || options.deleteUnmanaged) {
       const verdict = checkDeleteSafety({ deleting: orphans.length, managed: ownTagged, limits: options, allow: options.allowMassDelete });
-      if (!partial && verdict.ok) deleteOrphans();
+      if (!partial && verdict.ok && options.freshIndex) deleteOrphans();
       else {
         plan.orphans = orphans;
         orphanHeld = {

@@ -144,10 +144,15 @@ describe('planner ownership by owner tag', () => {
     expect(p.foreign.map((f) => f.filename)).toEqual([remoteNameFor('a.txt', sha('alpha'), THEIRS)]);
   });
 
-  it('with a fresh index, holds orphan deletes while part of the folder is unreadable or it is missing', () => {
+  it('holds orphan deletes while part of the folder is unreadable or it is missing, even when asked', () => {
     const r = remote(copy('secret/a.txt', 'a', OURS), copy('b.txt', 'b', OURS));
-    for (const extra of [{ unreadableDirs: ['secret'] }, { rootMissing: true }]) {
-      const p = plan({ local: snapshot({ 'b.txt': 'b' }, extra), remote: r }, { freshIndex: true });
+    for (const [extra, options] of [
+      [{ unreadableDirs: ['secret'] }, { freshIndex: true }],
+      [{ rootMissing: true }, { freshIndex: true }],
+      [{ unreadableDirs: ['secret'] }, { freshIndex: true, deleteOrphans: true }],
+      [{ rootMissing: true }, { deleteOrphans: true }],
+    ] as const) {
+      const p = plan({ local: snapshot({ 'b.txt': 'b' }, extra), remote: r }, options);
       expect(p.deletes).toEqual([]);
       expect(p.orphans.map((f) => f.filename)).toEqual([remoteNameFor('secret/a.txt', sha('a'), OURS)]);
       expect(p.held?.message).toMatch(/--delete-orphans/);
