@@ -60,7 +60,7 @@ async function main(): Promise<void> {
           for await (const [rel, abs] of walk(m.root)) {
             const bytes = await readFile(abs);
             const digest = createHash('sha256').update(bytes).digest('hex');
-            await emulator.addFile({ filename: remoteNameFor(rel, digest), bytes });
+            await emulator.addFile({ filename: remoteNameFor(rel, digest, null), bytes });
             n++;
           }
           return reply(n);

@@ -2,12 +2,14 @@
  * The sync engine as the daemon builds it (config, index file, logger, client), for the cases
  * that run it in-process: the same parts, minus the CLI and the control socket.
  */
+import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../src/config/types.js';
 import type { SyncEngine } from '../src/sync/types.js';
 import { IndexStore } from '../src/index/store.js';
 import { composeEngine } from '../src/daemon/compose-engine.js';
+import { ownerTagFor } from '../src/sync/naming.js';
 import { BENCH_KEY } from './common.js';
 
 export interface EngineSetup {
@@ -41,7 +43,15 @@ export function benchConfig(s: EngineSetup): Config {
     },
     queue: { concurrency: s.concurrency ?? 4, requestsPerMinute: s.requestsPerMinute ?? 400 },
     watch: { settleMs: s.settleMs ?? 1000, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 2000 },
-    sync: { maxFileBytes: 500 * 1024 * 1024, expiresInSeconds: null, maxDeletePercent: 50, maxDeleteFloor: 10, reconcileIntervalMinutes: 0 },
+    sync: {
+      maxFileBytes: 500 * 1024 * 1024,
+      expiresInSeconds: null,
+      maxDeletePercent: 50,
+      maxDeleteFloor: 10,
+      reconcileIntervalMinutes: 0,
+      instanceName: null,
+      ownerTag: ownerTagFor({ instanceName: null, hostname: os.hostname(), dir: path.resolve(s.dir) }),
+    },
     log: { level: s.logLevel ?? 'warn' },
     metrics: { listen: null, allowNonLoopback: false },
     configFile: null,

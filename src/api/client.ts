@@ -128,6 +128,7 @@ export class FilesClient implements FilesApi {
       onRetryWait: options.onRetryWait,
       onAttempt: options.onAttempt,
       onResponse: options.onResponse,
+      onWorkspaceId: options.onWorkspaceId,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
     });

@@ -42,6 +42,7 @@ export interface TransportOptions {
   onRetryWait?: FilesClientOptions['onRetryWait'];
   onAttempt?: FilesClientOptions['onAttempt'];
   onResponse?: FilesClientOptions['onResponse'];
+  onWorkspaceId?: FilesClientOptions['onWorkspaceId'];
   now: () => number;
   random: () => number;
 }
@@ -292,6 +293,8 @@ export class Transport {
       const resHeaders = normalizeHeaders(res.headers);
       this.options.onResponse?.({ status, headers: resHeaders, startedAt });
       requestId = resHeaders['request-id'] ?? null;
+      const workspaceId = resHeaders['anthropic-workspace-id'];
+      if (workspaceId) this.options.onWorkspaceId?.(workspaceId);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         return { ok: true, value: await spec.consume(res.body, timer.touch), status: res.statusCode };
       }

@@ -108,6 +108,8 @@ export interface FilesClientOptions {
    * limit from every answer, not only from 429s (`anthropic-ratelimit-requests-*`).
    */
   onResponse?: (info: ResponseInfo) => void;
+  /** Called with the `anthropic-workspace-id` of every answer that carries one (success or error). */
+  onWorkspaceId?: (id: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Random in [0,1) for jitter, for tests. @default Math.random */

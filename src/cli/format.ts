@@ -30,6 +30,8 @@ export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
     ...list(`${would}deleted`, r.deleted, (d) => `${d.fileId} ${d.path ?? d.remoteName ?? ''} (${d.reason})`),
     ...list(`${would}adopted`, r.adopted, (a) => `${a.fileId} ${a.path}`),
     ...list('unmanaged remote files, left alone (--adopt or --delete-unmanaged)', r.unmanaged, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
+    ...list('orphans: remote files with our owner tag that no file uses, left alone (--delete-orphans)', r.orphans, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
+    ...list("another owner's remote files (another host or folder), never touched", r.foreign, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
     ...list('skipped', r.skipped, (s) => `${s.path}: ${s.reason}`),
     ...list('failed', r.failed, (f) => `${f.path}: ${f.error}`),
   ];
@@ -56,6 +58,7 @@ export function formatStatus(s: StatusReport): string {
   lines.push(...formatActivity(s));
   const lr = s.lastReconcile;
   lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
+  if (lr?.orphans) lines.push(`orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`);
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));

@@ -4,17 +4,24 @@
  */
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
-import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
+import { existsSync } from 'node:fs';
+import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetKey } from '../daemon/state-files.js';
 import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry } from '../sync/report.js';
+import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry, WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../sync/report.js';
 import type { FileEntry } from '../sync/types.js';
 
-/** The index opened read-only, or null when there is none yet. */
+/**
+ * The configured target's index opened read-only, or null when it has none yet. A legacy
+ * `index.sqlite` (from before per-target indexes, its target unrecorded) is read while no
+ * per-target index exists: the next start takes it over.
+ */
 export function openIndexReadonly(config: Config): IndexStore | null {
+  let file = indexFile(config.stateDir, targetKey(config.api));
+  if (!existsSync(file) && existsSync(legacyIndexFile(config.stateDir)) && targetIndexes(config.stateDir).length === 0) file = legacyIndexFile(config.stateDir);
   try {
-    return IndexStore.open(indexFile(config.stateDir), { readonly: true });
+    return IndexStore.open(file, { readonly: true });
   } catch (err) {
     if (err instanceof IndexError && err.code === ErrorCode.IndexMissing) return null;
     throw err;
@@ -65,7 +72,7 @@ export function offlineStatus(config: Config, index: IndexStore | null, now: num
     },
     counts,
     lastReconcile,
-    heldDeletes: heldStatus(held.size, null),
+    heldDeletes: (index ? workspaceHold(index.getMeta(WORKSPACE_META), index.getMeta(WORKSPACE_SEEN_META)) : null) ?? heldStatus(held.size, null),
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
     activity: buildActivity({

@@ -36,6 +36,8 @@ export const CONFIG_DEFAULTS = {
     maxDeletePercent: 50,
     maxDeleteFloor: 10,
     reconcileIntervalMinutes: 60,
+    /** null: the owner tag comes from the host name and the folder's absolute path. */
+    instanceName: null,
   },
   log: { level: 'info' },
   /** Off unless listen is set; a non-loopback address needs allowNonLoopback. */

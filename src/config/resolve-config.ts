@@ -11,11 +11,13 @@
  *   CLAUDE_FILESYNC_LOG_LEVEL    log.level (as --log-level)
  */
 import { readFileSync, statSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { invalidPatternReason } from '../scan/ignore.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, formatIssues } from './format-issues.js';
+import { ownerTagFor } from './owner-tag.js';
 import { defaultPaths, expandPath } from './paths.js';
 import { fileConfigSchema, type FileConfig } from './schema.js';
 import type { Config } from './types.js';
@@ -53,6 +55,8 @@ export interface ResolveConfigInput {
    * configuration names the real API. @default false
    */
   allowMissingKey?: boolean;
+  /** The host name in the owner tag (when no sync.instanceName is set). @default os.hostname() */
+  hostname?: string;
 }
 
 export interface ResolvedConfig {
@@ -187,6 +191,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   }
   const shape = merged.api?.shape ?? D.api.shape;
   const expiresInSeconds = merged.sync?.expiresInSeconds ?? D.sync.expiresInSeconds;
+  const instanceName = merged.sync?.instanceName ?? D.sync.instanceName;
   const kindOf = io.kind ?? nodeConfigIO.kind!;
   for (const [field, path, what] of [
     ['dir', dir, 'the watched folder'],
@@ -290,6 +295,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       maxDeletePercent: merged.sync?.maxDeletePercent ?? D.sync.maxDeletePercent,
       maxDeleteFloor: merged.sync?.maxDeleteFloor ?? D.sync.maxDeleteFloor,
       reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
+      instanceName,
+      ownerTag: ownerTagFor({ instanceName, hostname: input.hostname ?? osHostname(), dir: resolve(dir) }),
     },
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, sourceOf),

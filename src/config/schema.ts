@@ -64,6 +64,7 @@ export const fileConfigSchema = z.strictObject({
       maxDeletePercent: z.number().min(0).max(100).optional(),
       maxDeleteFloor: nonNegInt.optional(),
       reconcileIntervalMinutes: nonNegInt.optional(),
+      instanceName: z.string().min(1).max(64).nullable().optional(),
     })
     .optional(),
   log: z
@@ -118,6 +119,7 @@ export const EXPECTATIONS: Readonly<Record<string, string>> = {
   'sync.maxDeletePercent': 'a number from 0 to 100',
   'sync.maxDeleteFloor': 'a non-negative integer',
   'sync.reconcileIntervalMinutes': 'a non-negative integer (minutes; 0 turns the schedule off)',
+  'sync.instanceName': 'null or a string of 1 to 64 characters (names this sync in its owner tag)',
   log: 'an object',
   'log.level': `one of ${LEVELS.map((l) => `"${l}"`).join(', ')}`,
   metrics: 'an object',

@@ -64,6 +64,13 @@ export interface SyncConfig {
   readonly maxDeleteFloor: number;
   /** Scheduled reconcile interval in minutes; 0 disables the schedule. @default CONFIG_DEFAULTS.sync.reconcileIntervalMinutes */
   readonly reconcileIntervalMinutes: number;
+  /** Names this sync in its owner tag instead of host and folder (1-64 chars). @default CONFIG_DEFAULTS.sync.instanceName */
+  readonly instanceName: string | null;
+  /**
+   * Derived, not configured: the 8-hex owner tag every uploaded name carries (src/sync/naming.ts
+   * ownerTagFor), from instanceName, or from the host name and the folder's absolute path.
+   */
+  readonly ownerTag: string;
 }
 
 export interface MetricsConfig {

@@ -17,6 +17,7 @@ import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { KeyedQueue } from '../sync/queue.js';
 import { RequestGate } from '../sync/request-gate.js';
+import { WorkspaceGuard } from '../sync/workspace-guard.js';
 import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
 
 export interface ComposeOptions {
@@ -33,9 +34,11 @@ export interface ComposeOptions {
 export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
   const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
   const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
+  const workspace = new WorkspaceGuard(index, logger);
   const meter = options.meter;
   const now = options.now ?? Date.now;
   const rawClient = createClientFor(config, {
+    onWorkspaceId: (id) => workspace.observe(id),
     beforeRequest: meter
       ? async (signal) => {
           await gate.acquire(signal);
@@ -82,6 +85,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     logger,
     client,
     gate,
+    workspace,
     queue,
     matcher,
     startWatcher,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
 import { escapeLiteral } from '../scan/ignore.js';
-import { EMULATOR_DIR, indexFile } from './state-files.js';
+import { EMULATOR_DIR, indexFile, legacyIndexFile, targetKey } from './state-files.js';
 
 /**
  * A dry run must create nothing, but a session creates the state directory, the index and (on a
@@ -18,7 +18,7 @@ import { EMULATOR_DIR, indexFile } from './state-files.js';
  * index exists: then the session only reads what is there.
  */
 export function dryRunScratch(config: Config): { config: Config; remove(): void } | null {
-  if (existsSync(indexFile(config.stateDir))) return null;
+  if (existsSync(indexFile(config.stateDir, targetKey(config.api))) || existsSync(legacyIndexFile(config.stateDir))) return null;
   const root = mkdtempSync(join(tmpdir(), 'cfs-dry-run-'));
   const stateDir = join(root, 'state');
   mkdirSync(stateDir, { mode: 0o700 });

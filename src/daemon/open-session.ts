@@ -13,7 +13,17 @@ import { IndexStore } from '../index/store.js';
 import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
 import { composeEngine } from './compose-engine.js';
 import type { SyncMeter } from './sync-meter.js';
-import { EMULATOR_DIR, indexFile, LAST_RECONCILE_META } from './state-files.js';
+import {
+  anyIndexExists,
+  describeTarget,
+  EMULATOR_DIR,
+  INDEX_TARGET_META,
+  indexFile,
+  LAST_RECONCILE_META,
+  takeOverLegacyIndex,
+  targetIndexes,
+  targetKey,
+} from './state-files.js';
 import type { ProgressEvent, SyncEngine } from '../sync/types.js';
 
 export interface SessionOptions {
@@ -43,16 +53,25 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
   const lock: Lock = acquireLock(config.stateDir);
   const undo: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    const indexPath = indexFile(config.stateDir);
+    const target = targetKey(config.api);
+    const indexPath = indexFile(config.stateDir, target);
     // Create the folder on the first run only: later, a missing folder may be an unmounted disk,
     // and the engine must see it missing (and delete nothing) rather than an empty folder.
     let createdDir = false;
-    if (!existsSync(config.dir) && !existsSync(indexPath)) {
+    if (!existsSync(config.dir) && !anyIndexExists(config.stateDir)) {
       mkdirSync(config.dir, { recursive: true });
       createdDir = true;
     }
+    const tookOver = takeOverLegacyIndex(config.stateDir, target);
+    if (!tookOver && !existsSync(indexPath) && targetIndexes(config.stateDir).length > 0) {
+      logger.info(
+        { event: 'new-target-index', target },
+        `no index for ${describeTarget(target)} yet (this state directory holds another target's): starting one; the other target's index stays for when you switch back`,
+      );
+    }
     const index = IndexStore.open(indexPath);
     undo.push(() => index.close());
+    if (index.getMeta(INDEX_TARGET_META) === undefined) index.setMeta(INDEX_TARGET_META, target);
 
     let emulator: Emulator | null = null;
     let effective = config;

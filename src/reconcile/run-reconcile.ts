@@ -13,6 +13,13 @@ import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/ro
 import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
 import { listRemote, snapshotFromScan } from './listing.js';
 
+/**
+ * Index meta key set when a reconcile's plan was first applied. An index without rows and
+ * without it is fresh (new, or the state directory was lost): the pass then deletes our own
+ * orphans, as no row of a lost index can still want them.
+ */
+export const RECONCILED_META = 'sync.reconciledAt';
+
 export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
   const { config, index, logger, queue } = ctx;
   const started = ctx.now();
@@ -42,21 +49,27 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ctx.onUnreadableDirs?.(unreadableDirs);
   }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
+  const rows = index.all();
+  const freshIndex = rows.length === 0 && index.getMeta(RECONCILED_META) === undefined;
   const plan = planSync({
-    rows: index.all(),
+    rows,
     intents: index.intents(),
     pendingDeletes: index.pendingDeletes(),
     local: snapshotFromScan(scan),
     remote,
     liveIntentIds: ctx.liveIntents,
     now: ctx.now(),
-    options: planOptions(config.sync, options),
+    options: { ...planOptions(config.sync, options), freshIndex },
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
     held: readHeld(index),
   });
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
   for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
+  for (const f of plan.foreign) logger.debug({ event: 'foreign', fileId: f.id, filename: f.filename }, "another owner's remote file; never touched");
+  if (plan.orphans.length > 0) {
+    logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
+  }
 
   const report = baseReport(started, options, remote.size, scan.files.length, plan);
   if (options.dryRun) {
@@ -74,6 +87,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const applied = applyPlan(index, plan, ctx.now());
   writeHeld(index, nextHeld(new Set(), null, plan.heldPaths));
   for (const m of plan.moves) logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
+  if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
 
@@ -93,6 +107,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
       deleted: report.deleted.length,
       adopted: report.adopted.length,
       unmanaged: report.unmanaged.length,
+      orphans: report.orphans.length,
+      foreign: report.foreign.length,
       failed: report.failed.length,
     },
     'reconcile done',
@@ -100,13 +116,15 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   return report;
 }
 
-function planOptions(limits: { maxDeletePercent: number; maxDeleteFloor: number }, options: ReconcileOptions): PlanOptions {
+function planOptions(sync: { maxDeletePercent: number; maxDeleteFloor: number; ownerTag: string }, options: ReconcileOptions): PlanOptions {
   return {
     adopt: options.adopt ?? false,
     deleteUnmanaged: options.deleteUnmanaged ?? false,
+    deleteOrphans: options.deleteOrphans ?? false,
+    ownerTag: sync.ownerTag,
     allowMassDelete: options.allowMassDelete ?? false,
-    maxDeletePercent: limits.maxDeletePercent,
-    maxDeleteFloor: limits.maxDeleteFloor,
+    maxDeletePercent: sync.maxDeletePercent,
+    maxDeleteFloor: sync.maxDeleteFloor,
     intentSkewMs: INTENT_SKEW_MS,
     expiryMarginMs: EXPIRY_MARGIN_MS,
   };
@@ -148,6 +166,8 @@ function baseReport(started: number, options: ReconcileOptions, remoteFiles: num
     deleted: [],
     adopted: plan.adoptions.map((a) => ({ fileId: a.file.id, path: a.path })),
     unmanaged: plan.unmanaged.map((f) => ({ fileId: f.id, filename: f.filename, sizeBytes: f.size })),
+    orphans: plan.orphans.map((f) => ({ fileId: f.id, filename: f.filename, sizeBytes: f.size })),
+    foreign: plan.foreign.map((f) => ({ fileId: f.id, filename: f.filename, sizeBytes: f.size })),
     skipped: plan.skip.map((s) => ({ path: s.obs.path, reason: s.reason })),
     failed: [],
     heldDeletes: plan.held,

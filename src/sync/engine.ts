@@ -81,6 +81,7 @@ class Engine implements SyncEngine {
       now: this.#now,
       expiresInSeconds: this.#config.sync.expiresInSeconds,
       maxFileBytes: this.#config.sync.maxFileBytes,
+      ownerTag: this.#config.sync.ownerTag,
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
@@ -202,7 +203,7 @@ class Engine implements SyncEngine {
       },
       watcher: { mode: this.#watcher ? this.#watcher.mode : 'off', warning: this.#watcher?.warning ?? null },
       lastReconcile: this.#lastReconcile,
-      heldDeletes: heldStatus(held.size, this.#held),
+      heldDeletes: mergeHeld(this.#deps.workspace?.held() ?? null, heldStatus(held.size, this.#held)),
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
       unreadableDirs: readUnreadableDirs(this.#index),
@@ -269,6 +270,7 @@ class Engine implements SyncEngine {
   async #runReconcile(options: ReconcileOptions): Promise<ReconcileReport> {
     const started = this.#now();
     this.#reconciling = true;
+    if (options.acceptWorkspace && !options.dryRun) this.#deps.workspace?.accept();
     try {
       const report = await this.#deps.runReconcile(
         {
@@ -294,7 +296,8 @@ class Engine implements SyncEngine {
         },
         options,
       );
-      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null };
+      report.heldDeletes = mergeHeld(this.#deps.workspace?.held() ?? null, report.heldDeletes);
+      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
       return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -416,6 +419,9 @@ class Engine implements SyncEngine {
     let result: DeletedEntry | null = null;
     return this.#queue
       .push(key, async (signal) => {
+        // Another workspace than the index's: the delete stays queued in the index until the
+        // user accepts the workspace (reconcile --accept-workspace), then a reconcile runs it.
+        if (this.#deps.workspace?.held()) return;
         const outcome = await deleteRemote(this.#exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
           this.#timers.clear(key);
@@ -469,4 +475,14 @@ class Engine implements SyncEngine {
 function codeOf(err: unknown): string | null {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' ? code : null;
+}
+
+/** Two reasons to hold deletes, as one: the workspace's first (it holds every delete). */
+function mergeHeld(
+  first: { count: number; message: string } | null,
+  second: { count: number; message: string } | null,
+): { count: number; message: string } | null {
+  if (!first) return second;
+  if (!second) return first;
+  return { count: first.count + second.count, message: `${first.message} ${second.message}` };
 }

@@ -30,6 +30,8 @@ export interface ExecutorDeps {
   /** GA only; null = never expire. */
   expiresInSeconds: number | null;
   maxFileBytes: number;
+  /** The owner tag our names carry (config.sync.ownerTag). */
+  ownerTag: string;
   /** Intents of uploads running now, so a concurrent reconcile leaves them alone. */
   liveIntents: Set<number>;
   /** A remote delete was queued outside an upload's own outcome (an orphan found): run it. */
@@ -109,7 +111,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   const adopted = await resolveStaleIntents(deps, relPath, signal);
   if (adopted) return adopted;
 
-  const remoteName = remoteNameFor(relPath, row.sha256);
+  const remoteName = remoteNameFor(relPath, row.sha256, deps.ownerTag);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
   deps.liveIntents.add(intent.id);
   const started = deps.now();

@@ -6,12 +6,15 @@
  * world and check that it converges and never deletes what the index does not own.
  *
  * Ownership is the rule that keeps us from deleting other people's files: a remote file is ours
- * only if an index row points at it, it is queued in remote_deletes, or it was found for one of
- * our own upload intents (same name, same size, created after the intent began).
+ * only if an index row points at it, it is queued in remote_deletes, it was found for one of
+ * our own upload intents (same name, same size, created after the intent began), or its name
+ * carries our owner tag (src/sync/naming.ts). A name with another owner's tag is never adopted
+ * and never deleted ("foreign"); a name without a tag (a legacy name or another tool's file) is
+ * adopted only with --adopt and deleted only with --delete-unmanaged.
  */
 import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
-import { remoteNameFor } from './naming.js';
+import { ownerTagOf, remoteNameFor } from './naming.js';
 import type { RemoteFile } from './remote-file.js';
 
 export type { RemoteFile } from './remote-file.js';
@@ -59,6 +62,19 @@ export interface PlanOptions extends DeleteSafetyLimits {
   intentSkewMs: number;
   /** A remote copy that expires within this margin is replaced now. */
   expiryMarginMs: number;
+  /**
+   * Our owner tag (config.sync.ownerTag). A listed copy with it that no row references is
+   * adopted when it is exactly a local file's copy (name, content tag and size), else it is an
+   * orphan. Absent or null: no name is ours by its tag.
+   */
+  ownerTag?: string | null;
+  /**
+   * The index was lost or never completed a reconcile: our orphans are deleted (within the
+   * deletion-safety limits), since no row can still want them.
+   */
+  freshIndex?: boolean;
+  /** Delete our orphans (`reconcile --delete-orphans`), whatever the index's age. */
+  deleteOrphans?: boolean;
 }
 
 /**
@@ -112,7 +128,8 @@ export interface Adoption {
   path: string;
   file: RemoteFile;
   sha256: string;
-  via: 'intent' | 'unmanaged';
+  /** intent: found for an upload intent; owner: carries our tag; unmanaged: a legacy name, by --adopt. */
+  via: 'intent' | 'owner' | 'unmanaged';
   intentId: number | null;
 }
 
@@ -133,7 +150,12 @@ export interface Plan {
   /** Observations to write to the index before the uploads run. */
   observe: LocalObservation[];
   skip: { obs: LocalObservation; reason: string }[];
+  /** Listed files without an owner tag that the index does not own, left alone. */
   unmanaged: RemoteFile[];
+  /** Listed files with our tag that the index does not reference and this plan does not delete. */
+  orphans: RemoteFile[];
+  /** Listed files with another owner's tag: never adopted, never deleted. */
+  foreign: RemoteFile[];
   held: { count: number; message: string; rootMissing?: true } | null;
   /** The paths held after this plan, within its scope (src/sync/held-deletes.ts nextHeld). */
   heldPaths: string[];
@@ -159,6 +181,8 @@ export function planSync(input: PlanInput): Plan {
     observe: [],
     skip: [],
     unmanaged: [],
+    orphans: [],
+    foreign: [],
     held: null,
     heldPaths: [],
     moves: [],
@@ -232,24 +256,83 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
-  // 4. Unmanaged remote files: adopt exact matches when asked, delete when asked, else report.
+  // The folder as seen now: a missing or replaced folder, or parts of it unreadable, and no
+  // deletion judges by what the folder lacks.
+  const seen = input.root?.seen;
+  const rootMissing = local.rootMissing || seen === null;
+  const rootReplaced = !!seen && !!input.root?.known && !sameRoot(input.root.known, seen);
+
+  // 4. Listed files the index does not own: ours by tag, another owner's, or untagged.
+  let orphanHeld: Plan['held'] = null;
   if (remote) {
-    const wantedNames = new Map<string, LocalObservation>();
-    if (options.adopt) {
-      for (const obs of local.files.values()) {
-        if (obs.sha256 && willHold.get(obs.path) !== obs.sha256) wantedNames.set(remoteNameFor(obs.path, obs.sha256), obs);
-      }
+    const owner = options.ownerTag ?? null;
+    // A running upload's copy may be listed before its answer arrives: it is the upload's.
+    const liveNames = new Set(input.intents.filter((i) => input.liveIntentIds?.has(i.id)).map((i) => i.remoteName));
+    // The copy each local file lacks, under our name and (for --adopt) under its legacy name.
+    const ownNames = new Map<string, LocalObservation>();
+    const legacyNames = new Map<string, LocalObservation>();
+    for (const obs of local.files.values()) {
+      if (!obs.sha256 || willHold.get(obs.path) === obs.sha256) continue;
+      if (owner !== null) ownNames.set(remoteNameFor(obs.path, obs.sha256, owner), obs);
+      if (options.adopt) legacyNames.set(remoteNameFor(obs.path, obs.sha256, null), obs);
     }
+    const adoptMatch = (names: Map<string, LocalObservation>, f: RemoteFile): LocalObservation | null => {
+      const obs = names.get(f.filename);
+      return obs && obs.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256 ? obs : null;
+    };
+    const orphans: RemoteFile[] = [];
+    let ownTagged = 0;
     for (const f of sortedByCreation(remote.values())) {
-      if (owned.has(f.id) || claimed.has(f.id)) continue;
-      const obs = wantedNames.get(f.filename);
-      if (obs && obs.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256) {
-        plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256, via: 'unmanaged', intentId: null });
-        willHold.set(obs.path, obs.sha256);
+      if (owned.has(f.id) || claimed.has(f.id) || liveNames.has(f.filename)) continue;
+      const tag = ownerTagOf(f.filename);
+      if (owner !== null && tag === owner) {
+        ownTagged += 1;
+        // Exactly a local file's copy, by our own name: adopting it is what uploading would give.
+        const obs = adoptMatch(ownNames, f);
+        if (obs) {
+          plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256 as string, via: 'owner', intentId: null });
+          willHold.set(obs.path, obs.sha256 as string);
+        } else orphans.push(f);
+        continue;
+      }
+      if (tag !== null) {
+        plan.foreign.push(f);
+        continue;
+      }
+      const obs = options.adopt ? adoptMatch(legacyNames, f) : null;
+      if (obs) {
+        plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256 as string, via: 'unmanaged', intentId: null });
+        willHold.set(obs.path, obs.sha256 as string);
         continue;
       }
       if (options.deleteUnmanaged) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
       else plan.unmanaged.push(f);
+    }
+    const deleteOrphans = (): void => {
+      for (const f of orphans) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'orphan' });
+    };
+    // An orphan is an older version or a removed path, unless the folder is not all there: then
+    // it may be the copy of a file we cannot see (with a lost index, no row says otherwise).
+    const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
+    if (orphans.length === 0) {
+      // nothing to decide
+    } else if ((options.deleteOrphans || options.deleteUnmanaged) && !partial) {
+      deleteOrphans();
+    } else if (options.freshIndex || options.deleteOrphans || options.deleteUnmanaged) {
+      const verdict = checkDeleteSafety({ deleting: orphans.length, managed: ownTagged, limits: options, allow: options.allowMassDelete });
+      if (!partial && verdict.ok && options.freshIndex) deleteOrphans();
+      else {
+        plan.orphans = orphans;
+        orphanHeld = {
+          count: orphans.length,
+          message: partial
+            ? `${orphans.length} remote copies carry our owner tag but match no file; the folder is not all readable (or is missing or replaced), so none was deleted. Once it is, run \`claude-filesync reconcile --delete-orphans\`.`
+            : `${orphans.length} of ${ownTagged} remote copies with our owner tag match no file in the folder, more than sync.maxDeletePercent (${options.maxDeletePercent}%); ` +
+              'nothing was deleted. If the folder is complete, run `claude-filesync reconcile --delete-orphans` (with --dry-run to list them first).',
+        };
+      }
+    } else {
+      plan.orphans = orphans;
     }
   }
 
@@ -281,9 +364,6 @@ export function planSync(input: PlanInput): Plan {
 
   // 6. Removals: rows whose file is gone (or now skipped while a remote copy remains).
   const { scope } = input;
-  const seen = input.root?.seen;
-  const rootMissing = local.rootMissing || seen === null;
-  const rootReplaced = !!seen && !!input.root?.known && !sameRoot(input.root.known, seen);
   if (seen && (!rootReplaced || options.allowMassDelete)) plan.rootToRecord = seen;
   const candidates: Plan['removals'] = [];
   if (!rootMissing) {
@@ -348,6 +428,7 @@ export function planSync(input: PlanInput): Plan {
     plan.heldPaths = [...fresh.map((c) => c.path), ...keptHeld];
     plan.held = { count: plan.heldPaths.length, message: verdict.message };
   }
+  if (orphanHeld) plan.held = plan.held ? { count: plan.held.count + orphanHeld.count, message: `${plan.held.message} ${orphanHeld.message}` } : orphanHeld;
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;

@@ -134,3 +134,22 @@ export function lastErrorsFromRows(rows: readonly FileRow[]): LastError[] {
     .slice(0, FAILED_SHOWN)
     .map((r) => ({ at: new Date(r.updatedAt).toISOString(), path: r.path, error: r.lastError ?? 'failed', code: null }));
 }
+
+// --- the workspace (src/sync/workspace-guard.ts records it; status without a daemon reads it) ---
+
+/** Index meta: the workspace the index belongs to (first seen, or accepted). */
+export const WORKSPACE_META = 'target.workspaceId';
+/** Index meta: another workspace the API answered for, while deletes are held ('' when none). */
+export const WORKSPACE_SEEN_META = 'target.workspaceSeen';
+
+/** Why deletes are held, for status and the reconcile report; null when they are not. */
+export function workspaceHold(known: string | undefined, seen: string | undefined): { count: number; message: string } | null {
+  if (!known || !seen || known === seen) return null;
+  return {
+    count: 0,
+    message:
+      `the API now answers for workspace ${seen}, but this index belongs to workspace ${known}; every remote delete is held. ` +
+      'If the key was changed to another workspace on purpose, run `claude-filesync reconcile --accept-workspace` (the index then follows the new workspace: ' +
+      'copies missing there are uploaded again); otherwise restore the right key.',
+  };
+}

@@ -16,10 +16,17 @@ import type { RequestGate } from './request-gate.js';
 export interface ReconcileOptions {
   /** Report what would be done; change nothing (no upload, no delete, no index write). */
   dryRun?: boolean;
-  /** Adopt unmanaged remote files whose name and size match a local file. */
+  /**
+   * Adopt legacy remote files (named before owner tags) whose name and size match a local file.
+   * Never a copy with another owner's tag; copies with our own tag are adopted without it.
+   */
   adopt?: boolean;
-  /** Delete remote files the index does not know (combine with dryRun to list them). */
+  /** Delete remote files the index does not know, except another owner's (combine with dryRun to list them). */
   deleteUnmanaged?: boolean;
+  /** Delete remote files with our owner tag that the index does not reference (orphans). */
+  deleteOrphans?: boolean;
+  /** The workspace the API now answers for becomes the index's; lifts the hold on deletes a change set. */
+  acceptWorkspace?: boolean;
   /** Lift the deletion-safety share limit for this pass. */
   allowMassDelete?: boolean;
 }
@@ -46,8 +53,12 @@ export interface ReconcileReport {
   deleted: { fileId: string; remoteName: string | null; path: string | null; reason: string }[];
   /** Remote files adopted instead of uploading again. */
   adopted: { fileId: string; path: string }[];
-  /** Remote files no index row owns, left alone. */
+  /** Remote files without an owner tag that no index row owns, left alone. */
   unmanaged: { fileId: string; filename: string; sizeBytes: number }[];
+  /** Remote files with our owner tag that no index row references, left alone (--delete-orphans). */
+  orphans: { fileId: string; filename: string; sizeBytes: number }[];
+  /** Remote files with another owner's tag (another host or folder): never adopted or deleted. */
+  foreign: { fileId: string; filename: string; sizeBytes: number }[];
   skipped: { path: string; reason: string }[];
   failed: { path: string; error: string }[];
   /** Deletes withheld by the safety rules, with the message that says how to proceed. */
@@ -71,7 +82,8 @@ export interface StatusReport {
   counts: { pending: number; synced: number; failed: number; skipped: number; held?: number };
   queue: { depth: number; inFlight: number; pausedUntil: string | null; rateLimitPauses: number };
   watcher: { mode: 'native' | 'polling' | 'off'; warning: string | null };
-  lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null } | null;
+  /** `orphans`: our tagged copies the index did not reference at that reconcile (absent before owner tags). */
+  lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null; orphans?: number } | null;
   /** Every held delete (not only the last pass's), or the last pass's hold when no path is held. */
   heldDeletes: HeldDeletes | null;
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
@@ -182,6 +194,14 @@ export type RunReconcile = (ctx: ReconcileContext, options: ReconcileOptions) =>
  * What src/sync/engine.ts `createSyncEngine(deps)` needs. The daemon (src/daemon/compose-engine.ts)
  * builds every part; the engine constructs none of them.
  */
+/** What the engine asks of src/sync/workspace-guard.ts's WorkspaceGuard. */
+export interface WorkspaceCheck {
+  /** Why deletes are held (another workspace than the index's), or null. */
+  held(): { count: number; message: string } | null;
+  /** The workspace the API answers for (now or next) becomes the index's. */
+  accept(): void;
+}
+
 export interface EngineDeps {
   config: Config;
   index: IndexStore;
@@ -190,6 +210,8 @@ export interface EngineDeps {
   client: FilesApi;
   /** Decides every wait: the rate and the pause after a 429. */
   gate: RequestGate;
+  /** The workspace the client's answers name; holds deletes when it changes. Absent: not checked. */
+  workspace?: WorkspaceCheck;
   queue: KeyedQueue;
   matcher: IgnoreMatcher;
   /** Starts the watcher with the engine's handlers; null when not watching (one-shot sync, in-process reconcile). */

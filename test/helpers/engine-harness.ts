@@ -15,7 +15,7 @@ import type { FaultConfig } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
+import { ownerTagFor, remoteNameFor } from '../../src/sync/naming.js';
 
 export const TEST_KEY = 'sk-ant-test-key-0123456789';
 
@@ -55,11 +55,25 @@ export function testConfig(dir: string, stateDir: string, baseURL: string, o: Ha
     api: { target: 'api', baseURL, shape: 'ga', apiKey: TEST_KEY, apiKeySource: 'env', maxRetries: 4, timeoutMs: 30_000, ...o.config?.api },
     queue: { concurrency: 4, requestsPerMinute: 100_000, ...o.config?.queue },
     watch: { settleMs: o.settleMs ?? 200, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 100, ...o.config?.watch },
-    sync: { maxFileBytes: 500 * 1024 * 1024, expiresInSeconds: null, maxDeletePercent: 50, maxDeleteFloor: 10, reconcileIntervalMinutes: 0, ...o.config?.sync },
+    sync: {
+      maxFileBytes: 500 * 1024 * 1024,
+      expiresInSeconds: null,
+      maxDeletePercent: 50,
+      maxDeleteFloor: 10,
+      reconcileIntervalMinutes: 0,
+      instanceName: null,
+      ownerTag: defaultOwnerTag(dir),
+      ...o.config?.sync,
+    },
     log: { level: 'info' },
     metrics: { listen: null, allowNonLoopback: false },
     configFile: null,
   }) as Config;
+}
+
+/** The owner tag resolveConfig derives for this folder on this host (no sync.instanceName). */
+export function defaultOwnerTag(dir: string): string {
+  return ownerTagFor({ instanceName: null, hostname: os.hostname(), dir: path.resolve(dir) });
 }
 
 export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -137,7 +151,8 @@ export async function localFiles(dir: string): Promise<Map<string, string>> {
  * per local file, same bytes), no remote file outside the index, nothing queued or pending.
  * Returns a list of violations (empty when all hold).
  */
-export async function checkInvariants(h: Pick<Harness, 'dir' | 'emulator' | 'index'>): Promise<string[]> {
+export async function checkInvariants(h: Pick<Harness, 'dir' | 'emulator' | 'index'> & { config?: Config }): Promise<string[]> {
+  const owner = h.config?.sync.ownerTag ?? defaultOwnerTag(h.dir);
   const problems: string[] = [];
   const local = await localFiles(h.dir);
   const remote = h.emulator.files();
@@ -145,7 +160,7 @@ export async function checkInvariants(h: Pick<Harness, 'dir' | 'emulator' | 'ind
   for (const f of remote) byName.set(f.filename, [...(byName.get(f.filename) ?? []), f]);
   const expectedIds = new Set<string>();
   for (const [p, digest] of local) {
-    const name = remoteNameFor(p, digest);
+    const name = remoteNameFor(p, digest, owner);
     const copies = byName.get(name) ?? [];
     if (copies.length !== 1) problems.push(`${p}: ${copies.length} remote copies named ${name}`);
     const row = h.index.get(p);

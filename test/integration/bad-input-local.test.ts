@@ -92,7 +92,7 @@ describe('bad input: local files', () => {
     await h.engine.onIdle();
     h.emulator.setFaults({ latencyMs: 0 });
     expect(h.index.get('doomed.bin')).toBeUndefined();
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('keep.txt', sha256('keep me'))]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('keep.txt', sha256('keep me'), h.config.sync.ownerTag)]);
     expect(await checkInvariants(h)).toEqual([]);
   });
 
@@ -134,7 +134,7 @@ describe('bad input: local files', () => {
     await appendFile(path.join(h.dir, 'grows.txt'), Buffer.alloc(6000));
     await waitUntil(() => h!.index.get('grows.txt')?.state === 'skipped', 20_000, 'grows.txt skipped');
     await h.engine.onIdle();
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('small.txt', sha256('ok'))]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('small.txt', sha256('ok'), h.config.sync.ownerTag)]);
     expect(events(h, 'skip').map((e) => e.path)).toEqual(expect.arrayContaining(['big.bin', 'grows.txt']));
   });
 
@@ -173,7 +173,7 @@ describe('bad input: local files', () => {
     await put(h, 'shrinks.txt', 'content');
     await h.engine.start();
     await h.engine.onIdle();
-    expect(h.emulator.files().find((f) => f.filename === remoteNameFor('empty.txt', sha256('')))?.size_bytes).toBe(0);
+    expect(h.emulator.files().find((f) => f.filename === remoteNameFor('empty.txt', sha256(''), h!.config.sync.ownerTag))?.size_bytes).toBe(0);
     const before = h.engine.fileIdOf('shrinks.txt');
     await truncate(path.join(h.dir, 'shrinks.txt'), 0);
     await waitUntil(() => h!.engine.fileIdOf('shrinks.txt') !== before && h!.engine.fileIdOf('shrinks.txt') !== null, 20_000, 'replaced');
@@ -234,7 +234,7 @@ describe('bad input: local files', () => {
       status.lastErrors.some((e) => e.path === shown && /UTF-8/i.test(e.error));
     expect(reported).toBe(true);
     // Nothing went to the remote under a mangled name.
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('fine.txt', sha256('fine'))]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('fine.txt', sha256('fine'), h.config.sync.ownerTag)]);
   });
 
   it('a name that is not valid UTF-8 never gets synced as a different file with the U+FFFD name', async () => {

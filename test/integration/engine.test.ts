@@ -33,7 +33,7 @@ describe('sync engine', () => {
     await settle(h);
     expect(await checkInvariants(h)).toEqual([]);
     expect(h.emulator.stats().byRoute.upload).toBe(4);
-    expect(h.emulator.files().map((f) => f.filename)).toContain(remoteNameFor('reports/2026/q3.pdf', h.index.get('reports/2026/q3.pdf')?.sha256 as string));
+    expect(h.emulator.files().map((f) => f.filename)).toContain(remoteNameFor('reports/2026/q3.pdf', h.index.get('reports/2026/q3.pdf')?.sha256 as string, h.config.sync.ownerTag));
     expect(h.engine.fileIdOf('a.txt')).toMatch(/^file_/);
   });
 

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
-import { TEST_KEY } from '../helpers/engine-harness.js';
+import { defaultOwnerTag, TEST_KEY } from '../helpers/engine-harness.js';
 import { applyFsOp, isFsOp } from './executor.js';
 import { contentFor, formatSequence, generateSequence, mulberry32, NEW_MOVES, type HostOp, type Op, type Sequence } from './generator.js';
 import { checkEndState, checkHosts } from './invariants.js';
@@ -119,7 +119,7 @@ describe('the generator', () => {
     expect(paths.some((p) => /[^\x00-\x7f]/.test(p))).toBe(true);
     expect(paths.some((p) => p.includes(' '))).toBe(true);
     // Deep enough that the flattened remote name needs the path tag.
-    expect(paths.some((p) => /~p[0-9a-f]{8}~/.test(remoteNameFor(p, '0'.repeat(64))))).toBe(true);
+    expect(paths.some((p) => /~p[0-9a-f]{8}~/.test(remoteNameFor(p, '0'.repeat(64), '00000000')))).toBe(true);
     const sizes = ops.flatMap((o) => (o.op === 'write' ? [o.content.size] : []));
     expect(sizes).toContain(0);
     expect(Math.max(...sizes)).toBeGreaterThan(1_000_000);
@@ -184,8 +184,8 @@ describe('the end-state check', () => {
     await applyFsOp(dir, { op: 'write', path: 'b/c.txt', content: { size: 10, fill: 2 } });
     const index = IndexStore.open(':memory:');
     const sha = (fill: number) => createHash('sha256').update(contentFor({ size: 10, fill })).digest('hex');
-    const a1 = await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1)), bytes: contentFor({ size: 10, fill: 1 }) });
-    await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1)), bytes: contentFor({ size: 10, fill: 1 }) });
+    const a1 = await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)), bytes: contentFor({ size: 10, fill: 1 }) });
+    await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)), bytes: contentFor({ size: 10, fill: 1 }) });
     await emulator.addFile({ filename: 'stray~0123456789.txt', bytes: Buffer.from('x') });
     const foreign = await emulator.addFile({ filename: 'theirs.pdf', bytes: Buffer.from('theirs') });
     const gone = { ...foreign, id: 'file_gone' };

@@ -32,6 +32,7 @@ function depsWith(upload: FilesApi['upload']): ExecutorDeps {
     now: Date.now,
     expiresInSeconds: null,
     maxFileBytes: 500 * 1024 * 1024,
+    ownerTag: '0badc0de',
     liveIntents: new Set(),
   };
 }
@@ -64,7 +65,7 @@ describe('regressions found by randomized runs', () => {
   // is ours whatever its size: it should be adopted when it holds the wanted content, else deleted.
   it('seed 214 (crashes): a copy stored under the name of an intent with other bytes is deleted, not left unmanaged', () => {
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-    const name = remoteNameFor('1-notes.txt', empty);
+    const name = remoteNameFor('1-notes.txt', empty, '0badc0de');
     const now = Date.now();
     const plan = planSync({
       rows: [],

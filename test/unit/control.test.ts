@@ -81,6 +81,8 @@ function report(overrides: Partial<ReconcileReport> = {}): ReconcileReport {
     deleted: [],
     adopted: [],
     unmanaged: [],
+    orphans: [],
+    foreign: [],
     skipped: [],
     failed: [],
     heldDeletes: null,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { startControlServer } from '../../src/control/server.js';
 import type { StatusReport } from '../../src/sync/types.js';
-import { indexFile } from '../../src/daemon/state-files.js';
+import { BUILTIN_EMULATOR_TARGET, indexFile } from '../../src/daemon/state-files.js';
 import { IndexStore } from '../../src/index/store.js';
 import { HELD_DELETES_META } from '../../src/sync/held-deletes.js';
 import { captureContext } from '../helpers/cli-context.js';
@@ -21,7 +21,7 @@ async function cli(argv: string[], h: string) {
 }
 
 function syncedIndex(stateDir: string, paths: string[]): void {
-  const index = IndexStore.open(indexFile(stateDir));
+  const index = IndexStore.open(indexFile(stateDir, BUILTIN_EMULATOR_TARGET));
   paths.forEach((p, i) => {
     const sha = String(i).padStart(64, '0');
     index.observe({ path: p, size: 1, mtimeMs: 1, ino: i + 1, sha256: sha });

@@ -26,6 +26,9 @@ interface World {
   foreign: Set<string>;
 }
 
+/** The owner tag our simulated uploads carry. */
+const OWNER = '0a0b0c0d';
+
 const OPTIONS: PlanOptions = {
   adopt: false,
   deleteUnmanaged: false,
@@ -34,6 +37,7 @@ const OPTIONS: PlanOptions = {
   maxDeleteFloor: 3,
   intentSkewMs: 60_000,
   expiryMarginMs: 0,
+  ownerTag: OWNER,
 };
 
 function snapshot(w: World): LocalSnapshot {
@@ -86,7 +90,7 @@ function pass(w: World, options: PlanOptions, order: number, deleted: string[]):
     const row = w.index.get(job.path);
     if (!row || row.sha256 === null || (row.fileId && row.remoteSha256 === row.sha256)) continue;
     const content = w.local.get(job.path) as string;
-    const name = remoteNameFor(job.path, row.sha256);
+    const name = remoteNameFor(job.path, row.sha256, OWNER);
     const intent = w.index.recordIntent({ path: job.path, remoteName: name, size: row.size, sha256: row.sha256, startedAt: w.clock });
     const f = storeRemote(w, name, content);
     const superseded = w.index.commitUpload(intent.id, { path: job.path, fileId: f.id, remoteName: name, size: f.size, sha256: f.sha256, createdAt: f.createdAt, expiresAt: null });
@@ -100,7 +104,7 @@ function checkConverged(w: World, deleteUnmanaged: boolean): void {
   for (const [p, c] of w.local) {
     const row = w.index.get(p);
     expect(row?.state, p).toBe('synced');
-    const copies = [...w.remote.values()].filter((f) => f.filename === remoteNameFor(p, sha(c)) && owned.has(f.id));
+    const copies = [...w.remote.values()].filter((f) => f.filename === remoteNameFor(p, sha(c), OWNER) && owned.has(f.id));
     expect(copies.map((f) => f.id), `one remote copy of ${p}`).toEqual([row?.fileId]);
     expect(w.remote.get(row?.fileId as string)?.sha256).toBe(sha(c));
   }
@@ -131,7 +135,7 @@ describe('planner properties', () => {
       fc.property(worldArb, ({ before, after, foreign, lostUploads, order }) => {
         const w: World = { local: new Map(Object.entries(before)), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
         try {
-          for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c)), c).id);
+          for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
           const deleted: string[] = [];
           const all = { ...OPTIONS, allowMassDelete: true };
           for (let i = 0; i < 3; i += 1) pass(w, all, order + i, deleted);
@@ -140,7 +144,7 @@ describe('planner properties', () => {
           for (const p of lostUploads) {
             const c = after[p];
             if (c === undefined) continue;
-            const name = remoteNameFor(p, sha(c));
+            const name = remoteNameFor(p, sha(c), OWNER);
             w.index.recordIntent({ path: p, remoteName: name, size: c.length, sha256: sha(c), startedAt: w.clock });
             storeRemote(w, name, c);
           }
@@ -164,7 +168,7 @@ describe('planner properties', () => {
 
   it('a lost upload is adopted, not uploaded again', () => {
     const w: World = { local: new Map([['doc.txt', 'hello']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
-    const name = remoteNameFor('doc.txt', sha('hello'));
+    const name = remoteNameFor('doc.txt', sha('hello'), OWNER);
     w.index.recordIntent({ path: 'doc.txt', remoteName: name, size: 5, sha256: sha('hello'), startedAt: w.clock });
     const stored = storeRemote(w, name, 'hello');
     const plan = pass(w, OPTIONS, 0, []);
@@ -254,7 +258,7 @@ describe('planner properties', () => {
 
   it('unmanaged files are adopted only when asked, and deleted only when asked', () => {
     const w: World = { local: new Map([['a.txt', 'a']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
-    const match = storeRemote(w, remoteNameFor('a.txt', sha('a')), 'a');
+    const match = storeRemote(w, remoteNameFor('a.txt', sha('a'), null), 'a');
     const other = storeRemote(w, 'someone-elses.pdf', 'zzz');
     const plain = planSync({ rows: [], intents: [], pendingDeletes: [], local: snapshot(w), remote: w.remote, now: w.clock, options: OPTIONS });
     expect(plain.adoptions).toEqual([]);

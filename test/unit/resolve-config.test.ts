@@ -1,11 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPaths } from '../../src/config/paths.js';
 import { resolveConfig, type ResolveConfigInput } from '../../src/config/resolve-config.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
+import { ownerTagFor } from '../../src/sync/naming.js';
 
 function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'cfs-config-'));
@@ -59,9 +60,25 @@ describe('resolveConfig defaults', () => {
       maxDeletePercent: 50,
       maxDeleteFloor: 10,
       reconcileIntervalMinutes: 60,
+      instanceName: null,
+      ownerTag: ownerTagFor({ instanceName: null, hostname: hostname(), dir: join(home, 'ClaudeSync') }),
     });
     expect(config.log.level).toBe('info');
     expect(config.configFile).toBeNull();
+  });
+
+  it('derives the owner tag from host and folder, or from sync.instanceName when set', () => {
+    const home = tempHome();
+    const a = resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'one') } })).config.sync.ownerTag;
+    expect(a).toMatch(/^[0-9a-f]{8}$/);
+    expect(resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'one') } })).config.sync.ownerTag).toBe(a);
+    expect(resolveConfig(input(home, { hostname: 'beta', flags: { dir: join(home, 'one') } })).config.sync.ownerTag).not.toBe(a);
+    expect(resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'two') } })).config.sync.ownerTag).not.toBe(a);
+    const named = (host: string) => resolveConfig(input(home, { hostname: host, flags: { config: withFile(home, { sync: { instanceName: 'docs' } }) } })).config.sync;
+    expect(named('alpha').instanceName).toBe('docs');
+    expect(named('alpha').ownerTag).toBe(named('beta').ownerTag);
+    expect(named('alpha').ownerTag).toBe(ownerTagFor({ instanceName: 'docs', hostname: 'ignored', dir: '/ignored' }));
+    expect(configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { instanceName: '' } }) } }))).message).toMatch(/sync\.instanceName/);
   });
 
   it('returns a deeply frozen config', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { toFolderRelative } from '../../src/cli/folder-path.js';
 import { holdSignals } from '../../src/daemon/held-signals.js';
+import { targetIndexes } from '../../src/daemon/state-files.js';
 import { VERSION } from '../../src/version.js';
 import { captureContext } from '../helpers/cli-context.js';
 
@@ -336,13 +337,15 @@ describe('CLI edge cases (issue 14)', () => {
     mkdirSync(join(h, 'f'));
     writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
     expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
-    rmSync(join(h, 'f', '.state', 'index.sqlite'));
+    for (const file of targetIndexes(join(h, 'f', '.state'))) rmSync(file);
     const before = readdirSync(join(h, 'f', '.state')).sort();
     const r = await cli(['reconcile', '--dry-run', '--json', ...args], {}, h);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { uploaded: string[]; unmanaged: { filename: string }[] };
-    expect(report.uploaded).toEqual(['a.txt']);
-    expect(report.unmanaged).toHaveLength(1);
+    // The remote copy carries our owner tag: with the index lost it would be adopted, not uploaded again.
+    const report = JSON.parse(r.stdout) as { uploaded: string[]; adopted: { path: string }[]; unmanaged: { filename: string }[] };
+    expect(report.uploaded).toEqual([]);
+    expect(report.adopted.map((a) => a.path)).toEqual(['a.txt']);
+    expect(report.unmanaged).toHaveLength(0);
     expect(readdirSync(join(h, 'f', '.state')).sort()).toEqual(before);
   });
 

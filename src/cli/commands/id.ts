@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
+import { describeTarget, targetKey } from '../../daemon/state-files.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
@@ -14,9 +15,15 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const rel = toFolderRelative(config.dir, input);
         // The daemon answers the file id only; the index also says why there is none.
-        const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => offlineId(index, rel));
+        const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => ({ ...offlineId(index, rel), noIndex: index === null }));
         const fileId = answer.fileId;
-        const state = answer.state ?? null;
+        const state = 'state' in answer ? (answer.state ?? null) : null;
+        if ('noIndex' in answer && answer.noIndex) {
+          // The index is per target: another target's ids are no answer for this one.
+          env.err.write(`claude-filesync: ${rel} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`);
+          done(EXIT_FAILURE);
+          return;
+        }
         if (state === 'held') {
           // Its remote copy still exists, but the file is gone: handing out its id would be a lie.
           env.err.write(`claude-filesync: held: ${rel} is gone from the folder and its remote delete is held; run \`claude-filesync reconcile --allow-mass-delete\` to delete it, or restore the file\n`);

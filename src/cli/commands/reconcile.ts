@@ -10,6 +10,8 @@ interface ReconcileFlags extends CommonOptions {
   dryRun?: boolean;
   adopt?: boolean;
   deleteUnmanaged?: boolean;
+  deleteOrphans?: boolean;
+  acceptWorkspace?: boolean;
   allowMassDelete?: boolean;
   json?: boolean;
 }
@@ -23,8 +25,16 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
   return addCommonOptions(new Command('reconcile'))
     .description('compare the full remote listing with the folder and the index, and repair every difference now (asks the running daemon if there is one)')
     .option('--dry-run', 'report what would be done; change nothing')
-    .option('--adopt', 'adopt unmanaged remote files whose name and size match a local file (rebuilds a lost index)')
-    .option('--delete-unmanaged', 'delete remote files the index does not know (with --dry-run: list them)')
+    .option(
+      '--adopt',
+      'also adopt legacy remote files (named before owner tags) whose name and size match a local file; never another owner\'s. Only safe when no other host shares the workspace with such legacy copies',
+    )
+    .option('--delete-orphans', 'delete remote files carrying our owner tag that the index does not reference (with --dry-run: list them); never touches other files')
+    .option(
+      '--delete-unmanaged',
+      'delete remote files the index does not know, INCLUDING OTHER TOOLS\' FILES in the workspace (never a copy with another owner\'s tag); with --dry-run: list them',
+    )
+    .option('--accept-workspace', 'the API now answers for another workspace than the index was built in: accept it, and release the deletes held for it')
     .option('--allow-mass-delete', 'lift the deletion-safety limit for this pass')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReconcileFlags) => {
@@ -35,6 +45,8 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
           ...(opts.dryRun ? { dryRun: true } : {}),
           ...(opts.adopt ? { adopt: true } : {}),
           ...(opts.deleteUnmanaged ? { deleteUnmanaged: true } : {}),
+          ...(opts.deleteOrphans ? { deleteOrphans: true } : {}),
+          ...(opts.acceptWorkspace ? { acceptWorkspace: true } : {}),
           ...(opts.allowMassDelete ? { allowMassDelete: true } : {}),
         };
         let report = await reconcileViaDaemon(config, options);
