@@ -26,8 +26,12 @@ export interface WatcherOptions {
   readonly usePolling: boolean;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
-  /** Relative paths that have been quiet for settleMs. Stat them: they may be gone. */
-  readonly onSettled: (paths: string[]) => void;
+  /**
+   * Relative paths that have been quiet for settleMs. Stat them: they may be gone. `rehash` holds
+   * those of them that had a change event (content or attributes written in place): read them
+   * again even if their stat looks as indexed, since `cp -p` or `touch -r` restore the stat.
+   */
+  readonly onSettled: (paths: string[], rehash: ReadonlySet<string>) => void;
   /** A directory was removed (its files are also reported one by one). */
   readonly onDirRemoved?: (relDir: string) => void;
   /**
@@ -103,6 +107,8 @@ class ChokidarWatcher implements Watcher {
   #root: string;
   #factory: ChokidarFactory;
   #tracker: SettleTracker;
+  /** Paths waiting to settle that had a change event (not only add or unlink). */
+  #changed = new Set<string>();
   #mode: WatchMode;
   #backend: chokidar.FSWatcher | null = null;
   #limitWarning: string | null = null;
@@ -163,6 +169,7 @@ class ChokidarWatcher implements Watcher {
     this.#backend = null;
     this.#resolveReady();
     for (const p of this.#tracker.paths()) this.#tracker.forget(p);
+    this.#changed.clear();
     this.#checkIdle();
     if (backend) await backend.close().catch(() => undefined);
   }
@@ -188,7 +195,7 @@ class ChokidarWatcher implements Watcher {
     this.#backend = backend;
     const mine = (): boolean => this.#backend === backend && !this.#closed;
     backend.on('add', (p) => mine() && this.#touch(p));
-    backend.on('change', (p) => mine() && this.#touch(p));
+    backend.on('change', (p) => mine() && this.#touch(p, true));
     backend.on('unlink', (p) => mine() && this.#touch(p));
     backend.on('addDir', (p) => {
       if (!mine()) return;
@@ -227,9 +234,10 @@ class ChokidarWatcher implements Watcher {
     }
   }
 
-  #touch(p: string): void {
+  #touch(p: string, changed = false): void {
     const rel = relativeTo(this.#root, p);
     if (rel === null || rel === '') return;
+    if (changed) this.#changed.add(rel);
     this.#tracker.touch(rel, now());
     this.#schedule();
   }
@@ -284,8 +292,10 @@ class ChokidarWatcher implements Watcher {
       if (!(await this.#checkRoot()) || this.#closed) return;
       const due = this.#tracker.due(now());
       if (due.length > 0) {
+        const rehash = new Set<string>();
+        for (const rel of due) if (this.#changed.delete(rel)) rehash.add(rel);
         try {
-          this.#opts.onSettled(due);
+          this.#opts.onSettled(due, rehash);
         } catch (err) {
           this.#opts.onError?.(err as Error);
         }

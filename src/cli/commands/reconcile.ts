@@ -11,6 +11,7 @@ interface ReconcileFlags extends CommonOptions {
   adopt?: boolean;
   deleteUnmanaged?: boolean;
   allowMassDelete?: boolean;
+  rehash?: boolean;
   json?: boolean;
 }
 
@@ -26,6 +27,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
     .option('--adopt', 'adopt unmanaged remote files whose name and size match a local file (rebuilds a lost index)')
     .option('--delete-unmanaged', 'delete remote files the index does not know (with --dry-run: list them)')
     .option('--allow-mass-delete', 'lift the deletion-safety limit for this pass')
+    .option('--rehash', 'read every file again, even those whose size, mtime, inode and ctime are as indexed')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReconcileFlags) => {
       try {
@@ -36,6 +38,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
           ...(opts.adopt ? { adopt: true } : {}),
           ...(opts.deleteUnmanaged ? { deleteUnmanaged: true } : {}),
           ...(opts.allowMassDelete ? { allowMassDelete: true } : {}),
+          ...(opts.rehash ? { rehash: true } : {}),
         };
         let report = await reconcileViaDaemon(config, options);
         if (report === null) {
