@@ -3,13 +3,15 @@
  * longer applies (its file is gone, a file sits where a folder should be: common after shrinking)
  * is a no-op, reported as such, never an error.
  */
-import { copyFile, mkdir, open, rename, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contentFor, type Op } from './generator.js';
 
 export type FsOp = Exclude<Op, { op: 'wait' | 'faults' | 'clearFaults' | 'restart' | 'crash' }>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Longer than the randomized runs' settle time (150 ms), so the daemon indexes the first stat. */
+const SAME_STAT_SETTLE_MS = 600;
 
 const TOLERATED = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY', 'EINVAL', 'ENAMETOOLONG']);
 
@@ -98,6 +100,30 @@ export async function applyFsOp(dir: string, op: FsOp): Promise<'done' | 'noop'>
         await parent(op.to);
         await rename(abs(op.from), abs(op.to));
         break;
+      case 'quickMove':
+        await parent(op.path);
+        await writeFile(abs(op.path), contentFor(op.content));
+        await sleep(op.delayMs);
+        await parent(op.to);
+        await rename(abs(op.path), abs(op.to));
+        break;
+      case 'sameStatEdit': {
+        const st = await stat(abs(op.path));
+        if (!st.isFile()) return 'noop';
+        // A whole second is set exactly (a fraction may not round-trip); let the daemon see it.
+        const whole = Math.floor(st.mtimeMs / 1000);
+        await utimes(abs(op.path), whole, whole);
+        await sleep(SAME_STAT_SETTLE_MS);
+        // Open without O_TRUNC: the size never passes through 0, as with `cp -p` over a file.
+        const fh = await open(abs(op.path), 'r+');
+        try {
+          await fh.write(contentFor({ size: st.size, fill: op.fill }), 0, st.size, 0);
+        } finally {
+          await fh.close();
+        }
+        await utimes(abs(op.path), whole, whole);
+        break;
+      }
     }
     return 'done';
   } catch (err) {

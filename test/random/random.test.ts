@@ -14,12 +14,14 @@ import { IndexStore } from '../../src/index/store.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { TEST_KEY } from '../helpers/engine-harness.js';
 import { applyFsOp, isFsOp } from './executor.js';
-import { contentFor, formatSequence, generateSequence, mulberry32, type Op, type Sequence } from './generator.js';
+import { contentFor, formatSequence, generateSequence, ISSUE14_SEEDS_FROM, mulberry32, type Op, type Sequence } from './generator.js';
 import { checkEndState } from './invariants.js';
 import { runSequence, scaleFaults, shrink, type RunResult } from './runner.js';
 
 const IN_PROCESS_SEEDS = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233];
 const CRASH_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Seeds that also draw quick moves and same-stat edits (issue 14, symptoms 1 and 8). */
+const ISSUE14_SEEDS = [0, 1, 2, 3].map((i) => ISSUE14_SEEDS_FROM + i);
 const OPS = 30;
 
 function explain(seq: Sequence, r: RunResult): string {
@@ -38,6 +40,15 @@ describe('randomized sync: edits and faults, in-process daemon with restarts', (
     expect(r.problems, explain(seq, r)).toEqual([]);
     expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
     expect(r.counts.ops).toBe(seq.ops.length);
+  }, 180_000);
+});
+
+describe('randomized sync: quick moves and same-stat edits among the rest', () => {
+  it.each(ISSUE14_SEEDS)('seed %i: remote equals the folder, also before the final reconcile', async (seed) => {
+    const seq = generateSequence(seed, { ops: OPS });
+    const r = await runSequence(seq, { strictLive: true });
+    expect(r.problems, explain(seq, r)).toEqual([]);
+    expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
   }, 180_000);
 });
 
@@ -77,6 +88,15 @@ describe('the generator', () => {
     const sizes = ops.flatMap((o) => (o.op === 'write' ? [o.content.size] : []));
     expect(sizes).toContain(0);
     expect(Math.max(...sizes)).toBeGreaterThan(1_000_000);
+  });
+
+  it('draws quick moves and same-stat edits only from the issue 14 seeds on, leaving older seeds as they were', () => {
+    const kindsOf = (from: number) => new Set(Array.from({ length: 20 }, (_, i) => generateSequence(from + i, { ops: 60 }).ops.map((o) => o.op)).flat());
+    expect(kindsOf(1)).not.toContain('quickMove');
+    expect(kindsOf(1)).not.toContain('sameStatEdit');
+    expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('quickMove');
+    expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('sameStatEdit');
+    for (const s of ISSUE14_SEEDS) expect(generateSequence(s, { ops: OPS }).ops.some((o) => o.op === 'quickMove' || o.op === 'sameStatEdit'), `seed ${s}`).toBe(true);
   });
 
   it('makes content from its description, the same bytes every time', () => {
