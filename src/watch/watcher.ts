@@ -5,7 +5,7 @@
  * settle time already turns a copy in progress or an editor's temp-file-and-rename save into one
  * settled path, and the `ignored` callback alone decides what is watched.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -197,6 +197,7 @@ class ChokidarWatcher implements Watcher {
     backend.on('add', (p) => mine() && this.#touch(p));
     backend.on('change', (p) => mine() && this.#touch(p, true));
     backend.on('unlink', (p) => mine() && this.#touch(p));
+    backend.on('raw', (_event, rawPath, details) => mine() && this.#onRaw(rawPath, details));
     backend.on('addDir', (p) => {
       if (!mine()) return;
       const rel = relativeTo(this.#root, p);
@@ -240,6 +241,32 @@ class ChokidarWatcher implements Watcher {
     if (changed) this.#changed.add(rel);
     this.#tracker.touch(rel, now());
     this.#schedule();
+  }
+
+  /**
+   * chokidar drops a file's event when the mtime is the one it saw last and the atime is later
+   * (it takes that for a mere read), even when the path now names another inode: a file made in
+   * the same clock tick as the target's last write, read once, then moved over the target, was
+   * never reported (issue 14, symptom 8), nor was `cp -p` over a file read since. So the raw
+   * events are used too: one from a file's own watch (native), or a polled stat whose inode or
+   * ctime moved (not only its atime: our own reads must not wake us), touches the file, marked
+   * for a re-read. A directory's watch names its entries; add and unlink cover those.
+   */
+  #onRaw(rawPath: unknown, details: unknown): void {
+    const d = details as { watchedPath?: unknown; curr?: Stats; prev?: Stats } | undefined;
+    if (typeof rawPath !== 'string' || d === undefined) return;
+    if (typeof d.watchedPath === 'string') {
+      const watched = d.watchedPath;
+      if (path.basename(watched) !== rawPath) return;
+      // A directory whose entry has its name looks the same: only a file there now is touched (a
+      // path gone is chokidar's unlink to report).
+      void lstat(watched).then(
+        (st) => !st.isDirectory() && !this.#closed && this.#touch(watched, true),
+        () => undefined,
+      );
+    } else if (d.curr && d.prev && d.curr.isFile() && (d.curr.ino !== d.prev.ino || d.curr.ctimeMs !== d.prev.ctimeMs)) {
+      this.#touch(rawPath, true);
+    }
   }
 
   #onBackendError(err: Error): void {
