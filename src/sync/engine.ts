@@ -327,14 +327,11 @@ class Engine implements SyncEngine {
         if (row && row.state === 'pending') void this.#pushUpload(rel);
         break;
       }
-      case 'changed': {
+      case 'changed':
         void this.#pushDelete(outcome.discarded);
-        // Read it again once settled, backing off while it keeps changing under its uploads: the
-        // change may have kept its stat (`cp -p`), so only a read tells what is there now.
-        const delay = this.#changedBackoff.next(rel, this.#config.watch.settleMs, this.#now());
-        this.#timers.later(`p:${rel}`, delay, () => this.#onSettled([rel], new Set([rel])));
+        // Read again once settled (its stat may be as indexed: `cp -p`), backing off while it keeps changing.
+        this.#timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#config.watch.settleMs, this.#now()), () => this.#onSettled([rel], new Set([rel])));
         break;
-      }
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
         if (outcome.fatal) this.#fatal(outcome.error);
