@@ -94,7 +94,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const RECONCILE_FLAGS = ['dryRun', 'adopt', 'deleteUnmanaged', 'deleteOrphans', 'acceptWorkspace', 'allowMassDelete'] as const;
+const RECONCILE_FLAGS = ['dryRun', 'adopt', 'deleteUnmanaged', 'deleteOrphans', 'acceptWorkspace', 'allowMassDelete', 'rehash'] as const;
 
 export function parseRequest(value: unknown): ControlRequest {
   if (!isObject(value)) throw new ControlProtocolError('a request must be a JSON object');

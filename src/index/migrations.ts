@@ -72,6 +72,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     sql: `ALTER TABLE files ADD COLUMN hashed_at REAL;`,
   },
+  {
+    // The inode's change time: a same-stat edit (`cp -p`, `touch -r`) keeps size, mtime and inode
+    // but always moves ctime. Rows from before have NULL and are hashed once on their next look.
+    version: 3,
+    sql: `ALTER TABLE files ADD COLUMN ctime_ms REAL;`,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -40,6 +40,7 @@ export function newRow(path: string, local: LocalStat, sha256: string | null, st
     skipReason: null,
     updatedAt: now,
     hashedAt: null,
+    ctimeMs: null,
   };
 }
 
@@ -51,6 +52,7 @@ function sameRow(a: FileRow, b: FileRow): boolean {
     a.ino === b.ino &&
     a.sha256 === b.sha256 &&
     (a.hashedAt ?? null) === (b.hashedAt ?? null) &&
+    (a.ctimeMs ?? null) === (b.ctimeMs ?? null) &&
     a.state === b.state &&
     a.skipReason === b.skipReason &&
     a.attempts === b.attempts &&
@@ -64,7 +66,7 @@ function sameRow(a: FileRow, b: FileRow): boolean {
  * content changed (or the row became synced).
  */
 export function observedRow(row: FileRow | undefined, obs: LocalObservation, now: number): FileRow {
-  if (!row) return { ...newRow(obs.path, obs, obs.sha256, 'pending', now), hashedAt: obs.hashedAt ?? null };
+  if (!row) return { ...newRow(obs.path, obs, obs.sha256, 'pending', now), hashedAt: obs.hashedAt ?? null, ctimeMs: obs.ctimeMs ?? null };
   const synced = row.fileId !== null && obs.sha256 !== null && obs.sha256 === row.remoteSha256;
   const reset = synced || obs.sha256 !== row.sha256;
   const next: FileRow = {
@@ -75,6 +77,7 @@ export function observedRow(row: FileRow | undefined, obs: LocalObservation, now
     ino: obs.ino,
     sha256: obs.sha256,
     hashedAt: obs.hashedAt ?? (obs.sha256 === row.sha256 ? (row.hashedAt ?? null) : null),
+    ctimeMs: obs.ctimeMs ?? null,
     state: synced ? 'synced' : 'pending',
     skipReason: null,
     attempts: reset ? 0 : row.attempts,
@@ -97,6 +100,7 @@ export function skippedRow(row: FileRow | undefined, obs: LocalStat & { path: st
     ino: obs.ino,
     sha256: null,
     hashedAt: null,
+    ctimeMs: null,
     state: 'skipped',
     skipReason: reason,
     attempts: 0,

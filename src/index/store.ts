@@ -103,8 +103,8 @@ export class IndexStore {
   #loadFacts(): Map<string, LocalFacts> {
     if (this.#facts === null) {
       const facts = new Map<string, LocalFacts>();
-      for (const [path, size, mtimeMs, ino, sha256, hashedAt] of this.#s.localFacts.all()) {
-        facts.set(path, { size, mtimeMs, ino, sha256, hashedAt });
+      for (const [path, size, mtimeMs, ino, sha256, hashedAt, ctimeMs] of this.#s.localFacts.all()) {
+        facts.set(path, { size, mtimeMs, ino, sha256, hashedAt, ctimeMs });
       }
       this.#facts = facts;
     }
@@ -385,9 +385,9 @@ export class IndexStore {
   }
 
   #put(row: FileRow): FileRow {
-    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null };
+    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null };
     this.#s.put.run(full);
-    this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256, hashedAt: full.hashedAt });
+    this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256, hashedAt: full.hashedAt, ctimeMs: full.ctimeMs });
     return full;
   }
 

@@ -41,6 +41,12 @@ export interface FileRow {
    * read, would otherwise go unnoticed. Observations that carry a hashedAt should be written.
    */
   hashedAt?: number | null;
+  /**
+   * The inode's change time (ms) when `sha256` was taken (schema 3; absent or null when unknown).
+   * `cp -p` or `touch -r` over a file keeps its size, mtime and inode, but never its ctime: a row
+   * whose ctime differs from the file's (or is unknown) is hashed again, never reused.
+   */
+  ctimeMs?: number | null;
 }
 
 /** Local facts about one file, as the scanner or a single-path check saw them. */
@@ -53,6 +59,8 @@ export interface LocalObservation {
   sha256: string | null;
   /** Set by the scanner when it read the content for this observation (see FileRow.hashedAt). */
   hashedAt?: number;
+  /** The inode's change time at this observation (see FileRow.ctimeMs). */
+  ctimeMs?: number;
 }
 
 export interface UploadIntent {
@@ -99,7 +107,7 @@ export interface RemoteCopy {
 }
 
 /** What a full scan needs of a row to decide whether to read the file again. */
-export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt' | 'ctimeMs'>;
 
 /** A remote copy to queue for deletion. */
 export interface QueueDeleteInput {

@@ -31,7 +31,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
   const seenRoot = await observeRoot(config.dir);
   const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
-  const scan = await scanTree(config.dir, { ...checkOptions, lookup: index.localLookup() });
+  const scan = await scanTree(config.dir, { ...checkOptions, lookup: index.localLookup(), rehash: options.rehash ?? false });
   const remote = await listing;
   for (const e of scan.errors) {
     logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');

@@ -1,7 +1,7 @@
 /**
  * The single-path version of the scan, for watcher events: what is at `relPath` now, judged by the
- * same rules as a full scan (ignore rules, symlinks, size limit, hash reuse when size, mtime and
- * inode match the row).
+ * same rules as a full scan (ignore rules, symlinks, size limit, hash reuse when size, mtime,
+ * inode and ctime match the row, unless `rehash`).
  */
 import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
@@ -12,6 +12,8 @@ import type { ScanOptions } from './scanner.js';
 import { isInside, resolveRoot } from './walk.js';
 
 export type CheckPathOptions = Omit<ScanOptions, 'lookup'>;
+// `rehash` (from ScanOptions) reads the file even when `row` matches its stat: the watcher saw a
+// change event on it, and an event is a better witness than a stat that an edit can restore.
 
 export type CheckPathResult =
   | { kind: 'file'; obs: LocalObservation }
@@ -96,7 +98,7 @@ export async function checkPath(
   }
   if (!st.isFile()) return skipped(st, specialKind(st));
 
-  const out = await observeFile(abs, relPath, st, row, {
+  const out = await observeFile(abs, relPath, st, options.rehash ? undefined : row, {
     maxFileBytes: options.maxFileBytes,
     hash: options.hash ?? hashFile,
     follow: followSymlinks,

@@ -1,7 +1,8 @@
 /**
  * The per-file step shared by the full scan and the single-path check: given what lstat/stat
- * said about a regular file, either reuse the indexed hash (size, mtime and inode all match: no
- * read) or hash the content, making sure the stat we record is one the content was read under.
+ * said about a regular file, either reuse the indexed hash (size, mtime, inode and ctime all
+ * match: no read) or hash the content, making sure the stat we record is one the content was read
+ * under.
  */
 import { lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -44,7 +45,7 @@ export function isGone(err: unknown): boolean {
 }
 
 /** What the scanner needs of an index row. */
-export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt'>;
+export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'hashedAt' | 'ctimeMs'>;
 
 /**
  * A hash taken this close to the file's mtime may have raced a write in the same mtime tick, which
@@ -59,16 +60,22 @@ function racyWindow(mtimeMs: number): number {
   return mtimeMs % 1000 === 0 ? RACY_COARSE_MS : RACY_MS;
 }
 
-/** Unchanged since the row was written: the indexed hash still describes the content. */
+/**
+ * Unchanged since the row was written: the indexed hash still describes the content. ctime is
+ * part of it because `cp -p` and `touch -r` restore size and mtime over the same inode, and only
+ * ctime (which no user call can set) tells. A row without one (written before schema 3) is hashed
+ * once: same content costs a read, not an upload.
+ */
 export function rowMatches(row: LocalFacts | undefined, st: Stats): row is LocalFacts & { sha256: string } {
   if (row === undefined || row.sha256 === null) return false;
   if (row.size !== st.size || row.mtimeMs !== st.mtimeMs || row.ino !== st.ino) return false;
+  if ((row.ctimeMs ?? null) !== st.ctimeMs) return false;
   const hashedAt = row.hashedAt ?? null;
   return hashedAt === null || Math.abs(hashedAt - row.mtimeMs) >= racyWindow(row.mtimeMs);
 }
 
 function sameStat(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.isFile() === b.isFile();
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs && a.isFile() === b.isFile();
 }
 
 export interface ObserveFileOptions {
@@ -95,7 +102,7 @@ export async function observeFile(
 ): Promise<FileOutcome> {
   if (st.size > options.maxFileBytes) return { kind: 'skipped', reason: tooLargeReason(st.size, options.maxFileBytes) };
   if (rowMatches(row, st)) {
-    return { kind: 'file', obs: { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: row.sha256 }, hashed: false, bytesRead: 0 };
+    return { kind: 'file', obs: { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 }, hashed: false, bytesRead: 0 };
   }
   let before = st;
   let bytesRead = 0;
@@ -118,7 +125,7 @@ export async function observeFile(
       if (isGone(err)) return { kind: 'missing' };
       return { kind: 'error', error: describeFsError(err) };
     }
-    const obs = { path: rel, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, sha256, hashedAt };
+    const obs = { path: rel, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, ctimeMs: before.ctimeMs, sha256, hashedAt };
     if ((sameStat(before, after) && size === before.size) || attempt >= HASH_ATTEMPTS || !after.isFile()) {
       return { kind: 'file', obs, hashed: true, bytesRead };
     }

@@ -31,6 +31,11 @@ export interface ScanOptions {
    * full row works, and so does IndexStore.localLookup() (much cheaper for a full scan).
    */
   readonly lookup: (path: string) => LocalFacts | undefined;
+  /**
+   * Read every file, even one whose row matches its stat (`sync --rehash`, `reconcile --rehash`):
+   * for a filesystem whose ctime cannot be trusted. @default false
+   */
+  readonly rehash?: boolean;
   /** Files hashed at once. @default 4 */
   readonly hashConcurrency?: number;
   /** Called as the scan advances (after each directory and each hashed file). */
@@ -132,10 +137,10 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
           result.skipped.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, reason: tooLargeReason(st.size, maxFileBytes), kind: 'file' });
           return;
         }
-        const row = lookup(rel);
+        const row = options.rehash ? undefined : lookup(rel);
         if (rowMatches(row, st)) {
           stats.unchanged++;
-          result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: row.sha256 });
+          result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 });
           return;
         }
         hashPool.add(() => hashOne(rel, abs, st, row));

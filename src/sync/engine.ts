@@ -15,7 +15,7 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
-import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
+import { ChangedBackoff, dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
@@ -48,7 +48,9 @@ class Engine implements SyncEngine {
   #watcher: Watcher | null = null;
   #reconcileChain: Promise<unknown> = Promise.resolve();
   #reconciling = false;
-  #deferred = new Set<string>();
+  /** Watcher paths held during a reconcile, each with whether it must be read again (rehash). */
+  #deferred = new Map<string, boolean>();
+  readonly #changedBackoff = new ChangedBackoff();
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #timers = new RetryTimers(() => this.#wakeIdle());
@@ -116,7 +118,7 @@ class Engine implements SyncEngine {
 
   #watchEvents(): WatchEvents {
     return {
-      onSettled: (paths) => this.#onSettled(paths),
+      onSettled: (paths, rehash) => this.#onSettled(paths, rehash),
       onWarning: (message, code) => {
         this.#logger.warn({ event: 'watcher-warning', code }, message);
         this.#recordError(null, message, code);
@@ -315,9 +317,9 @@ class Engine implements SyncEngine {
     this.#reconciling = false;
     this.#queue.start();
     if (this.#deferred.size === 0) return;
-    const paths = [...this.#deferred];
+    const deferred = [...this.#deferred];
     this.#deferred.clear();
-    this.#onSettled(paths);
+    this.#onSettled(deferred.map(([p]) => p), new Set(deferred.filter(([, r]) => r).map(([p]) => p)));
   }
 
   #reconcileInBackground(why: string): void {
@@ -344,13 +346,13 @@ class Engine implements SyncEngine {
 
   // --- watcher path ----------------------------------------------------------------------
 
-  #onSettled(paths: string[]): void {
+  #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
     if (this.#closed) return;
     if (this.#reconciling) {
-      for (const p of paths) this.#deferred.add(p);
+      for (const p of paths) this.#deferred.set(p, rehash.has(p) || this.#deferred.get(p) === true);
       return;
     }
-    this.#track(this.#settled.handle(paths), 'handling changes failed; the next reconcile repairs it');
+    this.#track(this.#settled.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
   }
 
   #track(work: Promise<void>, failure: string): void {
@@ -391,6 +393,7 @@ class Engine implements SyncEngine {
     switch (outcome.kind) {
       case 'uploaded': {
         this.#timers.clear(`p:${rel}`);
+        this.#changedBackoff.settled(rel);
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
         // settled check saw nothing to do then: the row is pending again, so upload it again.
@@ -400,8 +403,8 @@ class Engine implements SyncEngine {
       }
       case 'changed':
         void this.#pushDelete(outcome.discarded);
-        // Let it settle, then look again (the watcher also reports the change).
-        this.#timers.later(`p:${rel}`, this.#config.watch.settleMs, () => this.#onSettled([rel]));
+        // Read again once settled (its stat may be as indexed: `cp -p`), backing off while it keeps changing.
+        this.#timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#config.watch.settleMs, this.#now()), () => this.#onSettled([rel], new Set([rel])));
         break;
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);

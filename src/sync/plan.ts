@@ -343,7 +343,7 @@ export function planSync(input: PlanInput): Plan {
     // It is tried again when it changes (its size, mtime or inode).
     if (row?.state === 'skipped' && row.skipReason?.startsWith(API_REFUSED_TOO_LARGE) && row.size === obs.size && row.mtimeMs === obs.mtimeMs && row.ino === obs.ino) continue;
     // A failed row is observed again even when unchanged: its failure may have passed.
-    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || row.state === 'skipped' || row.state === 'failed' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
+    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || (obs.ctimeMs !== undefined && obs.ctimeMs !== (row.ctimeMs ?? null)) || row.state === 'skipped' || row.state === 'failed' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
       plan.observe.push(obs);
     }
     if (obs.sha256 === null) continue;

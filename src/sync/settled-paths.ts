@@ -78,22 +78,23 @@ export class SettledPaths {
     this.#closed = true;
   }
 
-  async handle(paths: string[]): Promise<void> {
+  /** `rehash`: paths to read even if their stat is as indexed (a change event, a changed upload). */
+  async handle(paths: string[], rehash: ReadonlySet<string> = new Set()): Promise<void> {
     this.#handling += 1;
     try {
-      await this.#handle(paths);
+      await this.#handle(paths, rehash);
     } finally {
       this.#handling -= 1;
     }
   }
 
-  async #handle(paths: string[]): Promise<void> {
+  async #handle(paths: string[], rehash: ReadonlySet<string>): Promise<void> {
     const present: CheckedPath[] = [];
     const gone: string[] = [];
     for (const rel of paths) {
-      // With the row, a file whose size, mtime and inode are unchanged is not read again.
+      // With the row, a file whose size, mtime, inode and ctime are unchanged is not read again.
       const row = this.#d.index.get(rel);
-      const result = await checkPath(this.#d.config.dir, rel, this.#checkOptions(), row);
+      const result = await checkPath(this.#d.config.dir, rel, { ...this.#checkOptions(), rehash: rehash.has(rel) }, row);
       if (result.kind !== 'missing') present.push({ path: rel, result });
       else if (row) gone.push(rel);
     }

@@ -29,6 +29,8 @@ export interface ReconcileOptions {
   acceptWorkspace?: boolean;
   /** Lift the deletion-safety share limit for this pass. */
   allowMassDelete?: boolean;
+  /** Read every file, even those whose stat is as indexed (a filesystem whose ctime cannot be trusted). */
+  rehash?: boolean;
 }
 
 export interface FileEntry {

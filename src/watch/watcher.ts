@@ -5,7 +5,7 @@
  * settle time already turns a copy in progress or an editor's temp-file-and-rename save into one
  * settled path, and the `ignored` callback alone decides what is watched.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,8 +26,12 @@ export interface WatcherOptions {
   readonly usePolling: boolean;
   readonly pollIntervalMs: number;
   readonly settleMs: number;
-  /** Relative paths that have been quiet for settleMs. Stat them: they may be gone. */
-  readonly onSettled: (paths: string[]) => void;
+  /**
+   * Relative paths that have been quiet for settleMs. Stat them: they may be gone. `rehash` holds
+   * those of them that had a change event (content or attributes written in place): read them
+   * again even if their stat looks as indexed, since `cp -p` or `touch -r` restore the stat.
+   */
+  readonly onSettled: (paths: string[], rehash: ReadonlySet<string>) => void;
   /** A directory was removed (its files are also reported one by one). */
   readonly onDirRemoved?: (relDir: string) => void;
   /**
@@ -108,6 +112,8 @@ class ChokidarWatcher implements Watcher {
   #root: string;
   #factory: ChokidarFactory;
   #tracker: SettleTracker;
+  /** Paths waiting to settle that had a change event (not only add or unlink). */
+  #changed = new Set<string>();
   #mode: WatchMode;
   #backend: chokidar.FSWatcher | null = null;
   #limitWarning: string | null = null;
@@ -175,6 +181,7 @@ class ChokidarWatcher implements Watcher {
     this.#backend = null;
     this.#resolveReady();
     for (const p of this.#tracker.paths()) this.#tracker.forget(p);
+    this.#changed.clear();
     this.#checkIdle();
     if (backend) await backend.close().catch(() => undefined);
   }
@@ -200,8 +207,9 @@ class ChokidarWatcher implements Watcher {
     this.#backend = backend;
     const mine = (): boolean => this.#backend === backend && !this.#closed;
     backend.on('add', (p) => mine() && this.#touch(p));
-    backend.on('change', (p) => mine() && this.#touch(p));
+    backend.on('change', (p) => mine() && this.#touch(p, true));
     backend.on('unlink', (p) => mine() && this.#touch(p));
+    backend.on('raw', (_event, rawPath, details) => mine() && this.#onRaw(rawPath, details));
     backend.on('addDir', (p) => {
       if (!mine()) return;
       const rel = relativeTo(this.#root, p);
@@ -239,11 +247,38 @@ class ChokidarWatcher implements Watcher {
     }
   }
 
-  #touch(p: string): void {
+  #touch(p: string, changed = false): void {
     const rel = relativeTo(this.#root, p);
     if (rel === null || rel === '') return;
+    if (changed) this.#changed.add(rel);
     this.#tracker.touch(rel, now());
     this.#schedule();
+  }
+
+  /**
+   * chokidar drops a file's event when the mtime is the one it saw last and the atime is later
+   * (it takes that for a mere read), even when the path now names another inode: a file made in
+   * the same clock tick as the target's last write, read once, then moved over the target, was
+   * never reported (issue 14, symptom 8), nor was `cp -p` over a file read since. So the raw
+   * events are used too: one from a file's own watch (native), or a polled stat whose inode or
+   * ctime moved (not only its atime: our own reads must not wake us), touches the file, marked
+   * for a re-read. A directory's watch names its entries; add and unlink cover those.
+   */
+  #onRaw(rawPath: unknown, details: unknown): void {
+    const d = details as { watchedPath?: unknown; curr?: Stats; prev?: Stats } | undefined;
+    if (typeof rawPath !== 'string' || d === undefined) return;
+    if (typeof d.watchedPath === 'string') {
+      const watched = d.watchedPath;
+      if (path.basename(watched) !== rawPath) return;
+      // A directory whose entry has its name looks the same: only a file there now is touched (a
+      // path gone is chokidar's unlink to report).
+      void lstat(watched).then(
+        (st) => !st.isDirectory() && !this.#closed && this.#touch(watched, true),
+        () => undefined,
+      );
+    } else if (d.curr && d.prev && d.curr.isFile() && (d.curr.ino !== d.prev.ino || d.curr.ctimeMs !== d.prev.ctimeMs)) {
+      this.#touch(rawPath, true);
+    }
   }
 
   #onBackendError(err: Error): void {
@@ -296,8 +331,10 @@ class ChokidarWatcher implements Watcher {
       if (!(await this.#checkRoot()) || this.#closed) return;
       const due = this.#tracker.due(now());
       if (due.length > 0) {
+        const rehash = new Set<string>();
+        for (const rel of due) if (this.#changed.delete(rel)) rehash.add(rel);
         try {
-          this.#opts.onSettled(due);
+          this.#opts.onSettled(due, rehash);
         } catch (err) {
           this.#opts.onError?.(err as Error);
         }

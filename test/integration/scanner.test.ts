@@ -78,6 +78,7 @@ describe('scanTree', () => {
         size: 5,
         mtimeMs: statSync(join(root, 'a.txt')).mtimeMs,
         ino: statSync(join(root, 'a.txt')).ino,
+        ctimeMs: statSync(join(root, 'a.txt')).ctimeMs,
         sha256: sha('alpha'),
         hashedAt: expect.any(Number),
       },
@@ -107,25 +108,54 @@ describe('scanTree', () => {
     const first = await scanTree(root, options({ lookup: store.localLookup() }));
     store.observeMany(first.files);
 
-    // Rewrite the content in place (same size, same inode) and put the old mtime back: only a
-    // scan that reads the file can notice. It must not read it.
-    const before = statSync(abs);
-    writeFileSync(abs, 'ORIGINAL');
-    utimesSync(abs, 1_700_000_000, 1_700_000_000);
-    expect(statSync(abs).ino).toBe(before.ino);
-    expect(statSync(abs).mtimeMs).toBe(before.mtimeMs);
-
+    // Untouched since (size, mtime, inode and ctime as indexed): not read.
     const hash = spyHash();
     const second = await scanTree(root, options({ lookup: store.localLookup(), hash }));
     expect(hash.calls).toEqual([]);
     expect(second.stats).toMatchObject({ unchanged: 2, hashed: 0, bytesRead: 0 });
     expect(second.files.find((f) => f.path === 'same.txt')?.sha256).toBe(sha('original'));
+    writeFileSync(abs, 'ORIGINAL');
 
     // A new mtime makes it read again, and the new content shows.
     utimesSync(abs, 1_700_000_000, 1_700_000_005);
     const third = await scanTree(root, options({ lookup: (p) => store.get(p), hash }));
     expect(hash.calls).toEqual([abs]);
     expect(third.files.find((f) => f.path === 'same.txt')?.sha256).toBe(sha('ORIGINAL'));
+    store.close();
+  });
+
+  it('reads again a same-stat rewrite (cp -p, touch -r): same size, mtime and inode, but a new ctime', async () => {
+    put('same.txt', 'original');
+    const abs = join(root, 'same.txt');
+    utimesSync(abs, 1_700_000_000, 1_700_000_000);
+    const store = IndexStore.open(':memory:');
+    store.observeMany((await scanTree(root, options({ lookup: store.localLookup() }))).files);
+
+    // Rewrite the content in place (same size, same inode) and put the old mtime back.
+    const before = statSync(abs);
+    writeFileSync(abs, 'ORIGINAL');
+    utimesSync(abs, 1_700_000_000, 1_700_000_000);
+    const after = statSync(abs);
+    expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+
+    const hash = spyHash();
+    const second = await scanTree(root, options({ lookup: store.localLookup(), hash }));
+    expect(hash.calls).toEqual([abs]);
+    expect(second.files.find((f) => f.path === 'same.txt')).toMatchObject({ sha256: sha('ORIGINAL'), ctimeMs: after.ctimeMs });
+    store.close();
+  });
+
+  it('hashes every file once more with rehash, even untouched ones', async () => {
+    put('a.txt', 'alpha');
+    utimesSync(join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);
+    const store = IndexStore.open(':memory:');
+    store.observeMany((await scanTree(root, options({ lookup: store.localLookup() }))).files);
+    const hash = spyHash();
+    await scanTree(root, options({ lookup: store.localLookup(), hash }));
+    expect(hash.calls).toEqual([]);
+    const forced = await scanTree(root, options({ lookup: store.localLookup(), hash, rehash: true }));
+    expect(hash.calls).toEqual([join(root, 'a.txt')]);
+    expect(forced.stats).toMatchObject({ hashed: 1, unchanged: 0 });
     store.close();
   });
 
@@ -305,7 +335,7 @@ describe('scanTree', () => {
     expect(calls).toBe(2);
     const st = statSync(join(root, 'growing.txt'));
     expect(r.files).toEqual([
-      { path: 'growing.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: sha('part one and part two'), hashedAt: expect.any(Number) },
+      { path: 'growing.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: sha('part one and part two'), hashedAt: expect.any(Number) },
     ]);
   });
 

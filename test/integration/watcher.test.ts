@@ -79,6 +79,27 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
     expect(h.settled().every((p) => p === 'a.txt')).toBe(true);
   });
 
+  it('marks a settled path for a re-read when it had a change event, not when it was only created or deleted', async () => {
+    const rehashed: string[][] = [];
+    const h = await start(mode, {
+      onSettled: (paths, rehash) => {
+        h.batches.push(paths);
+        rehashed.push([...rehash].sort());
+      },
+    });
+    await writeFile(path.join(h.root, 'a.txt'), 'one');
+    await waitFor('create', () => h.count('a.txt') === 1);
+    await quiet(h, 600);
+    await writeFile(path.join(h.root, 'a.txt'), 'two, longer');
+    await waitFor('change', () => h.count('a.txt') === 2);
+    await quiet(h, 600);
+    await rm(path.join(h.root, 'a.txt'));
+    await waitFor('delete', () => h.count('a.txt') === 3);
+    await quiet(h);
+    const marks = h.batches.map((batch, i) => batch.map((p) => rehashed[i]?.includes(p) ?? false));
+    expect(marks).toEqual([[false], [true], [false]]);
+  });
+
   it('reports files in nested folders with /-separated paths, and renames within and across folders', async () => {
     const h = await start(mode);
     await mkdir(path.join(h.root, 'a/b/c'), { recursive: true });

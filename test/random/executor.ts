@@ -30,6 +30,8 @@ export async function unlockAll(dir: string): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Longer than the randomized runs' settle time (150 ms), so the daemon indexes the first stat. */
+const SAME_STAT_SETTLE_MS = 600;
 
 const TOLERATED = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY', 'EINVAL', 'ENAMETOOLONG']);
 
@@ -150,6 +152,30 @@ export async function applyFsOp(dir: string, op: FsOp): Promise<'done' | 'noop'>
         if (!(await stat(abs(op.dir))).isDirectory()) return 'noop';
         await chmod(abs(op.dir), 0o755);
         break;
+      case 'quickMove':
+        await parent(op.path);
+        await writeFile(abs(op.path), contentFor(op.content));
+        await sleep(op.delayMs);
+        await parent(op.to);
+        await rename(abs(op.path), abs(op.to));
+        break;
+      case 'sameStatEdit': {
+        const st = await stat(abs(op.path));
+        if (!st.isFile()) return 'noop';
+        // A whole second is set exactly (a fraction may not round-trip); let the daemon see it.
+        const whole = Math.floor(st.mtimeMs / 1000);
+        await utimes(abs(op.path), whole, whole);
+        await sleep(SAME_STAT_SETTLE_MS);
+        // Open without O_TRUNC: the size never passes through 0, as with `cp -p` over a file.
+        const fh = await open(abs(op.path), 'r+');
+        try {
+          await fh.write(contentFor({ size: st.size, fill: op.fill }), 0, st.size, 0);
+        } finally {
+          await fh.close();
+        }
+        await utimes(abs(op.path), whole, whole);
+        break;
+      }
     }
     return 'done';
   } catch (err) {

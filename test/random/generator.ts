@@ -69,6 +69,13 @@ export type Op =
   | { op: 'mkdirTree'; dir: string; files: { name: string; content: Content }[] }
   | { op: 'rmTree'; dir: string }
   | { op: 'renameDir'; from: string; to: string }
+  /** Create a file, then move it about a second later (to a new name or over another file). */
+  | { op: 'quickMove'; path: string; to: string; content: Content; delayMs: number }
+  /**
+   * Rewrite a file in place with as many bytes and put its times back, as `cp -p` does. Its times
+   * are first set to a whole second and left to settle, so that putting them back is exact.
+   */
+  | { op: 'sameStatEdit'; path: string; fill: number }
   | { op: 'wait'; ms: number }
   | { op: 'faults'; set: FaultProfile }
   | { op: 'clearFaults' }
@@ -121,6 +128,12 @@ export interface GenerateOptions {
   /** Which of NEW_MOVES may appear. @default none */
   moves?: readonly NewMove[];
 }
+
+/**
+ * Seeds from here on also draw the ops added for issue 14 (quickMove, sameStatEdit). Seeds below
+ * keep the sequences they always had, so a seed reported before still replays the same.
+ */
+export const ISSUE14_SEEDS_FROM = 1_000;
 
 /** Every fault a profile can set, off (the emulator's defaults). */
 const { seed: _seed, hang: _hang, requestsPerMinute: _rpm, ...noFaults } = DEFAULT_FAULTS;
@@ -322,6 +335,9 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
     model = models[onSecond ? 1 : 0];
     const firstOfThisStep = ops.length;
     const kind = rng.weighted<string>({
+      // First, so that with weight 0 they leave the older seeds' draws exactly as they were.
+      quickMove: seed >= ISSUE14_SEEDS_FROM ? 6 : 0,
+      sameStatEdit: seed >= ISSUE14_SEEDS_FROM ? 4 : 0,
       ...(extra as Record<string, number>),
       create: 14,
       overwrite: 10,
@@ -444,6 +460,27 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         if (!to || to.startsWith(`${from}/`)) break;
         ops.push({ op: 'renameDir', from, to });
         model.renameTree(from, to);
+        break;
+      }
+      case 'quickMove': {
+        const p = newFilePath();
+        if (!p) break;
+        model.addFile(p);
+        let to = rng.chance(0.4) ? existing() : newFilePath();
+        if (to === p) to = null;
+        if (!to) {
+          model.files.delete(p);
+          break;
+        }
+        ops.push({ op: 'quickMove', path: p, to, content: content(rng), delayMs: rng.int(700, 1300) });
+        model.files.delete(p);
+        model.addFile(to);
+        break;
+      }
+      case 'sameStatEdit': {
+        const p = existing();
+        if (!p) break;
+        ops.push({ op: 'sameStatEdit', path: p, fill: rng.int(1, 1_000_000) });
         break;
       }
       case 'wait':

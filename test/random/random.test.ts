@@ -14,13 +14,15 @@ import { IndexStore } from '../../src/index/store.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { defaultOwnerTag, TEST_KEY } from '../helpers/engine-harness.js';
 import { applyFsOp, isFsOp } from './executor.js';
-import { contentFor, formatSequence, generateSequence, mulberry32, NEW_MOVES, type HostOp, type Op, type Sequence } from './generator.js';
+import { contentFor, formatSequence, generateSequence, ISSUE14_SEEDS_FROM, mulberry32, NEW_MOVES, type HostOp, type Op, type Sequence } from './generator.js';
 import { checkEndState, checkHosts } from './invariants.js';
 import { expectedName, namingHasOwnerTags, parseRemoteName } from './names.js';
 import { runSequence, scaleFaults, shrink, type RunResult } from './runner.js';
 
 const IN_PROCESS_SEEDS = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233];
 const CRASH_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Seeds that also draw quick moves and same-stat edits (issue 14, symptoms 1 and 8). */
+const ISSUE14_SEEDS = [0, 1, 2, 3].map((i) => ISSUE14_SEEDS_FROM + i);
 const OPS = 30;
 
 function explain(seq: Sequence, r: RunResult): string {
@@ -42,6 +44,15 @@ describe('randomized sync: edits and faults, in-process daemon with restarts', (
   }, 180_000);
 });
 
+describe('randomized sync: quick moves and same-stat edits among the rest', () => {
+  it.each(ISSUE14_SEEDS)('seed %i: remote equals the folder, also before the final reconcile', async (seed) => {
+    const seq = generateSequence(seed, { ops: OPS });
+    const r = await runSequence(seq, { strictLive: true });
+    expect(r.problems, explain(seq, r)).toEqual([]);
+    expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
+  }, 180_000);
+});
+
 describe('randomized sync: edits, faults and SIGKILLs of the daemon process', () => {
   it.each(CRASH_SEEDS)('seed %i: after crashes and restarts the remote equals the folder', async (seed) => {
     const seq = generateSequence(seed, { ops: OPS, crashes: true });
@@ -55,14 +66,13 @@ describe('randomized sync: edits, faults and SIGKILLs of the daemon process', ()
 // Issue 14's moves: a second host on the same emulator, the state directory lost, same-stat edits,
 // big folder renames, unreadable folders, a target switch; checked with and without a final
 // reconcile. They run once the daemon writes owner tags: before that they fail by design (a lost
-// index re-uploads everything; see docs/random-testing.md). Seeds 3 and 18 need only that (lost
-// state, --adopt, a target switch). To add once their fixes are in: 14 (an unreadable folder,
-// symptom 4), 9 (a same-stat edit, symptom 1) and 22 (an upload loop after a same-stat edit, at
-// times: symptom 7).
-const ISSUE14_SEEDS = [3, 18];
+// index re-uploads everything; see docs/random-testing.md). Seeds 3 and 18 exercise lost state,
+// --adopt and a target switch; 14 an unreadable folder (symptom 4), 9 a same-stat edit (symptom 1)
+// and 22 an upload loop after a same-stat edit (symptom 7).
+const TWO_HOST_SEEDS = [3, 18, 9, 14, 22];
 
 describe.runIf(namingHasOwnerTags())('randomized sync: two hosts, lost state, same-stat edits, unreadable folders, target switches', () => {
-  it.each(ISSUE14_SEEDS)('seed %i: each host maps every file to one copy of its own, once idle and after a reconcile', async (seed) => {
+  it.each(TWO_HOST_SEEDS)('seed %i: each host maps every file to one copy of its own, once idle and after a reconcile', async (seed) => {
     const seq = generateSequence(seed, { ops: OPS, hosts: 2, moves: NEW_MOVES });
     const r = await runSequence(seq, { strictLive: true });
     expect(r.problems, explain(seq, r)).toEqual([]);
@@ -123,6 +133,15 @@ describe('the generator', () => {
     const sizes = ops.flatMap((o) => (o.op === 'write' ? [o.content.size] : []));
     expect(sizes).toContain(0);
     expect(Math.max(...sizes)).toBeGreaterThan(1_000_000);
+  });
+
+  it('draws quick moves and same-stat edits only from the issue 14 seeds on, leaving older seeds as they were', () => {
+    const kindsOf = (from: number) => new Set(Array.from({ length: 20 }, (_, i) => generateSequence(from + i, { ops: 60 }).ops.map((o) => o.op)).flat());
+    expect(kindsOf(1)).not.toContain('quickMove');
+    expect(kindsOf(1)).not.toContain('sameStatEdit');
+    expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('quickMove');
+    expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('sameStatEdit');
+    for (const s of ISSUE14_SEEDS) expect(generateSequence(s, { ops: OPS }).ops.some((o) => o.op === 'quickMove' || o.op === 'sameStatEdit'), `seed ${s}`).toBe(true);
   });
 
   it('makes content from its description, the same bytes every time', () => {

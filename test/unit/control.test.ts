@@ -48,6 +48,7 @@ describe('control codec', () => {
       options: { dryRun: true, adopt: false },
     });
     expect(parseRequest({ v: 1, id: 4, type: 'reconcile' })).toEqual({ v: 1, id: 4, type: 'reconcile', options: {} });
+    expect(parseRequest({ v: 1, id: 5, type: 'reconcile', options: { rehash: true } })).toEqual({ v: 1, id: 5, type: 'reconcile', options: { rehash: true } });
     expect(parseRequest({ v: 1, id: 5, type: 'id', path: 'a/b' })).toEqual({ v: 1, id: 5, type: 'id', path: 'a/b' });
     expect(() => parseRequest({ v: 2, id: 1, type: 'status' })).toThrow(/protocol version/);
     expect(() => parseRequest({ v: 1, type: 'status' })).toThrow(/integer id/);

@@ -86,7 +86,7 @@ describe('IndexStore rows', () => {
     const lookup = store.localLookup();
     expect(lookup('a')).toBeUndefined();
     store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5 });
-    expect(lookup('a')).toEqual({ size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5 });
+    expect(lookup('a')).toEqual({ size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5, ctimeMs: null });
     store.removePath('a');
     expect(lookup('a')).toBeUndefined();
   });
@@ -261,7 +261,7 @@ describe('IndexStore files on disk', () => {
     expect(s.get('old.txt')).toMatchObject({ sha256: A, fileId: 'file_old', state: 'synced', hashedAt: null });
     s.observe({ path: 'old.txt', size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
     expect(s.get('old.txt')?.hashedAt).toBe(99);
-    expect(s.localLookup()('old.txt')).toEqual({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
+    expect(s.localLookup()('old.txt')).toEqual({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99, ctimeMs: null });
     s.close();
   });
 

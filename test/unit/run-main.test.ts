@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,6 +318,23 @@ describe('CLI edge cases (issue 14)', () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(h, 's'))).toBe(false);
     expect(existsSync(join(h, 'f'))).toBe(false);
+  });
+
+  it('sync --rehash and reconcile --rehash are accepted and sync a same-stat edit', async () => {
+    const h = home();
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
+    const file = join(h, 'f', 'a.txt');
+    mkdirSync(join(h, 'f'));
+    writeFileSync(file, 'version-1');
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    for (const [cmd, content] of [['sync', 'version-2'], ['reconcile', 'version-3']] as const) {
+      writeFileSync(file, content);
+      utimesSync(file, 1_700_000_000, 1_700_000_000);
+      const r = await cli([cmd, '--rehash', '--json', ...args], {}, h);
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+      expect((JSON.parse(r.stdout) as { uploaded: string[] }).uploaded, cmd).toEqual(['a.txt']);
+    }
   });
 
   it('reconcile --dry-run with a folder and no index reports the uploads and creates nothing', async () => {

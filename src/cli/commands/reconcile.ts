@@ -13,6 +13,7 @@ interface ReconcileFlags extends CommonOptions {
   deleteOrphans?: boolean;
   acceptWorkspace?: boolean;
   allowMassDelete?: boolean;
+  rehash?: boolean;
   json?: boolean;
 }
 
@@ -36,6 +37,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
     )
     .option('--accept-workspace', 'the API now answers for another workspace than the index was built in: accept it, and release the deletes held for it')
     .option('--allow-mass-delete', 'lift the deletion-safety limit for this pass')
+    .option('--rehash', 'read every file again, even those whose size, mtime, inode and ctime are as indexed')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReconcileFlags) => {
       try {
@@ -48,6 +50,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
           ...(opts.deleteOrphans ? { deleteOrphans: true } : {}),
           ...(opts.acceptWorkspace ? { acceptWorkspace: true } : {}),
           ...(opts.allowMassDelete ? { allowMassDelete: true } : {}),
+          ...(opts.rehash ? { rehash: true } : {}),
         };
         let report = await reconcileViaDaemon(config, options);
         if (report === null) {

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { FileEntry, ProgressEvent, ReconcileReport } from '../../sync/types.js';
+import type { FileEntry, ProgressEvent, ReconcileOptions, ReconcileReport } from '../../sync/types.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
@@ -11,6 +11,7 @@ import { reconcileViaDaemon, withSession } from '../in-process.js';
 interface SyncFlags extends CommonOptions {
   json?: boolean;
   progress?: boolean;
+  rehash?: boolean;
 }
 
 /**
@@ -56,11 +57,13 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
     .description('one shot for cron and scripts: scan, list the remote, apply everything, exit (0 all in sync, 1 some file failed)')
     .option('--json', 'print the report and the failed files as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--rehash', 'read every file again, even those whose size, mtime, inode and ctime are as indexed')
     .action(async (opts: SyncFlags) => {
       try {
         const { config, warnings } = loadConfig(env, opts);
         for (const w of warnings) env.err.write(`warning: ${w}\n`);
-        let report: ReconcileReport | null = await reconcileViaDaemon(config, {});
+        const options: ReconcileOptions = opts.rehash ? { rehash: true } : {};
+        let report: ReconcileReport | null = await reconcileViaDaemon(config, options);
         let failed: FileEntry[];
         if (report !== null) {
           failed = report.failed.map((f) => ({ path: f.path, fileId: null, sizeBytes: 0, sha256: null, state: 'failed', error: f.error }));
@@ -75,7 +78,7 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
               logger,
               { watch: false, onSecret: (s) => env.redactor.add(s), ...(bar ? { onProgress: (e: ProgressEvent) => bar.update(e) } : {}) },
               async (session) => {
-                const r = await session.engine.reconcile({});
+                const r = await session.engine.reconcile(options);
                 await session.engine.onIdle();
                 return [r, session.engine.files().filter((f) => f.state === 'failed')] as const;
               },
