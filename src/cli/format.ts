@@ -53,18 +53,24 @@ export function formatStatus(s: StatusReport): string {
     lines.push(`queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`);
     lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
   }
+  if (s.apiProblem) {
+    const p = s.apiProblem;
+    lines.push(`problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`);
+    lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
+  }
   const lr = s.lastReconcile;
   lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  lines.push(...list('not usable as documents', s.notDocuments, (k) => `${k.path}: ${k.reason}`, 20));
   return `${lines.join('\n')}\n`;
 }
 
 export function formatEntries(entries: readonly FileEntry[]): string {
   if (entries.length === 0) return 'no files indexed yet\n';
   return `${entries
-    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}`)
+    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}${e.note ? `  (${e.note})` : ''}`)
     .join('\n')}\n`;
 }
 

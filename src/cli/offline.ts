@@ -50,5 +50,6 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
     heldDeletes: null,
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
+    noteRows: rows.filter((r) => r.mimeNote),
   });
 }

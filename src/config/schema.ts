@@ -12,6 +12,10 @@ const comment = z.string().optional();
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const path = z.string().min(1);
+/** A `sync.mimeTypes` key is ".ext" (letters, digits, -, _, +). */
+const MIME_EXTENSION_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9_+-]{0,19}$/;
+/** A type/subtype with optional parameters, as RFC 6838 allows (loosely). */
+const MIME_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9_.-]+=("[^"]*"|[A-Za-z0-9_.+-]+))*$/;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 
@@ -62,6 +66,7 @@ export const fileConfigSchema = z.strictObject({
       maxDeletePercent: z.number().min(0).max(100).optional(),
       maxDeleteFloor: nonNegInt.optional(),
       reconcileIntervalMinutes: nonNegInt.optional(),
+      mimeTypes: z.record(z.string().regex(MIME_EXTENSION_PATTERN), z.string().regex(MIME_TYPE_PATTERN)).optional(),
     })
     .optional(),
   log: z
@@ -109,6 +114,7 @@ export const EXPECTATIONS: Readonly<Record<string, string>> = {
   'sync.maxDeletePercent': 'a number from 0 to 100',
   'sync.maxDeleteFloor': 'a non-negative integer',
   'sync.reconcileIntervalMinutes': 'a non-negative integer (minutes; 0 turns the schedule off)',
+  'sync.mimeTypes': 'an object mapping extensions (".md") to MIME types ("text/plain; charset=utf-8")',
   log: 'an object',
   'log.level': `one of ${LEVELS.map((l) => `"${l}"`).join(', ')}`,
 };

@@ -64,6 +64,11 @@ export interface SyncConfig {
   readonly maxDeleteFloor: number;
   /** Scheduled reconcile interval in minutes; 0 disables the schedule. @default CONFIG_DEFAULTS.sync.reconcileIntervalMinutes */
   readonly reconcileIntervalMinutes: number;
+  /**
+   * Upload type per extension (lower case, with the dot), over the MIME policy of
+   * src/sync/mime-policy.ts. Absent or {}: the policy alone.
+   */
+  readonly mimeTypes?: Readonly<Record<string, string>>;
 }
 
 export interface Config {

@@ -72,6 +72,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     sql: `ALTER TABLE files ADD COLUMN hashed_at REAL;`,
   },
+  {
+    // The Content-Type the remote copy was uploaded with (it decides the Messages block a file id
+    // fits: src/sync/mime-policy.ts), and why a text-like file could not be sent as text/plain.
+    // NULL for copies uploaded or adopted before: their type is not known.
+    version: 3,
+    sql: `ALTER TABLE files ADD COLUMN mime_type TEXT; ALTER TABLE files ADD COLUMN mime_note TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

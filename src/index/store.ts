@@ -136,6 +136,11 @@ export class IndexStore {
     return this.#s.byState.all(state, limit);
   }
 
+  /** Rows whose file could not be sent as its policy's type (a MIME note), by path. */
+  withMimeNote(limit = 100): FileRow[] {
+    return this.#s.withMimeNote.all(limit);
+  }
+
   /** One queued delete, if it is still queued. */
   getDelete(fileId: string): RemoteDelete | undefined {
     return this.#s.getDelete.get(fileId);
@@ -370,7 +375,7 @@ export class IndexStore {
   }
 
   #put(row: FileRow): FileRow {
-    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null };
+    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, mimeType: row.mimeType ?? null, mimeNote: row.mimeNote ?? null };
     this.#s.put.run(full);
     this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256, hashedAt: full.hashedAt });
     return full;

@@ -41,6 +41,13 @@ export interface FileRow {
    * read, would otherwise go unnoticed. Observations that carry a hashedAt should be written.
    */
   hashedAt?: number | null;
+  /**
+   * The Content-Type the remote copy `fileId` was uploaded with (schema 3; null when unknown: a
+   * copy uploaded or adopted before schema 3, or adopted from a listing without its type).
+   */
+  mimeType?: string | null;
+  /** Why the file was not sent as a document (text-like but not UTF-8), or null (schema 3). */
+  mimeNote?: string | null;
 }
 
 /** Local facts about one file, as the scanner or a single-path check saw them. */
@@ -96,6 +103,9 @@ export interface RemoteCopy {
   sha256: string;
   createdAt: number | null;
   expiresAt: number | null;
+  /** The Content-Type it was uploaded with, when known. */
+  mimeType?: string | null;
+  mimeNote?: string | null;
 }
 
 /** What a full scan needs of a row to decide whether to read the file again. */

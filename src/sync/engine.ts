@@ -75,6 +75,7 @@ class Engine implements SyncEngine {
       now: this.#now,
       expiresInSeconds: this.#config.sync.expiresInSeconds,
       maxFileBytes: this.#config.sync.maxFileBytes,
+      ...(this.#config.sync.mimeTypes ? { mimeTypes: this.#config.sync.mimeTypes } : {}),
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
@@ -162,6 +163,7 @@ class Engine implements SyncEngine {
       heldDeletes: this.#held,
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
+      noteRows: this.#index.withMimeNote(100),
     });
   }
 

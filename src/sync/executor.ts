@@ -14,9 +14,11 @@ import { APIError } from '../api/errors.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
+import { chooseMimeType, isTextLike, type MimeChoice } from './mime-policy.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
+import { isUtf8File } from './utf8-file.js';
 
 /** Clock skew allowed between our start of an upload and the server's created_at. */
 const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;
@@ -30,6 +32,8 @@ export interface ExecutorDeps {
   /** GA only; null = never expire. */
   expiresInSeconds: number | null;
   maxFileBytes: number;
+  /** `sync.mimeTypes`: upload type per extension, over the MIME policy. */
+  mimeTypes?: Readonly<Record<string, string>>;
   /** Intents of uploads running now, so a concurrent reconcile leaves them alone. */
   liveIntents: Set<number>;
   /** A remote delete was queued outside an upload's own outcome (an orphan found): run it. */
@@ -109,6 +113,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   const adopted = await resolveStaleIntents(deps, relPath, signal);
   if (adopted) return adopted;
 
+  const mime = await mimeFor(deps, relPath, source);
   const remoteName = remoteNameFor(relPath, row.sha256);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
   deps.liveIntents.add(intent.id);
@@ -121,6 +126,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       { path: source },
       {
         filename: remoteName,
+        mimeType: mime.mimeType,
         expectedIno: row.ino,
         // Lost-response recovery must never mistake the copy we are replacing for the new one.
         ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
@@ -147,6 +153,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       sha256: result.sha256,
       createdAt,
       expiresAt,
+      mimeType: mime.mimeType,
+      mimeNote: mime.note,
     });
     const removedMeanwhile = superseded?.fileId === result.file.id;
     logger.info(
@@ -156,6 +164,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
         fileId: result.file.id,
         ...(row.fileId ? { oldFileId: row.fileId } : {}),
         size: result.bytesSent,
+        mimeType: mime.mimeType,
+        ...(mime.note ? { note: mime.note } : {}),
         durationMs: deps.now() - started,
         ...(result.recovered ? { recovered: true } : {}),
       },
@@ -178,6 +188,17 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   } finally {
     deps.liveIntents.delete(intent.id);
   }
+}
+
+/**
+ * The type to upload `relPath` with (src/sync/mime-policy.ts). A text-like file is read once to
+ * check it is UTF-8; a read error here leaves the check to the upload, which reads it again.
+ */
+async function mimeFor(deps: ExecutorDeps, relPath: string, source: string): Promise<MimeChoice> {
+  const overrides = deps.mimeTypes ?? {};
+  if (!isTextLike(relPath, overrides)) return chooseMimeType(relPath, { overrides });
+  const isUtf8 = await isUtf8File(source).catch(() => true);
+  return chooseMimeType(relPath, { overrides, isUtf8 });
 }
 
 /** The real path of `relPath`, refused when it resolves outside the real root. */
@@ -220,7 +241,7 @@ async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?:
       const { createdAt, expiresAt } = toRemote(f);
       const wanted = outcome === null && row && row.sha256 === intent.sha256 && f.size_bytes === intent.size && row.remoteSha256 !== intent.sha256;
       if (wanted) {
-        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt });
+        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt, mimeType: f.mime_type });
         deps.logger.info({ event: 'adopt', path: relPath, fileId: f.id, size: f.size_bytes, via: 'intent' }, 'adopted the copy an unanswered upload stored');
         outcome = { kind: 'uploaded', fileId: f.id, bytes: f.size_bytes, superseded, recovered: true };
       } else {

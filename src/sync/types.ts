@@ -31,6 +31,12 @@ export interface FileEntry {
   sha256: string | null;
   state: FileState;
   error: string | null;
+  /** The type the remote copy was uploaded with; null when not recorded (uploaded before schema 3) or no copy. */
+  mimeType?: string | null;
+  /** The Messages content block the file id fits (src/sync/mime-policy.ts), or null without a copy. */
+  block?: 'document' | 'image' | 'container_upload' | null;
+  /** Why a text-like file is not a document (not UTF-8), or null. */
+  note?: string | null;
 }
 
 export interface ReconcileReport {
@@ -67,6 +73,23 @@ export interface StatusReport {
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
   lastErrors: LastError[];
   skipped: { path: string; reason: string }[];
+  /** Files that cannot be used as the block their type suggests, and why (not UTF-8). */
+  notDocuments: { path: string; reason: string }[];
+  /**
+   * Requests stopped or uploads refused for a reason the API gave and the user must fix: the key
+   * was refused (401/403 on a listing) or the organization's storage is full. Null when none.
+   */
+  apiProblem: ApiProblem | null;
+}
+
+export interface ApiProblem {
+  kind: 'key-refused' | 'storage-full';
+  since: string;
+  message: string;
+  /** What to do about it. */
+  hint: string;
+  /** When the daemon tries again by itself, or null. */
+  retryAt: string | null;
 }
 
 export interface LastError {
