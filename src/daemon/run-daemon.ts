@@ -29,6 +29,12 @@ export interface RunDaemonOptions {
   warnings?: readonly string[];
   /** Learns secrets created at run time (the emulator's key) so every output redacts them. */
   onSecret?: (secret: string) => void;
+  /**
+   * Started by systemd or launchd: a key refused at start keeps the daemon running and trying
+   * again every 5 minutes (or at SIGHUP), since an exit would be restarted into the same refusal
+   * every 10 s. In a terminal it exits 1 at once, where a person sees it. @default false
+   */
+  underServiceManager?: boolean;
   /** Called once the control socket listens and the start reconcile is under way. */
   onReady?: (info: { session: Session; control: ControlServer }) => void;
 }
@@ -136,6 +142,15 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       },
       (err: unknown) => {
         if (stopping) return;
+        if (isAuthError(err) && options.underServiceManager) {
+          // The engine holds its queue and tries again by itself (src/sync/api-problems.ts).
+          log.error(
+            { event: 'key-refused', err: describeError(err) },
+            `the API refused the key from ${keySource(config)}: ${describeError(err)}; still running: fix the key, then send SIGHUP (systemctl --user reload claude-filesync) or wait for the retry every 5 minutes`,
+          );
+          engineStarted = true;
+          return;
+        }
         if (isAuthError(err)) {
           log.fatal({ event: 'fatal', err: describeError(err) }, `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`);
         } else {

@@ -13,6 +13,7 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
+import { ApiProblems, KEY_REFUSED_CODES, STORAGE_FULL_ERROR_CODE } from './api-problems.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
@@ -56,6 +57,7 @@ class Engine implements SyncEngine {
   readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
+  readonly #problems: ApiProblems;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -79,6 +81,12 @@ class Engine implements SyncEngine {
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
+    this.#problems = new ApiProblems({
+      logger: this.#logger,
+      now: this.#now,
+      retry: () => this.#reconcileInBackground('trying the refused key again'),
+      ...(deps.keyRetryMs !== undefined ? { keyRetryMs: deps.keyRetryMs } : {}),
+    });
     this.#settled = new SettledPaths({
       config: this.#config,
       index: this.#index,
@@ -99,12 +107,12 @@ class Engine implements SyncEngine {
     if (this.#started) return;
     this.#started = true;
     if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents());
-    await this.reconcile({});
-    this.#schedule();
     if (this.#watcher) {
       this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
       this.#recheckTimer.unref();
     }
+    await this.reconcile({});
+    this.#schedule();
   }
 
   #watchEvents(): WatchEvents {
@@ -126,7 +134,7 @@ class Engine implements SyncEngine {
 
   /** Failed files whose backoff has passed are looked at again (src/sync/backoff.ts). */
   #recheckFailed(): void {
-    if (this.#closed || this.#reconciling) return;
+    if (this.#closed || this.#reconciling || this.#problems.keyRefused) return;
     const now = this.#now();
     const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
     if (due.length > 0) this.#onSettled(due);
@@ -162,6 +170,7 @@ class Engine implements SyncEngine {
       lastReconcile: this.#lastReconcile,
       heldDeletes: this.#held,
       lastErrors: [...this.#lastErrors],
+      apiProblem: this.#problems.current(),
       skippedRows: this.#index.byState('skipped', 100),
       noteRows: this.#index.withMimeNote(100),
     });
@@ -190,6 +199,7 @@ class Engine implements SyncEngine {
     this.#closed ??= (async () => {
       if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
       if (this.#recheckTimer) clearInterval(this.#recheckTimer);
+      this.#problems.close();
       this.#settled.close();
       this.#timers.close();
       await this.#watcher?.close();
@@ -220,7 +230,11 @@ class Engine implements SyncEngine {
           pushDelete: (d) => this.#pushDelete(d),
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
-          onApplied: () => this.#resume(),
+          // The listing worked: the key is accepted (again).
+          onApplied: () => {
+            this.#problems.keyAccepted();
+            this.#resume();
+          },
           onProgress: this.#deps.onProgress,
         },
         options,
@@ -231,6 +245,7 @@ class Engine implements SyncEngine {
       const message = err instanceof Error ? err.message : String(err);
       this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: this.#now() - started, ok: false, error: message };
       this.#recordError(null, `reconcile failed: ${message}`, codeOf(err));
+      if (this.#holdsForKey(err)) this.#holdForKey(message);
       throw err;
     } finally {
       this.#resume();
@@ -241,7 +256,8 @@ class Engine implements SyncEngine {
   /** Jobs run again and the watcher paths held during a reconcile are handled. */
   #resume(): void {
     this.#reconciling = false;
-    this.#queue.start();
+    // Queued work waits for a key the API accepts.
+    if (!this.#problems.keyRefused) this.#queue.start();
     if (this.#deferred.size === 0) return;
     const paths = [...this.#deferred];
     this.#deferred.clear();
@@ -319,6 +335,7 @@ class Engine implements SyncEngine {
     switch (outcome.kind) {
       case 'uploaded': {
         this.#timers.clear(`p:${rel}`);
+        this.#problems.uploaded();
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
         // settled check saw nothing to do then: the row is pending again, so upload it again.
@@ -333,6 +350,7 @@ class Engine implements SyncEngine {
         break;
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
+        if (outcome.apiErrorCode === STORAGE_FULL_ERROR_CODE) this.#problems.storageFull(outcome.error);
         if (outcome.fatal) this.#fatal(outcome.error);
         else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
         break;
@@ -367,7 +385,18 @@ class Engine implements SyncEngine {
     if (!this.#timers.backoff(key, run)) this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
   }
 
+  /** A long-running engine waits out a refused key (src/sync/api-problems.ts); a one-shot run stops. */
+  #holdsForKey(err: unknown): boolean {
+    return this.#deps.startWatcher !== null && KEY_REFUSED_CODES.has(codeOf(err) ?? '');
+  }
+
+  #holdForKey(message: string): void {
+    this.#queue.pause();
+    this.#problems.keyRefusedBy(message);
+  }
+
   #fatal(message: string): void {
+    if (this.#deps.startWatcher !== null) return this.#holdForKey(message);
     this.#queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#logger.error({ event: 'fatal' }, text);

@@ -44,7 +44,7 @@ export type UploadOutcome =
   | { kind: 'nothing' }
   | { kind: 'uploaded'; fileId: string; bytes: number; superseded: RemoteDelete | null; recovered: boolean }
   | { kind: 'changed'; discarded: RemoteDelete }
-  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean }
+  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean; apiErrorCode?: string | null }
   | { kind: 'skipped'; reason: string };
 
 export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean };
@@ -58,6 +58,8 @@ export interface ErrorClass {
   fatal: boolean;
   /** No answer came back: the request may have stored a file. */
   ambiguous: boolean;
+  /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
+  apiErrorCode?: string | null;
 }
 
 /** API codes that stop the engine: the key itself was refused. */
@@ -76,7 +78,7 @@ export function classifyError(err: unknown): ErrorClass {
     const fatal = FATAL_CODES.has(err.code);
     // Only a request that got no answer at all is ambiguous: an answered one (even a 429 or a
     // 5xx) stored nothing, so no intent needs resolving.
-    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined };
+    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined, apiErrorCode: err.errorCode ?? null };
   }
   const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : null;
   if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
@@ -184,7 +186,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     }
     index.markFailed(relPath, c.message);
     logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
-    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous };
+    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous, apiErrorCode: c.apiErrorCode ?? null };
   } finally {
     deps.liveIntents.delete(intent.id);
   }

@@ -174,6 +174,11 @@ export interface EngineDeps {
   onProgress?: (event: ProgressEvent) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
-  /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */
+  /**
+   * Called when a one-shot engine (no watcher) cannot go on: the API refused the key. A watching
+   * engine instead pauses and tries again (src/sync/api-problems.ts).
+   */
   onFatal?: (err: Error) => void;
+  /** How long a watching engine waits before trying a refused key again. @default 5 minutes */
+  keyRetryMs?: number;
 }
