@@ -282,7 +282,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       maxDeletePercent: merged.sync?.maxDeletePercent ?? D.sync.maxDeletePercent,
       maxDeleteFloor: merged.sync?.maxDeleteFloor ?? D.sync.maxDeleteFloor,
       reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
-      mimeTypes: Object.fromEntries(Object.entries(merged.sync?.mimeTypes ?? {}).map(([ext, type]) => [ext.toLowerCase(), type])),
+      ...(merged.sync?.mimeTypes && Object.keys(merged.sync.mimeTypes).length > 0 ? { mimeTypes: Object.fromEntries(Object.entries(merged.sync.mimeTypes).map(([ext, type]) => [ext.toLowerCase(), type])) } : {}),
     },
     log: { level: merged.log?.level ?? D.log.level },
     configFile: configText !== null ? configFile : null,
