@@ -9,6 +9,7 @@ import type { Config } from '../config/types.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
+import { startManifestWriter, type ManifestWriter } from './manifest-file.js';
 import { openSession, type Session } from './open-session.js';
 import type { ReconcileReport } from '../sync/types.js';
 
@@ -93,6 +94,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   signals.on('SIGHUP', onHup);
 
   let control: ControlServer | null = null;
+  let manifest: ManifestWriter | null = null;
   let code: number = EXIT_OK;
   try {
     try {
@@ -129,6 +131,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
         fileIdOf: (p) => engine.fileIdOf(p),
       },
     });
+    manifest = startManifestWriter({ stateDir: config.stateDir, dir: config.dir, index: session.index, files: () => engine.files(), logger: log });
     options.onReady?.({ session, control });
 
     const started = engine.start().then(
@@ -166,6 +169,8 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   } finally {
     signals.off('SIGHUP', onHup);
     try {
+      await manifest?.flush();
+      await manifest?.close();
       await control?.close();
       await session?.close(graceMs);
     } catch (err) {

@@ -61,6 +61,7 @@ export function prepareQueries(db: Database.Database) {
     ownedFileIds: db
       .prepare<[], string>('SELECT file_id FROM files WHERE file_id IS NOT NULL UNION SELECT file_id FROM remote_deletes')
       .pluck(),
+    totalChanges: db.prepare<[], number>('SELECT total_changes()').pluck(),
     getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: db.prepare<[string, string]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -352,6 +352,11 @@ export class IndexStore {
     return new Set(this.#s.ownedFileIds.all());
   }
 
+  /** Rows this connection has written so far: a cheap "anything changed?" for the manifest writer. */
+  changeCount(): number {
+    return this.#s.totalChanges.get() ?? 0;
+  }
+
   // --- meta ------------------------------------------------------------------------------------------
 
   getMeta(key: string): string | undefined {
