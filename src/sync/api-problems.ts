@@ -27,6 +27,10 @@ export interface ApiProblemsOptions {
   now: () => number;
   /** Runs the retry (a reconcile). */
   retry: () => void;
+  /** Stops requests while the key is refused (the engine's queue). */
+  pause: () => void;
+  /** A watching engine waits a refused key out; a one-shot run (false) stops instead. */
+  waitsForKey: boolean;
   /** @default KEY_RETRY_MS */
   keyRetryMs?: number;
 }
@@ -49,6 +53,20 @@ export class ApiProblems {
   /** The problem status shows: a refused key first, since nothing works without one. */
   current(): ApiProblem | null {
     return this.#key ?? this.#storage;
+  }
+
+  /** A refused key on a watching engine: requests pause and wait. False when the run should stop instead. */
+  holdForKey(err: unknown, message: string): boolean {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (!this.#o.waitsForKey || typeof code !== 'string' || !KEY_REFUSED_CODES.has(code)) return false;
+    this.#o.pause();
+    this.keyRefusedBy(message);
+    return true;
+  }
+
+  /** An upload failed: a full storage shows in status until an upload succeeds. */
+  uploadFailed(apiErrorCode: string | null | undefined, message: string): void {
+    if (apiErrorCode === STORAGE_FULL_ERROR_CODE) this.storageFull(message);
   }
 
   /** The key was refused: log it once, and (again) schedule the slow retry. */

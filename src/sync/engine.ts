@@ -13,7 +13,7 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
-import { ApiProblems, KEY_REFUSED_CODES, STORAGE_FULL_ERROR_CODE } from './api-problems.js';
+import { ApiProblems } from './api-problems.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
@@ -81,12 +81,9 @@ class Engine implements SyncEngine {
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
-    this.#problems = new ApiProblems({
-      logger: this.#logger,
-      now: this.#now,
-      retry: () => this.#reconcileInBackground('trying the refused key again'),
-      ...(deps.keyRetryMs !== undefined ? { keyRetryMs: deps.keyRetryMs } : {}),
-    });
+    const retry = () => this.#reconcileInBackground('trying the refused key again');
+    const waitsForKey = deps.startWatcher !== null;
+    this.#problems = new ApiProblems({ logger: this.#logger, now: this.#now, retry, pause: () => this.#queue.pause(), waitsForKey, keyRetryMs: deps.keyRetryMs });
     this.#settled = new SettledPaths({
       config: this.#config,
       index: this.#index,
@@ -231,10 +228,7 @@ class Engine implements SyncEngine {
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           // The listing worked: the key is accepted (again).
-          onApplied: () => {
-            this.#problems.keyAccepted();
-            this.#resume();
-          },
+          onApplied: () => (this.#problems.keyAccepted(), this.#resume()),
           onProgress: this.#deps.onProgress,
         },
         options,
@@ -245,7 +239,7 @@ class Engine implements SyncEngine {
       const message = err instanceof Error ? err.message : String(err);
       this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: this.#now() - started, ok: false, error: message };
       this.#recordError(null, `reconcile failed: ${message}`, codeOf(err));
-      if (this.#holdsForKey(err)) this.#holdForKey(message);
+      this.#problems.holdForKey(err, message);
       throw err;
     } finally {
       this.#resume();
@@ -350,7 +344,7 @@ class Engine implements SyncEngine {
         break;
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
-        if (outcome.apiErrorCode === STORAGE_FULL_ERROR_CODE) this.#problems.storageFull(outcome.error);
+        this.#problems.uploadFailed(outcome.apiErrorCode, outcome.error);
         if (outcome.fatal) this.#fatal(outcome.error);
         else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
         break;
@@ -385,18 +379,9 @@ class Engine implements SyncEngine {
     if (!this.#timers.backoff(key, run)) this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
   }
 
-  /** A long-running engine waits out a refused key (src/sync/api-problems.ts); a one-shot run stops. */
-  #holdsForKey(err: unknown): boolean {
-    return this.#deps.startWatcher !== null && KEY_REFUSED_CODES.has(codeOf(err) ?? '');
-  }
-
-  #holdForKey(message: string): void {
-    this.#queue.pause();
-    this.#problems.keyRefusedBy(message);
-  }
-
   #fatal(message: string): void {
-    if (this.#deps.startWatcher !== null) return this.#holdForKey(message);
+    // A watching engine waits out a refused key (src/sync/api-problems.ts); a one-shot run stops.
+    if (this.#problems.holdForKey({ code: 'E_API_AUTH' }, message)) return;
     this.#queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#logger.error({ event: 'fatal' }, text);
