@@ -9,7 +9,7 @@ import type { Config } from '../config/types.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
-import { startManifestWriter, type ManifestWriter } from './manifest-file.js';
+import { startManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { openSession, type Session } from './open-session.js';
 import type { ReconcileReport } from '../sync/types.js';
 

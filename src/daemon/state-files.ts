@@ -4,7 +4,7 @@ import { join } from 'node:path';
 export const INDEX_FILE = 'index.sqlite';
 /** The built-in emulator's folder store, so its files survive a restart like the index does. */
 export const EMULATOR_DIR = 'emulator';
-/** The manifest of synced files the daemon keeps current (src/daemon/manifest-file.ts). */
+/** The manifest of synced files the daemon keeps current (src/daemon/manifest-writer.ts). */
 export const MANIFEST_FILE = 'manifest.json';
 /** Index meta key where the last reconcile is kept for `status` without a daemon. */
 export const LAST_RECONCILE_META = 'cli.lastReconcile';

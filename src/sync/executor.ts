@@ -18,7 +18,7 @@ import { chooseMimeType, isTextLike, type MimeChoice } from './mime-policy.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
-import { isUtf8File } from './utf8-file.js';
+import { isUtf8File } from './is-utf8-file.js';
 
 /** Clock skew allowed between our start of an upload and the server's created_at. */
 const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;

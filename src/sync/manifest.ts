@@ -2,7 +2,7 @@
  * What programs and agents read of a synced folder, pure: the manifest (every synced path with its
  * id, size, hash, type and block) and the Managed Agents session resources
  * (docs/files-api-facts.md §11, §13). `export` prints them; the daemon keeps the manifest in the
- * state directory (src/daemon/manifest-file.ts).
+ * state directory (src/daemon/manifest-writer.ts).
  */
 import type { FileEntry } from './types.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { blockTypeOf, chooseMimeType, isTextLike, TEXT_PLAIN_UTF8 } from '../../src/sync/mime-policy.js';
 import { manifestOf, sessionResourcesOf, splitResources } from '../../src/sync/manifest.js';
 import { contentBlockFor } from '../../src/sync/report.js';
-import { isUtf8File } from '../../src/sync/utf8-file.js';
+import { isUtf8File } from '../../src/sync/is-utf8-file.js';
 
 describe('the MIME policy by use', () => {
   it('sends text-like files as text/plain; charset=utf-8 so that they work as document blocks', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startManifestWriter, type ManifestWriter } from '../../src/daemon/manifest-file.js';
+import { startManifestWriter, type ManifestWriter } from '../../src/daemon/manifest-writer.js';
 import { IndexStore } from '../../src/index/store.js';
 import { toEntry } from '../../src/sync/report.js';
 

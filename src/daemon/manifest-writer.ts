@@ -41,7 +41,7 @@ export function startManifestWriter(o: ManifestWriterOptions): ManifestWriter {
   let dirtySince: number | null = now();
   let lastBody: string | null = null;
   let writing: Promise<void> = Promise.resolve();
-  let closed = false;
+  let closed: Promise<void> | null = null;
 
   const write = (): Promise<void> => {
     writing = writing.then(async () => {
@@ -61,7 +61,7 @@ export function startManifestWriter(o: ManifestWriterOptions): ManifestWriter {
   };
 
   const tick = (): void => {
-    if (closed || o.index.closed) return;
+    if (closed !== null || o.index.closed) return;
     const changes = o.index.changeCount();
     const changedNow = changes !== seen;
     seen = changes;
@@ -73,11 +73,10 @@ export function startManifestWriter(o: ManifestWriterOptions): ManifestWriter {
 
   return {
     flush: () => (o.index.closed ? writing : write()),
-    async close() {
-      if (closed) return;
-      closed = true;
+    close() {
       clearInterval(timer);
-      await writing;
+      closed ??= writing;
+      return closed;
     },
   };
 }
