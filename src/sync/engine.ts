@@ -14,6 +14,7 @@ import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
 import { ApiProblems } from './api-problems.js';
+import { typeIsStale } from './mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
@@ -233,7 +234,11 @@ class Engine implements SyncEngine {
         },
         options,
       );
-      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null };
+      if (!options.dryRun) {
+        this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null };
+        // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
+        for (const r of this.#index.all()) if (r.state === 'synced' && typeIsStale(r, this.#config.sync.mimeTypes)) void this.#pushUpload(r.path, true);
+      }
       return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -303,11 +308,11 @@ class Engine implements SyncEngine {
 
   // --- jobs --------------------------------------------------------------------------------
 
-  #pushUpload(rel: string): Promise<UploadOutcome | null> {
+  #pushUpload(rel: string, retype = false): Promise<UploadOutcome | null> {
     let outcome: UploadOutcome | null = null;
     return this.#queue
       .push(`p:${rel}`, async (signal) => {
-        outcome = await uploadPath(this.#exec, rel, signal);
+        outcome = await uploadPath(this.#exec, rel, signal, retype);
         this.#afterUpload(rel, outcome);
       })
       .then(

@@ -14,7 +14,7 @@ import { APIError } from '../api/errors.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
-import { chooseMimeType, isTextLike, type MimeChoice } from './mime-policy.js';
+import { blockTypeOf, chooseMimeType, isTextLike, registeredType, type MimeChoice } from './mime-policy.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
@@ -90,12 +90,16 @@ export function classifyError(err: unknown): ErrorClass {
   return { message, code, status: null, retryable: true, fatal: false, ambiguous: true };
 }
 
-/** Uploads the current content of `relPath` if its row needs it. */
-export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome> {
+/**
+ * Uploads the current content of `relPath` if its row needs it. `retype`: also when the synced
+ * copy went up with another type than the MIME policy wants now (src/sync/mime-policy.ts).
+ */
+export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal, retype = false): Promise<UploadOutcome> {
   const { index, client, logger } = deps;
   const row = index.get(relPath);
   if (!row || row.state === 'skipped' || row.sha256 === null) return { kind: 'nothing' };
-  if (row.fileId && row.remoteSha256 === row.sha256) return { kind: 'nothing' };
+  const current = row.fileId !== null && row.remoteSha256 === row.sha256;
+  if (current && !retype) return { kind: 'nothing' };
   if (row.size > deps.maxFileBytes) return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
 
   // Never read outside the folder: upload from the real path, only when it lies inside the real
@@ -116,6 +120,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   if (adopted) return adopted;
 
   const mime = await mimeFor(deps, relPath, source);
+  if (current && blockTypeOf(row.mimeType ?? registeredType(relPath)) === mime.block) return { kind: 'nothing' };
   const remoteName = remoteNameFor(relPath, row.sha256);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
   deps.liveIntents.add(intent.id);

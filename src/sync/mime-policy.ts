@@ -97,3 +97,17 @@ export function chooseMimeType(relPath: string, options: MimeOptions = {}): Mime
   const mimeType = registeredType(relPath);
   return { mimeType, block: blockTypeOf(mimeType), note: null };
 }
+
+/**
+ * Whether a synced copy went up with a type whose block is not the one the policy (and
+ * `sync.mimeTypes`) gives the file now: a copy from before this policy (type not recorded: it
+ * went with its registered type, so a Markdown note is no document) or from before a change of
+ * `sync.mimeTypes`. Such a file is uploaded again. Blocks are compared, not type strings, so a
+ * server that spells a type its own way (`text/plain;charset=UTF-8`) causes no upload. A file
+ * already found not UTF-8 (a note) is judged as such.
+ */
+export function typeIsStale(row: { path: string; mimeType?: string | null; mimeNote?: string | null }, overrides?: Readonly<Record<string, string>>): boolean {
+  const sent = row.mimeType ?? registeredType(row.path);
+  const wanted = chooseMimeType(row.path, { ...(overrides ? { overrides } : {}), isUtf8: !row.mimeNote });
+  return blockTypeOf(sent) !== wanted.block;
+}

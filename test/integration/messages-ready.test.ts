@@ -184,3 +184,35 @@ describe("the API's real limits", () => {
     expect(h.emulator.files().filter((f) => f.expires_at === null)).toHaveLength(2);
   });
 });
+
+describe('copies uploaded with a type that does not fit their use', () => {
+  it('a Markdown note synced by an older version (text/markdown, no type recorded) is uploaded again as a document, the old copy deleted', async () => {
+    h = await createHarness({ watch: false });
+    await put(h, 'old.md', '# old\n');
+    await put(h, 'pic.png', PNG);
+    await h.engine.start();
+    await h.engine.onIdle();
+    // What an index from before schema 3 holds: the copy's type unknown; and the copy itself was
+    // sent with the registered type. Simulate it: upload such a copy and point the row at it.
+    const row = h.index.get('old.md')!;
+    const legacy = await h.emulator.addFile({ filename: row.remoteName!, bytes: Buffer.from('# old\n'), mimeType: 'text/markdown' });
+    // The copy it replaces is queued for deletion; the reconcile below deletes it.
+    h.index.adopt('old.md', { fileId: legacy.id, remoteName: legacy.filename, size: row.size, sha256: row.sha256!, createdAt: Date.now(), expiresAt: null, mimeType: null });
+    expect(h.engine.files().find((e) => e.path === 'old.md')?.block).toBe('container_upload');
+    const pngId = h.engine.fileIdOf('pic.png');
+    await h.engine.reconcile();
+    await h.engine.onIdle();
+    const entry = h.engine.files().find((e) => e.path === 'old.md')!;
+    expect(entry).toMatchObject({ mimeType: TEXT_PLAIN_UTF8, block: 'document' });
+    expect(entry.fileId).not.toBe(legacy.id);
+    expect(h.emulator.files().some((f) => f.id === legacy.id)).toBe(false);
+    // A copy whose type fits is left alone.
+    expect(h.engine.fileIdOf('pic.png')).toBe(pngId);
+    // And it settles: the next reconcile uploads nothing.
+    const uploads = h.emulator.stats().byRoute.upload;
+    await h.engine.reconcile();
+    await h.engine.onIdle();
+    expect(h.emulator.stats().byRoute.upload).toBe(uploads);
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+});

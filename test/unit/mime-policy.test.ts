@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blockTypeOf, chooseMimeType, isTextLike, TEXT_PLAIN_UTF8 } from '../../src/sync/mime-policy.js';
+import { blockTypeOf, chooseMimeType, isTextLike, TEXT_PLAIN_UTF8, typeIsStale } from '../../src/sync/mime-policy.js';
 import { manifestOf, sessionResourcesOf, splitResources } from '../../src/sync/manifest.js';
 import { contentBlockFor } from '../../src/sync/report.js';
 import { isUtf8File } from '../../src/sync/is-utf8-file.js';
@@ -47,6 +47,14 @@ describe('the MIME policy by use', () => {
   it('reads the block from a type with parameters and any case', () => {
     expect(blockTypeOf('Text/Plain; charset=utf-8')).toBe('document');
     expect(blockTypeOf('image/svg+xml')).toBe('container_upload');
+  });
+
+  it('calls a copy stale only when its block is not the one the file should have now', () => {
+    expect(typeIsStale({ path: 'a.md', mimeType: null })).toBe(true); // an older version sent text/markdown
+    expect(typeIsStale({ path: 'a.pdf', mimeType: null })).toBe(false);
+    expect(typeIsStale({ path: 'a.md', mimeType: 'text/plain;charset=UTF-8' })).toBe(false); // spelled another way
+    expect(typeIsStale({ path: 'a.csv', mimeType: 'text/csv', mimeNote: 'not valid UTF-8' })).toBe(false);
+    expect(typeIsStale({ path: 'a.md', mimeType: TEXT_PLAIN_UTF8 }, { '.md': 'text/markdown' })).toBe(true);
   });
 
   it('checks UTF-8 on the bytes, across chunk boundaries', async () => {
