@@ -77,7 +77,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // fits: src/sync/mime-policy.ts), and why a text-like file could not be sent as text/plain.
     // NULL for copies uploaded or adopted before: their type is not known.
     version: 3,
-    sql: `ALTER TABLE files ADD COLUMN mime_type TEXT; ALTER TABLE files ADD COLUMN mime_note TEXT;`,
+    sql: `
+      ALTER TABLE files ADD COLUMN mime_type TEXT;
+      ALTER TABLE files ADD COLUMN mime_note TEXT;
+      CREATE INDEX files_mime_note ON files (path) WHERE mime_note IS NOT NULL;
+    `,
   },
 ];
 
