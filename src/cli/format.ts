@@ -56,6 +56,11 @@ export function formatStatus(s: StatusReport): string {
     lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
   }
   lines.push(...formatActivity(s));
+  if (s.apiProblem) {
+    const p = s.apiProblem;
+    lines.push(`problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`);
+    lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
+  }
   const lr = s.lastReconcile;
   lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
   if (lr?.orphans) lines.push(`orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`);
@@ -63,6 +68,7 @@ export function formatStatus(s: StatusReport): string {
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
   lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
+  lines.push(...list('not usable as documents', s.notDocuments, (k) => `${k.path}: ${k.reason}`, 20));
   return `${lines.join('\n')}\n`;
 }
 
@@ -98,7 +104,7 @@ export function formatDuration(ms: number): string {
 export function formatEntries(entries: readonly FileEntry[]): string {
   if (entries.length === 0) return 'no files indexed yet\n';
   return `${entries
-    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}`)
+    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}${e.note ? `  (${e.note})` : ''}`)
     .join('\n')}\n`;
 }
 

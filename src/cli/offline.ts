@@ -84,5 +84,6 @@ export function offlineStatus(config: Config, index: IndexStore | null, now: num
       traffic: null,
     }),
     unreadableDirs: readUnreadableDirs(index),
+    noteRows: rows.filter((r) => r.mimeNote),
   });
 }

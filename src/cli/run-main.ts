@@ -8,6 +8,7 @@ import { createRedactor } from '../log/redactor.js';
 import { VERSION } from '../version.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { filesCommand } from './commands/files.js';
+import { exportCommand } from './commands/export.js';
 import { idCommand } from './commands/id.js';
 import { lsCommand } from './commands/ls.js';
 import { reconcileCommand } from './commands/reconcile.js';
@@ -40,7 +41,7 @@ export async function runMain(argv: readonly string[], ctx: CliContext): Promise
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.out.write(s), writeErr: (s) => env.err.write(s) });
-  for (const make of [runCommand, syncCommand, reconcileCommand, statusCommand, lsCommand, idCommand, filesCommand, emulatorCommand, serviceCommand]) {
+  for (const make of [runCommand, syncCommand, reconcileCommand, statusCommand, lsCommand, idCommand, exportCommand, filesCommand, emulatorCommand, serviceCommand]) {
     program.addCommand(inherit(make(env, done), env));
   }
   program.addHelpText(

@@ -64,7 +64,8 @@ export function formatIssues(input: unknown, issues: readonly z.core.$ZodIssue[]
       continue;
     }
     const field = fieldLabel(issue.path);
-    const expectation = EXPECTATIONS[expectationKey(issue.path)] ?? issue.message;
+    // A map's entries (sync.mimeTypes) are described by the map's own expectation.
+    const expectation = EXPECTATIONS[expectationKey(issue.path)] ?? EXPECTATIONS[expectationKey(issue.path.slice(0, -1))] ?? issue.message;
     const label = field === '' ? 'the configuration' : field;
     out.push(withSource(`${label} must be ${expectation}, got ${describeValue(valueAt(input, issue.path))}`, field, options));
   }

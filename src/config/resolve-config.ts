@@ -297,6 +297,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
       instanceName,
       ownerTag: ownerTagFor({ instanceName, hostname: input.hostname ?? osHostname(), dir: resolve(dir) }),
+      ...(merged.sync?.mimeTypes && Object.keys(merged.sync.mimeTypes).length > 0 ? { mimeTypes: Object.fromEntries(Object.entries(merged.sync.mimeTypes).map(([ext, type]) => [ext.toLowerCase(), type])) } : {}),
     },
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, sourceOf),

@@ -14,6 +14,10 @@ const nonNegInt = z.number().int().nonnegative();
 const path = z.string().min(1);
 /** host:port, the host a name, an IPv4 address or a [bracketed] IPv6 address. */
 const LISTEN_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** A `sync.mimeTypes` key is ".ext" (letters, digits, -, _, +). */
+const MIME_EXTENSION_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9_+-]{0,19}$/;
+/** A type/subtype with optional parameters, as RFC 6838 allows (loosely). */
+const MIME_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9_.-]+=("[^"]*"|[A-Za-z0-9_.+-]+))*$/;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 
@@ -65,6 +69,7 @@ export const fileConfigSchema = z.strictObject({
       maxDeleteFloor: nonNegInt.optional(),
       reconcileIntervalMinutes: nonNegInt.optional(),
       instanceName: z.string().min(1).max(64).nullable().optional(),
+      mimeTypes: z.record(z.string().regex(MIME_EXTENSION_PATTERN), z.string().regex(MIME_TYPE_PATTERN)).optional(),
     })
     .optional(),
   log: z
@@ -120,6 +125,7 @@ export const EXPECTATIONS: Readonly<Record<string, string>> = {
   'sync.maxDeleteFloor': 'a non-negative integer',
   'sync.reconcileIntervalMinutes': 'a non-negative integer (minutes; 0 turns the schedule off)',
   'sync.instanceName': 'null or a string of 1 to 64 characters (names this sync in its owner tag)',
+  'sync.mimeTypes': 'an object mapping extensions (".md") to MIME types ("text/plain; charset=utf-8")',
   log: 'an object',
   'log.level': `one of ${LEVELS.map((l) => `"${l}"`).join(', ')}`,
   metrics: 'an object',

@@ -71,6 +71,11 @@ export interface SyncConfig {
    * ownerTagFor), from instanceName, or from the host name and the folder's absolute path.
    */
   readonly ownerTag: string;
+  /**
+   * Upload type per extension (lower case, with the dot), over the MIME policy of
+   * src/sync/mime-policy.ts. Absent or {}: the policy alone.
+   */
+  readonly mimeTypes?: Readonly<Record<string, string>>;
 }
 
 export interface MetricsConfig {

@@ -10,6 +10,7 @@ import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { startManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { openSession, type Session } from './open-session.js';
 import { SyncMeter } from './sync-meter.js';
 import type { ReconcileReport } from '../sync/types.js';
@@ -31,6 +32,12 @@ export interface RunDaemonOptions {
   warnings?: readonly string[];
   /** Learns secrets created at run time (the emulator's key) so every output redacts them. */
   onSecret?: (secret: string) => void;
+  /**
+   * Started by systemd or launchd: a key refused at start keeps the daemon running and trying
+   * again every 5 minutes (or at SIGHUP), since an exit would be restarted into the same refusal
+   * every 10 s. In a terminal it exits 1 at once, where a person sees it. @default false
+   */
+  underServiceManager?: boolean;
   /** Called once the control socket listens and the start reconcile is under way. */
   onReady?: (info: { session: Session; control: ControlServer; metrics: MetricsServer | null }) => void;
 }
@@ -93,6 +100,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   const meter = new SyncMeter();
   // What /readyz answers until the start reconcile is done (and after, if the key is refused).
   let notReady: string | null = 'the start-up reconcile has not finished';
+  let manifest: ManifestWriter | null = null;
   let code: number = EXIT_OK;
   try {
     try {
@@ -132,6 +140,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
         stateOf: (p) => engine.stateOf(p),
       },
     });
+    manifest = startManifestWriter({ stateDir: config.stateDir, dir: config.dir, index: session.index, files: () => engine.files(), logger: log });
     if (config.metrics.listen) {
       try {
         metrics = await startMetricsServer({
@@ -163,6 +172,15 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       (err: unknown) => {
         if (stopping) return;
         notReady = isAuthError(err) ? 'the API refused the key' : `the start-up reconcile failed: ${describeError(err)}`;
+        if (isAuthError(err) && options.underServiceManager) {
+          // The engine holds its queue and tries again by itself (src/sync/api-problems.ts).
+          log.error(
+            { event: 'key-refused', err: describeError(err) },
+            `the API refused the key from ${keySource(config)}: ${describeError(err)}; still running: fix the key, then send SIGHUP (systemctl --user reload claude-filesync) or wait for the retry every 5 minutes`,
+          );
+          engineStarted = true;
+          return;
+        }
         if (isAuthError(err)) {
           log.fatal({ event: 'fatal', err: describeError(err) }, `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`);
         } else {
@@ -179,6 +197,8 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
     signals.off('SIGHUP', onHup);
     try {
       await metrics?.close();
+      await manifest?.flush();
+      await manifest?.close();
       await control?.close();
       await session?.close(graceMs);
     } catch (err) {

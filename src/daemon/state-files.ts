@@ -15,6 +15,8 @@ import type { Config } from '../config/types.js';
 export const LEGACY_INDEX_FILE = 'index.sqlite';
 /** The built-in emulator's folder store, so its files survive a restart like the index does. */
 export const EMULATOR_DIR = 'emulator';
+/** The manifest of synced files the daemon keeps current (src/daemon/manifest-writer.ts). */
+export const MANIFEST_FILE = 'manifest.json';
 /** Index meta key where the last reconcile is kept for `status` without a daemon. */
 export const LAST_RECONCILE_META = 'cli.lastReconcile';
 /** Index meta key naming the target (its key) the index belongs to. */

@@ -78,6 +78,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     sql: `ALTER TABLE files ADD COLUMN ctime_ms REAL;`,
   },
+  {
+    // The Content-Type the remote copy was uploaded with (it decides the Messages block a file id
+    // fits: src/sync/mime-policy.ts), and why a text-like file could not be sent as text/plain.
+    // NULL for copies uploaded or adopted before: their type is not known.
+    version: 4,
+    sql: `
+      ALTER TABLE files ADD COLUMN mime_type TEXT;
+      ALTER TABLE files ADD COLUMN mime_note TEXT;
+      CREATE INDEX files_mime_note ON files (path) WHERE mime_note IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

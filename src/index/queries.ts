@@ -10,7 +10,8 @@ const FILE_COLUMNS = `
   path_key AS pathKey, path, size, mtime_ms AS mtimeMs, ino, sha256, state, file_id AS fileId,
   remote_name AS remoteName, remote_sha256 AS remoteSha256, remote_size AS remoteSize,
   remote_created_at AS remoteCreatedAt, remote_expires_at AS remoteExpiresAt, attempts,
-  last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt, hashed_at AS hashedAt, ctime_ms AS ctimeMs`;
+  last_error AS lastError, skip_reason AS skipReason, updated_at AS updatedAt, hashed_at AS hashedAt, ctime_ms AS ctimeMs,
+  mime_type AS mimeType, mime_note AS mimeNote`;
 const INTENT_COLUMNS = `id, path_key AS pathKey, path, remote_name AS remoteName, size, sha256, started_at AS startedAt`;
 const DELETE_COLUMNS = `file_id AS fileId, remote_name AS remoteName, path, reason, queued_at AS queuedAt, attempts, last_error AS lastError`;
 
@@ -30,18 +31,20 @@ export function prepareQueries(db: Database.Database) {
     lastUploadAt: db.prepare<[], number | null>('SELECT max(remote_created_at) FROM files WHERE file_id IS NOT NULL').pluck(),
     oldestDelete: db.prepare<[], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id LIMIT 1`),
     deleteCount: db.prepare<[], number>('SELECT count(*) FROM remote_deletes').pluck(),
+    withMimeNote: db.prepare<[number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE mime_note IS NOT NULL ORDER BY path LIMIT ?`),
     byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
     put: db.prepare<[FileRow]>(`
       INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,
-        remote_size, remote_created_at, remote_expires_at, attempts, last_error, skip_reason, updated_at, hashed_at, ctime_ms)
+        remote_size, remote_created_at, remote_expires_at, attempts, last_error, skip_reason, updated_at, hashed_at, ctime_ms, mime_type, mime_note)
       VALUES (@pathKey, @path, @size, @mtimeMs, @ino, @sha256, @state, @fileId, @remoteName, @remoteSha256,
-        @remoteSize, @remoteCreatedAt, @remoteExpiresAt, @attempts, @lastError, @skipReason, @updatedAt, @hashedAt, @ctimeMs)
+        @remoteSize, @remoteCreatedAt, @remoteExpiresAt, @attempts, @lastError, @skipReason, @updatedAt, @hashedAt, @ctimeMs, @mimeType, @mimeNote)
       ON CONFLICT (path_key) DO UPDATE SET path = excluded.path, size = excluded.size, mtime_ms = excluded.mtime_ms,
         ino = excluded.ino, sha256 = excluded.sha256, state = excluded.state, file_id = excluded.file_id,
         remote_name = excluded.remote_name, remote_sha256 = excluded.remote_sha256, remote_size = excluded.remote_size,
         remote_created_at = excluded.remote_created_at, remote_expires_at = excluded.remote_expires_at,
         attempts = excluded.attempts, last_error = excluded.last_error, skip_reason = excluded.skip_reason,
-        updated_at = excluded.updated_at, hashed_at = excluded.hashed_at, ctime_ms = excluded.ctime_ms`),
+        updated_at = excluded.updated_at, hashed_at = excluded.hashed_at, ctime_ms = excluded.ctime_ms,
+        mime_type = excluded.mime_type, mime_note = excluded.mime_note`),
     deleteRow: db.prepare<[string]>('DELETE FROM files WHERE path_key = ?'),
     setState: db.prepare<[FileState, number, string]>('UPDATE files SET state = ?, updated_at = ? WHERE path_key = ?'),
     insertIntent: db.prepare<[string, string, string, number, string, number]>(
@@ -62,6 +65,7 @@ export function prepareQueries(db: Database.Database) {
     ownedFileIds: db
       .prepare<[], string>('SELECT file_id FROM files WHERE file_id IS NOT NULL UNION SELECT file_id FROM remote_deletes')
       .pluck(),
+    totalChanges: db.prepare<[], number>('SELECT total_changes()').pluck(),
     getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: db.prepare<[string, string]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -139,6 +139,8 @@ export function attachedRow(row: FileRow, remote: RemoteCopy, now: number): File
     remoteSize: remote.size,
     remoteCreatedAt: remote.createdAt,
     remoteExpiresAt: remote.expiresAt,
+    mimeType: remote.mimeType ?? null,
+    mimeNote: remote.mimeNote ?? null,
     attempts: state === 'synced' ? 0 : row.attempts,
     lastError: state === 'synced' ? null : row.lastError,
     updatedAt: now,
@@ -156,6 +158,8 @@ export function clearedRow(row: FileRow, now: number): FileRow {
     remoteSize: null,
     remoteCreatedAt: null,
     remoteExpiresAt: null,
+    mimeType: null,
+    mimeNote: null,
     updatedAt: now,
   };
 }

@@ -151,6 +151,11 @@ export class IndexStore {
     return { oldest: this.#s.oldestDelete.get(), count: this.#s.deleteCount.get() ?? 0 };
   }
 
+  /** Rows whose file could not be sent as its policy's type (a MIME note), by path. */
+  withMimeNote(limit = 100): FileRow[] {
+    return this.#s.withMimeNote.all(limit);
+  }
+
   /** One queued delete, if it is still queued. */
   getDelete(fileId: string): RemoteDelete | undefined {
     return this.#s.getDelete.get(fileId);
@@ -362,6 +367,11 @@ export class IndexStore {
     return new Set(this.#s.ownedFileIds.all());
   }
 
+  /** Rows this connection has written so far: a cheap "anything changed?" for the manifest writer. */
+  changeCount(): number {
+    return this.#s.totalChanges.get() ?? 0;
+  }
+
   // --- meta ------------------------------------------------------------------------------------------
 
   getMeta(key: string): string | undefined {
@@ -385,7 +395,7 @@ export class IndexStore {
   }
 
   #put(row: FileRow): FileRow {
-    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null };
+    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null, mimeType: row.mimeType ?? null, mimeNote: row.mimeNote ?? null };
     this.#s.put.run(full);
     this.#facts?.set(row.path, { size: row.size, mtimeMs: row.mtimeMs, ino: row.ino, sha256: row.sha256, hashedAt: full.hashedAt, ctimeMs: full.ctimeMs });
     return full;

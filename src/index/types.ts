@@ -47,6 +47,13 @@ export interface FileRow {
    * whose ctime differs from the file's (or is unknown) is hashed again, never reused.
    */
   ctimeMs?: number | null;
+  /**
+   * The Content-Type the remote copy `fileId` was uploaded with (schema 4; null when unknown: a
+   * copy uploaded or adopted before schema 4, or adopted from a listing without its type).
+   */
+  mimeType?: string | null;
+  /** Why the file was not sent as a document (text-like but not UTF-8), or null (schema 4). */
+  mimeNote?: string | null;
 }
 
 /** Local facts about one file, as the scanner or a single-path check saw them. */
@@ -104,6 +111,9 @@ export interface RemoteCopy {
   sha256: string;
   createdAt: number | null;
   expiresAt: number | null;
+  /** The Content-Type it was uploaded with, when known. */
+  mimeType?: string | null;
+  mimeNote?: string | null;
 }
 
 /** What a full scan needs of a row to decide whether to read the file again. */

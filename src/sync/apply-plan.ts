@@ -40,6 +40,7 @@ export function applyPlan(index: IndexStore, plan: Plan, now: number): AppliedPl
       sha256: a.sha256,
       createdAt: a.file.createdAt,
       expiresAt: a.file.expiresAt,
+      mimeType: a.file.mimeType ?? null,
     });
     if (superseded) deletes.set(superseded.fileId, superseded);
   }

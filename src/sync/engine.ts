@@ -15,6 +15,8 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
+import { ApiProblems } from './api-problems.js';
+import { typeIsStale } from './mime-policy.js';
 import { ChangedBackoff, dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
@@ -64,6 +66,7 @@ class Engine implements SyncEngine {
   readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
+  readonly #problems: ApiProblems;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -84,9 +87,13 @@ class Engine implements SyncEngine {
       expiresInSeconds: this.#config.sync.expiresInSeconds,
       maxFileBytes: this.#config.sync.maxFileBytes,
       ownerTag: this.#config.sync.ownerTag,
+      ...(this.#config.sync.mimeTypes ? { mimeTypes: this.#config.sync.mimeTypes } : {}),
       liveIntents: new Set(),
       onDeleteQueued: (d) => void this.#pushDelete(d),
     };
+    const retry = () => this.#reconcileInBackground('trying the refused key again');
+    const waitsForKey = deps.startWatcher !== null;
+    this.#problems = new ApiProblems({ logger: this.#logger, now: this.#now, retry, pause: () => this.#queue.pause(), waitsForKey, keyRetryMs: deps.keyRetryMs });
     this.#settled = new SettledPaths({
       config: this.#config,
       index: this.#index,
@@ -108,12 +115,12 @@ class Engine implements SyncEngine {
     if (this.#started) return;
     this.#started = true;
     if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents());
-    await this.reconcile({});
-    this.#schedule();
     if (this.#watcher) {
       this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
       this.#recheckTimer.unref();
     }
+    await this.reconcile({});
+    this.#schedule();
   }
 
   #watchEvents(): WatchEvents {
@@ -135,7 +142,7 @@ class Engine implements SyncEngine {
 
   /** Failed files whose backoff has passed are looked at again (src/sync/backoff.ts). */
   #recheckFailed(): void {
-    if (this.#closed || this.#reconciling) return;
+    if (this.#closed || this.#reconciling || this.#problems.keyRefused) return;
     const now = this.#now();
     const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
     if (due.length > 0) this.#onSettled(due);
@@ -207,6 +214,7 @@ class Engine implements SyncEngine {
       lastReconcile: this.#lastReconcile,
       heldDeletes: mergeHeld(this.#deps.workspace?.held() ?? null, heldStatus(held.size, this.#held)),
       lastErrors: [...this.#lastErrors],
+      apiProblem: this.#problems.current(),
       skippedRows: this.#index.byState('skipped', 100),
       unreadableDirs: readUnreadableDirs(this.#index),
       activity: buildActivity({
@@ -224,6 +232,7 @@ class Engine implements SyncEngine {
             }
           : null,
       }),
+      noteRows: this.#index.withMimeNote(100),
     });
   }
 
@@ -257,6 +266,7 @@ class Engine implements SyncEngine {
     this.#closed ??= (async () => {
       if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
       if (this.#recheckTimer) clearInterval(this.#recheckTimer);
+      this.#problems.close();
       this.#settled.close();
       this.#timers.close();
       await this.#watcher?.close();
@@ -288,7 +298,8 @@ class Engine implements SyncEngine {
           pushDelete: (d) => this.#pushDelete(d),
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
-          onApplied: () => this.#resume(),
+          // The listing worked: the key is accepted (again).
+          onApplied: () => (this.#problems.keyAccepted(), this.#resume()),
           onUnreadableDirs: (dirs) => {
             const now = this.#now();
             const before = this.#unreadableDirs;
@@ -299,12 +310,17 @@ class Engine implements SyncEngine {
         options,
       );
       report.heldDeletes = mergeHeld(this.#deps.workspace?.held() ?? null, report.heldDeletes);
-      if (!options.dryRun) this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
+      if (!options.dryRun) {
+        this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
+        // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
+        for (const r of this.#index.all()) if (r.state === 'synced' && typeIsStale(r, this.#config.sync.mimeTypes)) void this.#pushUpload(r.path, true);
+      }
       return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: this.#now() - started, ok: false, error: message };
       this.#recordError(null, `reconcile failed: ${message}`, codeOf(err));
+      this.#problems.holdForKey(err, message);
       throw err;
     } finally {
       this.#resume();
@@ -315,7 +331,8 @@ class Engine implements SyncEngine {
   /** Jobs run again and the watcher paths held during a reconcile are handled. */
   #resume(): void {
     this.#reconciling = false;
-    this.#queue.start();
+    // Queued work waits for a key the API accepts.
+    if (!this.#problems.keyRefused) this.#queue.start();
     if (this.#deferred.size === 0) return;
     const deferred = [...this.#deferred];
     this.#deferred.clear();
@@ -367,11 +384,11 @@ class Engine implements SyncEngine {
 
   // --- jobs --------------------------------------------------------------------------------
 
-  #pushUpload(rel: string): Promise<UploadOutcome | null> {
+  #pushUpload(rel: string, retype = false): Promise<UploadOutcome | null> {
     let outcome: UploadOutcome | null = null;
     return this.#queue
       .push(`p:${rel}`, async (signal) => {
-        outcome = await uploadPath(this.#exec, rel, signal);
+        outcome = await uploadPath(this.#exec, rel, signal, retype);
         this.#afterUpload(rel, outcome);
       })
       .then(
@@ -394,6 +411,7 @@ class Engine implements SyncEngine {
       case 'uploaded': {
         this.#timers.clear(`p:${rel}`);
         this.#changedBackoff.settled(rel);
+        this.#problems.uploaded();
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
         // settled check saw nothing to do then: the row is pending again, so upload it again.
@@ -408,6 +426,7 @@ class Engine implements SyncEngine {
         break;
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
+        this.#problems.uploadFailed(outcome.apiErrorCode, outcome.error);
         if (outcome.fatal) this.#fatal(outcome.error);
         else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
         break;
@@ -446,6 +465,8 @@ class Engine implements SyncEngine {
   }
 
   #fatal(message: string): void {
+    // A watching engine waits out a refused key (src/sync/api-problems.ts); a one-shot run stops.
+    if (this.#problems.holdForKey({ code: 'E_API_AUTH' }, message)) return;
     this.#queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#logger.error({ event: 'fatal' }, text);

@@ -14,9 +14,11 @@ import { APIError } from '../api/errors.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
+import { blockTypeOf, chooseMimeType, isTextLike, registeredType, type MimeChoice } from './mime-policy.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
+import { isUtf8File } from './is-utf8-file.js';
 
 /** Clock skew allowed between our start of an upload and the server's created_at. */
 const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;
@@ -32,6 +34,8 @@ export interface ExecutorDeps {
   maxFileBytes: number;
   /** The owner tag our names carry (config.sync.ownerTag). */
   ownerTag: string;
+  /** `sync.mimeTypes`: upload type per extension, over the MIME policy. */
+  mimeTypes?: Readonly<Record<string, string>>;
   /** Intents of uploads running now, so a concurrent reconcile leaves them alone. */
   liveIntents: Set<number>;
   /** A remote delete was queued outside an upload's own outcome (an orphan found): run it. */
@@ -42,7 +46,7 @@ export type UploadOutcome =
   | { kind: 'nothing' }
   | { kind: 'uploaded'; fileId: string; bytes: number; superseded: RemoteDelete | null; recovered: boolean }
   | { kind: 'changed'; discarded: RemoteDelete }
-  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean }
+  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean; apiErrorCode?: string | null }
   | { kind: 'skipped'; reason: string };
 
 export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean };
@@ -56,6 +60,8 @@ export interface ErrorClass {
   fatal: boolean;
   /** No answer came back: the request may have stored a file. */
   ambiguous: boolean;
+  /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
+  apiErrorCode?: string | null;
 }
 
 /** API codes that stop the engine: the key itself was refused. */
@@ -74,7 +80,7 @@ export function classifyError(err: unknown): ErrorClass {
     const fatal = FATAL_CODES.has(err.code);
     // Only a request that got no answer at all is ambiguous: an answered one (even a 429 or a
     // 5xx) stored nothing, so no intent needs resolving.
-    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined };
+    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined, apiErrorCode: err.errorCode ?? null };
   }
   const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : null;
   if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
@@ -86,12 +92,16 @@ export function classifyError(err: unknown): ErrorClass {
   return { message, code, status: null, retryable: true, fatal: false, ambiguous: true };
 }
 
-/** Uploads the current content of `relPath` if its row needs it. */
-export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome> {
+/**
+ * Uploads the current content of `relPath` if its row needs it. `retype`: also when the synced
+ * copy went up with another type than the MIME policy wants now (src/sync/mime-policy.ts).
+ */
+export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal, retype = false): Promise<UploadOutcome> {
   const { index, client, logger } = deps;
   const row = index.get(relPath);
   if (!row || row.state === 'skipped' || row.sha256 === null) return { kind: 'nothing' };
-  if (row.fileId && row.remoteSha256 === row.sha256) return { kind: 'nothing' };
+  const current = row.fileId !== null && row.remoteSha256 === row.sha256;
+  if (current && !retype) return { kind: 'nothing' };
   if (row.size > deps.maxFileBytes) return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
 
   // Never read outside the folder: upload from the real path, only when it lies inside the real
@@ -111,6 +121,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   const adopted = await resolveStaleIntents(deps, relPath, signal);
   if (adopted) return adopted;
 
+  const mime = await mimeFor(deps, relPath, source);
+  if (current && blockTypeOf(row.mimeType ?? registeredType(relPath)) === mime.block) return { kind: 'nothing' };
   const remoteName = remoteNameFor(relPath, row.sha256, deps.ownerTag);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
   deps.liveIntents.add(intent.id);
@@ -123,6 +135,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       { path: source },
       {
         filename: remoteName,
+        mimeType: mime.mimeType,
         expectedIno: row.ino,
         // Lost-response recovery must never mistake the copy we are replacing for the new one.
         ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
@@ -149,6 +162,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       sha256: result.sha256,
       createdAt,
       expiresAt,
+      mimeType: mime.mimeType,
+      mimeNote: mime.note,
     });
     const removedMeanwhile = superseded?.fileId === result.file.id;
     logger.info(
@@ -158,6 +173,8 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
         fileId: result.file.id,
         ...(row.fileId ? { oldFileId: row.fileId } : {}),
         size: result.bytesSent,
+        mimeType: mime.mimeType,
+        ...(mime.note ? { note: mime.note } : {}),
         durationMs: deps.now() - started,
         ...(result.recovered ? { recovered: true } : {}),
       },
@@ -176,10 +193,21 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     }
     index.markFailed(relPath, c.message);
     logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
-    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous };
+    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous, apiErrorCode: c.apiErrorCode ?? null };
   } finally {
     deps.liveIntents.delete(intent.id);
   }
+}
+
+/**
+ * The type to upload `relPath` with (src/sync/mime-policy.ts). A text-like file is read once to
+ * check it is UTF-8; a read error here leaves the check to the upload, which reads it again.
+ */
+async function mimeFor(deps: ExecutorDeps, relPath: string, source: string): Promise<MimeChoice> {
+  const overrides = deps.mimeTypes ?? {};
+  if (!isTextLike(relPath, overrides)) return chooseMimeType(relPath, { overrides });
+  const isUtf8 = await isUtf8File(source).catch(() => true);
+  return chooseMimeType(relPath, { overrides, isUtf8 });
 }
 
 /** The real path of `relPath`, refused when it resolves outside the real root. */
@@ -222,7 +250,7 @@ async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?:
       const { createdAt, expiresAt } = toRemote(f);
       const wanted = outcome === null && row && row.sha256 === intent.sha256 && f.size_bytes === intent.size && row.remoteSha256 !== intent.sha256;
       if (wanted) {
-        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt });
+        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt, mimeType: f.mime_type });
         deps.logger.info({ event: 'adopt', path: relPath, fileId: f.id, size: f.size_bytes, via: 'intent' }, 'adopted the copy an unanswered upload stored');
         outcome = { kind: 'uploaded', fileId: f.id, bytes: f.size_bytes, superseded, recovered: true };
       } else {

@@ -13,6 +13,8 @@ export interface RemoteFile {
   createdAt: number;
   /** ms since epoch, or null if it never expires. */
   expiresAt: number | null;
+  /** The type it was uploaded with (absent in hand-built plans' inputs). */
+  mimeType?: string | null;
 }
 
 /** The API's timestamps as ms since epoch (null when absent or unparseable). */
@@ -24,5 +26,5 @@ export function toRemote(file: FileMetadata): { createdAt: number | null; expire
 
 export function toRemoteFile(f: FileMetadata): RemoteFile {
   const { createdAt, expiresAt } = toRemote(f);
-  return { id: f.id, filename: f.filename, size: f.size_bytes, createdAt: createdAt ?? 0, expiresAt };
+  return { id: f.id, filename: f.filename, size: f.size_bytes, createdAt: createdAt ?? 0, expiresAt, mimeType: f.mime_type ?? null };
 }

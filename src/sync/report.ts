@@ -3,6 +3,7 @@
  * from the index alone (src/cli/offline.ts) when no daemon runs.
  */
 import type { FileRow, RemoteDelete, StateCounts } from '../index/types.js';
+import { blockTypeOf, registeredType } from './mime-policy.js';
 import { HELD_MESSAGE } from './held-deletes.js';
 import { parseUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDir } from './unreadable-dirs.js';
 import type { Activity, FileEntry, LastError, StatusReport } from './types.js';
@@ -32,6 +33,10 @@ export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): File
     sha256: r.sha256,
     state: r.state,
     error: r.state === 'skipped' ? r.skipReason : r.lastError,
+    mimeType: r.fileId ? (r.mimeType ?? null) : null,
+    // A copy uploaded before the type was recorded went with its name's registered type.
+    block: r.fileId ? blockTypeOf(r.mimeType ?? registeredType(r.path)) : null,
+    note: r.mimeNote ?? null,
   };
 }
 
@@ -60,18 +65,36 @@ export function heldStatus(heldCount: number, last: StatusReport['heldDeletes'])
   return { count: heldCount, message: last && !last.rootMissing ? last.message : HELD_MESSAGE };
 }
 
+/** The JSON content block that puts a synced file in a Messages request (docs/files-api-facts.md §8), or null. */
+export function contentBlockFor(entry: FileEntry): Record<string, unknown> | null {
+  if (entry.fileId === null || entry.state !== 'synced' || !entry.block) return null;
+  switch (entry.block) {
+    case 'document':
+      return { type: 'document', source: { type: 'file', file_id: entry.fileId }, title: entry.path };
+    case 'image':
+      return { type: 'image', source: { type: 'file', file_id: entry.fileId } };
+    case 'container_upload':
+      return { type: 'container_upload', file_id: entry.fileId };
+  }
+}
+
 /** The facts a status report is made of; queue and watcher default to "not running". */
-export type StatusFacts = Omit<StatusReport, 'skipped' | 'queue' | 'watcher'> & {
+export type StatusFacts = Omit<StatusReport, 'skipped' | 'queue' | 'watcher' | 'notDocuments' | 'apiProblem'> & {
   /** Rows in state `skipped` (the first 100 are listed). */
   skippedRows: readonly FileRow[];
+  /** Rows with a MIME note (the first 100 are listed). */
+  noteRows?: readonly FileRow[];
+  apiProblem?: StatusReport['apiProblem'];
   queue?: StatusReport['queue'];
   watcher?: StatusReport['watcher'];
 };
 
 export function buildStatus(facts: StatusFacts): StatusReport {
-  const { skippedRows, queue, watcher, ...rest } = facts;
+  const { skippedRows, noteRows, queue, watcher, apiProblem, ...rest } = facts;
   return {
     ...rest,
+    apiProblem: apiProblem ?? null,
+    notDocuments: (noteRows ?? []).slice(0, SKIPPED_SHOWN).map((r) => ({ path: r.path, reason: r.mimeNote ?? '' })),
     queue: queue ?? { depth: 0, inFlight: 0, pausedUntil: null, rateLimitPauses: 0 },
     watcher: watcher ?? { mode: 'off', warning: null },
     skipped: skippedRows.slice(0, SKIPPED_SHOWN).map((r) => ({ path: r.path, reason: r.skipReason ?? 'skipped' })),
@@ -153,3 +176,4 @@ export function workspaceHold(known: string | undefined, seen: string | undefine
       'copies missing there are uploaded again); otherwise restore the right key.',
   };
 }
+export { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources, type Manifest, type SessionResource } from './manifest.js';

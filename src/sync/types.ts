@@ -41,6 +41,12 @@ export interface FileEntry {
   /** `held`: the file is gone and its remote delete is held (src/sync/held-deletes.ts). */
   state: FileState | 'held';
   error: string | null;
+  /** The type the remote copy was uploaded with; null when not recorded (uploaded before schema 3) or no copy. */
+  mimeType?: string | null;
+  /** The Messages content block the file id fits (src/sync/mime-policy.ts), or null without a copy. */
+  block?: 'document' | 'image' | 'container_upload' | null;
+  /** Why a text-like file is not a document (not UTF-8), or null. */
+  note?: string | null;
 }
 
 export interface ReconcileReport {
@@ -95,6 +101,23 @@ export interface StatusReport {
   unreadableDirs: { path: string; reason: string }[];
   /** What a person asks first: is it moving, what is waiting, and when will it be done. */
   activity: Activity;
+  /** Files that cannot be used as the block their type suggests, and why (not UTF-8). */
+  notDocuments: { path: string; reason: string }[];
+  /**
+   * Requests stopped or uploads refused for a reason the API gave and the user must fix: the key
+   * was refused (401/403 on a listing) or the organization's storage is full. Null when none.
+   */
+  apiProblem: ApiProblem | null;
+}
+
+export interface ApiProblem {
+  kind: 'key-refused' | 'storage-full';
+  since: string;
+  message: string;
+  /** What to do about it. */
+  hint: string;
+  /** When the daemon tries again by itself, or null. */
+  retryAt: string | null;
 }
 
 export interface Activity {
@@ -225,6 +248,11 @@ export interface EngineDeps {
   traffic?: TrafficFacts;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
-  /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */
+  /**
+   * Called when a one-shot engine (no watcher) cannot go on: the API refused the key. A watching
+   * engine instead pauses and tries again (src/sync/api-problems.ts).
+   */
   onFatal?: (err: Error) => void;
+  /** How long a watching engine waits before trying a refused key again. @default 5 minutes */
+  keyRetryMs?: number;
 }

@@ -109,7 +109,7 @@ describe('bad input: the API side', () => {
       apiError(res, 401, 'authentication_error', 'invalid x-api-key');
     };
     for (let i = 0; i < 10; i += 1) await put(h!, `after${i}.txt`, `after ${i}`);
-    await waitUntil(() => events(h!, 'fatal').length > 0, 20_000, 'the fatal message');
+    await waitUntil(() => events(h!, 'key-refused').length > 0, 20_000, 'the key-refused message');
     await sleep(3000);
     const seenAfter = revoked;
     // At most the uploads already in flight when the first 401 came back: no retries, no storm.
@@ -117,7 +117,7 @@ describe('bad input: the API side', () => {
     expect(seenAfter).toBeLessThanOrEqual(2);
     await sleep(2000);
     expect(revoked).toBe(seenAfter);
-    expect(String(events(h!, 'fatal')[0]?.msg)).toMatch(/refused the key.*ANTHROPIC_API_KEY/);
+    expect(String(events(h!, 'key-refused')[0]?.msg)).toMatch(/refused the key.*ANTHROPIC_API_KEY/);
     expect(h!.engine.status().lastErrors.some((e) => /invalid x-api-key/.test(e.error))).toBe(true);
     // A new key (here: the proxy lets requests through again) and a restart sync everything once.
     proxy.handler = null;

@@ -431,3 +431,19 @@ describe('metrics.listen (issue 11)', () => {
     );
   });
 });
+
+describe('sync.mimeTypes', () => {
+  it('takes upload types per extension, keys in lower case', () => {
+    const home = tempHome();
+    const file = withFile(home, { sync: { mimeTypes: { '.MD': 'text/markdown', '.dat': 'text/plain; charset=utf-8' } } });
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.sync.mimeTypes).toEqual({ '.md': 'text/markdown', '.dat': 'text/plain; charset=utf-8' });
+  });
+
+  it('refuses an extension without its dot and a value that is not a MIME type, naming the field', () => {
+    const home = tempHome();
+    const bad = configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { md: 'text/plain' } } }) } })));
+    expect(bad.message).toContain('sync.mimeTypes');
+    const badType = configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { '.md': 'plain text' } } }) } })));
+    expect(badType.message).toContain('sync.mimeTypes..md must be an object mapping extensions (".md") to MIME types');
+  });
+});

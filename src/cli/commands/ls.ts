@@ -8,7 +8,7 @@ import { offlineEntries } from '../offline.js';
 export function lsCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('ls'))
     .description('every indexed file: state, size, file id, path')
-    .option('--json', 'print an array of {path, fileId, sizeBytes, sha256, state, error}')
+    .option('--json', 'print an array of {path, fileId, sizeBytes, sha256, state, error, mimeType, block, note}')
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });

@@ -23,6 +23,8 @@ export function runCommand(env: CommandEnv, done: (code: number) => void): Comma
           graceMs: opts.graceMs,
           warnings: resolved.warnings,
           onSecret: (s) => env.redactor.add(s),
+          // systemd sets INVOCATION_ID for every unit it starts; launchd sets XPC_SERVICE_NAME.
+          underServiceManager: Boolean(env.ctx.env['INVOCATION_ID'] || (env.ctx.env['XPC_SERVICE_NAME'] && env.ctx.env['XPC_SERVICE_NAME'] !== '0')),
         }),
       );
     });
