@@ -4,7 +4,7 @@
  * folder. It opens the index read-only (sqlite in WAL mode lets readers and the daemon's writer
  * coexist), so it is safe while the daemon runs; it never writes and never sends a request.
  */
-import { indexFile, targetIndexes, targetKey } from './daemon/state-files.js';
+import { indexFile, legacyIndexFile, targetIndexes, targetKey } from './daemon/state-files.js';
 import { ErrorCode, FilesyncError } from './errors.js';
 import { IndexStore } from './index/store.js';
 import { contentBlockFor, readHeld, toEntry } from './sync/report.js';
@@ -21,7 +21,8 @@ function indexFor(stateDir: string, target: string | undefined): string {
   }
   const files = targetIndexes(stateDir);
   if (files.length === 1) return files[0] as string;
-  if (files.length === 0) return indexFile(stateDir, 'none'); // opening it reports E_INDEX_MISSING
+  // None per target: a state directory from before per-target indexes (or none, which opening reports as E_INDEX_MISSING).
+  if (files.length === 0) return legacyIndexFile(stateDir);
   throw new FilesyncError(ErrorCode.Config, `${stateDir} holds the indexes of ${files.length} targets`, {
     hint: "pass { target: 'emulator' } or { target: '<the API base URL>' } to openIndex",
   });
