@@ -14,6 +14,7 @@ import { BadRequestError } from './errors.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
+import { RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
 import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from './limits.js';
 import {
@@ -25,6 +26,7 @@ import {
   type FilesClientOptions,
   type ListOptions,
   type ListPage,
+  type RecentFiles,
   type UploadOptions,
   type UploadResult,
   type UploadSource,
@@ -74,6 +76,7 @@ export class FilesClient implements FilesApi {
   readonly baseURL: string;
   readonly options: ResolvedClientOptions;
   #transport: Transport;
+  #recent: RecentUploadsLookup;
 
   constructor(options: FilesClientOptions & FilesClientExtraOptions) {
     if (typeof options.apiKey !== 'string' || options.apiKey === '') {
@@ -128,6 +131,11 @@ export class FilesClient implements FilesApi {
       onRetryWait: options.onRetryWait,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
+    });
+    this.#recent = new RecentUploadsLookup(async () => {
+      const query = { limit: this.options.recoveryListLimit };
+      const page = await this.listPage(query);
+      return { files: page.data, complete: (this.shape === 'beta' ? nextBetaQuery : nextGaQuery)(query, page) === null };
     });
   }
 
@@ -257,15 +265,28 @@ export class FilesClient implements FilesApi {
     return query;
   }
 
+  /**
+   * The newest files (one page of recoveryListLimit), from a listing sent after this call and
+   * shared by every caller within a few milliseconds (./recent-uploads.ts): what an upload whose
+   * answer was lost may have stored.
+   */
+  recentFiles(options: { signal?: AbortSignal | undefined } = {}): Promise<RecentFiles> {
+    return this.#recent.newest(options.signal);
+  }
+
+  /** Listings sent by recentFiles() so far. */
+  get recentListings(): number {
+    return this.#recent.listings;
+  }
+
   /** See uploadFile (./upload.ts). */
   async upload(source: UploadSource, options: UploadOptions): Promise<UploadResult> {
     return uploadFile(
       {
         transport: this.#transport,
         shape: this.shape,
-        listPage: (query, opts) => this.listPage(query, opts),
+        recentFiles: (signal) => this.recentFiles({ signal }),
         recoveryClockSkewMs: this.options.recoveryClockSkewMs,
-        recoveryListLimit: this.options.recoveryListLimit,
       },
       source,
       options,

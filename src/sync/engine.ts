@@ -14,7 +14,7 @@ import type { RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
-import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
+import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
@@ -56,6 +56,8 @@ class Engine implements SyncEngine {
   readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
+  /** When a job last succeeded: a key failing while others succeed waits, it does not fail. */
+  #lastSuccessAt = 0;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -316,6 +318,7 @@ class Engine implements SyncEngine {
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
       case 'uploaded': {
+        this.#lastSuccessAt = this.#now();
         this.#timers.clear(`p:${rel}`);
         if (outcome.superseded) void this.#pushDelete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
@@ -332,7 +335,12 @@ class Engine implements SyncEngine {
       case 'failed':
         this.#recordError(rel, outcome.error, outcome.code);
         if (outcome.fatal) this.#fatal(outcome.error);
-        else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
+        else if (outcome.retryable && !this.#waitAndRetry(`p:${rel}`, outcome, () => void this.#pushUpload(rel))) {
+          // Nothing answers any more: an outage, not a faulty server. The recheck of failed
+          // files (and the reconcile) pick it up again.
+          this.#index.markFailed(rel, outcome.error);
+          this.#logger.error({ event: 'failure', path: rel, status: outcome.status, err: outcome.error }, 'upload failed');
+        }
         break;
       case 'skipped': // the executor logged it
       case 'nothing':
@@ -347,12 +355,15 @@ class Engine implements SyncEngine {
       .push(key, async (signal) => {
         const outcome = await deleteRemote(this.#exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
+          this.#lastSuccessAt = this.#now();
           this.#timers.clear(key);
           result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };
         } else if (outcome.kind === 'failed') {
           this.#recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
           if (outcome.fatal) this.#fatal(outcome.error);
-          else if (outcome.retryable) this.#retryWithBackoff(key, () => void this.#pushDelete(d));
+          else if (outcome.retryable && !this.#waitAndRetry(key, outcome, () => void this.#pushDelete(d))) {
+            this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+          }
         }
       })
       .then(
@@ -361,8 +372,18 @@ class Engine implements SyncEngine {
       );
   }
 
-  #retryWithBackoff(key: string, run: () => void): void {
-    if (!this.#timers.backoff(key, run)) this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+  /**
+   * A job that failed transiently goes again as soon as the retry policy allows (src/sync/backoff.ts),
+   * while other keys keep flowing. A 429 that ended a job still pauses every request: the client
+   * reports a 429 to the gate only when it retries it itself. False when the key should fail.
+   */
+  #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
+    const delayMs = this.#timers.wait(key, this.#now(), this.#lastSuccessAt, failure.retryAfterMs, run);
+    if (delayMs === null) return false;
+    if (failure.status === 429) {
+      this.#gate.onRetryWait({ status: 429, waitMs: delayMs, fromServer: failure.retryAfterMs !== null, attempt: 0, requestId: null, method: '', path: key });
+    }
+    return true;
   }
 
   #fatal(message: string): void {
