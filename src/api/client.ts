@@ -14,7 +14,7 @@ import { BadRequestError } from './errors.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
-import { RecentUploadsLookup } from './recent-uploads.js';
+import { RECENT_UPLOADS_WINDOW_MS, RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
 import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from './limits.js';
 import {
@@ -41,6 +41,8 @@ export interface FilesClientExtraOptions {
   recoveryClockSkewMs?: number;
   /** Page size of the lost-upload lookup. @default 100 */
   recoveryListLimit?: number;
+  /** How long a lost-upload lookup waits for others to share its listing. @default RECENT_UPLOADS_WINDOW_MS */
+  recoveryWindowMs?: number;
 }
 
 export type ResolvedClientOptions = Readonly<{
@@ -51,6 +53,7 @@ export type ResolvedClientOptions = Readonly<{
   timeoutMs: number;
   recoveryClockSkewMs: number;
   recoveryListLimit: number;
+  recoveryWindowMs: number;
 }>;
 
 /**
@@ -99,6 +102,7 @@ export class FilesClient implements FilesApi {
       ['timeoutMs', options.timeoutMs, 1],
       ['recoveryClockSkewMs', options.recoveryClockSkewMs, 0],
       ['recoveryListLimit', options.recoveryListLimit, 1],
+      ['recoveryWindowMs', options.recoveryWindowMs, 0],
     ] as const) {
       if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
         throw new ConfigError(`Expected ${name} to be an integer >= ${min}, got ${JSON.stringify(value)} (${typeof value}).`);
@@ -117,6 +121,7 @@ export class FilesClient implements FilesApi {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       recoveryClockSkewMs: options.recoveryClockSkewMs ?? INTENT_CLOCK_SKEW_MS,
       recoveryListLimit: options.recoveryListLimit ?? DEFAULT_RECOVERY_LIST_LIMIT,
+      recoveryWindowMs: options.recoveryWindowMs ?? RECENT_UPLOADS_WINDOW_MS,
     });
     // The key must not leak through util.inspect(client) into a log line.
     Object.defineProperty(this, 'options', { enumerable: false });
@@ -136,7 +141,7 @@ export class FilesClient implements FilesApi {
       const query = { limit: this.options.recoveryListLimit };
       const page = await this.listPage(query);
       return { files: page.data, complete: (this.shape === 'beta' ? nextBetaQuery : nextGaQuery)(query, page) === null };
-    });
+    }, this.options.recoveryWindowMs);
   }
 
   /** Closes the connection pool if this client created it. Idempotent. */
