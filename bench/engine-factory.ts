@@ -43,6 +43,7 @@ export function benchConfig(s: EngineSetup): Config {
     watch: { settleMs: s.settleMs ?? 1000, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 2000 },
     sync: { maxFileBytes: 500 * 1024 * 1024, expiresInSeconds: null, maxDeletePercent: 50, maxDeleteFloor: 10, reconcileIntervalMinutes: 0 },
     log: { level: s.logLevel ?? 'warn' },
+    metrics: { listen: null, allowNonLoopback: false },
     configFile: null,
   }) as Config;
 }

@@ -51,6 +51,9 @@ export const ErrorCode = {
   RootMissing: 'E_ROOT_MISSING',
   RootReplaced: 'E_ROOT_REPLACED',
 
+  /** The metrics address could not be listened on (in use, not an address of this machine). */
+  MetricsListen: 'E_METRICS_LISTEN',
+
   /** The control socket and its protocol. */
   SocketPath: 'E_SOCKET_PATH',
   Control: 'E_CONTROL',

@@ -134,6 +134,7 @@ export class FilesClient implements FilesApi {
       dispatcher: options.dispatcher,
       beforeRequest: options.beforeRequest,
       onRetryWait: options.onRetryWait,
+      onAttempt: options.onAttempt,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
     });

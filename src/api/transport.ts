@@ -40,6 +40,7 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   beforeRequest?: FilesClientOptions['beforeRequest'];
   onRetryWait?: FilesClientOptions['onRetryWait'];
+  onAttempt?: FilesClientOptions['onAttempt'];
   now: () => number;
   random: () => number;
 }
@@ -80,7 +81,7 @@ export interface RequestSpec<T> {
 }
 
 type AttemptResult<T> =
-  | { ok: true; value: T }
+  | { ok: true; value: T; status: number }
   | { ok: false; outcome: AttemptOutcome; error: Error; requestId: string | null; status: number | null };
 
 function normalizeHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
@@ -174,6 +175,12 @@ export class Transport {
       const prepared = spec.body ? await spec.body(() => touchTimer()) : undefined;
       const attemptStart = this.options.now();
       const result = await this.#attempt(spec, prepared, (touch) => (touchTimer = touch));
+      this.options.onAttempt?.({
+        method: spec.method,
+        path: spec.path,
+        status: result.status,
+        outcome: result.ok ? 'ok' : result.outcome.kind,
+      });
       if (result.ok) return result.value;
       const ended = await spec.onFailure?.({ ...result, attempt, attemptStart, earlierUnanswered });
       if (ended) return ended.value;
@@ -274,7 +281,7 @@ export class Transport {
       const resHeaders = normalizeHeaders(res.headers);
       requestId = resHeaders['request-id'] ?? null;
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        return { ok: true, value: await spec.consume(res.body, timer.touch) };
+        return { ok: true, value: await spec.consume(res.body, timer.touch), status: res.statusCode };
       }
       const text = (await readAll(res.body, timer.touch, MAX_ERROR_BODY_BYTES)).toString('utf8');
       const outcome: AttemptOutcome = { kind: 'response', status: res.statusCode, headers: resHeaders };

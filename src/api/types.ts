@@ -48,6 +48,17 @@ export interface RetryWaitInfo {
   path: string;
 }
 
+/** One attempt that has ended, whatever its outcome (see FilesClientOptions.onAttempt). */
+export interface AttemptInfo {
+  method: string;
+  /** Path and query, relative to the base URL's path. */
+  path: string;
+  /** The HTTP status, or null when no response came (a reset, a timeout, an abort). */
+  status: number | null;
+  /** 'ok' for a 2xx read in full, 'response' for another status, else why there was none. */
+  outcome: 'ok' | 'response' | 'connection' | 'timeout' | 'user-abort' | 'fatal';
+}
+
 export interface FilesClientOptions {
   apiKey: string;
   /** Default https://api.anthropic.com. */
@@ -77,6 +88,8 @@ export interface FilesClientOptions {
    * asked to slow down; see `beforeRequest` for who waits then.
    */
   onRetryWait?: (info: RetryWaitInfo) => void;
+  /** Called after every attempt (first and retries) with its outcome; the daemon's metrics count them. */
+  onAttempt?: (info: AttemptInfo) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Random in [0,1) for jitter, for tests. @default Math.random */

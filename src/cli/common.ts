@@ -14,6 +14,8 @@ export interface CommonOptions {
   stateDir?: string;
   config?: string;
   logLevel?: string;
+  /** Only `run` has --metrics. */
+  metrics?: string;
 }
 
 /** One CLI run: the context plus outputs that redact every secret the run has learnt. */
@@ -34,7 +36,7 @@ export function addCommonOptions(cmd: Command): Command {
 
 export function loadConfig(env: CommandEnv, opts: CommonOptions, options: { allowMissingKey?: boolean } = {}): ResolvedConfig {
   const resolved = resolveConfig({
-    flags: { dir: opts.dir, stateDir: opts.stateDir, config: opts.config, logLevel: opts.logLevel },
+    flags: { dir: opts.dir, stateDir: opts.stateDir, config: opts.config, logLevel: opts.logLevel, metrics: opts.metrics },
     env: env.ctx.env,
     cwd: env.ctx.cwd,
     platform: env.ctx.platform,

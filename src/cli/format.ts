@@ -46,19 +46,50 @@ export function formatStatus(s: StatusReport): string {
     `folder:   ${s.dir}`,
     `state:    ${s.stateDir}`,
     `target:   ${target}${t.note ? `\n          ${t.note}` : ''}`,
-    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped`,
+    `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped${s.counts.held ? `, ${s.counts.held} held` : ''}`,
   ];
   if (s.running) {
     const paused = s.queue.pausedUntil ? `, paused until ${s.queue.pausedUntil}` : '';
     lines.push(`queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`);
     lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
   }
+  lines.push(...formatActivity(s));
   const lr = s.lastReconcile;
   lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
   return `${lines.join('\n')}\n`;
+}
+
+/** Whether it is moving, what waits, and (when the API holds it back) when it will be done. */
+function formatActivity(s: StatusReport): string[] {
+  const a = s.activity;
+  const lines = [`last upload: ${a.lastUploadAt ?? 'none yet'}`];
+  if (a.oldestPending) {
+    const what = a.oldestPending.kind === 'delete' ? 'remote delete of ' : '';
+    lines.push(`waiting:  ${a.backlog} to do; oldest: ${what}${a.oldestPending.path ?? '?'}, since ${a.oldestPending.since} (${formatDuration(a.oldestPending.waitingMs)})`);
+  }
+  if (a.requestsLastMinute !== null) lines.push(`rate:     ${a.requestsLastMinute} requests in the last minute`);
+  const r = a.rateLimited;
+  if (r) {
+    const paused = r.pausedUntil ? `, paused until ${r.pausedUntil}` : '';
+    const eta = r.doneBy && r.etaMs !== null ? `; backlog done in about ${formatDuration(r.etaMs)} (by ${r.doneBy})` : '';
+    lines.push(`rate limited: ${r.currentRpm} of ${r.configuredRpm} requests per minute${paused}${eta}`);
+  }
+  return lines;
+}
+
+/** 45 s, 12 min, 3 h 5 min, 2 d 4 h: as precise as a person needs. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
 export function formatEntries(entries: readonly FileEntry[]): string {

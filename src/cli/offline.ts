@@ -8,7 +8,8 @@ import { indexFile, LAST_RECONCILE_META } from '../daemon/state-files.js';
 import type { StatusReport } from '../sync/types.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../index/store.js';
-import { buildStatus, lastErrorsFromRows } from '../sync/report.js';
+import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry } from '../sync/report.js';
+import type { FileEntry } from '../sync/types.js';
 
 /** The index opened read-only, or null when there is none yet. */
 export function openIndexReadonly(config: Config): IndexStore | null {
@@ -22,9 +23,26 @@ export function openIndexReadonly(config: Config): IndexStore | null {
 
 export { toEntry } from '../sync/report.js';
 
-export function offlineStatus(config: Config, index: IndexStore | null): StatusReport {
+/** What `ls` shows from the index alone: held paths as held. */
+export function offlineEntries(index: IndexStore | null): FileEntry[] {
+  if (!index) return [];
+  const held = readHeld(index);
+  return [...index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(index).map(unreadableDirEntry)];
+}
+
+/** What `id` learns from the index alone: the synced id, else the state that says why not. */
+export function offlineId(index: IndexStore | null, rel: string): { fileId: string | null; state: FileEntry['state'] | null } {
+  const row = index?.get(rel);
+  if (!index || !row) return { fileId: null, state: null };
+  if (readHeld(index).has(rel)) return { fileId: null, state: 'held' };
+  return { fileId: row.state === 'synced' ? row.fileId : null, state: row.state };
+}
+
+export function offlineStatus(config: Config, index: IndexStore | null, now: number = Date.now()): StatusReport {
   const rows = index ? index.all() : [];
-  const counts = index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 };
+  const held = index ? readHeld(index) : new Set<string>();
+  const counts = countsWithHeld(index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 }, rows.filter((r) => held.has(r.path)));
+  const deletes = index ? index.deleteBacklog() : { oldest: undefined, count: 0 };
   let lastReconcile: StatusReport['lastReconcile'] = null;
   const meta = index?.getMeta(LAST_RECONCILE_META);
   if (meta) {
@@ -47,8 +65,17 @@ export function offlineStatus(config: Config, index: IndexStore | null): StatusR
     },
     counts,
     lastReconcile,
-    heldDeletes: null,
+    heldDeletes: heldStatus(held.size, null),
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
+    activity: buildActivity({
+      now,
+      lastUploadAt: index?.lastUploadAt() ?? null,
+      oldestPendingRow: index?.oldestPending(),
+      oldestDelete: deletes.oldest,
+      backlog: counts.pending + deletes.count,
+      traffic: null,
+    }),
+    unreadableDirs: readUnreadableDirs(index),
   });
 }

@@ -7,8 +7,22 @@ import { join } from 'node:path';
 import { FilesyncError } from '../errors.js';
 
 export const SYSTEMD_UNIT_NAME = 'claude-filesync.service';
+/** One folder per instance: claude-filesync@<name>.service reads <config folder>/<name>.json. */
+export const SYSTEMD_TEMPLATE_NAME = 'claude-filesync@.service';
 export const LAUNCHD_LABEL = 'com.claude-filesync';
 export const LAUNCHD_PLIST_NAME = `${LAUNCHD_LABEL}.plist`;
+
+/** Instance names become file and unit names: letters, digits, - and _ only. */
+export const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export function systemdInstanceUnit(name: string): string {
+  return `claude-filesync@${name}.service`;
+}
+
+/** The launchd label (and plist file name without .plist) of the default agent or of a named one. */
+export function launchdLabel(name: string | null = null): string {
+  return name ? `${LAUNCHD_LABEL}.${name}` : LAUNCHD_LABEL;
+}
 
 export interface UnitPaths {
   /** The node binary. */
@@ -23,6 +37,16 @@ export interface UnitPaths {
   logDir: string;
   /** launchd: the key file the daemon reads when ANTHROPIC_API_KEY is unset. */
   keyFile: string;
+  /** launchd: the instance name (label com.claude-filesync.<name>, logs <name>.log), or null. */
+  name?: string | null;
+}
+
+/** What the shared template unit needs: every instance-specific path comes from %i. */
+export interface TemplatePaths {
+  execPath: string;
+  mainScript: string;
+  /** Where <name>.json lives. */
+  configDir: string;
 }
 
 /** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
@@ -50,6 +74,27 @@ export function renderSystemdUnit(template: string, p: UnitPaths): string {
     .replace('@DIR_LABEL@', () => p.dir.replace(/%/g, '%%'));
 }
 
+/** The template's ExecStart reads <configDir>/%i.json: the instance name picks the configuration. */
+export function renderSystemdTemplate(template: string, p: TemplatePaths): string {
+  const configArg = `${systemdQuote(p.configDir, { exec: true }).slice(0, -1)}/%i.json"`;
+  const exec = [...[p.execPath, p.mainScript, 'run', '--config'].map((a) => systemdQuote(a, { exec: true })), configArg].join(' ');
+  return template.replace('@EXEC_START@', () => exec);
+}
+
+/** The drop-in that lets one instance write to its own folder and state directory, and nothing else. */
+export function renderSystemdDropIn(p: { name: string; dir: string; stateDir: string; configFile: string }): string {
+  return [
+    `# claude-filesync@${p.name}: the folders named in ${p.configFile.replace(/%/g, '%%')}.`,
+    '# Written by `claude-filesync service install --name`; run it again after changing them.',
+    '[Service]',
+    `ReadWritePaths=${systemdQuote(p.stateDir)}`,
+    // '-': a folder that is missing at start (an unmounted disk) must not keep the daemon from
+    // starting and saying so.
+    `ReadWritePaths=${systemdQuote(`-${p.dir}`)}`,
+    '',
+  ].join('\n');
+}
+
 export function xmlEscape(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
@@ -59,15 +104,22 @@ export function renderLaunchdPlist(template: string, p: UnitPaths): string {
     .map((a) => `    <string>${xmlEscape(a)}</string>`)
     .join('\n');
   return template
+    .replace('@LABEL@', () => xmlEscape(launchdLabel(p.name ?? null)))
     .replace('@PROGRAM_ARGUMENTS@', () => args)
+    .replaceAll('@LOG_NAME@', () => xmlEscape(p.name ?? 'claude-filesync'))
     .replaceAll('@LOG_DIR@', () => xmlEscape(p.logDir))
     // Inside an XML comment '--' is not allowed; a path with it is shown with a space between.
     .replace('@KEY_FILE@', () => p.keyFile.replace(/--/g, '- -'));
 }
 
 /** The templates ship with the package: two levels up from src/cli, three from dist/src/cli. */
-export function readTemplate(kind: 'systemd' | 'launchd', moduleUrl: string = import.meta.url): string {
-  const rel = kind === 'systemd' ? join('systemd', SYSTEMD_UNIT_NAME) : join('launchd', LAUNCHD_PLIST_NAME);
+export function readTemplate(kind: 'systemd' | 'systemd-template' | 'launchd', moduleUrl: string = import.meta.url): string {
+  const rel =
+    kind === 'systemd'
+      ? join('systemd', SYSTEMD_UNIT_NAME)
+      : kind === 'systemd-template'
+        ? join('systemd', SYSTEMD_TEMPLATE_NAME)
+        : join('launchd', LAUNCHD_PLIST_NAME);
   for (const up of ['../../', '../../../']) {
     try {
       return readFileSync(new URL(`${up}${rel}`, moduleUrl), 'utf8');

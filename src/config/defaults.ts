@@ -38,4 +38,6 @@ export const CONFIG_DEFAULTS = {
     reconcileIntervalMinutes: 60,
   },
   log: { level: 'info' },
+  /** Off unless listen is set; a non-loopback address needs allowNonLoopback. */
+  metrics: { listen: null, allowNonLoopback: false },
 } as const;

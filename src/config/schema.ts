@@ -12,6 +12,8 @@ const comment = z.string().optional();
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const path = z.string().min(1);
+/** host:port, the host a name, an IPv4 address or a [bracketed] IPv6 address. */
+const LISTEN_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 
@@ -70,6 +72,13 @@ export const fileConfigSchema = z.strictObject({
       level: z.enum(LEVELS).optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      $comment: comment,
+      listen: z.string().regex(LISTEN_PATTERN).nullable().optional(),
+      allowNonLoopback: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -111,6 +120,9 @@ export const EXPECTATIONS: Readonly<Record<string, string>> = {
   'sync.reconcileIntervalMinutes': 'a non-negative integer (minutes; 0 turns the schedule off)',
   log: 'an object',
   'log.level': `one of ${LEVELS.map((l) => `"${l}"`).join(', ')}`,
+  metrics: 'an object',
+  'metrics.listen': 'null or host:port (for example "127.0.0.1:9464"; an IPv6 host in brackets)',
+  'metrics.allowNonLoopback': 'true or false',
 };
 
 export const LOG_LEVELS = LEVELS;

@@ -66,6 +66,16 @@ export interface SyncConfig {
   readonly reconcileIntervalMinutes: number;
 }
 
+export interface MetricsConfig {
+  /**
+   * Where /metrics, /healthz and /readyz are served (host and port), or null for not at all.
+   * @default CONFIG_DEFAULTS.metrics.listen
+   */
+  readonly listen: { readonly host: string; readonly port: number } | null;
+  /** Serve on an address other than loopback (the metrics name files' counts, not files). @default CONFIG_DEFAULTS.metrics.allowNonLoopback */
+  readonly allowNonLoopback: boolean;
+}
+
 export interface Config {
   /** Absolute path of the watched folder. */
   readonly dir: string;
@@ -76,6 +86,7 @@ export interface Config {
   readonly watch: WatchConfig;
   readonly sync: SyncConfig;
   readonly log: { readonly level: LevelWithSilent };
+  readonly metrics: MetricsConfig;
   /** The config file that was read, if any. */
   readonly configFile: string | null;
 }

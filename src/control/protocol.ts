@@ -25,7 +25,8 @@ export interface ControlResults {
   status: StatusReport;
   reconcile: ReconcileReport;
   files: FileEntry[];
-  id: { path: string; fileId: string | null };
+  /** `state` is absent from daemons before held deletes were kept. */
+  id: { path: string; fileId: string | null; state?: FileEntry['state'] | null };
 }
 
 export interface ControlErrorBody {

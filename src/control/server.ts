@@ -27,6 +27,8 @@ export interface ControlHandler {
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   files(): FileEntry[];
   fileIdOf(path: string): string | null;
+  /** The path's state as `ls` shows it (`held` included); optional for older handlers. */
+  stateOf?(path: string): FileEntry['state'] | null;
 }
 
 export interface ControlServerOptions {
@@ -177,6 +179,6 @@ async function dispatch(request: ControlRequest, handler: ControlHandler): Promi
     case 'reconcile':
       return handler.reconcile(request.options);
     case 'id':
-      return { path: request.path, fileId: handler.fileIdOf(request.path) };
+      return { path: request.path, fileId: handler.fileIdOf(request.path), ...(handler.stateOf ? { state: handler.stateOf(request.path) } : {}) };
   }
 }

@@ -6,11 +6,12 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RetryWaitInfo } from '../api/types.js';
+import type { AttemptInfo, RetryWaitInfo } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
 import { createClientFor } from './create-client.js';
+import { meteredClient, meteredReconcile, type SyncMeter } from './sync-meter.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { KeyedQueue } from '../sync/queue.js';
@@ -22,6 +23,8 @@ export interface ComposeOptions {
   watch: boolean;
   onProgress?: (event: ProgressEvent) => void;
   onFatal?: (err: Error) => void;
+  /** Counts requests, uploads, deletes and reconciles for status and the metrics endpoint. */
+  meter?: SyncMeter;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
@@ -29,11 +32,21 @@ export interface ComposeOptions {
 export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
   const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
   const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
-  const client = createClientFor(config, {
-    beforeRequest: (signal) => gate.acquire(signal),
+  const meter = options.meter;
+  const now = options.now ?? Date.now;
+  const rawClient = createClientFor(config, {
+    beforeRequest: meter
+      ? async (signal) => {
+          await gate.acquire(signal);
+          meter.requestStarted(now());
+        }
+      : (signal) => gate.acquire(signal),
+    ...(meter ? { onAttempt: (info: AttemptInfo) => meter.attempt(info) } : {}),
     onRetryWait: (info: RetryWaitInfo) => {
+      const pausedBefore = gate.pausedUntil;
       gate.onRetryWait(info);
       if (info.status === 429) {
+        meter?.paused(pausedBefore, gate.pausedUntil, now());
         logger.warn({ event: 'rate-limited', waitMs: Math.round(info.waitMs), requestId: info.requestId }, 'the API asked us to slow down; every request waits');
       }
     },
@@ -60,6 +73,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
         return watcher;
       }
     : null;
+  const client = meter ? meteredClient(rawClient, meter) : rawClient;
   return createSyncEngine({
     config,
     index,
@@ -69,7 +83,8 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     queue,
     matcher,
     startWatcher,
-    runReconcile,
+    runReconcile: meter ? meteredReconcile(runReconcile, meter, now) : runReconcile,
+    ...(meter ? { traffic: meter } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     ...(options.now ? { now: options.now } : {}),

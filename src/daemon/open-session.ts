@@ -12,6 +12,7 @@ import type { Emulator } from '../emulator/index.js';
 import { IndexStore } from '../index/store.js';
 import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
 import { composeEngine } from './compose-engine.js';
+import type { SyncMeter } from './sync-meter.js';
 import { EMULATOR_DIR, indexFile, LAST_RECONCILE_META } from './state-files.js';
 import type { ProgressEvent, SyncEngine } from '../sync/types.js';
 
@@ -21,6 +22,8 @@ export interface SessionOptions {
   onFatal?: (err: Error) => void;
   /** Learns the generated emulator key, so outputs can redact it too. */
   onSecret?: (secret: string) => void;
+  /** Counts the engine's requests and work (the daemon's status rate and metrics). */
+  meter?: SyncMeter;
 }
 
 export interface Session {
@@ -75,6 +78,7 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
       watch: options.watch,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      ...(options.meter ? { meter: options.meter } : {}),
     });
 
     let closing: Promise<void> | null = null;

@@ -9,7 +9,9 @@ import type { Config } from '../config/types.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { openSession, type Session } from './open-session.js';
+import { SyncMeter } from './sync-meter.js';
 import type { ReconcileReport } from '../sync/types.js';
 
 export const EMULATOR_NOTE = 'nothing leaves this machine; set ANTHROPIC_API_KEY to sync to Claude';
@@ -30,7 +32,7 @@ export interface RunDaemonOptions {
   /** Learns secrets created at run time (the emulator's key) so every output redacts them. */
   onSecret?: (secret: string) => void;
   /** Called once the control socket listens and the start reconcile is under way. */
-  onReady?: (info: { session: Session; control: ControlServer }) => void;
+  onReady?: (info: { session: Session; control: ControlServer; metrics: MetricsServer | null }) => void;
 }
 
 /** The first line says where the folder is and where files go, plainly. */
@@ -87,12 +89,18 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   signals.on('SIGHUP', onHup);
 
   let control: ControlServer | null = null;
+  let metrics: MetricsServer | null = null;
+  const meter = new SyncMeter();
+  // What /readyz answers until the start reconcile is done (and after, if the key is refused).
+  let notReady: string | null = 'the start-up reconcile has not finished';
   let code: number = EXIT_OK;
   try {
     try {
       session = await openSession(config, logger, {
         watch: true,
+        meter,
         onFatal: (err) => {
+          notReady = 'the API refused the key';
           log.fatal({ event: 'fatal', err: err.message }, `authentication failed: ${err.message}`);
           code = EXIT_FAILURE;
           requestStop(EXIT_FAILURE, 'authentication failed');
@@ -121,14 +129,32 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
         reconcile: (opts) => engine.reconcile(opts).then((r) => (logReport(log, r, 'control'), r)),
         files: () => engine.files(),
         fileIdOf: (p) => engine.fileIdOf(p),
+        stateOf: (p) => engine.stateOf(p),
       },
     });
-    options.onReady?.({ session, control });
+    if (config.metrics.listen) {
+      try {
+        metrics = await startMetricsServer({
+          host: config.metrics.listen.host,
+          port: config.metrics.listen.port,
+          status: () => engine.status(),
+          meter,
+          readiness: () => (stopping ? { ready: false, reason: 'stopping' } : notReady === null ? { ready: true } : { ready: false, reason: notReady }),
+        });
+      } catch (err) {
+        log.fatal({ event: 'fatal', err: describeError(err) }, describeError(err));
+        code = exitCodeFor(err);
+        return code;
+      }
+      log.info({ event: 'metrics', url: metrics.url }, `metrics at ${metrics.url}/metrics, health at /healthz and /readyz`);
+    }
+    options.onReady?.({ session, control, metrics });
 
     const started = engine.start().then(
       () => {
         log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes');
         engineStarted = true;
+        if (notReady === 'the start-up reconcile has not finished') notReady = null;
         if (hupQueued) {
           hupQueued = false;
           onHup();
@@ -136,6 +162,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       },
       (err: unknown) => {
         if (stopping) return;
+        notReady = isAuthError(err) ? 'the API refused the key' : `the start-up reconcile failed: ${describeError(err)}`;
         if (isAuthError(err)) {
           log.fatal({ event: 'fatal', err: describeError(err) }, `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`);
         } else {
@@ -151,6 +178,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   } finally {
     signals.off('SIGHUP', onHup);
     try {
+      await metrics?.close();
       await control?.close();
       await session?.close(graceMs);
     } catch (err) {

@@ -26,6 +26,10 @@ export function prepareQueries(db: Database.Database) {
       .raw(),
     countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
     byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),
+    oldestPending: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = 'pending' ORDER BY updated_at, path LIMIT 1`),
+    lastUploadAt: db.prepare<[], number | null>('SELECT max(remote_created_at) FROM files WHERE file_id IS NOT NULL').pluck(),
+    oldestDelete: db.prepare<[], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id LIMIT 1`),
+    deleteCount: db.prepare<[], number>('SELECT count(*) FROM remote_deletes').pluck(),
     byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
     put: db.prepare<[FileRow]>(`
       INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,

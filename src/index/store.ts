@@ -136,6 +136,21 @@ export class IndexStore {
     return this.#s.byState.all(state, limit);
   }
 
+  /** The pending row that has waited longest (least recently changed), for status. */
+  oldestPending(): FileRow | undefined {
+    return this.#s.oldestPending.get();
+  }
+
+  /** When the newest remote copy the index holds was created (server clock, ms), or null. */
+  lastUploadAt(): number | null {
+    return this.#s.lastUploadAt.get() ?? null;
+  }
+
+  /** The queued remote delete that has waited longest, and how many are queued. */
+  deleteBacklog(): { oldest: RemoteDelete | undefined; count: number } {
+    return { oldest: this.#s.oldestDelete.get(), count: this.#s.deleteCount.get() ?? 0 };
+  }
+
   /** One queued delete, if it is still queued. */
   getDelete(fileId: string): RemoteDelete | undefined {
     return this.#s.getDelete.get(fileId);

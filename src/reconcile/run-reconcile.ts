@@ -6,6 +6,8 @@
  */
 import { scanTree } from '../scan/scanner.js';
 import { applyPlan } from '../sync/apply-plan.js';
+import { nextHeld, readHeld, writeHeld } from '../sync/held-deletes.js';
+import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../sync/unreadable-dirs.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
 import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
 import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
@@ -29,6 +31,16 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     if (!options.dryRun) index.markFailed(e.path, e.error);
     ctx.recordError(e.path, e.error, null);
   }
+  const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
+  for (const d of unreadableDirs) {
+    logger.warn({ event: 'unreadable-dir', path: d.path, err: d.reason }, 'cannot list folder: nothing under it is uploaded or deleted until it is readable');
+    ctx.recordError(d.path === '' ? '.' : `${d.path}/`, `cannot list folder: ${d.reason}`, null);
+  }
+  if (!options.dryRun) {
+    const value = formatUnreadableDirs(unreadableDirs);
+    if ((index.getMeta(UNREADABLE_DIRS_META) ?? '[]') !== value) index.setMeta(UNREADABLE_DIRS_META, value);
+    ctx.onUnreadableDirs?.(unreadableDirs);
+  }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
   const plan = planSync({
     rows: index.all(),
@@ -40,6 +52,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     now: ctx.now(),
     options: planOptions(config.sync, options),
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
+    held: readHeld(index),
   });
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
@@ -59,6 +72,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
   for (const a of plan.adoptions) logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
   const applied = applyPlan(index, plan, ctx.now());
+  writeHeld(index, nextHeld(new Set(), null, plan.heldPaths));
+  for (const m of plan.moves) logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
 

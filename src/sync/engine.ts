@@ -5,6 +5,8 @@
  * as reconcile (src/sync/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
  * the truth and repairs every difference.
  */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
@@ -18,7 +20,9 @@ import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type Up
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
-import { buildStatus, toEntry } from './report.js';
+import { readHeld } from './held-deletes.js';
+import { dirDueForRecheck, formatUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDirCheck } from './unreadable-dirs.js';
+import { buildActivity, buildStatus, countsWithHeld, heldStatus, readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
 import type { DeletedEntry, EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
@@ -53,6 +57,8 @@ class Engine implements SyncEngine {
   #lastErrors: LastError[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: StatusReport['heldDeletes'] = null;
+  /** Folders the last full scan could not list, looked at again on the recheck tick. */
+  #unreadableDirs = new Map<string, UnreadableDirCheck>();
   readonly #settled: SettledPaths;
   #closed: Promise<void> | null = null;
   #started = false;
@@ -93,6 +99,7 @@ class Engine implements SyncEngine {
       later: (key, ms, run) => this.#timers.later(key, ms, run),
       track: (work, failure) => this.#track(work, failure),
       settle: (paths) => this.#onSettled(paths),
+      quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
     });
   }
 
@@ -131,6 +138,37 @@ class Engine implements SyncEngine {
     const now = this.#now();
     const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
     if (due.length > 0) this.#onSettled(due);
+    const dirs = [...this.#unreadableDirs.values()].filter((d) => dirDueForRecheck(d, now));
+    if (dirs.length > 0) this.#track(this.#recheckDirs(dirs), 'rechecking unreadable folders failed; the next reconcile repairs it');
+  }
+
+  /**
+   * An unreadable folder that can be listed now is watched again and checked as a new folder:
+   * its files are uploaded and the rows under it whose file is gone are planned as removals.
+   */
+  async #recheckDirs(dirs: UnreadableDirCheck[]): Promise<void> {
+    for (const d of dirs) {
+      const abs = path.join(this.#config.dir, ...d.path.split('/').filter(Boolean));
+      const error = await readdir(abs).then(
+        () => null,
+        (err: unknown) => err as NodeJS.ErrnoException,
+      );
+      if (error && error.code !== 'ENOENT') {
+        this.#unreadableDirs.set(d.path, { ...d, checkedAt: this.#now(), attempts: d.attempts + 1 });
+        continue;
+      }
+      this.#unreadableDirs.delete(d.path);
+      this.#index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#unreadableDirs.values()]));
+      if (error) continue; // gone: the watcher reports its removal
+      this.#logger.info({ event: 'readable-dir', path: d.path }, 'folder readable again; scanning and watching it');
+      if (d.path === '') {
+        this.#reconcileInBackground('the watched folder is readable again');
+        continue;
+      }
+      this.#watcher?.rewatch(d.path);
+      this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(d.path + '/')).map((r) => r.path));
+      await this.#settled.walkNewDir(d.path);
+    }
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
@@ -140,7 +178,12 @@ class Engine implements SyncEngine {
   }
 
   status(): StatusReport {
+    const held = readHeld(this.#index);
+    const heldRows = [...held].flatMap((p) => this.#index.get(p) ?? []);
     const pausedUntil = this.#gate.pausedUntil;
+    const now = this.#now();
+    const counts = this.#index.countByState();
+    const deletes = this.#index.deleteBacklog();
     return buildStatus({
       running: true,
       pid: process.pid,
@@ -152,7 +195,7 @@ class Engine implements SyncEngine {
         shape: this.#client.shape,
         note: this.#config.api.target === 'emulator' ? EMULATOR_NOTE : null,
       },
-      counts: this.#index.countByState(),
+      counts: countsWithHeld(counts, heldRows),
       queue: {
         depth: this.#queue.size,
         inFlight: this.#queue.inFlight,
@@ -161,19 +204,42 @@ class Engine implements SyncEngine {
       },
       watcher: { mode: this.#watcher ? this.#watcher.mode : 'off', warning: this.#watcher?.warning ?? null },
       lastReconcile: this.#lastReconcile,
-      heldDeletes: this.#held,
+      heldDeletes: heldStatus(held.size, this.#held),
       lastErrors: [...this.#lastErrors],
       skippedRows: this.#index.byState('skipped', 100),
+      unreadableDirs: readUnreadableDirs(this.#index),
+      activity: buildActivity({
+        now,
+        lastUploadAt: this.#index.lastUploadAt(),
+        oldestPendingRow: this.#index.oldestPending(),
+        oldestDelete: deletes.oldest,
+        backlog: counts.pending + deletes.count,
+        traffic: this.#deps.traffic
+          ? {
+              requestsLastMinute: this.#deps.traffic.requestsLastMinute(now),
+              configuredRpm: this.#gate.requestsPerMinute,
+              effectiveRpm: this.#gate.effectiveRpm,
+              pausedUntil,
+            }
+          : null,
+      }),
     });
   }
 
   files(): FileEntry[] {
-    return this.#index.all().map(toEntry);
+    const held = readHeld(this.#index);
+    return [...this.#index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(this.#index).map(unreadableDirEntry)];
   }
 
   fileIdOf(relPath: string): string | null {
     const row = this.#index.get(relPath);
-    return row && row.state === 'synced' ? row.fileId : null;
+    return row && row.state === 'synced' && !readHeld(this.#index).has(relPath) ? row.fileId : null;
+  }
+
+  stateOf(relPath: string): FileEntry['state'] | null {
+    const row = this.#index.get(relPath);
+    if (!row) return null;
+    return readHeld(this.#index).has(relPath) ? 'held' : row.state;
   }
 
   async onIdle(): Promise<void> {
@@ -221,6 +287,11 @@ class Engine implements SyncEngine {
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           onApplied: () => this.#resume(),
+          onUnreadableDirs: (dirs) => {
+            const now = this.#now();
+            const before = this.#unreadableDirs;
+            this.#unreadableDirs = new Map(dirs.map((d) => [d.path, { ...d, checkedAt: now, attempts: (before.get(d.path)?.attempts ?? 0) + 1 }]));
+          },
           onProgress: this.#deps.onProgress,
         },
         options,

@@ -17,6 +17,8 @@ import type { RemoteFile } from './remote-file.js';
 export type { RemoteFile } from './remote-file.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { sameRoot, type RootIdentity } from './root-identity.js';
+import { HELD_MESSAGE } from './held-deletes.js';
+import { pairMoves, type MoveTarget } from './moves.js';
 
 /** An intent matches remote files created up to this long before it began (clock skew). */
 export const INTENT_SKEW_MS = INTENT_CLOCK_SKEW_MS;
@@ -92,6 +94,16 @@ export interface PlanInput {
    * recorded). Another folder at the path holds every delete.
    */
   root?: { seen: RootIdentity | null; known: RootIdentity | null };
+  /**
+   * Paths whose deletes were held before (src/sync/held-deletes.ts): still gone, they stay held
+   * until `allowMassDelete`, whatever the share says now.
+   */
+  held?: ReadonlySet<string>;
+  /**
+   * Files that appeared under new paths lately, outside this plan's scope, and are up remotely
+   * (a watcher batch of removals). A removal whose content or inode is among them is a move.
+   */
+  appeared?: readonly MoveTarget[];
 }
 
 export type DeleteReasonText = RemoteDelete['reason'];
@@ -122,7 +134,11 @@ export interface Plan {
   observe: LocalObservation[];
   skip: { obs: LocalObservation; reason: string }[];
   unmanaged: RemoteFile[];
-  held: { count: number; message: string } | null;
+  held: { count: number; message: string; rootMissing?: true } | null;
+  /** The paths held after this plan, within its scope (src/sync/held-deletes.ts nextHeld). */
+  heldPaths: string[];
+  /** Removals paired with a new path holding their content: deleted without counting. */
+  moves: { from: string; to: string }[];
   /** For a scoped plan: the removal window after this plan (this plan's deletes added). */
   recentRemovals: number[];
   /** The folder identity to record as accepted, or null to keep the recorded one. */
@@ -144,6 +160,8 @@ export function planSync(input: PlanInput): Plan {
     skip: [],
     unmanaged: [],
     held: null,
+    heldPaths: [],
+    moves: [],
     recentRemovals: [],
     rootToRecord: null,
   };
@@ -281,29 +299,57 @@ export function planSync(input: PlanInput): Plan {
       candidates.push({ path: r.path, fileId: liveFileId, reason: 'removed' });
     }
   }
+  // Moves: content that reappeared under a new path is not a loss (src/sync/moves.ts).
+  const newFiles: MoveTarget[] = [...(input.appeared ?? [])];
+  for (const u of plan.uploads) {
+    const obs = u.reason === 'new' ? local.files.get(u.path) : undefined;
+    if (obs) newFiles.push({ path: obs.path, sha256: obs.sha256, ino: obs.ino });
+  }
+  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as FileRow);
+  const pairs = rootReplaced ? new Map<string, string>() : pairMoves(sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })), newFiles);
+  plan.moves = [...pairs].map(([from, to]) => ({ from, to }));
+  const heldBefore = input.held ?? new Set<string>();
+  const moved = candidates.filter((c) => pairs.has(c.path));
+  const gone = candidates.filter((c) => c.fileId === null);
+  // Held before and still gone: held until the user lifts the limit, never by the share.
+  const stillHeld = options.allowMassDelete ? [] : candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && heldBefore.has(c.path));
+  const stillHeldSet = new Set(stillHeld);
+  const fresh = candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && !stillHeldSet.has(c));
+  const candidatePaths = new Set(candidates.map((c) => c.path));
+  // Held paths out of reach of this plan (an unreadable directory, a missing folder) stay held.
+  const untouched = rows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
+
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
   const managed = (scope ? scope.managed : rows.filter((r) => r.fileId !== null).length) + recent.length;
-  const deleting = candidates.filter((c) => c.fileId !== null).length;
+  const deleting = fresh.length;
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
+  const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
   if (rootMissing && rows.some((r) => r.fileId)) {
-    plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)' };
-  } else if (rootReplaced && !options.allowMassDelete && deleting > 0) {
-    plan.removals = candidates.filter((c) => c.fileId === null);
+    plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
+    plan.heldPaths = keptHeld;
+  } else if (rootReplaced && !options.allowMassDelete && deleting + stillHeld.length > 0) {
+    plan.removals = gone;
+    plan.heldPaths = [...fresh.map((c) => c.path), ...keptHeld];
     plan.held = {
-      count: deleting,
+      count: plan.heldPaths.length,
       message:
-        `the watched folder was replaced (another folder now stands at its path) and ${deleting} synced files are not in it; ` +
+        `the watched folder was replaced (another folder now stands at its path) and ${deleting + stillHeld.length} synced files are not in it; ` +
         'nothing was deleted remotely. If the right disk is not mounted, mount it; if you meant it, run `claude-filesync reconcile --allow-mass-delete`.',
     };
   } else if (verdict.ok) {
-    plan.removals = candidates;
-    if (scope) plan.recentRemovals = [...recent, ...candidates.filter((c) => c.fileId !== null).map(() => now)];
+    plan.removals = [...gone, ...moved, ...fresh];
+    plan.heldPaths = keptHeld;
+    if (keptHeld.length > 0) plan.held = { count: keptHeld.length, message: HELD_MESSAGE };
+    if (scope) plan.recentRemovals = [...recent, ...fresh.map(() => now)];
   } else {
-    // Rows whose remote copy is already gone can still go; only deletes are held.
-    plan.removals = candidates.filter((c) => c.fileId === null);
-    plan.held = { count: deleting, message: verdict.message };
+    // Rows whose remote copy is already gone can still go, and moves; only deletes are held.
+    plan.removals = [...gone, ...moved];
+    plan.heldPaths = [...fresh.map((c) => c.path), ...keptHeld];
+    plan.held = { count: plan.heldPaths.length, message: verdict.message };
   }
+  plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  plan.heldPaths.sort();
   return plan;
 }
 

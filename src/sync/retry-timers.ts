@@ -20,6 +20,12 @@ export class RetryTimers {
     return this.#timers.size;
   }
 
+  /** True while a timer whose key starts with `prefix` waits. */
+  has(prefix: string): boolean {
+    for (const key of this.#timers.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Runs `run` after `delayMs`, replacing the key's timer. */
   later(key: string, delayMs: number, run: () => void): void {
     if (this.#closed) return;

@@ -15,6 +15,8 @@ import { checkPath, type CheckPathOptions } from '../scan/check-path.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { applyPlan } from './apply-plan.js';
 import { batchSnapshot, type CheckedPath } from './batch.js';
+import { nextHeld, readHeld, writeHeld } from './held-deletes.js';
+import type { MoveTarget } from './moves.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from './plan.js';
 import { knownRoot, observeRoot } from './root-identity.js';
 import type { StatusReport } from './types.js';
@@ -27,6 +29,12 @@ import type { StatusReport } from './types.js';
 export const REMOVAL_WINDOW_MS = 5_000;
 /** Removals are gathered this long before they are planned (and deleted) together. */
 export const REMOVAL_GATHER_MS = 1_000;
+/**
+ * Gathered removals wait past REMOVAL_GATHER_MS while other changes are still settling (at most
+ * REMOVAL_WINDOW_MS in all): a renamed folder's new files arrive after its old ones are gone,
+ * and they must be seen to tell a move from a loss.
+ */
+export const REMOVAL_QUIET_POLL_MS = 250;
 
 export interface SettledPathsDeps {
   config: Config;
@@ -44,6 +52,8 @@ export interface SettledPathsDeps {
   track(work: Promise<void>, failure: string): void;
   /** Settled paths found by walking a new directory go back through the engine. */
   settle(paths: string[]): void;
+  /** True when no watcher event or new directory is waiting to settle. */
+  quiet(): boolean;
 }
 
 export class SettledPaths {
@@ -53,6 +63,11 @@ export class SettledPaths {
   #pendingRemovals = new Set<string>();
   #pendingRemovalUploads: Promise<unknown>[] = [];
   #removalChain: Promise<void> = Promise.resolve();
+  /** When the removals now gathered began to gather (null: none gathered). */
+  #gatherStarted: number | null = null;
+  /** Paths planned as new lately and their uploads: a gathered removal may be their move. */
+  #appeared = new Map<string, { at: number; upload: Promise<unknown> }>();
+  #handling = 0;
   #closed = false;
 
   constructor(deps: SettledPathsDeps) {
@@ -64,6 +79,15 @@ export class SettledPaths {
   }
 
   async handle(paths: string[]): Promise<void> {
+    this.#handling += 1;
+    try {
+      await this.#handle(paths);
+    } finally {
+      this.#handling -= 1;
+    }
+  }
+
+  async #handle(paths: string[]): Promise<void> {
     const present: CheckedPath[] = [];
     const gone: string[] = [];
     for (const rel of paths) {
@@ -77,11 +101,32 @@ export class SettledPaths {
     if (gone.length === 0) return;
     for (const p of gone) this.#pendingRemovals.add(p);
     this.#pendingRemovalUploads.push(...uploads);
-    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushRemovals());
+    this.#gatherStarted ??= this.#d.now();
+    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+  }
+
+  /** Flushes the gathered removals once nothing else is settling, or when the window is used up. */
+  #flushWhenQuiet(): void {
+    const waited = this.#d.now() - (this.#gatherStarted ?? this.#d.now());
+    if (!this.#closed && (this.#handling > 0 || !this.#d.quiet()) && waited < REMOVAL_WINDOW_MS) {
+      this.#d.later('removals', REMOVAL_QUIET_POLL_MS, () => this.#flushWhenQuiet());
+      return;
+    }
+    this.#gatherStarted = null;
+    this.#flushRemovals();
   }
 
   /** A new directory, once settled: every file in it is checked (cheap when already seen). */
   async walkNewDir(relDir: string): Promise<void> {
+    this.#handling += 1;
+    try {
+      await this.#walkNewDir(relDir);
+    } finally {
+      this.#handling -= 1;
+    }
+  }
+
+  async #walkNewDir(relDir: string): Promise<void> {
     const files: string[] = [];
     const walk = async (rel: string): Promise<void> => {
       const entries = await readdir(path.join(this.#d.config.dir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
@@ -105,22 +150,61 @@ export class SettledPaths {
     // One gathered batch at a time: each sees the removals of the one before in its window.
     const run = this.#removalChain.then(async () => {
       await Promise.allSettled(uploads);
+      // The new paths are up before the old copies go (a move never leaves its content nowhere).
+      const appeared = await this.#appearedUp(new Set(paths));
       // Looked at again: a file that came back meanwhile is planned as present, not removed.
       const checked: CheckedPath[] = [];
       for (const rel of paths) checked.push({ path: rel, result: await checkPath(this.#d.config.dir, rel, this.#checkOptions()) });
-      await this.#planBatch(checked);
+      await this.#planBatch(checked, appeared);
     });
     this.#removalChain = run.catch(() => undefined);
     this.#d.track(run, 'handling removals failed; the next reconcile repairs it');
   }
 
+  /**
+   * The files that appeared in the window, once their uploads are done, as move targets: only
+   * those now synced (a failed upload leaves its removal to count as a loss).
+   */
+  async #appearedUp(gone: ReadonlySet<string>): Promise<MoveTarget[]> {
+    const since = this.#d.now() - 2 * REMOVAL_WINDOW_MS;
+    for (const [p, a] of this.#appeared) if (a.at < since) this.#appeared.delete(p);
+    const entries = [...this.#appeared].filter(([p]) => !gone.has(p));
+    await Promise.allSettled(entries.map(([, a]) => a.upload));
+    const targets: MoveTarget[] = [];
+    for (const [p] of entries) {
+      const row = this.#d.index.get(p);
+      if (row && row.state === 'synced' && row.fileId) targets.push({ path: p, sha256: row.sha256, ino: row.ino });
+    }
+    return targets;
+  }
+
+  /**
+   * Held paths whose content (or inode) just appeared under a new path are gathered again, so
+   * the next removal batch pairs them as moves: a folder whose new files came after the
+   * gathering window was held, and is released here without `--allow-mass-delete`.
+   */
+  #regatherHeldMoves(appeared: readonly { path: string; sha256: string | null; ino: number }[], held: ReadonlySet<string>): void {
+    if (appeared.length === 0 || held.size === 0) return;
+    const shas = new Set(appeared.flatMap((a) => a.sha256 ?? []));
+    const inos = new Set(appeared.map((a) => a.ino));
+    const matches = [...held].filter((p) => {
+      const row = this.#d.index.get(p);
+      return !!row && ((row.sha256 !== null && shas.has(row.sha256)) || inos.has(row.ino));
+    });
+    if (matches.length === 0) return;
+    for (const p of matches) this.#pendingRemovals.add(p);
+    this.#gatherStarted ??= this.#d.now();
+    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+  }
+
   /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */
-  async #planBatch(checked: CheckedPath[]): Promise<Promise<unknown>[]> {
+  async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
     const { index, logger, config } = this.#d;
     const scope = new Set(checked.map((c) => c.path));
     const rows = [...scope].flatMap((p) => index.get(p) ?? []);
     const seen = await observeRoot(config.dir);
     const now = this.#d.now();
+    const heldBefore = readHeld(index);
     const plan = planSync({
       rows,
       intents: [],
@@ -131,6 +215,8 @@ export class SettledPaths {
       options: { ...config.sync, adopt: false, deleteUnmanaged: false, allowMassDelete: false, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS },
       scope: { paths: scope, managed: index.countByState().synced, recentRemovals: this.#recentRemovals, windowMs: REMOVAL_WINDOW_MS },
       root: { seen, known: knownRoot((k) => index.getMeta(k)) },
+      held: heldBefore,
+      appeared,
     });
     this.#recentRemovals = plan.recentRemovals;
     if (plan.held) {
@@ -144,9 +230,20 @@ export class SettledPaths {
       logger.warn({ event: 'failure', path: rel, err: result.error }, 'cannot read file; will retry at its next change or reconcile');
     }
     for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-    for (const r of plan.removals) if (r.reason === 'removed') logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
+    const movedTo = new Map(plan.moves.map((m) => [m.from, m.to]));
+    for (const r of plan.removals) {
+      const to = movedTo.get(r.path);
+      if (to !== undefined) logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
+      else if (r.reason === 'removed') logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
+    }
     const applied = applyPlan(index, plan, now);
+    writeHeld(index, nextHeld(heldBefore, scope, plan.heldPaths));
     const uploads = applied.uploads.map((p) => this.#d.pushUpload(p));
+    const isNew = new Set(plan.uploads.filter((u) => u.reason === 'new').map((u) => u.path));
+    applied.uploads.forEach((p, i) => {
+      if (isNew.has(p)) this.#appeared.set(p, { at: now, upload: uploads[i] as Promise<unknown> });
+    });
+    this.#regatherHeldMoves(plan.observe.filter((o) => isNew.has(o.path)), nextHeld(heldBefore, scope, plan.heldPaths));
     if (applied.deletes.length > 0) {
       // Uploads first, deletes after, as in reconcile.
       await Promise.allSettled(uploads);

@@ -29,7 +29,8 @@ export interface FileEntry {
   fileId: string | null;
   sizeBytes: number;
   sha256: string | null;
-  state: FileState;
+  /** `held`: the file is gone and its remote delete is held (src/sync/held-deletes.ts). */
+  state: FileState | 'held';
   error: string | null;
 }
 
@@ -50,7 +51,14 @@ export interface ReconcileReport {
   skipped: { path: string; reason: string }[];
   failed: { path: string; error: string }[];
   /** Deletes withheld by the safety rules, with the message that says how to proceed. */
-  heldDeletes: { count: number; message: string } | null;
+  heldDeletes: HeldDeletes | null;
+}
+
+export interface HeldDeletes {
+  count: number;
+  message: string;
+  /** The watched folder is missing: every delete waits, but no path is held by name. */
+  rootMissing?: true;
 }
 
 export interface StatusReport {
@@ -59,14 +67,50 @@ export interface StatusReport {
   dir: string;
   stateDir: string;
   target: { kind: 'api' | 'emulator'; baseURL: string; shape: 'ga' | 'beta'; note: string | null };
-  counts: { pending: number; synced: number; failed: number; skipped: number };
+  /** By state; a held path counts as `held` (present only when some are), not as its row's state. */
+  counts: { pending: number; synced: number; failed: number; skipped: number; held?: number };
   queue: { depth: number; inFlight: number; pausedUntil: string | null; rateLimitPauses: number };
   watcher: { mode: 'native' | 'polling' | 'off'; warning: string | null };
   lastReconcile: { at: string; durationMs: number; ok: boolean; error: string | null } | null;
-  heldDeletes: { count: number; message: string } | null;
+  /** Every held delete (not only the last pass's), or the last pass's hold when no path is held. */
+  heldDeletes: HeldDeletes | null;
   /** `code` is the error's stable code (E_API_RATE_LIMIT, EACCES, ...) when it had one. */
   lastErrors: LastError[];
   skipped: { path: string; reason: string }[];
+  /** Folders the last full scan could not list, and why: nothing under them is synced or deleted. */
+  unreadableDirs: { path: string; reason: string }[];
+  /** What a person asks first: is it moving, what is waiting, and when will it be done. */
+  activity: Activity;
+}
+
+export interface Activity {
+  /** When the newest remote copy was created (the last successful upload), or null. */
+  lastUploadAt: string | null;
+  /** The change that has waited longest: a pending file, or a queued remote delete. */
+  oldestPending: { kind: 'upload' | 'delete'; path: string | null; since: string; waitingMs: number } | null;
+  /** Files and remote deletes still to do. */
+  backlog: number;
+  /** Requests this daemon started in the last minute; null when no daemon runs. */
+  requestsLastMinute: number | null;
+  /**
+   * Set while the daemon runs below its configured rate because of the API (a 429 pause, or the
+   * lowered rate after one) or at its configured rate with work waiting.
+   */
+  rateLimited: {
+    /** The rate enforced now, requests per minute. */
+    currentRpm: number;
+    configuredRpm: number;
+    pausedUntil: string | null;
+    /** When the backlog should be done at the current rate, and in how long. */
+    doneBy: string | null;
+    etaMs: number | null;
+  } | null;
+}
+
+/** What the daemon measures of its own requests (src/daemon/sync-meter.ts), for status. */
+export interface TrafficFacts {
+  /** Requests started in the minute before `now`. */
+  requestsLastMinute(now: number): number;
 }
 
 export interface LastError {
@@ -82,8 +126,10 @@ export interface SyncEngine {
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   status(): StatusReport;
   files(): FileEntry[];
-  /** The synced file id of a relative path, or null. */
+  /** The synced file id of a relative path, or null (also when the path is held). */
   fileIdOf(path: string): string | null;
+  /** The state `ls` shows for a path (`held` included), or null when it is not indexed. */
+  stateOf(path: string): FileEntry['state'] | null;
   /** Resolves when no job is queued or running and no path is waiting to settle. */
   onIdle(): Promise<void>;
   /** Stops taking work, lets in-flight requests finish within `graceMs`, closes. Idempotent. */
@@ -125,6 +171,8 @@ export interface ReconcileContext {
   onHeld(held: ReconcileReport['heldDeletes']): void;
   /** The index holds the plan: the engine may take watcher events again. */
   onApplied(): void;
+  /** The folders this pass's scan could not list (recorded in the index already). */
+  onUnreadableDirs?(dirs: readonly { path: string; reason: string }[]): void;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
@@ -149,6 +197,8 @@ export interface EngineDeps {
   /** The reconcile pass (src/reconcile/); handed in so that sync/ never imports reconcile/. */
   runReconcile: RunReconcile;
   onProgress?: (event: ProgressEvent) => void;
+  /** The daemon's count of its requests, for the rate in status; absent, status shows none. */
+  traffic?: TrafficFacts;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Called when the engine cannot go on (the API refused the key); the daemon then stops with exit 1. */

@@ -55,6 +55,11 @@ export interface Watcher {
   readonly pendingCount: number;
   /** Resolves once the initial watch is set up. */
   ready(): Promise<void>;
+  /**
+   * Watches a folder again: one that could not be read when the watch began is not watched
+   * (chokidar drops it), so once it is readable the engine asks for it here.
+   */
+  rewatch(relDir: string): void;
   /** Resolves when no path waits to settle. */
   onIdle(): Promise<void>;
   /** Idempotent: the same promise each time. Pending paths are dropped. */
@@ -143,6 +148,13 @@ class ChokidarWatcher implements Watcher {
 
   ready(): Promise<void> {
     return this.#readyPromise;
+  }
+
+  rewatch(relDir: string): void {
+    if (this.#closed || !this.#backend) return;
+    const abs = path.join(this.#root, ...relDir.split('/'));
+    this.#backend.unwatch(abs);
+    this.#backend.add(abs);
   }
 
   onIdle(): Promise<void> {

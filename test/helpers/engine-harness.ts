@@ -57,6 +57,7 @@ export function testConfig(dir: string, stateDir: string, baseURL: string, o: Ha
     watch: { settleMs: o.settleMs ?? 200, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 100, ...o.config?.watch },
     sync: { maxFileBytes: 500 * 1024 * 1024, expiresInSeconds: null, maxDeletePercent: 50, maxDeleteFloor: 10, reconcileIntervalMinutes: 0, ...o.config?.sync },
     log: { level: 'info' },
+    metrics: { listen: null, allowNonLoopback: false },
     configFile: null,
   }) as Config;
 }

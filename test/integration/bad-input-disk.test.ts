@@ -124,6 +124,55 @@ describe('bad input: the disk', () => {
   // them again on any event in their folder or on a short timer while failures exist.
   it('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
 
+  // Issue 14 symptom 4: an unreadable folder was skipped silently (not in status, ls or the
+  // logs) and never watched once readable. As root, the folder is root's with mode 000 while the
+  // process runs with the effective uid nobody (see unreadable() above).
+  it('an unreadable folder is reported with its reason, holds deletes under it, and is scanned and watched once readable', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await put(h, 'readable.txt', 'readable');
+    await put(h, 'locked/old.txt', 'synced before the folder was locked');
+    const locked = path.join(h.dir, 'locked');
+    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
+    becomeNobody();
+    try {
+      await h.engine.start();
+      await h.engine.onIdle();
+      expect(h.emulator.files()).toHaveLength(2);
+      becomeRoot();
+      if (isRoot) chownSync(locked, 0, 0);
+      chmodSync(locked, 0o000);
+      becomeNobody();
+      // A fresh engine: its watcher cannot list the folder, its scan cannot either.
+      await h.restart();
+      await h.engine.onIdle();
+      const status = h.engine.status();
+      expect(status.unreadableDirs).toEqual([{ path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string }]);
+      expect(status.lastErrors.some((e) => e.path === 'locked/' && /EACCES/.test(e.error))).toBe(true);
+      expect(h.engine.files().find((e) => e.path === 'locked/')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/unreadable folder: .*EACCES/) as unknown as string });
+      expect((h.logs as { event?: string; path?: string }[]).some((l) => l.event === 'unreadable-dir' && l.path === 'locked')).toBe(true);
+      // Its synced file is not taken for deleted.
+      expect(h.emulator.files()).toHaveLength(2);
+      expect(h.engine.fileIdOf('locked/old.txt')).not.toBeNull();
+
+      // Readable again, with a new file: picked up without a restart or a reconcile.
+      becomeRoot();
+      chmodSync(locked, 0o755);
+      if (isRoot) chownSync(locked, NOBODY, NOBODY);
+      await writeFile(path.join(locked, 'new.txt'), 'written while locked');
+      if (isRoot) chownSync(path.join(locked, 'new.txt'), NOBODY, NOBODY);
+      becomeNobody();
+      await waitUntil(() => h!.engine.fileIdOf('locked/new.txt') !== null, 20_000, 'locked/new.txt synced once readable');
+      expect(h.engine.status().unreadableDirs).toEqual([]);
+      // And watched: a later file in it is synced by the watcher alone.
+      await writeFile(path.join(locked, 'later.txt'), 'written once readable');
+      await waitUntil(() => h!.engine.fileIdOf('locked/later.txt') !== null, 20_000, 'locked/later.txt synced by the watcher');
+      await h.engine.onIdle();
+    } finally {
+      becomeRoot();
+    }
+    expect(await checkInvariants(h)).toEqual([]);
+  }, 60_000);
+
   describe.skipIf(!canMount())('the state directory on a tiny tmpfs (root only: needs mount)', () => {
     async function onTmpfs(size: string): Promise<Harness> {
       h = await createHarness({ watch: false });

@@ -16,6 +16,11 @@ import { checkEndState } from '../random/invariants.js';
 const FILES = 300;
 const RUNS = 10;
 
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /** Returns whether the first kill came while the initial sync was still under way. */
 async function crashRun(seed: number): Promise<boolean> {
   const rand = seededRandom(seed);
@@ -33,7 +38,10 @@ async function crashRun(seed: number): Promise<boolean> {
     const kills = 3 + Math.floor(rand() * 3);
     let midSync = false;
     for (let k = 0; k < kills; k += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 250 + Math.floor(rand() * 1000)));
+      // The first kill waits for the first stored upload (however long the child takes to start
+      // on a loaded machine), then a random moment more, so it lands mid-sync whatever the load.
+      if (k === 0) await waitFor(() => emulator.files().length > foreign.length, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, k === 0 ? Math.floor(rand() * 400) : 250 + Math.floor(rand() * 1000)));
       if (k === 0) {
         const stored = emulator.files().length - foreign.length;
         midSync = stored > 0 && stored < FILES;

@@ -30,6 +30,7 @@ import {
   type FilesClient,
   type RetryWaitInfo,
 } from '../../src/api/index.js';
+import type { AttemptInfo } from '../../src/api/types.js';
 import { USER_AGENT } from '../../src/version.js';
 
 const KEY = 'sk-ant-test-key-DO-NOT-LEAK-0123456789';
@@ -627,6 +628,23 @@ describe('retries', () => {
       { status: 429, waitMs: 30, fromServer: true, attempt: 1, requestId: 'req_429', method: 'GET', path: '/v1/files/file_a' },
     ]);
     expect(gates).toEqual([0, 1]);
+  });
+
+  it('reports every attempt to onAttempt with its status, a retried 429 and a timeout included', async () => {
+    handler = (_req, res, _b, s) =>
+      s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '5' }) : json(res, 200, meta('file_a'));
+    const attempts: AttemptInfo[] = [];
+    await client({ onAttempt: (a) => attempts.push(a) }).retrieve('file_a');
+    expect(attempts).toEqual([
+      { method: 'GET', path: '/v1/files/file_a', status: 429, outcome: 'response' },
+      { method: 'GET', path: '/v1/files/file_a', status: 200, outcome: 'ok' },
+    ]);
+    handler = () => {}; // never respond
+    attempts.length = 0;
+    await client({ timeoutMs: 100, maxRetries: 0, onAttempt: (a) => attempts.push(a) })
+      .delete('file_b')
+      .catch(() => undefined);
+    expect(attempts).toEqual([{ method: 'DELETE', path: '/v1/files/file_b', status: null, outcome: 'timeout' }]);
   });
 
   /** A fake request gate: records every call, and holds `acquire` until its 429 pause is over. */

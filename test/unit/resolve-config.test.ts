@@ -387,3 +387,30 @@ describe('resolveConfig edge cases (issue 14)', () => {
     expect(resolveConfig(input(home, { flags: { config: file } })).config.watch.ignore).toEqual(patterns);
   });
 });
+
+describe('metrics.listen (issue 11)', () => {
+  it('is off by default and parses host:port from the file or from run --metrics', () => {
+    const home = tempHome();
+    expect(resolveConfig(input(home)).config.metrics).toEqual({ listen: null, allowNonLoopback: false });
+    const file = withFile(home, { metrics: { listen: '127.0.0.1:9464' } });
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });
+    const flag = resolveConfig(input(home, { flags: { config: file, metrics: '[::1]:9000' } })).config.metrics.listen;
+    expect(flag).toEqual({ host: '::1', port: 9000 });
+  });
+
+  it('refuses a non-loopback address, naming it and where it came from, unless the file allows it', () => {
+    const home = tempHome();
+    const err = configError(() => resolveConfig(input(home, { flags: { metrics: '0.0.0.0:9464' } })));
+    expect(err.message).toBe('metrics.listen 0.0.0.0:9464 (from --metrics) is not a loopback address: the metrics would be served to the network');
+    const file = withFile(home, { metrics: { allowNonLoopback: true } });
+    expect(resolveConfig(input(home, { flags: { config: file, metrics: '0.0.0.0:9464' } })).config.metrics.listen).toEqual({ host: '0.0.0.0', port: 9464 });
+  });
+
+  it('refuses an address without a port or with port 0, saying what it expected', () => {
+    const home = tempHome();
+    expect(configError(() => resolveConfig(input(home, { flags: { metrics: '127.0.0.1' } }))).message).toContain('metrics.listen must be null or host:port');
+    expect(configError(() => resolveConfig(input(home, { flags: { metrics: '127.0.0.1:0' } }))).message).toBe(
+      'metrics.listen must be host:port with a port from 1 to 65535, got "127.0.0.1:0" (from --metrics)',
+    );
+  });
+});

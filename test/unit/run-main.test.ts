@@ -174,6 +174,71 @@ describe('service install', () => {
   });
 });
 
+describe('service install --name (issue 11: several folders)', () => {
+  it('--print renders the template unit, which reads <config folder>/<name>.json, and the drop-in with its folders; writes nothing', async () => {
+    const h = home();
+    const r = await cli(['service', 'install', '--name', 'work', '--print', '--platform', 'linux', '--dir', join(h, 'Work')], {}, h);
+    expect(r.code).toBe(0);
+    const configDir = join(h, '.config', 'claude-filesync');
+    expect(r.stdout).toContain(`# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}"\n}`);
+    expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@.service')}\n`);
+    expect(r.stdout).toContain(`ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${configDir}/%i.json"`);
+    expect(r.stdout).toContain('Description=claude-filesync (%i)');
+    expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@work.service.d', 'folders.conf')}\n`);
+    expect(r.stdout).toContain(`ReadWritePaths="${join(h, '.local', 'state', 'claude-filesync', 'work')}"`);
+    expect(r.stdout).toContain(`ReadWritePaths="-${join(h, 'Work')}"`);
+    expect(r.stdout).not.toMatch(/@[A-Z_]+@/);
+    expect(existsSync(join(h, '.config'))).toBe(false);
+  });
+
+  it('writes the config, the template and the drop-in, and says how to enable the instance', async () => {
+    const h = home();
+    const r = await cli(['service', 'install', '--name', 'notes', '--platform', 'linux', '--dir', join(h, 'Notes'), '--state-dir', join(h, 'notes-state')], {}, h);
+    expect(r.code).toBe(0);
+    const config = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'notes.json'), 'utf8')) as unknown;
+    expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state') });
+    expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@.service'), 'utf8')).toContain('%i.json');
+    expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@notes.service.d', 'folders.conf'), 'utf8')).toContain(
+      `ReadWritePaths="${join(h, 'notes-state')}"`,
+    );
+    expect(r.stdout).toContain('systemctl --user enable --now claude-filesync@notes.service');
+    expect(r.stdout).toContain(join(h, '.config', 'claude-filesync', 'notes.env'));
+
+    // Again, now from the file: it is the source of the folders, flags may not contradict it.
+    const again = await cli(['service', 'install', '--name', 'notes', '--print', '--platform', 'linux'], {}, h);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`ReadWritePaths="-${join(h, 'Notes')}"`);
+    const clash = await cli(['service', 'install', '--name', 'notes', '--platform', 'linux', '--dir', join(h, 'Other')], {}, h);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('notes.json exists: change "dir" and "stateDir" there');
+  });
+
+  it('refuses an instance whose configuration shares the default state directory, or a name that is not a plain word', async () => {
+    const h = home();
+    mkdirSync(join(h, '.config', 'claude-filesync'), { recursive: true });
+    writeFileSync(join(h, '.config', 'claude-filesync', 'shared.json'), JSON.stringify({ dir: join(h, 'S') }));
+    const shared = await cli(['service', 'install', '--name', 'shared', '--print', '--platform', 'linux'], {}, h);
+    expect(shared.code).toBe(2);
+    expect(shared.stderr).toContain('must name its own "stateDir"');
+    const bad = await cli(['service', 'install', '--name', '../x', '--print', '--platform', 'linux'], {}, h);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--name must be letters, digits, - and _');
+    const missing = await cli(['service', 'install', '--name', 'new', '--print', '--platform', 'linux'], {}, h);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('new.json does not exist: pass --dir <folder>');
+  });
+
+  it('--platform darwin renders a launchd agent whose label and logs carry the name', async () => {
+    const h = home();
+    const r = await cli(['service', 'install', '--name', 'work', '--print', '--platform', 'darwin', '--dir', join(h, 'Work')], {}, h);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`# ${join(h, 'Library', 'LaunchAgents', 'com.claude-filesync.work.plist')}`);
+    expect(r.stdout).toContain('<string>com.claude-filesync.work</string>');
+    expect(r.stdout).toContain(`<string>${join(h, 'Library', 'Logs', 'claude-filesync')}/work.log</string>`);
+    expect(r.stdout).toContain(`<string>${join(h, 'Library', 'Application Support', 'claude-filesync', 'work.json')}</string>`);
+  });
+});
+
 describe('toFolderRelative', () => {
   it('accepts folder-relative and absolute paths inside the folder', () => {
     expect(toFolderRelative('/data/f', 'a/b.txt')).toBe('a/b.txt');

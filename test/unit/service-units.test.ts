@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import {
   readTemplate,
   renderLaunchdPlist,
+  renderSystemdDropIn,
+  renderSystemdTemplate,
   renderSystemdUnit,
   systemdQuote,
   xmlEscape,
@@ -76,6 +78,45 @@ describe('systemd unit', () => {
   });
 });
 
+describe('systemd template unit (one folder per instance)', () => {
+  const base = mkdtempSync(join(tmpdir(), 'cfs-units-'));
+  const p = paths(base);
+  const configDir = join(base, 'conf 100%');
+  const template = renderSystemdTemplate(readTemplate('systemd-template'), { execPath: p.execPath, mainScript: p.mainScript, configDir });
+  const dropIn = renderSystemdDropIn({ name: 'work', dir: p.dir, stateDir: p.stateDir, configFile: join(configDir, 'work.json') });
+
+  it('reads the instance configuration <config folder>/%i.json and keeps the service settings', () => {
+    expect(template).not.toMatch(/@[A-Z_]+@/);
+    expect(template).toContain(`"run" "--config" "${join(base, 'conf 100%%')}/%i.json"`);
+    for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'EnvironmentFile=-%h/.config/claude-filesync/%i.env', 'ProtectSystem=strict', 'WantedBy=default.target']) {
+      expect(template).toContain(line);
+    }
+    expect(dropIn).toContain(`ReadWritePaths="${p.stateDir}"`);
+    expect(dropIn).toContain(`ReadWritePaths="-${join(base, 'Claude Sync 100%%')}"`);
+  });
+
+  it('passes systemd-analyze verify as an instance, with its drop-in', (ctx) => {
+    if (!has('systemd-analyze')) {
+      ctx.skip(true, 'systemd-analyze is not installed here');
+      return;
+    }
+    const unitDir = join(base, 'units');
+    mkdirSync(join(unitDir, 'claude-filesync@work.service.d'), { recursive: true });
+    writeFileSync(join(unitDir, 'claude-filesync@.service'), template);
+    writeFileSync(join(unitDir, 'claude-filesync@work.service.d', 'folders.conf'), dropIn);
+    const r = spawnSync('systemd-analyze', ['verify', join(unitDir, 'claude-filesync@work.service')], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSTEMD_UNIT_PATH: `${unitDir}:` },
+    });
+    if (/Failed to (initialize manager|lookup RuntimeDirectory)/.test(r.stderr)) {
+      ctx.skip(true, `systemd-analyze cannot run in this environment: ${r.stderr.trim()}`);
+      return;
+    }
+    expect(r.stderr.split('\n').filter((l) => l.includes('claude-filesync@') && !/Unit is bound to inactive/.test(l))).toEqual([]);
+    expect(r.status).toBe(0);
+  });
+});
+
 /** A strict-enough well-formedness check of the plist XML: balanced tags, plist elements only. */
 function parsePlistTags(xml: string): string[] {
   const body = xml.replace(/<\?xml[^>]*\?>/, '').replace(/<!DOCTYPE[^>]*>/, '').replace(/<!--[\s\S]*?-->/g, '');
@@ -136,6 +177,13 @@ describe('launchd plist', () => {
     expect(parsed.ProgramArguments).toEqual([process.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir]);
     expect(parsed.RunAtLoad).toBe(true);
     expect(parsed.KeepAlive).toEqual({ SuccessfulExit: false });
+  });
+
+  it('names the label and the logs after the instance when it has a name', () => {
+    const named = renderLaunchdPlist(readTemplate('launchd'), { ...p, name: 'work' });
+    expect(parsePlistTags(named)).toContain('Label');
+    expect(named).toContain('<string>com.claude-filesync.work</string>');
+    expect(named).toContain(`<string>${xmlEscape(p.logDir)}/work.err.log</string>`);
   });
 
   it('rejects a broken document (the checker can fail)', () => {

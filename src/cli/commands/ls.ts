@@ -3,7 +3,7 @@ import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatEntries } from '../format.js';
-import { toEntry } from '../offline.js';
+import { offlineEntries } from '../offline.js';
 
 export function lsCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('ls'))
@@ -12,7 +12,7 @@ export function lsCommand(env: CommandEnv, done: (code: number) => void): Comman
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
-        const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => (index ? index.all().map(toEntry) : []), { timeoutMs: 60_000 });
+        const entries = await askDaemonOrIndex(config, { type: 'files' }, offlineEntries, { timeoutMs: 60_000 });
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
         if (opts.json) printJson(env, entries);
         else env.out.write(formatEntries(entries));

@@ -7,6 +7,7 @@ export function runCommand(env: CommandEnv, done: (code: number) => void): Comma
   return addCommonOptions(new Command('run'))
     .description('run the daemon in the foreground: watch the folder and keep the Files API in sync (what the service units start)')
     .option('--grace-ms <ms>', 'at SIGTERM, how long uploads in flight may take to finish', parseNonNegative, 10_000)
+    .option('--metrics <host:port>', 'serve Prometheus /metrics, /healthz and /readyz there (loopback only unless metrics.allowNonLoopback)')
     .action(async (opts: CommonOptions & { graceMs: number }) => {
       let resolved;
       try {

@@ -1,22 +1,28 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { defaultPaths } from '../../config/paths.js';
+import { defaultPaths, type DefaultPaths } from '../../config/paths.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { addCommonOptions, loadConfig, reportError, usageError, type CommandEnv, type CommonOptions } from '../common.js';
 import {
-  LAUNCHD_LABEL,
+  INSTANCE_NAME,
   LAUNCHD_PLIST_NAME,
+  launchdLabel,
   readTemplate,
   renderLaunchdPlist,
+  renderSystemdDropIn,
+  renderSystemdTemplate,
   renderSystemdUnit,
+  SYSTEMD_TEMPLATE_NAME,
   SYSTEMD_UNIT_NAME,
+  systemdInstanceUnit,
   type UnitPaths,
 } from '../service-units.js';
 
 interface InstallFlags extends CommonOptions {
   print?: boolean;
   platform?: 'linux' | 'darwin';
+  name?: string;
 }
 
 export function serviceCommand(env: CommandEnv, done: (code: number) => void): Command {
@@ -25,6 +31,7 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
     addCommonOptions(new Command('install'))
       .description("write the systemd user unit (Linux) or the launchd agent (macOS) with this installation's paths, and print how to enable it")
       .option('--print', 'only print the unit; write nothing')
+      .option('--name <name>', 'one daemon per folder: instance <name> reads <config folder>/<name>.json (written from --dir and --state-dir when missing)')
       .addOption(new Option('--platform <platform>', 'render for this platform instead of this machine').choices(['linux', 'darwin']))
       .action((opts: InstallFlags) => {
         try {
@@ -33,8 +40,12 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
             done(usageError(env, `service install supports Linux (systemd) and macOS (launchd), not ${platform}`));
             return;
           }
-          const { config } = loadConfig(env, opts, { allowMissingKey: true });
           const paths = defaultPaths({ env: env.ctx.env, platform, homedir: env.ctx.homedir });
+          if (opts.name !== undefined) {
+            done(installNamed(env, opts, opts.name, platform, paths));
+            return;
+          }
+          const { config } = loadConfig(env, opts, { allowMissingKey: true });
           const unitPaths: UnitPaths = {
             execPath: env.ctx.execPath,
             mainScript: env.ctx.mainScript,
@@ -63,7 +74,7 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
           writeFileSync(target, text, { mode: 0o644 });
           chmodSync(target, 0o644);
           env.out.write(`wrote ${target}\n\n`);
-          env.out.write(linux ? linuxSteps(paths.configDir) : macSteps(target, unitPaths.keyFile));
+          env.out.write(linux ? linuxSteps(paths.configDir, SYSTEMD_UNIT_NAME, 'claude-filesync') : macSteps(target, unitPaths.keyFile, launchdLabel()));
           done(EXIT_OK);
         } catch (err) {
           done(reportError(env, err));
@@ -73,8 +84,78 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
   return service;
 }
 
-function linuxSteps(configDir: string): string {
-  const envFile = join(configDir, 'env');
+/**
+ * One daemon per folder: the instance reads <config folder>/<name>.json, which must name its own
+ * folder and state directory (two daemons on one index would fight over its lock).
+ */
+function installNamed(env: CommandEnv, opts: InstallFlags, name: string, platform: 'linux' | 'darwin', paths: DefaultPaths): number {
+  if (!INSTANCE_NAME.test(name)) {
+    return usageError(env, `--name must be letters, digits, - and _ (at most 64, starting with a letter or digit), got ${JSON.stringify(name)}`);
+  }
+  if (opts.config !== undefined) return usageError(env, `--name ${name} reads ${join(paths.configDir, `${name}.json`)}; do not pass --config with it`);
+  const configFile = join(paths.configDir, `${name}.json`);
+  const exists = existsSync(configFile);
+  let dir: string;
+  let stateDir: string;
+  let keyFile = paths.apiKeyFile;
+  if (exists) {
+    if (opts.dir !== undefined || opts.stateDir !== undefined) {
+      return usageError(env, `${configFile} exists: change "dir" and "stateDir" there instead of passing --dir or --state-dir`);
+    }
+    const { config } = loadConfig(env, { config: configFile, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) }, { allowMissingKey: true });
+    if (config.stateDir === paths.stateDir) {
+      return usageError(env, `${configFile} must name its own "stateDir": every instance needs its own index (for example ${join(paths.stateDir, name)})`);
+    }
+    dir = config.dir;
+    stateDir = config.stateDir;
+    keyFile = config.api.apiKeyFile ?? keyFile;
+  } else {
+    if (opts.dir === undefined) {
+      return usageError(env, `${configFile} does not exist: pass --dir <folder> (and --state-dir, default ${join(paths.stateDir, name)}) to have it written, or write it with "dir" and "stateDir"`);
+    }
+    dir = resolve(env.ctx.cwd, opts.dir);
+    stateDir = opts.stateDir !== undefined ? resolve(env.ctx.cwd, opts.stateDir) : join(paths.stateDir, name);
+  }
+  const linux = platform === 'linux';
+  const configHome = dirname(paths.configDir);
+  const unitDir = join(configHome, 'systemd', 'user');
+  const files: { path: string; text: string }[] = [];
+  if (!exists) files.push({ path: configFile, text: `${JSON.stringify({ dir, stateDir }, null, 2)}\n` });
+  if (linux) {
+    files.push({
+      path: join(unitDir, SYSTEMD_TEMPLATE_NAME),
+      text: renderSystemdTemplate(readTemplate('systemd-template'), { execPath: env.ctx.execPath, mainScript: env.ctx.mainScript, configDir: paths.configDir }),
+    });
+    files.push({ path: join(unitDir, `${systemdInstanceUnit(name)}.d`, 'folders.conf'), text: renderSystemdDropIn({ name, dir, stateDir, configFile }) });
+  } else {
+    const logDir = paths.logDir ?? join(stateDir, 'logs');
+    const unitPaths: UnitPaths = { execPath: env.ctx.execPath, mainScript: env.ctx.mainScript, dir, stateDir, configFile, logDir, keyFile, name };
+    files.push({
+      path: join(env.ctx.homedir, 'Library', 'LaunchAgents', `${launchdLabel(name)}.plist`),
+      text: renderLaunchdPlist(readTemplate('launchd'), unitPaths),
+    });
+  }
+  if (opts.print) {
+    env.out.write(files.map((f) => `# ${f.path}\n${f.text}`).join('\n'));
+    return EXIT_OK;
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true });
+  if (!linux) mkdirSync(paths.logDir ?? join(stateDir, 'logs'), { recursive: true });
+  for (const f of files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.text, { mode: f.path === configFile ? 0o600 : 0o644 });
+    if (f.path !== configFile) chmodSync(f.path, 0o644);
+    env.out.write(`wrote ${f.path}\n`);
+  }
+  env.out.write('\n');
+  const plist = files[files.length - 1]!.path;
+  env.out.write(linux ? linuxSteps(paths.configDir, systemdInstanceUnit(name), systemdInstanceUnit(name), name) : macSteps(plist, keyFile, launchdLabel(name)));
+  return EXIT_OK;
+}
+
+function linuxSteps(configDir: string, unit: string, journalUnit: string, name: string | null = null): string {
+  const envFile = join(configDir, name ? `${name}.env` : 'env');
   return [
     'To sync to Claude, put the key in the environment file the unit reads (without it, the',
     'daemon runs against its built-in emulator and nothing leaves this machine):',
@@ -82,18 +163,18 @@ function linuxSteps(configDir: string): string {
     '',
     'Then enable and start it:',
     '  systemctl --user daemon-reload',
-    `  systemctl --user enable --now ${SYSTEMD_UNIT_NAME}`,
+    `  systemctl --user enable --now ${unit}`,
     '  loginctl enable-linger "$USER"    # keep it running while you are logged out',
     '',
     'Logs, status and an on-demand reconcile:',
-    '  journalctl --user -u claude-filesync -f',
-    '  claude-filesync status',
-    `  systemctl --user reload ${SYSTEMD_UNIT_NAME}    # SIGHUP: reconcile now`,
+    `  journalctl --user -u ${journalUnit} -f`,
+    `  claude-filesync status${name ? ` --config ${join(configDir, `${name}.json`)}` : ''}`,
+    `  systemctl --user reload ${unit}    # SIGHUP: reconcile now`,
     '',
   ].join('\n');
 }
 
-function macSteps(target: string, keyFile: string): string {
+function macSteps(target: string, keyFile: string, label: string): string {
   return [
     'To sync to Claude, put the key in the key file the daemon reads (without it, the daemon',
     'runs against its built-in emulator and nothing leaves this machine):',
@@ -101,9 +182,9 @@ function macSteps(target: string, keyFile: string): string {
     '',
     'Then load and start it:',
     `  launchctl bootstrap gui/$(id -u) '${target}'`,
-    `  launchctl kickstart -k gui/$(id -u)/${LAUNCHD_LABEL}`,
+    `  launchctl kickstart -k gui/$(id -u)/${label}`,
     '',
-    'To stop it: launchctl bootout gui/$(id -u)/' + LAUNCHD_LABEL,
+    'To stop it: launchctl bootout gui/$(id -u)/' + label,
     '',
   ].join('\n');
 }
