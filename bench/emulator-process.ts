@@ -16,6 +16,7 @@ type Command =
   | { id: number; cmd: 'setFaults'; faults: Partial<FaultConfig> }
   | { id: number; cmd: 'startStorm'; settings: StormSettings }
   | { id: number; cmd: 'count' }
+  | { id: number; cmd: 'contents' }
   | { id: number; cmd: 'seedTree'; root: string }
   | { id: number; cmd: 'seedCount'; count: number; prefix: string }
   | { id: number; cmd: 'close' };
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
           return reply(emulator.startStorm(m.settings));
         case 'count':
           return reply(emulator.files().length);
+        case 'contents':
+          return reply(emulator.files().map((f) => ({ filename: f.filename, sha256: f.sha256 })));
         case 'seedTree': {
           // Named as the engine names them, so a reconcile with adopt rebuilds the index.
           let n = 0;

@@ -74,6 +74,10 @@ export class EmulatorProcess {
   count(): Promise<number> {
     return this.#call({ cmd: 'count' });
   }
+  /** Every stored file's name and sha256 (to count lost and duplicated files). */
+  contents(): Promise<{ filename: string; sha256: string }[]> {
+    return this.#call({ cmd: 'contents' });
+  }
   /** Adds every file under root, named as the engine names it (see emulator-process.ts). */
   seedTree(root: string): Promise<number> {
     return this.#call({ cmd: 'seedTree', root });
@@ -161,6 +165,6 @@ export async function runChild(
 }
 
 /** Runs one task of worker.js (see there) and returns its JSON result with wall time and RSS. */
-export function runWorker(task: string, params: object, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ChildRun> {
+export function runWorker(task: string, params: object, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; allowFailure?: boolean } = {}): Promise<ChildRun> {
   return runChild([path.join(BENCH_DIST_DIR, 'worker.js'), task, JSON.stringify(params)], options);
 }

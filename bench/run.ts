@@ -26,6 +26,7 @@ import { bigUpload } from './case-6-big-upload.js';
 import { reconcileBig } from './case-7-reconcile.js';
 import { watchBig } from './case-8-watch.js';
 import { rateLimit } from './case-9-rate-limit.js';
+import { faults } from './case-10-faults.js';
 import { closeSharedFixtures } from './synced-tree.js';
 
 export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }> = [
@@ -38,6 +39,7 @@ export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }>
   { id: 7, title: 'Reconcile of many remote files', run: reconcileBig },
   { id: 8, title: 'Watching many files', run: watchBig },
   { id: 9, title: 'Rate limit: one daemon, three on one key, a 429 storm', run: rateLimit },
+  { id: 10, title: 'Faults: 500s, 529s, 429s and resets', run: faults },
 ];
 
 export interface RunOptions {
@@ -70,7 +72,7 @@ export function parseArgs(argv: string[]): RunOptions {
       only = value()
         .split(',')
         .map((s) => Number(s.trim()));
-      if (only.some((n) => !CASES.some((c) => c.id === n))) usage(`--only takes case numbers 1-${CASES.length}`);
+      if (only.some((n) => !CASES.some((c) => c.id === n))) usage(`--only takes case numbers ${CASES.map((c) => c.id).join(', ')}`);
     } else if (a === '--runs') {
       runs = Number(value());
       if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a positive integer');

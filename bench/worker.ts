@@ -161,6 +161,32 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     return { ms: performance.now() - t0, uploaded, lost };
   },
 
+  /**
+   * Case 10 reference: the same SDK script against a faulty server. A file whose upload throws
+   * (after the SDK's default retries) is counted failed and the script goes on, as a careful
+   * script would; it exits 1 when any failed.
+   */
+  async 'sdk-sync-faults'(p) {
+    const { default: Anthropic, toFile } = await import('@anthropic-ai/sdk');
+    const dir = str(p, 'dir');
+    const client = new Anthropic({ apiKey: BENCH_KEY, baseURL: str(p, 'url') });
+    const t0 = performance.now();
+    const files = await listFiles(dir);
+    let uploaded = 0;
+    const failed: string[] = [];
+    await runPool(files, num(p, 'concurrency', 4), async (rel) => {
+      try {
+        await client.files.upload({ file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')) });
+        uploaded++;
+      } catch (err) {
+        failed.push(`${rel}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    if (failed.length > 0) process.exitCode = 1;
+    return { ms: performance.now() - t0, uploaded, failed: failed.length, firstFailures: failed.slice(0, 3) };
+  },
+
+
   /** Case 6: one big upload through our client, streamed from the path. */
   async 'client-upload'(p) {
     const { createFilesClient } = await import('../src/api/index.js');

@@ -14,6 +14,7 @@ import { BadRequestError } from './errors.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
+import { RECENT_UPLOADS_WINDOW_MS, RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
 import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from './limits.js';
 import {
@@ -25,6 +26,7 @@ import {
   type FilesClientOptions,
   type ListOptions,
   type ListPage,
+  type RecentFiles,
   type UploadOptions,
   type UploadResult,
   type UploadSource,
@@ -39,6 +41,8 @@ export interface FilesClientExtraOptions {
   recoveryClockSkewMs?: number;
   /** Page size of the lost-upload lookup. @default 100 */
   recoveryListLimit?: number;
+  /** How long a lost-upload lookup waits for others to share its listing. @default RECENT_UPLOADS_WINDOW_MS */
+  recoveryWindowMs?: number;
 }
 
 export type ResolvedClientOptions = Readonly<{
@@ -49,6 +53,7 @@ export type ResolvedClientOptions = Readonly<{
   timeoutMs: number;
   recoveryClockSkewMs: number;
   recoveryListLimit: number;
+  recoveryWindowMs: number;
 }>;
 
 /**
@@ -74,6 +79,7 @@ export class FilesClient implements FilesApi {
   readonly baseURL: string;
   readonly options: ResolvedClientOptions;
   #transport: Transport;
+  #recent: RecentUploadsLookup;
 
   constructor(options: FilesClientOptions & FilesClientExtraOptions) {
     if (typeof options.apiKey !== 'string' || options.apiKey === '') {
@@ -96,6 +102,7 @@ export class FilesClient implements FilesApi {
       ['timeoutMs', options.timeoutMs, 1],
       ['recoveryClockSkewMs', options.recoveryClockSkewMs, 0],
       ['recoveryListLimit', options.recoveryListLimit, 1],
+      ['recoveryWindowMs', options.recoveryWindowMs, 0],
     ] as const) {
       if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
         throw new ConfigError(`Expected ${name} to be an integer >= ${min}, got ${JSON.stringify(value)} (${typeof value}).`);
@@ -114,6 +121,7 @@ export class FilesClient implements FilesApi {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       recoveryClockSkewMs: options.recoveryClockSkewMs ?? INTENT_CLOCK_SKEW_MS,
       recoveryListLimit: options.recoveryListLimit ?? DEFAULT_RECOVERY_LIST_LIMIT,
+      recoveryWindowMs: options.recoveryWindowMs ?? RECENT_UPLOADS_WINDOW_MS,
     });
     // The key must not leak through util.inspect(client) into a log line.
     Object.defineProperty(this, 'options', { enumerable: false });
@@ -132,6 +140,11 @@ export class FilesClient implements FilesApi {
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
     });
+    this.#recent = new RecentUploadsLookup(async () => {
+      const query = { limit: this.options.recoveryListLimit };
+      const page = await this.listPage(query);
+      return { files: page.data, complete: (this.shape === 'beta' ? nextBetaQuery : nextGaQuery)(query, page) === null };
+    }, this.options.recoveryWindowMs);
   }
 
   /** Closes the connection pool if this client created it. Idempotent. */
@@ -260,15 +273,28 @@ export class FilesClient implements FilesApi {
     return query;
   }
 
+  /**
+   * The newest files (one page of recoveryListLimit), from a listing sent after this call and
+   * shared by every caller within a few milliseconds (./recent-uploads.ts): what an upload whose
+   * answer was lost may have stored.
+   */
+  recentFiles(options: { signal?: AbortSignal | undefined } = {}): Promise<RecentFiles> {
+    return this.#recent.newest(options.signal);
+  }
+
+  /** Listings sent by recentFiles() so far. */
+  get recentListings(): number {
+    return this.#recent.listings;
+  }
+
   /** See uploadFile (./upload.ts). */
   async upload(source: UploadSource, options: UploadOptions): Promise<UploadResult> {
     return uploadFile(
       {
         transport: this.#transport,
         shape: this.shape,
-        listPage: (query, opts) => this.listPage(query, opts),
+        recentFiles: (signal) => this.recentFiles({ signal }),
         recoveryClockSkewMs: this.options.recoveryClockSkewMs,
-        recoveryListLimit: this.options.recoveryListLimit,
       },
       source,
       options,

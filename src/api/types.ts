@@ -174,6 +174,13 @@ export interface ListPage {
   lastId?: string | null;
 }
 
+/** The newest files, one page. */
+export interface RecentFiles {
+  files: FileMetadata[];
+  /** No older file exists: the page is the whole listing. */
+  complete: boolean;
+}
+
 /** The client contract the sync engine depends on (src/api/client.ts implements it). */
 export interface FilesApi {
   readonly shape: ApiShape;
@@ -183,6 +190,11 @@ export interface FilesApi {
   delete(fileId: string, options?: { signal?: AbortSignal }): Promise<DeletedFile>;
   /** Every file, page by page (newest first), as an async iterator. */
   list(options?: ListOptions): AsyncIterable<FileMetadata>;
+  /**
+   * The newest files (one short page), from a listing sent after the call; concurrent callers
+   * share one listing. What an upload whose answer was lost may have stored.
+   */
+  recentFiles(options?: { signal?: AbortSignal | undefined }): Promise<RecentFiles>;
   /** Bytes of a downloadable file; with `toPath`, streams it to that file and returns null. */
   download(fileId: string, options?: { toPath?: string; signal?: AbortSignal }): Promise<Uint8Array | null>;
   close(): Promise<void>;

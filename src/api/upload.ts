@@ -13,17 +13,15 @@ import { isRetryable } from './retry.js';
 import { asFileMetadata, type Transport } from './transport.js';
 import { filenameProblem } from './filename-rules.js';
 import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from './limits.js';
-import type { FileMetadata, ListPage, UploadOptions, UploadResult, UploadSource } from './types.js';
-import type { ListQuery } from './pagination.js';
+import type { FileMetadata, RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
 
 /** What the upload needs from the rest of the client. */
 export interface UploadContext {
   transport: Transport;
   shape: 'ga' | 'beta';
-  /** One page of the listing (the lost-upload lookup). */
-  listPage: (query: ListQuery, options: { signal?: AbortSignal | undefined }) => Promise<ListPage>;
+  /** The newest files, one shared listing for concurrent lookups (the lost-upload lookup). */
+  recentFiles: (signal: AbortSignal | undefined) => Promise<RecentFiles>;
   recoveryClockSkewMs: number;
-  recoveryListLimit: number;
 }
 
 /** An upload source with a path already opened (see uploadFile()). */
@@ -129,10 +127,10 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
  * allowance. The SDKs skip this and upload a second copy.
  */
 async function recoverLostUpload(ctx: UploadContext, options: UploadOptions, size: number, since: number): Promise<FileMetadata | undefined> {
-  const page = await ctx.listPage({ limit: ctx.recoveryListLimit }, { signal: options.signal });
+  const { files: newest } = await ctx.recentFiles(options.signal);
   const earliest = since - ctx.recoveryClockSkewMs;
   const excluded = new Set(options.recoveryExcludeIds ?? []);
-  return page.data.find(
+  return newest.find(
     (f) => f.filename === options.filename && f.size_bytes === size && Date.parse(f.created_at) >= earliest && !excluded.has(f.id),
   );
 }

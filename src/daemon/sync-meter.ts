@@ -147,6 +147,7 @@ export function meteredClient(client: FilesApi, meter: SyncMeter): FilesApi {
     },
     retrieve: (fileId, options) => client.retrieve(fileId, options),
     list: (options) => client.list(options),
+    recentFiles: (options) => client.recentFiles(options),
     download: (fileId, options) => client.download(fileId, options),
     close: () => client.close(),
   };

@@ -144,7 +144,9 @@ async function runUploads(ctx: ReconcileContext, paths: string[], report: Reconc
       if (outcome?.kind === 'uploaded') {
         done.bytes += outcome.bytes;
         report.uploaded.push(p);
-      } else if (outcome?.kind === 'failed') {
+      } else if (outcome?.kind === 'failed' && !outcome.retryable) {
+        // A retryable failure is not the end: the engine sends the path again (waiting is not
+        // failing), and a path that does turn failed shows as failed in the index.
         report.failed.push({ path: p, error: outcome.error });
       } else if (outcome?.kind === 'skipped') {
         report.skipped.push({ path: p, reason: outcome.reason });

@@ -1,21 +1,51 @@
 /**
- * When to try again, pure: the engine's retry of a transient job failure and the recheck of
- * failed files both take `now` and an attempt count, and answer with a delay or a verdict.
+ * When to try again, pure: the engine's requeue of a transient job failure and the recheck of
+ * failed files both take `now` and their history, and answer with a delay or a verdict.
  */
+import { defaultBackoffMs } from '../api/retry.js';
 import type { FileRow } from '../index/types.js';
 
-/** Transient failures are retried by the engine after 2 s, 4 s, ... up to this many times. */
-export const MAX_ENGINE_RETRIES = 5;
-export const MAX_RETRY_DELAY_MS = 60_000;
+/**
+ * A job whose last attempt failed transiently (a 5xx, a 429, a reset, an unconfirmed upload)
+ * after the client's own retries is requeued, not failed: waiting is not failing. It goes out
+ * again as soon as the retry policy allows (the server's retry-after, else the SDKs' backoff
+ * from its start: 0.5 s, 1 s, 2 s ... 8 s), with nothing stacked on top. Only when nothing has
+ * succeeded anywhere since its previous failure, this many times in a row (an outage, not a
+ * faulty server), does the file turn failed and wait for the recheck of failed files.
+ */
+export const MAX_WAITS_WITHOUT_ANSWER = 5;
+
+/** A key's consecutive transient failures. */
+export interface WaitState {
+  waits: number;
+  /** When it last failed. */
+  lastFailureAt: number;
+}
+
+/**
+ * After a transient failure at `now`: the key's next wait state and how long to wait, or null
+ * when it has failed MAX_WAITS_WITHOUT_ANSWER times with no success anywhere in between.
+ * @param lastSuccessAt when any job last succeeded (0 = never)
+ * @param serverMs the wait the server asked for, if it did
+ * @param random in [0, 1), the jitter
+ */
+export function nextWait(
+  prev: WaitState | undefined,
+  now: number,
+  lastSuccessAt: number,
+  serverMs: number | null,
+  random: number,
+): { state: WaitState; delayMs: number } | null {
+  // Another request succeeded since this key last failed: the server is faulty, not down.
+  const waits = prev === undefined || lastSuccessAt > prev.lastFailureAt ? 1 : prev.waits + 1;
+  if (waits > MAX_WAITS_WITHOUT_ANSWER) return null;
+  const delayMs = serverMs ?? defaultBackoffMs(waits - 1, random);
+  return { state: { waits, lastFailureAt: now }, delayMs };
+}
+
 /** Failed files are rechecked on this tick, each after 5 s x 2^(attempts-1), at most 1 h. */
 export const FAILED_RECHECK_TICK_MS = 5_000;
 export const FAILED_RECHECK_MAX_MS = 60 * 60_000;
-
-/** The delay before retry number `attempt` (1-based), or null once the retries are used up. */
-export function retryDelay(attempt: number): number | null {
-  if (attempt > MAX_ENGINE_RETRIES) return null;
-  return Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempt);
-}
 
 /** How long a failed file waits before it is looked at again, after `attempts` failures. */
 export function recheckDelay(attempts: number): number {

@@ -18,7 +18,7 @@ import type { Watcher } from '../watch/watcher.js';
 import { ApiProblems } from './api-problems.js';
 import { typeIsStale } from './mime-policy.js';
 import { ChangedBackoff, dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
-import { deleteRemote, uploadPath, type ExecutorDeps, type UploadOutcome } from './executor.js';
+import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type UploadOutcome } from './executor.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
@@ -67,6 +67,8 @@ class Engine implements SyncEngine {
   #closed: Promise<void> | null = null;
   #started = false;
   readonly #problems: ApiProblems;
+  /** When a job last succeeded: a key failing while others succeed waits, it does not fail. */
+  #lastSuccessAt = 0;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -409,6 +411,7 @@ class Engine implements SyncEngine {
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
       case 'uploaded': {
+        this.#lastSuccessAt = this.#now();
         this.#timers.clear(`p:${rel}`);
         this.#changedBackoff.settled(rel);
         this.#problems.uploaded();
@@ -428,7 +431,12 @@ class Engine implements SyncEngine {
         this.#recordError(rel, outcome.error, outcome.code);
         this.#problems.uploadFailed(outcome.apiErrorCode, outcome.error);
         if (outcome.fatal) this.#fatal(outcome.error);
-        else if (outcome.retryable) this.#retryWithBackoff(`p:${rel}`, () => void this.#pushUpload(rel));
+        else if (outcome.retryable && !this.#waitAndRetry(`p:${rel}`, outcome, () => void this.#pushUpload(rel))) {
+          // Nothing answers any more: an outage, not a faulty server. The recheck of failed
+          // files (and the reconcile) pick it up again.
+          this.#index.markFailed(rel, outcome.error);
+          this.#logger.error({ event: 'failure', path: rel, status: outcome.status, err: outcome.error }, 'upload failed');
+        }
         break;
       case 'skipped': // the executor logged it
       case 'nothing':
@@ -446,12 +454,15 @@ class Engine implements SyncEngine {
         if (this.#deps.workspace?.held()) return;
         const outcome = await deleteRemote(this.#exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
+          this.#lastSuccessAt = this.#now();
           this.#timers.clear(key);
           result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };
         } else if (outcome.kind === 'failed') {
           this.#recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
           if (outcome.fatal) this.#fatal(outcome.error);
-          else if (outcome.retryable) this.#retryWithBackoff(key, () => void this.#pushDelete(d));
+          else if (outcome.retryable && !this.#waitAndRetry(key, outcome, () => void this.#pushDelete(d))) {
+            this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+          }
         }
       })
       .then(
@@ -460,8 +471,18 @@ class Engine implements SyncEngine {
       );
   }
 
-  #retryWithBackoff(key: string, run: () => void): void {
-    if (!this.#timers.backoff(key, run)) this.#logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+  /**
+   * A job that failed transiently goes again as soon as the retry policy allows (src/sync/backoff.ts),
+   * while other keys keep flowing. A 429 that ended a job still pauses every request: the client
+   * reports a 429 to the gate only when it retries it itself. False when the key should fail.
+   */
+  #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
+    const delayMs = this.#timers.wait(key, this.#now(), this.#lastSuccessAt, failure.retryAfterMs, run);
+    if (delayMs === null) return false;
+    if (failure.status === 429) {
+      this.#gate.onRetryWait({ status: 429, waitMs: delayMs, fromServer: failure.retryAfterMs !== null, attempt: 0, requestId: null, method: '', path: key });
+    }
+    return true;
   }
 
   #fatal(message: string): void {

@@ -11,6 +11,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { APIError } from '../api/errors.js';
+import { retryDelay } from '../api/retry.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
@@ -46,10 +47,29 @@ export type UploadOutcome =
   | { kind: 'nothing' }
   | { kind: 'uploaded'; fileId: string; bytes: number; superseded: RemoteDelete | null; recovered: boolean }
   | { kind: 'changed'; discarded: RemoteDelete }
-  | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean; intentKept: boolean; apiErrorCode?: string | null }
+  /**
+   * A retryable failure leaves the row pending (waiting is not failing): the engine requeues it,
+   * or marks it failed once the server has stopped answering anything (src/sync/backoff.ts).
+   */
+  | ({ kind: 'failed'; error: string; intentKept: boolean } & FailureFacts)
   | { kind: 'skipped'; reason: string };
 
-export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | { kind: 'failed'; error: string; code: string | null; retryable: boolean; fatal: boolean };
+/** What the engine needs to know about a failed job to decide when, or whether, to run it again. */
+export interface FailureFacts {
+  code: string | null;
+  status: number | null;
+  retryable: boolean;
+  fatal: boolean;
+  retryAfterMs: number | null;
+  /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
+  apiErrorCode?: string | null;
+}
+
+export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | ({ kind: 'failed'; error: string } & FailureFacts);
+
+function factsOf(c: ErrorClass): FailureFacts {
+  return { code: c.code, status: c.status, retryable: c.retryable, fatal: c.fatal, retryAfterMs: c.retryAfterMs, apiErrorCode: c.apiErrorCode ?? null };
+}
 
 export interface ErrorClass {
   message: string;
@@ -62,6 +82,8 @@ export interface ErrorClass {
   ambiguous: boolean;
   /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
   apiErrorCode?: string | null;
+  /** The wait the server asked for (retry-after-ms / retry-after), when it did. */
+  retryAfterMs: number | null;
 }
 
 /** API codes that stop the engine: the key itself was refused. */
@@ -80,16 +102,26 @@ export function classifyError(err: unknown): ErrorClass {
     const fatal = FATAL_CODES.has(err.code);
     // Only a request that got no answer at all is ambiguous: an answered one (even a 429 or a
     // 5xx) stored nothing, so no intent needs resolving.
-    return { message, code: err.code, status: err.status ?? null, retryable: err.retryable && !fatal, fatal, ambiguous: err.status === undefined, apiErrorCode: err.errorCode ?? null };
+    const asked = retryDelay(err.headers, 0, Date.now(), 0);
+    return {
+      message,
+      code: err.code,
+      status: err.status ?? null,
+      retryable: err.retryable && !fatal,
+      fatal,
+      ambiguous: err.status === undefined,
+      retryAfterMs: asked.fromServer ? asked.waitMs : null,
+      apiErrorCode: err.errorCode ?? null,
+    };
   }
   const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : null;
   if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
     // The file changed while streaming, or cannot be read: nothing was stored; it is checked again.
-    return { message, code, status: null, retryable: false, fatal: false, ambiguous: false };
+    return { message, code, status: null, retryable: false, fatal: false, ambiguous: false, retryAfterMs: null };
   }
   // Anything else thrown mid-request (a socket error outside the client's own classes): the
   // request may have reached the server.
-  return { message, code, status: null, retryable: true, fatal: false, ambiguous: true };
+  return { message, code, status: null, retryable: true, fatal: false, ambiguous: true, retryAfterMs: null };
 }
 
 /**
@@ -113,7 +145,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     const c = classifyError(err);
     index.markFailed(relPath, c.message);
     logger.warn({ event: 'failure', path: relPath, err: c.message }, 'not uploaded');
-    return { kind: 'failed', error: c.message, code: c.code, retryable: false, fatal: false, intentKept: false };
+    return { kind: 'failed', error: c.message, ...factsOf(c), retryable: false, intentKept: false };
   }
 
   // An earlier attempt for this path may have stored a copy without our hearing of it (a
@@ -191,9 +223,17 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       logger.warn({ event: 'skip', path: relPath, size: row.size, reason }, 'skipped');
       return { kind: 'skipped', reason };
     }
-    index.markFailed(relPath, c.message);
-    logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
-    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal, intentKept: c.ambiguous, apiErrorCode: c.apiErrorCode ?? null };
+    if (c.retryable) {
+      // Waiting is not failing: the row stays pending and the engine sends it again.
+      logger.warn(
+        { event: 'upload-retry', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message, ...(c.ambiguous ? { intentKept: true } : {}) },
+        'upload not done yet; it goes again',
+      );
+    } else {
+      index.markFailed(relPath, c.message);
+      logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
+    }
+    return { kind: 'failed', error: c.message, ...factsOf(c), intentKept: c.ambiguous };
   } finally {
     deps.liveIntents.delete(intent.id);
   }
@@ -221,30 +261,37 @@ async function realPathInside(root: string, relPath: string): Promise<string> {
 }
 
 /**
- * Intents of this path left by attempts that ended without an answer. One short listing (newest
- * first) tells what they stored: the copy holding the content we want is adopted, any other is
- * queued for deletion. Intents whose copy is not in that page stay for the next reconcile's full
- * listing. Returns an outcome when the path needs no upload any more.
+ * Intents of this path left by attempts that ended without an answer (a lost answer whose
+ * lookup failed, a timeout, a crash). The newest files (one listing shared with any concurrent
+ * lookup, deeper only when that page does not reach back to the oldest intent) tell what they
+ * stored: the copy holding the content we want is adopted, any other is queued for deletion.
+ * Until a listing succeeds, nothing is uploaded again (that could store a second copy): the job
+ * fails retryably and the engine sends it again. Returns an outcome when the path needs no
+ * upload (now).
  */
 async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome | null> {
   const stale = deps.index.intents().filter((i) => i.path === relPath && !deps.liveIntents.has(i.id));
   if (stale.length === 0) return null;
-  const recent: FileMetadata[] = [];
-  try {
-    for await (const f of deps.client.list({ limit: 100, ...(signal ? { signal } : {}) })) {
-      recent.push(f);
-      if (recent.length >= 100) break;
-    }
-  } catch {
-    return null; // the reconcile's full listing resolves them instead
-  }
   const oldest = Math.min(...stale.map((i) => i.startedAt)) - STALE_INTENT_SKEW_MS;
-  const inPage = recent.length < 100 || recent.some((f) => Date.parse(f.created_at) < oldest);
+  let recent: FileMetadata[];
+  try {
+    const newest = await deps.client.recentFiles(signal ? { signal } : {});
+    recent = newest.files;
+    // Only a listing that reaches back past the intents' start shows every copy they could have made.
+    if (!newest.complete && !recent.some((f) => Date.parse(f.created_at) < oldest)) recent = await listBackTo(deps.client, oldest, signal);
+  } catch (err) {
+    const c = classifyError(err);
+    deps.logger.warn({ event: 'intent-unresolved', path: relPath, intents: stale.length, err: c.message }, 'an earlier upload may have stored a copy; looking again before uploading');
+    return {
+      kind: 'failed',
+      error: `an earlier upload of ${relPath} may have stored a copy, and the listing that looks for it failed: ${c.message}`,
+      ...factsOf(c),
+      intentKept: true,
+    };
+  }
   let outcome: UploadOutcome | null = null;
   for (const intent of stale) {
     const copies = recent.filter((f) => f.filename === intent.remoteName && Date.parse(f.created_at) >= intent.startedAt - STALE_INTENT_SKEW_MS);
-    // Only a page that reaches back past the intent's start shows every copy it could have made.
-    if (!inPage) continue;
     const row = deps.index.get(relPath);
     for (const f of copies) {
       const { createdAt, expiresAt } = toRemote(f);
@@ -260,6 +307,16 @@ async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?:
     deps.index.dropIntent(intent.id);
   }
   return outcome;
+}
+
+/** Every file created since `since` (newest first), and the first one before it. */
+async function listBackTo(client: FilesApi, since: number, signal?: AbortSignal): Promise<FileMetadata[]> {
+  const out: FileMetadata[] = [];
+  for await (const f of client.list({ limit: 1000, ...(signal ? { signal } : {}) })) {
+    out.push(f);
+    if (Date.parse(f.created_at) < since) break;
+  }
+  return out;
 }
 
 /** Deletes a queued remote file and retires it. */
@@ -280,7 +337,11 @@ export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: 
       return { kind: 'gone' };
     }
     deps.index.deleteFailed(fileId, c.message);
-    deps.logger.error({ event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message }, 'delete failed');
-    return { kind: 'failed', error: c.message, code: c.code, retryable: c.retryable, fatal: c.fatal };
+    if (c.retryable) {
+      deps.logger.warn({ event: 'delete-retry', path: queued.path, fileId, status: c.status, err: c.message }, 'delete not done yet; it goes again');
+    } else {
+      deps.logger.error({ event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message }, 'delete failed');
+    }
+    return { kind: 'failed', error: c.message, ...factsOf(c) };
   }
 }

@@ -1,13 +1,13 @@
 /**
- * The engine's timers by key: a retry after backoff (src/sync/backoff.ts), a path looked at again
+ * The engine's timers by key: a requeue after a transient failure (src/sync/backoff.ts), a path looked at again
  * once it settled, the gathering of removals. A key has one timer at most (a later call replaces
  * it); `size` tells the engine's onIdle whether anything is still to come.
  */
-import { retryDelay } from './backoff.js';
+import { nextWait, type WaitState } from './backoff.js';
 
 export class RetryTimers {
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #attempts = new Map<string, number>();
+  readonly #waits = new Map<string, WaitState>();
   readonly #onChange: () => void;
   #closed = false;
 
@@ -39,22 +39,25 @@ export class RetryTimers {
     this.#timers.set(key, timer);
   }
 
-  /** Runs `run` after the key's next backoff delay; false once its retries are used up. */
-  backoff(key: string, run: () => void): boolean {
-    const attempt = (this.#attempts.get(key) ?? 0) + 1;
-    const delay = retryDelay(attempt);
-    if (delay === null) {
-      this.#attempts.delete(key);
-      return false;
+  /**
+   * After a transient failure: runs `run` once the retry policy allows (see nextWait) and returns
+   * the delay, or returns null when the key should turn failed (nothing succeeded anywhere while
+   * it kept failing).
+   */
+  wait(key: string, now: number, lastSuccessAt: number, serverMs: number | null, run: () => void): number | null {
+    const next = nextWait(this.#waits.get(key), now, lastSuccessAt, serverMs, Math.random());
+    if (next === null) {
+      this.#waits.delete(key);
+      return null;
     }
-    this.#attempts.set(key, attempt);
-    this.later(key, delay, run);
-    return true;
+    this.#waits.set(key, next.state);
+    this.later(key, next.delayMs, run);
+    return next.delayMs;
   }
 
-  /** The key succeeded: its timer and its attempt count go. */
+  /** The key succeeded: its timer and its wait state go. */
   clear(key: string): void {
-    this.#attempts.delete(key);
+    this.#waits.delete(key);
     const t = this.#timers.get(key);
     if (t) {
       clearTimeout(t);

@@ -20,6 +20,7 @@ import {
   UploadUnconfirmedError,
   createFilesClient,
   type FilesClient,
+  type FilesClientExtraOptions,
   type FilesClientOptions,
   type RetryWaitInfo,
 } from '../../src/api/index.js';
@@ -29,7 +30,7 @@ let emu: Emulator;
 let tmp: string;
 const clients: FilesClient[] = [];
 
-function client(opts: Partial<FilesClientOptions> = {}): FilesClient {
+function client(opts: Partial<FilesClientOptions & FilesClientExtraOptions> = {}): FilesClient {
   const c = createFilesClient({ apiKey: KEY, baseURL: emu.url, ...opts });
   clients.push(c);
   return c;
@@ -232,6 +233,23 @@ describe('faults', () => {
     expect(remote[0]).toMatchObject({ id: r.file.id, filename: 'lost.txt', sha256: sha(bytes) });
     expect(emu.stats().byRoute.upload).toBe(1);
     expect(emu.stats().injected.lost).toBe(1);
+  });
+
+  it('uploads whose answers were lost together are looked for with one listing, each recovered', async () => {
+    emu.setFaults({ lostResponseRate: 1 });
+    // A window wide enough for a loaded machine (the default is a few milliseconds).
+    const c = client({ recoveryWindowMs: 1_000 });
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => c.upload({ bytes: Buffer.from(`lost together ${i}`) }, { filename: `together-${i}.txt` })),
+    );
+    emu.setFaults({ lostResponseRate: 0 });
+    expect(results.map((r) => r.recovered)).toEqual([true, true, true, true]);
+    expect(new Set(results.map((r) => r.file.id)).size).toBe(4);
+    expect(emu.files()).toHaveLength(4);
+    expect(emu.stats().byRoute.upload).toBe(4);
+    // One lookup for the four lost answers, not one per file.
+    expect(emu.stats().byRoute.list).toBe(1);
+    expect(c.recentListings).toBe(1);
   });
 
   it('a delete whose response was lost counts as done on the retry', async () => {

@@ -6,15 +6,32 @@ import {
   changedRecheckDelay,
   dueForRecheck,
   FAILED_RECHECK_MAX_MS,
-  MAX_ENGINE_RETRIES,
+  MAX_WAITS_WITHOUT_ANSWER,
+  nextWait,
   recheckDelay,
-  retryDelay,
+  type WaitState,
 } from '../../src/sync/backoff.js';
 
 describe('backoff', () => {
-  it('retries a transient failure after 2 s, 4 s, 8 s ... and gives up after the last retry', () => {
-    expect([1, 2, 3, 4, 5].map(retryDelay)).toEqual([2_000, 4_000, 8_000, 16_000, 32_000]);
-    expect(retryDelay(MAX_ENGINE_RETRIES + 1)).toBeNull();
+  it('requeues a transient failure as soon as the policy allows: the server\'s wait, else 0.5 s, 1 s, 2 s ... 8 s, nothing stacked', () => {
+    expect(nextWait(undefined, 1_000, 0, 200, 0)).toEqual({ state: { waits: 1, lastFailureAt: 1_000 }, delayMs: 200 });
+    let state: WaitState | undefined;
+    const delays: number[] = [];
+    for (let t = 1; t <= MAX_WAITS_WITHOUT_ANSWER; t += 1) {
+      const next = nextWait(state, t * 10_000, 0, null, 0);
+      delays.push(next!.delayMs);
+      state = next!.state;
+    }
+    expect(delays).toEqual([500, 1_000, 2_000, 4_000, 8_000]);
+  });
+
+  it('waiting is not failing: a key keeps waiting while other jobs succeed, and fails only when nothing has answered through all its waits', () => {
+    let state: WaitState | undefined;
+    for (let t = 1; t <= MAX_WAITS_WITHOUT_ANSWER; t += 1) state = nextWait(state, t * 10_000, 0, null, 0)!.state;
+    // An outage: nothing succeeded since the first failure.
+    expect(nextWait(state, 100_000, 0, null, 0)).toBeNull();
+    // A faulty server: something succeeded since this key last failed, so it starts over.
+    expect(nextWait(state, 100_000, 99_000, null, 0)).toEqual({ state: { waits: 1, lastFailureAt: 100_000 }, delayMs: 500 });
   });
 
   it('rechecks a failed file after 5 s x 2^(attempts-1), at most an hour', () => {
