@@ -46,7 +46,12 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
         }
       : (signal) => gate.acquire(signal),
     ...(meter ? { onAttempt: (info: AttemptInfo) => meter.attempt(info) } : {}),
-    onResponse: (info) => gate.onResponse(info),
+    onResponse: (info) => {
+      // A 429's pause starts here (the gate reads its retry-after); the meter counts it once.
+      const pausedBefore = gate.pausedUntil;
+      gate.onResponse(info);
+      if (info.status === 429) meter?.paused(pausedBefore, gate.pausedUntil, now());
+    },
     onRetryWait: (info: RetryWaitInfo) => {
       const pausedBefore = gate.pausedUntil;
       gate.onRetryWait(info);
