@@ -10,15 +10,18 @@
  * our own upload intents (same name, same size, created after the intent began), or its name
  * carries our owner tag (src/sync/naming.ts). A name with another owner's tag is never adopted
  * and never deleted ("foreign"); a name without a tag (a legacy name or another tool's file) is
- * adopted only with --adopt and deleted only with --delete-unmanaged.
+ * adopted only with --adopt and deleted only with --delete-unmanaged. The listed files the index
+ * does not own are judged in src/sync/plan-remote.ts; the removals of local files here.
  */
 import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
-import { ownerTagOf, remoteNameFor } from './naming.js';
 import type { RemoteFile } from './remote-file.js';
 
 export type { RemoteFile } from './remote-file.js';
-import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
+import { checkDeleteSafety } from './delete-safety.js';
+import { planRemoteOwnership, type Adoption, type OwnershipOptions } from './plan-remote.js';
+
+export type { Adoption } from './plan-remote.js';
 import { sameRoot, type RootIdentity } from './root-identity.js';
 import { HELD_MESSAGE } from './held-deletes.js';
 import { pairMoves, type MoveTarget } from './moves.js';
@@ -51,30 +54,10 @@ export interface SkippedFile {
   ino: number;
 }
 
-export interface PlanOptions extends DeleteSafetyLimits {
-  /** Adopt unmanaged remote files whose name and size match a local file. */
-  adopt: boolean;
-  /** Delete remote files the index does not own. */
-  deleteUnmanaged: boolean;
-  /** Lift the share limit for this pass. */
-  allowMassDelete: boolean;
-  /** An intent matches files created up to this long before it began (clock skew). */
-  intentSkewMs: number;
+/** The ownership options (adopt, deleteUnmanaged, ownerTag, ...) are in src/sync/plan-remote.ts. */
+export interface PlanOptions extends OwnershipOptions {
   /** A remote copy that expires within this margin is replaced now. */
   expiryMarginMs: number;
-  /**
-   * Our owner tag (config.sync.ownerTag). A listed copy with it that no row references is
-   * adopted when it is exactly a local file's copy (name, content tag and size), else it is an
-   * orphan. Absent or null: no name is ours by its tag.
-   */
-  ownerTag?: string | null;
-  /**
-   * The index was lost or never completed a reconcile: our orphans are deleted (within the
-   * deletion-safety limits), since no row can still want them.
-   */
-  freshIndex?: boolean;
-  /** Delete our orphans (`reconcile --delete-orphans`), whatever the index's age. */
-  deleteOrphans?: boolean;
 }
 
 /**
@@ -123,15 +106,6 @@ export interface PlanInput {
 }
 
 export type DeleteReasonText = RemoteDelete['reason'];
-
-export interface Adoption {
-  path: string;
-  file: RemoteFile;
-  sha256: string;
-  /** intent: found for an upload intent; owner: carries our tag; unmanaged: a legacy name, by --adopt. */
-  via: 'intent' | 'owner' | 'unmanaged';
-  intentId: number | null;
-}
 
 export interface Plan {
   /** Intents resolved: adopted, turned into orphan deletes, or dropped (nothing was stored). */
@@ -228,112 +202,26 @@ export function planSync(input: PlanInput): Plan {
     if (r.remoteSha256) willHold.set(r.path, r.remoteSha256);
   }
 
-  // 3. Intents left by uploads that did not finish: find what they stored (needs the listing).
-  const claimed = new Set<string>();
-  if (remote) {
-    const byName = groupByName(remote, owned);
-    for (const intent of input.intents) {
-      if (input.liveIntentIds?.has(intent.id)) continue;
-      plan.intentsDone.push(intent.id);
-      // A file under the intent's exact name, created after it began, is ours whatever its size
-      // (the file may have changed while it streamed). Only a copy of the intended size can hold
-      // the intended content; and it is adopted only while the folder still holds that content.
-      const candidates = (byName.get(intent.remoteName) ?? [])
-        .filter((f) => !claimed.has(f.id) && f.createdAt >= intent.startedAt - options.intentSkewMs)
-        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-      for (const f of candidates) claimed.add(f.id);
-      const obs = local.files.get(intent.path);
-      let wanted = obs?.sha256 === intent.sha256 && willHold.get(intent.path) !== intent.sha256;
-      for (const f of candidates) {
-        if (wanted && f.size === intent.size) {
-          plan.adoptions.push({ path: intent.path, file: f, sha256: intent.sha256, via: 'intent', intentId: intent.id });
-          willHold.set(intent.path, intent.sha256);
-          wanted = false;
-        } else {
-          plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: intent.path, reason: 'orphan' });
-        }
-      }
-    }
-  }
-
   // The folder as seen now: a missing or replaced folder, or parts of it unreadable, and no
   // deletion judges by what the folder lacks.
   const seen = input.root?.seen;
   const rootMissing = local.rootMissing || seen === null;
   const rootReplaced = !!seen && !!input.root?.known && !sameRoot(input.root.known, seen);
 
-  // 4. Listed files the index does not own: ours by tag, another owner's, or untagged.
+  // 3-4. With the listing: what unfinished uploads stored, and the listed files the index does
+  // not own (ours by tag, another owner's, or untagged): src/sync/plan-remote.ts.
   let orphanHeld: Plan['held'] = null;
   if (remote) {
-    const owner = options.ownerTag ?? null;
-    // A running upload's copy may be listed before its answer arrives: it is the upload's.
-    const liveNames = new Set(input.intents.filter((i) => input.liveIntentIds?.has(i.id)).map((i) => i.remoteName));
-    // The copy each local file lacks, under our name and (for --adopt) under its legacy name.
-    const ownNames = new Map<string, LocalObservation>();
-    const legacyNames = new Map<string, LocalObservation>();
-    for (const obs of local.files.values()) {
-      if (!obs.sha256 || willHold.get(obs.path) === obs.sha256) continue;
-      if (owner !== null) ownNames.set(remoteNameFor(obs.path, obs.sha256, owner), obs);
-      if (options.adopt) legacyNames.set(remoteNameFor(obs.path, obs.sha256, null), obs);
-    }
-    const adoptMatch = (names: Map<string, LocalObservation>, f: RemoteFile): LocalObservation | null => {
-      const obs = names.get(f.filename);
-      return obs && obs.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256 ? obs : null;
-    };
-    const orphans: RemoteFile[] = [];
-    let ownTagged = 0;
-    for (const f of sortedByCreation(remote.values())) {
-      if (owned.has(f.id) || claimed.has(f.id) || liveNames.has(f.filename)) continue;
-      const tag = ownerTagOf(f.filename);
-      if (owner !== null && tag === owner) {
-        ownTagged += 1;
-        // Exactly a local file's copy, by our own name: adopting it is what uploading would give.
-        const obs = adoptMatch(ownNames, f);
-        if (obs) {
-          plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256 as string, via: 'owner', intentId: null });
-          willHold.set(obs.path, obs.sha256 as string);
-        } else orphans.push(f);
-        continue;
-      }
-      if (tag !== null) {
-        plan.foreign.push(f);
-        continue;
-      }
-      const obs = options.adopt ? adoptMatch(legacyNames, f) : null;
-      if (obs) {
-        plan.adoptions.push({ path: obs.path, file: f, sha256: obs.sha256 as string, via: 'unmanaged', intentId: null });
-        willHold.set(obs.path, obs.sha256 as string);
-        continue;
-      }
-      if (options.deleteUnmanaged) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
-      else plan.unmanaged.push(f);
-    }
-    const deleteOrphans = (): void => {
-      for (const f of orphans) plan.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'orphan' });
-    };
-    // An orphan is an older version or a removed path, unless the folder is not all there: then
-    // it may be the copy of a file we cannot see (with a lost index, no row says otherwise).
     const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
-    if (orphans.length === 0) {
-      // nothing to decide
-    } else if ((options.deleteOrphans || options.deleteUnmanaged) && !partial) {
-      deleteOrphans();
-    } else if (options.freshIndex || options.deleteOrphans || options.deleteUnmanaged) {
-      const verdict = checkDeleteSafety({ deleting: orphans.length, managed: ownTagged, limits: options, allow: options.allowMassDelete });
-      if (!partial && verdict.ok && options.freshIndex) deleteOrphans();
-      else {
-        plan.orphans = orphans;
-        orphanHeld = {
-          count: orphans.length,
-          message: partial
-            ? `${orphans.length} remote copies carry our owner tag but match no file; the folder is not all readable (or is missing or replaced), so none was deleted. Once it is, run \`claude-filesync reconcile --delete-orphans\`.`
-            : `${orphans.length} of ${ownTagged} remote copies with our owner tag match no file in the folder, more than sync.maxDeletePercent (${options.maxDeletePercent}%); ` +
-              'nothing was deleted. If the folder is complete, run `claude-filesync reconcile --delete-orphans` (with --dry-run to list them first).',
-        };
-      }
-    } else {
-      plan.orphans = orphans;
-    }
+    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: input.liveIntentIds, files: local.files, willHold, partial, options });
+    plan.intentsDone = own.intentsDone;
+    plan.adoptions = own.adoptions;
+    for (const a of own.adoptions) willHold.set(a.path, a.sha256);
+    plan.deletes.push(...own.deletes);
+    plan.unmanaged = own.unmanaged;
+    plan.orphans = own.orphans;
+    plan.foreign = own.foreign;
+    orphanHeld = own.held;
   }
 
   // 5. The local side: observe, skip, upload.
@@ -432,21 +320,6 @@ export function planSync(input: PlanInput): Plan {
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;
-}
-
-function groupByName(remote: ReadonlyMap<string, RemoteFile>, owned: ReadonlySet<string>): Map<string, RemoteFile[]> {
-  const byName = new Map<string, RemoteFile[]>();
-  for (const f of remote.values()) {
-    if (owned.has(f.id)) continue;
-    const list = byName.get(f.filename);
-    if (list) list.push(f);
-    else byName.set(f.filename, [f]);
-  }
-  return byName;
-}
-
-function sortedByCreation(files: Iterable<RemoteFile>): RemoteFile[] {
-  return [...files].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 
 function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {

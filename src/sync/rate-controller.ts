@@ -23,16 +23,11 @@
  *   decrease together.
  *
  * - **Without headers** only a 429 says the budget is gone. At a 429 the controller estimates
- *   its share of the limit from what the server accepted just before: since the previous 429
- *   when there was one (the budget was empty at both ends, so what was accepted in between is
- *   exactly what the server refilled), otherwise as if the job started on a full bucket whose
- *   capacity is one minute of the limit (what `requests per minute` with a continuously refilled
- *   bucket means, §7): accepted = limit + limit × elapsed / 60 s. A long `retry-after` (longer
- *   than a bucket would need for one request) means a window that must drain: then the estimate
- *   is simply what the server accepted in its last minute. Either way a rate above the
- *   estimate drops to it in one step, not blindly ×0.7 per 429; a rate already at or below it
- *   is multiplied by β (next point); after a window's long wait it goes to 95 % of what the
- *   window took.
+ *   its share of the limit from what the server accepted just before (src/sync/rate-estimate.ts
+ *   says how). A long `retry-after` (longer than a bucket would need for one request) means a
+ *   window that must drain. Either way a rate above the estimate drops to it in one step, not
+ *   blindly ×0.7 per 429; a rate already at or below it is multiplied by β (next point); after
+ *   a window's long wait it goes to 95 % of what the window took.
  *   A header-less 429 counts only when a run of acceptances a limiter would explain came
  *   before it (about ten seconds' worth at the rate): random 429s from a faulty server follow
  *   short runs at any rate, and cutting on each would drag the rate to nothing; they pause only.
@@ -58,11 +53,10 @@
  *   the learned rate as it was before it: after a storm the daemon resumes at once at the rate it
  *   had learned.
  */
+import { budgetLeft, estimateShare, evidenceFor, highWaterFor, isWindow, MINUTE, rateLimitHeaders, reserveFor, retryAfterMs, shapeOf } from './rate-estimate.js';
+import type { Budget, BudgetMark, HeaderSource } from './rate-estimate.js';
 
-/** Response headers as undici or fetch give them; names in lower case. */
-export type HeaderSource =
-  | Readonly<Record<string, string | string[] | undefined>>
-  | { get(name: string): string | null };
+export { MIN_EVIDENCE, retryAfterMs, type HeaderSource } from './rate-estimate.js';
 
 export interface RateAnswer {
   /** The HTTP status, or null when no answer came (network error, timeout). */
@@ -101,43 +95,8 @@ export const STORM_MS = 10_000;
 export const JITTER = 0.05;
 /** Requests the pacer may start back to back. */
 export const BURST = 2;
-/** Acceptances in the last minute below which a 429 teaches nothing about the limit. */
-export const MIN_EVIDENCE = 10;
 /** The rate never drops below this (requests per minute). */
 export const MIN_RPM = 1;
-
-const MINUTE = 60_000;
-/** Budget left, in requests, at which the headers count as a congestion signal. */
-function reserveFor(limit: number): number {
-  return Math.max(2, Math.ceil(limit * 0.05));
-}
-
-/**
- * Acceptances in a row a header-less 429 needs behind it to cut the rate: ten seconds at the
- * rate (at most 400/min's worth), at least MIN_EVIDENCE. At 10 % random 429s, that many in a
- * row almost never happen; before a limiter's 429 the run is its whole cycle (the bucket
- * drained, or the additive increase climbing back over the limit).
- */
-function evidenceFor(rate: number): number {
-  return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
-}
-
-/** Budget left above which the pacer runs at the configured rate. */
-function highWaterFor(limit: number): number {
-  return Math.max(4, limit * 0.25);
-}
-
-interface Budget {
-  limit: number;
-  remaining: number;
-  /** When the server's bucket is full again, or null. */
-  resetAt: number | null;
-  at: number;
-  /** Requests this controller started since `at`. */
-  spent: number;
-  /** The server's limiter, as the reset header last showed it. */
-  shape: 'window' | 'bucket' | null;
-}
 
 export class RateController {
   readonly requestsPerMinute: number;
@@ -149,7 +108,7 @@ export class RateController {
   #limitSource: 'header' | 'estimate' | null = null;
   #budget: Budget | null = null;
   /** Budget snapshots about a second apart (the last ten), to read the key's rate from. */
-  #marks: { remaining: number; at: number; accepted: number }[] = [];
+  #marks: BudgetMark[] = [];
   #tokens = BURST;
   #refilledAt: number;
   #pausedUntil = 0;
@@ -208,7 +167,7 @@ export class RateController {
     // A window: nothing refills until old requests leave it; the budget itself is the pacer.
     if (b !== null && isWindow(b)) return this.requestsPerMinute;
     // A large budget is a burst the server grants: spend it at the configured rate.
-    if (b !== null && this.#budgetLeft(b, now) > highWaterFor(b.limit)) return this.requestsPerMinute;
+    if (b !== null && budgetLeft(b, now) > highWaterFor(b.limit)) return this.requestsPerMinute;
     const aimd = this.#aimdRate(now);
     return Math.max(MIN_RPM, Math.min(this.requestsPerMinute, aimd));
   }
@@ -232,7 +191,7 @@ export class RateController {
         const left = b.remaining - b.spent + this.#ownExpired(b.at, now);
         if (left < need) wait = Math.max(wait, this.#untilOwnExpire(b, now, need - left));
       } else {
-        const left = this.#budgetLeft(b, now);
+        const left = budgetLeft(b, now);
         if (left < 1) wait = Math.max(wait, Math.ceil(((1 - left) * MINUTE) / b.limit));
       }
     }
@@ -267,17 +226,13 @@ export class RateController {
 
   /** An answer (or its absence) for a request started earlier. */
   answer(now: number, answer: RateAnswer): void {
-    const h = answer.headers;
-    const limit = h ? headerNumber(h, 'anthropic-ratelimit-requests-limit') : null;
-    const remaining = h ? headerNumber(h, 'anthropic-ratelimit-requests-remaining') : null;
+    const { limit, remaining, resetAt } = rateLimitHeaders(answer.headers);
     if (limit !== null && limit > 0 && remaining !== null) {
-      const reset = h ? headerString(h, 'anthropic-ratelimit-requests-reset') : null;
-      const resetAt = reset === null ? NaN : Date.parse(reset);
       this.#limit = limit;
       this.#limitSource = 'header';
       // An answer to an older request can arrive after a newer one: keep the lower budget.
-      const shape = Number.isFinite(resetAt) ? shapeOf(limit, remaining, resetAt - now) : null;
-      this.#budget = { limit, remaining, resetAt: Number.isFinite(resetAt) ? resetAt : null, at: now, spent: 0, shape: shape ?? this.#budget?.shape ?? null };
+      const shape = resetAt !== null ? shapeOf(limit, remaining, resetAt - now) : null;
+      this.#budget = { limit, remaining, resetAt, at: now, spent: 0, shape: shape ?? this.#budget?.shape ?? null };
       // The growth so far is kept, and its pace set by the key's budget from here on: the same
       // for every daemon on the key, so the increase stays additive and fair (see above).
       if (this.#rate < this.requestsPerMinute && now > Math.max(this.#rateAt, this.#pausedUntil)) {
@@ -357,39 +312,20 @@ export class RateController {
     this.#emptyAt = now;
   }
 
-  /**
-   * The share of the limit this controller has been granted, per minute, from what the server
-   * accepted before `now`; null when there is too little to go on.
-   */
+  /** The share of the limit granted to this controller, per minute (src/sync/rate-estimate.ts). */
   #shareEstimate(now: number, kind: 'window' | 'bucket' | null): number | null {
     this.#expire(now);
-    const minuteAgo = now - MINUTE;
-    const inLastMinute = this.#accepted.length - this.#acceptedHead;
-    // A few acceptances say how busy we were, not what the server would grant (a daemon that
-    // was idle before a storm): too little to estimate from.
-    if (kind !== null && inLastMinute < MIN_EVIDENCE && (this.#emptyAt === null || this.#emptyAt < minuteAgo)) return null;
-    if (kind === 'window') return inLastMinute > 0 ? inLastMinute : null;
-    const m = this.#marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000) ?? null;
-    if (kind === null && m !== null && this.#budget !== null) {
-      // Headers: my share = my accepted rate scaled down by how far the key as a whole is over
-      // its limit, the key's rate read from the budget's fall (plus its refill) since the mark.
-      const dt = now - m.at;
-      if (dt < 1_000) return null;
-      const b = this.#budget;
-      const keyRate = ((m.remaining - b.remaining) * MINUTE) / dt + b.limit;
-      const mine = ((this.#counts.accepted - m.accepted) * MINUTE) / dt;
-      if (keyRate <= 0 || mine <= 0) return null;
-      return (mine * b.limit) / Math.max(keyRate, b.limit);
-    }
-    if (this.#emptyAt !== null && this.#emptyAt >= minuteAgo && now - this.#emptyAt >= 2_000) {
-      const since = this.#countSince(this.#emptyAt);
-      return (since * MINUTE) / (now - this.#emptyAt);
-    }
-    if (inLastMinute === 0) return null;
-    // A minute of history: what the server granted in it is the share.
-    if (now - this.#historyStart >= MINUTE) return inLastMinute;
-    // Less: assume the job began on a full bucket of one minute's worth, which it drained.
-    return (inLastMinute * MINUTE) / (MINUTE + (now - this.#historyStart));
+    return estimateShare({
+      now,
+      kind,
+      accepted: this.#accepted,
+      head: this.#acceptedHead,
+      acceptedCount: this.#counts.accepted,
+      marks: this.#marks,
+      budget: this.#budget,
+      emptyAt: this.#emptyAt,
+      historyStart: this.#historyStart,
+    });
   }
 
   /** Whether the key's budget fell over the last seconds (a window that stays empty does not). */
@@ -414,12 +350,6 @@ export class RateController {
       if (n >= count) return Math.max(1, t + MINUTE - now);
     }
     return Math.ceil(MINUTE / b.limit);
-  }
-
-  #countSince(t: number): number {
-    let n = 0;
-    for (let i = this.#accepted.length - 1; i >= this.#acceptedHead && (this.#accepted[i] as number) > t; i--) n++;
-    return n;
   }
 
   /** A congestion signal: multiplicative decrease, once per round trip. Returns whether it cut. */
@@ -452,11 +382,6 @@ export class RateController {
     return Math.min(this.requestsPerMinute, grown);
   }
 
-  #budgetLeft(b: Budget, now: number): number {
-    const refilled = ((now - b.at) * b.limit) / MINUTE;
-    return Math.min(b.limit, b.remaining + refilled) - b.spent;
-  }
-
   #refill(now: number, rate: number): void {
     if (now <= this.#refilledAt) return;
     this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilledAt) * rate) / MINUTE);
@@ -471,45 +396,4 @@ export class RateController {
       this.#acceptedHead = 0;
     }
   }
-}
-
-/**
- * A window (reset a minute after the newest request) or a bucket (reset when refilled)? Only
- * tells when the budget is far from empty (both reset a minute ahead when it is empty).
- */
-function shapeOf(limit: number, remaining: number, resetIn: number): 'window' | 'bucket' | null {
-  const bucketReset = ((limit - remaining) * MINUTE) / limit;
-  if (MINUTE - bucketReset < 10_000) return null;
-  return resetIn > bucketReset + 5_000 ? 'window' : 'bucket';
-}
-
-function isWindow(b: Budget): boolean {
-  return b.shape === 'window';
-}
-
-function headerString(h: HeaderSource, name: string): string | null {
-  if (typeof (h as { get?: unknown }).get === 'function') return (h as { get(n: string): string | null }).get(name);
-  const v = (h as Readonly<Record<string, string | string[] | undefined>>)[name];
-  if (v === undefined) return null;
-  return Array.isArray(v) ? (v[0] ?? null) : v;
-}
-
-function headerNumber(h: HeaderSource, name: string): number | null {
-  const s = headerString(h, name);
-  if (s === null || s.trim() === '') return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
-}
-
-/** `retry-after-ms` (ms), else `retry-after` (seconds or an HTTP date), as the SDK reads them (§5). */
-export function retryAfterMs(h: HeaderSource | undefined, now: number): number | null {
-  if (h === undefined) return null;
-  const ms = headerNumber(h, 'retry-after-ms');
-  if (ms !== null && ms > 0) return ms;
-  const ra = headerString(h, 'retry-after');
-  if (ra === null) return null;
-  const s = Number(ra);
-  if (ra.trim() !== '' && Number.isFinite(s)) return Math.max(0, s * 1000);
-  const date = Date.parse(ra);
-  return Number.isFinite(date) ? Math.max(0, date - now) : null;
 }
