@@ -43,13 +43,19 @@ export function nextWait(
   return { state: { waits, lastFailureAt: now }, delayMs };
 }
 
-/** Failed files are rechecked on this tick, each after 5 s x 2^(attempts-1), at most 1 h. */
-export const FAILED_RECHECK_TICK_MS = 5_000;
+/** Failed files wait 5 s x 2^(attempts-1) before they are looked at again, at most 1 h. */
+export const FAILED_RECHECK_BASE_MS = 5_000;
 export const FAILED_RECHECK_MAX_MS = 60 * 60_000;
+/**
+ * How often the engine asks which failed files are due: often enough that a file due after 5 s
+ * is looked at within a second of it (a 5-s tick would let it wait up to 10 s), and the question
+ * is one indexed query.
+ */
+export const FAILED_RECHECK_TICK_MS = 1_000;
 
 /** How long a failed file waits before it is looked at again, after `attempts` failures. */
 export function recheckDelay(attempts: number): number {
-  return Math.min(FAILED_RECHECK_MAX_MS, FAILED_RECHECK_TICK_MS * 2 ** Math.max(0, attempts - 1));
+  return Math.min(FAILED_RECHECK_MAX_MS, FAILED_RECHECK_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
 /**
