@@ -105,6 +105,12 @@ async function uploadAllowance(dir: string, op: FsOp): Promise<number> {
     case 'sameStat':
     case 'rename':
       return 1;
+    case 'sameStatEdit':
+      return 1;
+    case 'quickMove':
+      // Created, maybe uploaded before the move (its settle is shorter than the delay), then
+      // uploaded under its new name.
+      return 2;
     case 'burst':
       return op.writes.length;
     case 'slowWrite':
