@@ -115,7 +115,7 @@ export const faults: BenchCase = async (ctx) => {
     unbound.push(await runOurs(seed, 'unbound', ['--config', configFile]));
     const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, seed } });
     try {
-      const r = await runWorker('sdk-sync-faults', { dir, url: emulator.url, concurrency: CONCURRENCY }, { allowFailure: true, timeoutMs: 15 * 60_000 });
+      const r = await runWorker('sdk-sync-tolerant', { dir, url: emulator.url, concurrency: CONCURRENCY, exitOnFailure: true }, { allowFailure: true, timeoutMs: 15 * 60_000 });
       const failed = typeof r.result?.failed === 'number' ? r.result.failed : -1;
       sdk.push({ ms: r.wallMs, exit: r.exitCode ?? -1, failed, ...(await judge(emulator, digests)) });
     } finally {

@@ -217,7 +217,7 @@ export const rateLimit: BenchCase = async (ctx) => {
   await writeFolder(sdkDir, 'd0', n1);
   const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { requestsPerMinute: limit1, rateLimitMode: 'token-bucket' } });
   try {
-    const r = await runWorker('sdk-sync-count-lost', { dir: sdkDir, url: emulator.url, concurrency: CONCURRENCY }, { timeoutMs: 30 * 60_000 });
+    const r = await runWorker('sdk-sync-tolerant', { dir: sdkDir, url: emulator.url, concurrency: CONCURRENCY }, { timeoutMs: 30 * 60_000 });
     const s = await emulator.stats();
     const lost = Number(r.result?.lost ?? NaN);
     const ours = sdkCompare!;
