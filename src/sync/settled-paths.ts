@@ -80,6 +80,12 @@ export class SettledPaths {
   #appeared = new Map<string, { at: number; upload: Promise<unknown> }>();
   #handling = 0;
   #closed = false;
+  /**
+   * Walked new folders whose index rows are still to be checked, with the files the walks met and
+   * the folders they could not judge: one pass over the index serves every folder walked in a
+   * moment (a copied tree reports each of its folders as new).
+   */
+  #rowsToCheck: { dirs: Set<string>; met: Set<string>; unjudged: string[] } | null = null;
 
   constructor(deps: SettledPathsDeps) {
     this.#d = deps;
@@ -210,12 +216,32 @@ export class SettledPaths {
       }
     };
     await walk(relDir);
+    if (files.length > 0) this.#d.settle(files);
+    if (this.#closed) return;
+    if (this.#rowsToCheck === null) {
+      this.#rowsToCheck = { dirs: new Set(), met: new Set(), unjudged: [] };
+      this.#d.later('new-dir-rows', this.#d.config.watch.settleMs, () => this.#checkRowsUnderNewDirs());
+    }
+    this.#rowsToCheck.dirs.add(relDir);
+    for (const p of met) this.#rowsToCheck.met.add(p);
+    this.#rowsToCheck.unjudged.push(...unjudged);
+  }
+
+  /** The rows under the walked folders whose file no walk met are checked (and so, if gone, removed). */
+  #checkRowsUnderNewDirs(): void {
+    const pending = this.#rowsToCheck;
+    this.#rowsToCheck = null;
+    if (!pending || this.#closed) return;
+    const under = (p: string, dirs: { has(d: string): boolean }): boolean => {
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (dirs.has(p.slice(0, i))) return true;
+      return false;
+    };
+    const unjudged = new Set(pending.unjudged);
     const missing: string[] = [];
     for (const r of this.#d.index.iterate()) {
-      if (!r.path.startsWith(relDir + '/') || met.has(r.path)) continue;
-      if (!unjudged.some((d) => r.path.startsWith(d + '/'))) missing.push(r.path);
+      if (!pending.met.has(r.path) && under(r.path, pending.dirs) && !under(r.path, unjudged)) missing.push(r.path);
     }
-    if (files.length + missing.length > 0) this.#d.settle([...files, ...missing]);
+    if (missing.length > 0) this.#d.settle(missing);
   }
 
   #flushRemovals(): void {

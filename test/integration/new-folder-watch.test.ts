@@ -15,8 +15,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
-/** The absolute folder chokidar does not see, until the folder above it is added again. */
-const blind = vi.hoisted(() => ({ dir: null as string | null }));
+/**
+ * The absolute folder chokidar does not see, until the folder above it is added again (or, with
+ * `liftOnAdd` false, until the test lifts it).
+ */
+const blind = vi.hoisted(() => ({ dir: null as string | null, liftOnAdd: true }));
 
 vi.mock('chokidar', async (importOriginal) => {
   const real = await importOriginal<typeof import('chokidar')>();
@@ -28,8 +31,8 @@ vi.mock('chokidar', async (importOriginal) => {
         (blind.dir !== null && (p === blind.dir || p.startsWith(blind.dir + path.sep))) || (typeof own === 'function' && own(p, stats)),
     });
     const add = fsw.add.bind(fsw);
-    fsw.add = (p: string | readonly string[]) => {
-      for (const one of typeof p === 'string' ? [p] : p) if (blind.dir !== null && blind.dir.startsWith(one + path.sep)) blind.dir = null;
+    fsw.add = (p: string | string[]) => {
+      for (const one of typeof p === 'string' ? [p] : p) if (blind.liftOnAdd && blind.dir !== null && blind.dir.startsWith(one + path.sep)) blind.dir = null;
       return add(p);
     };
     return fsw;
@@ -40,6 +43,7 @@ vi.mock('chokidar', async (importOriginal) => {
 let h: Harness | null = null;
 afterEach(async () => {
   blind.dir = null;
+  blind.liftOnAdd = true;
   await h?.close();
   h = null;
 });
@@ -67,6 +71,31 @@ describe('a file moved out of a folder made inside a new folder', () => {
     await waitUntil(() => !h!.emulator.files().some((f) => f.id === oldId), 5_000, 'the old remote copy to be deleted');
     await h.engine.onIdle();
     expect(h.emulator.files().find((f) => f.id === h!.index.get('moved.txt')?.fileId)?.sha256).toBe(sha('in the missed folder'));
+    expect(await checkInvariants(h)).toEqual([]);
+  }, 40_000);
+
+  it('is removed remotely when chokidar finds that folder only after the move (the walk checks the rows under a new folder)', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await h.engine.start();
+    await h.engine.onIdle();
+
+    blind.dir = path.join(h.dir, 'new', 'sub');
+    blind.liftOnAdd = false;
+    await mkdir(path.join(h.dir, 'new', 'sub'), { recursive: true });
+    await writeFile(path.join(h.dir, 'new', 'sub', 'x.txt'), 'in the missed folder');
+    await waitUntil(() => h!.index.get('new/sub/x.txt')?.state === 'synced', 10_000, 'new/sub/x.txt synced by the walk');
+    await h.engine.onIdle();
+    const oldId = h.index.get('new/sub/x.txt')?.fileId;
+
+    await rename(path.join(h.dir, 'new', 'sub', 'x.txt'), path.join(h.dir, 'moved.txt'));
+    await waitUntil(() => h!.index.get('moved.txt')?.state === 'synced', 10_000, 'moved.txt synced');
+    // As in the seed: a later event in `new` makes chokidar list it again and report new/sub as a
+    // new folder, empty by now.
+    blind.dir = null;
+    await writeFile(path.join(h.dir, 'new', 'poke.txt'), 'an event in the folder above');
+    await waitUntil(() => h!.index.get('new/sub/x.txt') === undefined, 10_000, 'the row of the moved-out file to go');
+    await waitUntil(() => !h!.emulator.files().some((f) => f.id === oldId), 5_000, 'the old remote copy to be deleted');
+    await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
   }, 40_000);
 });
