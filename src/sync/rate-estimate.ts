@@ -50,9 +50,20 @@ export interface BudgetMark {
   accepted: number;
 }
 
-/** Budget left, in requests, at which the headers count as a congestion signal. */
-export function reserveFor(limit: number): number {
+/**
+ * A window's budget below which no request starts: a window refills only as old requests leave
+ * it, all at the pace they came, so what the other daemons take shows late; a larger reserve.
+ */
+export function windowReserveFor(limit: number): number {
   return Math.max(2, Math.ceil(limit * 0.05));
+}
+
+/**
+ * Budget left, in requests, at which a bucket's headers count as a congestion signal. Small: it
+ * is also about what a job leaves unspent in the server's bucket at its end (marginFor).
+ */
+export function reserveFor(limit: number): number {
+  return Math.max(2, Math.ceil(limit * 0.02));
 }
 
 /**
@@ -65,9 +76,17 @@ export function evidenceFor(rate: number): number {
   return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
 }
 
-/** Budget left above which the pacer runs at the configured rate. */
+/** Surplus above which the server's budget is spent at once, not paced. */
 export function highWaterFor(limit: number): number {
   return Math.max(4, limit * 0.25);
+}
+
+/**
+ * Budget the surplus spending leaves in the server's bucket: one more than the reserve, so that
+ * spending it never reads as congestion. It is also what a job leaves unspent at its end.
+ */
+export function marginFor(limit: number): number {
+  return reserveFor(limit) + 1;
 }
 
 /** What a bucket budget holds at `now`: refilled continuously since `at`, less what we spent. */
