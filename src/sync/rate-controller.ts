@@ -53,7 +53,7 @@
  *   the learned rate as it was before it: after a storm the daemon resumes at once at the rate it
  *   had learned.
  */
-import { budgetLeft, estimateShare, evidenceFor, highWaterFor, isWindow, marginFor, MINUTE, rateLimitHeaders, reserveFor, retryAfterMs, shapeOf, windowReserveFor } from './rate-estimate.js';
+import { aloneOnKey, budgetLeft, estimateShare, evidenceFor, highWaterFor, isWindow, marginFor, MINUTE, rateLimitHeaders, reserveFor, retryAfterMs, shapeOf, windowReserveFor } from './rate-estimate.js';
 import type { Budget, BudgetMark, HeaderSource } from './rate-estimate.js';
 
 export { MIN_EVIDENCE, retryAfterMs, type HeaderSource } from './rate-estimate.js';
@@ -135,6 +135,8 @@ export class RateController {
   #accepted: number[] = [];
   #acceptedHead = 0;
   #counts = { started: 0, accepted: 0, rejected429: 0, decreases: 0 };
+  /** The key's budget fell by no more than we spent, lately: nobody else draws from it. */
+  #alone = false;
   /** Requests started and not answered yet. */
   #inFlight = 0;
   /** Start times in the last minute, oldest first (from #startsHead). */
@@ -208,6 +210,11 @@ export class RateController {
       } else {
         const left = budgetLeft(b, now);
         if (left < 1) wait = Math.max(wait, Math.ceil(((1 - left) * MINUTE) / b.limit));
+        // Look again when the bucket's refill makes a surplus: it is spent at the configured rate.
+        if (b.shape === 'bucket' && wait > 0) {
+          const toSurplus = Math.ceil(((1 + this.#marginNow(b) - left) * MINUTE) / b.limit);
+          wait = Math.max(1, Math.min(wait, toSurplus));
+        }
       }
     }
     return wait;
@@ -269,6 +276,7 @@ export class RateController {
         this.#marks.push({ remaining, at: now, accepted: this.#counts.accepted });
         if (this.#marks.length > 10) this.#marks.shift();
       }
+      this.#alone = aloneOnKey(this.#marks, now, remaining, limit, this.#counts.accepted);
     }
     if (answer.status === 429) {
       this.#counts.rejected429 += 1;
@@ -370,7 +378,7 @@ export class RateController {
   #surplus(now: number): number {
     const b = this.#budget;
     if (b === null || b.shape !== 'bucket' || this.#pausedUntil > now) return 0;
-    return Math.max(0, budgetLeft(b, now) - marginFor(b.limit));
+    return Math.max(0, budgetLeft(b, now) - this.#marginNow(b));
   }
 
   /** How long until one more start fits in the configured rate's 60-s cap; 0 if it fits now. */
@@ -385,6 +393,11 @@ export class RateController {
     if (inMinute < Math.floor(this.requestsPerMinute) || inMinute === 0) return 0;
     const oldest = this.#starts[this.#starts.length - Math.max(1, Math.floor(this.requestsPerMinute))] as number;
     return Math.max(1, oldest + MINUTE - now);
+  }
+
+  /** What the surplus spending leaves in the key's bucket: one request alone on the key. */
+  #marginNow(b: Budget): number {
+    return this.#alone ? 1 : marginFor(b.limit);
   }
 
   /**

@@ -76,6 +76,21 @@ export function evidenceFor(rate: number): number {
   return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
 }
 
+/**
+ * Whether this daemon is the only one drawing from the key: over the last few seconds (from a
+ * mark 2–8 s back) the budget fell by no more than what we were answered, plus its refill.
+ * Read only while the bucket is well below full (a full bucket's refill is lost, and says
+ * nothing). Alone, the surplus may be spent down to one request: no one else needs the margin,
+ * and a job then ends with nothing left unspent in the server's bucket.
+ */
+export function aloneOnKey(marks: readonly BudgetMark[], now: number, remaining: number, limit: number, acceptedCount: number): boolean {
+  const m = marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000);
+  if (m === undefined || m.remaining >= limit - 1 || remaining >= limit - 1) return false;
+  const keyUsed = m.remaining - remaining + ((now - m.at) * limit) / MINUTE;
+  const mine = acceptedCount - m.accepted;
+  return keyUsed <= mine * 1.1 + 2;
+}
+
 /** Surplus above which the server's budget is spent at once, not paced. */
 export function highWaterFor(limit: number): number {
   return Math.max(4, limit * 0.25);
