@@ -25,7 +25,7 @@ export interface SimServer {
   readonly retryAfterMs?: boolean;
   /** Every request is answered 429 with this retry-after from `atMs` for `durationMs`. */
   readonly storm?: { readonly atMs: number; readonly durationMs: number; readonly retryAfterSeconds: number };
-  /** Random faults, as the emulator's fault mix (bench case 10); null = no limiter at all. */
+  /** Random faults, as the emulator's fault mix (bench case 10). */
   readonly faults?: SimFaults;
 }
 
@@ -232,12 +232,11 @@ export function simulate(options: SimOptions): SimResult {
       pump(e.client, now);
     } else if (e.kind === 'arrive') {
       let answer: RateAnswer;
+      // As the emulator: a reset before anything; the storm, then the limiter; the injected
+      // errors after the limiter admitted the request (they cost a token, and carry its headers).
       const f = faults ? random() : 1;
-      if (faults && f < faults.error500Rate + faults.error529Rate) {
-        answer = { status: f < faults.error500Rate ? 500 : 529, startedAt: e.startedAt };
-      } else if (faults && f < faults.error500Rate + faults.error529Rate + faults.error429Rate) {
-        answer = { status: 429, headers: { 'retry-after-ms': String(faults.retryAfterMs) }, startedAt: e.startedAt };
-      } else if (faults && f < faults.error500Rate + faults.error529Rate + faults.error429Rate + faults.resetRate) {
+      const failAt = faults ? faults.error500Rate + faults.error529Rate + faults.error429Rate : 0;
+      if (faults && f >= failAt && f < failAt + faults.resetRate) {
         answer = { status: null, startedAt: e.startedAt };
       } else if (now >= stormAt && now < stormEnd) {
         answer = {
@@ -247,12 +246,16 @@ export function simulate(options: SimOptions): SimResult {
         };
       } else {
         const took = limiter.take(now);
-        if (took.ok) {
-          answer = { status: 200, headers: headers(now, took.remaining), startedAt: e.startedAt };
-        } else {
+        if (!took.ok) {
           const h: Record<string, string> = { ...headers(now, 0), 'retry-after': String(Math.ceil(took.waitMs / 1000)) };
           if (sendRetryAfterMs) h['retry-after-ms'] = String(Math.ceil(took.waitMs));
           answer = { status: 429, headers: h, startedAt: e.startedAt };
+        } else if (faults && f < faults.error500Rate + faults.error529Rate) {
+          answer = { status: f < faults.error500Rate ? 500 : 529, headers: headers(now, took.remaining), startedAt: e.startedAt };
+        } else if (faults && f < failAt) {
+          answer = { status: 429, headers: { ...headers(now, took.remaining), 'retry-after-ms': String(faults.retryAfterMs) }, startedAt: e.startedAt };
+        } else {
+          answer = { status: 200, headers: headers(now, took.remaining), startedAt: e.startedAt };
         }
       }
       q.push(e.respondAt, { kind: 'respond', client: e.client, startedAt: e.startedAt, answer, retries: e.retries });
