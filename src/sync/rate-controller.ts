@@ -37,12 +37,15 @@
  *   belong to the same episode); between signals the rate grows by a fixed amount per second
  *   (0.3 % of the limit per second, so the daemons on a key together climb back a few percent
  *   per minute; ten times that while the headers show the key's budget well above its reserve,
- *   which every daemon on the key sees alike, so the increase stays equal across them). Multiplicative decrease shrinks the gap between a large and a small share,
+ *   which every daemon on the key sees alike, so the increase stays equal across them).
+ *   Multiplicative decrease shrinks the gap between a large and a small share,
  *   additive increase keeps it, so repeated rounds converge to equal shares (Chiu and Jain's
  *   argument for TCP). β and the increase carry ±5 % random jitter, so daemons that saw the same
  *   signal do not move in lock step and overshoot together. On a token bucket, the rounds spent
  *   below the limit refill the server's bucket and the rounds above it spend that reserve, so the
- *   throughput stays at the limit while the rates saw-tooth around it.
+ *   throughput stays at the limit while the rates saw-tooth around it. The surplus (above) goes
+ *   to whichever daemon asks first; every daemon asks at its configured rate, so it splits about
+ *   evenly, and the AIMD rates underneath keep converging.
  *
  * - **Pauses.** A 429 pauses every request until its `retry-after-ms` / `retry-after` (the
  *   API: retrying earlier will fail). When the pause ends one request goes first; the others
