@@ -80,6 +80,12 @@ export interface RateControllerOptions {
   readonly random?: () => number;
 }
 
+/**
+ * What the surplus spending leaves in the key's bucket when we are alone on it: two requests,
+ * not none, because the headers lag (an answer to an older request can arrive after a newer
+ * one's) and the server's clock is not ours.
+ */
+export const ALONE_MARGIN = 2;
 /** Multiplicative decrease on a congestion signal (before jitter). */
 export const DECREASE_FACTOR = 0.85;
 /** Additive increase per second, as a share of the limit. */
@@ -103,6 +109,11 @@ export const PROBE_MIN_WAIT_MS = 1_000;
 /** The rate never drops below this (requests per minute). */
 export const MIN_RPM = 1;
 
+/** What a budget holds at `now` by its own account (a window's refill is not counted). */
+function leftOf(b: Budget, now: number): number {
+  return isWindow(b) ? b.remaining - b.spent : budgetLeft(b, now);
+}
+
 export class RateController {
   readonly requestsPerMinute: number;
   #random: () => number;
@@ -112,6 +123,8 @@ export class RateController {
   #limit: number | null = null;
   #limitSource: 'header' | 'estimate' | null = null;
   #budget: Budget | null = null;
+  /** When the request whose answer set #budget started. */
+  #budgetFrom = -Infinity;
   /** Budget snapshots about a second apart (the last ten), to read the key's rate from. */
   #marks: BudgetMark[] = [];
   #tokens = BURST;
@@ -261,11 +274,19 @@ export class RateController {
     if (limit !== null && limit > 0 && remaining !== null) {
       this.#limit = limit;
       this.#limitSource = 'header';
-      // An answer to an older request can arrive after a newer one: keep the lower budget.
       const shape = resetAt !== null ? shapeOf(limit, remaining, resetAt - now) : null;
       // Our requests still in flight may reach the server after this answer left it: counted as
       // spent already (an overcount when they arrived first; never an undercount).
-      this.#budget = { limit, remaining, resetAt, at: now, spent: this.#inFlight, shape: shape ?? this.#budget?.shape ?? null };
+      const next: Budget = { limit, remaining, resetAt, at: now, spent: this.#inFlight, shape: shape ?? this.#budget?.shape ?? null };
+      // An answer to an older request can arrive after a newer one's and show a budget from
+      // before the newer one took its share: keep the lower of the two views then.
+      const from = answer.startedAt ?? now;
+      const prev = this.#budget;
+      const stale = prev !== null && prev.limit === limit && from < this.#budgetFrom && leftOf(prev, now) < leftOf(next, now);
+      if (!stale) {
+        this.#budget = next;
+        this.#budgetFrom = from;
+      }
       // The growth so far is kept, and its pace set by the key's budget from here on: the same
       // for every daemon on the key, so the increase stays additive and fair (see above).
       if (this.#rate < this.requestsPerMinute && now > Math.max(this.#rateAt, this.#pausedUntil)) {
@@ -400,7 +421,7 @@ export class RateController {
 
   /** What the surplus spending leaves in the key's bucket: one request alone on the key. */
   #marginNow(b: Budget): number {
-    return this.#alone ? 1 : marginFor(b.limit);
+    return this.#alone ? ALONE_MARGIN : marginFor(b.limit);
   }
 
   /**

@@ -202,7 +202,7 @@ describe('RateController', () => {
     expect(c.counts.decreases).toBe(0);
   });
 
-  it('alone on a key, spends the server\'s bucket down to about one request; with others drawing from it, leaves them a margin', () => {
+  it('alone on a key, spends the server\'s bucket down to about two requests; with others drawing from it, leaves them a margin', () => {
     const run = (others: number) => {
       const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
       // A job's first answer shows a bucket (its reset is the refill time), nearly full.
@@ -223,7 +223,7 @@ describe('RateController', () => {
       }
       return Math.floor(bucket);
     };
-    expect(run(0)).toBeLessThanOrEqual(2);
+    expect(run(0)).toBeLessThanOrEqual(3);
     expect(run(1)).toBeGreaterThanOrEqual(4);
   });
 
