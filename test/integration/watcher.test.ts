@@ -18,7 +18,16 @@ interface Harness {
 
 const sandbox = watcherSandbox('filesync-watch-');
 
-async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> = {}): Promise<Harness> {
+/** Every backend the watcher can run on: the suite runs against each. */
+const BACKENDS = ['native-parcel', 'native-chokidar', 'polling'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+function backendOptions(backend: Backend): Partial<WatcherOptions> {
+  if (backend === 'polling') return { usePolling: true };
+  return { usePolling: false, nativeBackend: backend === 'native-parcel' ? 'parcel' : 'chokidar' };
+}
+
+async function start(backend: Backend, extra: Partial<WatcherOptions> = {}): Promise<Harness> {
   const root = path.join(sandbox.dir(), 'root');
   await mkdir(root, { recursive: true });
   const h: Partial<Harness> & { batches: string[][]; dirsRemoved: string[]; warnings: Harness['warnings']; errors: Error[]; restored: number } = {
@@ -32,7 +41,7 @@ async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> 
   const watcher = createWatcher(
     watcherOptions(root, {
       ignored: (rel) => rel === '.git' || rel.startsWith('.git/'),
-      usePolling: mode === 'polling',
+      ...backendOptions(backend),
       settleMs: 400,
       onSettled: (paths) => h.batches.push(paths),
       onDirRemoved: (dir) => h.dirsRemoved.push(dir),
@@ -61,10 +70,12 @@ async function quiet(h: Harness, ms = 1200): Promise<void> {
   }
 }
 
-describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
+describe.each(BACKENDS)('watcher (%s)', (backend) => {
+  const mode = backend === 'polling' ? 'polling' : 'native';
   it('reports a created, changed and deleted file once each, relative to the root', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     expect(h.watcher.mode).toBe(mode);
+    expect(h.watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
     expect(h.watcher.warning).toBeNull();
     await writeFile(path.join(h.root, 'a.txt'), 'one');
     await waitFor('create', () => h.count('a.txt') === 1);
@@ -81,7 +92,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('marks a settled path for a re-read when it had a change event, not when it was only created or deleted', async () => {
     const rehashed: string[][] = [];
-    const h = await start(mode, {
+    const h = await start(backend, {
       onSettled: (paths, rehash) => {
         h.batches.push(paths);
         rehashed.push([...rehash].sort());
@@ -101,7 +112,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('reports files in nested folders with /-separated paths, and renames within and across folders', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await mkdir(path.join(h.root, 'a/b/c'), { recursive: true });
     await mkdir(path.join(h.root, 'x/y'), { recursive: true });
     await writeFile(path.join(h.root, 'a/b/c/deep.txt'), 'deep');
@@ -119,7 +130,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('sees every file of a folder moved in whole, and of a folder removed whole', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     const outside = path.join(sandbox.dir(), 'outside');
     await mkdir(path.join(outside, 'sub/deeper'), { recursive: true });
     await writeFile(path.join(outside, 'one.txt'), '1');
@@ -139,7 +150,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it("an editor's save through a temp file and a rename gives one settled event for the target", async () => {
-    const h = await start(mode, { settleMs: 1000 });
+    const h = await start(backend, { settleMs: 1000 });
     const target = path.join(h.root, 'notes.md');
     await writeFile(target, 'v1');
     await waitFor('first version', () => h.count('notes.md') === 1);
@@ -158,7 +169,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('a file written in chunks for longer than settleMs settles once, after the last write', async () => {
     // Generous settle time: a stall of the loaded test machine must not pass for quiet.
-    const h = await start(mode, { settleMs: 1500 });
+    const h = await start(backend, { settleMs: 1500 });
     const file = path.join(h.root, 'big.bin');
     let finished = false;
     const settledWhileWriting: boolean[] = [];
@@ -181,7 +192,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('does not watch ignored folders at all', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await mkdir(path.join(h.root, '.git/objects'), { recursive: true });
     await writeFile(path.join(h.root, '.git/objects/abc'), 'blob');
     await writeFile(path.join(h.root, '.git/HEAD'), 'ref');
@@ -194,7 +205,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('passes isDir so directory-only patterns keep a directory unwatched', async () => {
     const seen: { rel: string; isDir: boolean }[] = [];
-    const h = await start(mode, {
+    const h = await start(backend, {
       ignored: (rel, isDir) => {
         seen.push({ rel, isDir });
         return isDir && rel === 'build';
@@ -210,7 +221,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('holds every path and warns E_ROOT_MISSING when the root folder disappears, then resumes', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await writeFile(path.join(h.root, 'keep.txt'), 'k');
     await mkdir(path.join(h.root, 'd'));
     await writeFile(path.join(h.root, 'd/inner.txt'), 'i');
@@ -233,7 +244,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('close is idempotent and stops delivering', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await writeFile(path.join(h.root, 'late.txt'), 'x');
     await sleep(50);
     const closing = h.watcher.close();
