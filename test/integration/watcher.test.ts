@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createWatcher, type Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
 import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
@@ -243,6 +244,37 @@ describe.each(BACKENDS)('watcher (%s)', (backend) => {
     expect(h.warnings.filter((w) => w.code === 'E_ROOT_MISSING')).toHaveLength(1);
   });
 
+  it('notices a folder that was unreadable when the watch began, once readable and watched again', async (ctx) => {
+    if (process.getuid?.() === 0) return ctx.skip(true, 'root reads every folder: nothing is unreadable');
+    const root = path.join(sandbox.dir(), 'root');
+    await mkdir(path.join(root, 'locked'), { recursive: true });
+    await mkdir(path.join(root, 'open'));
+    await writeFile(path.join(root, 'locked/old.txt'), 'old');
+    await chmod(path.join(root, 'locked'), 0o000);
+    try {
+      const h = await start(backend);
+      expect(h.watcher.mode).toBe(mode);
+      // The other folders are watched all the same.
+      await writeFile(path.join(root, 'open/a.txt'), 'a');
+      await waitFor('a file beside the unreadable folder', () => h.count('open/a.txt') === 1);
+      await chmod(path.join(root, 'locked'), 0o755);
+      h.watcher.rewatch('locked');
+      // Watching again is not awaited: write until a write lands after it.
+      const deadline = Date.now() + 20_000;
+      for (let i = 0; h.count('locked/new.txt') === 0; i++) {
+        if (Date.now() > deadline) throw new Error('the folder was never watched again');
+        await writeFile(path.join(root, 'locked/new.txt'), `new ${i}`);
+        // Longer than settleMs, or the rewrites keep the path from settling.
+        await sleep(1500);
+      }
+      expect(h.errors).toEqual([]);
+      expect(h.warnings).toEqual([]);
+      expect(h.watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
+    } finally {
+      await chmod(path.join(root, 'locked'), 0o755).catch(() => undefined);
+    }
+  });
+
   it('close is idempotent and stops delivering', async () => {
     const h = await start(backend);
     await writeFile(path.join(h.root, 'late.txt'), 'x');
@@ -254,5 +286,39 @@ describe.each(BACKENDS)('watcher (%s)', (backend) => {
     expect(h.settled()).not.toContain('late.txt');
     expect(h.watcher.pendingCount).toBe(0);
     await h.watcher.onIdle();
+  });
+});
+
+describe('watcher snapshot (native-parcel)', () => {
+  it('reports the files changed while nobody watched, from the snapshot of the last close, without any event', async () => {
+    const root = path.join(sandbox.dir(), 'root');
+    const snapshotPath = path.join(sandbox.dir(), 'watch.snapshot');
+    await mkdir(path.join(root, 'sub'), { recursive: true });
+    await writeFile(path.join(root, 'edited.txt'), 'v1');
+    await writeFile(path.join(root, 'removed.txt'), 'r');
+    await writeFile(path.join(root, 'sub/kept.txt'), 'k');
+    const first = await start('native-parcel', { snapshotPath });
+    await first.watcher.close();
+    expect(existsSync(snapshotPath)).toBe(true);
+
+    await sleep(20);
+    await writeFile(path.join(root, 'edited.txt'), 'v2, edited while the daemon was down');
+    await rm(path.join(root, 'removed.txt'));
+    await writeFile(path.join(root, 'sub/added.txt'), 'a');
+
+    const rehashed = new Set<string>();
+    const second = await start('native-parcel', {
+      snapshotPath,
+      onSettled: (paths, rehash) => {
+        second.batches.push(paths);
+        for (const p of rehash) rehashed.add(p);
+      },
+    });
+    await waitFor('changes since the snapshot', () => ['edited.txt', 'removed.txt', 'sub/added.txt'].every((p) => second.count(p) === 1));
+    await quiet(second);
+    expect(new Set(second.settled())).toEqual(new Set(['edited.txt', 'removed.txt', 'sub/added.txt']));
+    expect(rehashed.has('edited.txt')).toBe(true);
+    // Read once: a crash before the next close must not replay it.
+    expect(existsSync(snapshotPath)).toBe(false);
   });
 });
