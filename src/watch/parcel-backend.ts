@@ -15,7 +15,7 @@
  *   it, so the adapter walks it, reports its files, and subscribes to it separately when it has
  *   folders inside.
  */
-import { lstat, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { relativeTo, type BackendContext, type WatchBackend } from './backend.js';
@@ -65,6 +65,13 @@ const WALK_CONCURRENCY = 8;
  * batch by path): a delete that soon after the folder's is no file's.
  */
 const RECENT_MS = 1000;
+
+async function rootMissing(root: string): Promise<boolean> {
+  return stat(root).then(
+    (st) => !st.isDirectory(),
+    (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR',
+  );
+}
 
 export interface ParcelBackendOptions {
   readonly load?: ParcelLoader;
@@ -165,6 +172,9 @@ export class ParcelBackend implements WatchBackend {
           this.#ctx.events.error(e);
           return;
         }
+        // A folder missing at start is the shared watcher's to report (E_ROOT_MISSING); it starts
+        // a new backend once the folder is back.
+        if (await rootMissing(this.#ctx.root)) return;
         if (attempt >= SUBSCRIBE_ATTEMPTS) {
           this.#unavailable(`the native watcher refused ${this.#ctx.root}: ${e.message}`, e);
           return;

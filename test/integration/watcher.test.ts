@@ -275,6 +275,31 @@ describe.each(BACKENDS)('watcher (%s)', (backend) => {
     }
   });
 
+  it('warns E_ROOT_MISSING when the folder is missing at start, and watches it once it appears', async () => {
+    const root = path.join(sandbox.dir(), 'later');
+    const warnings: string[] = [];
+    const batches: string[][] = [];
+    let restored = 0;
+    const watcher = createWatcher(
+      watcherOptions(root, {
+        ...backendOptions(backend),
+        settleMs: 300,
+        onSettled: (paths) => batches.push(paths),
+        onWarning: (_m, code) => warnings.push(code),
+        onRootRestored: () => (restored += 1),
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    await waitFor('root warning', () => warnings.includes('E_ROOT_MISSING'));
+    await mkdir(root);
+    await waitFor('restored', () => restored === 1);
+    expect(watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
+    await writeFile(path.join(root, 'first.txt'), '1');
+    await waitFor('a file in the folder that appeared', () => batches.flat().includes('first.txt'));
+    expect(warnings).toEqual(['E_ROOT_MISSING']);
+  });
+
   it('close is idempotent and stops delivering', async () => {
     const h = await start(backend);
     await writeFile(path.join(h.root, 'late.txt'), 'x');
