@@ -93,7 +93,7 @@ export class ParcelBackend implements WatchBackend {
   #unreadable = new Set<string>();
   /** Events are handled one batch after the other, so a folder's create is seen before its files. */
   #chain: Promise<void> = Promise.resolve();
-  /** Files reported created, with when (oldest first), for CREATE_WRITE_MS. */
+  /** Files reported created, with when (oldest first), for RECENT_MS. */
   #created = new Map<string, number>();
   /** Folders removed, with when (oldest first), for RECENT_MS. */
   #dirsGone = new Map<string, number>();
@@ -182,7 +182,9 @@ export class ParcelBackend implements WatchBackend {
       }
     }
     if (this.#closed) {
-      await this.#main?.unsubscribe().catch(() => undefined);
+      const main = this.#main;
+      this.#main = null;
+      await main?.unsubscribe().catch(() => undefined);
       return;
     }
     const snapshot = this.#opts.replaySnapshot;
@@ -200,10 +202,12 @@ export class ParcelBackend implements WatchBackend {
     try {
       events = await parcel.getEventsSince(this.#ctx.root, snapshot, this.#subscribeOptions(''));
     } catch (err) {
-      if ((parcelError(err as Error) as NodeJS.ErrnoException).code !== 'ENOENT') this.#ctx.events.error(parcelError(err as Error));
+      const e = parcelError(err as Error);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.#ctx.events.error(e);
       return;
+    } finally {
+      await rm(snapshot, { force: true }).catch(() => undefined);
     }
-    await rm(snapshot, { force: true }).catch(() => undefined);
     for (const e of events) {
       if (this.#closed) return;
       const rel = relativeTo(this.#ctx.root, e.path);
