@@ -327,7 +327,7 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const watches = inotifyWatches();
     const rssReady = process.memoryUsage().rss;
     await w.close();
-    return { ms, mode: w.mode, warnings, inotifyWatches: watches, rssBeforeBytes: rssBefore, rssReadyBytes: rssReady };
+    return { ms, mode: w.mode, backend: w.backend, warnings, inotifyWatches: watches, rssBeforeBytes: rssBefore, rssReadyBytes: rssReady };
   },
 
   /** Case 5: sha256 of one file with src/scan/hash.ts. */

@@ -12,6 +12,7 @@ import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
 import { createClientFor } from './create-client.js';
+import { targetKey, watchSnapshotFile } from './state-files.js';
 import { meteredClient, meteredReconcile, type SyncMeter } from './sync-meter.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
@@ -68,7 +69,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   });
   const startWatcher: EngineDeps['startWatcher'] = options.watch
     ? async (events) => {
-        // chokidar is loaded only by the daemon: one-shot sync and reconcile never watch.
+        // The watchers are loaded only by the daemon: one-shot sync and reconcile never watch.
         const { createWatcher } = await import('../watch/watcher.js');
         const watcher = createWatcher({
           root: config.dir,
@@ -77,6 +78,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
           usePolling: config.watch.usePolling,
           pollIntervalMs: config.watch.pollIntervalMs,
           settleMs: config.watch.settleMs,
+          snapshotPath: watchSnapshotFile(config.stateDir, targetKey(config.api), path.resolve(config.dir)),
           ...events,
         });
         await watcher.ready();

@@ -154,6 +154,7 @@ class Engine implements SyncEngine {
         this.#recordError(null, message, code);
         // Events between the native watcher's end and polling's start may be lost.
         if (code === 'E_WATCH_LIMIT') this.#reconcileInBackground('watch limit reached');
+        if (code === 'E_WATCH_FALLBACK') this.#reconcileInBackground('native watcher unavailable');
       },
       // Files changed while the folder was gone were not seen: look at everything again.
       onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
