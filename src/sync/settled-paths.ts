@@ -54,6 +54,8 @@ export interface SettledPathsDeps {
   settle(paths: string[]): void;
   /** True when no watcher event or new directory is waiting to settle. */
   quiet(): boolean;
+  /** These paths are about to be planned here (a reconcile running meanwhile leaves them to us). */
+  planning?(paths: ReadonlySet<string>): void;
 }
 
 export class SettledPaths {
@@ -202,6 +204,7 @@ export class SettledPaths {
   async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
     const { index, logger, config } = this.#d;
     const scope = new Set(checked.map((c) => c.path));
+    this.#d.planning?.(scope);
     const rows = [...scope].flatMap((p) => index.get(p) ?? []);
     const seen = await observeRoot(config.dir);
     const now = this.#d.now();

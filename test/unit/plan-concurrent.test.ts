@@ -115,7 +115,7 @@ describe('planning a pass that ran while the watcher path worked', () => {
   });
 
   it('an upload that began during the pass keeps its intent, and its listed copy is no orphan', () => {
-    const intent: UploadIntent = { id: 7, path: 'c.txt', remoteName: remoteNameFor('c.txt', sha('gamma'), OURS), size: 5, sha256: sha('gamma'), startedAt: SINCE + 1000 };
+    const intent: UploadIntent = { id: 7, path: 'c.txt', pathKey: 'c.txt', remoteName: remoteNameFor('c.txt', sha('gamma'), OURS), size: 5, sha256: sha('gamma'), startedAt: SINCE + 1000 };
     const early: UploadIntent = { ...intent, id: 6, startedAt: SINCE - 1000 };
     const input = { rows: [], intents: [intent, early], local: snapshot({}), remote: listed({ id: 'file_c', path: 'c.txt', content: 'gamma', createdAt: SINCE + 2000 }) };
     expect(plan(input, { freshIndex: true }).intentsDone.sort()).toEqual([6, 7]);
