@@ -8,6 +8,9 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/format.js';
+import { requestControl } from '../../src/control/client.js';
+import { startControlServer } from '../../src/control/server.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
 import { behind, sendUpstream, startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
@@ -27,13 +30,17 @@ afterEach(async () => {
 const put = (x: Harness, rel: string, content: string) =>
   mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
-/** The reconcile listing's pages (limit=1000) are read from the emulator at once and answered when released. */
-function holdListings(p: RecordingProxy): { release(): void; held(): number } {
+/**
+ * The reconcile listing's pages (limit=1000) are read from the emulator at once and answered when
+ * released; `laterPagesOnly`: the first page is answered at once.
+ */
+function holdListings(p: RecordingProxy, laterPagesOnly = false): { release(): void; held(): number } {
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));
   let held = 0;
   p.handler = async (req, res, forward) => {
     if (req.method !== 'GET' || !req.url.startsWith('/v1/files?') || !req.url.includes('limit=1000')) return false;
+    if (laterPagesOnly && !req.url.includes('page=')) return false;
     const answer = await forward();
     held += 1;
     await gate;
@@ -107,5 +114,32 @@ describe('live while the start-up reconcile lists', () => {
     await started;
     await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
+  });
+
+  it("status shows the running pass's phase and progress through the control socket", async () => {
+    h = await setUp(20);
+    // Another tool's files make the listing two pages long; the second page is held.
+    for (let i = 0; i < 1_200; i += 1) await emulator!.addFile({ filename: `other-${i}.txt`, bytes: Buffer.from(`x${i}`) });
+    await h.restartWithoutStart();
+    const engine = h.engine;
+    const control = await startControlServer({
+      stateDir: h.stateDir,
+      handler: { status: () => engine.status(), reconcile: (o) => engine.reconcile(o), files: () => engine.files(), fileIdOf: (p) => engine.fileIdOf(p) },
+    });
+    try {
+      const listing = holdListings(proxy!, true);
+      const started = engine.start();
+      await waitUntil(() => listing.held() > 0 && engine.status().reconcile?.scan.done === true, 20_000, 'second page held and scan done');
+      const status = await requestControl(h.stateDir, { type: 'status' });
+      expect(status.reconcile).toMatchObject({ phase: 'listing', listing: { pages: 1, files: 1000, done: false }, scan: { files: 20, done: true }, apply: null });
+      expect(formatStatus(status)).toContain('reconcile: listing (changes sync meanwhile): listing 1 page (1,000 remote files), 20 local files scanned');
+      listing.release();
+      await started;
+      const after = await requestControl(h.stateDir, { type: 'status' });
+      expect(after.reconcile).toBeNull();
+      expect(formatStatus(after)).not.toMatch(/^reconcile: /m);
+    } finally {
+      await control.close();
+    }
   });
 });
