@@ -42,6 +42,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
   });
   progress?.scanDone();
+  // The listing may take much longer (paced by the request rate): changes the scan found can go now.
+  if (!options.dryRun && !freshIndex) ctx.onScanned?.(scan.files);
   const remote = await listing;
   progress?.planning();
   for (const e of scan.errors) {

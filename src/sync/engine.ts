@@ -15,6 +15,7 @@ import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
 import { ApiProblems } from './api-problems.js';
 import { ConcurrentRecorder } from './concurrent-changes.js';
+import { scanChanges } from './plan-concurrent.js';
 import { ReconcileProgress } from './reconcile-progress.js';
 import { typeIsStale } from './mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
@@ -291,6 +292,11 @@ class Engine implements SyncEngine {
           onProgress: this.#deps.onProgress,
           progress,
           concurrent: () => this.#concurrent.facts(),
+          // Watching: what the scan found changed goes by the watcher path, not after the listing.
+          onScanned: (files) => {
+            const early = this.#watcher ? scanChanges(files, this.#index.localLookup()) : null;
+            if (early && early.length > 0) this.#onSettled(early);
+          },
         },
         options,
       );

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
-import type { FileState, RemoteDelete } from '../index/types.js';
+import type { FileState, LocalObservation, RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher, WatcherOptions } from '../watch/watcher.js';
 import type { UploadOutcome } from './executor.js';
@@ -247,6 +247,12 @@ export interface ReconcileContext {
   /** The folders this pass's scan could not list (recorded in the index already). */
   onUnreadableDirs?(dirs: readonly { path: string; reason: string }[]): void;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /**
+   * The scan is done, the listing maybe not: the engine may hand the files it found changed to the
+   * watcher path now (src/sync/plan-concurrent.ts scanChanges). Not called for a dry run or a
+   * fresh index (whose files may have copies to adopt).
+   */
+  onScanned?(files: readonly LocalObservation[]): void;
   /** Where the pass reports its phase for `status`. */
   readonly progress?: ReconcileProgressSink;
   /**

@@ -142,4 +142,23 @@ describe('live while the start-up reconcile lists', () => {
       await control.close();
     }
   });
+
+  it('a file changed while the daemon was down goes up as soon as the scan finds it, before the listing ends', async () => {
+    h = await setUp(10);
+    await h.stopEngine();
+    await put(h, 'd0/f0.txt', 'changed while down');
+    await put(h, 'offline-new.txt', 'made while down');
+    await rm(path.join(h.dir, 'd1/f1.txt'));
+    await h.restartWithoutStart();
+    const listing = holdListings(proxy!);
+    const started = h.engine.start();
+    await waitUntil(() => h!.engine.stateOf('offline-new.txt') === 'synced' && h!.index.get('d0/f0.txt')?.state === 'synced' && h!.index.get('d0/f0.txt')?.sha256 === h!.index.get('d0/f0.txt')?.remoteSha256, 20_000, 'the offline changes uploaded');
+    expect(h.engine.status().reconcile?.phase).toBe('listing');
+    // The removal waits for the plan (and its deletion-safety share).
+    expect(h.index.get('d1/f1.txt')).toBeDefined();
+    listing.release();
+    await started;
+    await h.engine.onIdle();
+    expect(await checkInvariants(h)).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation, UploadIntent } from '../../src/index/types.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
+import { scanChanges } from '../../src/sync/plan-concurrent.js';
 import { planSync, type ConcurrentChanges, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -135,5 +136,24 @@ describe('planning a pass that ran while the watcher path worked', () => {
   it('without concurrent facts the plan is the same as before', () => {
     const input = { rows: [row('a.txt', 'one', 'file_1')], local: snapshot({ 'a.txt': 'one', 'n.txt': 'new' }), remote: listed({ id: 'file_1', path: 'a.txt', content: 'one' }) };
     expect(plan({ ...input, concurrent: changes() })).toEqual(plan(input));
+  });
+});
+
+describe('scan changes handed to the watcher path ahead of the listing', () => {
+  const facts = new Map([
+    ['same.txt', { size: 3, mtimeMs: 3, ino: 1, sha256: sha('one') }],
+    ['edited.txt', { size: 3, mtimeMs: 3, ino: 2, sha256: sha('two') }],
+  ]);
+  const obs = (p: string, content: string, ino: number) => ({ path: p, size: content.length, mtimeMs: content.length, ino, sha256: sha(content) });
+
+  it('are the new and changed files, not the unchanged ones', () => {
+    const files = [obs('same.txt', 'one', 1), obs('edited.txt', 'twoo', 2), obs('new.txt', 'n', 3)];
+    expect(scanChanges(files, (p) => facts.get(p))).toEqual(['edited.txt', 'new.txt']);
+  });
+
+  it('are left to the plan when there are more than the limit', () => {
+    const files = Array.from({ length: 5 }, (_, i) => obs(`n${i}.txt`, 'x', i));
+    expect(scanChanges(files, (p) => facts.get(p), 4)).toBeNull();
+    expect(scanChanges(files, (p) => facts.get(p), 5)).toHaveLength(5);
   });
 });
