@@ -160,7 +160,7 @@ class Engine implements SyncEngine {
       this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
       this.#recheckTimer.unref();
     }
-    const startup = this.reconcile({});
+    const startup = this.#enqueue({}, true);
     this.#becameLive();
     await startup;
     this.#schedule();
@@ -198,7 +198,12 @@ class Engine implements SyncEngine {
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
-    const run = this.#reconcileChain.then(() => this.#runReconcile(options));
+    return this.#enqueue(options, false);
+  }
+
+  /** `own`: the engine's own pass (start-up, scheduled, a repair), whose report no one reads. */
+  #enqueue(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
+    const run = this.#reconcileChain.then(() => this.#runReconcile(options, own));
     this.#reconcileChain = run.catch(() => undefined);
     return run;
   }
@@ -265,7 +270,7 @@ class Engine implements SyncEngine {
 
   // --- reconcile (the pass itself is src/reconcile/run-reconcile.ts) -----------------------
 
-  async #runReconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+  async #runReconcile(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
     const started = this.#now();
     this.#reconciling = true;
     this.#concurrent.begin(started, this.#exec.liveIntents);
@@ -292,9 +297,10 @@ class Engine implements SyncEngine {
           onProgress: this.#deps.onProgress,
           progress,
           concurrent: () => this.#concurrent.facts(),
-          // Watching: what the scan found changed goes by the watcher path, not after the listing.
+          // Watching: what the scan found changed goes by the watcher path, not after the listing
+          // (not for a pass someone asked for: its report lists what it uploaded).
           onScanned: (files) => {
-            const early = this.#watcher ? scanChanges(files, this.#index.localLookup()) : null;
+            const early = this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null;
             if (early && early.length > 0) this.#onSettled(early);
           },
         },
@@ -330,7 +336,7 @@ class Engine implements SyncEngine {
   #reconcileInBackground(why: string): void {
     if (this.#closed) return;
     this.#logger.info({ event: 'reconcile-requested', why }, `reconciling: ${why}`);
-    this.reconcile({}).catch((err: unknown) =>
+    this.#enqueue({}, true).catch((err: unknown) =>
       this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'reconcile failed'),
     );
   }
@@ -389,6 +395,3 @@ class Engine implements SyncEngine {
     for (const w of waiters) w();
   }
 }
-
-
-/** Two reasons to hold deletes, as one: the workspace's first (it holds every delete). */
