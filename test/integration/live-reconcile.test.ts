@@ -9,6 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/format.js';
+import { ownerTagOf } from '../../src/sync/naming.js';
 import { requestControl } from '../../src/control/client.js';
 import { startControlServer } from '../../src/control/server.js';
 import { Emulator } from '../../src/emulator/index.js';
@@ -18,8 +19,11 @@ import { behind, sendUpstream, startRecordingProxy, type RecordingProxy } from '
 let h: Harness | null = null;
 let emulator: Emulator | null = null;
 let proxy: RecordingProxy | null = null;
+let other: Harness | null = null;
 afterEach(async () => {
   await h?.close();
+  await other?.close();
+  other = null;
   await proxy?.close();
   await emulator?.close();
   h = null;
@@ -160,5 +164,41 @@ describe('live while the start-up reconcile lists', () => {
     await started;
     await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
+  });
+
+  it('two hosts on one account: one restarts under a held listing while both change the same paths, and each ends with exactly its own copies', async () => {
+    h = await setUp(12);
+    // Host B: another folder (another owner tag) on the same account, reached directly.
+    other = await createHarness({ watch: true, settleMs: 150, emulator: emulator! });
+    for (let i = 0; i < 12; i += 1) await put(other, `d${i % 3}/f${i}.txt`, `content ${i}`);
+    await other.engine.start();
+    await other.engine.onIdle();
+    const own = (x: Harness) => {
+      const tag = x.config.sync.ownerTag;
+      const files = () => emulator!.files().filter((f) => ownerTagOf(f.filename) === tag);
+      return { dir: x.dir, index: x.index, config: x.config, emulator: { files } as unknown as Emulator };
+    };
+    expect(await checkInvariants(own(h))).toEqual([]);
+    expect(await checkInvariants(own(other))).toEqual([]);
+
+    await h.restartWithoutStart();
+    const listing = holdListings(proxy!);
+    const started = h.engine.start();
+    await waitUntil(() => listing.held() > 0 && h!.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done');
+    // Both hosts change the same relative paths meanwhile.
+    for (const x of [h, other]) {
+      await put(x, 'd0/f0.txt', `edited on ${x.dir}`);
+      await rm(path.join(x.dir, 'd1/f1.txt'));
+      await rename(path.join(x.dir, 'd2/f2.txt'), path.join(x.dir, 'd2/moved.txt'));
+    }
+    await waitUntil(async () => (await checkInvariants(own(h!))).length === 0 && (await checkInvariants(own(other!))).length === 0, 20_000, 'both hosts synced during the listing');
+    expect(h.engine.status().reconcile?.phase).toBe('listing');
+    listing.release();
+    await started;
+    await h.engine.onIdle();
+    await other.engine.onIdle();
+    expect(await checkInvariants(own(h))).toEqual([]);
+    expect(await checkInvariants(own(other))).toEqual([]);
+    expect(emulator!.files()).toHaveLength(2 * 11);
   });
 });
