@@ -18,6 +18,9 @@ interface Phase {
 interface Change {
   atMs: number;
   toRemoteMs: number;
+  /** Whether the watcher was ready (the engine live) at the change, and at its arrival. */
+  liveAtChange: boolean;
+  liveAtRemote: boolean;
   reconcileAtChange: Phase | null;
   reconcileAtRemote: Phase | null;
 }
@@ -29,7 +32,8 @@ function fixturePath(i: number, files: number, folders: number): string {
   return `d${String(Math.floor(i / perFolder)).padStart(width, '0')}/f${String(i).padStart(6, '0')}.txt`;
 }
 
-const phaseText = (r: Phase | null) => (r ? `${r.phase} (${r.listing.pages} pages listed)` : 'done');
+/** The start-up reconcile begins once the watcher is ready: before that it has not started. */
+const phaseText = (r: Phase | null, live: boolean) => (r ? `${r.phase} (${r.listing.pages} pages listed)` : live ? 'done' : 'not started (watcher not ready)');
 
 export const liveRestart: BenchCase = async (ctx) => {
   const tree = await syncedTree(ctx);
@@ -55,8 +59,8 @@ export const liveRestart: BenchCase = async (ctx) => {
     listingAtChange.push(res.afterLive.reconcileAtChange?.phase === 'listing');
     notes.push(
       `run ${run + 1}: live at ${(res.liveMs / 1000).toFixed(1)} s, start-up reconcile done at ${(res.startupMs / 1000).toFixed(1)} s; ` +
-        `change at 1 s: remote after ${(res.early.toRemoteMs / 1000).toFixed(2)} s (reconcile at the change: ${phaseText(res.early.reconcileAtChange)}, at arrival: ${phaseText(res.early.reconcileAtRemote)}); ` +
-        `change 1 s after live: remote after ${(res.afterLive.toRemoteMs / 1000).toFixed(2)} s (at the change: ${phaseText(res.afterLive.reconcileAtChange)}, at arrival: ${phaseText(res.afterLive.reconcileAtRemote)})`,
+        `change at 1 s: remote after ${(res.early.toRemoteMs / 1000).toFixed(2)} s (reconcile at the change: ${phaseText(res.early.reconcileAtChange, res.early.liveAtChange)}, at arrival: ${phaseText(res.early.reconcileAtRemote, res.early.liveAtRemote)}); ` +
+        `change 1 s after live: remote after ${(res.afterLive.toRemoteMs / 1000).toFixed(2)} s (at the change: ${phaseText(res.afterLive.reconcileAtChange, true)}, at arrival: ${phaseText(res.afterLive.reconcileAtRemote, true)})`,
     );
     if (res.counts.synced !== files) notes.push(`run ${run + 1}: ${res.counts.synced} rows synced after, expected ${files}`);
   }

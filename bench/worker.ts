@@ -246,10 +246,11 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const change = async (rel: string) => {
       const content = `changed ${rel} at ${Date.now()}\n`;
       const reconcileAtChange = b.engine.status().reconcile ?? null;
+      const liveAtChange = liveMs !== null;
       await fsp.writeFile(abs(rel), content);
       const at = performance.now();
       await remoteHolds(rel, digest(content), 300_000);
-      return { atMs: at - t0, toRemoteMs: performance.now() - at, reconcileAtChange, reconcileAtRemote: b.engine.status().reconcile ?? null };
+      return { atMs: at - t0, toRemoteMs: performance.now() - at, liveAtChange, reconcileAtChange, reconcileAtRemote: b.engine.status().reconcile ?? null, liveAtRemote: liveMs !== null };
     };
     await sleep(1000 - (performance.now() - t0));
     const early = change(files[0] as string);
