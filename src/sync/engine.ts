@@ -56,8 +56,9 @@ class Engine implements SyncEngine {
   readonly #concurrent = new ConcurrentRecorder();
   /** How far the running pass got (null: none runs), for status. */
   #progress: ReconcileProgress | null = null;
-  #live: Promise<void>;
   #becameLive: () => void = () => undefined;
+  // After #becameLive: field initializers run in order, and this one sets it.
+  readonly #live = new Promise<void>((resolve) => (this.#becameLive = resolve));
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #timers = new RetryTimers(() => this.#wakeIdle());
@@ -76,7 +77,6 @@ class Engine implements SyncEngine {
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
-    this.#live = new Promise((resolve) => (this.#becameLive = resolve));
     this.#config = deps.config;
     this.#index = deps.index;
     this.#logger = deps.logger;
@@ -292,17 +292,13 @@ class Engine implements SyncEngine {
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           // The listing worked: the key is accepted (again).
-          onApplied: () => (this.#concurrent.end(), this.#problems.keyAccepted(), this.#resume()),
+          onApplied: () => (this.#handBack(), this.#problems.keyAccepted(), this.#resume()),
           onUnreadableDirs: (dirs) => this.#unreadable.found(dirs, this.#now()),
           onProgress: this.#deps.onProgress,
           progress,
           concurrent: () => this.#concurrent.facts(),
-          // Watching: what the scan found changed goes by the watcher path, not after the listing
-          // (not for a pass someone asked for: its report lists what it uploaded).
-          onScanned: (files) => {
-            const early = this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null;
-            if (early && early.length > 0) this.#onSettled(early);
-          },
+          // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
+          onScanned: (files) => this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
         },
         options,
       );
@@ -325,6 +321,13 @@ class Engine implements SyncEngine {
       this.#resume();
       this.#schedule();
     }
+  }
+
+  /** The plan is in the index: the paths it left to the watcher path are checked once more (that check may predate the scan). */
+  #handBack(): void {
+    const left = this.#concurrent.facts()?.handled;
+    this.#concurrent.end();
+    if (left && left.size > 0) this.#onSettled([...left]);
   }
 
   /** The pass is applied (or over): queued work runs, unless it waits for a key the API accepts. */
