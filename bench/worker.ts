@@ -213,6 +213,63 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   },
 
   /**
+   * Case 11: a restart over the synced tree with the watcher on and the default rate. One file is
+   * changed 1 s after start() and another 1 s after the engine is live (watcher ready); each is
+   * timed until the engine has committed the answered upload of its new content, with the
+   * start-up reconcile's phase at both moments. Both files are put back (and synced) after.
+   */
+  async 'live-restart'(p) {
+    const dir = str(p, 'dir');
+    const files = [str(p, 'early'), str(p, 'afterLive')];
+    const { createHash } = await import('node:crypto');
+    const { buildEngine } = await import('./engine-factory.js');
+    const digest = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+    const abs = (rel: string) => path.join(dir, ...rel.split('/'));
+    const originals = await Promise.all(files.map((rel) => fsp.readFile(abs(rel))));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+    const b = buildEngine({ dir, stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: true, settleMs: num(p, 'settleMs', 1000), requestsPerMinute: 400 });
+    const t0 = performance.now();
+    let liveMs: number | null = null;
+    let startupMs: number | null = null;
+    const live = b.engine.onLive().then(() => void (liveMs = performance.now() - t0));
+    const started = b.engine.start().then(() => void (startupMs = performance.now() - t0));
+    started.catch(() => undefined);
+    const remoteHolds = async (rel: string, sha: string, limitMs: number): Promise<void> => {
+      const from = performance.now();
+      for (;;) {
+        const row = b.index.get(rel);
+        if (row && row.fileId && row.remoteSha256 === sha) return;
+        if (performance.now() - from > limitMs) throw new Error(`${rel}: new content not remote after ${limitMs} ms`);
+        await sleep(5);
+      }
+    };
+    const change = async (rel: string) => {
+      const content = `changed ${rel} at ${Date.now()}\n`;
+      const reconcileAtChange = b.engine.status().reconcile ?? null;
+      const liveAtChange = liveMs !== null;
+      await fsp.writeFile(abs(rel), content);
+      const at = performance.now();
+      await remoteHolds(rel, digest(content), 300_000);
+      return { atMs: at - t0, toRemoteMs: performance.now() - at, liveAtChange, reconcileAtChange, reconcileAtRemote: b.engine.status().reconcile ?? null, liveAtRemote: liveMs !== null };
+    };
+    await sleep(1000 - (performance.now() - t0));
+    const early = change(files[0] as string);
+    await live;
+    await sleep(1000);
+    const afterLive = await change(files[1] as string);
+    const earlyResult = await early;
+    await started;
+    await b.engine.onIdle();
+    // Put the fixture back as it was (content; the index and the remote follow through the watcher).
+    for (const [i, rel] of files.entries()) await fsp.writeFile(abs(rel), originals[i] as Buffer);
+    for (const [i, rel] of files.entries()) await remoteHolds(rel, digest(originals[i] as Buffer), 120_000);
+    await b.engine.onIdle();
+    const counts = b.index.countByState();
+    await b.close();
+    return { liveMs, startupMs, early: earlyResult, afterLive, counts };
+  },
+
+  /**
    * Case 3, the local half alone: scanTree against the index rows (loaded into a Map first, so
    * that /proc/self/io counts file reads and not the index's), counting file opens.
    */

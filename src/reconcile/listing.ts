@@ -8,11 +8,12 @@ import type { ScanResult } from '../scan/scanner.js';
 import type { LocalSnapshot, SkippedFile } from '../sync/plan.js';
 import { toRemoteFile, type RemoteFile } from '../sync/remote-file.js';
 
-/** Reads every page of the listing (1,000 per page) into a map by id. */
-export async function listRemote(client: FilesApi, signal?: AbortSignal): Promise<Map<string, RemoteFile>> {
+/** Reads every page of the listing (1,000 per page) into a map by id. `onListed`: the files read so far. */
+export async function listRemote(client: FilesApi, signal?: AbortSignal, onListed?: (files: number) => void): Promise<Map<string, RemoteFile>> {
   const remote = new Map<string, RemoteFile>();
   for await (const f of client.list({ limit: 1000, ...(signal ? { signal } : {}) })) {
     remote.set(f.id, toRemoteFile(f));
+    onListed?.(remote.size);
   }
   return remote;
 }

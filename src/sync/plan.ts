@@ -25,6 +25,9 @@ export type { Adoption } from './plan-remote.js';
 import { sameRoot, type RootIdentity } from './root-identity.js';
 import { HELD_MESSAGE } from './held-deletes.js';
 import { pairMoves, type MoveTarget } from './moves.js';
+import { concurrentView, type ConcurrentChanges } from './plan-concurrent.js';
+
+export type { ConcurrentChanges } from './plan-concurrent.js';
 
 /** An intent matches remote files created up to this long before it began (clock skew). */
 export const INTENT_SKEW_MS = INTENT_CLOCK_SKEW_MS;
@@ -103,6 +106,11 @@ export interface PlanInput {
    * (a watcher batch of removals). A removal whose content or inode is among them is a move.
    */
   appeared?: readonly MoveTarget[];
+  /**
+   * For a full pass that ran while the watcher path kept working: what it did meanwhile
+   * (src/sync/plan-concurrent.ts). Handled paths are left to it; newer copies are not missing.
+   */
+  concurrent?: ConcurrentChanges;
 }
 
 export type DeleteReasonText = RemoteDelete['reason'];
@@ -143,7 +151,12 @@ export interface Plan {
 
 /** Plans one pass. Deterministic: the same input gives the same plan. */
 export function planSync(input: PlanInput): Plan {
-  const { rows, local, remote, options, now } = input;
+  const { options, now } = input;
+  // Every row counts as owned; only the judged ones (not the watcher path's) are planned.
+  const allRows = input.rows;
+  const view = concurrentView(input, input.concurrent);
+  const { local, remote } = view;
+  const rows = view.judged;
   const plan: Plan = {
     intentsDone: [],
     adoptions: [],
@@ -167,7 +180,7 @@ export function planSync(input: PlanInput): Plan {
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
-  for (const r of rows) if (r.fileId) owned.add(r.fileId);
+  for (const r of allRows) if (r.fileId) owned.add(r.fileId);
   for (const d of input.pendingDeletes) owned.add(d.fileId);
 
   /** For each path, the remote copy it will hold after this plan (by content). */
@@ -184,7 +197,7 @@ export function planSync(input: PlanInput): Plan {
   const goneIds = new Map<string, boolean>();
   for (const r of rows) {
     if (!r.fileId) continue;
-    if (remote && !remote.has(r.fileId)) {
+    if (remote && !remote.has(r.fileId) && !view.storedSince(r.fileId)) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
       goneIds.set(r.fileId, false);
       continue;
@@ -213,7 +226,7 @@ export function planSync(input: PlanInput): Plan {
   let orphanHeld: Plan['held'] = null;
   if (remote) {
     const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
-    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: input.liveIntentIds, files: local.files, willHold, partial, options });
+    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: view.liveIntentIds, files: local.files, willHold, partial, options });
     plan.intentsDone = own.intentsDone;
     plan.adoptions = own.adoptions;
     for (const a of own.adoptions) willHold.set(a.path, a.sha256);
@@ -285,16 +298,17 @@ export function planSync(input: PlanInput): Plan {
   const fresh = candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && !stillHeldSet.has(c));
   const candidatePaths = new Set(candidates.map((c) => c.path));
   // Held paths out of reach of this plan (an unreadable directory, a missing folder) stay held.
-  const untouched = rows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
+  // (A held path the watcher path handled meanwhile is its to judge: it stays held here.)
+  const untouched = allRows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
 
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
-  const managed = (scope ? scope.managed : rows.filter((r) => r.fileId !== null).length) + recent.length;
+  const managed = (scope ? scope.managed : allRows.filter((r) => r.fileId !== null).length) + recent.length;
   const deleting = fresh.length;
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
-  if (rootMissing && rows.some((r) => r.fileId)) {
-    plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
+  if (rootMissing && allRows.some((r) => r.fileId)) {
+    plan.held = { count: allRows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
     plan.heldPaths = keptHeld;
   } else if (rootReplaced && !options.allowMassDelete && deleting + stillHeld.length > 0) {
     plan.removals = gone;
