@@ -27,7 +27,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   queue.pause();
   await queue.onInFlightDrained();
   // The listing (network) and the scan (disk) do not depend on each other.
-  const listing = listRemote(ctx.client);
+  const listing = listRemote(ctx.client, index.listingTable());
   listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
   const seenRoot = await observeRoot(config.dir);
   const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
@@ -49,7 +49,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ctx.onUnreadableDirs?.(unreadableDirs);
   }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
-  const rows = index.all();
+  const rows = index.planRows();
   const freshIndex = rows.length === 0 && index.getMeta(RECONCILED_META) === undefined;
   const plan = planSync({
     rows,
@@ -63,6 +63,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
     held: readHeld(index),
   });
+  const remoteFiles = remote.size;
+  remote.clear();
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
   for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
@@ -71,7 +73,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
   }
 
-  const report = baseReport(started, options, remote.size, scan.files.length, plan);
+  const report = baseReport(started, options, remoteFiles, scan.files.length, plan);
   if (options.dryRun) {
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [

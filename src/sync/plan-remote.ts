@@ -19,7 +19,7 @@
 import type { LocalObservation, UploadIntent } from '../index/types.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { ownerTagOf, remoteNameFor } from './naming.js';
-import type { RemoteFile } from './remote-file.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 /** The plan options this step reads (src/sync/plan.ts PlanOptions extends them). */
 export interface OwnershipOptions extends DeleteSafetyLimits {
@@ -56,8 +56,8 @@ export interface Adoption {
 }
 
 export interface OwnershipInput {
-  /** The full listing by id. */
-  remote: ReadonlyMap<string, RemoteFile>;
+  /** The full listing by id (read once in full here). */
+  remote: RemoteListing;
   /** Every id the index owns (rows and queued deletes): not this step's to judge. */
   owned: ReadonlySet<string>;
   intents: readonly UploadIntent[];
@@ -97,7 +97,11 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
 
   // Intents left by uploads that did not finish: find what they stored.
   const claimed = new Set<string>();
-  const byName = groupByName(remote, owned);
+  // Only the listed files the index does not own are judged here, so only they are kept: for a
+  // synced folder that is none of a listing of any size.
+  const unowned: RemoteFile[] = [];
+  for (const f of remote.values()) if (!owned.has(f.id)) unowned.push(f);
+  const byName = groupByName(unowned);
   for (const intent of input.intents) {
     if (input.liveIntentIds?.has(intent.id)) continue;
     out.intentsDone.push(intent.id);
@@ -138,8 +142,8 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   };
   const orphans: RemoteFile[] = [];
   let ownTagged = 0;
-  for (const f of sortedByCreation(remote.values())) {
-    if (owned.has(f.id) || claimed.has(f.id) || liveNames.has(f.filename)) continue;
+  for (const f of sortedByCreation(unowned)) {
+    if (claimed.has(f.id) || liveNames.has(f.filename)) continue;
     const tag = ownerTagOf(f.filename);
     if (owner !== null && tag === owner) {
       ownTagged += 1;
@@ -190,10 +194,9 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   return out;
 }
 
-function groupByName(remote: ReadonlyMap<string, RemoteFile>, owned: ReadonlySet<string>): Map<string, RemoteFile[]> {
+function groupByName(files: readonly RemoteFile[]): Map<string, RemoteFile[]> {
   const byName = new Map<string, RemoteFile[]>();
-  for (const f of remote.values()) {
-    if (owned.has(f.id)) continue;
+  for (const f of files) {
     const list = byName.get(f.filename);
     if (list) list.push(f);
     else byName.set(f.filename, [f]);

@@ -14,10 +14,10 @@
  * does not own are judged in src/sync/plan-remote.ts; the removals of local files here.
  */
 import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
-import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
-import type { RemoteFile } from './remote-file.js';
+import type { LocalObservation, PlanRow, RemoteDelete, UploadIntent } from '../index/types.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
-export type { RemoteFile } from './remote-file.js';
+export type { RemoteFile, RemoteListing } from './remote-file.js';
 import { checkDeleteSafety } from './delete-safety.js';
 import { planRemoteOwnership, type Adoption, type OwnershipOptions } from './plan-remote.js';
 
@@ -76,12 +76,16 @@ export interface PlanScope {
 }
 
 export interface PlanInput {
-  rows: readonly FileRow[];
+  /** The index's rows (full FileRows do), ordered by path. */
+  rows: readonly PlanRow[];
   intents: readonly UploadIntent[];
   pendingDeletes: readonly RemoteDelete[];
   local: LocalSnapshot;
-  /** The full listing by id; null when the plan is made without one (trust the index). */
-  remote: ReadonlyMap<string, RemoteFile> | null;
+  /**
+   * The full listing by id (a Map, or the index's TEMP table: src/sync/remote-file.ts); null when
+   * the plan is made without one (trust the index).
+   */
+  remote: RemoteListing | null;
   /** Intents of uploads running right now: left alone. */
   liveIntentIds?: ReadonlySet<number>;
   now: number;
@@ -184,17 +188,19 @@ export function planSync(input: PlanInput): Plan {
   const goneIds = new Map<string, boolean>();
   for (const r of rows) {
     if (!r.fileId) continue;
-    if (remote && !remote.has(r.fileId)) {
+    // One lookup per row: the listing may be a table, not a Map.
+    const listed = remote?.get(r.fileId);
+    if (remote && !listed) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
       goneIds.set(r.fileId, false);
       continue;
     }
-    const expiresAt = remote?.get(r.fileId)?.expiresAt ?? r.remoteExpiresAt;
+    const expiresAt = listed?.expiresAt ?? r.remoteExpiresAt;
     if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
       goneIds.set(r.fileId, true);
       // An expired file still lists for 30 days; deleting it frees its metadata at once.
-      if (!remote || remote.has(r.fileId)) {
+      if (!remote || listed) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
       }
       continue;
@@ -273,7 +279,7 @@ export function planSync(input: PlanInput): Plan {
     const obs = u.reason === 'new' ? local.files.get(u.path) : undefined;
     if (obs) newFiles.push({ path: obs.path, sha256: obs.sha256, ino: obs.ino });
   }
-  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as FileRow);
+  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as PlanRow);
   const pairs = rootReplaced ? new Map<string, string>() : pairMoves(sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })), newFiles);
   plan.moves = [...pairs].map(([from, to]) => ({ from, to }));
   const heldBefore = input.held ?? new Set<string>();
