@@ -12,6 +12,9 @@
 import type Database from 'better-sqlite3';
 import type { ListedFile } from './types.js';
 
+/** Page cache of the connection's temporary database, in KiB. */
+const TEMP_CACHE_KIB = 2048;
+
 const COLUMNS = 'id, filename, size, created_at AS createdAt, expires_at AS expiresAt, mime_type AS mimeType';
 
 export class ListingTable {
@@ -29,6 +32,9 @@ export class ListingTable {
     this.#db = db;
     this.#onError = onError;
     try {
+      // The temporary database's page cache would otherwise grow to the build's default 16 MB;
+      // beyond 2 MB the table spills to its temporary file (in the OS page cache, not our RSS).
+      db.pragma(`temp.cache_size = -${TEMP_CACHE_KIB}`);
       db.exec(`CREATE TEMP TABLE IF NOT EXISTS listing (
         id TEXT PRIMARY KEY, filename TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
         expires_at INTEGER, mime_type TEXT) WITHOUT ROWID`);

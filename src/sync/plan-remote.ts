@@ -89,10 +89,12 @@ export interface OwnershipPlan {
 export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   const { remote, owned, options } = input;
   const out: OwnershipPlan = { intentsDone: [], adoptions: [], deletes: [], unmanaged: [], orphans: [], foreign: [], held: null };
-  const willHold = new Map(input.willHold);
+  // This step's adoptions over the earlier steps' contents (not a copy: it may be every row).
+  const adopted = new Map<string, string>();
+  const willHold = { get: (path: string): string | undefined => adopted.get(path) ?? input.willHold.get(path) };
   const adopt = (a: Adoption): void => {
     out.adoptions.push(a);
-    willHold.set(a.path, a.sha256);
+    adopted.set(a.path, a.sha256);
   };
 
   // Intents left by uploads that did not finish: find what they stored.
