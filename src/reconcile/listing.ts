@@ -35,7 +35,8 @@ export async function listRemote<S extends ListingSink>(client: FilesApi, sink: 
 }
 
 export function snapshotFromScan(scan: ScanResult): LocalSnapshot {
-  const files = new Map(scan.files.map((f) => [f.path, f]));
+  const files = new Map<string, ScanResult['files'][number]>();
+  for (const f of scan.files) files.set(f.path, f);
   const skipped = new Map<string, SkippedFile>();
   for (const s of scan.skipped) skipped.set(s.path, { reason: s.reason, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino });
   const unreadable = new Set(scan.errors.map((e) => e.path));

@@ -167,7 +167,9 @@ export function planSync(input: PlanInput): Plan {
     recentRemovals: [],
     rootToRecord: null,
   };
-  const rowByPath = new Map(rows.map((r) => [r.path, r]));
+  // Built by loops, not rows.map(...): a pass over 100,000 rows should not allocate 100,000 pairs.
+  const rowByPath = new Map<string, PlanRow>();
+  for (const r of rows) rowByPath.set(r.path, r);
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
@@ -295,7 +297,7 @@ export function planSync(input: PlanInput): Plan {
 
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
-  const managed = (scope ? scope.managed : rows.filter((r) => r.fileId !== null).length) + recent.length;
+  const managed = (scope ? scope.managed : countManaged(rows)) + recent.length;
   const deleting = fresh.length;
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
@@ -326,6 +328,12 @@ export function planSync(input: PlanInput): Plan {
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;
+}
+
+function countManaged(rows: readonly PlanRow[]): number {
+  let n = 0;
+  for (const r of rows) if (r.fileId !== null) n++;
+  return n;
 }
 
 function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {
