@@ -66,7 +66,7 @@ export interface OwnershipInput {
   /** Every syncable local file, with its content hash. */
   files: ReadonlyMap<string, LocalObservation>;
   /** For each path, the content its remote copy holds after the earlier steps. */
-  willHold: ReadonlyMap<string, string>;
+  willHold: { get(path: string): string | undefined };
   /** The folder is not all there (missing, replaced, or partly unreadable). */
   partial: boolean;
   options: OwnershipOptions;

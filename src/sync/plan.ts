@@ -176,8 +176,20 @@ export function planSync(input: PlanInput): Plan {
   for (const r of rows) if (r.fileId) owned.add(r.fileId);
   for (const d of input.pendingDeletes) owned.add(d.fileId);
 
-  /** For each path, the remote copy it will hold after this plan (by content). */
-  const willHold = new Map<string, string>(); // path -> sha256 held remotely after the plan
+  /**
+   * For each path, the remote copy it will hold after this plan (by content): an adoption's, else
+   * its row's live copy. Read through the rows, not copied into a map of every path.
+   */
+  const gonePaths = new Set<string>();
+  const adoptedHold = new Map<string, string>();
+  const willHold = {
+    get(path: string): string | undefined {
+      const adopted = adoptedHold.get(path);
+      if (adopted !== undefined) return adopted;
+      const r = rowByPath.get(path);
+      return r && r.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
+    },
+  };
 
   // 1. Queued deletes: run them, or retire them when the listing shows them gone.
   for (const d of input.pendingDeletes) {
@@ -195,19 +207,20 @@ export function planSync(input: PlanInput): Plan {
     if (remote && !listed) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
       goneIds.set(r.fileId, false);
+      gonePaths.add(r.path);
       continue;
     }
     const expiresAt = listed?.expiresAt ?? r.remoteExpiresAt;
     if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
       goneIds.set(r.fileId, true);
+      gonePaths.add(r.path);
       // An expired file still lists for 30 days; deleting it frees its metadata at once.
       if (!remote || listed) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
       }
       continue;
     }
-    if (r.remoteSha256) willHold.set(r.path, r.remoteSha256);
   }
 
   // The folder as seen now: a missing or replaced folder, or parts of it unreadable, and no
@@ -224,7 +237,7 @@ export function planSync(input: PlanInput): Plan {
     const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: input.liveIntentIds, files: local.files, willHold, partial, options });
     plan.intentsDone = own.intentsDone;
     plan.adoptions = own.adoptions;
-    for (const a of own.adoptions) willHold.set(a.path, a.sha256);
+    for (const a of own.adoptions) adoptedHold.set(a.path, a.sha256);
     plan.deletes.push(...own.deletes);
     plan.unmanaged = own.unmanaged;
     plan.orphans = own.orphans;
