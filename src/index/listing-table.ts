@@ -50,7 +50,8 @@ export class ListingTable {
     );
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM temp.listing WHERE id = ?`);
     this.#has = db.prepare<[string], number>('SELECT 1 FROM temp.listing WHERE id = ?').pluck();
-    this.#all = db.prepare(`SELECT ${COLUMNS} FROM temp.listing ORDER BY created_at, id`);
+    // In the table's own order (by id): an ORDER BY would sort the whole listing first.
+    this.#all = db.prepare(`SELECT ${COLUMNS} FROM temp.listing`);
     this.#count = db.prepare<[], number>('SELECT count(*) FROM temp.listing').pluck();
   }
 
@@ -80,7 +81,7 @@ export class ListingTable {
     return this.#get.get(id);
   }
 
-  /** Every listed file, oldest first, read row by row. No write may happen until it ends. */
+  /** Every listed file (by id), read row by row. No write may happen until it ends. */
   values(): IterableIterator<ListedFile> {
     return this.#all.iterate();
   }
