@@ -293,6 +293,96 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   },
 
   /**
+   * Case 12 setup: an index of a tree of empty files, written directly (no emulator, no reads):
+   * one row per file with its stat and the empty content's hash, each pointing at a made-up
+   * remote copy as adoption would record it, in transactions of 10,000 rows.
+   */
+  async 'index-tree'(p) {
+    const dir = str(p, 'dir');
+    const { IndexStore } = await import('../src/index/store.js');
+    const { remoteNameFor } = await import('../src/sync/naming.js');
+    const { createHash } = await import('node:crypto');
+    const empty = createHash('sha256').digest('hex');
+    const index = IndexStore.open(str(p, 'index'));
+    const t0 = performance.now();
+    let batch: { path: string; st: fs.Stats }[] = [];
+    let rows = 0;
+    const flush = () => {
+      index.transaction(() => {
+        for (const { path: rel, st } of batch) {
+          index.observe({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: empty });
+          const remoteName = remoteNameFor(rel, empty, null);
+          index.adopt(rel, { fileId: `file_${String(rows++).padStart(24, '0')}`, remoteName, size: 0, sha256: empty, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' });
+        }
+      });
+      batch = [];
+    };
+    const walk = (rel: string): void => {
+      for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(r);
+        else {
+          batch.push({ path: r, st: fs.lstatSync(path.join(dir, r)) });
+          if (batch.length >= 10_000) flush();
+        }
+      }
+    };
+    walk('');
+    flush();
+    const counts = index.countByState();
+    index.close();
+    return { ms: performance.now() - t0, rows, counts, indexBytes: fs.statSync(str(p, 'index')).size };
+  },
+
+  /**
+   * Case 12: the local half of a restart's reconcile over an indexed tree, stage by stage, as
+   * src/reconcile/run-reconcile.ts runs it: the listing (here made from the index's own rows, so
+   * that no emulator has to hold a million files) written page by page to the listing table, the
+   * index loaded for the scan's lookups, scanTree, the planner's rows and the plan.
+   */
+  async 'restart-local'(p) {
+    const dir = str(p, 'dir');
+    const { IndexStore } = await import('../src/index/store.js');
+    const { scanTree } = await import('../src/scan/scanner.js');
+    const { createIgnoreMatcher } = await import('../src/scan/ignore.js');
+    const { planSync, EXPIRY_MARGIN_MS, INTENT_SKEW_MS } = await import('../src/sync/plan.js');
+    const { snapshotFromScan } = await import('../src/reconcile/listing.js');
+    const index = IndexStore.open(str(p, 'index'));
+    const stage: Record<string, number> = {};
+    let t = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      stage[name] = now - t;
+      t = now;
+    };
+    const lookup = index.localLookup();
+    lap('indexLoadMs');
+    const table = index.listingTable();
+    const rows = index.planRows();
+    for (let i = 0; i < rows.length; i += 1000) {
+      table.add(rows.slice(i, i + 1000).map((r) => ({ id: r.fileId ?? '', filename: r.remoteName ?? '', size: r.size, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' })));
+    }
+    lap('listingTableMs');
+    const matcher = createIgnoreMatcher({ ignore: [], include: [] });
+    const scan = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup });
+    lap('scanMs');
+    const plan = planSync({
+      rows: index.planRows(),
+      intents: index.intents(),
+      pendingDeletes: index.pendingDeletes(),
+      local: snapshotFromScan(scan),
+      remote: table,
+      now: Date.now(),
+      options: { adopt: false, deleteUnmanaged: false, allowMassDelete: false, maxDeletePercent: 50, maxDeleteFloor: 10, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS, ownerTag: null },
+    });
+    lap('planMs');
+    const work = plan.uploads.length + plan.deletes.length + plan.removals.length + plan.observe.length + plan.adoptions.length + plan.unmanaged.length;
+    const result = { ...stage, files: scan.files.length, listed: table.size, hashed: scan.stats.hashed, work, heapUsedBytes: process.memoryUsage().heapUsed };
+    index.close();
+    return result;
+  },
+
+  /**
    * Case 3 lower bound: a bare recursive walk with lstat of every file, nothing else. Two ways,
    * so the bound is the faster of them: `parallel` (readdir withFileTypes, every lstat of a
    * folder at once) and `sync` (readdirSync + lstatSync, no thread-pool round trips).

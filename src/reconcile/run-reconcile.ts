@@ -30,7 +30,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const freshIndex = index.count() === 0 && index.getMeta(RECONCILED_META) === undefined;
   const { progress } = ctx;
   // The listing (network) and the scan (disk) do not depend on each other.
-  const listing = listRemote(ctx.client, undefined, progress ? (n) => progress.listed(n) : undefined);
+  const listing = listRemote(ctx.client, index.listingTable(), undefined, progress ? (n) => progress.listed(n) : undefined);
   listing.then(() => progress?.listingDone(), () => undefined);
   listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
   const seenRoot = await observeRoot(config.dir);
@@ -62,7 +62,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ctx.onUnreadableDirs?.(unreadableDirs);
   }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
-  const rows = index.all();
+  const rows = index.planRows();
   const plan = planSync({
     rows,
     intents: index.intents(),
@@ -76,6 +76,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     held: readHeld(index),
     concurrent: ctx.concurrent?.(),
   });
+  const remoteFiles = remote.size;
+  remote.clear();
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
   for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
@@ -84,7 +86,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
   }
 
-  const report = baseReport(started, options, remote.size, scan.files.length, plan);
+  const report = baseReport(started, options, remoteFiles, scan.files.length, plan);
   if (options.dryRun) {
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [

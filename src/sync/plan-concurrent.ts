@@ -16,9 +16,9 @@
  *
  * The engine records these facts (src/sync/concurrent-changes.ts); planSync applies them.
  */
-import type { FileRow, UploadIntent } from '../index/types.js';
+import type { PlanRow, UploadIntent } from '../index/types.js';
 import type { LocalSnapshot } from './plan.js';
-import type { RemoteFile } from './remote-file.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 export interface ConcurrentChanges {
   /** When the pass began (before its listing and its scan), on the engine's clock. */
@@ -35,9 +35,9 @@ export interface ConcurrentChanges {
 
 export interface ConcurrentView {
   local: LocalSnapshot;
-  remote: ReadonlyMap<string, RemoteFile> | null;
+  remote: RemoteListing | null;
   /** The rows the plan judges (the handled ones left out); every row still counts as owned. */
-  judged: readonly FileRow[];
+  judged: readonly PlanRow[];
   liveIntentIds: ReadonlySet<number>;
   /** True when a row's copy may be missing from the listing only because it is newer. */
   storedSince(fileId: string): boolean;
@@ -46,9 +46,9 @@ export interface ConcurrentView {
 /** The planner's view of its input, narrowed by what happened meanwhile. Without changes, the input as is. */
 export function concurrentView(
   input: {
-    rows: readonly FileRow[];
+    rows: readonly PlanRow[];
     local: LocalSnapshot;
-    remote: ReadonlyMap<string, RemoteFile> | null;
+    remote: RemoteListing | null;
     intents: readonly UploadIntent[];
     liveIntentIds?: ReadonlySet<number> | undefined;
   },
@@ -62,11 +62,7 @@ export function concurrentView(
     if (changes.liveAtStart.has(i.id) || i.startedAt >= changes.since || handled.has(i.path)) live.add(i.id);
   }
   let remote = input.remote;
-  if (remote && gone.size > 0) {
-    const kept = new Map(remote);
-    for (const id of gone) kept.delete(id);
-    remote = kept;
-  }
+  if (remote && gone.size > 0) remote = withoutIds(remote, gone);
   return {
     local: handled.size > 0 ? withoutPaths(input.local, handled) : input.local,
     remote,
@@ -112,4 +108,19 @@ export function scanChanges(
     if (out.length > limit) return null;
   }
   return out;
+}
+
+/** The listing without the copies deleted meanwhile, read through (the listing may be a table). */
+function withoutIds(listing: RemoteListing, gone: ReadonlySet<string>): RemoteListing {
+  let size = 0;
+  for (const id of gone) if (listing.has(id)) size += 1;
+  const keptSize = listing.size - size;
+  return {
+    size: keptSize,
+    has: (id) => !gone.has(id) && listing.has(id),
+    get: (id) => (gone.has(id) ? undefined : listing.get(id)),
+    *values(): Iterable<RemoteFile> {
+      for (const f of listing.values()) if (!gone.has(f.id)) yield f;
+    },
+  };
 }

@@ -14,10 +14,10 @@
  * does not own are judged in src/sync/plan-remote.ts; the removals of local files here.
  */
 import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
-import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
-import type { RemoteFile } from './remote-file.js';
+import type { LocalObservation, PlanRow, RemoteDelete, UploadIntent } from '../index/types.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
-export type { RemoteFile } from './remote-file.js';
+export type { RemoteFile, RemoteListing } from './remote-file.js';
 import { checkDeleteSafety } from './delete-safety.js';
 import { planRemoteOwnership, type Adoption, type OwnershipOptions } from './plan-remote.js';
 
@@ -79,12 +79,16 @@ export interface PlanScope {
 }
 
 export interface PlanInput {
-  rows: readonly FileRow[];
+  /** The index's rows (full FileRows do), ordered by path. */
+  rows: readonly PlanRow[];
   intents: readonly UploadIntent[];
   pendingDeletes: readonly RemoteDelete[];
   local: LocalSnapshot;
-  /** The full listing by id; null when the plan is made without one (trust the index). */
-  remote: ReadonlyMap<string, RemoteFile> | null;
+  /**
+   * The full listing by id (a Map, or the index's TEMP table: src/sync/remote-file.ts); null when
+   * the plan is made without one (trust the index).
+   */
+  remote: RemoteListing | null;
   /** Intents of uploads running right now: left alone. */
   liveIntentIds?: ReadonlySet<number>;
   now: number;
@@ -176,15 +180,29 @@ export function planSync(input: PlanInput): Plan {
     recentRemovals: [],
     rootToRecord: null,
   };
-  const rowByPath = new Map(rows.map((r) => [r.path, r]));
+  // Built by loops, not rows.map(...): a pass over 100,000 rows should not allocate 100,000 pairs.
+  const rowByPath = new Map<string, PlanRow>();
+  for (const r of rows) rowByPath.set(r.path, r);
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
   for (const r of allRows) if (r.fileId) owned.add(r.fileId);
   for (const d of input.pendingDeletes) owned.add(d.fileId);
 
-  /** For each path, the remote copy it will hold after this plan (by content). */
-  const willHold = new Map<string, string>(); // path -> sha256 held remotely after the plan
+  /**
+   * For each path, the remote copy it will hold after this plan (by content): an adoption's, else
+   * its row's live copy. Read through the rows, not copied into a map of every path.
+   */
+  const gonePaths = new Set<string>();
+  const adoptedHold = new Map<string, string>();
+  const willHold = {
+    get(path: string): string | undefined {
+      const adopted = adoptedHold.get(path);
+      if (adopted !== undefined) return adopted;
+      const r = rowByPath.get(path);
+      return r && r.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
+    },
+  };
 
   // 1. Queued deletes: run them, or retire them when the listing shows them gone.
   for (const d of input.pendingDeletes) {
@@ -197,22 +215,25 @@ export function planSync(input: PlanInput): Plan {
   const goneIds = new Map<string, boolean>();
   for (const r of rows) {
     if (!r.fileId) continue;
-    if (remote && !remote.has(r.fileId) && !view.storedSince(r.fileId)) {
+    // One lookup per row: the listing may be a table, not a Map.
+    const listed = remote?.get(r.fileId);
+    if (remote && !listed && !view.storedSince(r.fileId)) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
       goneIds.set(r.fileId, false);
+      gonePaths.add(r.path);
       continue;
     }
-    const expiresAt = remote?.get(r.fileId)?.expiresAt ?? r.remoteExpiresAt;
+    const expiresAt = listed?.expiresAt ?? r.remoteExpiresAt;
     if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
       goneIds.set(r.fileId, true);
+      gonePaths.add(r.path);
       // An expired file still lists for 30 days; deleting it frees its metadata at once.
-      if (!remote || remote.has(r.fileId)) {
+      if (!remote || listed) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
       }
       continue;
     }
-    if (r.remoteSha256) willHold.set(r.path, r.remoteSha256);
   }
 
   // The folder as seen now: a missing or replaced folder, or parts of it unreadable, and no
@@ -229,7 +250,7 @@ export function planSync(input: PlanInput): Plan {
     const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: view.liveIntentIds, files: local.files, willHold, partial, options });
     plan.intentsDone = own.intentsDone;
     plan.adoptions = own.adoptions;
-    for (const a of own.adoptions) willHold.set(a.path, a.sha256);
+    for (const a of own.adoptions) adoptedHold.set(a.path, a.sha256);
     plan.deletes.push(...own.deletes);
     plan.unmanaged = own.unmanaged;
     plan.orphans = own.orphans;
@@ -286,7 +307,7 @@ export function planSync(input: PlanInput): Plan {
     const obs = u.reason === 'new' ? local.files.get(u.path) : undefined;
     if (obs) newFiles.push({ path: obs.path, sha256: obs.sha256, ino: obs.ino });
   }
-  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as FileRow);
+  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as PlanRow);
   const pairs = rootReplaced ? new Map<string, string>() : pairMoves(sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })), newFiles);
   plan.moves = [...pairs].map(([from, to]) => ({ from, to }));
   const heldBefore = input.held ?? new Set<string>();
@@ -303,7 +324,7 @@ export function planSync(input: PlanInput): Plan {
 
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
-  const managed = (scope ? scope.managed : allRows.filter((r) => r.fileId !== null).length) + recent.length;
+  const managed = (scope ? scope.managed : countManaged(allRows)) + recent.length;
   const deleting = fresh.length;
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
@@ -334,6 +355,12 @@ export function planSync(input: PlanInput): Plan {
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;
+}
+
+function countManaged(rows: readonly PlanRow[]): number {
+  let n = 0;
+  for (const r of rows) if (r.fileId !== null) n++;
+  return n;
 }
 
 function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {
