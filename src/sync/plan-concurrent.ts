@@ -17,7 +17,7 @@
  * The engine records these facts (src/sync/concurrent-changes.ts); planSync applies them.
  */
 import type { PlanRow, UploadIntent } from '../index/types.js';
-import type { LocalSnapshot } from './plan.js';
+import type { LocalSnapshot } from './local-snapshot.js';
 import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 export interface ConcurrentChanges {

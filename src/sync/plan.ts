@@ -37,25 +37,8 @@ export const EXPIRY_MARGIN_MS = 5 * 60_000;
 /** The start of the skip reason the executor records when the API answers 413. */
 export const API_REFUSED_TOO_LARGE = 'refused by the API as too large (413)';
 
-export interface LocalSnapshot {
-  /** Every syncable file, with its content hash (null when it could not be read). */
-  files: ReadonlyMap<string, LocalObservation>;
-  /** Files present but not synced (ignored, too large, special) and why. */
-  skipped: ReadonlyMap<string, SkippedFile>;
-  /** Files present but unreadable: neither uploaded nor deleted. */
-  unreadable: ReadonlySet<string>;
-  /** Directories that could not be listed: nothing under them is considered removed. */
-  unreadableDirs: readonly string[];
-  /** The watched folder itself is missing: nothing at all is considered removed. */
-  rootMissing: boolean;
-}
-
-export interface SkippedFile {
-  reason: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
+import type { LocalSnapshot } from './local-snapshot.js';
+export type { LocalSnapshot, SkippedFile } from './local-snapshot.js';
 
 /** The ownership options (adopt, deleteUnmanaged, ownerTag, ...) are in src/sync/plan-remote.ts. */
 export interface PlanOptions extends OwnershipOptions {
