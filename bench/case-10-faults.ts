@@ -21,6 +21,13 @@ export const FAULT_MIX: Partial<FaultConfig> = {
   retryAfterMs: 200,
   resetRate: 0.05,
 };
+/**
+ * The real API's limit on the Files endpoints (about 500 requests a minute per organization,
+ * files-api.md §6), with the `anthropic-ratelimit-requests-*` headers the emulator then sends
+ * on every answer: the fault mix runs against a server shaped like the real one, whose headers
+ * tell a client how much of the key's budget is left to spend.
+ */
+export const API_LIMIT: Partial<FaultConfig> = { requestsPerMinute: 500, rateLimitMode: 'token-bucket' };
 const CONCURRENCY = 4;
 const WALL_TARGET_MS = 20_000;
 /** High enough never to bind: isolates the cost of the faults from the request gate's rate. */
@@ -91,7 +98,7 @@ export const faults: BenchCase = async (ctx) => {
   const runOurs = async (seed: number, label: string, extraArgs: string[]): Promise<SideRun> => {
     const stateDir = path.join(ctx.workDir, `case10-state-${label}-${seed}`);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, seed } });
+    const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, ...API_LIMIT, seed } });
     try {
       const r = await runChild([CLI_PATH, 'sync', '--json', '--no-progress', '--dir', dir, '--state-dir', stateDir, ...extraArgs], {
         env: { ...process.env, ANTHROPIC_BASE_URL: emulator.url, ANTHROPIC_API_KEY: BENCH_KEY },
@@ -113,7 +120,7 @@ export const faults: BenchCase = async (ctx) => {
     const seed = 100 + run;
     ours.push(await runOurs(seed, 'default', []));
     unbound.push(await runOurs(seed, 'unbound', ['--config', configFile]));
-    const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, seed } });
+    const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, ...API_LIMIT, seed } });
     try {
       const r = await runWorker('sdk-sync-tolerant', { dir, url: emulator.url, concurrency: CONCURRENCY, exitOnFailure: true }, { allowFailure: true, timeoutMs: 15 * 60_000 });
       const failed = typeof r.result?.failed === 'number' ? r.result.failed : -1;
@@ -151,7 +158,7 @@ export const faults: BenchCase = async (ctx) => {
     setup:
       `Ours: \`claude-filesync sync --dir D --state-dir S\` (the built CLI, a fresh state dir each run), once with the default configuration (concurrency ${CONCURRENCY}, 400 requests/min, 2 client retries) and once with queue.requestsPerMinute ${UNBOUND_RPM.toLocaleString('en-US')} (\`--config\`). ` +
       `Reference: a plain Node script with the official \`@anthropic-ai/sdk\` (${CONCURRENCY} workers, default retries), a file whose upload throws is counted failed and skipped. ` +
-      `Each side gets a fresh emulator process in its own process with faults ${JSON.stringify(FAULT_MIX)} and the same seed per run (100 + run).`,
+      `Each side gets a fresh emulator process in its own process with faults ${JSON.stringify(FAULT_MIX)} and the same seed per run (100 + run), limited as the real API is (${JSON.stringify(API_LIMIT)}: the rate-limit headers on every answer).`,
     runs: ctx.runs,
     metrics,
     target: `the first \`sync\` exits 0 with no file failed, lost or duplicated, in under ${WALL_TARGET_MS / 1000} s, every run`,
@@ -159,7 +166,7 @@ export const faults: BenchCase = async (ctx) => {
     verdict: `ours (default) ${describe(ours)}; ours (gate unbound) ${describe(unbound)}; SDK ${describe(sdk)}`,
     notes: [
       `Requests beyond ideal (${count} uploads + 1 listing) and the injected faults, per run: ours (default) ${extra(ours)}; ours (gate unbound) ${extra(unbound)} (the lost-upload lookups after resets).`,
-      'The default configuration runs under the request gate, which lowers its rate ×0.7 per 429 episode and regains 10% of the configured rate per minute: the injected 429s (10%, retry-after 200 ms) drive it down to a few requests a minute, which is most of its wall time. The second configuration takes the gate out of the way to show the cost of the faults alone; the rate controller (issue 9, another branch) is what brings the default to the same figure.',
+      'The default configuration runs under the rate controller (src/sync/rate-controller.ts): the key\'s budget the headers show (500 a minute, nearly all of it unspent) is a burst the server grants, so the requests go as fast as the workers start them; the injected 429s come with budget left in their headers, so they pause every request for their 200 ms and nothing more (no probe, no cut). Without the headers the controller would pace at the configured 400/min, which alone needs about 25 s for these ~167 requests. The second configuration takes the pacing out of the way to show the cost of the faults alone.',
       'The SDK retries a reset upload blindly: when the emulator stored the file before the reset, that is a duplicate; here the emulator resets before storing, so the SDK loses nothing to resets, only to failures after its retries.',
     ],
   };

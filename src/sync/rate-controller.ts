@@ -37,12 +37,15 @@
  *   belong to the same episode); between signals the rate grows by a fixed amount per second
  *   (0.3 % of the limit per second, so the daemons on a key together climb back a few percent
  *   per minute; ten times that while the headers show the key's budget well above its reserve,
- *   which every daemon on the key sees alike, so the increase stays equal across them). Multiplicative decrease shrinks the gap between a large and a small share,
+ *   which every daemon on the key sees alike, so the increase stays equal across them).
+ *   Multiplicative decrease shrinks the gap between a large and a small share,
  *   additive increase keeps it, so repeated rounds converge to equal shares (Chiu and Jain's
  *   argument for TCP). β and the increase carry ±5 % random jitter, so daemons that saw the same
  *   signal do not move in lock step and overshoot together. On a token bucket, the rounds spent
  *   below the limit refill the server's bucket and the rounds above it spend that reserve, so the
- *   throughput stays at the limit while the rates saw-tooth around it.
+ *   throughput stays at the limit while the rates saw-tooth around it. The surplus (above) goes
+ *   to whichever daemon asks first; every daemon asks at its configured rate, so it splits about
+ *   evenly, and the AIMD rates underneath keep converging.
  *
  * - **Pauses.** A 429 pauses every request until its `retry-after-ms` / `retry-after` (the
  *   API: retrying earlier will fail). When the pause ends one request goes first; the others
@@ -53,7 +56,7 @@
  *   the learned rate as it was before it: after a storm the daemon resumes at once at the rate it
  *   had learned.
  */
-import { budgetLeft, estimateShare, evidenceFor, highWaterFor, isWindow, MINUTE, rateLimitHeaders, reserveFor, retryAfterMs, shapeOf } from './rate-estimate.js';
+import { aloneOnKey, budgetLeft, estimateShare, evidenceFor, highWaterFor, isWindow, marginFor, MINUTE, rateLimitHeaders, reserveFor, retryAfterMs, shapeOf, windowReserveFor } from './rate-estimate.js';
 import type { Budget, BudgetMark, HeaderSource } from './rate-estimate.js';
 
 export { MIN_EVIDENCE, retryAfterMs, type HeaderSource } from './rate-estimate.js';
@@ -77,6 +80,12 @@ export interface RateControllerOptions {
   readonly random?: () => number;
 }
 
+/**
+ * What the surplus spending leaves in the key's bucket when we are alone on it: two requests,
+ * not none, because the headers lag (an answer to an older request can arrive after a newer
+ * one's) and the server's clock is not ours.
+ */
+export const ALONE_MARGIN = 2;
 /** Multiplicative decrease on a congestion signal (before jitter). */
 export const DECREASE_FACTOR = 0.85;
 /** Additive increase per second, as a share of the limit. */
@@ -93,10 +102,17 @@ export const WINDOW_MARGIN = 0.95;
 export const STORM_MS = 10_000;
 /** Jitter applied to both, ±. */
 export const JITTER = 0.05;
-/** Requests the pacer may start back to back. */
+/** Requests the pacer may start back to back once the server's limit is in view. */
 export const BURST = 2;
+/** A pause shorter than this after a 429 the headers showed was not the limiter's needs no probe. */
+export const PROBE_MIN_WAIT_MS = 1_000;
 /** The rate never drops below this (requests per minute). */
 export const MIN_RPM = 1;
+
+/** What a budget holds at `now` by its own account (a window's refill is not counted). */
+function leftOf(b: Budget, now: number): number {
+  return isWindow(b) ? b.remaining - b.spent : budgetLeft(b, now);
+}
 
 export class RateController {
   readonly requestsPerMinute: number;
@@ -107,10 +123,14 @@ export class RateController {
   #limit: number | null = null;
   #limitSource: 'header' | 'estimate' | null = null;
   #budget: Budget | null = null;
+  /** When the request whose answer set #budget started. */
+  #budgetFrom = -Infinity;
   /** Budget snapshots about a second apart (the last ten), to read the key's rate from. */
   #marks: BudgetMark[] = [];
   #tokens = BURST;
   #refilledAt: number;
+  /** The last 429 came with headers showing budget left: not the limiter's. */
+  #lastRefusalNotLimiter = false;
   #pausedUntil = 0;
   /** After a pause: one request goes first; set while it is in flight. */
   #probing = false;
@@ -120,8 +140,10 @@ export class RateController {
   #lastDecreaseAt = -Infinity;
   /** The additive increase's pace: FAST_INCREASE while the key's budget is well above its reserve. */
   #increaseFactor = 1;
-  /** counts.accepted at the last 429. */
-  #acceptedAt429 = 0;
+  /** Answers below 500 other than 429, counted for the run before a 429 (a 5xx says nothing of the limiter). */
+  #served = 0;
+  /** #served at the last 429. */
+  #servedAt429 = 0;
   /** When the server's budget was last known to be empty (a 429 from the limiter). */
   #emptyAt: number | null = null;
   #historyStart: number;
@@ -129,6 +151,13 @@ export class RateController {
   #accepted: number[] = [];
   #acceptedHead = 0;
   #counts = { started: 0, accepted: 0, rejected429: 0, decreases: 0 };
+  /** The key's budget fell by no more than we spent, lately: nobody else draws from it. */
+  #alone = false;
+  /** Requests started and not answered yet. */
+  #inFlight = 0;
+  /** Start times in the last minute, oldest first (from #startsHead). */
+  #starts: number[] = [];
+  #startsHead = 0;
 
   constructor(options: RateControllerOptions) {
     const rpm = options.requestsPerMinute;
@@ -166,8 +195,8 @@ export class RateController {
     const b = this.#budget;
     // A window: nothing refills until old requests leave it; the budget itself is the pacer.
     if (b !== null && isWindow(b)) return this.requestsPerMinute;
-    // A large budget is a burst the server grants: spend it at the configured rate.
-    if (b !== null && budgetLeft(b, now) > highWaterFor(b.limit)) return this.requestsPerMinute;
+    // The key's bucket holds more than the margin: spend it at the configured rate.
+    if (this.#surplus(now) >= 1) return this.requestsPerMinute;
     const aimd = this.#aimdRate(now);
     return Math.max(MIN_RPM, Math.min(this.requestsPerMinute, aimd));
   }
@@ -179,6 +208,10 @@ export class RateController {
   wait(now: number): number {
     if (this.#pausedUntil > now) return this.#pausedUntil - now;
     if (this.#probing) return Infinity;
+    // The configured rate is a cap on any 60 s: never more than that many starts in a minute.
+    const capWait = this.#capWait(now);
+    if (capWait > 0) return capWait;
+    if (this.#burstable(now)) return 0;
     const rate = this.rate(now);
     this.#refill(now, rate);
     let wait = this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * MINUTE) / rate);
@@ -187,12 +220,17 @@ export class RateController {
       // What the server's budget holds by now, counting what we spent and what it refilled
       // (a bucket refills continuously; a window may refill later: a 429 then says so).
       if (isWindow(b)) {
-        const need = 1 + reserveFor(b.limit);
+        const need = 1 + windowReserveFor(b.limit);
         const left = b.remaining - b.spent + this.#ownExpired(b.at, now);
         if (left < need) wait = Math.max(wait, this.#untilOwnExpire(b, now, need - left));
       } else {
         const left = budgetLeft(b, now);
         if (left < 1) wait = Math.max(wait, Math.ceil(((1 - left) * MINUTE) / b.limit));
+        // Look again when the bucket's refill makes a surplus: it is spent at the configured rate.
+        if (b.shape === 'bucket' && wait > 0) {
+          const toSurplus = Math.ceil(((1 + this.#marginNow(b) - left) * MINUTE) / b.limit);
+          wait = Math.max(1, Math.min(wait, toSurplus));
+        }
       }
     }
     return wait;
@@ -202,8 +240,11 @@ export class RateController {
   start(now: number): void {
     const rate = this.rate(now);
     this.#refill(now, rate);
-    this.#tokens -= 1;
+    // The server's surplus goes first; the pacer's tokens are kept for when it is spent.
+    if (!this.#burstable(now)) this.#tokens -= 1;
     this.#counts.started += 1;
+    this.#inFlight += 1;
+    this.#starts.push(now);
     if (this.#budget !== null) this.#budget.spent += 1;
     if (this.#probeOwed) {
       this.#probeOwed = false;
@@ -215,24 +256,37 @@ export class RateController {
    * Holds every request until `until` at least (a 429 whose wait the client computed: its
    * default backoff when the answer carried no `retry-after`). Learns nothing; `answer` does.
    */
-  holdUntil(until: number): void {
+  holdUntil(until: number, now?: number): void {
     if (until <= this.#pausedUntil) return;
     this.#pausedUntil = until;
-    this.#tokens = 0;
     this.#refilledAt = Math.max(this.#refilledAt, until);
+    // A short wait after a 429 the headers showed was not the limiter's costs only itself.
+    if (now !== undefined && until - now < PROBE_MIN_WAIT_MS && this.#lastRefusalNotLimiter) return;
+    this.#tokens = 0;
     this.#probing = false;
     this.#probeOwed = true;
   }
 
   /** An answer (or its absence) for a request started earlier. */
   answer(now: number, answer: RateAnswer): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
     const { limit, remaining, resetAt } = rateLimitHeaders(answer.headers);
     if (limit !== null && limit > 0 && remaining !== null) {
       this.#limit = limit;
       this.#limitSource = 'header';
-      // An answer to an older request can arrive after a newer one: keep the lower budget.
       const shape = resetAt !== null ? shapeOf(limit, remaining, resetAt - now) : null;
-      this.#budget = { limit, remaining, resetAt, at: now, spent: 0, shape: shape ?? this.#budget?.shape ?? null };
+      // Our requests still in flight may reach the server after this answer left it: counted as
+      // spent already (an overcount when they arrived first; never an undercount).
+      const next: Budget = { limit, remaining, resetAt, at: now, spent: this.#inFlight, shape: shape ?? this.#budget?.shape ?? null };
+      // An answer to an older request can arrive after a newer one's and show a budget from
+      // before the newer one took its share: keep the lower of the two views then.
+      const from = answer.startedAt ?? now;
+      const prev = this.#budget;
+      const stale = prev !== null && prev.limit === limit && from < this.#budgetFrom && leftOf(prev, now) < leftOf(next, now);
+      if (!stale) {
+        this.#budget = next;
+        this.#budgetFrom = from;
+      }
       // The growth so far is kept, and its pace set by the key's budget from here on: the same
       // for every daemon on the key, so the increase stays additive and fair (see above).
       if (this.#rate < this.requestsPerMinute && now > Math.max(this.#rateAt, this.#pausedUntil)) {
@@ -246,12 +300,14 @@ export class RateController {
         this.#marks.push({ remaining, at: now, accepted: this.#counts.accepted });
         if (this.#marks.length > 10) this.#marks.shift();
       }
+      this.#alone = aloneOnKey(this.#marks, now, remaining, limit, this.#counts.accepted);
     }
     if (answer.status === 429) {
       this.#counts.rejected429 += 1;
       this.#on429(now, answer, remaining);
     } else {
       if (answer.status !== null) this.#onAccepted(now);
+      if (answer.status !== null && answer.status < 500) this.#served += 1;
       const b = this.#budget;
       if (b !== null && !isWindow(b) && remaining !== null && remaining <= reserveFor(b.limit) && this.#budgetFalling(now, remaining)) {
         this.#congestion(now, answer.startedAt, this.#shareEstimate(now, null));
@@ -285,19 +341,29 @@ export class RateController {
     const ep0 = this.#episode;
     if (ep0 !== null && answer.startedAt !== undefined && answer.startedAt >= ep0.firstPauseEnd) ep0.refusedAfterWait = true;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
-    // The pacer starts from empty when the pause ends (the server's budget is empty too).
-    this.#tokens = 0;
     this.#refilledAt = Math.max(this.#refilledAt, this.#pausedUntil);
-    this.#probing = false;
-    this.#probeOwed = true;
-    // The headers say budget was left: the refusal was not the limiter's (a storm); pause only.
-    if (remaining !== null && remaining >= 1) return;
+    // The pacer starts from empty when the pause ends (the server's budget may be empty too),
+    // and one request goes first.
+    const limiters = () => {
+      this.#tokens = 0;
+      this.#probing = false;
+      this.#probeOwed = true;
+    };
+    // The headers say budget was left: the refusal was not the limiter's (a storm, a faulty
+    // server). Pause only; after a short pause (under a second) the requests go on as before,
+    // without a probe: the budget the headers show is still there.
+    this.#lastRefusalNotLimiter = remaining !== null && remaining >= 1;
+    if (this.#lastRefusalNotLimiter) {
+      if (wait >= PROBE_MIN_WAIT_MS) limiters();
+      return;
+    }
     // Without headers, a 429 that came before the server had accepted a few seconds' worth in a
     // row since the previous 429 is not taken as the limit's word: a limiter refuses after a
     // long run of acceptances (the bucket drained, or the rate climbed back over it), whereas
     // random 429s (a faulty server) come after short runs at any rate and would cut it to nothing.
-    const run = this.#counts.accepted - this.#acceptedAt429;
-    this.#acceptedAt429 = this.#counts.accepted;
+    const run = this.#served - this.#servedAt429;
+    this.#servedAt429 = this.#served;
+    limiters();
     if (remaining === null && run < evidenceFor(this.#aimdRate(now))) return;
     const first = this.#episode === null;
     if (first) this.#windowEpisode = false;
@@ -326,6 +392,45 @@ export class RateController {
       emptyAt: this.#emptyAt,
       historyStart: this.#historyStart,
     });
+  }
+
+  /**
+   * What the server's bucket holds (its last word, what it refilled since, less what we spent)
+   * beyond the margin left to the other clients on the key: requests that may start now, at
+   * once, whatever the pacer says. 0 without a bucket budget (no headers, or a window).
+   */
+  #surplus(now: number): number {
+    const b = this.#budget;
+    if (b === null || b.shape !== 'bucket' || this.#pausedUntil > now) return 0;
+    return Math.max(0, budgetLeft(b, now) - this.#marginNow(b));
+  }
+
+  /** How long until one more start fits in the configured rate's 60-s cap; 0 if it fits now. */
+  #capWait(now: number): number {
+    const cut = now - MINUTE;
+    while (this.#startsHead < this.#starts.length && (this.#starts[this.#startsHead] as number) <= cut) this.#startsHead++;
+    if (this.#startsHead > 1024 && this.#startsHead * 2 > this.#starts.length) {
+      this.#starts.splice(0, this.#startsHead);
+      this.#startsHead = 0;
+    }
+    const inMinute = this.#starts.length - this.#startsHead;
+    if (inMinute < Math.floor(this.requestsPerMinute) || inMinute === 0) return 0;
+    const oldest = this.#starts[this.#starts.length - Math.max(1, Math.floor(this.requestsPerMinute))] as number;
+    return Math.max(1, oldest + MINUTE - now);
+  }
+
+  /** What the surplus spending leaves in the key's bucket: one request alone on the key. */
+  #marginNow(b: Budget): number {
+    return this.#alone ? ALONE_MARGIN : marginFor(b.limit);
+  }
+
+  /**
+   * A large surplus (above a quarter of the limit) is a burst the server grants: requests go at
+   * once, as many as the workers can start, until it falls to that high-water mark.
+   */
+  #burstable(now: number): boolean {
+    const b = this.#budget;
+    return b !== null && this.#surplus(now) >= 1 + highWaterFor(b.limit);
   }
 
   /** Whether the key's budget fell over the last seconds (a window that stays empty does not). */
@@ -387,6 +492,7 @@ export class RateController {
     this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilledAt) * rate) / MINUTE);
     this.#refilledAt = now;
   }
+
 
   #expire(now: number): void {
     const cut = now - MINUTE;

@@ -50,9 +50,20 @@ export interface BudgetMark {
   accepted: number;
 }
 
-/** Budget left, in requests, at which the headers count as a congestion signal. */
-export function reserveFor(limit: number): number {
+/**
+ * A window's budget below which no request starts: a window refills only as old requests leave
+ * it, all at the pace they came, so what the other daemons take shows late; a larger reserve.
+ */
+export function windowReserveFor(limit: number): number {
   return Math.max(2, Math.ceil(limit * 0.05));
+}
+
+/**
+ * Budget left, in requests, at which a bucket's headers count as a congestion signal. Small: it
+ * is also about what a job leaves unspent in the server's bucket at its end (marginFor).
+ */
+export function reserveFor(limit: number): number {
+  return Math.max(2, Math.ceil(limit * 0.02));
 }
 
 /**
@@ -65,9 +76,32 @@ export function evidenceFor(rate: number): number {
   return Math.max(MIN_EVIDENCE, Math.min(rate, 400) / 6);
 }
 
-/** Budget left above which the pacer runs at the configured rate. */
+/**
+ * Whether this daemon is the only one drawing from the key: over the last few seconds (from a
+ * mark 2–8 s back) the budget fell by no more than what we were answered, plus its refill.
+ * Read only while the bucket is well below full (a full bucket's refill is lost, and says
+ * nothing). Alone, the surplus may be spent down to one request: no one else needs the margin,
+ * and a job then ends with nothing left unspent in the server's bucket.
+ */
+export function aloneOnKey(marks: readonly BudgetMark[], now: number, remaining: number, limit: number, acceptedCount: number): boolean {
+  const m = marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000);
+  if (m === undefined || m.remaining >= limit - 1 || remaining >= limit - 1) return false;
+  const keyUsed = m.remaining - remaining + ((now - m.at) * limit) / MINUTE;
+  const mine = acceptedCount - m.accepted;
+  return keyUsed <= mine * 1.1 + 2;
+}
+
+/** Surplus above which the server's budget is spent at once, not paced. */
 export function highWaterFor(limit: number): number {
   return Math.max(4, limit * 0.25);
+}
+
+/**
+ * Budget the surplus spending leaves in the server's bucket: one more than the reserve, so that
+ * spending it never reads as congestion. It is also what a job leaves unspent at its end.
+ */
+export function marginFor(limit: number): number {
+  return reserveFor(limit) + 1;
 }
 
 /** What a bucket budget holds at `now`: refilled continuously since `at`, less what we spent. */

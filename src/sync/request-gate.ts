@@ -182,7 +182,7 @@ export class RequestGate {
     if (info.status !== 429) return;
     const now = this.#now();
     this.#countPause(now);
-    this.#controller.holdUntil(now + Math.max(0, info.waitMs));
+    this.#controller.holdUntil(now + Math.max(0, info.waitMs), now);
     this.#pumpWait?.abort();
   }
 

@@ -25,6 +25,22 @@ export interface SimServer {
   readonly retryAfterMs?: boolean;
   /** Every request is answered 429 with this retry-after from `atMs` for `durationMs`. */
   readonly storm?: { readonly atMs: number; readonly durationMs: number; readonly retryAfterSeconds: number };
+  /** Random faults, as the emulator's fault mix (bench case 10). */
+  readonly faults?: SimFaults;
+}
+
+/**
+ * The emulator's fault mix: each request is answered 500 / 529 / 429 (with `retry-after-ms`) or
+ * reset with these probabilities, before the limiter is asked. The client retries a 5xx or a
+ * reset after its backoff (the gate not involved); a 429 goes back through the controller, as
+ * the request gate has it.
+ */
+export interface SimFaults {
+  readonly error500Rate: number;
+  readonly error529Rate: number;
+  readonly error429Rate: number;
+  readonly retryAfterMs: number;
+  readonly resetRate: number;
 }
 
 export interface SimClient {
@@ -68,6 +84,9 @@ export interface SimResult {
   readonly acceptedAtMs: readonly number[];
   /** The server's limit per minute. */
   readonly limit: number;
+  readonly mode: RateLimitMode;
+  /** Every answer (and every reset), all clients together. */
+  readonly requests: number;
 }
 
 /** Small, fast, seedable (mulberry32). */
@@ -87,8 +106,9 @@ const EPOCH = Date.UTC(2026, 0, 1);
 
 type Event =
   | { kind: 'wake'; client: number }
-  | { kind: 'arrive'; client: number; startedAt: number; respondAt: number }
-  | { kind: 'respond'; client: number; startedAt: number; answer: RateAnswer };
+  | { kind: 'arrive'; client: number; startedAt: number; respondAt: number; retries: number }
+  | { kind: 'respond'; client: number; startedAt: number; answer: RateAnswer; retries: number }
+  | { kind: 'retry'; client: number; retries: number };
 
 class EventQueue {
   #heap: { t: number; seq: number; e: Event }[] = [];
@@ -152,6 +172,8 @@ export function simulate(options: SimOptions): SimResult {
     spec: c,
     ctl: makeController(c, EPOCH + (c.startAtMs ?? 0), seededRandom(options.seed * 7919 + i + 1)),
     pending: c.requests,
+    /** Retries of 5xx / resets due now (their backoff over), with the retries taken so far. */
+    retryQueue: [] as number[],
     inFlight: 0,
     accepted: 0,
     rejected429: 0,
@@ -159,6 +181,8 @@ export function simulate(options: SimOptions): SimResult {
     wakeAt: Infinity,
   }));
   const acceptedAt: number[] = [];
+  let requests = 0;
+  const faults = server.faults;
   const q = new EventQueue();
   for (let i = 0; i < clients.length; i++) q.push(EPOCH + (options.clients[i]!.startAtMs ?? 0), { kind: 'wake', client: i });
 
@@ -177,7 +201,7 @@ export function simulate(options: SimOptions): SimResult {
   function pump(i: number, now: number): void {
     const c = clients[i]!;
     const concurrency = c.spec.concurrency ?? 4;
-    while (c.pending > 0 && c.inFlight < concurrency) {
+    while (c.pending + c.retryQueue.length > 0 && c.inFlight < concurrency) {
       const w = c.ctl.wait(now);
       if (w > 0) {
         // Infinity: the controller waits for an answer, which pumps again.
@@ -188,23 +212,33 @@ export function simulate(options: SimOptions): SimResult {
         return;
       }
       c.ctl.start(now);
-      c.pending -= 1;
+      const retries = c.retryQueue.length > 0 ? (c.retryQueue.shift() as number) : (c.pending--, 0);
       c.inFlight += 1;
+      requests += 1;
       const latency = latMin + random() * (latMax - latMin);
-      q.push(now + latency / 2, { kind: 'arrive', client: i, startedAt: now, respondAt: now + latency });
+      q.push(now + latency / 2, { kind: 'arrive', client: i, startedAt: now, respondAt: now + latency, retries });
     }
   }
 
   while (q.size > 0) {
     const { t: now, e } = q.pop();
     if (now > maxTime) break;
-    const c = clients[e.kind === 'wake' ? e.client : e.client]!;
-    if (e.kind === 'wake') {
+    const c = clients[e.client]!;
+    if (e.kind === 'retry') {
+      c.retryQueue.push(e.retries);
+      pump(e.client, now);
+    } else if (e.kind === 'wake') {
       if (now >= c.wakeAt) c.wakeAt = Infinity;
       pump(e.client, now);
     } else if (e.kind === 'arrive') {
       let answer: RateAnswer;
-      if (now >= stormAt && now < stormEnd) {
+      // As the emulator: a reset before anything; the storm, then the limiter; the injected
+      // errors after the limiter admitted the request (they cost a token, and carry its headers).
+      const f = faults ? random() : 1;
+      const failAt = faults ? faults.error500Rate + faults.error529Rate + faults.error429Rate : 0;
+      if (faults && f >= failAt && f < failAt + faults.resetRate) {
+        answer = { status: null, startedAt: e.startedAt };
+      } else if (now >= stormAt && now < stormEnd) {
         answer = {
           status: 429,
           headers: { ...headers(now, limiter.remaining(now)), 'retry-after': String(server.storm!.retryAfterSeconds) },
@@ -212,21 +246,31 @@ export function simulate(options: SimOptions): SimResult {
         };
       } else {
         const took = limiter.take(now);
-        if (took.ok) {
-          answer = { status: 200, headers: headers(now, took.remaining), startedAt: e.startedAt };
-        } else {
+        if (!took.ok) {
           const h: Record<string, string> = { ...headers(now, 0), 'retry-after': String(Math.ceil(took.waitMs / 1000)) };
           if (sendRetryAfterMs) h['retry-after-ms'] = String(Math.ceil(took.waitMs));
           answer = { status: 429, headers: h, startedAt: e.startedAt };
+        } else if (faults && f < faults.error500Rate + faults.error529Rate) {
+          answer = { status: f < faults.error500Rate ? 500 : 529, headers: headers(now, took.remaining), startedAt: e.startedAt };
+        } else if (faults && f < failAt) {
+          answer = { status: 429, headers: { ...headers(now, took.remaining), 'retry-after-ms': String(faults.retryAfterMs) }, startedAt: e.startedAt };
+        } else {
+          answer = { status: 200, headers: headers(now, took.remaining), startedAt: e.startedAt };
         }
       }
-      q.push(e.respondAt, { kind: 'respond', client: e.client, startedAt: e.startedAt, answer });
+      q.push(e.respondAt, { kind: 'respond', client: e.client, startedAt: e.startedAt, answer, retries: e.retries });
     } else {
       c.inFlight -= 1;
       c.ctl.answer(now, e.answer);
-      if (e.answer.status === 429) {
+      const status = e.answer.status;
+      if (status === 429) {
         c.rejected429 += 1;
         c.pending += 1;
+      } else if (status === null || status >= 500) {
+        // The client's own backoff, outside the gate: 0.5 s then 1 s (the SDK's, two retries), then
+        // the engine requeues the job after 0.5 s (src/sync/backoff.ts) and the cycle repeats.
+        const backoff = (e.retries % 3 === 1 ? 1_000 : 500) * (1 - random() * 0.25);
+        q.push(now + backoff, { kind: 'retry', client: e.client, retries: e.retries + 1 });
       } else {
         c.accepted += 1;
         c.finishedAt = now;
@@ -250,7 +294,21 @@ export function simulate(options: SimOptions): SimResult {
     durationMs: Math.max(...results.map((r) => r.finishedAtMs)) - firstStart,
     acceptedAtMs: acceptedAt,
     limit: server.requestsPerMinute,
+    mode: server.mode,
+    requests,
   };
+}
+
+/**
+ * Bench case 9's "% of the server's rate": the least time the server's limiter needs to accept
+ * the job's accepted requests (token bucket: (accepted − limit) / limit minutes from a full
+ * bucket; sliding window: ⌊(accepted − 1) / limit⌋ minutes), over the job's duration plus
+ * `startupMs` (the engine's start-up before its first request).
+ */
+export function serverRateShare(r: SimResult, startupMs = 0): number {
+  const least =
+    r.mode === 'token-bucket' ? (Math.max(0, r.accepted - r.limit) / r.limit) * 60_000 : Math.floor(Math.max(0, r.accepted - 1) / r.limit) * 60_000;
+  return least / (r.durationMs + startupMs);
 }
 
 /** Accepted per minute over the whole job, as a share of the server's limit. */

@@ -161,6 +161,72 @@ describe('RateController', () => {
     expect(drive(c, T0, T0 + 60_000).length).toBeLessThanOrEqual(30 + 2);
   });
 
+  it('spends a large budget the headers show at once, then paces, and never starts more than the configured rate in a minute', () => {
+    const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+    c.start(T0);
+    c.answer(T0 + 20, { status: 200, headers: budget(500, 480, T0 + 20), startedAt: T0 });
+    // A surplus far above a quarter of the limit: no pacing, as many as the workers start.
+    for (let i = 0; i < 50; i++) {
+      expect(c.wait(T0 + 20)).toBe(0);
+      c.start(T0 + 20);
+    }
+    const c2 = new RateController({ requestsPerMinute: 30, now: T0, random: fixed });
+    c2.answer(T0, { status: 200, headers: budget(1000, 1000, T0) });
+    const starts = drive(c2, T0, T0 + 60_000);
+    expect(starts.length).toBe(30);
+    expect(starts.every((t) => t === T0)).toBe(true);
+  });
+
+  it('counts its requests still in flight as spent from the budget an answer shows', () => {
+    const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+    for (let i = 0; i < 4; i++) c.start(T0);
+    // The first answer left the server before the other three arrived: the budget of 2 it shows
+    // is theirs too. 450 ms later the pacer has a token again, the server not even one more.
+    c.answer(T0 + 10, { status: 200, headers: budget(120, 2, T0 + 10), startedAt: T0 });
+    expect(c.wait(T0 + 460)).toBeGreaterThan(0);
+  });
+
+  it('after a short 429 whose headers show budget left (a faulty server), goes on when the pause ends without a probe', () => {
+    const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+    c.start(T0);
+    c.start(T0);
+    c.answer(T0 + 20, { status: 200, headers: budget(500, 490, T0 + 20), startedAt: T0 });
+    c.answer(T0 + 30, { status: 429, headers: { ...budget(500, 489, T0 + 30), 'retry-after-ms': '200' }, startedAt: T0 });
+    c.holdUntil(T0 + 230, T0 + 31);
+    expect(c.wait(T0 + 100)).toBe(130);
+    // The pause is over: every worker may go at once again (the budget is still there).
+    for (let i = 0; i < 4; i++) {
+      expect(c.wait(T0 + 230)).toBe(0);
+      c.start(T0 + 230);
+    }
+    expect(c.counts.decreases).toBe(0);
+  });
+
+  it('alone on a key, spends the server\'s bucket down to about two requests; with others drawing from it, leaves them a margin', () => {
+    const run = (others: number) => {
+      const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
+      // A job's first answer shows a bucket (its reset is the refill time), nearly full.
+      c.start(T0);
+      c.answer(T0, { status: 200, headers: budget(120, 119, T0), startedAt: T0 });
+      let bucket = 6;
+      let t = T0;
+      // Twenty seconds in steps of 100 ms: the bucket refills 2 a second, the others take
+      // `others` a second, we take what we are allowed.
+      for (let step = 0; step < 200; step++) {
+        t += 100;
+        bucket = Math.max(0, bucket + 0.2 - others / 10);
+        while (c.wait(t) === 0 && bucket >= 1) {
+          c.start(t);
+          bucket -= 1;
+          c.answer(t, { status: 200, headers: budget(120, Math.floor(bucket), t), startedAt: t });
+        }
+      }
+      return Math.floor(bucket);
+    };
+    expect(run(0)).toBeLessThanOrEqual(3);
+    expect(run(1)).toBeGreaterThanOrEqual(4);
+  });
+
   it('rejects a rate that is not a positive number, naming it', () => {
     expect(() => new RateController({ requestsPerMinute: 0, now: T0 })).toThrow(/requestsPerMinute/);
   });
