@@ -19,10 +19,16 @@ export type CheckPathResult =
   | { kind: 'file'; obs: LocalObservation }
   | { kind: 'missing' }
   | { kind: 'skipped'; reason: string; size: number; mtimeMs: number; ino: number }
-  | { kind: 'error'; error: string };
+  | { kind: 'error'; error: string; code?: string };
 
 function skipped(st: Stats, reason: string): CheckPathResult {
   return { kind: 'skipped', reason, size: st.isDirectory() ? 0 : st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+}
+
+/** With its code: EACCES on a path's lstat tells the watcher path that a folder above it is unreadable. */
+function fsError(err: unknown): CheckPathResult {
+  const code = (err as NodeJS.ErrnoException).code;
+  return { kind: 'error', error: describeFsError(err), ...(typeof code === 'string' ? { code } : {}) };
 }
 
 function invalidPath(relPath: string): boolean {
@@ -54,7 +60,7 @@ export async function checkPath(
   try {
     st = await lstat(abs);
   } catch (err) {
-    return isGone(err) ? { kind: 'missing' } : { kind: 'error', error: describeFsError(err) };
+    return isGone(err) ? { kind: 'missing' } : fsError(err);
   }
 
   // A path below a symlinked folder is only as syncable as the link is.
@@ -64,7 +70,7 @@ export async function checkPath(
     try {
       parentReal = await realpath(base + relPath.slice(0, slash));
     } catch (err) {
-      return isGone(err) ? { kind: 'missing' } : { kind: 'error', error: describeFsError(err) };
+      return isGone(err) ? { kind: 'missing' } : fsError(err);
     }
     if (parentReal !== base + relPath.slice(0, slash)) {
       if (!followSymlinks) return skipped(st, 'inside a symbolic link to a folder (not followed)');

@@ -119,6 +119,7 @@ class Engine implements SyncEngine {
       track: (work, failure) => this.#track(work, failure),
       settle: (paths) => this.#onSettled(paths),
       quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
+      unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
     });
     this.#unreadable = new UnreadableDirWatch({
       root: this.#config.dir,
@@ -129,6 +130,7 @@ class Engine implements SyncEngine {
       rewatch: (dir) => this.#watcher?.rewatch(dir),
       settle: (paths) => this.#onSettled(paths),
       walkNewDir: (dir) => this.#settled.walkNewDir(dir),
+      recordError: (p, error, code) => this.#recordError(p, error, code),
     });
   }
 
@@ -155,7 +157,20 @@ class Engine implements SyncEngine {
       },
       // Files changed while the folder was gone were not seen: look at everything again.
       onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
-      onDirAdded: (relDir) => this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => void this.#settled.walkNewDir(relDir)),
+      // Once settled, a new folder is watched again and then walked: chokidar lists a new folder
+      // before it watches it, so a folder made inside it in between is never watched (a file
+      // moved out of it later would never be reported gone). Watched again, it is listed anew;
+      // the walk, a moment later, checks what neither listing reported.
+      onDirAdded: (relDir) =>
+        this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => {
+          this.#watcher?.rewatch(relDir);
+          this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () => this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'));
+        }),
+      // An event on a known unreadable folder (its mode changed): looked at now, not on the backoff.
+      onDirEntryEvent: (relPath) => {
+        const recheck = this.#unreadable.touched(relPath);
+        if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
+      },
       onDirRemoved: (relDir) => this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(relDir + '/')).map((r) => r.path)),
       onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
     };

@@ -5,13 +5,15 @@
  * (a rename never leaves a moment where neither name exists remotely), so deletion safety sees
  * the whole of an `rm -rf` or an unmount. The engine pushes the jobs and keeps the live state.
  */
-import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { opendir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
-import { checkPath, type CheckPathOptions } from '../scan/check-path.js';
+import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
+import { describeFsError, isGone } from '../scan/observe-file.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { applyPlan } from './apply-plan.js';
 import { batchSnapshot, type CheckedPath } from './batch.js';
@@ -20,6 +22,7 @@ import type { MoveTarget } from './moves.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from './plan.js';
 import { knownRoot, observeRoot } from './root-identity.js';
 import type { StatusReport } from './types.js';
+import type { UnreadableDir } from './unreadable-dirs.js';
 
 /**
  * Watcher removals are counted against the deletion-safety share over this window: long enough
@@ -54,7 +57,15 @@ export interface SettledPathsDeps {
   settle(paths: string[]): void;
   /** True when no watcher event or new directory is waiting to settle. */
   quiet(): boolean;
+  /**
+   * The unreadable folders (src/sync/unreadable-dir-watch.ts): those the watcher path meets are
+   * recorded there, as the scan's are, and rechecked until they can be listed.
+   */
+  unreadable: { add(dir: UnreadableDir): void; covers(relPath: string): boolean };
 }
+
+/** An lstat refused for want of permission: a folder above the path may be unreadable. */
+const DENIED: readonly string[] = ['EACCES', 'EPERM'];
 
 export class SettledPaths {
   readonly #d: SettledPathsDeps;
@@ -69,6 +80,12 @@ export class SettledPaths {
   #appeared = new Map<string, { at: number; upload: Promise<unknown> }>();
   #handling = 0;
   #closed = false;
+  /**
+   * Walked new folders whose index rows are still to be checked, with the files the walks met and
+   * the folders they could not judge: one pass over the index serves every folder walked in a
+   * moment (a copied tree reports each of its folders as new).
+   */
+  #rowsToCheck: { dirs: Set<string>; met: Set<string>; unjudged: string[] } | null = null;
 
   constructor(deps: SettledPathsDeps) {
     this.#d = deps;
@@ -91,10 +108,13 @@ export class SettledPaths {
   async #handle(paths: string[], rehash: ReadonlySet<string>): Promise<void> {
     const present: CheckedPath[] = [];
     const gone: string[] = [];
+    const listable = new Map<string, UnreadableDir | null>();
     for (const rel of paths) {
       // With the row, a file whose size, mtime, inode and ctime are unchanged is not read again.
       const row = this.#d.index.get(rel);
       const result = await checkPath(this.#d.config.dir, rel, { ...this.#checkOptions(), rehash: rehash.has(rel) }, row);
+      // Under an unreadable folder: neither failed nor planned; the folder is rechecked instead.
+      if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
       if (result.kind !== 'missing') present.push({ path: rel, result });
       else if (row) gone.push(rel);
     }
@@ -117,7 +137,46 @@ export class SettledPaths {
     this.#flushRemovals();
   }
 
-  /** A new directory, once settled: every file in it is checked (cheap when already seen). */
+  /**
+   * Whether a path whose check failed lies under a folder that cannot be listed, as the scan
+   * would have found it (it records such a folder rather than failing each file under it). An
+   * lstat refused with EACCES means a folder above lacks search permission; the topmost one that
+   * cannot be opened is the one to record. `listable` caches the answers within one batch.
+   */
+  async #inUnreadableDir(rel: string, result: Extract<CheckPathResult, { kind: 'error' }>, listable: Map<string, UnreadableDir | null>): Promise<boolean> {
+    if (result.code === undefined || !DENIED.includes(result.code)) return false;
+    if (this.#d.unreadable.covers(rel)) return true;
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 0; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!listable.has(dir)) listable.set(dir, await this.#listError(dir));
+      const unreadable = listable.get(dir);
+      if (unreadable) {
+        this.#d.unreadable.add(unreadable);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Why a folder cannot be listed, or null when it can (or is gone: its removal is reported). */
+  async #listError(relDir: string): Promise<UnreadableDir | null> {
+    const abs = path.join(this.#d.config.dir, ...relDir.split('/').filter(Boolean));
+    try {
+      await (await opendir(abs)).close();
+      return null;
+    } catch (err) {
+      return isGone(err) ? null : { path: relDir, reason: describeFsError(err) };
+    }
+  }
+
+  /**
+   * A new directory, once settled (and watched again: src/sync/engine.ts): every file in it that
+   * is not synced is checked, and so is every row under it whose file the walk did not meet. The
+   * watcher can miss both: a folder made inside a new folder between chokidar's listing of it and
+   * its watch is not watched, so a file written there and moved out later is never reported
+   * gone. The check of such a row lstats it, and only an ENOENT plans its removal.
+   */
   async walkNewDir(relDir: string): Promise<void> {
     this.#handling += 1;
     try {
@@ -129,17 +188,60 @@ export class SettledPaths {
 
   async #walkNewDir(relDir: string): Promise<void> {
     const files: string[] = [];
+    const met = new Set<string>();
+    /** Folders whose rows the walk cannot judge: ignored, or unreadable (recorded as such). */
+    const unjudged: string[] = [];
     const walk = async (rel: string): Promise<void> => {
-      const entries = await readdir(path.join(this.#d.config.dir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
+      let entries: Dirent[];
+      try {
+        entries = await readdir(path.join(this.#d.config.dir, ...rel.split('/')), { withFileTypes: true });
+      } catch (err) {
+        unjudged.push(rel);
+        // Gone: the watcher reports its removal. Otherwise unreadable, as the scan would say.
+        if (!isGone(err)) this.#d.unreadable.add({ path: rel, reason: describeFsError(err) });
+        return;
+      }
       for (const e of entries) {
         const child = `${rel}/${e.name}`;
-        if (this.#d.matcher.check(child, e.isDirectory()) !== null) continue;
+        if (this.#d.matcher.check(child, e.isDirectory()) !== null) {
+          if (e.isDirectory()) unjudged.push(child);
+          else met.add(child);
+          continue;
+        }
         if (e.isDirectory()) await walk(child);
-        else if (e.isFile() && this.#d.index.get(child)?.state !== 'synced') files.push(child);
+        else {
+          met.add(child);
+          if (e.isFile() && this.#d.index.get(child)?.state !== 'synced') files.push(child);
+        }
       }
     };
     await walk(relDir);
     if (files.length > 0) this.#d.settle(files);
+    if (this.#closed) return;
+    if (this.#rowsToCheck === null) {
+      this.#rowsToCheck = { dirs: new Set(), met: new Set(), unjudged: [] };
+      this.#d.later('new-dir-rows', this.#d.config.watch.settleMs, () => this.#checkRowsUnderNewDirs());
+    }
+    this.#rowsToCheck.dirs.add(relDir);
+    for (const p of met) this.#rowsToCheck.met.add(p);
+    this.#rowsToCheck.unjudged.push(...unjudged);
+  }
+
+  /** The rows under the walked folders whose file no walk met are checked (and so, if gone, removed). */
+  #checkRowsUnderNewDirs(): void {
+    const pending = this.#rowsToCheck;
+    this.#rowsToCheck = null;
+    if (!pending || this.#closed) return;
+    const under = (p: string, dirs: { has(d: string): boolean }): boolean => {
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (dirs.has(p.slice(0, i))) return true;
+      return false;
+    };
+    const unjudged = new Set(pending.unjudged);
+    const missing: string[] = [];
+    for (const r of this.#d.index.iterate()) {
+      if (!pending.met.has(r.path) && under(r.path, pending.dirs) && !under(r.path, unjudged)) missing.push(r.path);
+    }
+    if (missing.length > 0) this.#d.settle(missing);
   }
 
   #flushRemovals(): void {
@@ -155,7 +257,12 @@ export class SettledPaths {
       const appeared = await this.#appearedUp(new Set(paths));
       // Looked at again: a file that came back meanwhile is planned as present, not removed.
       const checked: CheckedPath[] = [];
-      for (const rel of paths) checked.push({ path: rel, result: await checkPath(this.#d.config.dir, rel, this.#checkOptions()) });
+      const listable = new Map<string, UnreadableDir | null>();
+      for (const rel of paths) {
+        const result = await checkPath(this.#d.config.dir, rel, this.#checkOptions());
+        if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
+        checked.push({ path: rel, result });
+      }
       await this.#planBatch(checked, appeared);
     });
     this.#removalChain = run.catch(() => undefined);

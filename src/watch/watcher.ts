@@ -41,6 +41,12 @@ export interface WatcherOptions {
    */
   readonly onDirAdded?: (relDir: string) => void;
   /**
+   * A watched folder reported an event on one of its entries (`relPath`): created, removed, or
+   * its attributes changed. A chmod of a folder shows only here, so the engine uses it to look at
+   * an unreadable folder again at once.
+   */
+  readonly onDirEntryEvent?: (relPath: string) => void;
+  /**
    * Codes: E_WATCH_LIMIT (fell back to polling), E_ROOT_MISSING (the watched folder is gone:
    * delete nothing; settled paths are held until it is back).
    */
@@ -269,7 +275,11 @@ class ChokidarWatcher implements Watcher {
     if (typeof rawPath !== 'string' || d === undefined) return;
     if (typeof d.watchedPath === 'string') {
       const watched = d.watchedPath;
-      if (path.basename(watched) !== rawPath) return;
+      if (path.basename(watched) !== rawPath) {
+        const rel = relativeTo(this.#root, path.join(watched, rawPath));
+        if (rel) this.#opts.onDirEntryEvent?.(rel);
+        return;
+      }
       // A directory whose entry has its name looks the same: only a file there now is touched (a
       // path gone is chokidar's unlink to report).
       void lstat(watched).then(

@@ -8,8 +8,9 @@
  *   skipped with that reason for a normal user, who cannot mount).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IndexStore } from '../../src/index/store.js';
@@ -167,6 +168,81 @@ describe('bad input: the disk', () => {
       await writeFile(path.join(locked, 'later.txt'), 'written once readable');
       await waitUntil(() => h!.engine.fileIdOf('locked/later.txt') !== null, 20_000, 'locked/later.txt synced by the watcher');
       await h.engine.onIdle();
+    } finally {
+      becomeRoot();
+    }
+    expect(await checkInvariants(h)).toEqual([]);
+  }, 60_000);
+
+  // Seed 14 of the randomized suite (`--hosts 2 --moves all --strict-live`): the watcher path met
+  // a locked folder file by file (lstat EACCES) and marked each file failed, to wait for the
+  // failed-file recheck (5 s, 10 s ...) once the folder was readable again, where the full scan
+  // records the folder as unreadable.
+  it('a watched folder locked while a file in it changes is recorded as unreadable (the file not failed) and synced as soon as it is readable again', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await put(h, 'readable.txt', 'readable');
+    await put(h, 'locked/a.txt', 'synced before the folder was locked');
+    const locked = path.join(h.dir, 'locked');
+    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
+    becomeNobody();
+    try {
+      await h.engine.start();
+      await h.engine.onIdle();
+      becomeRoot();
+      if (isRoot) chownSync(locked, 0, 0);
+      chmodSync(locked, 0o000);
+      await writeFile(path.join(locked, 'a.txt'), 'changed while the folder was locked');
+      becomeNobody();
+      await waitUntil(() => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true, 10_000, 'locked/ recorded as unreadable');
+      expect(h.engine.status().unreadableDirs).toEqual([{ path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string }]);
+      expect(h.index.get('locked/a.txt')?.state).toBe('synced');
+      expect(h.engine.files().find((e) => e.path === 'locked/')).toMatchObject({ state: 'skipped' });
+
+      becomeRoot();
+      chmodSync(locked, 0o755);
+      if (isRoot) chownSync(locked, NOBODY, NOBODY);
+      becomeNobody();
+      // Sooner than the first failed-file recheck (5 s): the chmod is seen by the parent's watch.
+      const id = () => h!.index.get('locked/a.txt')?.fileId;
+      const changed = createHash('sha256').update('changed while the folder was locked').digest('hex');
+      await waitUntil(() => h!.emulator.files().find((f) => f.id === id())?.sha256 === changed, 4_000, 'locked/a.txt synced once readable');
+      await h.engine.onIdle();
+      expect(h.engine.status().unreadableDirs).toEqual([]);
+    } finally {
+      becomeRoot();
+    }
+    expect(await checkInvariants(h)).toEqual([]);
+  }, 60_000);
+
+  it('a new folder that cannot be listed is recorded as unreadable, then synced and watched as soon as it is readable', async () => {
+    h = await createHarness({ watch: true, settleMs: 100 });
+    await put(h, 'readable.txt', 'readable');
+    const outside = path.join(path.dirname(h.dir), 'outside');
+    await put(h, '../outside/one.txt', 'made while locked');
+    await put(h, '../outside/deep/two.txt', 'also made while locked');
+    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
+    becomeNobody();
+    try {
+      await h.engine.start();
+      await h.engine.onIdle();
+      becomeRoot();
+      if (isRoot) chownSync(outside, 0, 0);
+      chmodSync(outside, 0o000);
+      await rename(outside, path.join(h.dir, 'locked'));
+      becomeNobody();
+      await waitUntil(() => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true, 10_000, 'locked/ recorded as unreadable');
+      expect(h.emulator.files()).toHaveLength(1);
+
+      becomeRoot();
+      chmodSync(path.join(h.dir, 'locked'), 0o755);
+      if (isRoot) chownSync(path.join(h.dir, 'locked'), NOBODY, NOBODY);
+      becomeNobody();
+      await waitUntil(() => h!.engine.fileIdOf('locked/one.txt') !== null && h!.engine.fileIdOf('locked/deep/two.txt') !== null, 4_000, 'the folder synced once readable');
+      // And watched: a later file in it is synced by the watcher alone.
+      await writeFile(path.join(h.dir, 'locked', 'deep', 'later.txt'), 'written once readable');
+      await waitUntil(() => h!.engine.fileIdOf('locked/deep/later.txt') !== null, 10_000, 'locked/deep/later.txt synced by the watcher');
+      await h.engine.onIdle();
+      expect(h.engine.status().unreadableDirs).toEqual([]);
     } finally {
       becomeRoot();
     }

@@ -69,11 +69,7 @@ describe('randomized sync: edits, faults and SIGKILLs of the daemon process', ()
 // index re-uploads everything; see docs/random-testing.md). Seeds 3 and 18 exercise lost state,
 // --adopt and a target switch; 14 an unreadable folder (symptom 4), 9 a same-stat edit (symptom 1)
 // and 22 an upload loop after a same-stat edit (symptom 7).
-// Seed 14 is left out: its live-path check fails because files seen one by one as unreadable
-// (lstat EACCES under a locked folder) wait for the failed-file recheck once the folder is
-// unlocked, after the daemon reports idle; the final reconcile repairs them. Replay:
-// npm run test:random -- --seed 14 --hosts 2 --moves all --strict-live
-const TWO_HOST_SEEDS = [3, 18, 9, 22];
+const TWO_HOST_SEEDS = [3, 18, 14, 9, 22];
 
 describe.runIf(namingHasOwnerTags())('randomized sync: two hosts, lost state, same-stat edits, unreadable folders, target switches', () => {
   it.each(TWO_HOST_SEEDS)('seed %i: each host maps every file to one copy of its own, once idle and after a reconcile', async (seed) => {
