@@ -24,6 +24,8 @@ import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
   watch: boolean;
+  /** Which library watches natively (tests; the daemon keeps the watcher's default, parcel). */
+  nativeBackend?: 'parcel' | 'chokidar';
   onProgress?: (event: ProgressEvent) => void;
   onFatal?: (err: Error) => void;
   /** Counts requests, uploads, deletes and reconciles for status and the metrics endpoint. */
@@ -76,6 +78,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
           ignored: (rel, isDir) => matcher.check(rel, isDir) !== null,
           followSymlinks: config.watch.followSymlinks,
           usePolling: config.watch.usePolling,
+          ...(options.nativeBackend ? { nativeBackend: options.nativeBackend } : {}),
           pollIntervalMs: config.watch.pollIntervalMs,
           settleMs: config.watch.settleMs,
           snapshotPath: watchSnapshotFile(config.stateDir, targetKey(config.api), path.resolve(config.dir)),

@@ -98,6 +98,13 @@ export class ParcelBackend implements WatchBackend {
   /** Folders removed, with when (oldest first), for RECENT_MS. */
   #dirsGone = new Map<string, number>();
   #closed = false;
+  /**
+   * Set when parcel reported an error. Its native watcher thread has then died and removes its
+   * backend itself, which every subscription of the process shares; unsubscribing (or writing a
+   * snapshot) afterwards deadlocks the main thread in the backend's destructor (seen on Linux when
+   * a setuid call interrupts its poll), so the subscriptions are dropped without a word.
+   */
+  #failed = false;
   #ready: Promise<void>;
 
   constructor(ctx: BackendContext, opts: ParcelBackendOptions = {}) {
@@ -131,7 +138,7 @@ export class ParcelBackend implements WatchBackend {
     await this.#ready;
     const parcel = this.#parcel;
     const main = this.#main;
-    if (parcel && main && snapshotPath) {
+    if (parcel && main && snapshotPath && !this.#failed) {
       const tmp = `${snapshotPath}.tmp`;
       try {
         await parcel.writeSnapshot(this.#ctx.root, tmp, this.#subscribeOptions(''));
@@ -143,6 +150,7 @@ export class ParcelBackend implements WatchBackend {
     const subs = [main, ...this.#nested.values()];
     this.#main = null;
     this.#nested.clear();
+    if (this.#failed) return;
     // A subscription whose folder is gone fails to remove its watch; it is dropped all the same.
     await Promise.all(subs.map((s) => s?.unsubscribe().catch(() => undefined)));
   }
@@ -237,6 +245,7 @@ export class ParcelBackend implements WatchBackend {
     if (this.#closed) return;
     if (err) {
       // Parcel drops a subscription after an error: this one no longer watches.
+      this.#failed = true;
       const e = parcelError(err);
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EMFILE') this.#ctx.events.error(e);
@@ -328,7 +337,7 @@ export class ParcelBackend implements WatchBackend {
     for (const [d, sub] of this.#nested) {
       if (d === rel || d.startsWith(prefix)) {
         this.#nested.delete(d);
-        void sub.unsubscribe().catch(() => undefined);
+        if (!this.#failed) void sub.unsubscribe().catch(() => undefined);
       }
     }
     this.#ctx.events.dirRemoved(rel);
@@ -336,7 +345,7 @@ export class ParcelBackend implements WatchBackend {
 
   async #subscribeNested(rel: string): Promise<void> {
     const parcel = this.#parcel;
-    if (!parcel || this.#closed || this.#nested.has(rel)) return;
+    if (!parcel || this.#closed || this.#failed || this.#nested.has(rel)) return;
     try {
       const sub = await parcel.subscribe(this.#abs(rel), (err, events) => this.#onEvents(err, events), this.#subscribeOptions(rel));
       if (this.#closed || !this.#dirs.has(rel)) await sub.unsubscribe().catch(() => undefined);

@@ -238,3 +238,37 @@ describe('watch limit message', () => {
     expect(emfile).toContain('LimitNOFILE');
   });
 });
+
+// Last in this file: the native watcher's thread dies for the whole process here.
+describe.runIf(process.platform === 'linux' && typeof process.seteuid === 'function')('a native watcher that dies while running', () => {
+  // A setuid call signals every thread; @parcel/watcher's thread, in poll(), dies of the EINTR
+  // ("Unable to poll: Interrupted system call") and removes its backend itself. Unsubscribing
+  // after that deadlocked the main thread in the backend's destructor: the daemon froze for good
+  // in its fallback to chokidar (found by the unreadable-folder tests, which change the euid).
+  it('falls back to chokidar without freezing, keeps reporting changes, and closes', async () => {
+    const warnings: { message: string; code: string }[] = [];
+    const settled: string[] = [];
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), {
+        onSettled: (paths) => settled.push(...paths),
+        onWarning: (message, c) => warnings.push({ message, code: c }),
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    expect(watcher.backend).toBe('parcel');
+    process.seteuid!(process.geteuid!());
+    await waitFor('the fallback warning', () => warnings.length > 0);
+    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
+    expect(warnings[0]!.message).toMatch(/Interrupted system call/);
+    expect(watcher.backend).toBe('chokidar');
+    const file = path.join(sandbox.dir(), 'after-death.txt');
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; !settled.includes('after-death.txt'); i++) {
+      if (Date.now() > deadline) throw new Error('chokidar never reported the file');
+      await writeFile(file, `seen after the native watcher died ${i}`);
+      await sleep(300);
+    }
+    await watcher.close();
+  });
+});
