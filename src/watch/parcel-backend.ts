@@ -265,6 +265,16 @@ export class ParcelBackend implements WatchBackend {
         continue;
       }
       if (this.#underIgnored(rel)) continue;
+      if (this.#unreadable.has(rel)) {
+        // A folder that could not be listed is no file: its chmod (an update here) is the moment
+        // to look at it again, and its removal removes what was under it.
+        if (e.type !== 'delete') this.#ctx.events.dirEntry(rel);
+        else {
+          this.#unreadable.delete(rel);
+          this.#ctx.events.dirRemoved(rel);
+        }
+        continue;
+      }
       if (e.type === 'delete') {
         if (this.#ignoredDirs.delete(rel) || this.#recent(this.#dirsGone, rel)) continue;
         if (this.#dirs.has(rel)) this.#dirGone(rel);
