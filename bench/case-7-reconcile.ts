@@ -7,6 +7,9 @@ import { MB, single, type BenchCase } from './common.js';
 import { runWorker } from './processes.js';
 import { syncedTree } from './synced-tree.js';
 
+/** Issue 10: the listing is not held in memory, so the pass stays under this (MB, not MiB). */
+const TARGET_MB = 200;
+
 export const reconcileBig: BenchCase = async (ctx) => {
   const tree = await syncedTree(ctx);
   const ms: number[] = [];
@@ -33,8 +36,8 @@ export const reconcileBig: BenchCase = async (ctx) => {
   const pages = Math.ceil(tree.files / 1000);
   const rssMetric = single('peak RSS of the reconciling process', 'MiB', rss, 'both reconciles of each run');
   const listMetric = single('list requests', '', lists, `pages of 1,000: ${pages} expected`);
-  const limitMb = ctx.smoke ? null : 300;
-  const rssOk = rssMetric.ours !== null && rssMetric.ours * MB < 300 * 1e6;
+  const limitMb = ctx.smoke ? null : TARGET_MB;
+  const rssOk = rssMetric.ours !== null && rssMetric.ours * MB < TARGET_MB * 1e6;
   const pagesOk = lists.every((n) => n === pages);
   return {
     title: `Reconcile of ${tree.files.toLocaleString('en-US')} remote files`,
@@ -45,7 +48,7 @@ export const reconcileBig: BenchCase = async (ctx) => {
     metrics: [
       single('wall time of the reconcile (default queue.requestsPerMinute 400)', 'ms', ms, 'the list pages are paced by the request limiter'),
       single('wall time with queue.requestsPerMinute 1,000,000 (limiter not binding)', 'ms', msUnbound), listMetric, single('all requests', '', total), rssMetric],
-    target: 'pages of 1,000 and peak RSS under 300 MB',
+    target: `pages of 1,000 and peak RSS under ${TARGET_MB} MB`,
     met: limitMb === null ? (pagesOk ? null : false) : rssOk && pagesOk,
     verdict: `${listMetric.ours} list requests for ${tree.files.toLocaleString('en-US')} files (${pagesOk ? 'pages of 1,000' : 'NOT pages of 1,000'}); peak RSS ${rssMetric.ours?.toFixed(0)} MiB`,
     notes,

@@ -27,6 +27,8 @@ import { reconcileBig } from './case-7-reconcile.js';
 import { watchBig } from './case-8-watch.js';
 import { rateLimit } from './case-9-rate-limit.js';
 import { faults } from './case-10-faults.js';
+import { liveRestart } from './case-11-live-restart.js';
+import { millionFiles } from './case-12-million.js';
 import { closeSharedFixtures } from './synced-tree.js';
 
 export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }> = [
@@ -40,6 +42,8 @@ export const CASES: ReadonlyArray<{ id: number; title: string; run: BenchCase }>
   { id: 8, title: 'Watching many files', run: watchBig },
   { id: 9, title: 'Rate limit: one daemon, three on one key, a 429 storm', run: rateLimit },
   { id: 10, title: 'Faults: 500s, 529s, 429s and resets', run: faults },
+  { id: 11, title: 'Live from the first second: a change during a restart', run: liveRestart },
+  { id: 12, title: 'Restart scan at a million files', run: millionFiles },
 ];
 
 export interface RunOptions {

@@ -213,6 +213,63 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   },
 
   /**
+   * Case 11: a restart over the synced tree with the watcher on and the default rate. One file is
+   * changed 1 s after start() and another 1 s after the engine is live (watcher ready); each is
+   * timed until the engine has committed the answered upload of its new content, with the
+   * start-up reconcile's phase at both moments. Both files are put back (and synced) after.
+   */
+  async 'live-restart'(p) {
+    const dir = str(p, 'dir');
+    const files = [str(p, 'early'), str(p, 'afterLive')];
+    const { createHash } = await import('node:crypto');
+    const { buildEngine } = await import('./engine-factory.js');
+    const digest = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+    const abs = (rel: string) => path.join(dir, ...rel.split('/'));
+    const originals = await Promise.all(files.map((rel) => fsp.readFile(abs(rel))));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+    const b = buildEngine({ dir, stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: true, settleMs: num(p, 'settleMs', 1000), requestsPerMinute: 400 });
+    const t0 = performance.now();
+    let liveMs: number | null = null;
+    let startupMs: number | null = null;
+    const live = b.engine.onLive().then(() => void (liveMs = performance.now() - t0));
+    const started = b.engine.start().then(() => void (startupMs = performance.now() - t0));
+    started.catch(() => undefined);
+    const remoteHolds = async (rel: string, sha: string, limitMs: number): Promise<void> => {
+      const from = performance.now();
+      for (;;) {
+        const row = b.index.get(rel);
+        if (row && row.fileId && row.remoteSha256 === sha) return;
+        if (performance.now() - from > limitMs) throw new Error(`${rel}: new content not remote after ${limitMs} ms`);
+        await sleep(5);
+      }
+    };
+    const change = async (rel: string) => {
+      const content = `changed ${rel} at ${Date.now()}\n`;
+      const reconcileAtChange = b.engine.status().reconcile ?? null;
+      const liveAtChange = liveMs !== null;
+      await fsp.writeFile(abs(rel), content);
+      const at = performance.now();
+      await remoteHolds(rel, digest(content), 300_000);
+      return { atMs: at - t0, toRemoteMs: performance.now() - at, liveAtChange, reconcileAtChange, reconcileAtRemote: b.engine.status().reconcile ?? null, liveAtRemote: liveMs !== null };
+    };
+    await sleep(1000 - (performance.now() - t0));
+    const early = change(files[0] as string);
+    await live;
+    await sleep(1000);
+    const afterLive = await change(files[1] as string);
+    const earlyResult = await early;
+    await started;
+    await b.engine.onIdle();
+    // Put the fixture back as it was (content; the index and the remote follow through the watcher).
+    for (const [i, rel] of files.entries()) await fsp.writeFile(abs(rel), originals[i] as Buffer);
+    for (const [i, rel] of files.entries()) await remoteHolds(rel, digest(originals[i] as Buffer), 120_000);
+    await b.engine.onIdle();
+    const counts = b.index.countByState();
+    await b.close();
+    return { liveMs, startupMs, early: earlyResult, afterLive, counts };
+  },
+
+  /**
    * Case 3, the local half alone: scanTree against the index rows (loaded into a Map first, so
    * that /proc/self/io counts file reads and not the index's), counting file opens.
    */
@@ -233,6 +290,96 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const io1 = procIo();
     const stats = (result as unknown as { stats?: Record<string, unknown> }).stats ?? null;
     return { ms, files: result.files.length, errors: result.errors.length, opens: counter.opens, rchar: io1.rchar - io0.rchar, readBytes: io1.readBytes - io0.readBytes, stats };
+  },
+
+  /**
+   * Case 12 setup: an index of a tree of empty files, written directly (no emulator, no reads):
+   * one row per file with its stat and the empty content's hash, each pointing at a made-up
+   * remote copy as adoption would record it, in transactions of 10,000 rows.
+   */
+  async 'index-tree'(p) {
+    const dir = str(p, 'dir');
+    const { IndexStore } = await import('../src/index/store.js');
+    const { remoteNameFor } = await import('../src/sync/naming.js');
+    const { createHash } = await import('node:crypto');
+    const empty = createHash('sha256').digest('hex');
+    const index = IndexStore.open(str(p, 'index'));
+    const t0 = performance.now();
+    let batch: { path: string; st: fs.Stats }[] = [];
+    let rows = 0;
+    const flush = () => {
+      index.transaction(() => {
+        for (const { path: rel, st } of batch) {
+          index.observe({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: empty });
+          const remoteName = remoteNameFor(rel, empty, null);
+          index.adopt(rel, { fileId: `file_${String(rows++).padStart(24, '0')}`, remoteName, size: 0, sha256: empty, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' });
+        }
+      });
+      batch = [];
+    };
+    const walk = (rel: string): void => {
+      for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(r);
+        else {
+          batch.push({ path: r, st: fs.lstatSync(path.join(dir, r)) });
+          if (batch.length >= 10_000) flush();
+        }
+      }
+    };
+    walk('');
+    flush();
+    const counts = index.countByState();
+    index.close();
+    return { ms: performance.now() - t0, rows, counts, indexBytes: fs.statSync(str(p, 'index')).size };
+  },
+
+  /**
+   * Case 12: the local half of a restart's reconcile over an indexed tree, stage by stage, as
+   * src/reconcile/run-reconcile.ts runs it: the listing (here made from the index's own rows, so
+   * that no emulator has to hold a million files) written page by page to the listing table, the
+   * index loaded for the scan's lookups, scanTree, the planner's rows and the plan.
+   */
+  async 'restart-local'(p) {
+    const dir = str(p, 'dir');
+    const { IndexStore } = await import('../src/index/store.js');
+    const { scanTree } = await import('../src/scan/scanner.js');
+    const { createIgnoreMatcher } = await import('../src/scan/ignore.js');
+    const { planSync, EXPIRY_MARGIN_MS, INTENT_SKEW_MS } = await import('../src/sync/plan.js');
+    const { snapshotFromScan } = await import('../src/reconcile/listing.js');
+    const index = IndexStore.open(str(p, 'index'));
+    const stage: Record<string, number> = {};
+    let t = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      stage[name] = now - t;
+      t = now;
+    };
+    const lookup = index.localLookup();
+    lap('indexLoadMs');
+    const table = index.listingTable();
+    const rows = index.planRows();
+    for (let i = 0; i < rows.length; i += 1000) {
+      table.add(rows.slice(i, i + 1000).map((r) => ({ id: r.fileId ?? '', filename: r.remoteName ?? '', size: r.size, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' })));
+    }
+    lap('listingTableMs');
+    const matcher = createIgnoreMatcher({ ignore: [], include: [] });
+    const scan = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup });
+    lap('scanMs');
+    const plan = planSync({
+      rows: index.planRows(),
+      intents: index.intents(),
+      pendingDeletes: index.pendingDeletes(),
+      local: snapshotFromScan(scan),
+      remote: table,
+      now: Date.now(),
+      options: { adopt: false, deleteUnmanaged: false, allowMassDelete: false, maxDeletePercent: 50, maxDeleteFloor: 10, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS, ownerTag: null },
+    });
+    lap('planMs');
+    const work = plan.uploads.length + plan.deletes.length + plan.removals.length + plan.observe.length + plan.adoptions.length + plan.unmanaged.length;
+    const result = { ...stage, files: scan.files.length, listed: table.size, hashed: scan.stats.hashed, work, heapUsedBytes: process.memoryUsage().heapUsed };
+    index.close();
+    return result;
   },
 
   /**
@@ -327,7 +474,7 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const watches = inotifyWatches();
     const rssReady = process.memoryUsage().rss;
     await w.close();
-    return { ms, mode: w.mode, warnings, inotifyWatches: watches, rssBeforeBytes: rssBefore, rssReadyBytes: rssReady };
+    return { ms, mode: w.mode, backend: w.backend, warnings, inotifyWatches: watches, rssBeforeBytes: rssBefore, rssReadyBytes: rssReady };
   },
 
   /** Case 5: sha256 of one file with src/scan/hash.ts. */

@@ -48,6 +48,8 @@ export const ErrorCode = {
 
   /** Watcher warnings. */
   WatchLimit: 'E_WATCH_LIMIT',
+  /** The native directory watcher is unavailable; chokidar watches instead. */
+  WatchFallback: 'E_WATCH_FALLBACK',
   RootMissing: 'E_ROOT_MISSING',
   RootReplaced: 'E_ROOT_REPLACED',
 

@@ -62,7 +62,7 @@ describe('bench --smoke', () => {
     expect(json.machine.ramBytes).toBeGreaterThan(0);
     expect(json.machine.node).toBe(process.version);
     expect(Number.isNaN(Date.parse(json.machine.date))).toBe(false);
-    expect(json.results.map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(json.results.map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     for (const r of json.results) {
       expect(r.error, `case ${r.id}`).toBeUndefined();
       expect(r.metrics.length, `case ${r.id} metrics`).toBeGreaterThan(0);

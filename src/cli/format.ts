@@ -1,6 +1,6 @@
 /** Text renderings of reports for people; `--json` prints the objects themselves. */
 import type { FileMetadata } from '../api/types.js';
-import type { FileEntry, ReconcileReport, StatusReport } from '../sync/types.js';
+import type { FileEntry, ReconcileProgressReport, ReconcileReport, StatusReport } from '../sync/types.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -61,6 +61,7 @@ export function formatStatus(s: StatusReport): string {
     lines.push(`problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`);
     lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
   }
+  if (s.reconcile) lines.push(formatReconcileProgress(s.reconcile));
   const lr = s.lastReconcile;
   lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
   if (lr?.orphans) lines.push(`orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`);
@@ -70,6 +71,25 @@ export function formatStatus(s: StatusReport): string {
   lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
   lines.push(...list('not usable as documents', s.notDocuments, (k) => `${k.path}: ${k.reason}`, 20));
   return `${lines.join('\n')}\n`;
+}
+
+/** The pass running now: `reconcile: listing, page 12 (12,000 files), 40,311 files scanned, 4.2 s so far`. */
+export function formatReconcileProgress(r: ReconcileProgressReport): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const listing = `${r.listing.done ? 'listed' : 'listing'} ${n(r.listing.pages)} page${r.listing.pages === 1 ? '' : 's'} (${n(r.listing.files)} remote files)`;
+  const scan = `${n(r.scan.files)} local files ${r.scan.done ? 'scanned' : 'scanned so far'}`;
+  const took = `${(r.elapsedMs / 1000).toFixed(1)} s so far`;
+  switch (r.phase) {
+    case 'listing':
+    case 'scanning':
+      return `reconcile: ${r.phase} (changes sync meanwhile): ${listing}, ${scan}, ${took}`;
+    case 'planning':
+      return `reconcile: planning: ${n(r.listing.files)} remote and ${n(r.scan.files)} local files, ${took}`;
+    case 'applying': {
+      const a = r.apply ?? { uploadsDone: 0, uploadsTotal: 0, deletesDone: 0, deletesTotal: 0 };
+      return `reconcile: applying: ${n(a.uploadsDone)} of ${n(a.uploadsTotal)} uploads, ${n(a.deletesDone)} of ${n(a.deletesTotal)} deletes done, ${took}`;
+    }
+  }
 }
 
 /** Whether it is moving, what waits, and (when the API holds it back) when it will be done. */

@@ -12,6 +12,7 @@ import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
 import { createClientFor } from './create-client.js';
+import { targetKey, watchSnapshotFile } from './state-files.js';
 import { meteredClient, meteredReconcile, type SyncMeter } from './sync-meter.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
 import { createSyncEngine } from '../sync/engine.js';
@@ -23,6 +24,8 @@ import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
   watch: boolean;
+  /** Which library watches natively (tests; the daemon keeps the watcher's default, parcel). */
+  nativeBackend?: 'parcel' | 'chokidar';
   onProgress?: (event: ProgressEvent) => void;
   onFatal?: (err: Error) => void;
   /** Counts requests, uploads, deletes and reconciles for status and the metrics endpoint. */
@@ -68,15 +71,17 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   });
   const startWatcher: EngineDeps['startWatcher'] = options.watch
     ? async (events) => {
-        // chokidar is loaded only by the daemon: one-shot sync and reconcile never watch.
+        // The watchers are loaded only by the daemon: one-shot sync and reconcile never watch.
         const { createWatcher } = await import('../watch/watcher.js');
         const watcher = createWatcher({
           root: config.dir,
           ignored: (rel, isDir) => matcher.check(rel, isDir) !== null,
           followSymlinks: config.watch.followSymlinks,
           usePolling: config.watch.usePolling,
+          ...(options.nativeBackend ? { nativeBackend: options.nativeBackend } : {}),
           pollIntervalMs: config.watch.pollIntervalMs,
           settleMs: config.watch.settleMs,
+          snapshotPath: watchSnapshotFile(config.stateDir, targetKey(config.api), path.resolve(config.dir)),
           ...events,
         });
         await watcher.ready();

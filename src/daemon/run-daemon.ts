@@ -159,6 +159,8 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
     }
     options.onReady?.({ session, control, metrics });
 
+    // Live once the watcher is ready; the start-up reconcile runs behind (readyz waits for it).
+    void engine.onLive().then(() => log.info({ event: 'live' }, 'watching: changes sync now; the start-up reconcile runs behind'));
     const started = engine.start().then(
       () => {
         log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes');

@@ -46,6 +46,15 @@ export function indexFile(stateDir: string, key: string): string {
   return join(stateDir, `index-${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 8)}.sqlite`);
 }
 
+/**
+ * The native watcher's snapshot of the folder's tree, written when the daemon stops and read when
+ * it starts to report what changed meanwhile (src/watch/parcel-backend.ts). Per target and folder,
+ * like the index it helps: a snapshot says what changed since that index last watched that folder.
+ */
+export function watchSnapshotFile(stateDir: string, key: string, dir: string): string {
+  return join(stateDir, `watch-${createHash('sha256').update(`${key}\n${dir}`, 'utf8').digest('hex').slice(0, 8)}.snapshot`);
+}
+
 export function legacyIndexFile(stateDir: string): string {
   return join(stateDir, LEGACY_INDEX_FILE);
 }

@@ -8,6 +8,9 @@ import { IndexError } from '../errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { adoptHint, storageError } from './storage-error.js';
 
+/** The connection's page cache, in KiB. */
+const PAGE_CACHE_KIB = 2000;
+
 interface OpenDatabaseOptions {
   readonly readonly: boolean;
   readonly busyTimeoutMs: number;
@@ -44,6 +47,10 @@ export function openDatabase<T>(file: string, options: OpenDatabaseOptions, buil
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
+    // SQLite's own default page cache (2 MB), not the 16 MB better-sqlite3 builds in: a full
+    // read of a 100,000-row index would fill all 16 MB and keep it for the daemon's life, while
+    // the OS page cache holds the file anyway (measured: 35 MB less peak RSS for a reconcile).
+    db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     checkSchema(db, file, readonly);
     return build(db);
   } catch (err) {

@@ -20,11 +20,13 @@ export function prepareQueries(db: Database.Database) {
     get: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE path_key = ?`),
     all: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY path`),
     count: db.prepare<[], number>('SELECT count(*) FROM files').pluck(),
-    localFacts: db
-      .prepare<[], [string, number, number, number, string | null, number | null, number | null]>(
-        'SELECT path, size, mtime_ms, ino, sha256, hashed_at, ctime_ms FROM files',
+    planRows: db
+      .prepare<[], [string, number, number, number, string | null, number | null, number | null, FileState, string | null, string | null, string | null, number | null, string | null]>(
+        `SELECT path, size, mtime_ms, ino, sha256, hashed_at, ctime_ms, state, file_id, remote_name, remote_sha256, remote_expires_at, skip_reason
+         FROM files ORDER BY path`,
       )
       .raw(),
+    paths: db.prepare<[], string>('SELECT path FROM files ORDER BY path').pluck(),
     countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
     byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),
     oldestPending: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = 'pending' ORDER BY updated_at, path LIMIT 1`),

@@ -8,17 +8,42 @@ import type { ScanResult } from '../scan/scanner.js';
 import type { LocalSnapshot, SkippedFile } from '../sync/plan.js';
 import { toRemoteFile, type RemoteFile } from '../sync/remote-file.js';
 
-/** Reads every page of the listing (1,000 per page) into a map by id. */
-export async function listRemote(client: FilesApi, signal?: AbortSignal): Promise<Map<string, RemoteFile>> {
-  const remote = new Map<string, RemoteFile>();
-  for await (const f of client.list({ limit: 1000, ...(signal ? { signal } : {}) })) {
-    remote.set(f.id, toRemoteFile(f));
+/** The listing's page size, and the size of the batches handed to the sink. */
+export const LISTING_PAGE = 1000;
+
+/** Where the listing goes, a page at a time (the index's TEMP table: src/index/listing-table.ts). */
+export interface ListingSink {
+  add(files: readonly RemoteFile[]): void;
+}
+
+/**
+ * Reads every page of the listing (1,000 per page) into `sink`, a page at a time: only the
+ * planner's fields of each file are kept, and no page outlives its hand-over, so memory does not
+ * grow with the number of remote files. Returns the sink, filled.
+ */
+export async function listRemote<S extends ListingSink>(
+  client: FilesApi,
+  sink: S,
+  signal?: AbortSignal,
+  onListed?: (files: number) => void,
+): Promise<S> {
+  let page: RemoteFile[] = [];
+  let listed = 0;
+  for await (const f of client.list({ limit: LISTING_PAGE, ...(signal ? { signal } : {}) })) {
+    page.push(toRemoteFile(f));
+    onListed?.(++listed);
+    if (page.length >= LISTING_PAGE) {
+      sink.add(page);
+      page = [];
+    }
   }
-  return remote;
+  if (page.length > 0) sink.add(page);
+  return sink;
 }
 
 export function snapshotFromScan(scan: ScanResult): LocalSnapshot {
-  const files = new Map(scan.files.map((f) => [f.path, f]));
+  const files = new Map<string, ScanResult['files'][number]>();
+  for (const f of scan.files) files.set(f.path, f);
   const skipped = new Map<string, SkippedFile>();
   for (const s of scan.skipped) skipped.set(s.path, { reason: s.reason, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino });
   const unreadable = new Set(scan.errors.map((e) => e.path));

@@ -21,18 +21,31 @@ import { listRemote, snapshotFromScan } from './listing.js';
 export const RECONCILED_META = 'sync.reconciledAt';
 
 export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
-  const { config, index, logger, queue } = ctx;
+  const { config, index, logger } = ctx;
   const started = ctx.now();
-  // Hold new jobs and let running ones finish, so the listing and the index agree.
-  queue.pause();
-  await queue.onInFlightDrained();
+  // No pause: the watcher path and its jobs run on while the pass lists and scans (issue 10).
+  // What they do meanwhile reaches the planner as ctx.concurrent() (src/sync/plan-concurrent.ts),
+  // which keeps the older listing and scan from undoing or repeating it.
+  // Fresh as the pass begins: rows the watcher path adds meanwhile do not make it less so.
+  const freshIndex = index.count() === 0 && index.getMeta(RECONCILED_META) === undefined;
+  const { progress } = ctx;
   // The listing (network) and the scan (disk) do not depend on each other.
-  const listing = listRemote(ctx.client);
+  const listing = listRemote(ctx.client, index.listingTable(), undefined, progress ? (n) => progress.listed(n) : undefined);
+  listing.then(() => progress?.listingDone(), () => undefined);
   listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
   const seenRoot = await observeRoot(config.dir);
   const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
-  const scan = await scanTree(config.dir, { ...checkOptions, lookup: index.localLookup(), rehash: options.rehash ?? false });
+  const scan = await scanTree(config.dir, {
+    ...checkOptions,
+    lookup: index.localLookup(),
+    rehash: options.rehash ?? false,
+    ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
+  });
+  progress?.scanDone();
+  // The listing may take much longer (paced by the request rate): changes the scan found can go now.
+  if (!options.dryRun && !freshIndex) ctx.onScanned?.(scan.files);
   const remote = await listing;
+  progress?.planning();
   for (const e of scan.errors) {
     logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
     if (!options.dryRun) index.markFailed(e.path, e.error);
@@ -49,8 +62,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ctx.onUnreadableDirs?.(unreadableDirs);
   }
   if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
-  const rows = index.all();
-  const freshIndex = rows.length === 0 && index.getMeta(RECONCILED_META) === undefined;
+  const rows = index.planRows();
   const plan = planSync({
     rows,
     intents: index.intents(),
@@ -62,7 +74,10 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     options: { ...planOptions(config.sync, options), freshIndex },
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
     held: readHeld(index),
+    concurrent: ctx.concurrent?.(),
   });
+  const remoteFiles = remote.size;
+  remote.clear();
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
   for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
@@ -71,7 +86,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
   }
 
-  const report = baseReport(started, options, remote.size, scan.files.length, plan);
+  const report = baseReport(started, options, remoteFiles, scan.files.length, plan);
   if (options.dryRun) {
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [
@@ -90,11 +105,12 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
+  progress?.applying(applied.uploads.length, applied.deletes.length);
 
   // Uploads first, deletes after: a path never lacks a remote copy, not even while a
   // rename's new name uploads and the old name's copy waits to be deleted.
   await runUploads(ctx, applied.uploads, report);
-  const deleted = await Promise.all(applied.deletes.map((d) => ctx.pushDelete(d)));
+  const deleted = await Promise.all(applied.deletes.map((d) => ctx.pushDelete(d).finally(() => progress?.deleteDone())));
   for (const d of deleted) if (d) report.deleted.push(d);
   report.durationMs = ctx.now() - started;
   logger.info(
@@ -141,6 +157,7 @@ async function runUploads(ctx: ReconcileContext, paths: string[], report: Reconc
     paths.map(async (p) => {
       const outcome = await ctx.pushUpload(p);
       done.files += 1;
+      ctx.progress?.uploadDone();
       if (outcome?.kind === 'uploaded') {
         done.bytes += outcome.bytes;
         report.uploaded.push(p);

@@ -3,7 +3,9 @@
  * (client, gate, queue, ignore matcher, watcher, the reconcile pass); the engine builds none.
  * The watcher is only a hint: its settled paths are checked and planned by the same pure planner
  * as reconcile (src/sync/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
- * the truth and repairs every difference.
+ * the truth and repairs every difference. The engine is live as soon as the watcher is ready: a
+ * reconcile (the start-up one too) runs behind the watcher path, never holding it, and what the
+ * watcher path does meanwhile is recorded for the pass's planner (src/sync/plan-concurrent.ts).
  */
 import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
@@ -12,6 +14,9 @@ import type { IndexStore } from '../index/store.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
 import { ApiProblems } from './api-problems.js';
+import { ConcurrentRecorder } from './concurrent-changes.js';
+import { scanChanges } from './plan-concurrent.js';
+import { ReconcileProgress } from './reconcile-progress.js';
 import { typeIsStale } from './mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
 import type { ExecutorDeps } from './executor.js';
@@ -47,8 +52,13 @@ class Engine implements SyncEngine {
   #watcher: Watcher | null = null;
   #reconcileChain: Promise<unknown> = Promise.resolve();
   #reconciling = false;
-  /** Watcher paths held during a reconcile, each with whether it must be read again (rehash). */
-  #deferred = new Map<string, boolean>();
+  /** What the watcher path and the jobs do while a pass runs, for its planner. */
+  readonly #concurrent = new ConcurrentRecorder();
+  /** How far the running pass got (null: none runs), for status. */
+  #progress: ReconcileProgress | null = null;
+  #becameLive: () => void = () => undefined;
+  // After #becameLive: field initializers run in order, and this one sets it.
+  readonly #live = new Promise<void>((resolve) => (this.#becameLive = resolve));
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #timers = new RetryTimers(() => this.#wakeIdle());
@@ -104,6 +114,11 @@ class Engine implements SyncEngine {
       recordError: (p, error, code) => this.#recordError(p, error, code),
       settle: (paths, rehash) => this.#onSettled(paths, rehash),
       onFatal: (err) => this.#deps.onFatal?.(err),
+      observer: {
+        uploading: (p) => this.#concurrent.handled([p]),
+        stored: (id) => this.#concurrent.stored(id),
+        gone: (id) => this.#concurrent.gone(id),
+      },
     });
     this.#settled = new SettledPaths({
       config: this.#config,
@@ -120,6 +135,7 @@ class Engine implements SyncEngine {
       settle: (paths) => this.#onSettled(paths),
       quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
       unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
+      planning: (paths) => this.#concurrent.handled(paths),
     });
     this.#unreadable = new UnreadableDirWatch({
       root: this.#config.dir,
@@ -134,6 +150,10 @@ class Engine implements SyncEngine {
     });
   }
 
+  /**
+   * Live once the watcher is ready (onLive); resolves when the start-up reconcile, which runs
+   * behind the watcher path, is done (what `sync` and /readyz wait for).
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
@@ -142,8 +162,14 @@ class Engine implements SyncEngine {
       this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
       this.#recheckTimer.unref();
     }
-    await this.reconcile({});
+    const startup = this.#enqueue({}, true);
+    this.#becameLive();
+    await startup;
     this.#schedule();
+  }
+
+  onLive(): Promise<void> {
+    return this.#live;
   }
 
   #watchEvents(): WatchEvents {
@@ -154,6 +180,7 @@ class Engine implements SyncEngine {
         this.#recordError(null, message, code);
         // Events between the native watcher's end and polling's start may be lost.
         if (code === 'E_WATCH_LIMIT') this.#reconcileInBackground('watch limit reached');
+        if (code === 'E_WATCH_FALLBACK') this.#reconcileInBackground('native watcher unavailable');
       },
       // Files changed while the folder was gone were not seen: look at everything again.
       onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
@@ -187,7 +214,12 @@ class Engine implements SyncEngine {
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
-    const run = this.#reconcileChain.then(() => this.#runReconcile(options));
+    return this.#enqueue(options, false);
+  }
+
+  /** `own`: the engine's own pass (start-up, scheduled, a repair), whose report no one reads. */
+  #enqueue(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
+    const run = this.#reconcileChain.then(() => this.#runReconcile(options, own));
     this.#reconcileChain = run.catch(() => undefined);
     return run;
   }
@@ -205,6 +237,7 @@ class Engine implements SyncEngine {
       apiProblem: this.#problems.current(),
       lastErrors: [...this.#lastErrors],
       lastReconcile: this.#lastReconcile,
+      reconcile: this.#progress?.report(this.#now()) ?? null,
       lastHold: this.#held,
       now: this.#now(),
     });
@@ -253,9 +286,11 @@ class Engine implements SyncEngine {
 
   // --- reconcile (the pass itself is src/reconcile/run-reconcile.ts) -----------------------
 
-  async #runReconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+  async #runReconcile(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
     const started = this.#now();
     this.#reconciling = true;
+    this.#concurrent.begin(started, this.#exec.liveIntents);
+    const progress = (this.#progress = new ReconcileProgress(started));
     if (options.acceptWorkspace && !options.dryRun) this.#deps.workspace?.accept();
     try {
       const report = await this.#deps.runReconcile(
@@ -273,9 +308,13 @@ class Engine implements SyncEngine {
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           // The listing worked: the key is accepted (again).
-          onApplied: () => (this.#problems.keyAccepted(), this.#resume()),
+          onApplied: () => (this.#handBack(), this.#problems.keyAccepted(), this.#resume()),
           onUnreadableDirs: (dirs) => this.#unreadable.found(dirs, this.#now()),
           onProgress: this.#deps.onProgress,
+          progress,
+          concurrent: () => this.#concurrent.facts(),
+          // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
+          onScanned: (files) => this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
         },
         options,
       );
@@ -283,7 +322,10 @@ class Engine implements SyncEngine {
       if (!options.dryRun) {
         this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
         // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
-        for (const r of this.#index.all()) if (r.state === 'synced' && typeIsStale(r, this.#config.sync.mimeTypes)) void this.#jobs.upload(r.path, true);
+        // Row by row (not all() at once: 100,000 full rows are 130 MB); the uploads after the read.
+        const stale: string[] = [];
+        for (const r of this.#index.iterate()) if (r.state === 'synced' && typeIsStale(r, this.#config.sync.mimeTypes)) stale.push(r.path);
+        for (const p of stale) void this.#jobs.upload(p, true);
       }
       return report;
     } catch (err) {
@@ -293,26 +335,30 @@ class Engine implements SyncEngine {
       this.#problems.holdForKey(err, message);
       throw err;
     } finally {
+      this.#concurrent.end();
+      this.#progress = null;
       this.#resume();
       this.#schedule();
     }
   }
 
-  /** Jobs run again and the watcher paths held during a reconcile are handled. */
+  /** The plan is in the index: the paths it left to the watcher path are checked once more (that check may predate the scan). */
+  #handBack(): void {
+    const left = this.#concurrent.facts()?.handled;
+    this.#concurrent.end();
+    if (left && left.size > 0) this.#onSettled([...left]);
+  }
+
+  /** The pass is applied (or over): queued work runs, unless it waits for a key the API accepts. */
   #resume(): void {
     this.#reconciling = false;
-    // Queued work waits for a key the API accepts.
     if (!this.#problems.keyRefused) this.#queue.start();
-    if (this.#deferred.size === 0) return;
-    const deferred = [...this.#deferred];
-    this.#deferred.clear();
-    this.#onSettled(deferred.map(([p]) => p), new Set(deferred.filter(([, r]) => r).map(([p]) => p)));
   }
 
   #reconcileInBackground(why: string): void {
     if (this.#closed) return;
     this.#logger.info({ event: 'reconcile-requested', why }, `reconciling: ${why}`);
-    this.reconcile({}).catch((err: unknown) =>
+    this.#enqueue({}, true).catch((err: unknown) =>
       this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'reconcile failed'),
     );
   }
@@ -335,10 +381,8 @@ class Engine implements SyncEngine {
 
   #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
     if (this.#closed) return;
-    if (this.#reconciling) {
-      for (const p of paths) this.#deferred.set(p, rehash.has(p) || this.#deferred.get(p) === true);
-      return;
-    }
+    // Handled now, even while a reconcile lists and scans: the pass leaves these paths to us.
+    this.#concurrent.handled(paths);
     this.#track(this.#settled.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
   }
 
@@ -360,7 +404,6 @@ class Engine implements SyncEngine {
   #isIdle(): boolean {
     return (
       this.#settling === 0 &&
-      this.#deferred.size === 0 &&
       this.#timers.size === 0 &&
       this.#queue.size === 0 &&
       this.#queue.inFlight === 0 &&
@@ -374,6 +417,3 @@ class Engine implements SyncEngine {
     for (const w of waiters) w();
   }
 }
-
-
-/** Two reasons to hold deletes, as one: the workspace's first (it holds every delete). */

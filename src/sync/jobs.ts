@@ -32,6 +32,17 @@ export interface JobsDeps {
   settle(paths: string[], rehash: ReadonlySet<string>): void;
   /** The key was refused and the run cannot wait for it (a one-shot sync): stop. */
   onFatal(err: Error): void;
+  /** What jobs do to the remote, for a reconcile pass running meanwhile (src/sync/concurrent-changes.ts). */
+  observer?: JobObserver;
+}
+
+export interface JobObserver {
+  /** An upload job of `path` starts. */
+  uploading(path: string): void;
+  /** A remote copy was stored (or adopted) for a path. */
+  stored(fileId: string): void;
+  /** A remote copy was deleted, or found gone. */
+  gone(fileId: string): void;
 }
 
 export class Jobs {
@@ -49,6 +60,7 @@ export class Jobs {
     let outcome: UploadOutcome | null = null;
     return this.#d.queue
       .push(`p:${rel}`, async (signal) => {
+        this.#d.observer?.uploading(rel);
         outcome = await uploadPath(this.#d.exec, rel, signal, retype);
         this.#afterUpload(rel, outcome);
       })
@@ -70,6 +82,7 @@ export class Jobs {
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
       case 'uploaded': {
+        this.#d.observer?.stored(outcome.fileId);
         this.#lastSuccessAt = this.#d.now();
         this.#d.timers.clear(`p:${rel}`);
         this.#changedBackoff.settled(rel);
@@ -113,6 +126,7 @@ export class Jobs {
         if (this.#d.deletesHeld()) return;
         const outcome = await deleteRemote(this.#d.exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
+          this.#d.observer?.gone(d.fileId);
           this.#lastSuccessAt = this.#d.now();
           this.#d.timers.clear(key);
           result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };

@@ -29,6 +29,8 @@ export interface LiveStatusFacts {
   apiProblem: ApiProblem | null;
   lastErrors: LastError[];
   lastReconcile: StatusReport['lastReconcile'];
+  /** The pass running now, or null. */
+  reconcile: StatusReport['reconcile'];
   /** The last pass's hold (deletion safety, a missing or replaced folder). */
   lastHold: StatusReport['heldDeletes'];
   now: number;
@@ -61,6 +63,7 @@ export function liveStatus(f: LiveStatusFacts): StatusReport {
     },
     watcher: { mode: f.watcher ? f.watcher.mode : 'off', warning: f.watcher?.warning ?? null },
     lastReconcile: f.lastReconcile,
+    reconcile: f.reconcile ?? null,
     heldDeletes: mergeHeld(f.workspaceHold, heldStatus(held.size, f.lastHold)),
     lastErrors: f.lastErrors,
     apiProblem: f.apiProblem,

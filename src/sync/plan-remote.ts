@@ -19,7 +19,7 @@
 import type { LocalObservation, UploadIntent } from '../index/types.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { ownerTagOf, remoteNameFor } from './naming.js';
-import type { RemoteFile } from './remote-file.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 /** The plan options this step reads (src/sync/plan.ts PlanOptions extends them). */
 export interface OwnershipOptions extends DeleteSafetyLimits {
@@ -56,8 +56,8 @@ export interface Adoption {
 }
 
 export interface OwnershipInput {
-  /** The full listing by id. */
-  remote: ReadonlyMap<string, RemoteFile>;
+  /** The full listing by id (read once in full here). */
+  remote: RemoteListing;
   /** Every id the index owns (rows and queued deletes): not this step's to judge. */
   owned: ReadonlySet<string>;
   intents: readonly UploadIntent[];
@@ -66,7 +66,7 @@ export interface OwnershipInput {
   /** Every syncable local file, with its content hash. */
   files: ReadonlyMap<string, LocalObservation>;
   /** For each path, the content its remote copy holds after the earlier steps. */
-  willHold: ReadonlyMap<string, string>;
+  willHold: { get(path: string): string | undefined };
   /** The folder is not all there (missing, replaced, or partly unreadable). */
   partial: boolean;
   options: OwnershipOptions;
@@ -89,15 +89,21 @@ export interface OwnershipPlan {
 export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   const { remote, owned, options } = input;
   const out: OwnershipPlan = { intentsDone: [], adoptions: [], deletes: [], unmanaged: [], orphans: [], foreign: [], held: null };
-  const willHold = new Map(input.willHold);
+  // This step's adoptions over the earlier steps' contents (not a copy: it may be every row).
+  const adopted = new Map<string, string>();
+  const willHold = { get: (path: string): string | undefined => adopted.get(path) ?? input.willHold.get(path) };
   const adopt = (a: Adoption): void => {
     out.adoptions.push(a);
-    willHold.set(a.path, a.sha256);
+    adopted.set(a.path, a.sha256);
   };
 
   // Intents left by uploads that did not finish: find what they stored.
   const claimed = new Set<string>();
-  const byName = groupByName(remote, owned);
+  // Only the listed files the index does not own are judged here, so only they are kept: for a
+  // synced folder that is none of a listing of any size.
+  const unowned: RemoteFile[] = [];
+  for (const f of remote.values()) if (!owned.has(f.id)) unowned.push(f);
+  const byName = groupByName(unowned);
   for (const intent of input.intents) {
     if (input.liveIntentIds?.has(intent.id)) continue;
     out.intentsDone.push(intent.id);
@@ -138,8 +144,8 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   };
   const orphans: RemoteFile[] = [];
   let ownTagged = 0;
-  for (const f of sortedByCreation(remote.values())) {
-    if (owned.has(f.id) || claimed.has(f.id) || liveNames.has(f.filename)) continue;
+  for (const f of sortedByCreation(unowned)) {
+    if (claimed.has(f.id) || liveNames.has(f.filename)) continue;
     const tag = ownerTagOf(f.filename);
     if (owner !== null && tag === owner) {
       ownTagged += 1;
@@ -190,10 +196,9 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   return out;
 }
 
-function groupByName(remote: ReadonlyMap<string, RemoteFile>, owned: ReadonlySet<string>): Map<string, RemoteFile[]> {
+function groupByName(files: readonly RemoteFile[]): Map<string, RemoteFile[]> {
   const byName = new Map<string, RemoteFile[]>();
-  for (const f of remote.values()) {
-    if (owned.has(f.id)) continue;
+  for (const f of files) {
     const list = byName.get(f.filename);
     if (list) list.push(f);
     else byName.set(f.filename, [f]);

@@ -14,10 +14,10 @@
  * does not own are judged in src/sync/plan-remote.ts; the removals of local files here.
  */
 import { INTENT_CLOCK_SKEW_MS } from '../api/limits.js';
-import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../index/types.js';
-import type { RemoteFile } from './remote-file.js';
+import type { LocalObservation, PlanRow, RemoteDelete, UploadIntent } from '../index/types.js';
+import type { RemoteFile, RemoteListing } from './remote-file.js';
 
-export type { RemoteFile } from './remote-file.js';
+export type { RemoteFile, RemoteListing } from './remote-file.js';
 import { checkDeleteSafety } from './delete-safety.js';
 import { planRemoteOwnership, type Adoption, type OwnershipOptions } from './plan-remote.js';
 
@@ -25,6 +25,9 @@ export type { Adoption } from './plan-remote.js';
 import { sameRoot, type RootIdentity } from './root-identity.js';
 import { HELD_MESSAGE } from './held-deletes.js';
 import { pairMoves, type MoveTarget } from './moves.js';
+import { concurrentView, type ConcurrentChanges } from './plan-concurrent.js';
+
+export type { ConcurrentChanges } from './plan-concurrent.js';
 
 /** An intent matches remote files created up to this long before it began (clock skew). */
 export const INTENT_SKEW_MS = INTENT_CLOCK_SKEW_MS;
@@ -34,25 +37,8 @@ export const EXPIRY_MARGIN_MS = 5 * 60_000;
 /** The start of the skip reason the executor records when the API answers 413. */
 export const API_REFUSED_TOO_LARGE = 'refused by the API as too large (413)';
 
-export interface LocalSnapshot {
-  /** Every syncable file, with its content hash (null when it could not be read). */
-  files: ReadonlyMap<string, LocalObservation>;
-  /** Files present but not synced (ignored, too large, special) and why. */
-  skipped: ReadonlyMap<string, SkippedFile>;
-  /** Files present but unreadable: neither uploaded nor deleted. */
-  unreadable: ReadonlySet<string>;
-  /** Directories that could not be listed: nothing under them is considered removed. */
-  unreadableDirs: readonly string[];
-  /** The watched folder itself is missing: nothing at all is considered removed. */
-  rootMissing: boolean;
-}
-
-export interface SkippedFile {
-  reason: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
+import type { LocalSnapshot } from './local-snapshot.js';
+export type { LocalSnapshot, SkippedFile } from './local-snapshot.js';
 
 /** The ownership options (adopt, deleteUnmanaged, ownerTag, ...) are in src/sync/plan-remote.ts. */
 export interface PlanOptions extends OwnershipOptions {
@@ -76,12 +62,16 @@ export interface PlanScope {
 }
 
 export interface PlanInput {
-  rows: readonly FileRow[];
+  /** The index's rows (full FileRows do), ordered by path. */
+  rows: readonly PlanRow[];
   intents: readonly UploadIntent[];
   pendingDeletes: readonly RemoteDelete[];
   local: LocalSnapshot;
-  /** The full listing by id; null when the plan is made without one (trust the index). */
-  remote: ReadonlyMap<string, RemoteFile> | null;
+  /**
+   * The full listing by id (a Map, or the index's TEMP table: src/sync/remote-file.ts); null when
+   * the plan is made without one (trust the index).
+   */
+  remote: RemoteListing | null;
   /** Intents of uploads running right now: left alone. */
   liveIntentIds?: ReadonlySet<number>;
   now: number;
@@ -103,6 +93,11 @@ export interface PlanInput {
    * (a watcher batch of removals). A removal whose content or inode is among them is a move.
    */
   appeared?: readonly MoveTarget[];
+  /**
+   * For a full pass that ran while the watcher path kept working: what it did meanwhile
+   * (src/sync/plan-concurrent.ts). Handled paths are left to it; newer copies are not missing.
+   */
+  concurrent?: ConcurrentChanges;
 }
 
 export type DeleteReasonText = RemoteDelete['reason'];
@@ -143,7 +138,12 @@ export interface Plan {
 
 /** Plans one pass. Deterministic: the same input gives the same plan. */
 export function planSync(input: PlanInput): Plan {
-  const { rows, local, remote, options, now } = input;
+  const { options, now } = input;
+  // Every row counts as owned; only the judged ones (not the watcher path's) are planned.
+  const allRows = input.rows;
+  const view = concurrentView(input, input.concurrent);
+  const { local, remote } = view;
+  const rows = view.judged;
   const plan: Plan = {
     intentsDone: [],
     adoptions: [],
@@ -163,15 +163,29 @@ export function planSync(input: PlanInput): Plan {
     recentRemovals: [],
     rootToRecord: null,
   };
-  const rowByPath = new Map(rows.map((r) => [r.path, r]));
+  // Built by loops, not rows.map(...): a pass over 100,000 rows should not allocate 100,000 pairs.
+  const rowByPath = new Map<string, PlanRow>();
+  for (const r of rows) rowByPath.set(r.path, r);
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
-  for (const r of rows) if (r.fileId) owned.add(r.fileId);
+  for (const r of allRows) if (r.fileId) owned.add(r.fileId);
   for (const d of input.pendingDeletes) owned.add(d.fileId);
 
-  /** For each path, the remote copy it will hold after this plan (by content). */
-  const willHold = new Map<string, string>(); // path -> sha256 held remotely after the plan
+  /**
+   * For each path, the remote copy it will hold after this plan (by content): an adoption's, else
+   * its row's live copy. Read through the rows, not copied into a map of every path.
+   */
+  const gonePaths = new Set<string>();
+  const adoptedHold = new Map<string, string>();
+  const willHold = {
+    get(path: string): string | undefined {
+      const adopted = adoptedHold.get(path);
+      if (adopted !== undefined) return adopted;
+      const r = rowByPath.get(path);
+      return r && r.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
+    },
+  };
 
   // 1. Queued deletes: run them, or retire them when the listing shows them gone.
   for (const d of input.pendingDeletes) {
@@ -184,22 +198,25 @@ export function planSync(input: PlanInput): Plan {
   const goneIds = new Map<string, boolean>();
   for (const r of rows) {
     if (!r.fileId) continue;
-    if (remote && !remote.has(r.fileId)) {
+    // One lookup per row: the listing may be a table, not a Map.
+    const listed = remote?.get(r.fileId);
+    if (remote && !listed && !view.storedSince(r.fileId)) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: false });
       goneIds.set(r.fileId, false);
+      gonePaths.add(r.path);
       continue;
     }
-    const expiresAt = remote?.get(r.fileId)?.expiresAt ?? r.remoteExpiresAt;
+    const expiresAt = listed?.expiresAt ?? r.remoteExpiresAt;
     if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now + options.expiryMarginMs) {
       plan.remoteGone.push({ path: r.path, fileId: r.fileId, expired: true });
       goneIds.set(r.fileId, true);
+      gonePaths.add(r.path);
       // An expired file still lists for 30 days; deleting it frees its metadata at once.
-      if (!remote || remote.has(r.fileId)) {
+      if (!remote || listed) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
       }
       continue;
     }
-    if (r.remoteSha256) willHold.set(r.path, r.remoteSha256);
   }
 
   // The folder as seen now: a missing or replaced folder, or parts of it unreadable, and no
@@ -213,10 +230,10 @@ export function planSync(input: PlanInput): Plan {
   let orphanHeld: Plan['held'] = null;
   if (remote) {
     const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
-    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: input.liveIntentIds, files: local.files, willHold, partial, options });
+    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: view.liveIntentIds, files: local.files, willHold, partial, options });
     plan.intentsDone = own.intentsDone;
     plan.adoptions = own.adoptions;
-    for (const a of own.adoptions) willHold.set(a.path, a.sha256);
+    for (const a of own.adoptions) adoptedHold.set(a.path, a.sha256);
     plan.deletes.push(...own.deletes);
     plan.unmanaged = own.unmanaged;
     plan.orphans = own.orphans;
@@ -273,7 +290,7 @@ export function planSync(input: PlanInput): Plan {
     const obs = u.reason === 'new' ? local.files.get(u.path) : undefined;
     if (obs) newFiles.push({ path: obs.path, sha256: obs.sha256, ino: obs.ino });
   }
-  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as FileRow);
+  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as PlanRow);
   const pairs = rootReplaced ? new Map<string, string>() : pairMoves(sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })), newFiles);
   plan.moves = [...pairs].map(([from, to]) => ({ from, to }));
   const heldBefore = input.held ?? new Set<string>();
@@ -285,16 +302,17 @@ export function planSync(input: PlanInput): Plan {
   const fresh = candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && !stillHeldSet.has(c));
   const candidatePaths = new Set(candidates.map((c) => c.path));
   // Held paths out of reach of this plan (an unreadable directory, a missing folder) stay held.
-  const untouched = rows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
+  // (A held path the watcher path handled meanwhile is its to judge: it stays held here.)
+  const untouched = allRows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
 
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
-  const managed = (scope ? scope.managed : rows.filter((r) => r.fileId !== null).length) + recent.length;
+  const managed = (scope ? scope.managed : countManaged(allRows)) + recent.length;
   const deleting = fresh.length;
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
-  if (rootMissing && rows.some((r) => r.fileId)) {
-    plan.held = { count: rows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
+  if (rootMissing && allRows.some((r) => r.fileId)) {
+    plan.held = { count: allRows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
     plan.heldPaths = keptHeld;
   } else if (rootReplaced && !options.allowMassDelete && deleting + stillHeld.length > 0) {
     plan.removals = gone;
@@ -320,6 +338,12 @@ export function planSync(input: PlanInput): Plan {
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;
+}
+
+function countManaged(rows: readonly PlanRow[]): number {
+  let n = 0;
+  for (const r of rows) if (r.fileId !== null) n++;
+  return n;
 }
 
 function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {

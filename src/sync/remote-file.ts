@@ -17,6 +17,20 @@ export interface RemoteFile {
   mimeType?: string | null;
 }
 
+/**
+ * The full listing as the planner reads it: by id, and once in full. A ReadonlyMap by id is one
+ * (the unit tests hand in Maps); a reconcile hands in the index's TEMP table
+ * (src/index/listing-table.ts), so that the listing is never held in memory whole.
+ */
+export interface RemoteListing {
+  /** Files listed. */
+  readonly size: number;
+  has(id: string): boolean;
+  get(id: string): RemoteFile | undefined;
+  /** Every listed file, in any order (the planner sorts what it keeps). */
+  values(): Iterable<RemoteFile>;
+}
+
 /** The API's timestamps as ms since epoch (null when absent or unparseable). */
 export function toRemote(file: FileMetadata): { createdAt: number | null; expiresAt: number | null } {
   const created = Date.parse(file.created_at);

@@ -62,6 +62,8 @@ export interface SettledPathsDeps {
    * recorded there, as the scan's are, and rechecked until they can be listed.
    */
   unreadable: { add(dir: UnreadableDir): void; covers(relPath: string): boolean };
+  /** These paths are about to be planned here (a reconcile running meanwhile leaves them to us). */
+  planning?(paths: ReadonlySet<string>): void;
 }
 
 /** An lstat refused for want of permission: a folder above the path may be unreadable. */
@@ -309,6 +311,7 @@ export class SettledPaths {
   async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
     const { index, logger, config } = this.#d;
     const scope = new Set(checked.map((c) => c.path));
+    this.#d.planning?.(scope);
     const rows = [...scope].flatMap((p) => index.get(p) ?? []);
     const seen = await observeRoot(config.dir);
     const now = this.#d.now();

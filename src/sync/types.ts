@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
-import type { FileState, RemoteDelete } from '../index/types.js';
+import type { FileState, LocalObservation, RemoteDelete } from '../index/types.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher, WatcherOptions } from '../watch/watcher.js';
 import type { UploadOutcome } from './executor.js';
+import type { ConcurrentChanges } from './plan-concurrent.js';
 import type { KeyedQueue } from './queue.js';
 import type { RequestGate } from './request-gate.js';
 
@@ -108,6 +109,36 @@ export interface StatusReport {
    * was refused (401/403 on a listing) or the organization's storage is full. Null when none.
    */
   apiProblem: ApiProblem | null;
+  /** The reconcile pass running now and how far it got; null (or absent: no daemon) when none runs. */
+  reconcile?: ReconcileProgressReport | null;
+}
+
+/** A running reconcile pass, for `status` (src/sync/reconcile-progress.ts). */
+export interface ReconcileProgressReport {
+  /** listing: the remote listing is read (the scan may run alongside); scanning: the listing is done, the scan not; applying: its jobs run. */
+  phase: 'listing' | 'scanning' | 'planning' | 'applying';
+  startedAt: string;
+  elapsedMs: number;
+  /** Pages of up to 1,000 files read so far (as requested), and the files on them. */
+  listing: { pages: number; files: number; done: boolean };
+  /** Files the scan has seen so far. */
+  scan: { files: number; done: boolean };
+  /** The plan's uploads and deletes, done of total; null before the plan is applied. */
+  apply: { uploadsDone: number; uploadsTotal: number; deletesDone: number; deletesTotal: number } | null;
+}
+
+/** How a reconcile pass tells the engine how far it got (src/sync/reconcile-progress.ts keeps it). */
+export interface ReconcileProgressSink {
+  /** Files read from the listing so far. */
+  listed(files: number): void;
+  listingDone(): void;
+  /** Files the scan has seen so far. */
+  scanned(files: number): void;
+  scanDone(): void;
+  planning(): void;
+  applying(uploads: number, deletes: number): void;
+  uploadDone(): void;
+  deleteDone(): void;
 }
 
 export interface ApiProblem {
@@ -158,8 +189,13 @@ export interface LastError {
 }
 
 export interface SyncEngine {
-  /** Opens nothing itself: the index, client and watcher are passed in. Runs the start reconcile. */
+  /**
+   * Opens nothing itself: the index, client and watcher are passed in. Starts the watcher, then
+   * the start-up reconcile behind it; resolves (or rejects) when that reconcile is done.
+   */
   start(): Promise<void>;
+  /** Resolves once the engine is live: the watcher is ready and its changes are handled at once. */
+  onLive(): Promise<void>;
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   status(): StatusReport;
   files(): FileEntry[];
@@ -211,6 +247,19 @@ export interface ReconcileContext {
   /** The folders this pass's scan could not list (recorded in the index already). */
   onUnreadableDirs?(dirs: readonly { path: string; reason: string }[]): void;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /**
+   * The scan is done, the listing maybe not: the engine may hand the files it found changed to the
+   * watcher path now (src/sync/plan-concurrent.ts scanChanges). Not called for a dry run or a
+   * fresh index (whose files may have copies to adopt).
+   */
+  onScanned?(files: readonly LocalObservation[]): void;
+  /** Where the pass reports its phase for `status`. */
+  readonly progress?: ReconcileProgressSink;
+  /**
+   * What the watcher path and the jobs did since the pass began (src/sync/plan-concurrent.ts),
+   * read when the pass plans; absent or undefined: nothing ran meanwhile.
+   */
+  concurrent?(): ConcurrentChanges | undefined;
 }
 
 export type RunReconcile = (ctx: ReconcileContext, options: ReconcileOptions) => Promise<ReconcileReport>;

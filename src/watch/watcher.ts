@@ -1,26 +1,30 @@
 /**
- * The thin shell over chokidar 5. Every file event is only a hint: the path is touched in the
- * settle tracker, and once it has been quiet for settleMs the engine gets it in `onSettled` and
- * stats it against the index, which is the truth. No awaitWriteFinish and no atomic mode: the
- * settle time already turns a copy in progress or an editor's temp-file-and-rename save into one
- * settled path, and the `ignored` callback alone decides what is watched.
+ * The watcher the engine uses, over one of two libraries (src/watch/backend.ts): @parcel/watcher
+ * for native watching (one watch per directory), chokidar 5 for polling (network mounts) and as
+ * the fallback when the native watcher is refused. Every file event is only a hint: the path is
+ * touched in the settle tracker, and once it has been quiet for settleMs the engine gets it in
+ * `onSettled` and stats it against the index, which is the truth. No awaitWriteFinish and no
+ * atomic mode: the settle time already turns a copy in progress or an editor's temp-file-and-rename
+ * save into one settled path, and the `ignored` callback alone decides what is reported.
  */
-import { lstat, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as chokidar from 'chokidar';
+import { isWatchLimit, type BackendContext, type WatchBackend, type WatchBackendKind, type WatchMode } from './backend.js';
+import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
+import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
 
-export type ChokidarFactory = typeof chokidar.watch;
-export type WatchMode = 'native' | 'polling';
+export type { ChokidarFactory } from './chokidar-backend.js';
+export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
+export type { WatchBackendKind, WatchMode } from './backend.js';
 
 export interface WatcherOptions {
   /** The watched folder. */
   readonly root: string;
   /** `relPath` is relative to root and '/'-separated. Ignored directories are not watched at all. */
   readonly ignored: (relPath: string, isDir: boolean) => boolean;
-  /** Accepted for symmetry with the scan; chokidar itself never follows links (see below). */
+  /** Accepted for symmetry with the scan; the watchers never follow links (see chokidar-backend.ts). */
   readonly followSymlinks: boolean;
   /** Start in polling mode (network mounts). Native mode falls back to it on ENOSPC/EMFILE. */
   readonly usePolling: boolean;
@@ -32,7 +36,7 @@ export interface WatcherOptions {
    * again even if their stat looks as indexed, since `cp -p` or `touch -r` restore the stat.
    */
   readonly onSettled: (paths: string[], rehash: ReadonlySet<string>) => void;
-  /** A directory was removed (its files are also reported one by one). */
+  /** A directory was removed (its files may not be reported one by one: a folder moved away is one event). */
   readonly onDirRemoved?: (relDir: string) => void;
   /**
    * A directory appeared. Its files are reported one by one too, but a file written into a new
@@ -47,19 +51,31 @@ export interface WatcherOptions {
    */
   readonly onDirEntryEvent?: (relPath: string) => void;
   /**
-   * Codes: E_WATCH_LIMIT (fell back to polling), E_ROOT_MISSING (the watched folder is gone:
-   * delete nothing; settled paths are held until it is back).
+   * Codes: E_WATCH_LIMIT (fell back to polling), E_WATCH_FALLBACK (the native directory watcher
+   * is unavailable: chokidar watches instead), E_ROOT_MISSING (the watched folder is gone: delete
+   * nothing; settled paths are held until it is back), E_ROOT_REPLACED.
    */
   readonly onWarning?: (message: string, code: string) => void;
   /** The watched folder is back after E_ROOT_MISSING; the watch was restarted. Rescan it. */
   readonly onRootRestored?: () => void;
   readonly onError?: (err: Error) => void;
+  /**
+   * Where the native watcher records the tree when it closes, and reads it back at the next
+   * start to report what changed meanwhile (as changed paths, at once). No snapshot without it.
+   */
+  readonly snapshotPath?: string;
+  /** Which library watches in native mode; chokidar is the fallback. @default 'parcel' */
+  readonly nativeBackend?: WatchBackendKind;
   /** For tests. @default chokidar.watch */
   readonly chokidarFactory?: ChokidarFactory;
+  /** For tests. @default loads @parcel/watcher */
+  readonly parcelLoader?: ParcelLoader;
 }
 
 export interface Watcher {
   readonly mode: WatchMode;
+  /** The library watching now. */
+  readonly backend: WatchBackendKind;
   readonly warning: string | null;
   /** Paths waiting to settle. */
   readonly pendingCount: number;
@@ -67,7 +83,7 @@ export interface Watcher {
   ready(): Promise<void>;
   /**
    * Watches a folder again: one that could not be read when the watch began is not watched
-   * (chokidar drops it), so once it is readable the engine asks for it here.
+   * (chokidar drops it, parcel is told to skip it), so once it is readable the engine asks for it here.
    */
   rewatch(relDir: string): void;
   /** Resolves when no path waits to settle. */
@@ -76,27 +92,31 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-const WATCH_LIMIT_CODES: readonly string[] = ['ENOSPC', 'EMFILE'];
-
-function watchLimitMessage(code: string, root: string, pollIntervalMs: number): string {
-  const what =
-    code === 'ENOSPC'
-      ? 'the system limit on inotify watches was reached (ENOSPC)'
-      : 'the system refused more file watchers (EMFILE: too many open files or inotify instances)';
+/** Says which limit the OS hit and how to raise it, for the platform the daemon runs on. */
+export function watchLimitMessage(code: string, root: string, pollIntervalMs: number, platform: NodeJS.Platform = process.platform): string {
+  const fellBack = `fell back to polling every ${pollIntervalMs} ms, which uses more CPU and notices changes later`;
+  const restart = 'then restart claude-filesync.';
+  if (platform === 'darwin') {
+    return (
+      `Watching ${root}: the system refused more open files (${code}: the per-process limit, launchd's NumberOfFiles); ${fellBack}. ` +
+      `To raise it: reinstall the agent with \`claude-filesync service install\` (its plist sets NumberOfFiles to 65536), ` +
+      `or for a daemon started by hand run \`ulimit -n 65536\` in its shell first (and \`sudo launchctl limit maxfiles 65536 200000\` ` +
+      `if the system-wide limit is lower); ${restart}`
+    );
+  }
+  if (code === 'ENOSPC') {
+    return (
+      `Watching ${root}: the system limit on inotify watches was reached (ENOSPC: fs.inotify.max_user_watches, one watch per folder); ` +
+      `${fellBack}. To raise the limit: sudo sysctl fs.inotify.max_user_watches=524288, and to keep it after a reboot put ` +
+      `fs.inotify.max_user_watches=524288 in /etc/sysctl.d/60-claude-filesync.conf; ${restart}`
+    );
+  }
   return (
-    `Watching ${root}: ${what}; fell back to polling every ${pollIntervalMs} ms, which uses more CPU ` +
-    `and notices changes later. To raise the limit: sudo sysctl fs.inotify.max_user_watches=524288 ` +
-    `(and fs.inotify.max_user_instances=512), and to keep it after a reboot put those lines in ` +
-    `/etc/sysctl.d/60-claude-filesync.conf; then restart claude-filesync.`
+    `Watching ${root}: the system refused another watcher (EMFILE: fs.inotify.max_user_instances, inotify instances per user, ` +
+    `or the open files limit, ulimit -n); ${fellBack}. To raise them: sudo sysctl fs.inotify.max_user_instances=512, and to keep it ` +
+    `after a reboot put fs.inotify.max_user_instances=512 in /etc/sysctl.d/60-claude-filesync.conf; for open files set ` +
+    `LimitNOFILE=65536 in the service unit (\`claude-filesync service install\` does) or run \`ulimit -n 65536\` first; ${restart}`
   );
-}
-
-/** root-relative '/'-separated path, '' for the root itself, null for a path outside it. */
-function relativeTo(root: string, abs: string): string | null {
-  const rel = path.relative(root, path.resolve(root, abs));
-  if (rel === '') return '';
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return null;
-  return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 
 /** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed. */
@@ -113,15 +133,17 @@ async function rootState(p: string): Promise<{ present: boolean; id: string | nu
 
 const now = (): number => performance.now();
 
-class ChokidarWatcher implements Watcher {
+class SettlingWatcher implements Watcher {
   #opts: WatcherOptions;
   #root: string;
-  #factory: ChokidarFactory;
   #tracker: SettleTracker;
   /** Paths waiting to settle that had a change event (not only add or unlink). */
   #changed = new Set<string>();
   #mode: WatchMode;
-  #backend: chokidar.FSWatcher | null = null;
+  #kind: WatchBackendKind;
+  #backend: WatchBackend | null = null;
+  /** The snapshot is read by the first backend only: a restarted one would report everything. */
+  #replaySnapshot: string | null;
   #limitWarning: string | null = null;
   #rootWarning: string | null = null;
   /** dev:ino of the root when last seen, to notice it being replaced. */
@@ -139,15 +161,20 @@ class ChokidarWatcher implements Watcher {
   constructor(opts: WatcherOptions) {
     this.#opts = opts;
     this.#root = path.resolve(opts.root);
-    this.#factory = opts.chokidarFactory ?? chokidar.watch;
     this.#tracker = new SettleTracker(opts.settleMs);
     this.#mode = opts.usePolling ? 'polling' : 'native';
+    this.#kind = opts.usePolling ? 'chokidar' : (opts.nativeBackend ?? 'parcel');
+    this.#replaySnapshot = opts.snapshotPath ?? null;
     this.#readyPromise = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#startBackend();
   }
 
   get mode(): WatchMode {
     return this.#mode;
+  }
+
+  get backend(): WatchBackendKind {
+    return this.#kind;
   }
 
   get warning(): string | null {
@@ -163,10 +190,8 @@ class ChokidarWatcher implements Watcher {
   }
 
   rewatch(relDir: string): void {
-    if (this.#closed || !this.#backend) return;
-    const abs = path.join(this.#root, ...relDir.split('/'));
-    this.#backend.unwatch(abs);
-    this.#backend.add(abs);
+    if (this.#closed) return;
+    this.#backend?.rewatch(relDir);
   }
 
   onIdle(): Promise<void> {
@@ -189,129 +214,83 @@ class ChokidarWatcher implements Watcher {
     for (const p of this.#tracker.paths()) this.#tracker.forget(p);
     this.#changed.clear();
     this.#checkIdle();
-    if (backend) await backend.close().catch(() => undefined);
+    // No snapshot while the folder is missing: the next start would take every file for new.
+    const snapshot = this.#rootWarning === null ? this.#opts.snapshotPath : undefined;
+    if (backend) await backend.close(snapshot).catch(() => undefined);
   }
 
   #startBackend(): void {
-    const interval = this.#opts.pollIntervalMs;
-    const backend = this.#factory(this.#root, {
-      persistent: true,
-      ignoreInitial: true,
-      // Never let chokidar follow links: it recurses through symlink loops without end (ELOOP
-      // storms) and would watch targets outside the folder. The scan follows links safely (inside
-      // the folder only, loops detected) when watch.followSymlinks is on, so changes behind a
-      // followed link are picked up by the next reconcile rather than live.
-      followSymlinks: false,
-      usePolling: this.#mode === 'polling',
-      interval,
-      binaryInterval: interval,
-      atomic: false,
-      // An unreadable folder is the scan's to report, not a watcher error per event.
-      ignorePermissionErrors: true,
-      ignored: (p: string, stats?: Stats) => this.#isIgnored(p, stats),
-    });
+    // Events of a backend replaced (or closed) are dropped.
+    let backend: WatchBackend | null = null;
+    const mine = (): boolean => backend !== null && this.#backend === backend && !this.#closed;
+    const ctx: BackendContext = {
+      root: this.#root,
+      mode: this.#mode,
+      pollIntervalMs: this.#opts.pollIntervalMs,
+      ignored: this.#opts.ignored,
+      events: {
+        file: (rel, changed) => mine() && this.#touch(rel, changed),
+        dirAdded: (rel) => mine() && this.#opts.onDirAdded?.(rel),
+        dirEntry: (rel) => mine() && this.#opts.onDirEntryEvent?.(rel),
+        dirRemoved: (rel) => {
+          if (!mine()) return;
+          if (rel === '') void this.#checkRoot();
+          else this.#opts.onDirRemoved?.(rel);
+        },
+        error: (err) => mine() && this.#onBackendError(err),
+      },
+    };
+    backend =
+      this.#kind === 'parcel'
+        ? new ParcelBackend(ctx, {
+            ...(this.#opts.parcelLoader ? { load: this.#opts.parcelLoader } : {}),
+            replaySnapshot: this.#replaySnapshot,
+          })
+        : new ChokidarBackend(ctx, this.#opts.chokidarFactory);
+    this.#replaySnapshot = null;
     this.#backend = backend;
-    const mine = (): boolean => this.#backend === backend && !this.#closed;
-    backend.on('add', (p) => mine() && this.#touch(p));
-    backend.on('change', (p) => mine() && this.#touch(p, true));
-    backend.on('unlink', (p) => mine() && this.#touch(p));
-    backend.on('raw', (_event, rawPath, details) => mine() && this.#onRaw(rawPath, details));
-    backend.on('addDir', (p) => {
-      if (!mine()) return;
-      const rel = relativeTo(this.#root, p);
-      if (rel) this.#opts.onDirAdded?.(rel);
-    });
-    backend.on('unlinkDir', (p) => {
-      if (!mine()) return;
-      const rel = relativeTo(this.#root, p);
-      if (rel === '') {
-        void this.#checkRoot();
-        return;
-      }
-      if (rel !== null) this.#opts.onDirRemoved?.(rel);
-    });
-    backend.on('error', (err) => {
-      if (mine()) this.#onBackendError(err as Error);
-    });
-    backend.on('ready', () => {
+    void backend.ready().then(() => {
       if (!mine()) return;
       this.#resolveReady();
       void this.#checkRoot();
     });
   }
 
-  #isIgnored(p: string, stats?: Stats): boolean {
-    const rel = relativeTo(this.#root, p);
-    if (rel === '' || rel === null) return false;
-    try {
-      // Without stats chokidar asks again with them before it descends into a directory,
-      // so a directory-only pattern still keeps the directory unwatched.
-      return this.#opts.ignored(rel, stats?.isDirectory() ?? false);
-    } catch (err) {
-      this.#opts.onError?.(err as Error);
-      return false;
-    }
-  }
-
-  #touch(p: string, changed = false): void {
-    const rel = relativeTo(this.#root, p);
-    if (rel === null || rel === '') return;
+  #touch(rel: string, changed: boolean): void {
     if (changed) this.#changed.add(rel);
     this.#tracker.touch(rel, now());
     this.#schedule();
   }
 
-  /**
-   * chokidar drops a file's event when the mtime is the one it saw last and the atime is later
-   * (it takes that for a mere read), even when the path now names another inode: a file made in
-   * the same clock tick as the target's last write, read once, then moved over the target, was
-   * never reported (issue 14, symptom 8), nor was `cp -p` over a file read since. So the raw
-   * events are used too: one from a file's own watch (native), or a polled stat whose inode or
-   * ctime moved (not only its atime: our own reads must not wake us), touches the file, marked
-   * for a re-read. A directory's watch names its entries; add and unlink cover those.
-   */
-  #onRaw(rawPath: unknown, details: unknown): void {
-    const d = details as { watchedPath?: unknown; curr?: Stats; prev?: Stats } | undefined;
-    if (typeof rawPath !== 'string' || d === undefined) return;
-    if (typeof d.watchedPath === 'string') {
-      const watched = d.watchedPath;
-      if (path.basename(watched) !== rawPath) {
-        const rel = relativeTo(this.#root, path.join(watched, rawPath));
-        if (rel) this.#opts.onDirEntryEvent?.(rel);
-        return;
-      }
-      // A directory whose entry has its name looks the same: only a file there now is touched (a
-      // path gone is chokidar's unlink to report).
-      void lstat(watched).then(
-        (st) => !st.isDirectory() && !this.#closed && this.#touch(watched, true),
-        () => undefined,
-      );
-    } else if (d.curr && d.prev && d.curr.isFile() && (d.curr.ino !== d.prev.ino || d.curr.ctimeMs !== d.prev.ctimeMs)) {
-      this.#touch(rawPath, true);
-    }
-  }
-
   #onBackendError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (WATCH_LIMIT_CODES.includes(code) && this.#mode === 'native') {
-      if (!this.#switching) void this.#fallBackToPolling(code);
+    if (isWatchLimit(err) && this.#mode === 'native') {
+      if (!this.#switching) void this.#fallBack('polling', watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs), 'E_WATCH_LIMIT');
+      return;
+    }
+    if (code === 'E_WATCH_UNAVAILABLE' && this.#kind === 'parcel') {
+      const message =
+        `Watching ${this.#root}: ${err.message}; watching with chokidar instead, which keeps one watch per file ` +
+        `(more memory on big folders, and on macOS one open file per file).`;
+      if (!this.#switching) void this.#fallBack('native', message, 'E_WATCH_FALLBACK');
       return;
     }
     this.#opts.onError?.(err);
   }
 
-  async #fallBackToPolling(code: string): Promise<void> {
+  /** Replaces the backend by chokidar, native or polling, and says why. */
+  async #fallBack(mode: WatchMode, message: string, code: string): Promise<void> {
     this.#switching = true;
     const old = this.#backend;
     this.#backend = null;
-    this.#mode = 'polling';
-    const message = watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs);
+    this.#mode = mode;
+    this.#kind = 'chokidar';
     this.#limitWarning = message;
     try {
       await old?.close().catch(() => undefined);
       if (this.#closed) return;
       this.#startBackend();
-      this.#opts.onWarning?.(message, 'E_WATCH_LIMIT');
+      this.#opts.onWarning?.(message, code);
     } finally {
       this.#switching = false;
     }
@@ -371,12 +350,7 @@ class ChokidarWatcher implements Watcher {
       // watches still point at the old one. Watch the new one and let the engine rescan.
       this.#rootId = id;
       this.#opts.onWarning?.(`The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`, 'E_ROOT_REPLACED');
-      const old = this.#backend;
-      this.#backend = null;
-      await old?.close().catch(() => undefined);
-      if (this.#closed) return present;
-      this.#startBackend();
-      await this.#backendReady();
+      await this.#restartBackend();
       if (!this.#closed) this.#opts.onRootRestored?.();
       return present;
     }
@@ -389,28 +363,23 @@ class ChokidarWatcher implements Watcher {
       this.#schedule();
     } else if (present && this.#rootWarning !== null) {
       this.#rootWarning = null;
-      // The old watches died with the old folder: watch the new one.
-      const old = this.#backend;
-      this.#backend = null;
-      await old?.close().catch(() => undefined);
-      if (this.#closed) return present;
-      this.#startBackend();
-      // Tell the engine only once the new watches are in place, so its rescan and the watcher
-      // between them miss nothing written after the folder came back.
-      await this.#backendReady();
+      // The old watches died with the old folder: watch the new one. Tell the engine only once
+      // the new watches are in place, so its rescan and the watcher between them miss nothing
+      // written after the folder came back.
+      await this.#restartBackend();
       if (this.#closed) return present;
       this.#opts.onRootRestored?.();
     }
     return present;
   }
 
-  #backendReady(): Promise<void> {
-    const backend = this.#backend;
-    if (!backend) return Promise.resolve();
-    return new Promise((resolve) => {
-      backend.once('ready', () => resolve());
-      backend.once('error', () => resolve());
-    });
+  async #restartBackend(): Promise<void> {
+    const old = this.#backend;
+    this.#backend = null;
+    await old?.close().catch(() => undefined);
+    if (this.#closed) return;
+    this.#startBackend();
+    await (this.#backend as WatchBackend | null)?.ready();
   }
 
   #isIdle(): boolean {
@@ -431,5 +400,5 @@ export function createWatcher(options: WatcherOptions): Watcher {
       `Expected pollIntervalMs to be a finite number > 0, got ${String(options.pollIntervalMs)} (${typeof options.pollIntervalMs})`,
     );
   }
-  return new ChokidarWatcher(options);
+  return new SettlingWatcher(options);
 }

@@ -21,6 +21,8 @@ export const TEST_KEY = 'sk-ant-test-key-0123456789';
 
 export interface HarnessOptions {
   watch?: boolean;
+  /** The native watching library. @default the daemon's (parcel) */
+  nativeBackend?: 'parcel' | 'chokidar';
   settleMs?: number;
   config?: {
     queue?: Partial<Config['queue']>;
@@ -89,7 +91,7 @@ export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
   const make = () => {
     const index = IndexStore.open(path.join(stateDir, 'index.sqlite'));
     // Composed as the daemon composes it; the config points the client at the emulator.
-    const engine = composeEngine(config, index, logger, { watch: o.watch ?? true });
+    const engine = composeEngine(config, index, logger, { watch: o.watch ?? true, ...(o.nativeBackend ? { nativeBackend: o.nativeBackend } : {}) });
     return { index, engine };
   };
   let current = make();

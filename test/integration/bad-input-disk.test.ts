@@ -4,6 +4,9 @@
  * root can do instead, and what a normal user can do elsewhere:
  * - unreadable file: as root, the process drops its effective uid to nobody (seteuid, undone after)
  *   so that a mode-000 file owned by root really cannot be opened; as a normal user, chmod 000.
+ *   A setuid call interrupts every thread's system calls, and @parcel/watcher's thread dies of it
+ *   ("Unable to poll: Interrupted system call"), so these tests watch with chokidar; the one test
+ *   of that death itself is below.
  * - full or read-only state directory: a tiny tmpfs mounted over the state directory (root only;
  *   skipped with that reason for a normal user, who cannot mount).
  */
@@ -82,8 +85,32 @@ function fillDisk(dir: string): string {
   return filler;
 }
 
+/** A watching harness for the tests that change the process's euid (see the comment at the top). */
+const setuidHarness = () => createHarness({ watch: true, settleMs: 100, nativeBackend: 'chokidar' });
+
+/**
+ * A folder `locked/` with `file` in it, synced by a started engine running as nobody, then made
+ * root's and mode 000 (with `whileLocked` done as root before the process is nobody again).
+ */
+async function startThenLockFolder(x: Harness, file: string, whileLocked: () => Promise<void> = async () => undefined): Promise<string> {
+  await put(x, 'readable.txt', 'readable');
+  await put(x, `locked/${file}`, 'synced before the folder was locked');
+  const locked = path.join(x.dir, 'locked');
+  if (isRoot) chownTree(path.dirname(x.dir), NOBODY, NOBODY);
+  becomeNobody();
+  await x.engine.start();
+  await x.engine.onIdle();
+  expect(x.emulator.files()).toHaveLength(2);
+  becomeRoot();
+  if (isRoot) chownSync(locked, 0, 0);
+  chmodSync(locked, 0o000);
+  await whileLocked();
+  becomeNobody();
+  return locked;
+}
+
 async function unreadable(retry: 'reconcile' | 'watcher'): Promise<void> {
-  h = await createHarness({ watch: true, settleMs: 100 });
+  h = await setuidHarness();
   await put(h, 'readable.txt', 'readable');
   await put(h, 'locked.txt', 'locked');
   chmodSync(path.join(h.dir, 'locked.txt'), 0o000);
@@ -129,20 +156,9 @@ describe('bad input: the disk', () => {
   // logs) and never watched once readable. As root, the folder is root's with mode 000 while the
   // process runs with the effective uid nobody (see unreadable() above).
   it('an unreadable folder is reported with its reason, holds deletes under it, and is scanned and watched once readable', async () => {
-    h = await createHarness({ watch: true, settleMs: 100 });
-    await put(h, 'readable.txt', 'readable');
-    await put(h, 'locked/old.txt', 'synced before the folder was locked');
-    const locked = path.join(h.dir, 'locked');
-    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
-    becomeNobody();
+    h = await setuidHarness();
     try {
-      await h.engine.start();
-      await h.engine.onIdle();
-      expect(h.emulator.files()).toHaveLength(2);
-      becomeRoot();
-      if (isRoot) chownSync(locked, 0, 0);
-      chmodSync(locked, 0o000);
-      becomeNobody();
+      const locked = await startThenLockFolder(h, 'old.txt');
       // A fresh engine: its watcher cannot list the folder, its scan cannot either.
       await h.restart();
       await h.engine.onIdle();
@@ -179,20 +195,9 @@ describe('bad input: the disk', () => {
   // failed-file recheck (5 s, 10 s ...) once the folder was readable again, where the full scan
   // records the folder as unreadable.
   it('a watched folder locked while a file in it changes is recorded as unreadable (the file not failed) and synced as soon as it is readable again', async () => {
-    h = await createHarness({ watch: true, settleMs: 100 });
-    await put(h, 'readable.txt', 'readable');
-    await put(h, 'locked/a.txt', 'synced before the folder was locked');
-    const locked = path.join(h.dir, 'locked');
-    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
-    becomeNobody();
+    h = await setuidHarness();
     try {
-      await h.engine.start();
-      await h.engine.onIdle();
-      becomeRoot();
-      if (isRoot) chownSync(locked, 0, 0);
-      chmodSync(locked, 0o000);
-      await writeFile(path.join(locked, 'a.txt'), 'changed while the folder was locked');
-      becomeNobody();
+      const locked = await startThenLockFolder(h, 'a.txt', () => writeFile(path.join(h!.dir, 'locked', 'a.txt'), 'changed while the folder was locked'));
       await waitUntil(() => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true, 10_000, 'locked/ recorded as unreadable');
       expect(h.engine.status().unreadableDirs).toEqual([{ path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string }]);
       expect(h.index.get('locked/a.txt')?.state).toBe('synced');
@@ -214,8 +219,10 @@ describe('bad input: the disk', () => {
     expect(await checkInvariants(h)).toEqual([]);
   }, 60_000);
 
-  it('a new folder that cannot be listed is recorded as unreadable, then synced and watched as soon as it is readable', async () => {
-    h = await createHarness({ watch: true, settleMs: 100 });
+  // With parcel as well: its thread dies at the first euid change and the watcher falls back to
+  // chokidar; before that fallback stopped unsubscribing a dead parcel, this froze the process.
+  it.each(['chokidar', 'parcel'] as const)('a new folder that cannot be listed is recorded as unreadable, then synced and watched as soon as it is readable (%s)', async (nativeBackend) => {
+    h = await createHarness({ watch: true, settleMs: 100, nativeBackend });
     await put(h, 'readable.txt', 'readable');
     const outside = path.join(path.dirname(h.dir), 'outside');
     await put(h, '../outside/one.txt', 'made while locked');

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as chokidar from 'chokidar';
-import { createWatcher, type ChokidarFactory } from '../../src/watch/watcher.js';
+import { createWatcher, watchLimitMessage, type ChokidarFactory, type ParcelModule } from '../../src/watch/watcher.js';
 import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
 
 /** A native watcher that becomes ready and then hits the OS watch limit. */
@@ -30,6 +30,12 @@ class RefusingWatcher extends EventEmitter {
 
 const sandbox = watcherSandbox('filesync-watchfb-');
 
+/** The setting each refusal names, with the command that raises it. */
+const LIMIT_REMEDY: Record<string, string> = {
+  ENOSPC: 'sudo sysctl fs.inotify.max_user_watches=524288',
+  EMFILE: 'sudo sysctl fs.inotify.max_user_instances=512',
+};
+
 function setup(code: string, readyFirst = true) {
   const calls: { usePolling: boolean | undefined; fake: RefusingWatcher | null }[] = [];
   const factory = ((paths: string | string[], options?: chokidar.ChokidarOptions) => {
@@ -49,6 +55,7 @@ function setup(code: string, readyFirst = true) {
       onSettled: (paths) => settled.push(...paths),
       onWarning: (message, c) => warnings.push({ message, code: c }),
       onError: (err) => errors.push(err),
+      nativeBackend: 'chokidar',
       chokidarFactory: factory,
     }),
   );
@@ -68,7 +75,7 @@ describe('watcher fallback to polling', () => {
     const message = watcher.warning ?? '';
     expect(message).toBe(warnings[0]!.message);
     expect(message).toContain('polling');
-    expect(message).toContain('sudo sysctl fs.inotify.max_user_watches=524288');
+    expect(message).toContain(LIMIT_REMEDY[code]);
     expect(message).toContain('/etc/sysctl.d/');
     expect(message).toContain(code);
     expect(errors).toEqual([]);
@@ -100,6 +107,7 @@ describe('watcher fallback to polling', () => {
     const watcher = createWatcher(
       watcherOptions(sandbox.dir(), {
         onError: (err) => errors.push(err),
+        nativeBackend: 'chokidar',
         chokidarFactory: (() => fake as unknown as chokidar.FSWatcher) as ChokidarFactory,
       }),
     );
@@ -124,5 +132,143 @@ describe('watcher fallback to polling', () => {
     expect(() =>
       createWatcher(watcherOptions(sandbox.dir(), { usePolling: true, pollIntervalMs: 0 })),
     ).toThrow(/pollIntervalMs.*0/);
+  });
+});
+
+/** A @parcel/watcher whose subscriptions the OS refuses, with the native module's own wording. */
+function refusingParcel(message: string): ParcelModule {
+  return {
+    subscribe: async () => {
+      throw new Error(message);
+    },
+    writeSnapshot: async (_dir, snapshot) => snapshot,
+    getEventsSince: async () => [],
+  };
+}
+
+const PARCEL_REFUSALS: [string, string][] = [
+  ['ENOSPC', "inotify_add_watch on '/x/deep' failed: No space left on device"],
+  ['EMFILE', 'Unable to initialize inotify: Too many open files'],
+];
+
+describe('native directory watcher fallback', () => {
+  it.each(PARCEL_REFUSALS)('falls back to polling on %s, with a warning that names the limit and how to raise it', async (code, nativeMessage) => {
+    const warnings: { message: string; code: string }[] = [];
+    const settled: string[] = [];
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), {
+        onSettled: (paths) => settled.push(...paths),
+        onWarning: (message, c) => warnings.push({ message, code: c }),
+        parcelLoader: async () => refusingParcel(nativeMessage),
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    expect(watcher.mode).toBe('polling');
+    expect(watcher.backend).toBe('chokidar');
+    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_LIMIT']);
+    expect(warnings[0]!.message).toContain(code);
+    expect(warnings[0]!.message).toContain(LIMIT_REMEDY[code]);
+    const file = path.join(sandbox.dir(), 'after-fallback.txt');
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; !settled.includes('after-fallback.txt'); i++) {
+      if (Date.now() > deadline) throw new Error('the polling watcher never reported the file');
+      await writeFile(file, `seen by polling ${i}`);
+      await sleep(400);
+    }
+  });
+
+  it('watches with chokidar natively, with a warning, when the native module cannot be loaded', async () => {
+    const warnings: { message: string; code: string }[] = [];
+    const settled: string[] = [];
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), {
+        onSettled: (paths) => settled.push(...paths),
+        onWarning: (message, c) => warnings.push({ message, code: c }),
+        parcelLoader: async () => {
+          throw new Error('No prebuild or local build of @parcel/watcher found');
+        },
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    expect(watcher.mode).toBe('native');
+    expect(watcher.backend).toBe('chokidar');
+    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
+    expect(warnings[0]!.message).toContain('No prebuild');
+    await writeFile(path.join(sandbox.dir(), 'seen.txt'), 'x');
+    await waitFor('the file, seen by chokidar', () => settled.includes('seen.txt'));
+  });
+
+  it('falls back to polling when the limit is hit after the start (a callback error)', async () => {
+    let fail: ((err: Error) => void) | undefined;
+    const parcel: ParcelModule = {
+      subscribe: async (_dir, fn) => {
+        fail = (err) => fn(err, []);
+        return { unsubscribe: async () => undefined };
+      },
+      writeSnapshot: async (_dir, snapshot) => snapshot,
+      getEventsSince: async () => [],
+    };
+    const warnings: string[] = [];
+    const watcher = createWatcher(watcherOptions(sandbox.dir(), { onWarning: (_m, c) => warnings.push(c), parcelLoader: async () => parcel }));
+    sandbox.track(watcher);
+    await watcher.ready();
+    expect(watcher.backend).toBe('parcel');
+    fail!(new Error("inotify_add_watch on '/x/new' failed: No space left on device"));
+    await waitFor('fallback', () => warnings.length > 0);
+    expect(warnings).toEqual(['E_WATCH_LIMIT']);
+    expect(watcher.mode).toBe('polling');
+  });
+});
+
+describe('watch limit message', () => {
+  it('on macOS names launchd NumberOfFiles and how to raise it', () => {
+    const message = watchLimitMessage('EMFILE', '/Users/me/Docs', 2000, 'darwin');
+    expect(message).toContain('NumberOfFiles');
+    expect(message).toContain('ulimit -n 65536');
+    expect(message).toContain('launchctl limit maxfiles');
+    expect(message).not.toContain('inotify');
+  });
+
+  it('on Linux names the inotify setting of each refusal and how to keep it after a reboot', () => {
+    expect(watchLimitMessage('ENOSPC', '/d', 2000, 'linux')).toMatch(/fs\.inotify\.max_user_watches=524288 in \/etc\/sysctl\.d\//);
+    const emfile = watchLimitMessage('EMFILE', '/d', 2000, 'linux');
+    expect(emfile).toContain('fs.inotify.max_user_instances=512');
+    expect(emfile).toContain('LimitNOFILE');
+  });
+});
+
+// Last in this file: the native watcher's thread dies for the whole process here.
+describe.runIf(process.platform === 'linux' && typeof process.seteuid === 'function')('a native watcher that dies while running', () => {
+  // A setuid call signals every thread; @parcel/watcher's thread, in poll(), dies of the EINTR
+  // ("Unable to poll: Interrupted system call") and removes its backend itself. Unsubscribing
+  // after that deadlocked the main thread in the backend's destructor: the daemon froze for good
+  // in its fallback to chokidar (found by the unreadable-folder tests, which change the euid).
+  it('falls back to chokidar without freezing, keeps reporting changes, and closes', async () => {
+    const warnings: { message: string; code: string }[] = [];
+    const settled: string[] = [];
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), {
+        onSettled: (paths) => settled.push(...paths),
+        onWarning: (message, c) => warnings.push({ message, code: c }),
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    expect(watcher.backend).toBe('parcel');
+    process.seteuid!(process.geteuid!());
+    await waitFor('the fallback warning', () => warnings.length > 0);
+    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
+    expect(warnings[0]!.message).toMatch(/Interrupted system call/);
+    expect(watcher.backend).toBe('chokidar');
+    const file = path.join(sandbox.dir(), 'after-death.txt');
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; !settled.includes('after-death.txt'); i++) {
+      if (Date.now() > deadline) throw new Error('chokidar never reported the file');
+      await writeFile(file, `seen after the native watcher died ${i}`);
+      await sleep(300);
+    }
+    await watcher.close();
   });
 });

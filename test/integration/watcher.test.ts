@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createWatcher, type Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
 import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
@@ -18,7 +19,16 @@ interface Harness {
 
 const sandbox = watcherSandbox('filesync-watch-');
 
-async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> = {}): Promise<Harness> {
+/** Every backend the watcher can run on: the suite runs against each. */
+const BACKENDS = ['native-parcel', 'native-chokidar', 'polling'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+function backendOptions(backend: Backend): Partial<WatcherOptions> {
+  if (backend === 'polling') return { usePolling: true };
+  return { usePolling: false, nativeBackend: backend === 'native-parcel' ? 'parcel' : 'chokidar' };
+}
+
+async function start(backend: Backend, extra: Partial<WatcherOptions> = {}): Promise<Harness> {
   const root = path.join(sandbox.dir(), 'root');
   await mkdir(root, { recursive: true });
   const h: Partial<Harness> & { batches: string[][]; dirsRemoved: string[]; warnings: Harness['warnings']; errors: Error[]; restored: number } = {
@@ -32,7 +42,7 @@ async function start(mode: 'native' | 'polling', extra: Partial<WatcherOptions> 
   const watcher = createWatcher(
     watcherOptions(root, {
       ignored: (rel) => rel === '.git' || rel.startsWith('.git/'),
-      usePolling: mode === 'polling',
+      ...backendOptions(backend),
       settleMs: 400,
       onSettled: (paths) => h.batches.push(paths),
       onDirRemoved: (dir) => h.dirsRemoved.push(dir),
@@ -61,10 +71,12 @@ async function quiet(h: Harness, ms = 1200): Promise<void> {
   }
 }
 
-describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
+describe.each(BACKENDS)('watcher (%s)', (backend) => {
+  const mode = backend === 'polling' ? 'polling' : 'native';
   it('reports a created, changed and deleted file once each, relative to the root', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     expect(h.watcher.mode).toBe(mode);
+    expect(h.watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
     expect(h.watcher.warning).toBeNull();
     await writeFile(path.join(h.root, 'a.txt'), 'one');
     await waitFor('create', () => h.count('a.txt') === 1);
@@ -81,7 +93,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('marks a settled path for a re-read when it had a change event, not when it was only created or deleted', async () => {
     const rehashed: string[][] = [];
-    const h = await start(mode, {
+    const h = await start(backend, {
       onSettled: (paths, rehash) => {
         h.batches.push(paths);
         rehashed.push([...rehash].sort());
@@ -101,7 +113,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('reports files in nested folders with /-separated paths, and renames within and across folders', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await mkdir(path.join(h.root, 'a/b/c'), { recursive: true });
     await mkdir(path.join(h.root, 'x/y'), { recursive: true });
     await writeFile(path.join(h.root, 'a/b/c/deep.txt'), 'deep');
@@ -119,7 +131,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('sees every file of a folder moved in whole, and of a folder removed whole', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     const outside = path.join(sandbox.dir(), 'outside');
     await mkdir(path.join(outside, 'sub/deeper'), { recursive: true });
     await writeFile(path.join(outside, 'one.txt'), '1');
@@ -139,7 +151,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it("an editor's save through a temp file and a rename gives one settled event for the target", async () => {
-    const h = await start(mode, { settleMs: 1000 });
+    const h = await start(backend, { settleMs: 1000 });
     const target = path.join(h.root, 'notes.md');
     await writeFile(target, 'v1');
     await waitFor('first version', () => h.count('notes.md') === 1);
@@ -158,7 +170,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('a file written in chunks for longer than settleMs settles once, after the last write', async () => {
     // Generous settle time: a stall of the loaded test machine must not pass for quiet.
-    const h = await start(mode, { settleMs: 1500 });
+    const h = await start(backend, { settleMs: 1500 });
     const file = path.join(h.root, 'big.bin');
     let finished = false;
     const settledWhileWriting: boolean[] = [];
@@ -181,7 +193,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('does not watch ignored folders at all', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await mkdir(path.join(h.root, '.git/objects'), { recursive: true });
     await writeFile(path.join(h.root, '.git/objects/abc'), 'blob');
     await writeFile(path.join(h.root, '.git/HEAD'), 'ref');
@@ -194,7 +206,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
 
   it('passes isDir so directory-only patterns keep a directory unwatched', async () => {
     const seen: { rel: string; isDir: boolean }[] = [];
-    const h = await start(mode, {
+    const h = await start(backend, {
       ignored: (rel, isDir) => {
         seen.push({ rel, isDir });
         return isDir && rel === 'build';
@@ -210,7 +222,7 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
   });
 
   it('holds every path and warns E_ROOT_MISSING when the root folder disappears, then resumes', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await writeFile(path.join(h.root, 'keep.txt'), 'k');
     await mkdir(path.join(h.root, 'd'));
     await writeFile(path.join(h.root, 'd/inner.txt'), 'i');
@@ -232,8 +244,64 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
     expect(h.warnings.filter((w) => w.code === 'E_ROOT_MISSING')).toHaveLength(1);
   });
 
+  it('notices a folder that was unreadable when the watch began, once readable and watched again', async (ctx) => {
+    if (process.getuid?.() === 0) return ctx.skip(true, 'root reads every folder: nothing is unreadable');
+    const root = path.join(sandbox.dir(), 'root');
+    await mkdir(path.join(root, 'locked'), { recursive: true });
+    await mkdir(path.join(root, 'open'));
+    await writeFile(path.join(root, 'locked/old.txt'), 'old');
+    await chmod(path.join(root, 'locked'), 0o000);
+    try {
+      const h = await start(backend);
+      expect(h.watcher.mode).toBe(mode);
+      // The other folders are watched all the same.
+      await writeFile(path.join(root, 'open/a.txt'), 'a');
+      await waitFor('a file beside the unreadable folder', () => h.count('open/a.txt') === 1);
+      await chmod(path.join(root, 'locked'), 0o755);
+      h.watcher.rewatch('locked');
+      // Watching again is not awaited: write until a write lands after it.
+      const deadline = Date.now() + 20_000;
+      for (let i = 0; h.count('locked/new.txt') === 0; i++) {
+        if (Date.now() > deadline) throw new Error('the folder was never watched again');
+        await writeFile(path.join(root, 'locked/new.txt'), `new ${i}`);
+        // Longer than settleMs, or the rewrites keep the path from settling.
+        await sleep(1500);
+      }
+      expect(h.errors).toEqual([]);
+      expect(h.warnings).toEqual([]);
+      expect(h.watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
+    } finally {
+      await chmod(path.join(root, 'locked'), 0o755).catch(() => undefined);
+    }
+  });
+
+  it('warns E_ROOT_MISSING when the folder is missing at start, and watches it once it appears', async () => {
+    const root = path.join(sandbox.dir(), 'later');
+    const warnings: string[] = [];
+    const batches: string[][] = [];
+    let restored = 0;
+    const watcher = createWatcher(
+      watcherOptions(root, {
+        ...backendOptions(backend),
+        settleMs: 300,
+        onSettled: (paths) => batches.push(paths),
+        onWarning: (_m, code) => warnings.push(code),
+        onRootRestored: () => (restored += 1),
+      }),
+    );
+    sandbox.track(watcher);
+    await watcher.ready();
+    await waitFor('root warning', () => warnings.includes('E_ROOT_MISSING'));
+    await mkdir(root);
+    await waitFor('restored', () => restored === 1);
+    expect(watcher.backend).toBe(backend === 'native-parcel' ? 'parcel' : 'chokidar');
+    await writeFile(path.join(root, 'first.txt'), '1');
+    await waitFor('a file in the folder that appeared', () => batches.flat().includes('first.txt'));
+    expect(warnings).toEqual(['E_ROOT_MISSING']);
+  });
+
   it('close is idempotent and stops delivering', async () => {
-    const h = await start(mode);
+    const h = await start(backend);
     await writeFile(path.join(h.root, 'late.txt'), 'x');
     await sleep(50);
     const closing = h.watcher.close();
@@ -243,5 +311,39 @@ describe.each(['native', 'polling'] as const)('watcher (%s)', (mode) => {
     expect(h.settled()).not.toContain('late.txt');
     expect(h.watcher.pendingCount).toBe(0);
     await h.watcher.onIdle();
+  });
+});
+
+describe('watcher snapshot (native-parcel)', () => {
+  it('reports the files changed while nobody watched, from the snapshot of the last close, without any event', async () => {
+    const root = path.join(sandbox.dir(), 'root');
+    const snapshotPath = path.join(sandbox.dir(), 'watch.snapshot');
+    await mkdir(path.join(root, 'sub'), { recursive: true });
+    await writeFile(path.join(root, 'edited.txt'), 'v1');
+    await writeFile(path.join(root, 'removed.txt'), 'r');
+    await writeFile(path.join(root, 'sub/kept.txt'), 'k');
+    const first = await start('native-parcel', { snapshotPath });
+    await first.watcher.close();
+    expect(existsSync(snapshotPath)).toBe(true);
+
+    await sleep(20);
+    await writeFile(path.join(root, 'edited.txt'), 'v2, edited while the daemon was down');
+    await rm(path.join(root, 'removed.txt'));
+    await writeFile(path.join(root, 'sub/added.txt'), 'a');
+
+    const rehashed = new Set<string>();
+    const second = await start('native-parcel', {
+      snapshotPath,
+      onSettled: (paths, rehash) => {
+        second.batches.push(paths);
+        for (const p of rehash) rehashed.add(p);
+      },
+    });
+    await waitFor('changes since the snapshot', () => ['edited.txt', 'removed.txt', 'sub/added.txt'].every((p) => second.count(p) === 1));
+    await quiet(second);
+    expect(new Set(second.settled())).toEqual(new Set(['edited.txt', 'removed.txt', 'sub/added.txt']));
+    expect(rehashed.has('edited.txt')).toBe(true);
+    // Read once: a crash before the next close must not replay it.
+    expect(existsSync(snapshotPath)).toBe(false);
   });
 });

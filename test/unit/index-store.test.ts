@@ -86,9 +86,27 @@ describe('IndexStore rows', () => {
     const lookup = store.localLookup();
     expect(lookup('a')).toBeUndefined();
     store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5 });
-    expect(lookup('a')).toEqual({ size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5, ctimeMs: null });
+    expect(lookup('a')).toMatchObject({ size: 3, mtimeMs: 1, ino: 1, sha256: A, hashedAt: 5, ctimeMs: null });
     store.removePath('a');
     expect(lookup('a')).toBeUndefined();
+  });
+
+  it('planRows holds each row once, compactly, in path order, shared with the scan lookup and never changed in place', () => {
+    store.observe({ path: 'b', size: 3, mtimeMs: 1, ino: 1, sha256: A });
+    store.observe({ path: 'a', size: 4, mtimeMs: 2, ino: 2, sha256: B, hashedAt: 7 });
+    store.markFailed('b', 'boom');
+    const lookup = store.localLookup();
+    const before = store.planRows();
+    expect(before.map((r) => r.path)).toEqual(store.all().map((r) => r.path));
+    expect(before[0]).toBe(lookup('a'));
+    for (const [i, full] of store.all().entries()) {
+      const { path, size, mtimeMs, ino, sha256, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason, hashedAt, ctimeMs } = full;
+      expect(before[i]).toEqual({ path, size, mtimeMs, ino, sha256, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason, hashedAt, ctimeMs });
+    }
+    store.markPending('b');
+    store.removePath('a');
+    expect(store.planRows()).toEqual([expect.objectContaining({ path: 'b', state: 'pending' })]);
+    expect(before.map((r) => [r.path, r.state])).toEqual([['a', 'pending'], ['b', 'failed']]);
   });
 
   it('observe does not rewrite a row that did not change', () => {
@@ -261,7 +279,7 @@ describe('IndexStore files on disk', () => {
     expect(s.get('old.txt')).toMatchObject({ sha256: A, fileId: 'file_old', state: 'synced', hashedAt: null });
     s.observe({ path: 'old.txt', size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
     expect(s.get('old.txt')?.hashedAt).toBe(99);
-    expect(s.localLookup()('old.txt')).toEqual({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99, ctimeMs: null });
+    expect(s.localLookup()('old.txt')).toMatchObject({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99, ctimeMs: null });
     s.close();
   });
 

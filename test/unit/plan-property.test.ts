@@ -166,6 +166,41 @@ describe('planner properties', () => {
     );
   });
 
+  it('plans the same from the index\'s compact rows and the listing table as from full rows and a Map', () => {
+    const variants: PlanOptions[] = [OPTIONS, { ...OPTIONS, adopt: true }, { ...OPTIONS, adopt: true, deleteUnmanaged: true }, { ...OPTIONS, deleteOrphans: true, freshIndex: true }];
+    fc.assert(
+      fc.property(worldArb, fc.nat(variants.length - 1), ({ before, after, foreign, lostUploads, order }, variant) => {
+        const w: World = { local: new Map(Object.entries(before)), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+        try {
+          for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
+          pass(w, { ...OPTIONS, allowMassDelete: true }, order, []);
+          for (const p of lostUploads) {
+            const c = after[p];
+            if (c === undefined) continue;
+            const name = remoteNameFor(p, sha(c), OWNER);
+            w.index.recordIntent({ path: p, remoteName: name, size: c.length, sha256: sha(c), startedAt: w.clock });
+            storeRemote(w, name, c);
+          }
+          // Stray copies of ours that no row references (orphans), and one the index lost.
+          storeRemote(w, remoteNameFor('gone.txt', sha('old'), OWNER), 'old');
+          w.local = new Map(Object.entries(after));
+          const listed = [...w.remote.values()].map((f) => ({ id: f.id, filename: f.filename, size: f.size, createdAt: f.createdAt, expiresAt: f.expiresAt, mimeType: null }));
+          const table = w.index.listingTable();
+          table.add(listed.slice(0, 2));
+          table.add(listed.slice(2));
+          const input = { intents: w.index.intents(), pendingDeletes: w.index.pendingDeletes(), local: snapshot(w), now: w.clock, options: variants[variant] as PlanOptions };
+          const fromMap = planSync({ ...input, rows: w.index.all(), remote: new Map(listed.map((f) => [f.id, f])) });
+          const fromTable = planSync({ ...input, rows: w.index.planRows(), remote: table });
+          expect(fromTable).toEqual(fromMap);
+          expect(table.size).toBe(listed.length);
+        } finally {
+          w.index.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('a lost upload is adopted, not uploaded again', () => {
     const w: World = { local: new Map([['doc.txt', 'hello']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
     const name = remoteNameFor('doc.txt', sha('hello'), OWNER);

@@ -43,6 +43,7 @@ describe('systemd unit', () => {
     for (const line of [
       'Restart=on-failure',
       'RestartPreventExitStatus=2',
+      'LimitNOFILE=65536',
       'EnvironmentFile=-%h/.config/claude-filesync/env',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
@@ -88,7 +89,7 @@ describe('systemd template unit (one folder per instance)', () => {
   it('reads the instance configuration <config folder>/%i.json and keeps the service settings', () => {
     expect(template).not.toMatch(/@[A-Z_]+@/);
     expect(template).toContain(`"run" "--config" "${join(base, 'conf 100%%')}/%i.json"`);
-    for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'EnvironmentFile=-%h/.config/claude-filesync/%i.env', 'ProtectSystem=strict', 'WantedBy=default.target']) {
+    for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'LimitNOFILE=65536', 'EnvironmentFile=-%h/.config/claude-filesync/%i.env', 'ProtectSystem=strict', 'WantedBy=default.target']) {
       expect(template).toContain(line);
     }
     expect(dropIn).toContain(`ReadWritePaths="${p.stateDir}"`);
@@ -177,6 +178,22 @@ describe('launchd plist', () => {
     expect(parsed.ProgramArguments).toEqual([process.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir]);
     expect(parsed.RunAtLoad).toBe(true);
     expect(parsed.KeepAlive).toEqual({ SuccessfulExit: false });
+  });
+
+  it('sets the open files limit (NumberOfFiles) explicitly, soft and hard, above launchd\'s default of 256', (ctx) => {
+    const file = join(base, 'limits.plist');
+    writeFileSync(file, plist);
+    if (!has('python3')) {
+      ctx.skip(true, 'python3 is not installed here');
+      return;
+    }
+    const r = spawnSync(
+      'python3',
+      ['-c', 'import plistlib,sys,json; d=plistlib.load(open(sys.argv[1],"rb")); print(json.dumps([d["SoftResourceLimits"], d["HardResourceLimits"]]))', file],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([{ NumberOfFiles: 65536 }, { NumberOfFiles: 65536 }]);
   });
 
   it('names the label and the logs after the instance when it has a name', () => {
