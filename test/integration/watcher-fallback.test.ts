@@ -30,6 +30,20 @@ class RefusingWatcher extends EventEmitter {
 
 const sandbox = watcherSandbox('filesync-watchfb-');
 
+/**
+ * Keeps changing `name` until the watcher reports it: a fallback watcher's setup is not awaited,
+ * so only a change made after it watches is sure to be seen.
+ */
+async function writeUntilReported(settled: readonly string[], name: string, watcher: string): Promise<void> {
+  const file = path.join(sandbox.dir(), name);
+  const deadline = Date.now() + 20_000;
+  for (let i = 0; !settled.includes(name); i++) {
+    if (Date.now() > deadline) throw new Error(`${watcher} never reported ${name}`);
+    await writeFile(file, `change ${i}`);
+    await sleep(300);
+  }
+}
+
 /** The setting each refusal names, with the command that raises it. */
 const LIMIT_REMEDY: Record<string, string> = {
   ENOSPC: 'sudo sysctl fs.inotify.max_user_watches=524288',
@@ -84,13 +98,7 @@ describe('watcher fallback to polling', () => {
 
     // The polling watcher really watches. Its setup is not awaited here, so keep changing the
     // file until a change lands after it is watching.
-    const file = path.join(sandbox.dir(), 'after-fallback.txt');
-    const deadline = Date.now() + 20_000;
-    for (let i = 0; !settled.includes('after-fallback.txt'); i++) {
-      if (Date.now() > deadline) throw new Error('the polling watcher never reported the file');
-      await writeFile(file, `seen by polling ${i}`);
-      await sleep(400);
-    }
+    await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
   });
 
   it('ready() resolves with the polling watcher when the limit is hit before the native one was ready', async () => {
@@ -169,13 +177,7 @@ describe('native directory watcher fallback', () => {
     expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_LIMIT']);
     expect(warnings[0]!.message).toContain(code);
     expect(warnings[0]!.message).toContain(LIMIT_REMEDY[code]);
-    const file = path.join(sandbox.dir(), 'after-fallback.txt');
-    const deadline = Date.now() + 20_000;
-    for (let i = 0; !settled.includes('after-fallback.txt'); i++) {
-      if (Date.now() > deadline) throw new Error('the polling watcher never reported the file');
-      await writeFile(file, `seen by polling ${i}`);
-      await sleep(400);
-    }
+    await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
   });
 
   it('watches with chokidar natively, with a warning, when the native module cannot be loaded', async () => {
@@ -262,13 +264,7 @@ describe.runIf(process.platform === 'linux' && typeof process.seteuid === 'funct
     expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
     expect(warnings[0]!.message).toMatch(/Interrupted system call/);
     expect(watcher.backend).toBe('chokidar');
-    const file = path.join(sandbox.dir(), 'after-death.txt');
-    const deadline = Date.now() + 20_000;
-    for (let i = 0; !settled.includes('after-death.txt'); i++) {
-      if (Date.now() > deadline) throw new Error('chokidar never reported the file');
-      await writeFile(file, `seen after the native watcher died ${i}`);
-      await sleep(300);
-    }
+    await writeUntilReported(settled, 'after-death.txt', 'chokidar');
     await watcher.close();
   });
 });
