@@ -44,6 +44,8 @@ export class IndexStore {
   #now: () => number;
   #closed = false;
   #facts: Map<string, PlanRow> | null = null;
+  /** The facts map is still in path order (no path was added since it was read). */
+  #factsInOrder = false;
 
   private constructor(file: string, db: Database.Database, readonly: boolean, now: () => number) {
     this.file = file;
@@ -110,6 +112,8 @@ export class IndexStore {
    */
   planRows(): PlanRow[] {
     const facts = this.#loadFacts();
+    // Read in path order, no path added since (a Map keeps its order): no query, no path strings.
+    if (this.#factsInOrder) return [...facts.values()];
     const rows: PlanRow[] = [];
     for (const path of this.#s.paths.iterate()) {
       const row = facts.get(path);
@@ -125,6 +129,7 @@ export class IndexStore {
         facts.set(path, planRow({ path, size, mtimeMs, ino, sha256, hashedAt, ctimeMs, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason }));
       }
       this.#facts = facts;
+      this.#factsInOrder = true;
     }
     return this.#facts;
   }
@@ -425,6 +430,7 @@ export class IndexStore {
   #put(row: FileRow): FileRow {
     const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null, mimeType: row.mimeType ?? null, mimeNote: row.mimeNote ?? null };
     this.#s.put.run(full);
+    if (this.#facts && !this.#facts.has(row.path)) this.#factsInOrder = false;
     this.#facts?.set(row.path, planRow(full));
     return full;
   }

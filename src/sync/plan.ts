@@ -242,7 +242,10 @@ export function planSync(input: PlanInput): Plan {
   }
 
   // 5. The local side: observe, skip, upload.
-  for (const obs of sortedValues(local.files)) {
+  // By path, each observation read as it is judged: the map may make them on demand
+  // (src/reconcile/local-files.ts), and an array of them all would hold them all at once.
+  for (const path of [...local.files.keys()].sort()) {
+    const obs = local.files.get(path) as LocalObservation;
     const row = rowByPath.get(obs.path);
     // The API refused this very content (413): sending it again would only be refused again.
     // It is tried again when it changes (its size, mtime or inode).
@@ -344,10 +347,6 @@ function countManaged(rows: readonly PlanRow[]): number {
   let n = 0;
   for (const r of rows) if (r.fileId !== null) n++;
   return n;
-}
-
-function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {
-  return [...map.keys()].sort().map((k) => map.get(k) as V);
 }
 
 function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
