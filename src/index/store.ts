@@ -83,6 +83,11 @@ export class IndexStore {
     return this.#s.all.iterate();
   }
 
+  /** The synced rows' sent types, row by row (the full rows of 100,000 files are 130 MB of garbage). */
+  syncedTypes(): IterableIterator<{ path: string; mimeType: string | null; mimeNote: string | null }> {
+    return this.#s.syncedTypes.iterate();
+  }
+
   count(): number {
     return this.#s.count.get() ?? 0;
   }
