@@ -450,6 +450,8 @@ export class IndexStore {
  * A PlanRow of exactly these fields, in one shape (V8 keeps such objects compact), its remote
  * hash sharing the local hash's string when they are equal (the usual, synced case).
  */
+const STATES: Readonly<Record<string, FileState>> = { pending: 'pending', synced: 'synced', failed: 'failed', skipped: 'skipped' };
+
 function planRow(r: PlanRow): PlanRow {
   const sha256 = r.sha256;
   return {
@@ -460,7 +462,8 @@ function planRow(r: PlanRow): PlanRow {
     sha256,
     hashedAt: r.hashedAt ?? null,
     ctimeMs: r.ctimeMs ?? null,
-    state: r.state,
+    // One string per state, not one per row as sqlite returns them (100,000 rows: 2.4 MB).
+    state: STATES[r.state] ?? r.state,
     fileId: r.fileId,
     remoteName: r.remoteName,
     remoteSha256: r.remoteSha256 !== null && r.remoteSha256 === sha256 ? sha256 : r.remoteSha256,
