@@ -127,6 +127,12 @@ export class IndexStore {
     return rows;
   }
 
+  /** Rows by path, exactly those planRows() gave, while no write comes between; else null. */
+  planRowLookup(): ((path: string) => PlanRow | undefined) | null {
+    const facts = this.#loadFacts();
+    return this.#factsInOrder ? (path) => facts.get(path) : null;
+  }
+
   #loadFacts(): Map<string, PlanRow> {
     if (this.#facts === null) {
       const facts = new Map<string, PlanRow>();

@@ -66,6 +66,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const rows = index.planRows();
   const plan = planSync({
     rows,
+    rowOf: index.planRowLookup(),
     intents: index.intents(),
     pendingDeletes: index.pendingDeletes(),
     local: snapshotFromScan(scan),

@@ -64,6 +64,8 @@ export interface PlanScope {
 export interface PlanInput {
   /** The index's rows (full FileRows do), ordered by path. */
   rows: readonly PlanRow[];
+  /** The row of each path, exactly `rows` (IndexStore.planRowLookup): saves the planner its own map. */
+  rowOf?: ((path: string) => PlanRow | undefined) | null;
   intents: readonly UploadIntent[];
   pendingDeletes: readonly RemoteDelete[];
   local: LocalSnapshot;
@@ -164,8 +166,9 @@ export function planSync(input: PlanInput): Plan {
     rootToRecord: null,
   };
   // Built by loops, not rows.map(...): a pass over 100,000 rows should not allocate 100,000 pairs.
-  const rowByPath = new Map<string, PlanRow>();
-  for (const r of rows) rowByPath.set(r.path, r);
+  // The caller's own map of exactly these rows when it has one: not a second 100,000 entries.
+  const rowByPath = input.rowOf && rows === allRows ? { get: input.rowOf } : new Map<string, PlanRow>();
+  if (rowByPath instanceof Map) for (const r of rows) rowByPath.set(r.path, r);
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
