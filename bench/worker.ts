@@ -364,10 +364,11 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     }
     lap('listingTableMs');
     const matcher = createIgnoreMatcher({ ignore: [], include: [] });
-    const scan = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup });
+    const scan = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup, unchangedAsRows: true });
     lap('scanMs');
     const plan = planSync({
       rows: index.planRows(),
+      rowOf: index.planRowLookup(),
       intents: index.intents(),
       pendingDeletes: index.pendingDeletes(),
       local: snapshotFromScan(scan),
@@ -377,7 +378,7 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     });
     lap('planMs');
     const work = plan.uploads.length + plan.deletes.length + plan.removals.length + plan.observe.length + plan.adoptions.length + plan.unmanaged.length;
-    const result = { ...stage, files: scan.files.length, listed: table.size, hashed: scan.stats.hashed, work, heapUsedBytes: process.memoryUsage().heapUsed };
+    const result = { ...stage, files: scan.files.length + scan.unchanged.size, listed: table.size, hashed: scan.stats.hashed, work, heapUsedBytes: process.memoryUsage().heapUsed };
     index.close();
     return result;
   },

@@ -26,6 +26,9 @@ export function prepareQueries(db: Database.Database) {
          FROM files ORDER BY path`,
       )
       .raw(),
+    syncedTypes: db.prepare<[], { path: string; mimeType: string | null; mimeNote: string | null }>(
+      "SELECT path, mime_type AS mimeType, mime_note AS mimeNote FROM files WHERE state = 'synced'",
+    ),
     paths: db.prepare<[], string>('SELECT path FROM files ORDER BY path').pluck(),
     countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
     byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),

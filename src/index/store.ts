@@ -44,6 +44,8 @@ export class IndexStore {
   #now: () => number;
   #closed = false;
   #facts: Map<string, PlanRow> | null = null;
+  /** The facts map is still in path order (no path was added since it was read). */
+  #factsInOrder = false;
 
   private constructor(file: string, db: Database.Database, readonly: boolean, now: () => number) {
     this.file = file;
@@ -81,6 +83,11 @@ export class IndexStore {
     return this.#s.all.iterate();
   }
 
+  /** The synced rows' sent types, row by row (the full rows of 100,000 files are 130 MB of garbage). */
+  syncedTypes(): IterableIterator<{ path: string; mimeType: string | null; mimeNote: string | null }> {
+    return this.#s.syncedTypes.iterate();
+  }
+
   count(): number {
     return this.#s.count.get() ?? 0;
   }
@@ -110,12 +117,20 @@ export class IndexStore {
    */
   planRows(): PlanRow[] {
     const facts = this.#loadFacts();
+    // Read in path order, no path added since (a Map keeps its order): no query, no path strings.
+    if (this.#factsInOrder) return [...facts.values()];
     const rows: PlanRow[] = [];
     for (const path of this.#s.paths.iterate()) {
       const row = facts.get(path);
       if (row) rows.push(row);
     }
     return rows;
+  }
+
+  /** Rows by path, exactly those planRows() gave, while no write comes between; else null. */
+  planRowLookup(): ((path: string) => PlanRow | undefined) | null {
+    const facts = this.#loadFacts();
+    return this.#factsInOrder ? (path) => facts.get(path) : null;
   }
 
   #loadFacts(): Map<string, PlanRow> {
@@ -125,6 +140,7 @@ export class IndexStore {
         facts.set(path, planRow({ path, size, mtimeMs, ino, sha256, hashedAt, ctimeMs, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason }));
       }
       this.#facts = facts;
+      this.#factsInOrder = true;
     }
     return this.#facts;
   }
@@ -425,6 +441,7 @@ export class IndexStore {
   #put(row: FileRow): FileRow {
     const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null, mimeType: row.mimeType ?? null, mimeNote: row.mimeNote ?? null };
     this.#s.put.run(full);
+    if (this.#facts && !this.#facts.has(row.path)) this.#factsInOrder = false;
     this.#facts?.set(row.path, planRow(full));
     return full;
   }
@@ -439,6 +456,8 @@ export class IndexStore {
  * A PlanRow of exactly these fields, in one shape (V8 keeps such objects compact), its remote
  * hash sharing the local hash's string when they are equal (the usual, synced case).
  */
+const STATES: Readonly<Record<string, FileState>> = { pending: 'pending', synced: 'synced', failed: 'failed', skipped: 'skipped' };
+
 function planRow(r: PlanRow): PlanRow {
   const sha256 = r.sha256;
   return {
@@ -449,7 +468,8 @@ function planRow(r: PlanRow): PlanRow {
     sha256,
     hashedAt: r.hashedAt ?? null,
     ctimeMs: r.ctimeMs ?? null,
-    state: r.state,
+    // One string per state, not one per row as sqlite returns them (100,000 rows: 2.4 MB).
+    state: STATES[r.state] ?? r.state,
     fileId: r.fileId,
     remoteName: r.remoteName,
     remoteSha256: r.remoteSha256 !== null && r.remoteSha256 === sha256 ? sha256 : r.remoteSha256,

@@ -6,6 +6,7 @@
 import type { FilesApi } from '../api/types.js';
 import type { ScanResult } from '../scan/scanner.js';
 import type { LocalSnapshot, SkippedFile } from '../sync/plan.js';
+import { LocalFiles } from './local-files.js';
 import { toRemoteFile, type RemoteFile } from '../sync/remote-file.js';
 
 /** The listing's page size, and the size of the batches handed to the sink. */
@@ -42,8 +43,10 @@ export async function listRemote<S extends ListingSink>(
 }
 
 export function snapshotFromScan(scan: ScanResult): LocalSnapshot {
-  const files = new Map<string, ScanResult['files'][number]>();
-  for (const f of scan.files) files.set(f.path, f);
+  const changed = new Map<string, ScanResult['files'][number]>();
+  for (const f of scan.files) changed.set(f.path, f);
+  // Without unchanged rows (a scan made without unchangedAsRows) the plain map does.
+  const files = scan.unchanged.size > 0 ? new LocalFiles(changed, scan.unchanged) : changed;
   const skipped = new Map<string, SkippedFile>();
   for (const s of scan.skipped) skipped.set(s.path, { reason: s.reason, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino });
   const unreadable = new Set(scan.errors.map((e) => e.path));

@@ -39,6 +39,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     ...checkOptions,
     lookup: index.localLookup(),
     rehash: options.rehash ?? false,
+    unchangedAsRows: true,
     ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
   });
   progress?.scanDone();
@@ -65,6 +66,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const rows = index.planRows();
   const plan = planSync({
     rows,
+    rowOf: index.planRowLookup(),
     intents: index.intents(),
     pendingDeletes: index.pendingDeletes(),
     local: snapshotFromScan(scan),
@@ -86,7 +88,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
   }
 
-  const report = baseReport(started, options, remoteFiles, scan.files.length, plan);
+  const report = baseReport(started, options, remoteFiles, scan.files.length + scan.unchanged.size, plan);
   if (options.dryRun) {
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [

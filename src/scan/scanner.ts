@@ -38,6 +38,13 @@ export interface ScanOptions {
   readonly rehash?: boolean;
   /** Files hashed at once. @default 4 */
   readonly hashConcurrency?: number;
+  /**
+   * Keep an unchanged file (its row matches its stat) as the row itself, in `unchanged`, instead
+   * of a new observation in `files`: the observation would repeat the row's facts, and a full
+   * pass over 100,000 unchanged files held 100,000 of them (about 20 MB) beside the rows.
+   * @default false
+   */
+  readonly unchangedAsRows?: boolean;
   /** Called as the scan advances (after each directory and each hashed file). */
   onProgress?(stats: Readonly<ScanStats>): void;
   readonly signal?: AbortSignal;
@@ -55,8 +62,16 @@ export interface ScanError {
 }
 
 export interface ScanResult {
-  /** Every syncable regular file, sorted by path. */
+  /**
+   * Every syncable regular file, sorted by path; with `unchangedAsRows`, only those not in
+   * `unchanged`.
+   */
   files: LocalObservation[];
+  /**
+   * With `unchangedAsRows`: the files whose stat matched their row, by path, each with the row
+   * the lookup gave (its size, mtime, inode, ctime and hash are the file's). Empty otherwise.
+   */
+  unchanged: Map<string, LocalFacts & { sha256: string }>;
   /** Ignored entries, symlinks not followed, fifos/sockets/devices, files over the size limit. */
   skipped: SkippedEntry[];
   /** Files that could not be read or stat'ed. */
@@ -77,7 +92,7 @@ const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b
 
 export async function scanTree(root: string, options: ScanOptions): Promise<ScanResult> {
   const stats: ScanStats = { filesSeen: 0, hashed: 0, bytesRead: 0, unchanged: 0 };
-  const result: ScanResult = { files: [], skipped: [], errors: [], unreadableDirs: [], dirErrors: [], rootMissing: false, stats };
+  const result: ScanResult = { files: [], unchanged: new Map(), skipped: [], errors: [], unreadableDirs: [], dirErrors: [], rootMissing: false, stats };
   let realRoot: string | null;
   try {
     realRoot = await resolveRoot(root);
@@ -140,6 +155,12 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
         const row = options.rehash ? undefined : lookup(rel);
         if (rowMatches(row, st)) {
           stats.unchanged++;
+          if (options.unchangedAsRows) {
+            // Keyed by the row's own path string when it has one: one string per file, not two.
+            const rowPath = (row as { path?: unknown }).path;
+            result.unchanged.set(rowPath === rel ? (rowPath as string) : rel, row);
+            return;
+          }
           result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 });
           return;
         }

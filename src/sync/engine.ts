@@ -324,7 +324,7 @@ class Engine implements SyncEngine {
         // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
         // Row by row (not all() at once: 100,000 full rows are 130 MB); the uploads after the read.
         const stale: string[] = [];
-        for (const r of this.#index.iterate()) if (r.state === 'synced' && typeIsStale(r, this.#config.sync.mimeTypes)) stale.push(r.path);
+        for (const r of this.#index.syncedTypes()) if (typeIsStale(r, this.#config.sync.mimeTypes)) stale.push(r.path);
         for (const p of stale) void this.#jobs.upload(p, true);
       }
       return report;

@@ -64,6 +64,8 @@ export interface PlanScope {
 export interface PlanInput {
   /** The index's rows (full FileRows do), ordered by path. */
   rows: readonly PlanRow[];
+  /** The row of each path, exactly `rows` (IndexStore.planRowLookup): saves the planner its own map. */
+  rowOf?: ((path: string) => PlanRow | undefined) | null;
   intents: readonly UploadIntent[];
   pendingDeletes: readonly RemoteDelete[];
   local: LocalSnapshot;
@@ -164,8 +166,9 @@ export function planSync(input: PlanInput): Plan {
     rootToRecord: null,
   };
   // Built by loops, not rows.map(...): a pass over 100,000 rows should not allocate 100,000 pairs.
-  const rowByPath = new Map<string, PlanRow>();
-  for (const r of rows) rowByPath.set(r.path, r);
+  // The caller's own map of exactly these rows when it has one: not a second 100,000 entries.
+  const rowByPath = input.rowOf && rows === allRows ? { get: input.rowOf } : new Map<string, PlanRow>();
+  if (rowByPath instanceof Map) for (const r of rows) rowByPath.set(r.path, r);
 
   // Every id the index owns, and which of them are still wanted.
   const owned = new Set<string>();
@@ -242,7 +245,10 @@ export function planSync(input: PlanInput): Plan {
   }
 
   // 5. The local side: observe, skip, upload.
-  for (const obs of sortedValues(local.files)) {
+  // By path, each observation read as it is judged: the map may make them on demand
+  // (src/reconcile/local-files.ts), and an array of them all would hold them all at once.
+  for (const path of [...local.files.keys()].sort()) {
+    const obs = local.files.get(path) as LocalObservation;
     const row = rowByPath.get(obs.path);
     // The API refused this very content (413): sending it again would only be refused again.
     // It is tried again when it changes (its size, mtime or inode).
@@ -344,10 +350,6 @@ function countManaged(rows: readonly PlanRow[]): number {
   let n = 0;
   for (const r of rows) if (r.fileId !== null) n++;
   return n;
-}
-
-function sortedValues<V>(map: ReadonlyMap<string, V>): V[] {
-  return [...map.keys()].sort().map((k) => map.get(k) as V);
 }
 
 function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {

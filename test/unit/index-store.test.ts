@@ -109,6 +109,26 @@ describe('IndexStore rows', () => {
     expect(before.map((r) => [r.path, r.state])).toEqual([['a', 'pending'], ['b', 'failed']]);
   });
 
+  it('planRows stays in path order when a path is added after the rows were read', () => {
+    store.observe({ path: 'b', size: 1, mtimeMs: 1, ino: 1, sha256: A });
+    store.observe({ path: 'd', size: 1, mtimeMs: 1, ino: 2, sha256: A });
+    expect(store.planRows().map((r) => r.path)).toEqual(['b', 'd']);
+    store.observe({ path: 'a', size: 1, mtimeMs: 1, ino: 3, sha256: B });
+    store.observe({ path: 'c', size: 1, mtimeMs: 1, ino: 4, sha256: B });
+    store.observe({ path: 'b', size: 2, mtimeMs: 2, ino: 1, sha256: B });
+    expect(store.planRows().map((r) => [r.path, r.size])).toEqual([['a', 1], ['b', 2], ['c', 1], ['d', 1]]);
+  });
+
+  it('planRowLookup finds exactly the rows planRows gives, and is null once a path was added after they were read', () => {
+    store.observe({ path: 'b', size: 1, mtimeMs: 1, ino: 1, sha256: A });
+    const rows = store.planRows();
+    const rowOf = store.planRowLookup();
+    expect(rowOf?.('b')).toBe(rows[0]);
+    expect(rowOf?.('a')).toBeUndefined();
+    store.observe({ path: 'a', size: 1, mtimeMs: 1, ino: 2, sha256: B });
+    expect(store.planRowLookup()).toBeNull();
+  });
+
   it('observe does not rewrite a row that did not change', () => {
     store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
     const first = store.get('a')?.updatedAt;
