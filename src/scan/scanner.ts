@@ -40,6 +40,12 @@ export interface ScanOptions {
   readonly hashConcurrency?: number;
   /** Called as the scan advances (after each directory and each hashed file). */
   onProgress?(stats: Readonly<ScanStats>): void;
+  /**
+   * Called with each syncable file as soon as its observation is final (its hash reused or read),
+   * in walk order, before the scan ends: lets reconcile plan and upload while the walk goes on.
+   * The file is also in the result's `files`.
+   */
+  onFile?(obs: LocalObservation): void;
   readonly signal?: AbortSignal;
   /** Wall clock for FileRow.hashedAt (compared with file mtimes, so not a fake clock). @default Date.now */
   readonly now?: () => number;
@@ -107,6 +113,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
     switch (out.kind) {
       case 'file':
         result.files.push(out.obs);
+        options.onFile?.(out.obs);
         stats.hashed++;
         stats.bytesRead += out.bytesRead;
         break;
@@ -140,7 +147,9 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
         const row = options.rehash ? undefined : lookup(rel);
         if (rowMatches(row, st)) {
           stats.unchanged++;
-          result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 });
+          const obs = { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 };
+          result.files.push(obs);
+          options.onFile?.(obs);
           return;
         }
         hashPool.add(() => hashOne(rel, abs, st, row));
