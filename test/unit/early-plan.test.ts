@@ -1,12 +1,15 @@
 /**
  * Planning a reconcile's files in batches while the walk runs (src/reconcile/early-plan.ts): pure,
  * no IO. The batches must decide exactly what the full plan decides for the same paths, so that
- * the full plan without them (withoutEarly) plus the batches is the full plan.
+ * the batches plus the full plan made afterwards (over the index the batches wrote, their paths
+ * left out as handled, their new files told as appeared) is the full plan.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { attachedRow, observedRow } from '../../src/index/row-transitions.js';
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../../src/index/types.js';
-import { intentPathsOf, planEarly, remoteView, withoutEarly, type EarlyPlan } from '../../src/reconcile/early-plan.js';
+import { planEarly, withDecided, type EarlyPlan } from '../../src/reconcile/early-plan.js';
+import type { MoveTarget } from '../../src/sync/moves.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type Plan, type PlanOptions } from '../../src/sync/plan.js';
 import type { RemoteFile } from '../../src/sync/remote-file.js';
@@ -67,19 +70,41 @@ interface World {
   remote: RemoteFile[];
 }
 
+/** A batch planned against the world as the index holds it now (the listing by id and by name). */
 function early(w: World, files: LocalObservation[], options: PlanOptions = OPTIONS): EarlyPlan {
   const byPath = new Map(w.rows.map((r) => [r.path, r]));
+  const byId = new Map(w.remote.map((f) => [f.id, f]));
+  const owned = new Set<string>([...w.pendingDeletes.map((d) => d.fileId)]);
+  for (const r of w.rows) if (r.fileId) owned.add(r.fileId);
   return planEarly({
     files,
     rowOf: (p) => byPath.get(p),
-    intentPaths: intentPathsOf(w.intents),
-    view: remoteView(new Map(w.remote.map((f) => [f.id, f])), w.rows, w.pendingDeletes),
+    hasIntent: (p) => w.intents.some((i) => i.path === p),
+    owned: (id) => owned.has(id),
+    listing: { get: (id) => byId.get(id), named: (name) => w.remote.filter((f) => f.filename === name) },
     now: NOW,
     options,
   });
 }
 
-function full(w: World, options: PlanOptions = OPTIONS): Plan {
+/** What the pipeline writes for a batch (observations, then adoptions), as the index would. */
+function applyEarly(w: World, e: EarlyPlan): void {
+  const byPath = new Map(w.rows.map((r) => [r.path, r]));
+  for (const o of e.observe) byPath.set(o.path, observedRow(byPath.get(o.path), o, NOW));
+  for (const a of e.adoptions) {
+    const row = byPath.get(a.path) as FileRow;
+    const copy = { path: a.path, fileId: a.file.id, remoteName: a.file.filename, size: a.file.size, sha256: a.sha256, createdAt: a.file.createdAt, expiresAt: a.file.expiresAt };
+    w.pendingDeletes = w.pendingDeletes.filter((d) => d.fileId !== a.file.id);
+    // One queued delete per copy, as in the index's table.
+    if (row.fileId !== null && row.fileId !== a.file.id && !w.pendingDeletes.some((d) => d.fileId === row.fileId)) {
+      w.pendingDeletes.push({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: 'superseded', queuedAt: NOW, attempts: 0, lastError: null });
+    }
+    byPath.set(a.path, attachedRow(row, copy, NOW));
+  }
+  w.rows = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+function full(w: World, options: PlanOptions = OPTIONS, decided: ReadonlySet<string> = new Set(), appeared: MoveTarget[] = []): Plan {
   return planSync({
     rows: w.rows,
     intents: w.intents,
@@ -88,7 +113,19 @@ function full(w: World, options: PlanOptions = OPTIONS): Plan {
     remote: new Map(w.remote.map((f) => [f.id, f])),
     now: NOW,
     options,
+    ...(decided.size > 0 ? { concurrent: withDecided(undefined, decided, NOW) } : {}),
+    ...(appeared.length > 0 ? { appeared } : {}),
   });
+}
+
+/** The full plan made after the batches: their paths left out, their new files as appeared. */
+function rest(w: World, batches: EarlyPlan[], options: PlanOptions = OPTIONS): Plan {
+  const decided = new Set(batches.flatMap((e) => e.decided));
+  return full(w, options, decided, batches.flatMap((e) => e.appeared));
+}
+
+function clone(w: World): World {
+  return { rows: [...w.rows], intents: [...w.intents], pendingDeletes: [...w.pendingDeletes], local: [...w.local], remote: [...w.remote] };
 }
 
 describe('planning a reconcile batch', () => {
@@ -155,12 +192,13 @@ describe('planning a reconcile batch', () => {
     };
     const e = early(w, w.local);
     expect(e.uploads.map((u) => u.path)).toEqual(['new/a.txt', 'new/b.txt', 'new/c.txt', 'new/d.txt']);
-    const rest = withoutEarly(full(w), new Set(e.decided));
-    expect(rest.uploads).toEqual([]);
-    expect(rest.observe).toEqual([]);
-    expect(rest.held).toBeNull();
-    expect(rest.moves).toHaveLength(4);
-    expect(rest.removals.map((r) => r.path)).toEqual(['old/a.txt', 'old/b.txt', 'old/c.txt', 'old/d.txt']);
+    applyEarly(w, e);
+    const after = rest(w, [e]);
+    expect(after.uploads).toEqual([]);
+    expect(after.observe).toEqual([]);
+    expect(after.held).toBeNull();
+    expect(after.moves).toHaveLength(4);
+    expect(after.removals.map((r) => r.path)).toEqual(['old/a.txt', 'old/b.txt', 'old/c.txt', 'old/d.txt']);
   });
 
   it('batches in any split decide what the full plan decides for their paths (random worlds, seeds replayable)', () => {
@@ -169,25 +207,35 @@ describe('planning a reconcile batch', () => {
       const w = randomWorld(rand);
       const options = { ...OPTIONS, adopt: rand() < 0.3, freshIndex: rand() < 0.5 };
       const whole = full(w, options);
-      const decided = new Set<string>();
+      const batches: EarlyPlan[] = [];
       const got = { uploads: [] as Plan['uploads'], observe: [] as LocalObservation[], adoptions: [] as Plan['adoptions'] };
-      for (let i = 0; i < w.local.length; ) {
+      const index = clone(w);
+      // The walk hands over some of the files before it ends; the full plan takes the rest.
+      const walked = Math.floor(rand() * (w.local.length + 1));
+      for (let i = 0; i < walked; ) {
         const n = 1 + Math.floor(rand() * 4);
-        const e = early(w, w.local.slice(i, i + n), options);
+        const e = early(index, w.local.slice(i, Math.min(i + n, walked)), options);
         i += n;
-        for (const p of e.decided) decided.add(p);
+        applyEarly(index, e);
+        batches.push(e);
         got.uploads.push(...e.uploads);
         got.observe.push(...e.observe);
         got.adoptions.push(...e.adoptions);
       }
-      const rest = withoutEarly(whole, decided);
+      const after = rest(index, batches, options);
+      const superseded = new Set(index.pendingDeletes.filter((d) => !w.pendingDeletes.some((x) => x.fileId === d.fileId)).map((d) => d.fileId));
       const byPath = <T extends { path: string }>(list: T[]) => [...list].sort((a, b) => (a.path < b.path ? -1 : 1));
-      expect(byPath([...got.uploads, ...rest.uploads]), `seed ${seed}`).toEqual(byPath(whole.uploads));
-      expect(byPath([...got.observe, ...rest.observe]), `seed ${seed}`).toEqual(byPath(whole.observe));
+      expect(byPath([...got.uploads, ...after.uploads]), `seed ${seed}`).toEqual(byPath(whole.uploads));
+      expect(byPath([...got.observe, ...after.observe]), `seed ${seed}`).toEqual(byPath(whole.observe));
       const adoptions = (list: Plan['adoptions']) => byPath(list).map((a) => [a.path, a.file.id, a.via]);
-      expect(adoptions([...got.adoptions, ...rest.adoptions]), `seed ${seed}`).toEqual(adoptions(whole.adoptions));
-      expect(rest.deletes, `seed ${seed}`).toEqual(whole.deletes);
-      expect(rest.removals, `seed ${seed}`).toEqual(whole.removals);
+      expect(adoptions([...got.adoptions, ...after.adoptions]), `seed ${seed}`).toEqual(adoptions(whole.adoptions));
+      // The copies a batch's adoption replaced are queued deletes now; the whole plan's
+      // adoptions queue the same when applied.
+      const byId = (list: Plan['deletes']) => [...list].sort((x, y) => (x.fileId < y.fileId ? -1 : 1));
+      expect(byId(after.deletes.filter((d) => !superseded.has(d.fileId))), `seed ${seed}`).toEqual(byId(whole.deletes));
+      expect(after.removals, `seed ${seed}`).toEqual(whole.removals);
+      expect(after.moves, `seed ${seed}`).toEqual(whole.moves);
+      expect(after.held?.count ?? 0, `seed ${seed}`).toEqual(whole.held?.count ?? 0);
     }
   });
 });
