@@ -125,3 +125,11 @@ export function withDecided(facts: ConcurrentChanges | undefined, decided: Reado
   for (const p of decided) handled.add(p);
   return facts ? { ...facts, handled } : { since, handled, stored: new Set(), gone: new Set(), liveAtStart: new Set() };
 }
+
+/** `paths` without those the batches decided. */
+export function withoutPaths(paths: ReadonlySet<string>, decided: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  if (!decided || decided.size === 0 || paths.size === 0) return paths;
+  const kept = new Set<string>();
+  for (const p of paths) if (!decided.has(p)) kept.add(p);
+  return kept;
+}

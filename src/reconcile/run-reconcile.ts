@@ -14,7 +14,7 @@ import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions
 import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
 import type { LocalObservation } from '../index/types.js';
 import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
-import { withDecided } from './early-plan.js';
+import { withDecided, withoutPaths } from './early-plan.js';
 import { listRemote, snapshotFromScan } from './listing.js';
 import { EarlyUploads, UploadTracker } from './pipeline.js';
 
@@ -90,7 +90,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     now: ctx.now(),
     options: planOpts,
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
-    held: readHeld(index),
+    // A held path a batch decided is back in the folder: released, as the full plan would.
+    held: withoutPaths(readHeld(index), early?.decided),
     // The paths the batches decided are done: left out like the watcher path's, and their new
     // files told as appeared, so that a path they left pairs with them as a move.
     concurrent: withDecided(ctx.concurrent?.(), early?.decided ?? new Set(), started),
