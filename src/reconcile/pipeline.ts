@@ -55,9 +55,11 @@ export class UploadTracker {
   /** Queues the uploads of `paths`; `early`: decided by a batch while the walk runs. */
   push(paths: readonly string[], early: boolean): void {
     if (paths.length === 0) return;
+    // The sizes from the planner's facts (a map), not a row read from sqlite per path.
+    const factsOf = this.#ctx.index.localLookup();
     for (const p of paths) {
       this.#total.files += 1;
-      this.#total.bytes += this.#ctx.index.get(p)?.size ?? 0;
+      this.#total.bytes += factsOf(p)?.size ?? 0;
     }
     this.#progress('upload');
     for (const p of paths) this.#running.push(this.#one(p, early));
