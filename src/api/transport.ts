@@ -5,9 +5,8 @@
  * a stored file after a lost answer, a delete whose lost answer did the work) says so through its
  * RequestSpec; it never runs a loop of its own.
  */
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { USER_AGENT } from '../version.js';
 import {
   APIConnectionError,
@@ -30,13 +29,6 @@ import {
 } from './retry.js';
 import { MAX_ERROR_BODY_BYTES } from './limits.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata, type FilesClientOptions } from './types.js';
-
-/**
- * Only the Agent, the one undici part we use: undici's index also loads its fetch, WebSocket,
- * cookies and cache (about 80 ms of every command's start-up). The same
- * module the index exports (undici has no exports map to forbid the path; pinned by the lockfile).
- */
-const { Agent } = createRequire(import.meta.url)('undici/lib/dispatcher/agent.js') as { Agent: typeof UndiciAgent };
 
 export interface TransportOptions {
   apiKey: string;
