@@ -9,7 +9,7 @@ import type { Config } from '../config/types.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { describeError, LockedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, exitCodeFor, isAuthError } from './exit-codes.js';
-import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import type { MetricsServer } from './metrics-server.js';
 import { startManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { openSession, type Session } from './open-session.js';
 import { SyncMeter } from './sync-meter.js';
@@ -143,6 +143,8 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
     manifest = startManifestWriter({ stateDir: config.stateDir, dir: config.dir, index: session.index, files: () => engine.files(), logger: log });
     if (config.metrics.listen) {
       try {
+        // Loaded only when asked for: prom-client costs every other command 50 ms of start-up.
+        const { startMetricsServer } = await import('./metrics-server.js');
         metrics = await startMetricsServer({
           host: config.metrics.listen.host,
           port: config.metrics.listen.port,

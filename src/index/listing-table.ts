@@ -24,6 +24,7 @@ export class ListingTable {
   #has: Database.Statement<[string], number>;
   #all: Database.Statement<[], ListedFile>;
   #count: Database.Statement<[], number>;
+  #named: Database.Statement<[string], ListedFile> | null = null;
   #size: number | null = 0;
   #onError: (err: unknown) => unknown;
 
@@ -39,6 +40,7 @@ export class ListingTable {
         id TEXT PRIMARY KEY, filename TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
         expires_at INTEGER, mime_type TEXT) WITHOUT ROWID`);
       db.exec('DELETE FROM temp.listing');
+      db.exec('DROP INDEX IF EXISTS temp.listing_filename');
     } catch (err) {
       throw onError(err);
     }
@@ -81,6 +83,23 @@ export class ListingTable {
     return this.#get.get(id);
   }
 
+  /**
+   * The listed files with this name. Only reconcile's early batches ask (src/reconcile/early-plan.ts),
+   * once the listing is complete: the by-name index is built then, in one sort, so a pass that
+   * never asks pays nothing for it on insert. Ask only after the last add.
+   */
+  named(filename: string): ListedFile[] {
+    if (this.#named === null) {
+      try {
+        this.#db.exec('CREATE INDEX IF NOT EXISTS temp.listing_filename ON listing (filename)');
+      } catch (err) {
+        throw this.#onError(err);
+      }
+      this.#named = this.#db.prepare(`SELECT ${COLUMNS} FROM temp.listing WHERE filename = ?`);
+    }
+    return this.#named.all(filename);
+  }
+
   /** Every listed file (by id), read row by row. No write may happen until it ends. */
   values(): IterableIterator<ListedFile> {
     return this.#all.iterate();
@@ -90,9 +109,11 @@ export class ListingTable {
   clear(): void {
     try {
       this.#db.exec('DELETE FROM temp.listing');
+      this.#db.exec('DROP INDEX IF EXISTS temp.listing_filename');
     } catch (err) {
       throw this.#onError(err);
     }
+    this.#named = null;
     this.#size = 0;
   }
 }

@@ -17,7 +17,6 @@ import type {
   DeleteReason,
   FileRow,
   FileState,
-  LocalFacts,
   LocalObservation,
   PlanRow,
   QueueDeleteInput,
@@ -99,12 +98,13 @@ export class IndexStore {
   }
 
   /**
-   * A lookup for a full scan: the local facts (size, mtime, inode, hash) of every row, from a map
+   * A lookup for a full scan and reconcile's early batches: every row as the planner reads it
+   * (PlanRow: the local facts, state and remote copy), from a map
    * read in one query on first use and kept current by every write of this store. Reading whole
    * rows one by one costs several times more on a 100,000-file rescan. A failed transaction drops
    * the map (it is rebuilt on the next lookup), so it never holds facts the database does not.
    */
-  localLookup(): (path: string) => LocalFacts | undefined {
+  localLookup(): (path: string) => PlanRow | undefined {
     this.#loadFacts();
     return (path) => this.#loadFacts().get(path);
   }

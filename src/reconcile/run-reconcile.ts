@@ -1,8 +1,10 @@
 /**
  * The reconcile pass: a full listing of the remote and a full scan of the folder, compared with
  * the index by the pure planner, the plan written to the index, then its uploads and deletes run
- * through the engine's queue. The engine hands in the parts (ReconcileContext) and keeps the
- * live state; this file is the pass itself.
+ * through the engine's queue. Once the listing is in, the walk's files are planned and uploaded
+ * in batches while it goes on (./pipeline.ts); what needs the whole scan (removals, moves, the
+ * mass-delete guard, orphans, deletes) is planned when it ends. The engine hands in the parts
+ * (ReconcileContext) and keeps the live state; this file is the pass itself.
  */
 import { scanTree } from '../scan/scanner.js';
 import { applyPlan } from '../sync/apply-plan.js';
@@ -10,8 +12,11 @@ import { nextHeld, readHeld, writeHeld } from '../sync/held-deletes.js';
 import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../sync/unreadable-dirs.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
 import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
-import type { ProgressEvent, ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import type { LocalObservation } from '../index/types.js';
+import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import { withDecided, withoutPaths } from './early-plan.js';
 import { listRemote, snapshotFromScan } from './listing.js';
+import { EarlyUploads, UploadTracker } from './pipeline.js';
 
 /**
  * Index meta key set when a reconcile's plan was first applied. An index without rows and
@@ -29,10 +34,19 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   // Fresh as the pass begins: rows the watcher path adds meanwhile do not make it less so.
   const freshIndex = index.count() === 0 && index.getMeta(RECONCILED_META) === undefined;
   const { progress } = ctx;
+  const planOpts: PlanOptions = { ...planOptions(config.sync, options), freshIndex };
+  const uploads = new UploadTracker(ctx);
+  // Files are planned and uploaded while the walk goes on (./pipeline.ts); a dry run only plans.
+  const early = options.dryRun ? null : new EarlyUploads(ctx, planOpts, uploads);
   // The listing (network) and the scan (disk) do not depend on each other.
   const listing = listRemote(ctx.client, index.listingTable(), undefined, progress ? (n) => progress.listed(n) : undefined);
-  listing.then(() => progress?.listingDone(), () => undefined);
-  listing.catch(() => undefined); // awaited below; do not let it reject unobserved meanwhile
+  listing.then(
+    (table) => {
+      progress?.listingDone();
+      early?.listed(table);
+    },
+    () => undefined, // awaited below; do not let it reject unobserved meanwhile
+  );
   const seenRoot = await observeRoot(config.dir);
   const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
   const scan = await scanTree(config.dir, {
@@ -41,8 +55,11 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     rehash: options.rehash ?? false,
     unchangedAsRows: true,
     ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
+    ...(early ? { onFile: (obs: LocalObservation) => early.add(obs) } : {}),
   });
+  early?.finish();
   progress?.scanDone();
+  logger.debug({ event: 'scan-done', files: scan.files.length, hashed: scan.stats.hashed, early: early?.decided.size ?? 0, durationMs: ctx.now() - started }, 'scan done');
   // The listing may take much longer (paced by the request rate): changes the scan found can go now.
   if (!options.dryRun && !freshIndex) ctx.onScanned?.(scan.files);
   const remote = await listing;
@@ -73,10 +90,14 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     remote,
     liveIntentIds: ctx.liveIntents,
     now: ctx.now(),
-    options: { ...planOptions(config.sync, options), freshIndex },
+    options: planOpts,
     root: { seen: seenRoot, known: knownRoot((k) => index.getMeta(k)) },
-    held: readHeld(index),
-    concurrent: ctx.concurrent?.(),
+    // A held path a batch decided is back in the folder: released, as the full plan would.
+    held: withoutPaths(readHeld(index), early?.decided),
+    // The paths the batches decided are done: left out like the watcher path's, and their new
+    // files told as appeared, so that a path they left pairs with them as a move.
+    concurrent: withDecided(ctx.concurrent?.(), early?.decided ?? new Set(), started),
+    ...(early && early.appeared.length > 0 ? { appeared: early.appeared } : {}),
   });
   const remoteFiles = remote.size;
   remote.clear();
@@ -89,6 +110,8 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   }
 
   const report = baseReport(started, options, remoteFiles, scan.files.length + scan.unchanged.size, plan);
+  // The batches' adoptions are done already; the full plan left their paths out.
+  if (early) report.adopted.unshift(...early.adopted);
   if (options.dryRun) {
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [
@@ -107,11 +130,14 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
-  progress?.applying(applied.uploads.length, applied.deletes.length);
+  const earlyCounts = uploads.counts;
+  progress?.applying(earlyCounts.pushed + applied.uploads.length, applied.deletes.length, earlyCounts.ended);
 
   // Uploads first, deletes after: a path never lacks a remote copy, not even while a
   // rename's new name uploads and the old name's copy waits to be deleted.
-  await runUploads(ctx, applied.uploads, report);
+  uploads.push(applied.uploads, false);
+  await uploads.onIdle();
+  uploads.fill(report);
   const deleted = await Promise.all(applied.deletes.map((d) => ctx.pushDelete(d).finally(() => progress?.deleteDone())));
   for (const d of deleted) if (d) report.deleted.push(d);
   report.durationMs = ctx.now() - started;
@@ -146,34 +172,6 @@ function planOptions(sync: { maxDeletePercent: number; maxDeleteFloor: number; o
     intentSkewMs: INTENT_SKEW_MS,
     expiryMarginMs: EXPIRY_MARGIN_MS,
   };
-}
-
-async function runUploads(ctx: ReconcileContext, paths: string[], report: ReconcileReport): Promise<void> {
-  const total = { files: paths.length, bytes: 0 };
-  const done = { files: 0, bytes: 0 };
-  for (const p of paths) total.bytes += ctx.index.get(p)?.size ?? 0;
-  const progress = (phase: ProgressEvent['phase']) =>
-    ctx.onProgress?.({ phase, filesDone: done.files, filesTotal: total.files, bytesDone: done.bytes, bytesTotal: total.bytes });
-  progress('upload');
-  await Promise.all(
-    paths.map(async (p) => {
-      const outcome = await ctx.pushUpload(p);
-      done.files += 1;
-      ctx.progress?.uploadDone();
-      if (outcome?.kind === 'uploaded') {
-        done.bytes += outcome.bytes;
-        report.uploaded.push(p);
-      } else if (outcome?.kind === 'failed' && !outcome.retryable) {
-        // A retryable failure is not the end: the engine sends the path again (waiting is not
-        // failing), and a path that does turn failed shows as failed in the index.
-        report.failed.push({ path: p, error: outcome.error });
-      } else if (outcome?.kind === 'skipped') {
-        report.skipped.push({ path: p, reason: outcome.reason });
-      }
-      progress('upload');
-    }),
-  );
-  progress('done');
 }
 
 function baseReport(started: number, options: ReconcileOptions, remoteFiles: number, localFiles: number, plan: Plan): ReconcileReport {

@@ -26,7 +26,7 @@ export async function hashFile(absPath: string, options: HashOptions = {}): Prom
   const { signal } = options;
   signal?.throwIfAborted();
   const hint = options.sizeHint;
-  // One byte more than the expected size, so a file that did not grow ends in two reads.
+  // One byte more than the expected size, so a file that did not grow ends in one short read.
   const bufferBytes =
     hint === undefined ? HASH_CHUNK_BYTES : Math.min(HASH_CHUNK_BYTES, Math.max(MIN_BUFFER_BYTES, hint + 1));
   const fh = await open(absPath, 'r');
@@ -41,6 +41,12 @@ export async function hashFile(absPath: string, options: HashOptions = {}): Prom
       if (bytesRead === 0) break;
       signal?.throwIfAborted();
       position += bytesRead;
+      // A short read of a file no larger than stat said is its end: no read is spent to hear
+      // it again (a file that grew meanwhile differs from its stat after, and is read again).
+      if (bytesRead < bufferBytes && hint !== undefined && position <= hint) {
+        hash.update(current.subarray(0, bytesRead));
+        break;
+      }
       const chunk = current;
       spare ??= Buffer.allocUnsafe(bufferBytes);
       current = spare;

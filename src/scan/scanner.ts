@@ -47,6 +47,12 @@ export interface ScanOptions {
   readonly unchangedAsRows?: boolean;
   /** Called as the scan advances (after each directory and each hashed file). */
   onProgress?(stats: Readonly<ScanStats>): void;
+  /**
+   * Called with each syncable file as soon as its observation is final (its hash reused or read),
+   * in walk order, before the scan ends: lets reconcile plan and upload while the walk goes on.
+   * The file is also in the result's `files`.
+   */
+  onFile?(obs: LocalObservation): void;
   readonly signal?: AbortSignal;
   /** Wall clock for FileRow.hashedAt (compared with file mtimes, so not a fake clock). @default Date.now */
   readonly now?: () => number;
@@ -122,6 +128,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
     switch (out.kind) {
       case 'file':
         result.files.push(out.obs);
+        options.onFile?.(out.obs);
         stats.hashed++;
         stats.bytesRead += out.bytesRead;
         break;
@@ -157,11 +164,14 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
           stats.unchanged++;
           if (options.unchangedAsRows) {
             // Keyed by the row's own path string when it has one: one string per file, not two.
+            // Not handed to onFile: an unchanged file is the full plan's, which reads it as its row.
             const rowPath = (row as { path?: unknown }).path;
             result.unchanged.set(rowPath === rel ? (rowPath as string) : rel, row);
             return;
           }
-          result.files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 });
+          const obs = { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 };
+          result.files.push(obs);
+          options.onFile?.(obs);
           return;
         }
         hashPool.add(() => hashOne(rel, abs, st, row));

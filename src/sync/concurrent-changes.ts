@@ -9,6 +9,8 @@ import type { ConcurrentChanges } from './plan-concurrent.js';
 interface OpenRecord {
   since: number;
   handled: Set<string>;
+  /** Paths the pass itself decided early and uploads (src/reconcile/pipeline.ts). */
+  own: Set<string>;
   stored: Set<string>;
   gone: Set<string>;
   liveAtStart: Set<number>;
@@ -19,7 +21,7 @@ export class ConcurrentRecorder {
 
   /** A pass begins: `liveIntents` are the uploads running now. */
   begin(now: number, liveIntents: ReadonlySet<number>): void {
-    this.#open = { since: now, handled: new Set(), stored: new Set(), gone: new Set(), liveAtStart: new Set(liveIntents) };
+    this.#open = { since: now, handled: new Set(), own: new Set(), stored: new Set(), gone: new Set(), liveAtStart: new Set(liveIntents) };
   }
 
   /** The plan is in the index (or the pass ended): nothing more to record. */
@@ -35,6 +37,19 @@ export class ConcurrentRecorder {
   handled(paths: Iterable<string>): void {
     if (!this.#open) return;
     for (const p of paths) this.#open.handled.add(p);
+  }
+
+  /** The pass decided this path in an early batch and queues its upload: that job is the pass's. */
+  own(path: string): void {
+    this.#open?.own.add(path);
+  }
+
+  /**
+   * An upload job starts. A job the pass queued from an early batch is not a change made beside
+   * the pass: recorded as handled, it would be handed back to the watcher path and checked again.
+   */
+  uploading(path: string): void {
+    if (this.#open && !this.#open.own.has(path)) this.#open.handled.add(path);
   }
 
   /** A job stored (or adopted) a remote copy. */

@@ -19,7 +19,7 @@ import { scanChanges } from './plan-concurrent.js';
 import { ReconcileProgress } from './reconcile-progress.js';
 import { typeIsStale } from './mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
-import type { ExecutorDeps } from './executor.js';
+import { RealRoot, type ExecutorDeps } from './executor.js';
 import { codeOf, Jobs } from './jobs.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
 import type { KeyedQueue } from './queue.js';
@@ -86,7 +86,7 @@ class Engine implements SyncEngine {
     this.#client = deps.client;
     this.#matcher = deps.matcher;
     this.#exec = {
-      root: this.#config.dir,
+      root: this.#config.dir, realRoot: new RealRoot(this.#config.dir),
       index: this.#index,
       client: this.#client,
       logger: this.#logger,
@@ -115,7 +115,7 @@ class Engine implements SyncEngine {
       settle: (paths, rehash) => this.#onSettled(paths, rehash),
       onFatal: (err) => this.#deps.onFatal?.(err),
       observer: {
-        uploading: (p) => this.#concurrent.handled([p]),
+        uploading: (p) => this.#concurrent.uploading(p),
         stored: (id) => this.#concurrent.stored(id),
         gone: (id) => this.#concurrent.gone(id),
       },
@@ -303,7 +303,7 @@ class Engine implements SyncEngine {
           queue: this.#queue,
           matcher: this.#matcher,
           liveIntents: this.#exec.liveIntents,
-          pushUpload: (p) => this.#jobs.upload(p),
+          pushUpload: (p, early) => (early && this.#concurrent.own(p), this.#jobs.upload(p)),
           pushDelete: (d) => this.#jobs.delete(d),
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),

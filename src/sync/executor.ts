@@ -20,12 +20,17 @@ import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
 import { isUtf8File } from './is-utf8-file.js';
+import { RealRoot } from './real-root.js';
+
+export { RealRoot } from './real-root.js';
 
 /** Clock skew allowed between our start of an upload and the server's created_at. */
 const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;
 
 export interface ExecutorDeps {
   root: string;
+  /** The root's real path, resolved once (./real-root.ts). Absent: resolved for every upload. */
+  realRoot?: RealRoot;
   index: IndexStore;
   client: FilesApi;
   logger: Logger;
@@ -140,7 +145,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   // root, and only the inode that was scanned (the client opens it once, without following links).
   let source: string;
   try {
-    source = await realPathInside(deps.root, relPath);
+    source = await realPathInside(deps.realRoot ?? new RealRoot(deps.root), relPath);
   } catch (err) {
     const c = classifyError(err);
     index.markFailed(relPath, c.message);
@@ -250,14 +255,21 @@ async function mimeFor(deps: ExecutorDeps, relPath: string, source: string): Pro
   return chooseMimeType(relPath, { overrides, isUtf8 });
 }
 
-/** The real path of `relPath`, refused when it resolves outside the real root. */
-async function realPathInside(root: string, relPath: string): Promise<string> {
-  const [realRoot, real] = await Promise.all([realpath(root), realpath(path.join(root, ...relPath.split('/')))]);
+/**
+ * The real path of `relPath`, refused when it resolves outside the real root. A file that seems
+ * outside is judged again against the root resolved afresh: the folder may have been moved or
+ * its link pointed elsewhere since the root was resolved.
+ */
+async function realPathInside(realRoot: RealRoot, relPath: string): Promise<string> {
+  const [rootNow, real] = await Promise.all([realRoot.get(), realpath(path.join(realRoot.root, ...relPath.split('/')))]);
+  if (isInsideRoot(rootNow, real)) return real;
+  if (isInsideRoot(await realRoot.refresh(), real)) return real;
+  throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), { code: 'EPERM' });
+}
+
+function isInsideRoot(realRoot: string, real: string): boolean {
   const rel = path.relative(realRoot, real);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), { code: 'EPERM' });
-  }
-  return real;
+  return !(rel === '' || rel.startsWith('..') || path.isAbsolute(rel));
 }
 
 /**

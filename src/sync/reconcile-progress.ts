@@ -43,9 +43,10 @@ export class ReconcileProgress implements ReconcileProgressSink {
     this.#planning = true;
   }
 
-  applying(uploads: number, deletes: number): void {
+  /** `uploadsDone`: uploads of the pass that ended before its plan was applied (its early batches'). */
+  applying(uploads: number, deletes: number, uploadsDone = 0): void {
     this.planning();
-    this.#apply = { uploadsDone: 0, uploadsTotal: uploads, deletesDone: 0, deletesTotal: deletes };
+    this.#apply = { uploadsDone, uploadsTotal: uploads, deletesDone: 0, deletesTotal: deletes };
   }
 
   uploadDone(): void {

@@ -136,7 +136,7 @@ export interface ReconcileProgressSink {
   scanned(files: number): void;
   scanDone(): void;
   planning(): void;
-  applying(uploads: number, deletes: number): void;
+  applying(uploads: number, deletes: number, uploadsDone?: number): void;
   uploadDone(): void;
   deleteDone(): void;
 }
@@ -237,7 +237,11 @@ export interface ReconcileContext {
   readonly matcher: IgnoreMatcher;
   /** Intents of uploads running right now: the planner leaves them alone. */
   readonly liveIntents: ReadonlySet<number>;
-  pushUpload(path: string): Promise<UploadOutcome | null>;
+  /**
+   * `early`: the pass decided this path in a batch while its walk runs (src/reconcile/pipeline.ts):
+   * the upload is the pass's own, not a change the watcher path handled meanwhile.
+   */
+  pushUpload(path: string, early?: boolean): Promise<UploadOutcome | null>;
   pushDelete(d: RemoteDelete): Promise<DeletedEntry | null>;
   recordError(path: string | null, error: string, code: string | null): void;
   /** The plan's deletion-safety verdict, as soon as it is known. */

@@ -26,6 +26,18 @@ describe('the listing table', () => {
     expect([...t.values()].map((f) => f.id).sort()).toEqual(['file_0001', 'file_0002', 'file_0003']);
   });
 
+  it('answers by name (several copies may share one), also after a new pass starts', () => {
+    store = IndexStore.open(':memory:');
+    const t = store.listingTable();
+    t.add([file(1), file(2), { ...file(3), filename: 'f1.txt' }]);
+    expect(t.named('f1.txt').map((f) => f.id).sort()).toEqual(['file_0001', 'file_0003']);
+    expect(t.named('nope.txt')).toEqual([]);
+    const next = store.listingTable();
+    next.add([file(5)]);
+    expect(next.named('f1.txt')).toEqual([]);
+    expect(next.named('f5.txt')).toEqual([file(5)]);
+  });
+
   it('a new table starts empty, and clear empties it', () => {
     store = IndexStore.open(':memory:');
     store.listingTable().add([file(1), file(2)]);
