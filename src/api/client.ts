@@ -99,6 +99,7 @@ export class FilesClient implements FilesApi {
     }
     for (const [name, value, min] of [
       ['maxRetries', options.maxRetries, 0],
+      ['maxInFlight', options.maxInFlight, 1],
       ['timeoutMs', options.timeoutMs, 1],
       ['recoveryClockSkewMs', options.recoveryClockSkewMs, 0],
       ['recoveryListLimit', options.recoveryListLimit, 1],
@@ -133,6 +134,7 @@ export class FilesClient implements FilesApi {
       timeoutMs: this.options.timeoutMs,
       dispatcher: options.dispatcher,
       beforeRequest: options.beforeRequest,
+      maxInFlight: options.maxInFlight,
       onRetryWait: options.onRetryWait,
       onAttempt: options.onAttempt,
       onResponse: options.onResponse,

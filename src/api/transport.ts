@@ -6,6 +6,7 @@
  * RequestSpec; it never runs a loop of its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import PQueue from 'p-queue';
 import { Agent, type Dispatcher } from 'undici';
 import { USER_AGENT } from '../version.js';
 import {
@@ -39,6 +40,7 @@ export interface TransportOptions {
   timeoutMs: number;
   dispatcher?: Dispatcher | undefined;
   beforeRequest?: FilesClientOptions['beforeRequest'];
+  maxInFlight?: number | undefined;
   onRetryWait?: FilesClientOptions['onRetryWait'];
   onAttempt?: FilesClientOptions['onAttempt'];
   onResponse?: FilesClientOptions['onResponse'];
@@ -148,6 +150,11 @@ export class Transport {
   #closing: Promise<void> | undefined;
   /** Whether a request gate answers 429s (see FilesClientOptions.beforeRequest). */
   #gateDecides: boolean;
+  /** Attempts in flight at once (FilesClientOptions.maxInFlight); null: no bound. */
+  #slots: PQueue | null;
+  /** 401 answers so far, and the last: a request that waited for a slot across one is not sent. */
+  #keyRefusals = 0;
+  #lastRefusal: Error | null = null;
 
   constructor(options: TransportOptions) {
     this.options = Object.freeze({ ...options });
@@ -157,6 +164,7 @@ export class Transport {
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#gateDecides = options.beforeRequest !== undefined && options.onRetryWait !== undefined;
+    this.#slots = options.maxInFlight === undefined ? null : new PQueue({ concurrency: options.maxInFlight });
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
   }
@@ -173,12 +181,19 @@ export class Transport {
     // 429s the gate answers (waiting, not failing): they never use up the retry budget.
     let rateLimitedInARow = 0;
     for (let attempt = 1, retriesTaken = 0; ; attempt++) {
-      await this.#gate(spec.signal);
-      // The body is built before the attempt's timer starts; its progress reaches that timer here.
-      let touchTimer: () => void = () => {};
-      const prepared = spec.body ? await spec.body(() => touchTimer()) : undefined;
-      const attemptStart = this.options.now();
-      const result = await this.#attempt(spec, prepared, (touch) => (touchTimer = touch));
+      const { result, attemptStart } = await this.#inSlot(spec.signal, async () => {
+        await this.#gate(spec.signal);
+        // The body is built before the attempt's timer starts; its progress reaches that timer here.
+        let touchTimer: () => void = () => {};
+        const prepared = spec.body ? await spec.body(() => touchTimer()) : undefined;
+        const attemptStart = this.options.now();
+        const result = await this.#attempt(spec, prepared, (touch) => (touchTimer = touch));
+        if (result.status === 401) {
+          this.#keyRefusals++;
+          this.#lastRefusal = result.ok ? null : result.error;
+        }
+        return { result, attemptStart };
+      });
       this.options.onAttempt?.({
         method: spec.method,
         path: spec.path,
@@ -214,6 +229,31 @@ export class Transport {
         `The API answered with a body that is not JSON: ${JSON.stringify(redact(text.slice(0, 200), this.options.apiKey))}.`,
         { hint: 'Check the API base URL: it may point at something other than the Files API.', cause },
       );
+    }
+  }
+
+  /**
+   * Runs one attempt (the gate's wait included) in a slot: the slot is taken before the gate, so
+   * the gate counts a request as started only when it can start, and given back as soon as the
+   * answer is read, so what the caller does next (a retry's wait, a lost upload's lookup) never
+   * holds one.
+   */
+  async #inSlot<R>(signal: AbortSignal | undefined, attempt: () => Promise<R>): Promise<R> {
+    if (this.#slots === null) return attempt();
+    if (signal?.aborted) throw new APIUserAbortError();
+    const refusalsBefore = this.#keyRefusals;
+    // A key refused while this request waited would refuse it alike: it fails unsent with that
+    // answer, so a refused key costs the requests in flight, not every one prepared behind them.
+    const afterRefusal = (): Promise<R> => {
+      if (this.#keyRefusals !== refusalsBefore && this.#lastRefusal) throw this.#lastRefusal;
+      return attempt();
+    };
+    try {
+      return await this.#slots.add(afterRefusal, signal ? { signal } : {});
+    } catch (err) {
+      // Aborted while waiting for a slot: the same error as an abort anywhere else.
+      if (signal?.aborted && !(err instanceof APIUserAbortError)) throw new APIUserAbortError();
+      throw err;
     }
   }
 

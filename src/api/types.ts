@@ -96,6 +96,13 @@ export interface FilesClientOptions {
    */
   beforeRequest?: (signal?: AbortSignal) => Promise<void>;
   /**
+   * Attempts in flight at once, across every request of this client; more wait for a slot before
+   * `beforeRequest`. The daemon sets it to queue.concurrency, so that its jobs can prepare (check
+   * the file, record the upload intent) while as many requests as configured are on the wire.
+   * @default no bound
+   */
+  maxInFlight?: number;
+  /**
    * Called when a failed attempt will be retried, before the wait. `status` 429 means the API
    * asked to slow down; see `beforeRequest` for who waits then.
    */

@@ -38,12 +38,13 @@ export async function uploadFile(ctx: UploadContext, source: UploadSource, optio
   // a path swapped for a link between attempts can never make a retry read something else.
   const handle = await open(source.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   try {
-    if (options.expectedIno !== undefined) {
-      const st = await handle.stat();
-      if (st.ino !== options.expectedIno) {
-        throw new UploadSourceError(`${source.path} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
-      }
+    const st = await handle.stat();
+    if (options.expectedIno !== undefined && st.ino !== options.expectedIno) {
+      throw new UploadSourceError(`${source.path} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
     }
+    // A small file is read whole now, before the request waits for its turn, and every attempt
+    // sends those bytes: no file read while a request slot is held, and no re-read per retry.
+    if (st.size <= WHOLE_READ_BYTES) return await uploadOpened(ctx, { bytes: await readWhole(handle, st.size, source.path) }, options);
     return await uploadOpened(ctx, { handle }, options);
   } finally {
     await handle.close().catch(() => undefined);
@@ -142,6 +143,28 @@ async function sourceSize(source: OpenedSource): Promise<number> {
     throw new BadRequestError('E_API_BAD_OPTION', `A stream source needs its size in bytes, got ${source.size}.`);
   }
   return source.size;
+}
+
+/** Files up to this size are read into memory before the request (see uploadFile). */
+export const WHOLE_READ_BYTES = 64 * 1024;
+
+/**
+ * The whole opened file, which stat said is `size` bytes: one byte more is asked for, so a file
+ * that grew is noticed as surely as one that shrank, and neither is sent.
+ */
+async function readWhole(handle: FileHandle, size: number, path: string): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(size + 1);
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, total, buf.length - total, total);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+    if (total > size) break;
+  }
+  if (total !== size) {
+    throw new UploadSourceError(`${path} changed while it was read (${total > size ? 'it grew' : `it has ${total} of the ${size} bytes stat reported`}); not uploaded.`, size, total);
+  }
+  return buf.subarray(0, size);
 }
 
 /** Read size for a file source: what fs read streams use (a larger one made an early 413 reach us as a reset more often). */

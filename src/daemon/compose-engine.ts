@@ -34,13 +34,20 @@ export interface ComposeOptions {
   now?: () => number;
 }
 
+/** Jobs the queue runs per request in flight: one on the wire, one preparing. */
+const JOBS_PER_REQUEST_SLOT = 2;
+
 export function composeEngine(config: Config, index: IndexStore, logger: Logger, options: ComposeOptions): SyncEngine {
   const gate = new RequestGate({ requestsPerMinute: config.queue.requestsPerMinute });
-  const queue = new KeyedQueue({ concurrency: config.queue.concurrency, gate });
+  // queue.concurrency bounds the requests in flight (the client's slots, below); the queue runs
+  // twice as many jobs, so that a job checks its file and makes its intent durable (an fsync)
+  // while others are on the wire, not in a request's place.
+  const queue = new KeyedQueue({ concurrency: config.queue.concurrency * JOBS_PER_REQUEST_SLOT, gate });
   const workspace = new WorkspaceGuard(index, logger);
   const meter = options.meter;
   const now = options.now ?? Date.now;
   const rawClient = createClientFor(config, {
+    maxInFlight: config.queue.concurrency,
     onWorkspaceId: (id) => workspace.observe(id),
     beforeRequest: meter
       ? async (signal) => {

@@ -5,7 +5,8 @@
  */
 import type { Stats } from 'node:fs';
 import type { LocalObservation } from '../index/types.js';
-import { hashFile, type HashFunction } from './hash.js';
+import { FsSpeed } from './fs-speed.js';
+import { hashFile, hashFileWith, type HashFunction } from './hash.js';
 import type { IgnoreMatcher } from './ignore.js';
 import { describeFsError, observeFile, rowMatches, tooLargeReason, type LocalFacts } from './observe-file.js';
 import { TaskPool } from './task-pool.js';
@@ -113,7 +114,9 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
     return result;
   }
   const { maxFileBytes, lookup, signal } = options;
-  const hash = options.hash ?? hashFile;
+  // The walk judges the filesystem's speed; small files are hashed synchronously while it is fast.
+  const speed = new FsSpeed();
+  const hash = options.hash ?? (options.statMode === 'parallel' ? hashFile : hashFileWith(speed));
   const progress = (): void => options.onProgress?.({ ...stats });
   const hashPool = new TaskPool(options.hashConcurrency ?? 4);
 
@@ -151,6 +154,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
       followSymlinks: options.followSymlinks,
       ...(signal ? { signal } : {}),
       ...(options.statMode ? { statMode: options.statMode } : {}),
+      speed,
     },
     {
       file(rel, abs, st) {

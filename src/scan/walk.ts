@@ -15,6 +15,7 @@ import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { IgnoreMatcher } from './ignore.js';
+import { FsSpeed } from './fs-speed.js';
 import { describeFsError, isGone, specialKind } from './observe-file.js';
 
 export type SkippedKind = 'file' | 'directory' | 'symlink' | 'special';
@@ -47,14 +48,14 @@ export interface WalkOptions {
   readonly statBatch?: number;
   /** 'auto' measures; 'sync' and 'parallel' force one way (tests, benchmarks). @default 'auto' */
   readonly statMode?: 'auto' | 'sync' | 'parallel';
+  /** Judges the filesystem's speed from the walk's stats; the scan's small reads follow it. */
+  readonly speed?: FsSpeed;
 }
 
 const NOT_UTF8_REASON = 'its name is not valid UTF-8 (claude-filesync cannot open it by name); rename it to sync it';
 
 /** Longest stretch of synchronous work before yielding to the event loop. */
 const SLICE_MS = 8;
-/** Mean stat time above which the walk switches to parallel stats. */
-const SLOW_STAT_MS = 0.25;
 
 interface FsOps {
   lstat(p: string): Stats | Promise<Stats>;
@@ -130,9 +131,8 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
   const statBatch = options.statBatch ?? 64;
   const mode = options.statMode ?? 'auto';
   let ops: FsOps = mode === 'parallel' ? asyncOps : syncOps;
-  // Running mean of synchronous stat time, to notice a slow filesystem.
-  let statCount = 0;
-  let statMs = 0;
+  // Synchronous stat times, to notice a slow filesystem (shared with the scan's reads).
+  const speed = options.speed ?? new FsSpeed();
   let sliceStart = performance.now();
 
   const maybeYield = async (): Promise<void> => {
@@ -145,12 +145,8 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
   };
 
   const noteStatTime = (ms: number): void => {
-    statMs += ms;
-    if (++statCount >= 256) {
-      if (mode === 'auto' && statMs / statCount > SLOW_STAT_MS) ops = asyncOps;
-      statCount = 0;
-      statMs = 0;
-    }
+    speed.note(ms);
+    if (mode === 'auto' && !speed.fast) ops = asyncOps;
   };
 
   const stack: DirTask[] = [];

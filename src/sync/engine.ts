@@ -19,6 +19,7 @@ import { scanChanges } from './plan-concurrent.js';
 import { ReconcileProgress } from './reconcile-progress.js';
 import { typeIsStale } from './mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from './backoff.js';
+import { FsSpeed } from '../scan/fs-speed.js';
 import { RealRoot, type ExecutorDeps } from './executor.js';
 import { codeOf, Jobs } from './jobs.js';
 import { EXPIRY_MARGIN_MS } from './plan.js';
@@ -87,6 +88,7 @@ class Engine implements SyncEngine {
     this.#matcher = deps.matcher;
     this.#exec = {
       root: this.#config.dir, realRoot: new RealRoot(this.#config.dir),
+      fsSpeed: new FsSpeed(),
       index: this.#index,
       client: this.#client,
       logger: this.#logger,

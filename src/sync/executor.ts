@@ -7,19 +7,22 @@
  * A crash between any two steps leaves an intent or a queued delete that the next reconcile
  * finishes or undoes.
  */
+import { constants as fsConstants, fstatSync, realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { APIError } from '../api/errors.js';
+import { APIError, UploadSourceError } from '../api/errors.js';
 import { retryDelay } from '../api/retry.js';
 import type { FilesApi, FileMetadata } from '../api/types.js';
 import type { IndexStore } from '../index/store.js';
-import type { RemoteDelete } from '../index/types.js';
+import type { FileRow, RemoteDelete } from '../index/types.js';
+import { SMALL_READ_BYTES, type FsSpeed } from '../scan/fs-speed.js';
+import { readUpTo } from '../scan/hash.js';
 import { blockTypeOf, chooseMimeType, isTextLike, registeredType, type MimeChoice } from './mime-policy.js';
 import { remoteNameFor } from './naming.js';
 import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from './plan.js';
 import { toRemote } from './remote-file.js';
-import { isUtf8File } from './is-utf8-file.js';
+import { isUtf8, isUtf8File } from './is-utf8-file.js';
 import { RealRoot } from './real-root.js';
 
 export { RealRoot } from './real-root.js';
@@ -31,6 +34,12 @@ export interface ExecutorDeps {
   root: string;
   /** The root's real path, resolved once (./real-root.ts). Absent: resolved for every upload. */
   realRoot?: RealRoot;
+  /**
+   * Whether the folder's filesystem is fast (src/scan/fs-speed.ts): a small file is then read
+   * whole in one synchronous call and uploaded from memory. Absent: every file goes through the
+   * client's own reads.
+   */
+  fsSpeed?: FsSpeed;
   index: IndexStore;
   client: FilesApi;
   logger: Logger;
@@ -144,8 +153,10 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   // Never read outside the folder: upload from the real path, only when it lies inside the real
   // root, and only the inode that was scanned (the client opens it once, without following links).
   let source: string;
+  let bytes: Buffer | null;
   try {
-    source = await realPathInside(deps.realRoot ?? new RealRoot(deps.root), relPath);
+    source = await realPathInside(deps.realRoot ?? new RealRoot(deps.root), relPath, deps.fsSpeed);
+    bytes = readSmall(deps.fsSpeed, source, row);
   } catch (err) {
     const c = classifyError(err);
     index.markFailed(relPath, c.message);
@@ -158,7 +169,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   const adopted = await resolveStaleIntents(deps, relPath, signal);
   if (adopted) return adopted;
 
-  const mime = await mimeFor(deps, relPath, source);
+  const mime = await mimeFor(deps, relPath, source, bytes);
   if (current && blockTypeOf(row.mimeType ?? registeredType(relPath)) === mime.block) return { kind: 'nothing' };
   const remoteName = remoteNameFor(relPath, row.sha256, deps.ownerTag);
   const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
@@ -169,7 +180,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     // left that no one owns.
     await index.flushDurable();
     const result = await client.upload(
-      { path: source },
+      bytes ? { bytes } : { path: source },
       {
         filename: remoteName,
         mimeType: mime.mimeType,
@@ -248,11 +259,28 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
  * The type to upload `relPath` with (src/sync/mime-policy.ts). A text-like file is read once to
  * check it is UTF-8; a read error here leaves the check to the upload, which reads it again.
  */
-async function mimeFor(deps: ExecutorDeps, relPath: string, source: string): Promise<MimeChoice> {
+async function mimeFor(deps: ExecutorDeps, relPath: string, source: string, bytes: Buffer | null): Promise<MimeChoice> {
   const overrides = deps.mimeTypes ?? {};
   if (!isTextLike(relPath, overrides)) return chooseMimeType(relPath, { overrides });
-  const isUtf8 = await isUtf8File(source).catch(() => true);
-  return chooseMimeType(relPath, { overrides, isUtf8 });
+  const utf8 = bytes ? isUtf8(bytes) : await isUtf8File(source).catch(() => true);
+  return chooseMimeType(relPath, { overrides, isUtf8: utf8 });
+}
+
+/**
+ * A small file's bytes, read in one synchronous call where the filesystem is fast: they are what
+ * every attempt sends, and the type check reads them instead of the file. Opened as the client
+ * opens a path (never through a final symlink) and refused, as the client refuses it, when it is
+ * no longer the inode that was scanned. Null: the file is streamed by the client as usual (a slow
+ * filesystem, a larger file, or one that grew since its scan).
+ */
+function readSmall(speed: FsSpeed | undefined, source: string, row: FileRow): Buffer | null {
+  if (!speed?.fast || row.size > SMALL_READ_BYTES) return null;
+  return speed.time(() =>
+    readUpTo(source, SMALL_READ_BYTES, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW, (fd) => {
+      const st = fstatSync(fd);
+      if (st.ino !== row.ino) throw new UploadSourceError(`${source} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
+    }),
+  );
 }
 
 /**
@@ -260,8 +288,15 @@ async function mimeFor(deps: ExecutorDeps, relPath: string, source: string): Pro
  * outside is judged again against the root resolved afresh: the folder may have been moved or
  * its link pointed elsewhere since the root was resolved.
  */
-async function realPathInside(realRoot: RealRoot, relPath: string): Promise<string> {
-  const [rootNow, real] = await Promise.all([realRoot.get(), realpath(path.join(realRoot.root, ...relPath.split('/')))]);
+async function realPathInside(realRoot: RealRoot, relPath: string, speed?: FsSpeed): Promise<string> {
+  const abs = path.join(realRoot.root, ...relPath.split('/'));
+  // On a fast filesystem the few lstat/readlink calls are cheaper than a trip through the pool.
+  const real = speed?.fast ? speed.time(() => realpathSync.native(abs)) : realpath(abs);
+  const [rootNow, resolved] = await Promise.all([realRoot.get(), real]);
+  return checkInside(realRoot, relPath, rootNow, resolved);
+}
+
+async function checkInside(realRoot: RealRoot, relPath: string, rootNow: string, real: string): Promise<string> {
   if (isInsideRoot(rootNow, real)) return real;
   if (isInsideRoot(await realRoot.refresh(), real)) return real;
   throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), { code: 'EPERM' });

@@ -5,6 +5,9 @@
  */
 import { createReadStream } from 'node:fs';
 
+/** Whether a whole file's bytes are valid UTF-8 (Node's own check). */
+export { isUtf8 } from 'node:buffer';
+
 export async function isUtf8File(file: string): Promise<boolean> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   try {
@@ -16,3 +19,4 @@ export async function isUtf8File(file: string): Promise<boolean> {
     throw err;
   }
 }
+

@@ -791,6 +791,89 @@ describe('retries', () => {
   });
 });
 
+describe('attempts in flight (maxInFlight)', () => {
+  /** Answers each request after `ms`, counting how many are open at once. */
+  function slowServer(ms: number): { peak: () => number } {
+    let open = 0;
+    let peak = 0;
+    rawHandler = async (_req, res) => {
+      open++;
+      peak = Math.max(peak, open);
+      await new Promise((r) => setTimeout(r, ms));
+      open--;
+      json(res, 200, meta('a'));
+      return true;
+    };
+    return { peak: () => peak };
+  }
+
+  it('never has more attempts in flight than maxInFlight, and every request still ends', async () => {
+    const server = slowServer(30);
+    const c = client({ maxInFlight: 2 });
+    const done = await Promise.all(Array.from({ length: 7 }, () => c.retrieve('a')));
+    expect(done).toHaveLength(7);
+    expect(server.peak()).toBe(2);
+  });
+
+  it('a request waiting for a slot is not counted as started by beforeRequest until it has one', async () => {
+    slowServer(30);
+    let started = 0;
+    let maxStartedAhead = 0;
+    let answered = 0;
+    const c = client({
+      maxInFlight: 1,
+      beforeRequest: async () => {
+        started++;
+        maxStartedAhead = Math.max(maxStartedAhead, started - answered);
+      },
+      onResponse: () => {
+        answered++;
+      },
+    });
+    await Promise.all([c.retrieve('a'), c.retrieve('a'), c.retrieve('a')]);
+    expect(started).toBe(3);
+    expect(maxStartedAhead).toBe(1);
+  });
+
+  it('gives its slot back during a retry wait: another request goes meanwhile', async () => {
+    let calls = 0;
+    handler = (req, res) => {
+      calls++;
+      // The first request fails once (and waits 200 ms); the second is answered at once.
+      if (req.url!.includes('first') && calls === 1) apiError(res, 500, 'api_error', 'x', { 'retry-after-ms': '200' });
+      else json(res, 200, meta('x'));
+    };
+    const c = client({ maxInFlight: 1 });
+    const order: string[] = [];
+    const first = c.retrieve('first').then(() => order.push('first'));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = c.retrieve('second').then(() => order.push('second'));
+    await Promise.all([first, second]);
+    expect(order).toEqual(['second', 'first']);
+  });
+
+  it('a 401 fails the requests that waited for a slot behind it, unsent; a request made later is sent', async () => {
+    handler = (_req, res) => apiError(res, 401, 'authentication_error', 'invalid x-api-key');
+    const c = client({ maxInFlight: 1 });
+    const all = await Promise.allSettled([c.retrieve('a'), c.retrieve('b'), c.retrieve('c')]);
+    for (const r of all) expect(r.status === 'rejected' && (r.reason as { status?: number }).status).toBe(401);
+    expect(seen).toHaveLength(1);
+    await expect(c.retrieve('d')).rejects.toMatchObject({ status: 401 });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a request aborted while it waits for a slot gives APIUserAbortError and is never sent', async () => {
+    slowServer(100);
+    const c = client({ maxInFlight: 1 });
+    const running = c.retrieve('a');
+    const ac = new AbortController();
+    const waiting = c.retrieve('b', { signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await expect(waiting).rejects.toBeInstanceOf(APIUserAbortError);
+    await running;
+  });
+});
+
 describe('list', () => {
   const all = Array.from({ length: 7 }, (_, i) => meta(`file_${String(6 - i)}`)); // newest first
 

@@ -27,6 +27,21 @@ describe('multipart body', () => {
     expect(body.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
+  it('hands a one-chunk file over in one piece, and a longer one with the preamble on its first chunk and the epilogue on its last', async () => {
+    const layout = layoutMultipart('a.txt', 'text/plain', [], 'B');
+    const pieces = async (body: MultipartBody): Promise<number> => {
+      let n = 0;
+      for await (const _ of body) n++;
+      return n;
+    };
+    const small = new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world')));
+    expect(await pieces(small)).toBe(1);
+    expect(small.complete).toBe(true);
+    const three = new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world'), 4));
+    expect(await pieces(three)).toBe(3);
+    expect((await collect(new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world'), 4)))).length).toBe(three.contentLength);
+  });
+
   it('escapes quotes and line breaks in the filename and keeps UTF-8', () => {
     const layout = layoutMultipart('r\u00e9sum\u00e9 "x"\n.pdf', 'application/pdf', [], 'B');
     expect(layout.preamble.toString('utf8')).toContain('filename="r\u00e9sum\u00e9 %22x%22%0A.pdf"');
