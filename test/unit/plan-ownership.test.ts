@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/index/types.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { syncedRow } from '../helpers/plan-rows.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const OURS = 'aaaa0001';
@@ -48,26 +49,7 @@ function plan(over: Partial<PlanInput> & Pick<PlanInput, 'local' | 'remote'>, op
 }
 
 function row(path: string, content: string, fileId: string, remoteName: string): FileRow {
-  return {
-    pathKey: path,
-    path,
-    size: content.length,
-    mtimeMs: 1,
-    ino: 1,
-    sha256: sha(content),
-    hashedAt: null,
-    state: 'synced',
-    fileId,
-    remoteName,
-    remoteSha256: sha(content),
-    remoteSize: content.length,
-    remoteCreatedAt: NOW - 5000,
-    remoteExpiresAt: null,
-    lastError: null,
-    skipReason: null,
-    attempts: 0,
-    updatedAt: NOW - 5000,
-  };
+  return syncedRow(path, sha(content), content.length, { fileId, remoteName }, { remoteCreatedAt: NOW - 5000, updatedAt: NOW - 5000 });
 }
 
 describe('planner ownership by owner tag', () => {
