@@ -7,18 +7,10 @@ import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/index/types.js';
 import { formatHeld, nextHeld, parseHeld } from '../../src/sync/held-deletes.js';
 import { pairMoves } from '../../src/sync/moves.js';
-import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
-import { syncedRow } from '../helpers/plan-rows.js';
+import { planSync, type LocalSnapshot, type PlanInput } from '../../src/sync/plan.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 600_000,
-  expiryMarginMs: 300_000,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });
 const NOW = 100_000;
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 

@@ -5,19 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FileRow } from '../../src/index/types.js';
 import { batchSnapshot, type CheckedPath } from '../../src/sync/batch.js';
-import { planSync, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import { planSync, type PlanInput } from '../../src/sync/plan.js';
 import { knownRoot, sameRoot, type RootIdentity } from '../../src/sync/root-identity.js';
-import { syncedRow } from '../helpers/plan-rows.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 600_000,
-  expiryMarginMs: 300_000,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });
 const WINDOW = 5_000;
 const ROOT: RootIdentity = { dev: '2049', ino: '77' };
 

@@ -9,24 +9,14 @@ import type { FileRow, LocalObservation, UploadIntent } from '../../src/index/ty
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { scanChanges } from '../../src/sync/plan-concurrent.js';
 import { planSync, type ConcurrentChanges, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
-import { syncedRow } from '../helpers/plan-rows.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const OURS = 'aaaa0001';
 const NOW = 10_000_000;
 const SINCE = NOW - 20_000;
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 10,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OURS,
-  freshIndex: false,
-};
+const OPTIONS = planOptions({ ownerTag: OURS, freshIndex: false });
 
 function snapshot(files: Record<string, string>): LocalSnapshot {
   const map = new Map<string, LocalObservation>();

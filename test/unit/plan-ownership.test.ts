@@ -7,23 +7,14 @@ import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/index/types.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
-import { syncedRow } from '../helpers/plan-rows.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const OURS = 'aaaa0001';
 const THEIRS = 'bbbb0002';
 const NOW = 10_000_000;
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 10,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OURS,
-};
+const OPTIONS = planOptions({ ownerTag: OURS });
 
 function snapshot(files: Record<string, string>, extra: Partial<LocalSnapshot> = {}): LocalSnapshot {
   const map = new Map<string, LocalObservation>();

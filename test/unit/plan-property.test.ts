@@ -13,6 +13,7 @@ import type { LocalObservation } from '../../src/index/types.js';
 import { applyPlan } from '../../src/sync/apply-plan.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { planOptions } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -29,16 +30,7 @@ interface World {
 /** The owner tag our simulated uploads carry. */
 const OWNER = '0a0b0c0d';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OWNER,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, ownerTag: OWNER });
 
 function snapshot(w: World): LocalSnapshot {
   const files = new Map<string, LocalObservation>();

@@ -1,8 +1,23 @@
 /**
- * Index rows for the planner's unit tests, built by hand (no database): each test file used to
- * spell out all of FileRow's fields for the same synced row.
+ * The planner's inputs for its unit tests, built by hand (no database): each test file used to
+ * spell out all of FileRow's fields for the same synced row, and all of PlanOptions.
  */
 import type { FileRow } from '../../src/index/types.js';
+import type { PlanOptions } from '../../src/sync/plan.js';
+
+/** Options with every safety on (no adoption, no unmanaged or mass deletes); `over` sets the rest. */
+export function planOptions(over: Partial<PlanOptions> = {}): PlanOptions {
+  return {
+    adopt: false,
+    deleteUnmanaged: false,
+    allowMassDelete: false,
+    maxDeletePercent: 50,
+    maxDeleteFloor: 10,
+    intentSkewMs: 60_000,
+    expiryMarginMs: 0,
+    ...over,
+  };
+}
 
 /**
  * A synced row: the path's remote copy (`copy`) holds exactly its local content (`sha256`,
