@@ -3,10 +3,10 @@
  * ./open-db.ts (opening, schema, migrations), ./queries.ts (the statements),
  * ./row-transitions.ts (what a row becomes after each event) and the parts that share its
  * connection: ./file-rows.ts (the rows' writes), ./plan-facts.ts (the rows as the planner reads
- * them, in memory), ./upload-intents.ts and ./delete-queue.ts. Every method is synchronous but flushDurable; a
- * method that writes several rows does so in one transaction, so a crash leaves either all of it
- * or none of it. The parts only run statements: the store opens the transactions and names
- * storage errors.
+ * them, in memory), ./upload-intents.ts and ./delete-queue.ts. The parts only run statements:
+ * the store opens the transactions and names storage errors. Every method but flushDurable is
+ * synchronous; a method that writes several rows does so in one transaction, so a crash leaves
+ * either all of it or none of it.
  */
 import type Database from 'better-sqlite3';
 import { DeleteQueue } from './delete-queue.js';
