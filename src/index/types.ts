@@ -130,13 +130,19 @@ export type PlanRow = Pick<
   'path' | 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'state' | 'fileId' | 'remoteName' | 'remoteSha256' | 'remoteExpiresAt' | 'skipReason' | 'hashedAt' | 'ctimeMs'
 >;
 
-/** A remote file as the listing table stores it (the planner's RemoteFile, src/sync/remote-file.ts). */
+/**
+ * A remote file as the listing table stores it and the planner reads it (src/sync/remote-file.ts
+ * names it RemoteFile): a FileMetadata, parsed.
+ */
 export interface ListedFile {
   id: string;
   filename: string;
   size: number;
+  /** ms since epoch (server clock). */
   createdAt: number;
+  /** ms since epoch, or null if it never expires. */
   expiresAt: number | null;
+  /** The type it was uploaded with (absent in hand-built plans' inputs). */
   mimeType?: string | null;
 }
 

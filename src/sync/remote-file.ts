@@ -3,19 +3,13 @@
  * the executor (one upload's answer) and reconcile (the full listing).
  */
 import type { FileMetadata } from '../api/types.js';
+import type { ListedFile } from '../index/types.js';
 
-/** What the planner needs of a remote file (a FileMetadata, parsed). */
-export interface RemoteFile {
-  id: string;
-  filename: string;
-  size: number;
-  /** ms since epoch (server clock). */
-  createdAt: number;
-  /** ms since epoch, or null if it never expires. */
-  expiresAt: number | null;
-  /** The type it was uploaded with (absent in hand-built plans' inputs). */
-  mimeType?: string | null;
-}
+/**
+ * What the planner needs of a remote file (a FileMetadata, parsed): the shape the index's listing
+ * table stores, defined there because src/index/ must not import src/sync/.
+ */
+export type RemoteFile = ListedFile;
 
 /**
  * The full listing as the planner reads it: by id, and once in full. A ReadonlyMap by id is one

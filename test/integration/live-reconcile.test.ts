@@ -54,6 +54,24 @@ function holdListings(p: RecordingProxy, laterPagesOnly = false): { release(): v
   return { release, held: () => held };
 }
 
+/**
+ * Starts `x` (restarted without starting) with its start-up reconcile's listing held (see
+ * holdListings). `listed()` waits until the pass holds the listing and has scanned the folder;
+ * `finish()` releases the listing and waits for the pass and the queue.
+ */
+function startWithListingHeld(x: Harness): { listed(): Promise<void>; finish(): Promise<void> } {
+  const listing = holdListings(proxy!);
+  const started = x.engine.start();
+  return {
+    listed: () => waitUntil(() => listing.held() > 0 && x.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done'),
+    async finish() {
+      listing.release();
+      await started;
+      await x.engine.onIdle();
+    },
+  };
+}
+
 async function setUp(files: number): Promise<Harness> {
   emulator = await Emulator.start({ apiKey: TEST_KEY });
   proxy = await startRecordingProxy(emulator.url);
@@ -69,11 +87,10 @@ describe('live while the start-up reconcile lists', () => {
   it('changes, deletes, renames and new files made during a slow listing are remote before it ends, and the pass neither undoes nor repeats them', async () => {
     h = await setUp(20);
     await h.restartWithoutStart();
-    const listing = holdListings(proxy!);
-    const started = h.engine.start();
+    const pass = startWithListingHeld(h);
     await h.engine.onLive();
     // The pass has read the remote (answer held) and scanned the folder: both older than what follows.
-    await waitUntil(() => listing.held() > 0 && h!.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done');
+    await pass.listed();
     expect(h.engine.status().reconcile?.phase).toBe('listing');
 
     await put(h, 'd0/f0.txt', 'changed during the listing');
@@ -85,9 +102,7 @@ describe('live while the start-up reconcile lists', () => {
     expect(h.engine.status().reconcile?.phase).toBe('listing');
     const during = h.emulator.stats().byRoute;
 
-    listing.release();
-    await started;
-    await h.engine.onIdle();
+    await pass.finish();
     // The pass judged its older listing and scan only where they still hold: no request of its
     // own beyond the listing, no copy lost, none left over.
     const after = h.emulator.stats().byRoute;
@@ -106,17 +121,14 @@ describe('live while the start-up reconcile lists', () => {
     await rm(path.join(h.stateDir, 'index.sqlite-wal'), { force: true });
     await rm(path.join(h.stateDir, 'index.sqlite-shm'), { force: true });
     await h.restartWithoutStart();
-    const listing = holdListings(proxy!);
-    const started = h.engine.start();
+    const pass = startWithListingHeld(h);
     await h.engine.onLive();
-    await waitUntil(() => listing.held() > 0 && h!.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done');
+    await pass.listed();
 
     await put(h, 'd0/f3.txt', 'edited while the index was being rebuilt');
     await rm(path.join(h.dir, 'd1/f4.txt'));
     await waitUntil(() => h!.engine.fileIdOf('d0/f3.txt') !== null, 20_000, 'the edit uploaded during the listing');
-    listing.release();
-    await started;
-    await h.engine.onIdle();
+    await pass.finish();
     expect(await checkInvariants(h)).toEqual([]);
   });
 
@@ -154,15 +166,12 @@ describe('live while the start-up reconcile lists', () => {
     await put(h, 'offline-new.txt', 'made while down');
     await rm(path.join(h.dir, 'd1/f1.txt'));
     await h.restartWithoutStart();
-    const listing = holdListings(proxy!);
-    const started = h.engine.start();
+    const pass = startWithListingHeld(h);
     await waitUntil(() => h!.engine.stateOf('offline-new.txt') === 'synced' && h!.index.get('d0/f0.txt')?.state === 'synced' && h!.index.get('d0/f0.txt')?.sha256 === h!.index.get('d0/f0.txt')?.remoteSha256, 20_000, 'the offline changes uploaded');
     expect(h.engine.status().reconcile?.phase).toBe('listing');
     // The removal waits for the plan (and its deletion-safety share).
     expect(h.index.get('d1/f1.txt')).toBeDefined();
-    listing.release();
-    await started;
-    await h.engine.onIdle();
+    await pass.finish();
     expect(await checkInvariants(h)).toEqual([]);
   });
 
@@ -182,9 +191,8 @@ describe('live while the start-up reconcile lists', () => {
     expect(await checkInvariants(own(other))).toEqual([]);
 
     await h.restartWithoutStart();
-    const listing = holdListings(proxy!);
-    const started = h.engine.start();
-    await waitUntil(() => listing.held() > 0 && h!.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done');
+    const pass = startWithListingHeld(h);
+    await pass.listed();
     // Both hosts change the same relative paths meanwhile.
     for (const x of [h, other]) {
       await put(x, 'd0/f0.txt', `edited on ${x.dir}`);
@@ -193,9 +201,7 @@ describe('live while the start-up reconcile lists', () => {
     }
     await waitUntil(async () => (await checkInvariants(own(h!))).length === 0 && (await checkInvariants(own(other!))).length === 0, 20_000, 'both hosts synced during the listing');
     expect(h.engine.status().reconcile?.phase).toBe('listing');
-    listing.release();
-    await started;
-    await h.engine.onIdle();
+    await pass.finish();
     await other.engine.onIdle();
     expect(await checkInvariants(own(h))).toEqual([]);
     expect(await checkInvariants(own(other))).toEqual([]);

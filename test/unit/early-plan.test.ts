@@ -13,19 +13,11 @@ import type { MoveTarget } from '../../src/sync/moves.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type Plan, type PlanOptions } from '../../src/sync/plan.js';
 import type { RemoteFile } from '../../src/sync/remote-file.js';
+import * as inputs from '../helpers/plan-inputs.js';
 
 const OWNER = '0a1b2c3d';
 const NOW = 10_000_000;
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 600_000,
-  expiryMarginMs: 300_000,
-  ownerTag: OWNER,
-};
+const OPTIONS = inputs.planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000, ownerTag: OWNER });
 
 const sha = (content: string) => createHash('sha256').update(content).digest('hex');
 
@@ -35,27 +27,7 @@ function obs(path: string, content: string, ino = 1): LocalObservation {
 
 function syncedRow(path: string, content: string, fileId: string, ino = 1): FileRow {
   const s = sha(content);
-  return {
-    pathKey: path,
-    path,
-    size: content.length,
-    mtimeMs: 1,
-    ino,
-    sha256: s,
-    state: 'synced',
-    fileId,
-    remoteName: remoteNameFor(path, s, OWNER),
-    remoteSha256: s,
-    remoteSize: content.length,
-    remoteCreatedAt: 1,
-    remoteExpiresAt: null,
-    attempts: 0,
-    lastError: null,
-    skipReason: null,
-    updatedAt: 1,
-    hashedAt: null,
-    ctimeMs: 1,
-  };
+  return inputs.syncedRow(path, s, content.length, { fileId, remoteName: remoteNameFor(path, s, OWNER) }, { ino, ctimeMs: 1 });
 }
 
 function copy(id: string, path: string, content: string, o: { owner?: string | null; expiresAt?: number | null; createdAt?: number } = {}): RemoteFile {

@@ -7,40 +7,15 @@ import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/index/types.js';
 import { formatHeld, nextHeld, parseHeld } from '../../src/sync/held-deletes.js';
 import { pairMoves } from '../../src/sync/moves.js';
-import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import { planSync, type LocalSnapshot, type PlanInput } from '../../src/sync/plan.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 600_000,
-  expiryMarginMs: 300_000,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });
 const NOW = 100_000;
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
 function synced(path: string, n: number): FileRow {
-  return {
-    pathKey: path,
-    path,
-    size: 10,
-    mtimeMs: 1,
-    ino: n,
-    sha256: sha(n),
-    state: 'synced',
-    fileId: `file_${n}`,
-    remoteName: `${path}~${sha(n).slice(0, 10)}`,
-    remoteSha256: sha(n),
-    remoteSize: 10,
-    remoteCreatedAt: 1,
-    remoteExpiresAt: null,
-    attempts: 0,
-    lastError: null,
-    skipReason: null,
-    updatedAt: 1,
-  };
+  return syncedRow(path, sha(n), 10, { fileId: `file_${n}`, remoteName: `${path}~${sha(n).slice(0, 10)}` }, { ino: n });
 }
 
 function snapshot(files: LocalObservation[]): LocalSnapshot {

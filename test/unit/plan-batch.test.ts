@@ -5,42 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import type { FileRow } from '../../src/index/types.js';
 import { batchSnapshot, type CheckedPath } from '../../src/sync/batch.js';
-import { planSync, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import { planSync, type PlanInput } from '../../src/sync/plan.js';
 import { knownRoot, sameRoot, type RootIdentity } from '../../src/sync/root-identity.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 600_000,
-  expiryMarginMs: 300_000,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });
 const WINDOW = 5_000;
 const ROOT: RootIdentity = { dev: '2049', ino: '77' };
 
 function synced(path: string, n: number): FileRow {
   const sha = n.toString(16).padStart(64, '0');
-  return {
-    pathKey: path,
-    path,
-    size: 10,
-    mtimeMs: 1,
-    ino: n,
-    sha256: sha,
-    state: 'synced',
-    fileId: `file_${n}`,
-    remoteName: `${path}~${sha.slice(0, 10)}`,
-    remoteSha256: sha,
-    remoteSize: 10,
-    remoteCreatedAt: 1,
-    remoteExpiresAt: null,
-    attempts: 0,
-    lastError: null,
-    skipReason: null,
-    updatedAt: 1,
-  } as FileRow;
+  return syncedRow(path, sha, 10, { fileId: `file_${n}`, remoteName: `${path}~${sha.slice(0, 10)}` }, { ino: n });
 }
 
 /** A batch where `gone` paths are missing and `back` paths hold their synced content. */

@@ -9,23 +9,14 @@ import type { FileRow, LocalObservation, UploadIntent } from '../../src/index/ty
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { scanChanges } from '../../src/sync/plan-concurrent.js';
 import { planSync, type ConcurrentChanges, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const OURS = 'aaaa0001';
 const NOW = 10_000_000;
 const SINCE = NOW - 20_000;
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 10,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OURS,
-  freshIndex: false,
-};
+const OPTIONS = planOptions({ ownerTag: OURS, freshIndex: false });
 
 function snapshot(files: Record<string, string>): LocalSnapshot {
   const map = new Map<string, LocalObservation>();
@@ -40,26 +31,8 @@ function listed(...files: { id: string; path: string; content: string; createdAt
 }
 
 function row(path: string, content: string, fileId: string): FileRow {
-  return {
-    pathKey: path,
-    path,
-    size: content.length,
-    mtimeMs: content.length,
-    ino: 1,
-    sha256: sha(content),
-    hashedAt: null,
-    state: 'synced',
-    fileId,
-    remoteName: remoteNameFor(path, sha(content), OURS),
-    remoteSha256: sha(content),
-    remoteSize: content.length,
-    remoteCreatedAt: NOW - 5000,
-    remoteExpiresAt: null,
-    lastError: null,
-    skipReason: null,
-    attempts: 0,
-    updatedAt: NOW - 5000,
-  };
+  const copy = { fileId, remoteName: remoteNameFor(path, sha(content), OURS) };
+  return syncedRow(path, sha(content), content.length, copy, { mtimeMs: content.length, remoteCreatedAt: NOW - 5000, updatedAt: NOW - 5000 });
 }
 
 function changes(over: Partial<ConcurrentChanges> = {}): ConcurrentChanges {

@@ -7,22 +7,14 @@ import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/index/types.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const OURS = 'aaaa0001';
 const THEIRS = 'bbbb0002';
 const NOW = 10_000_000;
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 10,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OURS,
-};
+const OPTIONS = planOptions({ ownerTag: OURS });
 
 function snapshot(files: Record<string, string>, extra: Partial<LocalSnapshot> = {}): LocalSnapshot {
   const map = new Map<string, LocalObservation>();
@@ -48,26 +40,7 @@ function plan(over: Partial<PlanInput> & Pick<PlanInput, 'local' | 'remote'>, op
 }
 
 function row(path: string, content: string, fileId: string, remoteName: string): FileRow {
-  return {
-    pathKey: path,
-    path,
-    size: content.length,
-    mtimeMs: 1,
-    ino: 1,
-    sha256: sha(content),
-    hashedAt: null,
-    state: 'synced',
-    fileId,
-    remoteName,
-    remoteSha256: sha(content),
-    remoteSize: content.length,
-    remoteCreatedAt: NOW - 5000,
-    remoteExpiresAt: null,
-    lastError: null,
-    skipReason: null,
-    attempts: 0,
-    updatedAt: NOW - 5000,
-  };
+  return syncedRow(path, sha(content), content.length, { fileId, remoteName }, { remoteCreatedAt: NOW - 5000, updatedAt: NOW - 5000 });
 }
 
 describe('planner ownership by owner tag', () => {

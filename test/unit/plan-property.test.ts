@@ -13,6 +13,7 @@ import type { LocalObservation } from '../../src/index/types.js';
 import { applyPlan } from '../../src/sync/apply-plan.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync, type LocalSnapshot, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { planOptions } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -29,16 +30,7 @@ interface World {
 /** The owner tag our simulated uploads carry. */
 const OWNER = '0a0b0c0d';
 
-const OPTIONS: PlanOptions = {
-  adopt: false,
-  deleteUnmanaged: false,
-  allowMassDelete: false,
-  maxDeletePercent: 50,
-  maxDeleteFloor: 3,
-  intentSkewMs: 60_000,
-  expiryMarginMs: 0,
-  ownerTag: OWNER,
-};
+const OPTIONS = planOptions({ maxDeleteFloor: 3, ownerTag: OWNER });
 
 function snapshot(w: World): LocalSnapshot {
   const files = new Map<string, LocalObservation>();
@@ -99,6 +91,21 @@ function pass(w: World, options: PlanOptions, order: number, deleted: string[]):
   return plan;
 }
 
+function newWorld(local: Map<string, string>): World {
+  return { local, remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+}
+
+/** Uploads whose response was lost: an intent and a stored file the index never heard of (for paths `after` holds). */
+function loseUploads(w: World, paths: readonly string[], after: Readonly<Record<string, string>>): void {
+  for (const p of paths) {
+    const c = after[p];
+    if (c === undefined) continue;
+    const name = remoteNameFor(p, sha(c), OWNER);
+    w.index.recordIntent({ path: p, remoteName: name, size: c.length, sha256: sha(c), startedAt: w.clock });
+    storeRemote(w, name, c);
+  }
+}
+
 function checkConverged(w: World, deleteUnmanaged: boolean): void {
   const owned = w.index.ownedFileIds();
   for (const [p, c] of w.local) {
@@ -133,21 +140,14 @@ describe('planner properties', () => {
   it('converges in any job order, never deletes what it does not own, and leaves foreign files alone', () => {
     fc.assert(
       fc.property(worldArb, ({ before, after, foreign, lostUploads, order }) => {
-        const w: World = { local: new Map(Object.entries(before)), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+        const w = newWorld(new Map(Object.entries(before)));
         try {
           for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
           const deleted: string[] = [];
           const all = { ...OPTIONS, allowMassDelete: true };
           for (let i = 0; i < 3; i += 1) pass(w, all, order + i, deleted);
           checkConverged(w, false);
-          // Uploads whose response was lost: an intent and a stored file the index never heard of.
-          for (const p of lostUploads) {
-            const c = after[p];
-            if (c === undefined) continue;
-            const name = remoteNameFor(p, sha(c), OWNER);
-            w.index.recordIntent({ path: p, remoteName: name, size: c.length, sha256: sha(c), startedAt: w.clock });
-            storeRemote(w, name, c);
-          }
+          loseUploads(w, lostUploads, after);
           w.local = new Map(Object.entries(after));
           let passes = 0;
           for (;;) {
@@ -170,17 +170,11 @@ describe('planner properties', () => {
     const variants: PlanOptions[] = [OPTIONS, { ...OPTIONS, adopt: true }, { ...OPTIONS, adopt: true, deleteUnmanaged: true }, { ...OPTIONS, deleteOrphans: true, freshIndex: true }];
     fc.assert(
       fc.property(worldArb, fc.nat(variants.length - 1), ({ before, after, foreign, lostUploads, order }, variant) => {
-        const w: World = { local: new Map(Object.entries(before)), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+        const w = newWorld(new Map(Object.entries(before)));
         try {
           for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
           pass(w, { ...OPTIONS, allowMassDelete: true }, order, []);
-          for (const p of lostUploads) {
-            const c = after[p];
-            if (c === undefined) continue;
-            const name = remoteNameFor(p, sha(c), OWNER);
-            w.index.recordIntent({ path: p, remoteName: name, size: c.length, sha256: sha(c), startedAt: w.clock });
-            storeRemote(w, name, c);
-          }
+          loseUploads(w, lostUploads, after);
           // Stray copies of ours that no row references (orphans), and one the index lost.
           storeRemote(w, remoteNameFor('gone.txt', sha('old'), OWNER), 'old');
           w.local = new Map(Object.entries(after));
@@ -202,7 +196,7 @@ describe('planner properties', () => {
   });
 
   it('a lost upload is adopted, not uploaded again', () => {
-    const w: World = { local: new Map([['doc.txt', 'hello']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+    const w = newWorld(new Map([['doc.txt', 'hello']]));
     const name = remoteNameFor('doc.txt', sha('hello'), OWNER);
     w.index.recordIntent({ path: 'doc.txt', remoteName: name, size: 5, sha256: sha('hello'), startedAt: w.clock });
     const stored = storeRemote(w, name, 'hello');
@@ -218,7 +212,7 @@ describe('planner properties', () => {
     fc.assert(
       fc.property(fc.integer({ min: 4, max: 40 }), fc.integer({ min: 0, max: 40 }), (n, gone) => {
         const vanish = Math.min(gone, n);
-        const w: World = { local: new Map(), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+        const w = newWorld(new Map());
         try {
           for (let i = 0; i < n; i += 1) w.local.set(`f${i}.txt`, `content ${i}`);
           pass(w, OPTIONS, 1, []);
@@ -243,7 +237,7 @@ describe('planner properties', () => {
   });
 
   it('a missing folder deletes nothing', () => {
-    const w: World = { local: new Map([['a.txt', 'a']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+    const w = newWorld(new Map([['a.txt', 'a']]));
     pass(w, OPTIONS, 0, []);
     const plan = planSync({
       rows: w.index.all(),
@@ -261,7 +255,7 @@ describe('planner properties', () => {
   });
 
   it('files under an unreadable directory are not treated as removed', () => {
-    const w: World = { local: new Map([['locked/a.txt', 'a'], ['b.txt', 'b']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+    const w = newWorld(new Map([['locked/a.txt', 'a'], ['b.txt', 'b']]));
     pass(w, OPTIONS, 0, []);
     const snap = snapshot({ ...w, local: new Map([['b.txt', 'b']]) });
     const plan = planSync({
@@ -278,7 +272,7 @@ describe('planner properties', () => {
   });
 
   it('an expired remote copy is uploaded again and the expired one deleted', () => {
-    const w: World = { local: new Map([['a.txt', 'a']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+    const w = newWorld(new Map([['a.txt', 'a']]));
     pass(w, OPTIONS, 0, []);
     const row = w.index.get('a.txt');
     const f = w.remote.get(row?.fileId as string);
@@ -292,7 +286,7 @@ describe('planner properties', () => {
   });
 
   it('unmanaged files are adopted only when asked, and deleted only when asked', () => {
-    const w: World = { local: new Map([['a.txt', 'a']]), remote: new Map(), index: IndexStore.open(':memory:'), clock: 1000, nextId: 1, foreign: new Set() };
+    const w = newWorld(new Map([['a.txt', 'a']]));
     const match = storeRemote(w, remoteNameFor('a.txt', sha('a'), null), 'a');
     const other = storeRemote(w, 'someone-elses.pdf', 'zzz');
     const plain = planSync({ rows: [], intents: [], pendingDeletes: [], local: snapshot(w), remote: w.remote, now: w.clock, options: OPTIONS });
