@@ -57,6 +57,7 @@ export function prepareQueries(db: Database.Database) {
     ),
     getIntent: db.prepare<[number], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents WHERE id = ?`),
     intents: db.prepare<[], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents ORDER BY id`),
+    intentsFor: db.prepare<[string], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents WHERE path_key = ? ORDER BY id`),
     dropIntent: db.prepare<[number]>('DELETE FROM intents WHERE id = ?'),
     queueDelete: db.prepare<[string, string | null, string | null, DeleteReason, number]>(
       'INSERT OR IGNORE INTO remote_deletes (file_id, remote_name, path, reason, queued_at) VALUES (?, ?, ?, ?, ?)',

@@ -245,6 +245,11 @@ export class IndexStore {
     return this.#intents.all();
   }
 
+  /** The intents of one path (an index lookup: an upload checks its own before it starts). */
+  intentsFor(path: string): UploadIntent[] {
+    return this.#intents.of(path).filter((i) => i.path === path);
+  }
+
   dropIntent(id: number): void {
     this.#write(() => this.#intents.drop(id));
   }

@@ -40,6 +40,10 @@ export class UploadIntents {
     return this.#s.intents.all();
   }
 
+  of(path: string): UploadIntent[] {
+    return this.#s.intentsFor.all(pathKeyOf(path));
+  }
+
   drop(id: number): void {
     this.#s.dropIntent.run(id);
   }

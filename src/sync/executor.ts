@@ -317,7 +317,7 @@ function isInsideRoot(realRoot: string, real: string): boolean {
  * upload (now).
  */
 async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome | null> {
-  const stale = deps.index.intents().filter((i) => i.path === relPath && !deps.liveIntents.has(i.id));
+  const stale = deps.index.intentsFor(relPath).filter((i) => !deps.liveIntents.has(i.id));
   if (stale.length === 0) return null;
   const oldest = Math.min(...stale.map((i) => i.startedAt)) - STALE_INTENT_SKEW_MS;
   let recent: FileMetadata[];

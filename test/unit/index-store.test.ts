@@ -168,6 +168,14 @@ describe('IndexStore rows', () => {
     expect(store.all().map((r) => r.path)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('intentsFor gives the intents of one path only, oldest first', () => {
+    const a1 = store.recordIntent({ path: 'a', remoteName: 'n1', size: 3, sha256: A, startedAt: 1 });
+    store.recordIntent({ path: 'b', remoteName: 'n2', size: 3, sha256: A, startedAt: 2 });
+    const a2 = store.recordIntent({ path: 'a', remoteName: 'n3', size: 3, sha256: B, startedAt: 3 });
+    expect(store.intentsFor('a').map((i) => i.id)).toEqual([a1.id, a2.id]);
+    expect(store.intentsFor('c')).toEqual([]);
+  });
+
   it('commitUpload supersedes the old copy, queues it and drops the intent', () => {
     store.observe({ path: 'a', size: 3, mtimeMs: 1, ino: 1, sha256: A });
     const i1 = store.recordIntent({ path: 'a', remoteName: 'n1', size: 3, sha256: A, startedAt: 1 });
