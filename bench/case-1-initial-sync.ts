@@ -74,8 +74,11 @@ export const initialSync: BenchCase = async (ctx) => {
   const requests = metric('requests made (emulator count)', '', ours.requests, sdk.requests);
   const uploads = metric('of which uploads', '', ours.uploads, sdk.uploads);
   const faster = wall.ratio !== null && wall.ratio <= 1;
-  const fewer = requests.ours !== null && requests.reference !== null && requests.ours <= requests.reference;
+  // Decided (issue 10): the one start-up listing stays. Without it a lost state directory uploads
+  // every file a second time; the SDK script cannot know what is already remote. So the request
+  // target is: never more uploads than the script, and one request more at most, that listing.
   const extra = (requests.ours ?? 0) - (requests.reference ?? 0);
+  const fewer = uploads.ours !== null && uploads.reference !== null && uploads.ours <= uploads.reference && extra <= 1;
   return {
     title: `Initial sync of ${count.toLocaleString('en-US')} small files (1–64 KB), concurrency ${CONCURRENCY}`,
     setup:
@@ -85,12 +88,12 @@ export const initialSync: BenchCase = async (ctx) => {
       `Each side gets a fresh emulator process; times are wall times of the whole process (Node start-up included on both sides).`,
     runs: ctx.runs,
     metrics: [wall, requests, uploads],
-    target: 'at least as fast as the SDK script, never more requests',
+    target: 'at least as fast as the SDK script; never more uploads, and one request more at most (the start-up listing, kept by decision)',
     met: faster && fewer,
     verdict:
       `${wall.ratio === null ? 'no time ratio' : `${wall.ratio.toFixed(2)}x the SDK script's wall time (${faster ? 'faster or equal' : 'slower'})`}; ` +
       `${requests.ours} requests vs ${requests.reference}` +
-      (extra > 0 ? ` (+${extra}: the start-up listing, which tells what is already remote; the SDK script cannot know and would upload everything again on a second run)` : ''),
+      (extra > 0 ? ` (+${extra}: the start-up listing, which tells what is already remote, so a lost index adopts its copies instead of uploading them again; the SDK script cannot know and would upload everything again on a second run)` : ''),
     notes,
   };
 };

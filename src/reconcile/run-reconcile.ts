@@ -17,6 +17,7 @@ import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../syn
 import { withDecided, withoutPaths } from './early-plan.js';
 import { listRemote, snapshotFromScan } from './listing.js';
 import { EarlyUploads, UploadTracker } from './pipeline.js';
+import { ScannedHandOff } from './scanned-handoff.js';
 
 /**
  * Index meta key set when a reconcile's plan was first applied. An index without rows and
@@ -47,6 +48,9 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     },
     () => undefined, // awaited below; do not let it reject unobserved meanwhile
   );
+  // The listing may take much longer (paced by the request rate): changes the walk finds go to
+  // the watcher path as it finds them (./scanned-handoff.ts), not when the whole walk has ended.
+  const handOver = !options.dryRun && !freshIndex && ctx.onScanned ? new ScannedHandOff(ctx.onScanned) : null;
   const seenRoot = await observeRoot(config.dir);
   const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
   const scan = await scanTree(config.dir, {
@@ -55,13 +59,19 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     rehash: options.rehash ?? false,
     unchangedAsRows: true,
     ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
-    ...(early ? { onFile: (obs: LocalObservation) => early.add(obs) } : {}),
+    ...(early || handOver
+      ? {
+          onFile: (obs: LocalObservation) => {
+            early?.add(obs);
+            handOver?.add(obs);
+          },
+        }
+      : {}),
   });
   early?.finish();
+  handOver?.finish();
   progress?.scanDone();
   logger.debug({ event: 'scan-done', files: scan.files.length, hashed: scan.stats.hashed, early: early?.decided.size ?? 0, durationMs: ctx.now() - started }, 'scan done');
-  // The listing may take much longer (paced by the request rate): changes the scan found can go now.
-  if (!options.dryRun && !freshIndex) ctx.onScanned?.(scan.files);
   const remote = await listing;
   progress?.planning();
   for (const e of scan.errors) {

@@ -106,6 +106,8 @@ export class ParcelBackend implements WatchBackend {
    */
   #failed = false;
   #ready: Promise<void>;
+  /** The snapshot replay started once ready (see #start). */
+  #replaying: Promise<void> = Promise.resolve();
 
   constructor(ctx: BackendContext, opts: ParcelBackendOptions = {}) {
     this.#ctx = ctx;
@@ -136,6 +138,8 @@ export class ParcelBackend implements WatchBackend {
     if (this.#closed) return;
     this.#closed = true;
     await this.#ready;
+    // The replay removes the old snapshot file: done before the new one is written there.
+    await this.#replaying;
     const parcel = this.#parcel;
     const main = this.#main;
     if (parcel && main && snapshotPath && !this.#failed) {
@@ -195,8 +199,10 @@ export class ParcelBackend implements WatchBackend {
       await main?.unsubscribe().catch(() => undefined);
       return;
     }
+    // Ready now: the replay (a diff of the whole tree, ~0.3 s at 100,000 files) feeds its hints
+    // as they come, and the start-up reconcile, which is the truth, does not wait for it.
     const snapshot = this.#opts.replaySnapshot;
-    if (snapshot) await this.#replay(parcel, snapshot);
+    if (snapshot) this.#replaying = this.#replay(parcel, snapshot);
   }
 
   /**
