@@ -190,9 +190,12 @@ export function planSync(input: PlanInput): Plan {
     },
   };
 
-  // 1. Queued deletes: run them, or retire them when the listing shows them gone.
+  // 1. Queued deletes: run them, or retire them when the listing shows them gone. A copy stored
+  // since the pass began (an early batch's or the watcher path's upload, replaced again or moved
+  // meanwhile) is missing from a listing read before it existed: its delete still runs (a 404
+  // counts as done), else the copy would leak.
   for (const d of input.pendingDeletes) {
-    if (remote && !remote.has(d.fileId)) plan.retire.push(d.fileId);
+    if (remote && !remote.has(d.fileId) && !view.storedSince(d.fileId)) plan.retire.push(d.fileId);
     else plan.deletes.push({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason });
   }
 
