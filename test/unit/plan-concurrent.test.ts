@@ -127,6 +127,21 @@ describe('planning a pass that ran while the watcher path worked', () => {
     expect(plan({ ...input, concurrent: changes({ handled: new Set(['a.txt']), stored: new Set(['file_v2']) }) }).retire).toEqual(['file_v1']);
   });
 
+  it('a mass delete of files with equal content is held: the guard counts files by inode, not by content', () => {
+    const rows = Array.from({ length: 20 }, (_, i) => ({ ...row(`empty${i}.txt`, '', `file_${i}`), ino: 100 + i }));
+    const p = plan({ rows, local: snapshot({}), remote: listed(...rows.map((r) => ({ id: r.fileId as string, path: r.path, content: '' }))) });
+    expect(p.removals.filter((r) => r.fileId !== null)).toEqual([]);
+    expect(p.held?.count).toBe(20);
+    // The same file under two paths (moved, then removed with its new path) counts once: 10 files, at the floor.
+    const moved = Array.from({ length: 10 }, (_, i) => [
+      { ...row(`x/f${i}.txt`, `c${i}`, `file_x${i}`), ino: 200 + i },
+      { ...row(`y/f${i}.txt`, `c${i}`, `file_y${i}`), ino: 200 + i },
+    ]).flat();
+    const q = plan({ rows: moved, local: snapshot({}), remote: listed(...moved.map((r) => ({ id: r.fileId as string, path: r.path, content: r.path.slice(2).replace('f', 'c').replace('.txt', '') }))) });
+    expect(q.held).toBeNull();
+    expect(q.removals).toHaveLength(20);
+  });
+
   it('an upload that began during the pass keeps its intent, and its listed copy is no orphan', () => {
     const intent: UploadIntent = { id: 7, path: 'c.txt', pathKey: 'c.txt', remoteName: remoteNameFor('c.txt', sha('gamma'), OURS), size: 5, sha256: sha('gamma'), startedAt: SINCE + 1000 };
     const early: UploadIntent = { ...intent, id: 6, startedAt: SINCE - 1000 };
