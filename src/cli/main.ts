@@ -12,6 +12,15 @@ const [{ describeError }, { processContext }, { runMain }] = await Promise.all([
   import('./run-main.js'),
 ]);
 
+// `claude-filesync ls --json | head -1`: a reader that stopped reading ends the output; an
+// unhandled EPIPE would print a stack trace and exit 1. Not for `run`, whose stdout is its log.
+if (process.argv[2] !== 'run') {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}
+
 runMain(process.argv.slice(2), { ...processContext(), signals }).then(
   (code) => {
     process.exitCode = code;

@@ -178,6 +178,10 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   } else if ((options.deleteOrphans || options.deleteUnmanaged) && !partial) {
     deleteOrphans();
   } else if (options.freshIndex || options.deleteOrphans || options.deleteUnmanaged) {
+    // The share is of every copy with our tag, the index's own included: the reconcile's batches
+    // (src/reconcile/early-plan.ts) adopt most of a lost index's copies before this step runs, and
+    // counting only the copies left unowned made a few stale copies look like all of them.
+    for (const f of remote.values()) if (owned.has(f.id) && ownerTagOf(f.filename) === owner) ownTagged += 1;
     const verdict = checkDeleteSafety({ deleting: orphans.length, managed: ownTagged, limits: options, allow: options.allowMassDelete });
     if (!partial && verdict.ok && options.freshIndex) deleteOrphans();
     else {

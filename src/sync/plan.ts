@@ -190,9 +190,12 @@ export function planSync(input: PlanInput): Plan {
     },
   };
 
-  // 1. Queued deletes: run them, or retire them when the listing shows them gone.
+  // 1. Queued deletes: run them, or retire them when the listing shows them gone. A copy stored
+  // since the pass began (an early batch's or the watcher path's upload, replaced again or moved
+  // meanwhile) is missing from a listing read before it existed: its delete still runs (a 404
+  // counts as done), else the copy would leak.
   for (const d of input.pendingDeletes) {
-    if (remote && !remote.has(d.fileId)) plan.retire.push(d.fileId);
+    if (remote && !remote.has(d.fileId) && !view.storedSince(d.fileId)) plan.retire.push(d.fileId);
     else plan.deletes.push({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason });
   }
 
@@ -314,7 +317,7 @@ export function planSync(input: PlanInput): Plan {
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
   const managed = (scope ? scope.managed : countManaged(allRows)) + recent.length;
-  const deleting = fresh.length;
+  const deleting = distinctFiles(fresh, rowByPath);
   const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
   if (rootMissing && allRows.some((r) => r.fileId)) {
@@ -359,4 +362,28 @@ function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
 /** True when `path` lies inside one of `dirs` (relative, '/'-separated; '' is the root). */
 export function isUnder(path: string, dirs: readonly string[]): boolean {
   return dirs.some((d) => d === '' || path === d || path.startsWith(d + '/'));
+}
+
+/**
+ * The files a removal deletes, for the guard: a file moved and then removed before its move
+ * finished has two rows, its old path and its new one, with one inode and one content (random
+ * seed 300: a renamed folder removed 223 ms later was held as "20 of 20"). The user removed one
+ * file, so it counts once. Distinct files keep distinct inodes, so a real mass delete, even of
+ * files with equal content, counts every file.
+ */
+function distinctFiles(removals: readonly { path: string }[], rowByPath: { get(path: string): PlanRow | undefined }): number {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const c of removals) {
+    const r = rowByPath.get(c.path);
+    if (!r || !r.ino || r.sha256 === null) {
+      n += 1;
+      continue;
+    }
+    const key = `${r.ino}:${r.sha256}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    n += 1;
+  }
+  return n;
 }

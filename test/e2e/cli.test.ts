@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
-import { allOutput, cliEnv, ensureBuilt, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
+import { allOutput, cliEnv, ensureBuilt, MAIN, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
+import { spawn } from 'node:child_process';
 
 const KEY = 'sk-ant-api03-e2e-SECRET-key-4f9a1c77d2b0e5';
 
@@ -45,6 +46,23 @@ async function lsJson(s: Sandbox, env = envFor(s)): Promise<Entry[]> {
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as Entry[];
 }
+
+describe('output into a closed pipe', () => {
+  const s = sandbox();
+  // `claude-filesync ls --json | head -1`, `status --json | true`: the reader stopped reading;
+  // that ends the output, it is no crash (it printed an unhandled EPIPE stack trace, exit 1).
+  for (const args of [['--help'], ['status', '--json']]) {
+    it(`${args.join(' ')} into a pipe closed by its reader exits 0 without a stack trace`, async () => {
+      const child = spawn(process.execPath, [MAIN, ...args, ...(args[0] === 'status' ? s.args : [])], { env: envFor(s), stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+      expect(code).toBe(0);
+    });
+  }
+});
 
 describe('run in the background', () => {
   const s = sandbox();

@@ -73,6 +73,25 @@ describe('ownership that survives the index', () => {
     });
   }
 
+  it('after the index is lost, our stale copies are deleted when they are a small share of our copies, though most of them were adopted while the walk ran', async () => {
+    const h = await harness({ watch: false, settleMs: 100 });
+    for (let i = 0; i < 40; i += 1) await put(h, `docs/f${i}.txt`, `content ${i}`);
+    await h.engine.start();
+    await h.engine.onIdle();
+
+    await loseIndex(h);
+    // 12 removed while the index was gone: more than maxDeleteFloor (10), 30 % of our 40 copies.
+    for (let i = 0; i < 12; i += 1) await rm(path.join(h.dir, `docs/f${i}.txt`));
+    h.emulator.resetStats();
+    await h.engine.start();
+    await h.engine.onIdle();
+
+    expect(h.emulator.stats().byRoute.upload).toBe(0);
+    expect(h.emulator.stats().byRoute.delete).toBe(12);
+    expect(h.emulator.files()).toHaveLength(28);
+    expect(await checkInvariants(h)).toEqual([]);
+  });
+
   it('two hosts with identical files on one workspace never adopt or delete each other copies, also after a lost index and reconcile --adopt', async () => {
     shared = await Emulator.start({ apiKey: TEST_KEY });
     const a = await harness({ watch: false, emulator: shared });

@@ -88,6 +88,33 @@ describe('planning a pass that ran while the watcher path worked', () => {
     expect(p.orphans).toEqual([]);
   });
 
+  it('a queued delete of a copy stored after the listing began is run, not retired as already gone (no leaked copy)', () => {
+    // a.txt was uploaded during the pass (file_v1), then changed again: file_v2 replaced it and
+    // file_v1's delete was queued. The listing, read before either existed, shows neither.
+    const pendingDeletes = [{ fileId: 'file_v1', remoteName: remoteNameFor('a.txt', sha('v1'), OURS), path: 'a.txt', reason: 'superseded' as const, queuedAt: NOW - 1000, attempts: 0, lastError: null }];
+    const input = { rows: [row('a.txt', 'v2', 'file_v2')], pendingDeletes, local: snapshot({ 'a.txt': 'v2' }), remote: listed() };
+    const p = plan({ ...input, concurrent: changes({ handled: new Set(['a.txt']), stored: new Set(['file_v1', 'file_v2']) }) });
+    expect(p.retire).toEqual([]);
+    expect(p.deletes.map((d) => d.fileId)).toEqual(['file_v1']);
+    // A queued delete whose copy was listed at no time and stored before the pass is gone: retired.
+    expect(plan({ ...input, concurrent: changes({ handled: new Set(['a.txt']), stored: new Set(['file_v2']) }) }).retire).toEqual(['file_v1']);
+  });
+
+  it('a mass delete of files with equal content is held: the guard counts files by inode, not by content', () => {
+    const rows = Array.from({ length: 20 }, (_, i) => ({ ...row(`empty${i}.txt`, '', `file_${i}`), ino: 100 + i }));
+    const p = plan({ rows, local: snapshot({}), remote: listed(...rows.map((r) => ({ id: r.fileId as string, path: r.path, content: '' }))) });
+    expect(p.removals.filter((r) => r.fileId !== null)).toEqual([]);
+    expect(p.held?.count).toBe(20);
+    // The same file under two paths (moved, then removed with its new path) counts once: 10 files, at the floor.
+    const moved = Array.from({ length: 10 }, (_, i) => [
+      { ...row(`x/f${i}.txt`, `c${i}`, `file_x${i}`), ino: 200 + i },
+      { ...row(`y/f${i}.txt`, `c${i}`, `file_y${i}`), ino: 200 + i },
+    ]).flat();
+    const q = plan({ rows: moved, local: snapshot({}), remote: listed(...moved.map((r) => ({ id: r.fileId as string, path: r.path, content: r.path.slice(2).replace('f', 'c').replace('.txt', '') }))) });
+    expect(q.held).toBeNull();
+    expect(q.removals).toHaveLength(20);
+  });
+
   it('an upload that began during the pass keeps its intent, and its listed copy is no orphan', () => {
     const intent: UploadIntent = { id: 7, path: 'c.txt', pathKey: 'c.txt', remoteName: remoteNameFor('c.txt', sha('gamma'), OURS), size: 5, sha256: sha('gamma'), startedAt: SINCE + 1000 };
     const early: UploadIntent = { ...intent, id: 6, startedAt: SINCE - 1000 };
