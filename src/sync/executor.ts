@@ -158,6 +158,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     source = await realPathInside(deps.realRoot ?? new RealRoot(deps.root), relPath, deps.fsSpeed);
     bytes = readSmall(deps.fsSpeed, source, row);
   } catch (err) {
+    if (isGone(err)) return goneBeforeUpload(deps, relPath);
     const c = classifyError(err);
     index.markFailed(relPath, c.message);
     logger.warn({ event: 'failure', path: relPath, err: c.message }, 'not uploaded');
@@ -233,6 +234,7 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     const c = classifyError(err);
     // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
     if (!c.ambiguous) index.dropIntent(intent.id);
+    if (!c.ambiguous && isGone(err)) return goneBeforeUpload(deps, relPath);
     if (c.code === 'E_API_TOO_LARGE') {
       const reason = `${API_REFUSED_TOO_LARGE}: ${c.message}`;
       index.markSkipped({ path: relPath, size: row.size, mtimeMs: row.mtimeMs, ino: row.ino }, reason);
@@ -253,6 +255,22 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   } finally {
     deps.liveIntents.delete(intent.id);
   }
+}
+
+/**
+ * The file was moved or removed after its upload was queued: nothing to send, and nothing failed.
+ * Its row stays as it is: the watcher's event for the removal (or the next reconcile's scan)
+ * removes it, and the new name, if it was moved, is its own upload.
+ */
+function goneBeforeUpload(deps: ExecutorDeps, relPath: string): UploadOutcome {
+  deps.logger.debug({ event: 'gone-before-upload', path: relPath }, 'file gone before its upload; its removal is handled as such');
+  return { kind: 'nothing' };
+}
+
+/** ENOENT or ENOTDIR: the path no longer names a file. */
+function isGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /**

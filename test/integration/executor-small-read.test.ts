@@ -107,4 +107,17 @@ describe('executor: a small file uploaded from memory', () => {
     expect(sent).toHaveLength(1);
     expect('path' in (sent[0] as object)).toBe(true);
   });
+
+  it('a file moved or removed after its upload was queued is not a failure: nothing is sent, nothing is marked failed', async () => {
+    const { root, deps, sent, observe } = setup();
+    for (const name of ['small.txt', 'large.bin']) {
+      writeFileSync(path.join(root, name), name === 'small.txt' ? 'x' : Buffer.alloc(SMALL_READ_BYTES + 10, 1));
+      observe(name);
+      unlinkSync(path.join(root, name));
+      expect(await uploadPath(deps, name)).toEqual({ kind: 'nothing' });
+      expect(deps.index.get(name)?.state).toBe('pending');
+    }
+    expect(sent).toHaveLength(0);
+    expect(deps.index.intents()).toEqual([]);
+  });
 });
