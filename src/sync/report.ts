@@ -138,10 +138,14 @@ function rateLimited(t: NonNullable<ActivityFacts['traffic']>, backlog: number, 
   const atLimit = backlog > 0 && t.requestsLastMinute >= t.configuredRpm * AT_LIMIT_SHARE;
   if (!paused && !slowed && !atLimit) return null;
   const pauseLeft = paused ? t.pausedUntil! - now : 0;
+  // The pacer's rate at this instant can sit far below what goes through (it is cut while the
+  // key's budget is low and spent at once when the headers show it refilled): what the last
+  // minute carried, up to the configured bound, is the better guide when it is higher.
+  const pace = Math.max(t.effectiveRpm, Math.min(t.configuredRpm, t.requestsLastMinute));
   // About one request per file or delete; retries and listings make it an estimate, not a promise.
-  const etaMs = backlog > 0 && t.effectiveRpm > 0 ? Math.round(pauseLeft + (backlog / t.effectiveRpm) * 60_000) : null;
+  const etaMs = backlog > 0 && pace > 0 ? Math.round(pauseLeft + (backlog / pace) * 60_000) : null;
   return {
-    currentRpm: Math.round(t.effectiveRpm * 10) / 10,
+    currentRpm: Math.round(pace * 10) / 10,
     configuredRpm: t.configuredRpm,
     pausedUntil: paused ? new Date(t.pausedUntil!).toISOString() : null,
     doneBy: etaMs !== null ? new Date(now + etaMs).toISOString() : null,

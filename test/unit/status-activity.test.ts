@@ -45,6 +45,11 @@ describe('buildActivity', () => {
     const a = buildActivity(facts({ backlog: 800, traffic: { requestsLastMinute: 400, configuredRpm: 400, effectiveRpm: 400, pausedUntil: null } }));
     expect(a.rateLimited).toMatchObject({ currentRpm: 400, etaMs: 120_000, pausedUntil: null });
   });
+
+  it('shows the rate the last minute carried when the pacer, cut for a low key budget, shows less (120/min went through at an instantaneous 13.8)', () => {
+    const a = buildActivity(facts({ backlog: 240, traffic: { requestsLastMinute: 120, configuredRpm: 400, effectiveRpm: 13.8, pausedUntil: null } }));
+    expect(a.rateLimited).toMatchObject({ currentRpm: 120, etaMs: 120_000 });
+  });
 });
 
 describe('formatStatus for people', () => {
