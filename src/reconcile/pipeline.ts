@@ -8,6 +8,7 @@
  */
 import type { LocalObservation } from '../index/types.js';
 import type { MoveTarget } from '../sync/moves.js';
+import { adoptCopy } from '../sync/apply-plan.js';
 import type { PlanOptions } from '../sync/plan.js';
 import type { ProgressEvent, ReconcileContext, ReconcileReport } from '../sync/types.js';
 import { planEarly, type ListingLookup } from './early-plan.js';
@@ -196,16 +197,7 @@ export class EarlyUploads {
       for (const a of early.adoptions) {
         // A copy it replaces is queued for deletion in the index; the full plan runs that
         // delete with its own, after the pass's uploads.
-        index.adopt(a.path, {
-          path: a.path,
-          fileId: a.file.id,
-          remoteName: a.file.filename,
-          size: a.file.size,
-          sha256: a.sha256,
-          createdAt: a.file.createdAt,
-          expiresAt: a.file.expiresAt,
-          mimeType: a.file.mimeType ?? null,
-        });
+        adoptCopy(index, a);
       }
     });
     for (const a of early.adoptions) {

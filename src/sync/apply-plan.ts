@@ -6,6 +6,20 @@ import type { IndexStore } from '../index/store.js';
 import type { RemoteDelete } from '../index/types.js';
 import type { Plan } from './plan.js';
 
+/** Points a path's row at the listed copy a plan adopted for it; returns the copy it replaces. */
+export function adoptCopy(index: IndexStore, a: Plan['adoptions'][number]): RemoteDelete | null {
+  return index.adopt(a.path, {
+    path: a.path,
+    fileId: a.file.id,
+    remoteName: a.file.filename,
+    size: a.file.size,
+    sha256: a.sha256,
+    createdAt: a.file.createdAt,
+    expiresAt: a.file.expiresAt,
+    mimeType: a.file.mimeType ?? null,
+  });
+}
+
 export interface AppliedPlan {
   /** Deletes now queued in the index, to run. */
   deletes: RemoteDelete[];
@@ -32,16 +46,7 @@ export function applyPlan(index: IndexStore, plan: Plan, now: number): AppliedPl
   // Clear vanished copies before adopting, so an adoption for the same path is not undone.
   for (const g of plan.remoteGone) index.clearRemote(g.path, g.expired ? 'expired' : undefined);
   for (const a of plan.adoptions) {
-    const superseded = index.adopt(a.path, {
-      path: a.path,
-      fileId: a.file.id,
-      remoteName: a.file.filename,
-      size: a.file.size,
-      sha256: a.sha256,
-      createdAt: a.file.createdAt,
-      expiresAt: a.file.expiresAt,
-      mimeType: a.file.mimeType ?? null,
-    });
+    const superseded = adoptCopy(index, a);
     if (superseded) deletes.set(superseded.fileId, superseded);
   }
   for (const id of plan.intentsDone) index.dropIntent(id);

@@ -7,12 +7,11 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FilesApi, UploadOptions, UploadResult, UploadSource } from '../../src/api/index.js';
-import { IndexStore } from '../../src/index/store.js';
 import { FsSpeed, SMALL_READ_BYTES } from '../../src/scan/fs-speed.js';
 import { uploadPath, type ExecutorDeps } from '../../src/sync/executor.js';
+import { executorDeps } from '../helpers/executor-deps.js';
 
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -40,18 +39,7 @@ function setup(): { root: string; deps: ExecutorDeps; sent: UploadSource[]; obse
   const root = mkdtempSync(path.join(tmpdir(), 'cfs-small-'));
   dirs.push(root);
   const { client, sent } = recordingClient();
-  const deps: ExecutorDeps = {
-    root,
-    fsSpeed: new FsSpeed(),
-    index: IndexStore.open(':memory:'),
-    client,
-    logger: pino({ level: 'silent' }),
-    now: Date.now,
-    expiresInSeconds: null,
-    maxFileBytes: 500 * 1024 * 1024,
-    ownerTag: '0badc0de',
-    liveIntents: new Set(),
-  };
+  const deps: ExecutorDeps = executorDeps(client, { root, fsSpeed: new FsSpeed() });
   const observe = (rel: string): void => {
     const abs = path.join(root, rel);
     const st = lstatSync(abs);

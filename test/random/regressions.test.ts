@@ -4,14 +4,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { UploadSourceError, type FilesApi } from '../../src/api/index.js';
-import { IndexStore } from '../../src/index/store.js';
 import { uploadPath, type ExecutorDeps } from '../../src/sync/executor.js';
 import { remoteNameFor } from '../../src/sync/naming.js';
 import { planSync } from '../../src/sync/plan.js';
 import { checkInvariants, createHarness, waitUntil } from '../helpers/engine-harness.js';
+import { executorDeps } from '../helpers/executor-deps.js';
 
 function depsWith(upload: FilesApi['upload']): ExecutorDeps {
   const client = {
@@ -24,17 +23,7 @@ function depsWith(upload: FilesApi['upload']): ExecutorDeps {
     download: () => Promise.reject(new Error('unused')),
     close: () => Promise.resolve(),
   } as unknown as FilesApi;
-  return {
-    root: '/nonexistent-root',
-    index: IndexStore.open(':memory:'),
-    client,
-    logger: pino({ level: 'silent' }),
-    now: Date.now,
-    expiresInSeconds: null,
-    maxFileBytes: 500 * 1024 * 1024,
-    ownerTag: '0badc0de',
-    liveIntents: new Set(),
-  };
+  return executorDeps(client);
 }
 
 describe('regressions found by randomized runs', () => {
