@@ -47,6 +47,14 @@ export class PlanFacts {
     return this.#inOrder ? (path) => facts.get(path) : null;
   }
 
+  /** The paths under the folder `relDir`, from the map: no query, no full rows, no sort. */
+  pathsUnder(relDir: string): string[] {
+    const prefix = `${relDir}/`;
+    const out: string[] = [];
+    for (const path of this.#load().keys()) if (path.startsWith(prefix)) out.push(path);
+    return out;
+  }
+
   /** The store wrote `row`. */
   put(row: FileRow): void {
     if (this.#facts && !this.#facts.has(row.path)) this.#inOrder = false;

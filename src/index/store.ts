@@ -85,6 +85,15 @@ export class IndexStore {
     return this.#s.all.all();
   }
 
+  /**
+   * The indexed paths under the folder `relDir`, in no order. Read from the planner's map: a
+   * folder removed from a 20,000-file tree took a sorted read of every full row (50 folders
+   * moved at once: 10 s before the first upload).
+   */
+  pathsUnder(relDir: string): string[] {
+    return this.#facts.pathsUnder(relDir);
+  }
+
   /** Every row, ordered by path, without holding them all. No writes may happen until it ends. */
   iterate(): IterableIterator<FileRow> {
     return this.#s.all.iterate();

@@ -200,7 +200,7 @@ class Engine implements SyncEngine {
         const recheck = this.#unreadable.touched(relPath);
         if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
       },
-      onDirRemoved: (relDir) => this.#onSettled(this.#index.all().filter((r) => r.path.startsWith(relDir + '/')).map((r) => r.path)),
+      onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
       onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
     };
   }

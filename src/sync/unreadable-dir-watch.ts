@@ -112,7 +112,7 @@ export class UnreadableDirWatch {
     }
     this.#d.rewatch(d.path);
     // Every row under it: a synced file may have changed while it could not be seen.
-    this.#d.settle(index.all().filter((r) => r.path.startsWith(d.path + '/')).map((r) => r.path));
+    this.#d.settle(index.pathsUnder(d.path));
     await this.#d.walkNewDir(d.path);
   }
 }

@@ -168,6 +168,15 @@ describe('IndexStore rows', () => {
     expect(store.all().map((r) => r.path)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('pathsUnder gives the paths under a folder only (not a sibling sharing its prefix), as written since', () => {
+    for (const p of ['a/b/1', 'a/b/c/2', 'a/bc/3', 'a/b', 'x/4']) store.observe({ path: p, size: 1, mtimeMs: 1, ino: 1, sha256: A });
+    expect(store.pathsUnder('a/b').sort()).toEqual(['a/b/1', 'a/b/c/2']);
+    store.observe({ path: 'a/b/5', size: 1, mtimeMs: 1, ino: 2, sha256: A });
+    store.removePath('a/b/1');
+    expect(store.pathsUnder('a/b').sort()).toEqual(['a/b/5', 'a/b/c/2']);
+    expect(store.pathsUnder('nope')).toEqual([]);
+  });
+
   it('intentsFor gives the intents of one path only, oldest first', () => {
     const a1 = store.recordIntent({ path: 'a', remoteName: 'n1', size: 3, sha256: A, startedAt: 1 });
     store.recordIntent({ path: 'b', remoteName: 'n2', size: 3, sha256: A, startedAt: 2 });
