@@ -105,8 +105,11 @@ describe('regressions found by randomized runs', () => {
   // removal batch pairs the old path with the new one as a move (the new row is still synced),
   // and the new path's own removal is never planned: its row stays synced and its copy stays
   // remote until the next reconcile (hourly by default). It predates the large-trees work
-  // (b9aa519 fails alike). Parcel reports both the save and the delete (checked); the gap is in
-  // the watcher path's removal handling (src/sync/settled-paths.ts). Un-skip with the fix.
+  // (b9aa519 fails alike). Cause (traced): @parcel/watcher reports the editor's rename over the
+  // file (inotify IN_MOVED_TO) as a *create*, and a create followed by a delete in one batch is
+  // dropped, so the batch comes as an empty event list and no event names the file. An empty
+  // batch means something was coalesced away: the fix is for the parcel backend to look again
+  // (a rescan of the folder against the index, bounded in how often). Un-skip with the fix.
   it.skip('seed 611: a moved file saved by an editor and deleted at once is removed by the watcher path', async () => {
     const h = await createHarness({ watch: true, settleMs: 150 });
     try {
