@@ -31,6 +31,7 @@ import { readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
 import { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import { RetryTimers } from './retry-timers.js';
 import { SettledPaths } from './settled-paths.js';
+import { LocalRescan, rescanFolder } from './local-rescan.js';
 import type { EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './types.js';
 
 const LAST_ERRORS = 20;
@@ -71,6 +72,7 @@ class Engine implements SyncEngine {
   /** Folders the last full scan could not list, looked at again on the recheck tick. */
   readonly #unreadable: UnreadableDirWatch;
   readonly #settled: SettledPaths;
+  readonly #rescan: LocalRescan;
   #closed: Promise<void> | null = null;
   #started = false;
   readonly #problems: ApiProblems;
@@ -139,6 +141,13 @@ class Engine implements SyncEngine {
       unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
       planning: (paths) => this.#concurrent.handled(paths),
     });
+    this.#rescan = new LocalRescan({
+      run: () => this.#rescanFolder(),
+      later: (key, ms, run) => this.#timers.later(key, ms, run),
+      track: (work) => this.#track(work, 'looking at the folder again failed; the next reconcile repairs it'),
+      now: this.#now,
+      settleMs: this.#config.watch.settleMs,
+    });
     this.#unreadable = new UnreadableDirWatch({
       root: this.#config.dir,
       index: this.#index,
@@ -201,6 +210,8 @@ class Engine implements SyncEngine {
         if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
       },
       onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
+      // Changes the native watcher coalesced away unnamed: the folder is looked at again.
+      onCoalesced: () => this.#rescan.request(),
       onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
     };
   }
@@ -380,6 +391,14 @@ class Engine implements SyncEngine {
   }
 
   // --- watcher path ----------------------------------------------------------------------
+
+  async #rescanFolder(): Promise<void> {
+    if (this.#closed) return;
+    const { dir, watch, sync } = this.#config;
+    const paths = await rescanFolder({ dir, matcher: this.#matcher, followSymlinks: watch.followSymlinks, maxFileBytes: sync.maxFileBytes, index: this.#index });
+    if (paths === 'many') this.#reconcileInBackground('many changes the watcher could not name');
+    else if (paths && paths.length > 0) this.#onSettled(paths);
+  }
 
   #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
     if (this.#closed) return;

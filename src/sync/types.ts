@@ -219,7 +219,7 @@ export interface ProgressEvent {
 }
 
 /** The watcher events the engine handles; the daemon starts the watcher with them. */
-export type WatchEvents = Pick<WatcherOptions, 'onSettled' | 'onDirRemoved' | 'onDirAdded' | 'onDirEntryEvent' | 'onWarning' | 'onRootRestored' | 'onError'>;
+export type WatchEvents = Pick<WatcherOptions, 'onSettled' | 'onDirRemoved' | 'onDirAdded' | 'onDirEntryEvent' | 'onCoalesced' | 'onWarning' | 'onRootRestored' | 'onError'>;
 
 export type DeletedEntry = ReconcileReport['deleted'][number];
 

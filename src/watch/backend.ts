@@ -21,6 +21,12 @@ export interface BackendEvents {
    */
   dirEntry(rel: string): void;
   /**
+   * Something changed, but the library coalesced its events away (parcel drops a create followed
+   * by a delete in one batch, and takes an editor's rename over a file for a create): no event
+   * names what. The folder must be looked at again against the index.
+   */
+  coalesced(): void;
+  /**
    * An error of the library. Those with code ENOSPC or EMFILE mean the OS refused more watches;
    * E_WATCH_UNAVAILABLE means this backend cannot watch at all here (the shared watcher falls back).
    */

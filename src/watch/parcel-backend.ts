@@ -258,6 +258,12 @@ export class ParcelBackend implements WatchBackend {
       else this.#unavailable(`the native watcher stopped: ${e.message}`, e);
       return;
     }
+    // An empty batch: parcel saw changes and coalesced them all away (an editor's save taken for
+    // a create, then a delete: nothing). Which file, only a look at the folder can tell.
+    if (events.length === 0) {
+      this.#ctx.events.coalesced();
+      return;
+    }
     this.#chain = this.#chain.then(() => this.#handle(events)).catch((e: unknown) => this.#ctx.events.error(e as Error));
   }
 

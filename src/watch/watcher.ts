@@ -50,6 +50,8 @@ export interface WatcherOptions {
    * an unreadable folder again at once.
    */
   readonly onDirEntryEvent?: (relPath: string) => void;
+  /** The native watcher coalesced events away without naming a path: look at the folder again. */
+  readonly onCoalesced?: () => void;
   /**
    * Codes: E_WATCH_LIMIT (fell back to polling), E_WATCH_FALLBACK (the native directory watcher
    * is unavailable: chokidar watches instead), E_ROOT_MISSING (the watched folder is gone: delete
@@ -232,6 +234,7 @@ class SettlingWatcher implements Watcher {
         file: (rel, changed) => mine() && this.#touch(rel, changed),
         dirAdded: (rel) => mine() && this.#opts.onDirAdded?.(rel),
         dirEntry: (rel) => mine() && this.#opts.onDirEntryEvent?.(rel),
+        coalesced: () => mine() && this.#opts.onCoalesced?.(),
         dirRemoved: (rel) => {
           if (!mine()) return;
           if (rel === '') void this.#checkRoot();

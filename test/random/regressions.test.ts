@@ -101,16 +101,14 @@ describe('regressions found by randomized runs', () => {
 
   // Seed 611 (npm run test:random -- --runs 12 --start 600 --hosts 2 --moves all --strict-live
   // --ops 60), minimal case of 8 ops: a folder renamed, its file (uploaded under the new path at
-  // once) saved by an editor half a second later and deleted 11 ms after that. The rename's
-  // removal batch pairs the old path with the new one as a move (the new row is still synced),
-  // and the new path's own removal is never planned: its row stays synced and its copy stays
-  // remote until the next reconcile (hourly by default). It predates the large-trees work
-  // (b9aa519 fails alike). Cause (traced): @parcel/watcher reports the editor's rename over the
-  // file (inotify IN_MOVED_TO) as a *create*, and a create followed by a delete in one batch is
-  // dropped, so the batch comes as an empty event list and no event names the file. An empty
-  // batch means something was coalesced away: the fix is for the parcel backend to look again
-  // (a rescan of the folder against the index, bounded in how often). Un-skip with the fix.
-  it.skip('seed 611: a moved file saved by an editor and deleted at once is removed by the watcher path', async () => {
+  // once) saved by an editor half a second later and deleted 11 ms after that. The new path's
+  // removal was never planned: its row stayed synced and its copy remote until the next
+  // reconcile (hourly by default). It predates the large-trees work
+  // (b9aa519 fails alike). Cause: @parcel/watcher reports the editor's rename over the file
+  // (inotify IN_MOVED_TO) as a *create*, and drops a create followed by a delete in one batch, so
+  // the batch came as an empty event list and no event named the file. Fixed: an empty batch asks
+  // for a look at the folder against the index (src/sync/local-rescan.ts).
+  it('seed 611: a moved file saved by an editor and deleted at once is removed by the watcher path', async () => {
     const h = await createHarness({ watch: true, settleMs: 150 });
     try {
       await h.engine.start();
