@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/emulator/faults.js';
 import { attachedRow, observedRow } from '../../src/index/row-transitions.js';
 import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../../src/index/types.js';
 import { planEarly, withDecided, type EarlyPlan } from '../../src/reconcile/early-plan.js';
@@ -175,7 +176,7 @@ describe('planning a reconcile batch', () => {
 
   it('batches in any split decide what the full plan decides for their paths (random worlds, seeds replayable)', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const rand = mulberry32(seed);
+      const rand = seededRandom(seed);
       const w = randomWorld(rand);
       const options = { ...OPTIONS, adopt: rand() < 0.3, freshIndex: rand() < 0.5 };
       const whole = full(w, options);
@@ -243,13 +244,3 @@ function randomWorld(rand: () => number): World {
   return w;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
