@@ -103,14 +103,9 @@ export interface RescanOptions {
  * better); null when the folder could not be looked at.
  */
 export async function rescanFolder(o: RescanOptions): Promise<string[] | 'many' | null> {
-  const scan = await scanTree(o.dir, {
-    matcher: o.matcher,
-    followSymlinks: o.followSymlinks,
-    maxFileBytes: o.maxFileBytes,
-    lookup: o.index.localLookup(),
-    unchangedAsRows: true,
-  });
-  const changed = scanChanges(scan.files, o.index.localLookup());
+  const lookup = o.index.localLookup();
+  const scan = await scanTree(o.dir, { matcher: o.matcher, followSymlinks: o.followSymlinks, maxFileBytes: o.maxFileBytes, lookup, unchangedAsRows: true });
+  const changed = scanChanges(scan.files, lookup);
   if (changed === null) return 'many';
   return rescannedPaths(scan, changed, o.index.planRows().map((r) => r.path));
 }
