@@ -302,6 +302,14 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, sourceOf),
     configFile: configText !== null ? configFile : null,
+    ownFiles: [
+      { path: stateDir, what: 'the state directory', dir: true },
+      { path: configFile, what: 'the configuration file', dir: false },
+      ...(keyFile !== null && keyFile !== paths.apiKeyFile ? [{ path: keyFile, what: 'the API key file', dir: false }] : []),
+      { path: paths.apiKeyFile, what: 'the API key file', dir: false },
+      // The default folder of the configuration, the key file and the service's environment file (the key).
+      { path: paths.configDir, what: 'the configuration folder', dir: true },
+    ],
   };
   return { config: deepFreeze(config), warnings };
 }

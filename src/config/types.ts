@@ -6,6 +6,7 @@
  */
 import type { ApiShape } from '../api/types.js';
 import type { LevelWithSilent } from 'pino';
+import type { OwnFile } from '../scan/own-files.js';
 
 export interface ApiConfig {
   /**
@@ -101,4 +102,10 @@ export interface Config {
   readonly metrics: MetricsConfig;
   /** The config file that was read, if any. */
   readonly configFile: string | null;
+  /**
+   * Derived, not configured: the files and folders the daemon itself reads or writes (the key
+   * file, the configuration file and its folder, the state directory), never synced wherever
+   * they live (src/scan/own-files.ts). The state directory is always among them.
+   */
+  readonly ownFiles?: readonly OwnFile[];
 }

@@ -12,9 +12,10 @@ import type { Config } from '../config/types.js';
 import type { IndexStore } from '../index/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
 import { createClientFor } from './create-client.js';
-import { targetKey, watchSnapshotFile } from './state-files.js';
+import { ownFilesOf, targetKey, watchSnapshotFile } from './state-files.js';
 import { meteredClient, meteredReconcile, type SyncMeter } from './sync-meter.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
+import { locateOwnFiles } from '../scan/own-files.js';
 import { createSyncEngine } from '../sync/engine.js';
 import { KeyedQueue } from '../sync/queue.js';
 import { RequestGate } from '../sync/request-gate.js';
@@ -74,7 +75,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   const matcher = createIgnoreMatcher({
     ignore: [...config.watch.ignore],
     include: [...config.watch.include],
-    extraIgnoredDirs: stateDirInside(config.dir, config.stateDir),
+    own: locateOwnFiles(config.dir, ownFilesOf(config)),
   });
   const startWatcher: EngineDeps['startWatcher'] = options.watch
     ? async (events) => {
@@ -114,10 +115,3 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
   });
 }
 
-
-/** The state directory, when it lies inside the watched folder, is never synced. */
-function stateDirInside(dir: string, stateDir: string): string[] {
-  const rel = path.relative(dir, stateDir);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
-  return [rel.split(path.sep).join('/')];
-}

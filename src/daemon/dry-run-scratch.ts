@@ -4,10 +4,9 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { escapeLiteral } from '../scan/ignore.js';
-import { EMULATOR_DIR, indexFile, legacyIndexFile, targetKey } from './state-files.js';
+import { EMULATOR_DIR, indexFile, legacyIndexFile, ownFilesOf, targetKey } from './state-files.js';
 
 /**
  * A dry run must create nothing, but a session creates the state directory, the index and (on a
@@ -30,15 +29,9 @@ export function dryRunScratch(config: Config): { config: Config; remove(): void 
     dir = join(root, 'empty-folder');
     mkdirSync(dir);
   }
-  // The real state directory, when it lies inside the folder, stays out of the scan as it would
-  // in a real run (the engine only knows to skip the scratch one).
-  const inside = relative(config.dir, config.stateDir);
-  const watch =
-    dir === config.dir && inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)
-      ? { ...config.watch, ignore: [`/${escapeLiteral(inside.split(sep).join('/'))}/`, ...config.watch.ignore] }
-      : config.watch;
   return {
-    config: Object.freeze({ ...config, stateDir, dir, watch }),
+    // The real state directory stays among the own files (out of the scan, as in a real run).
+    config: Object.freeze({ ...config, stateDir, dir, ownFiles: [...ownFilesOf(config), { path: stateDir, what: 'the state directory', dir: true }] }),
     remove() {
       // The link first: only the link goes, never the store it points at.
       if (linked) unlinkSync(join(stateDir, EMULATOR_DIR));

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
+import type { OwnFile } from '../scan/own-files.js';
 
 /**
  * Files inside the state directory (the lock file is src/index/lock.ts's LOCK_FILE).
@@ -35,6 +36,16 @@ export function targetKey(api: Pick<Config['api'], 'target' | 'baseURL'>): strin
   } catch {
     return api.baseURL.replace(/\/+$/, '');
   }
+}
+
+/**
+ * What the daemon reads and writes, never synced (src/scan/own-files.ts): the configuration's list,
+ * and always the state directory in use (a hand-built Config in tests, a dry run's scratch one).
+ */
+export function ownFilesOf(config: Pick<Config, 'stateDir' | 'ownFiles'>): readonly OwnFile[] {
+  const listed = config.ownFiles ?? [];
+  if (listed.some((f) => f.dir && f.path === config.stateDir)) return listed;
+  return [{ path: config.stateDir, what: 'the state directory', dir: true }, ...listed];
 }
 
 /** How a target is named in messages. */

@@ -103,6 +103,8 @@ export async function checkPath(
     abs = target;
   }
   if (!st.isFile()) return skipped(st, specialKind(st));
+  const own = matcher.ownIdentity(st);
+  if (own !== null) return skipped(st, own);
 
   const out = await observeFile(abs, relPath, st, options.rehash ? undefined : row, {
     maxFileBytes: options.maxFileBytes,

@@ -1,10 +1,12 @@
 /**
- * Which paths are not synced, and why. gitignore syntax (the `ignore` package), in one rule list
- * evaluated in order: the built-in defaults, the state directory when it lies inside the folder,
- * then the user's patterns, so that a user's `!pattern` can bring back a default-ignored name.
+ * Which paths are not synced, and why. First the daemon's own files (./own-files.ts), which no
+ * pattern can bring back; then gitignore syntax (the `ignore` package), in one rule list
+ * evaluated in order: the built-in defaults, then the user's patterns, so that a user's
+ * `!pattern` can bring back a default-ignored name.
  * Include patterns, when given, apply to files only: directories are always walked unless ignored.
  */
 import ignore, { type Ignore } from 'ignore';
+import { ownPathReason, type OwnFilesLayout } from './own-files.js';
 
 export const DEFAULT_IGNORES: readonly string[] = Object.freeze([
   '.DS_Store',
@@ -34,17 +36,21 @@ export interface IgnoreMatcherOptions {
   readonly ignore: readonly string[];
   /** gitignore-syntax patterns; when non-empty, only files matching one are synced. */
   readonly include: readonly string[];
-  /** Directories (relative, '/'-separated) always ignored: the state directory if it is inside the folder. */
-  readonly extraIgnoredDirs?: readonly string[];
+  /** The daemon's own files and folders (key file, configuration, state directory) inside the folder. */
+  readonly own?: OwnFilesLayout;
 }
 
 export interface IgnoreMatcher {
   /** Why `relPath` is not synced, or null if it is. `relPath` is relative and '/'-separated. */
   check(relPath: string, isDir: boolean): string | null;
+  /**
+   * Why the file or folder with this identity is one of the daemon's own (a hard link to the key
+   * file, a followed symbolic link to the state directory), or null. Asked of what `check` let through.
+   */
+  ownIdentity(st: { readonly dev: number; readonly ino: number }): string | null;
 }
 
 const MARK_DEFAULT = 'default';
-const MARK_STATE = 'state';
 const MARK_USER = 'user';
 
 /**
@@ -55,19 +61,13 @@ const MARK_USER = 'user';
  */
 export const IGNORE_CACHE_LIMIT = 10_000;
 
-/** Escapes a literal path for gitignore syntax. */
-export function escapeLiteral(path: string): string {
-  return path.replace(/[\\*?[\]!#]/g, '\\$&').replace(/ +$/, (spaces) => spaces.replace(/ /g, '\\ '));
-}
-
 export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatcher {
-  const stateDirs = (options.extraIgnoredDirs ?? [])
-    .map((d) => d.replace(/^\/+|\/+$/g, ''))
-    .filter((d) => d !== '' && d !== '.' && !d.startsWith('../'));
+  const ownPaths = options.own?.relPaths ?? [];
+  const identities = options.own?.identities ?? [];
+  const ownInodes = new Set(identities.map((i) => i.ino));
   const build = (): { ig: Ignore; inc: Ignore | null } => ({
     ig: ignore()
       .add(DEFAULT_IGNORES.map((pattern) => ({ pattern, mark: MARK_DEFAULT })))
-      .add(stateDirs.map((d) => ({ pattern: `/${escapeLiteral(d)}/`, mark: MARK_STATE })))
       .add(options.ignore.map((pattern) => ({ pattern, mark: MARK_USER }))),
     inc: options.include.length > 0 ? ignore().add([...options.include]) : null,
   });
@@ -77,6 +77,8 @@ export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatche
   return {
     check(relPath: string, isDir: boolean): string | null {
       if (relPath === '') return null;
+      const own = ownPaths.length > 0 ? ownPathReason(ownPaths, relPath) : null;
+      if (own !== null) return own;
       if (++checks > IGNORE_CACHE_LIMIT) {
         rules = build();
         checks = 0;
@@ -84,12 +86,16 @@ export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatche
       const result = rules.ig.test(isDir ? `${relPath}/` : relPath);
       if (result.ignored) {
         const rule = result.rule;
-        if (rule?.mark === MARK_STATE) return 'ignored: it is the state directory of claude-filesync';
         if (rule?.mark === MARK_DEFAULT) return `ignored by default pattern "${rule.pattern}"`;
         return `ignored by pattern "${rule?.pattern ?? '?'}"`;
       }
       if (!isDir && rules.inc !== null && !rules.inc.ignores(relPath)) return 'not matched by any include pattern';
       return null;
+    },
+    ownIdentity(st) {
+      // The inode first: one set lookup per file, no string built.
+      if (!ownInodes.has(st.ino)) return null;
+      return identities.find((i) => i.ino === st.ino && i.dev === st.dev)?.reason ?? null;
     },
   };
 }

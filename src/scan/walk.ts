@@ -174,7 +174,7 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
       return;
     }
     if (st.isDirectory()) {
-      const reason = matcher.check(rel, true);
+      const reason = matcher.check(rel, true) ?? matcher.ownIdentity(st);
       if (reason !== null) visitor.skipped(skippedOf(rel, st, reason, 'directory'));
       else if (inChain(parent.chain, target)) {
         visitor.skipped(skippedOf(rel, linkStat, 'a symbolic link loop (it points to a folder that contains it)', 'symlink'));
@@ -183,7 +183,7 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
       }
       return;
     }
-    const reason = matcher.check(rel, false);
+    const reason = matcher.check(rel, false) ?? matcher.ownIdentity(st);
     if (reason !== null) visitor.skipped(skippedOf(rel, st, reason, 'file'));
     else if (st.isFile()) visitor.file(rel, target, st);
     else visitor.skipped(skippedOf(rel, st, `${specialKind(st)} (behind a symbolic link)`, 'special'));
@@ -196,7 +196,8 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
       return undefined;
     }
     if (st.isFile()) {
-      const reason = matcher.check(rel, false);
+      // Another name for one of the daemon's own files is a hard link: only then is the inode asked.
+      const reason = matcher.check(rel, false) ?? (st.nlink > 1 ? matcher.ownIdentity(st) : null);
       if (reason !== null) visitor.skipped(skippedOf(rel, st, reason, 'file'));
       else visitor.file(rel, abs, st);
       return undefined;

@@ -4,7 +4,7 @@
  * the running daemon's control socket is 0600 in a 0700 state directory and it opens no TCP port;
  * a state directory others can write is refused before anything is written in it.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -176,6 +176,59 @@ describe('a server that echoes the key back', () => {
       const p = join(s.stateDir, name);
       if (lstatSync(p).isFile()) expect(readFileSync(p).includes(KEY), name).toBe(false);
     }
+  });
+});
+
+describe("the daemon's own files inside the watched folder (issue 21, symptom 1)", () => {
+  /** Every remote copy's bytes, to look for the key in. */
+  async function remoteBytes(): Promise<string> {
+    const bodies = await Promise.all(emulator.files().map(async (f) => (await emulator.content(f.id))?.toString('utf8') ?? ''));
+    return bodies.join('\n');
+  }
+
+  it('the key file, a hard link to it, the configuration file and the state directory are never uploaded, and status says why', async () => {
+    const s = sandbox('cfs-sec-e2e-');
+    const before = new Set(emulator.files().map((f) => f.id));
+    writeFileSync(join(s.dir, 'api-key'), `${KEY}\n`, { mode: 0o600 });
+    mkdirSync(join(s.dir, 'notes'));
+    linkSync(join(s.dir, 'api-key'), join(s.dir, 'notes', 'key-backup'));
+    const cfg = join(s.dir, 'claude-filesync.json');
+    // Relative paths in the file are relative to the file: the key and the state directory both
+    // sit in the watched folder.
+    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: 'api-key', baseURL: emulator.url, target: 'api' }, stateDir: '.cfs-state' }), { mode: 0o600 });
+    writeFileSync(join(s.dir, 'doc.txt'), 'a document');
+    const env = cliEnv(s.home, {});
+    const args = ['--dir', s.dir, '--config', cfg];
+    const r = await runCli(['sync', ...args], env, 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const ours = emulator.files().filter((f) => !before.has(f.id));
+    expect(ours.map((f) => f.filename)).toEqual([expect.stringContaining('doc')]);
+    expect(await remoteBytes()).not.toContain(KEY);
+    const status = await runCli(['status', '--json', ...args], env, 30_000);
+    const skipped = (JSON.parse(status.stdout) as { skipped: { path: string; reason: string }[] }).skipped;
+    expect(skipped).toEqual(
+      expect.arrayContaining([
+        { path: 'api-key', reason: 'ignored: it is the API key file of claude-filesync' },
+        { path: 'notes/key-backup', reason: 'ignored: it is the API key file of claude-filesync' },
+        { path: 'claude-filesync.json', reason: 'ignored: it is the configuration file of claude-filesync' },
+      ]),
+    );
+  });
+
+  it('a key file uploaded before it became the key file has its remote copy deleted', async () => {
+    const s = sandbox('cfs-sec-e2e-');
+    // First an ordinary file that happens to hold a key (synced, as any file is)...
+    writeFileSync(join(s.dir, 'api-key'), `${KEY}\n`, { mode: 0o600 });
+    writeFileSync(join(s.dir, 'doc.txt'), 'a document');
+    const first = await runCli(['sync', ...s.args], envFor(s), 60_000);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await remoteBytes()).toContain(KEY);
+    // ...then the configuration names it as the key file: its copy must go.
+    const cfg = join(s.home, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: join(s.dir, 'api-key'), baseURL: emulator.url, target: 'api' } }), { mode: 0o600 });
+    const second = await runCli(['sync', ...s.args, '--config', cfg], cliEnv(s.home, {}), 60_000);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await remoteBytes()).not.toContain(KEY);
   });
 });
 

@@ -14,6 +14,7 @@ import { Emulator } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
 import { IndexStore } from '../../src/index/store.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
+import type { OwnFile } from '../../src/scan/own-files.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { ownerTagFor, remoteNameFor } from '../../src/sync/naming.js';
 
@@ -32,6 +33,10 @@ export interface HarnessOptions {
   };
   faults?: Partial<FaultConfig>;
   emulator?: Emulator;
+  /** The daemon's own files (Config.ownFiles), given the folder; the state directory is always one. */
+  ownFiles?: (dir: string) => OwnFile[];
+  /** Runs on the new folder before the engine is composed (files the composition looks at). */
+  seed?: (dir: string) => Promise<void>;
 }
 
 export interface Harness {
@@ -70,6 +75,7 @@ export function testConfig(dir: string, stateDir: string, baseURL: string, o: Ha
     log: { level: 'info' },
     metrics: { listen: null, allowNonLoopback: false },
     configFile: null,
+    ...(o.ownFiles ? { ownFiles: o.ownFiles(dir) } : {}),
   }) as Config;
 }
 
@@ -86,6 +92,7 @@ export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
   const ownEmulator = !o.emulator;
   const emulator = o.emulator ?? (await Emulator.start({ apiKey: TEST_KEY, ...(o.faults ? { faults: o.faults } : {}) }));
   const config = testConfig(dir, stateDir, emulator.url, o);
+  await o.seed?.(dir);
   const logs: object[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as object) });
   const make = () => {

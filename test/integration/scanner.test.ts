@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexStore } from '../../src/index/store.js';
 import { checkPath } from '../../src/scan/check-path.js';
 import { hashFile, type HashFunction } from '../../src/scan/hash.js';
+import { ownReason } from '../../src/scan/own-files.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
 import { scanTree, type ScanOptions } from '../../src/scan/scanner.js';
 
@@ -34,7 +35,7 @@ function spyHash(inner: HashFunction = hashFile): HashFunction & { calls: string
 
 function options(extra: Partial<ScanOptions> = {}): ScanOptions {
   return {
-    matcher: createIgnoreMatcher({ ignore: ['*.log'], include: [], extraIgnoredDirs: ['.state'] }),
+    matcher: createIgnoreMatcher({ ignore: ['*.log'], include: [], own: { relPaths: [{ rel: '.state', dir: true, reason: ownReason('the state directory') }], identities: [] } }),
     followSymlinks: false,
     maxFileBytes: 1024 * 1024,
     lookup: () => undefined,

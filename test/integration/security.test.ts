@@ -274,3 +274,32 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 });
+
+describe("the daemon's own files while it watches (issue 21, symptom 1)", () => {
+  it('a key file written, hard-linked or saved over inside the folder while the daemon runs is never uploaded', async () => {
+    const key = 'sk-ant-api03-own-file-live-0123456789';
+    h = await createHarness({
+      settleMs: 100,
+      seed: (dir) => writeFile(path.join(dir, 'api-key'), `${key}\n`, { mode: 0o600 }),
+      ownFiles: (dir) => [
+        { path: path.join(dir, 'api-key'), what: 'the API key file', dir: false },
+        { path: path.join(dir, 'cfg', 'config.json'), what: 'the configuration file', dir: false },
+      ],
+    });
+    await h.engine.start();
+    await h.engine.onIdle();
+    // Live: a hard link to the key, the key saved over by an editor, the configuration created.
+    const { link } = await import('node:fs/promises');
+    await link(path.join(h.dir, 'api-key'), path.join(h.dir, 'key-link'));
+    await put(h, 'api-key', `${key}\n# rotated\n`);
+    await put(h, 'cfg/config.json', '{"api":{"apiKeyFile":"../api-key"}}');
+    await put(h, 'doc.txt', 'a document');
+    await waitUntil(() => h!.index.get('doc.txt')?.state === 'synced', 20_000, 'doc.txt synced');
+    await h.engine.onIdle();
+    const bodies = await Promise.all(h.emulator.files().map(async (f) => (await h!.emulator.content(f.id))?.toString('utf8') ?? ''));
+    expect(bodies.join('\n')).not.toContain(key);
+    expect(bodies.join('\n')).not.toContain('apiKeyFile');
+    expect(h.emulator.files()).toHaveLength(1);
+    expect(h.index.get('key-link')).toMatchObject({ state: 'skipped', skipReason: 'ignored: it is the API key file of claude-filesync' });
+  });
+});

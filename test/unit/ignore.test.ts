@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createIgnoreMatcher, DEFAULT_IGNORES } from '../../src/scan/ignore.js';
+import { ownReason, type OwnFilesLayout } from '../../src/scan/own-files.js';
+
+function ownLayout(paths: { rel: string; dir: boolean; what: string }[], identities: OwnFilesLayout['identities'] = []): OwnFilesLayout {
+  return { relPaths: paths.map((p) => ({ rel: p.rel, dir: p.dir, reason: ownReason(p.what) })), identities };
+}
 
 const none = { ignore: [], include: [] };
 
@@ -60,11 +65,37 @@ describe('createIgnoreMatcher', () => {
   });
 
   it('ignores the state directory inside the folder, even with special characters', () => {
-    const m = createIgnoreMatcher({ ignore: [], include: [], extraIgnoredDirs: ['.state [cfs]!#'] });
+    const m = createIgnoreMatcher({ ignore: [], include: [], own: ownLayout([{ rel: '.state [cfs]!#', dir: true, what: 'the state directory' }]) });
     expect(m.check('.state [cfs]!#', true)).toBe('ignored: it is the state directory of claude-filesync');
     expect(m.check('.state [cfs]!#/index.sqlite', false)).toMatch(/state directory/);
     expect(m.check('sub/.state [cfs]!#', true)).toBeNull();
     expect(m.check('.state c', true)).toBeNull();
+  });
+
+  it("never lets a user pattern bring back the daemon's own files", () => {
+    const m = createIgnoreMatcher({
+      ignore: ['!api-key', '!.state/', '!cfg/config.json'],
+      include: ['api-key', 'cfg/*.json'],
+      own: ownLayout([
+        { rel: 'api-key', dir: false, what: 'the API key file' },
+        { rel: 'cfg/config.json', dir: false, what: 'the configuration file' },
+        { rel: '.state', dir: true, what: 'the state directory' },
+      ]),
+    });
+    expect(m.check('api-key', false)).toBe('ignored: it is the API key file of claude-filesync');
+    expect(m.check('cfg/config.json', false)).toBe('ignored: it is the configuration file of claude-filesync');
+    expect(m.check('.state/manifest.json', false)).toBe('ignored: it is the state directory of claude-filesync');
+    expect(m.check('cfg/other.json', false)).toBeNull();
+    expect(m.check('sub/api-key', false)).toBeNull();
+    expect(m.check('other.txt', false)).toBe('not matched by any include pattern');
+  });
+
+  it("knows another name of the daemon's own files by its inode and device", () => {
+    const m = createIgnoreMatcher({ ignore: [], include: [], own: ownLayout([], [{ dev: 7, ino: 42, reason: ownReason('the API key file') }]) });
+    expect(m.ownIdentity({ dev: 7, ino: 42 })).toBe('ignored: it is the API key file of claude-filesync');
+    expect(m.ownIdentity({ dev: 8, ino: 42 })).toBeNull();
+    expect(m.ownIdentity({ dev: 7, ino: 43 })).toBeNull();
+    expect(createIgnoreMatcher(none).ownIdentity({ dev: 7, ino: 42 })).toBeNull();
   });
 
   it('include patterns select files only; directories are still walked', () => {

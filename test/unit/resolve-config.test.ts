@@ -289,6 +289,23 @@ describe('resolveConfig target and key', () => {
     expect(c.config.api.apiKey).toBe('mine-123');
   });
 
+  it("lists the daemon's own files: the state directory, the configuration file, the key files and the configuration folder", () => {
+    const home = tempHome();
+    const keyFile = join(home, 'docs', 'api-key');
+    mkdirSync(join(home, 'docs'));
+    writeFileSync(keyFile, 'sk-ant-from-file-000\n', { mode: 0o600 });
+    const file = withFile(home, { api: { apiKeyFile: keyFile }, stateDir: join(home, 'docs', '.state') });
+    const { config } = resolveConfig(input(home, { flags: { config: file } }));
+    const cfgDir = join(home, '.config', 'claude-filesync');
+    expect(config.ownFiles).toEqual([
+      { path: join(home, 'docs', '.state'), what: 'the state directory', dir: true },
+      { path: file, what: 'the configuration file', dir: false },
+      { path: keyFile, what: 'the API key file', dir: false },
+      { path: join(cfgDir, 'api-key'), what: 'the API key file', dir: false },
+      { path: cfgDir, what: 'the configuration folder', dir: true },
+    ]);
+  });
+
   it('uses the default key file in the config folder when it exists', () => {
     const home = tempHome();
     const cfgDir = join(home, '.config', 'claude-filesync');
@@ -356,7 +373,8 @@ describe('config.example.json', () => {
     const file = withFile(home, { ...example, dir: undefined, stateDir: undefined });
     const { config } = resolveConfig(input(home, { flags: { config: file } }));
     const defaults = resolveConfig(input(home)).config;
-    expect({ ...config, configFile: null }).toEqual(defaults);
+    // The own files name the configuration file read; everything else is the defaults.
+    expect({ ...config, configFile: null, ownFiles: null }).toEqual({ ...defaults, ownFiles: null });
   });
 });
 

@@ -1,0 +1,54 @@
+import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { locateOwnFiles, ownPathReason, ownReason, ownRelPaths, relativeInside } from '../../src/scan/own-files.js';
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
+
+describe('own files: which paths in the folder are the daemon’s', () => {
+  it('names a path inside the folder relative to it, and nothing outside or the folder itself', () => {
+    expect(relativeInside('/w/docs', '/w/docs/api-key')).toBe('api-key');
+    expect(relativeInside('/w/docs', '/w/docs/a/b.json')).toBe('a/b.json');
+    expect(relativeInside('/w/docs', '/w/docs')).toBeNull();
+    expect(relativeInside('/w/docs', '/w/docs2/x')).toBeNull();
+    expect(relativeInside('/w/docs', '/w/x')).toBeNull();
+    expect(relativeInside('/w/docs', '/w/docs/..foo')).toBe('..foo');
+  });
+
+  it('matches an own file exactly and everything under an own folder', () => {
+    const own = ownRelPaths(['/w'], [
+      { path: '/w/cfg/api-key', what: 'the API key file', dir: false },
+      { path: '/w/.state', what: 'the state directory', dir: true },
+      { path: '/elsewhere/config.json', what: 'the configuration file', dir: false },
+    ]);
+    expect(own.map((o) => o.rel)).toEqual(['cfg/api-key', '.state']);
+    expect(ownPathReason(own, 'cfg/api-key')).toBe(ownReason('the API key file'));
+    expect(ownPathReason(own, 'cfg/api-key2')).toBeNull();
+    expect(ownPathReason(own, 'cfg/api-key/x')).toBeNull();
+    expect(ownPathReason(own, '.state')).toBe(ownReason('the state directory'));
+    expect(ownPathReason(own, '.state/index.sqlite-wal')).toBe(ownReason('the state directory'));
+    expect(ownPathReason(own, '.statex')).toBeNull();
+  });
+
+  it('finds an own file through a symbolic link to the folder and by the inode of its hard links', () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'cfs-own-'));
+    temps.push(base);
+    const real = path.join(base, 'real');
+    mkdirSync(real);
+    writeFileSync(path.join(real, 'api-key'), 'sk-ant-secret\n');
+    symlinkSync(real, path.join(base, 'link'));
+    linkSync(path.join(real, 'api-key'), path.join(real, 'copy-of-key'));
+    // The folder is named through the link; the key file by its real path.
+    const layout = locateOwnFiles(path.join(base, 'link'), [
+      { path: path.join(real, 'api-key'), what: 'the API key file', dir: false },
+      { path: path.join(base, 'not-there-yet.json'), what: 'the configuration file', dir: false },
+    ]);
+    expect(layout.relPaths.map((o) => o.rel)).toEqual(['api-key']);
+    const st = statSync(path.join(real, 'copy-of-key'));
+    expect(layout.identities).toEqual([{ dev: st.dev, ino: st.ino, reason: ownReason('the API key file') }]);
+  });
+});
