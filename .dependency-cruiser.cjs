@@ -1,16 +1,19 @@
 /**
  * The architecture, checked: `npx depcruise src --config .dependency-cruiser.cjs` (run by
  * test/architecture.test.ts, so `npm test` fails on a violation). Each rule says why it exists;
- * README's "How it works" draws the layers these rules keep apart.
+ * ARCHITECTURE.md's module table says what each folder owns and may import.
  */
+const IO_MODULES =
+  '^(node:)?(fs|fs/promises|net|http|https|http2|dgram|dns|child_process|worker_threads|cluster|tls)$|' +
+  '^(undici|better-sqlite3|chokidar|@parcel/watcher|p-queue|pino)$|node_modules/(undici|better-sqlite3|chokidar|@parcel/watcher|p-queue|pino)/';
+
 module.exports = {
   forbidden: [
     {
       name: 'no-folder-cycle',
       comment:
-        'Folders in src/ form layers: a folder that imports another must not be imported back by it ' +
-        '(sync<->daemon, control<->daemon and sync<->reconcile were such cycles). Put the shared ' +
-        'contract in the lower folder instead.',
+        'Folders in src/ form layers: a folder that imports another must not be imported back by it. ' +
+        'Put the shared contract in the lower folder instead.',
       severity: 'error',
       scope: 'folder',
       from: { path: '^src/' },
@@ -24,10 +27,67 @@ module.exports = {
       to: { circular: true },
     },
     {
-      name: 'sqlite-only-in-index',
-      comment: 'The index owns the database: everything else asks src/index/ (src/index/store.ts and its parts).',
+      name: 'planner-is-pure',
+      comment:
+        'src/plan/ decides; it does no IO: no filesystem, network, child process, database, watcher, ' +
+        'queue or logger (the clock and timers are checked by test/architecture.test.ts). It reads facts ' +
+        'handed to it and returns decisions, so its tests need no folder, no server and no waiting.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/index/' },
+      from: { path: '^src/plan/' },
+      to: { path: IO_MODULES, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'planner-imports-only-pure-parts',
+      comment:
+        'What the planner may use at run time: itself, the Files API rules (src/files-api/), the error ' +
+        'registry, the retry policy (data) and the owner tag. Types from anywhere are fine.',
+      severity: 'error',
+      from: { path: '^src/plan/' },
+      to: {
+        path: '^src/',
+        pathNot: '^src/(plan/|files-api/|errors\\.ts$|api/retry\\.ts$|config/owner-tag\\.ts$)',
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'rate-control-knows-no-files',
+      comment:
+        'src/rate/ paces requests: it knows answers and clocks, never files, the index, the planner or jobs ' +
+        '(so one gate can serve every folder on a key).',
+      severity: 'error',
+      from: { path: '^src/rate/' },
+      to: { path: `^src/(store|state-dir|scan|watch|plan|jobs|engine|reconcile|daemon|cli|control)/|${IO_MODULES}` },
+    },
+    {
+      name: 'files-api-is-a-leaf',
+      comment:
+        'src/files-api/ holds the API\'s wire types, limits and filename rules, shared by the client, the ' +
+        'emulator and the configuration: it imports nothing of ours.',
+      severity: 'error',
+      from: { path: '^src/files-api/' },
+      to: { path: '^src/(?!files-api/)' },
+    },
+    {
+      name: 'emulator-not-the-client',
+      comment:
+        'The emulator is an independent fake of the API: sharing the client\'s code would make it agree with ' +
+        'the client\'s bugs. It shares only src/files-api/ (the API\'s own rules) and the error registry.',
+      severity: 'error',
+      from: { path: '^src/emulator/' },
+      to: { path: '^src/', pathNot: '^src/(emulator/|files-api/|errors\\.ts$)' },
+    },
+    {
+      name: 'store-knows-no-engine',
+      comment: 'The sqlite store keeps facts; it must not import what decides or acts on them.',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: { path: '^src/(plan|rate|jobs|engine|reconcile|scan|watch|daemon|cli|control)/' },
+    },
+    {
+      name: 'sqlite-only-in-store',
+      comment: 'The store owns the database: everything else asks src/store/ (store.ts and its parts).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/store/' },
       to: { path: '^better-sqlite3$|node_modules/better-sqlite3/' },
     },
     {
@@ -38,24 +98,27 @@ module.exports = {
       to: { path: '^undici$|node_modules/undici/' },
     },
     {
-      name: 'cli-not-engine-internals',
+      name: 'cli-and-control-see-only-the-engine-face',
       comment:
-        'CLI commands talk to the engine through its contract (src/sync/types.ts, the report builders in ' +
-        'src/sync/report.ts), the daemon (the composition root: src/daemon/) and the control socket. ' +
-        'Planning, the queue, the executor, reconcile, the scanner and the watcher are internals.',
+        'The CLI and the control socket talk to the engine through its public face (src/engine/contract.ts, ' +
+        'the report and manifest builders), the daemon (the composition root) and the control socket. The ' +
+        'planner, rate control, jobs, reconcile, the scanner, the watcher and the engine\'s insides are internals.',
       severity: 'error',
-      from: { path: '^src/cli/' },
-      to: { path: '^src/(reconcile|scan|watch)/|^src/sync/(?!(types|report)\\.ts$)' },
+      from: { path: '^src/(cli|control)/' },
+      to: {
+        path: '^src/(plan|rate|jobs|reconcile|scan|watch)/|^src/engine/(?!(contract|report|manifest)\\.ts$)',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
-      name: 'cli-reads-index-only-through-offline',
+      name: 'cli-reads-store-only-through-offline',
       comment:
         'Without a daemon, status/ls/id read the index read-only through one facade: src/cli/ask-daemon.ts ' +
         '(ask the daemon, else the index) and src/cli/offline.ts (the read-only answers). No other CLI ' +
-        'module touches the index; only the daemon writes it.',
+        'module touches the store; only the daemon writes it.',
       severity: 'error',
       from: { path: '^src/cli/', pathNot: '^src/cli/(offline|ask-daemon)\\.ts$' },
-      to: { path: '^src/index/' },
+      to: { path: '^src/store/' },
     },
     {
       name: 'not-to-unresolvable',

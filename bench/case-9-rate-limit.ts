@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EmulatorStats } from '../src/emulator/index.js';
-import type { RateLimitMode } from '../src/emulator/rate-limiter.js';
+import type { RateLimitMode } from '../src/emulator/faults/server-limiter.js';
 import { BENCH_KEY, metric, single, sleep, type BenchCase, type BenchContext, type Metric } from './common.js';
 import { buildEngine, type BenchEngine } from './engine-factory.js';
 import { EmulatorProcess, runWorker } from './processes.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Emulator, type EmulatorOptions, type FaultConfig, type StormSettings } from '../src/emulator/index.js';
-import { remoteNameFor } from '../src/sync/naming.js';
+import { remoteNameFor } from '../src/plan/naming.js';
 
 type Command =
   | { id: number; cmd: 'stats' }

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../src/config/types.js';
-import type { SyncEngine } from '../src/sync/types.js';
-import { IndexStore } from '../src/index/store.js';
+import type { SyncEngine } from '../src/engine/contract.js';
+import { IndexStore } from '../src/store/store.js';
 import { composeEngine } from '../src/daemon/compose-engine.js';
-import { ownerTagFor } from '../src/sync/naming.js';
+import { ownerTagFor } from '../src/plan/naming.js';
 import { BENCH_KEY } from './common.js';
 
 export interface EngineSetup {

@@ -276,7 +276,7 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   async scan(p) {
     const dir = str(p, 'dir');
     const counter = countOpensUnder(dir);
-    const { IndexStore } = await import('../src/index/store.js');
+    const { IndexStore } = await import('../src/store/store.js');
     const { scanTree } = await import('../src/scan/scanner.js');
     const { createIgnoreMatcher } = await import('../src/scan/ignore.js');
     const index = IndexStore.open(path.join(str(p, 'stateDir'), 'index.sqlite'));
@@ -299,8 +299,8 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
    */
   async 'index-tree'(p) {
     const dir = str(p, 'dir');
-    const { IndexStore } = await import('../src/index/store.js');
-    const { remoteNameFor } = await import('../src/sync/naming.js');
+    const { IndexStore } = await import('../src/store/store.js');
+    const { remoteNameFor } = await import('../src/plan/naming.js');
     const { createHash } = await import('node:crypto');
     const empty = createHash('sha256').digest('hex');
     const index = IndexStore.open(str(p, 'index'));
@@ -342,10 +342,10 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
    */
   async 'restart-local'(p) {
     const dir = str(p, 'dir');
-    const { IndexStore } = await import('../src/index/store.js');
+    const { IndexStore } = await import('../src/store/store.js');
     const { scanTree } = await import('../src/scan/scanner.js');
     const { createIgnoreMatcher } = await import('../src/scan/ignore.js');
-    const { planSync, EXPIRY_MARGIN_MS, INTENT_SKEW_MS } = await import('../src/sync/plan.js');
+    const { planSync, EXPIRY_MARGIN_MS, INTENT_SKEW_MS } = await import('../src/plan/plan.js');
     const { snapshotFromScan } = await import('../src/reconcile/listing.js');
     const index = IndexStore.open(str(p, 'index'));
     const stage: Record<string, number> = {};

@@ -4,11 +4,11 @@
  * folder. It opens the index read-only (sqlite in WAL mode lets readers and the daemon's writer
  * coexist), so it is safe while the daemon runs; it never writes and never sends a request.
  */
-import { indexFile, legacyIndexFile, targetIndexes, targetKey } from './daemon/state-files.js';
+import { indexFile, legacyIndexFile, targetIndexes, targetKey } from './state-dir/state-files.js';
 import { ErrorCode, FilesyncError } from './errors.js';
-import { IndexStore } from './index/store.js';
-import { contentBlockFor, readHeld, toEntry } from './sync/report.js';
-import type { FileEntry } from './sync/types.js';
+import { IndexStore } from './store/store.js';
+import { contentBlockFor, readHeld, toEntry } from './engine/report.js';
+import type { FileEntry } from './engine/contract.js';
 
 import type { FilesyncIndex, IndexedFile, OpenIndexOptions, openIndex as OpenIndex } from './lib-api.js';
 

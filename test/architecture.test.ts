@@ -1,9 +1,12 @@
 /**
- * The dependency rules in .dependency-cruiser.cjs, checked on every `npm test`: no folder or
- * module cycle in src/, better-sqlite3 only in src/index/, undici only in src/api/ and
- * src/emulator/, CLI commands only through the engine's contract.
+ * The dependency rules in .dependency-cruiser.cjs, checked on every `npm test` (no folder or
+ * module cycle in src/, a planner without IO, rate control without files, the emulator without
+ * the client, better-sqlite3 only in src/store/, undici only in src/api/ and src/emulator/, the
+ * CLI only through the engine's face), and what a dependency rule cannot see: no clock or timer
+ * in the planner or the rate controllers.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -39,9 +42,32 @@ function describeViolation(v: Violation): string {
 }
 
 describe('architecture', () => {
-  it('src/ keeps the dependency rules: no cycles, sqlite only in index/, undici only in api/ and emulator/, the CLI only through the contract', () => {
+  it('src/ keeps the dependency rules of .dependency-cruiser.cjs', () => {
     const { violations, modules } = cruise();
     expect(modules).toBeGreaterThan(50); // the checker really read the sources
     expect(violations.map(describeViolation)).toEqual([]);
+  });
+});
+
+/** Source lines without comments (block and line), so that a comment may name what code must not use. */
+function codeOf(file: string): string {
+  return readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+const CLOCK_OR_TIMER = /\b(Date\.now|performance\.now|setTimeout|setInterval|setImmediate|queueMicrotask)\b|new Date\(\s*\)/;
+
+describe('the pure parts take time as an argument', () => {
+  it.each([
+    ['src/plan', []],
+    // The gate is the one part of rate control that waits.
+    ['src/rate', ['request-gate.ts']],
+  ] as const)('%s reads no clock and sets no timer', (folder, allowed) => {
+    const offenders = readdirSync(join(ROOT, folder))
+      .filter((f) => f.endsWith('.ts') && !(allowed as readonly string[]).includes(f))
+      .filter((f) => CLOCK_OR_TIMER.test(codeOf(join(ROOT, folder, f))))
+      .map((f) => `${folder}/${f}: ${CLOCK_OR_TIMER.exec(codeOf(join(ROOT, folder, f)))?.[0]}`);
+    expect(offenders).toEqual([]);
   });
 });

@@ -16,24 +16,12 @@ import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
 import { RECENT_UPLOADS_WINDOW_MS, RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
-import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from './limits.js';
-import {
-  DEFAULT_BASE_URL,
-  type ApiShape,
-  type DeletedFile,
-  type FileMetadata,
-  type FilesApi,
-  type FilesClientOptions,
-  type ListOptions,
-  type ListPage,
-  type RecentFiles,
-  type UploadOptions,
-  type UploadResult,
-  type UploadSource,
-} from './types.js';
+import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
+import { type FilesApi, type FilesClientOptions, type ListOptions, type ListPage, type RecentFiles, type UploadOptions, type UploadResult, type UploadSource } from './types.js';
+import { DEFAULT_BASE_URL, type ApiShape, type DeletedFile, type FileMetadata } from '../files-api/wire.js';
 
 export { asFileMetadata } from './transport.js';
-export { filenameProblem } from './filename-rules.js';
+export { filenameProblem } from '../files-api/filename-rules.js';
 
 /** Options beyond the contract's FilesClientOptions. */
 export interface FilesClientExtraOptions {

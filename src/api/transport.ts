@@ -28,8 +28,9 @@ import {
   isRetryable,
   type AttemptOutcome,
 } from './retry.js';
-import { MAX_ERROR_BODY_BYTES } from './limits.js';
-import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata, type FilesClientOptions } from './types.js';
+import { MAX_ERROR_BODY_BYTES } from '../files-api/limits.js';
+import { type FilesClientOptions } from './types.js';
+import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata } from '../files-api/wire.js';
 
 export interface TransportOptions {
   apiKey: string;

@@ -1,39 +1,11 @@
 /**
- * The Files API as claude-filesync sees it. docs/files-api-facts.md is the
- * reference for every fact here. Two shapes: GA (default) and beta
- * (`anthropic-beta: files-api-2025-04-14`).
+ * The client's contract: what the sync engine asks of the Files API and the hooks it is told
+ * through. The wire shapes themselves are src/files-api/wire.ts.
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
-export type ApiShape = 'ga' | 'beta';
-
-export const BETA_HEADER_VALUE = 'files-api-2025-04-14';
-export const ANTHROPIC_VERSION = '2023-06-01';
-export const DEFAULT_BASE_URL = 'https://api.anthropic.com';
-/** Kept here for the modules that import it from types; defined in ./limits.ts. */
-export { API_MAX_FILE_BYTES } from './limits.js';
-
-/** FileMetadata as the API returns it (snake_case, as on the wire). */
-export interface FileMetadata {
-  id: string;
-  type: 'file';
-  filename: string;
-  mime_type: string;
-  size_bytes: number;
-  /** RFC 3339. */
-  created_at: string;
-  downloadable?: boolean;
-  /** GA shape only: upload time + expires_in_seconds, or null. */
-  expires_at?: string | null;
-  /** Beta shape only. */
-  scope?: { id: string; type: string } | null;
-}
-
-export interface DeletedFile {
-  id: string;
-  type: 'file_deleted';
-}
+import type { ApiShape, DeletedFile, FileMetadata } from '../files-api/wire.js';
 
 /** A retry about to happen, and how long to wait before it (see FilesClientOptions.beforeRequest). */
 export interface RetryWaitInfo {

@@ -11,9 +11,10 @@ import { APIError, APIUserAbortError, BadRequestError, UploadSourceError, Upload
 import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { isRetryable } from './retry.js';
 import { asFileMetadata, type Transport } from './transport.js';
-import { filenameProblem } from './filename-rules.js';
-import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from './limits.js';
-import type { FileMetadata, RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
+import { filenameProblem } from '../files-api/filename-rules.js';
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../files-api/limits.js';
+import type { RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
+import type { FileMetadata } from '../files-api/wire.js';
 
 /** What the upload needs from the rest of the client. */
 export interface UploadContext {

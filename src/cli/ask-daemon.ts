@@ -7,7 +7,7 @@
 import type { Config } from '../config/types.js';
 import { NotRunningError, requestControl, type RequestControlOptions } from '../control/client.js';
 import type { ControlRequestBody, ControlResults } from '../control/protocol.js';
-import type { IndexStore } from '../index/store.js';
+import type { IndexStore } from '../store/store.js';
 import { openIndexReadonly } from './offline.js';
 
 /** The daemon's answer, or null when no daemon runs (any other failure is thrown). */

@@ -1,6 +1,6 @@
 /** Text renderings of reports for people; `--json` prints the objects themselves. */
-import type { FileMetadata } from '../api/types.js';
-import type { FileEntry, ReconcileProgressReport, ReconcileReport, StatusReport } from '../sync/types.js';
+import type { FileMetadata } from '../files-api/wire.js';
+import type { FileEntry, ReconcileProgressReport, ReconcileReport, StatusReport } from '../engine/contract.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { openSession, type Session, type SessionOptions } from '../daemon/open-session.js';
-import type { ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../engine/contract.js';
 import { askDaemon } from './ask-daemon.js';
 
 export type Via = 'daemon' | 'in-process';

@@ -5,12 +5,12 @@
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
 import { existsSync } from 'node:fs';
-import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetKey } from '../daemon/state-files.js';
-import type { StatusReport } from '../sync/types.js';
+import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetKey } from '../state-dir/state-files.js';
+import type { StatusReport } from '../engine/contract.js';
 import { ErrorCode, IndexError } from '../errors.js';
-import { IndexStore } from '../index/store.js';
-import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry, WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../sync/report.js';
-import type { FileEntry } from '../sync/types.js';
+import { IndexStore } from '../store/store.js';
+import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry, WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../engine/report.js';
+import type { FileEntry } from '../engine/contract.js';
 
 /**
  * The configured target's index opened read-only, or null when it has none yet. A legacy
@@ -28,7 +28,7 @@ export function openIndexReadonly(config: Config): IndexStore | null {
   }
 }
 
-export { toEntry } from '../sync/report.js';
+export { toEntry } from '../engine/report.js';
 
 /** What `ls` shows from the index alone: held paths as held. */
 export function offlineEntries(index: IndexStore | null): FileEntry[] {

@@ -1,5 +1,5 @@
 /**
- * The owner tag every uploaded name carries (src/sync/naming.ts rule 3). It lives here, next to
+ * The owner tag every uploaded name carries (src/plan/naming.ts rule 3). It lives here, next to
  * the configuration, because resolveConfig computes it once (`sync.ownerTag`) and every part of
  * the program reads that one value.
  */

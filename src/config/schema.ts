@@ -4,9 +4,9 @@
  * no comments and config.example.json documents each section that way. All fields are optional;
  * defaults are filled in by resolve-config.ts.
  */
-import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../api/limits.js';
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../files-api/limits.js';
 import { z } from 'zod';
-import { API_MAX_FILE_BYTES } from '../api/types.js';
+import { API_MAX_FILE_BYTES } from '../files-api/limits.js';
 
 const comment = z.string().optional();
 const posInt = z.number().int().positive();

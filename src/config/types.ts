@@ -4,7 +4,7 @@
  * program reads process.env. Every default is in CONFIG_DEFAULTS (./defaults.ts);
  * config.example.json documents every field with its default.
  */
-import type { ApiShape } from '../api/types.js';
+import type { ApiShape } from '../files-api/wire.js';
 import type { LevelWithSilent } from 'pino';
 import type { OwnFile } from '../scan/own-files.js';
 
@@ -68,13 +68,13 @@ export interface SyncConfig {
   /** Names this sync in its owner tag instead of host and folder (1-64 chars). @default CONFIG_DEFAULTS.sync.instanceName */
   readonly instanceName: string | null;
   /**
-   * Derived, not configured: the 8-hex owner tag every uploaded name carries (src/sync/naming.ts
+   * Derived, not configured: the 8-hex owner tag every uploaded name carries (src/plan/naming.ts
    * ownerTagFor), from instanceName, or from the host name and the folder's absolute path.
    */
   readonly ownerTag: string;
   /**
    * Upload type per extension (lower case, with the dot), over the MIME policy of
-   * src/sync/mime-policy.ts. Absent or {}: the policy alone.
+   * src/plan/mime-policy.ts. Absent or {}: the policy alone.
    */
   readonly mimeTypes?: Readonly<Record<string, string>>;
 }

@@ -3,7 +3,7 @@
  * directory. One request per line, one response per line, matched by `id`. Pure: parsing and
  * encoding only, so the codec is tested without sockets.
  */
-import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../sync/types.js';
+import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../engine/contract.js';
 import { FilesyncError } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;

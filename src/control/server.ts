@@ -7,7 +7,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../sync/types.js';
+import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../engine/contract.js';
 import { FilesyncError, LockedError } from '../errors.js';
 import {
   encodeMessage,

@@ -9,18 +9,18 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AttemptInfo, RetryWaitInfo } from '../api/types.js';
 import type { Config } from '../config/types.js';
-import type { IndexStore } from '../index/store.js';
+import type { IndexStore } from '../store/store.js';
 import { runReconcile } from '../reconcile/run-reconcile.js';
 import { createClientFor } from './create-client.js';
-import { ownFilesOf, targetKey, watchSnapshotFile } from './state-files.js';
+import { ownFilesOf, targetKey, watchSnapshotFile } from '../state-dir/state-files.js';
 import { meteredClient, meteredReconcile, type SyncMeter } from './sync-meter.js';
 import { createIgnoreMatcher } from '../scan/ignore.js';
 import { locateOwnFiles } from '../scan/own-files.js';
-import { createSyncEngine } from '../sync/engine.js';
-import { KeyedQueue } from '../sync/queue.js';
-import { RequestGate } from '../sync/request-gate.js';
-import { WorkspaceGuard } from '../sync/workspace-guard.js';
-import type { EngineDeps, ProgressEvent, SyncEngine } from '../sync/types.js';
+import { createSyncEngine } from '../engine/live-engine.js';
+import { KeyedQueue } from '../jobs/queue.js';
+import { RequestGate } from '../rate/request-gate.js';
+import { WorkspaceGuard } from '../jobs/workspace-guard.js';
+import type { EngineDeps, ProgressEvent, SyncEngine } from '../engine/contract.js';
 
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { EMULATOR_DIR, indexFile, legacyIndexFile, ownFilesOf, targetKey } from './state-files.js';
+import { EMULATOR_DIR, indexFile, legacyIndexFile, ownFilesOf, targetKey } from '../state-dir/state-files.js';
 
 /**
  * A dry run must create nothing, but a session creates the state directory, the index and (on a

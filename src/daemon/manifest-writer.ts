@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { IndexStore } from '../index/store.js';
-import { manifestOf } from '../sync/report.js';
-import type { FileEntry } from '../sync/types.js';
-import { MANIFEST_FILE } from './state-files.js';
+import type { IndexStore } from '../store/store.js';
+import { manifestOf } from '../engine/report.js';
+import type { FileEntry } from '../engine/contract.js';
+import { MANIFEST_FILE } from '../state-dir/state-files.js';
 
 export interface ManifestWriterOptions {
   stateDir: string;

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { FilesyncError } from '../errors.js';
-import type { StatusReport } from '../sync/types.js';
+import type { StatusReport } from '../engine/contract.js';
 import type { MeterSnapshot, SyncMeter } from './sync-meter.js';
 
 export const METRIC_PREFIX = 'claude_filesync_';

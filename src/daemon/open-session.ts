@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { Emulator } from '../emulator/index.js';
-import { IndexStore } from '../index/store.js';
-import { acquireLock, ensureStateDir, type Lock } from '../index/lock.js';
+import { IndexStore } from '../store/store.js';
+import { acquireLock, ensureStateDir, type Lock } from '../state-dir/lock.js';
 import { composeEngine } from './compose-engine.js';
 import type { SyncMeter } from './sync-meter.js';
 import {
@@ -23,8 +23,8 @@ import {
   takeOverLegacyIndex,
   targetIndexes,
   targetKey,
-} from './state-files.js';
-import type { ProgressEvent, SyncEngine } from '../sync/types.js';
+} from '../state-dir/state-files.js';
+import type { ProgressEvent, SyncEngine } from '../engine/contract.js';
 
 export interface SessionOptions {
   watch: boolean;

@@ -13,7 +13,7 @@ import type { MetricsServer } from './metrics-server.js';
 import { startManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { openSession, type Session } from './open-session.js';
 import { SyncMeter } from './sync-meter.js';
-import type { ReconcileReport } from '../sync/types.js';
+import type { ReconcileReport } from '../engine/contract.js';
 
 export const EMULATOR_NOTE = 'nothing leaves this machine; set ANTHROPIC_API_KEY to sync to Claude';
 
@@ -177,7 +177,7 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
         if (stopping) return;
         notReady = isAuthError(err) ? 'the API refused the key' : `the start-up reconcile failed: ${describeError(err)}`;
         if (isAuthError(err) && options.underServiceManager) {
-          // The engine holds its queue and tries again by itself (src/sync/api-problems.ts).
+          // The engine holds its queue and tries again by itself (src/jobs/api-problems.ts).
           log.error(
             { event: 'key-refused', err: describeError(err) },
             `the API refused the key from ${keySource(config)}: ${describeError(err)}; still running: fix the key, then send SIGHUP (systemctl --user reload claude-filesync) or wait for the retry every 5 minutes`,

@@ -6,7 +6,7 @@
  * the clock comes in as `now`.
  */
 import type { AttemptInfo, FilesApi } from '../api/types.js';
-import type { RunReconcile, TrafficFacts } from '../sync/types.js';
+import type { RunReconcile, TrafficFacts } from '../engine/contract.js';
 
 const MINUTE = 60_000;
 

@@ -4,7 +4,7 @@
  * whether it is unchanged, adopted or uploaded; everything that needs the whole scan (removals,
  * moves, the mass-delete guard, orphans) waits for the walk to end.
  *
- * The batch decisions are made by the very planner of the full pass (src/sync/plan.ts planSync),
+ * The batch decisions are made by the very planner of the full pass (src/plan/plan.ts planSync),
  * given the batch's rows and the slice of the listing its paths can touch: a copy a batch row
  * points at, and the copies the index does not own named for a batch file's content (our name,
  * and the legacy name with --adopt). The slice is looked up by id and by name in the listing (the
@@ -12,7 +12,7 @@
  * nothing else, so a batch gets the decisions the full plan gives the same paths.
  *
  * The full plan then leaves the decided paths out (as it leaves out the watcher path's: the
- * `handled` set of src/sync/plan-concurrent.ts) and is told the early uploads of new files as
+ * `handled` set of src/plan/plan-concurrent.ts) and is told the early uploads of new files as
  * `appeared`, so a move still pairs a file uploaded early with the path it left and the
  * mass-delete guard counts as it always did.
  *
@@ -20,11 +20,11 @@
  * intent (an earlier attempt may have stored a copy), or a row whose copy is gone, deleted
  * meanwhile or expiring (that queues a delete, and deletes wait for the uploads).
  */
-import type { LocalObservation, PlanRow } from '../index/types.js';
-import type { MoveTarget } from '../sync/moves.js';
-import { remoteNameFor } from '../sync/naming.js';
-import { planSync, type ConcurrentChanges, type Plan, type PlanOptions } from '../sync/plan.js';
-import type { RemoteFile } from '../sync/remote-file.js';
+import type { LocalObservation, PlanRow } from '../store/types.js';
+import type { MoveTarget } from '../plan/moves.js';
+import { remoteNameFor } from '../plan/naming.js';
+import { planSync, type ConcurrentChanges, type Plan, type PlanOptions } from '../plan/plan.js';
+import type { RemoteFile } from '../plan/remote-file.js';
 
 /** The complete listing, as a batch reads it: by id and by name. */
 export interface ListingLookup {

@@ -1,18 +1,18 @@
 /**
  * Reconcile: a full paginated listing of the remote, a fresh scan of the folder and the index,
- * compared by the pure planner (src/sync/plan.ts). This file holds the IO edges of that
+ * compared by the pure planner (src/plan/plan.ts). This file holds the IO edges of that
  * comparison: reading the listing into the planner's shape and turning a scan into a snapshot.
  */
 import type { FilesApi } from '../api/types.js';
 import type { ScanResult } from '../scan/scanner.js';
-import type { LocalSnapshot, SkippedFile } from '../sync/plan.js';
+import type { LocalSnapshot, SkippedFile } from '../plan/plan.js';
 import { LocalFiles } from './local-files.js';
-import { toRemoteFile, type RemoteFile } from '../sync/remote-file.js';
+import { toRemoteFile, type RemoteFile } from '../plan/remote-file.js';
 
 /** The listing's page size, and the size of the batches handed to the sink. */
 export const LISTING_PAGE = 1000;
 
-/** Where the listing goes, a page at a time (the index's TEMP table: src/index/listing-table.ts). */
+/** Where the listing goes, a page at a time (the index's TEMP table: src/store/listing-table.ts). */
 export interface ListingSink {
   add(files: readonly RemoteFile[]): void;
 }

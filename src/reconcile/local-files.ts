@@ -5,7 +5,7 @@
  * made from a row only when it is read, and dropped after use, so a pass over 100,000 unchanged
  * files holds one map entry for each of them beside the rows, not an object and a path string.
  */
-import type { LocalObservation } from '../index/types.js';
+import type { LocalObservation } from '../store/types.js';
 import type { LocalFacts } from '../scan/scanner.js';
 
 type UnchangedRow = LocalFacts & { sha256: string };

@@ -6,11 +6,11 @@
  * lost index still adopts what is already remote. The queue is never paused for this: the
  * batches' jobs join the watcher path's in the engine's queue.
  */
-import type { LocalObservation } from '../index/types.js';
-import type { MoveTarget } from '../sync/moves.js';
-import { adoptCopy } from '../sync/apply-plan.js';
-import type { PlanOptions } from '../sync/plan.js';
-import type { ProgressEvent, ReconcileContext, ReconcileReport } from '../sync/types.js';
+import type { LocalObservation } from '../store/types.js';
+import type { MoveTarget } from '../plan/moves.js';
+import { adoptCopy } from '../jobs/apply-plan.js';
+import type { PlanOptions } from '../plan/plan.js';
+import type { ProgressEvent, ReconcileContext, ReconcileReport } from '../engine/contract.js';
 import { planEarly, type ListingLookup } from './early-plan.js';
 
 /** Files planned together at most; more wait for the next turn of the event loop. */

@@ -7,13 +7,14 @@
  * (ReconcileContext) and keeps the live state; this file is the pass itself.
  */
 import { scanTree } from '../scan/scanner.js';
-import { applyPlan } from '../sync/apply-plan.js';
-import { nextHeld, readHeld, writeHeld } from '../sync/held-deletes.js';
-import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../sync/unreadable-dirs.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../sync/plan.js';
-import { formatRootMeta, knownRoot, observeRoot, ROOT_ID_META } from '../sync/root-identity.js';
-import type { LocalObservation } from '../index/types.js';
-import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../sync/types.js';
+import { applyPlan } from '../jobs/apply-plan.js';
+import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
+import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../plan/unreadable-dirs.js';
+import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
+import { formatRootMeta, knownRoot, ROOT_ID_META } from '../plan/root-identity.js';
+import { observeRoot } from '../scan/observe-root.js';
+import type { LocalObservation } from '../store/types.js';
+import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../engine/contract.js';
 import { withDecided, withoutPaths } from './early-plan.js';
 import { listRemote, snapshotFromScan } from './listing.js';
 import { EarlyUploads, UploadTracker } from './pipeline.js';
@@ -30,7 +31,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const { config, index, logger } = ctx;
   const started = ctx.now();
   // No pause: the watcher path and its jobs run on while the pass lists and scans (issue 10).
-  // What they do meanwhile reaches the planner as ctx.concurrent() (src/sync/plan-concurrent.ts),
+  // What they do meanwhile reaches the planner as ctx.concurrent() (src/plan/plan-concurrent.ts),
   // which keeps the older listing and scan from undoing or repeating it.
   // Fresh as the pass begins: rows the watcher path adds meanwhile do not make it less so.
   const freshIndex = index.count() === 0 && index.getMeta(RECONCILED_META) === undefined;

@@ -3,12 +3,12 @@
  * them, in batches of what one turn of the event loop brought, instead of all at once when the
  * walk ends: after a restart over 100,000 files a change made meanwhile goes up as soon as the
  * walk reaches it (issue 10: live from the first second). At most EARLY_CHANGES_LIMIT go ahead
- * of the plan (src/sync/plan-concurrent.ts); past it, the rest wait for the plan, which judges a
+ * of the plan (src/plan/plan-concurrent.ts); past it, the rest wait for the plan, which judges a
  * big change as a whole. Only for a pass over a known index: a fresh one's files may have copies
  * to adopt, which only the listing tells.
  */
-import type { LocalObservation } from '../index/types.js';
-import { EARLY_CHANGES_LIMIT } from '../sync/plan-concurrent.js';
+import type { LocalObservation } from '../store/types.js';
+import { EARLY_CHANGES_LIMIT } from '../plan/plan-concurrent.js';
 
 export class ScannedHandOff {
   readonly #deliver: (files: readonly LocalObservation[]) => void;

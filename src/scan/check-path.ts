@@ -5,7 +5,7 @@
  */
 import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
-import type { FileRow, LocalObservation } from '../index/types.js';
+import type { FileRow, LocalObservation } from '../store/types.js';
 import { hashFile } from './hash.js';
 import { describeFsError, isGone, observeFile, specialKind } from './observe-file.js';
 import type { ScanOptions } from './scanner.js';

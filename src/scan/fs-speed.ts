@@ -5,7 +5,7 @@
  * which under load is most of what reading a small file costs. A network mount may take
  * milliseconds per call, each of which would stall the event loop; once calls are seen to be
  * slow, everything goes through the pool again. The walk (./walk.ts) learns it from its stats;
- * the hasher (./hash.ts) and the uploader (src/sync/executor.ts) ask the same judge.
+ * the hasher (./hash.ts) and the uploader (src/jobs/executor.ts) ask the same judge.
  */
 
 /** Mean time of a synchronous call above which the filesystem is slow. */

@@ -6,7 +6,7 @@
  */
 import { lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import type { FileRow, LocalObservation } from '../index/types.js';
+import type { FileRow, LocalObservation } from '../store/types.js';
 import type { HashFunction } from './hash.js';
 
 export type FileOutcome =

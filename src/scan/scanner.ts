@@ -4,7 +4,7 @@
  * the walk goes on. The result is the local truth the planner compares with the index.
  */
 import type { Stats } from 'node:fs';
-import type { LocalObservation } from '../index/types.js';
+import type { LocalObservation } from '../store/types.js';
 import { FsSpeed } from './fs-speed.js';
 import { hashFile, hashFileWith, type HashFunction } from './hash.js';
 import type { IgnoreMatcher } from './ignore.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_FAULTS, TokenBucket, mergeFaults, seededRandom } from '../../src/emulator/faults.js';
+import { DEFAULT_FAULTS, TokenBucket, mergeFaults, seededRandom } from '../../src/emulator/faults/faults.js';
 
 describe('mergeFaults', () => {
   test('merges and freezes', () => {

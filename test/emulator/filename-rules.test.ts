@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { defaultFilename, filenameProblem, resolveMimeType } from '../../src/emulator/filename-rules.js';
+import { defaultFilename, filenameProblem, resolveMimeType } from '../../src/emulator/store/metadata-rules.js';
 
 describe('filenameProblem', () => {
   test.each(['a.txt', 'x'.repeat(255), 'résumé 日本.pdf', 'with space and (parens) [brackets] #hash %.md', '😀'.repeat(255)])(

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { API_MAX_FILE_BYTES } from '../../src/api/types.js';
+import { API_MAX_FILE_BYTES } from '../../src/files-api/limits.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { raw, startEmulator, tempDir } from '../helpers/emulator.js';
 

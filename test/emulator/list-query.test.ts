@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { FileTable, type Entry } from '../../src/emulator/file-table.js';
-import { ListQueryError, decodePageCursor, encodePageCursor, parseListQuery, runListQuery, type ListMode } from '../../src/emulator/list-query.js';
-import type { StoredFile } from '../../src/emulator/types.js';
+import { FileTable, type Entry } from '../../src/emulator/store/file-table.js';
+import { ListQueryError, decodePageCursor, encodePageCursor, parseListQuery, runListQuery, type ListMode } from '../../src/emulator/server/list-query.js';
+import type { StoredFile } from '../../src/emulator/emulator-types.js';
 
 function entry(n: number): Entry {
   const file: StoredFile = {

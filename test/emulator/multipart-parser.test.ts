@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { MultipartError, MultipartParser, boundaryFromContentType, parseDisposition, type MultipartEvent } from '../../src/emulator/multipart-parser.js';
+import { MultipartError, MultipartParser, boundaryFromContentType, parseDisposition, type MultipartEvent } from '../../src/emulator/server/multipart-parser.js';
 import { multipart } from '../helpers/emulator.js';
 
 interface ParsedPart {

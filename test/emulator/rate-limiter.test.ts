@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { SlidingWindow, TokenBucket, createRateLimiter } from '../../src/emulator/rate-limiter.js';
+import { SlidingWindow, TokenBucket, createRateLimiter } from '../../src/emulator/faults/server-limiter.js';
 
 describe('TokenBucket', () => {
   test('remaining and fullAt follow the continuous refill', () => {

@@ -9,14 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { Config } from '../../src/config/types.js';
-import type { SyncEngine } from '../../src/sync/types.js';
+import type { SyncEngine } from '../../src/engine/contract.js';
 import { Emulator } from '../../src/emulator/index.js';
 import type { FaultConfig } from '../../src/emulator/index.js';
-import { IndexStore } from '../../src/index/store.js';
+import { IndexStore } from '../../src/store/store.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
 import type { OwnFile } from '../../src/scan/own-files.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
-import { ownerTagFor, remoteNameFor } from '../../src/sync/naming.js';
+import { ownerTagFor, remoteNameFor } from '../../src/plan/naming.js';
 
 export const TEST_KEY = 'sk-ant-test-key-0123456789';
 

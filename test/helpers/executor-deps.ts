@@ -1,8 +1,8 @@
 /** ExecutorDeps for tests that drive the executor alone: an in-memory index and a silent logger. */
 import pino from 'pino';
 import type { FilesApi } from '../../src/api/index.js';
-import { IndexStore } from '../../src/index/store.js';
-import type { ExecutorDeps } from '../../src/sync/executor.js';
+import { IndexStore } from '../../src/store/store.js';
+import type { ExecutorDeps } from '../../src/jobs/executor.js';
 
 export function executorDeps(client: FilesApi, over: Partial<ExecutorDeps> = {}): ExecutorDeps {
   return {

@@ -2,8 +2,8 @@
  * The planner's inputs for its unit tests, built by hand (no database): each test file used to
  * spell out all of FileRow's fields for the same synced row, and all of PlanOptions.
  */
-import type { FileRow } from '../../src/index/types.js';
-import type { PlanOptions } from '../../src/sync/plan.js';
+import type { FileRow } from '../../src/store/types.js';
+import type { PlanOptions } from '../../src/plan/plan.js';
 
 /** Options with every safety on (no adoption, no unmanaged or mass deletes); `over` sets the rest. */
 export function planOptions(over: Partial<PlanOptions> = {}): PlanOptions {

@@ -6,8 +6,8 @@
  * 429 storm. A seed makes every run replayable. Used by test/unit/rate-simulation.test.ts and
  * the bench (issue 9's targets in virtual time).
  */
-import { createRateLimiter, type RateLimitMode } from '../../src/emulator/rate-limiter.js';
-import { RateController, type RateAnswer } from '../../src/sync/rate-controller.js';
+import { createRateLimiter, type RateLimitMode } from '../../src/emulator/faults/server-limiter.js';
+import { RateController, type RateAnswer } from '../../src/rate/rate-controller.js';
 
 /** What a client's controller must offer (RateController does). */
 export interface SimController {
@@ -268,7 +268,7 @@ export function simulate(options: SimOptions): SimResult {
         c.pending += 1;
       } else if (status === null || status >= 500) {
         // The client's own backoff, outside the gate: 0.5 s then 1 s (the SDK's, two retries), then
-        // the engine requeues the job after 0.5 s (src/sync/backoff.ts) and the cycle repeats.
+        // the engine requeues the job after 0.5 s (src/plan/backoff.ts) and the cycle repeats.
         const backoff = (e.retries % 3 === 1 ? 1_000 : 500) * (1 - random() * 0.25);
         q.push(now + backoff, { kind: 'retry', client: e.client, retries: e.retries + 1 });
       } else {

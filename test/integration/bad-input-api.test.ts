@@ -210,7 +210,7 @@ describe('bad input: the API side', () => {
   // lost-upload recovery), the executor keeps the intent (ambiguous) and the engine's retry uploads
   // a second copy; the first is only removed by the next reconcile (hourly). Fix in
   // src/api/client.ts upload(): treat a 2xx whose body cannot be read as a lost response (run
-  // #recoverLostUpload before retrying or throwing); and in src/sync/engine.ts/executor.ts: before
+  // #recoverLostUpload before retrying or throwing); and in src/engine/live-engine.ts/executor.ts: before
   // re-uploading a path with a kept intent, resolve that intent (one short listing by name/size).
   it('an upload answered 200 with a body that is not JSON: a clear error, and no duplicate once idle', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });
@@ -239,7 +239,7 @@ describe('bad input: the API side', () => {
   // FINDING: the client returns the object as a FileMetadata without checking it; the executor
   // commits file id null and marks the row synced, and the stored copy is orphaned. Fix in
   // src/api/client.ts (validate id/filename/size_bytes/created_at of every file object; an invalid
-  // one is E_API_BAD_RESPONSE, handled as a lost response for uploads) and src/sync/executor.ts
+  // one is E_API_BAD_RESPONSE, handled as a lost response for uploads) and src/jobs/executor.ts
   // (never commit a missing file id).
   it('an upload answered 200 with JSON that is not a file object: a clear error, nothing recorded wrong, no duplicate', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });

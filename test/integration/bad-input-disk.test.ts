@@ -16,7 +16,7 @@ import { chmodSync, chownSync, closeSync, openSync, readdirSync, statSync, write
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IndexStore } from '../../src/index/store.js';
+import { IndexStore } from '../../src/store/store.js';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -148,7 +148,7 @@ describe('bad input: the disk', () => {
 
   // FINDING: chokidar (ignorePermissionErrors) drops a file it cannot read from its watched set,
   // so when it becomes readable and changes, no event comes; only the next reconcile (hourly)
-  // syncs it. Fix in src/watch/watcher.ts / src/sync/engine.ts: keep the failed paths and check
+  // syncs it. Fix in src/watch/watcher.ts / src/engine/live-engine.ts: keep the failed paths and check
   // them again on any event in their folder or on a short timer while failures exist.
   it('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
 
@@ -291,7 +291,7 @@ describe('bad input: the disk', () => {
     it('a full disk at start: start fails, nothing is uploaded without its intent, and a restart after freeing space converges', () => fullAtStart(false));
 
     // FINDING: the error is better-sqlite3's bare SqliteError "database or disk is full": no file,
-    // no state directory, no hint, not a FilesyncError. Fix in src/index/store.ts: wrap write
+    // no state directory, no hint, not a FilesyncError. Fix in src/store/store.ts: wrap write
     // failures (SQLITE_FULL, SQLITE_IOERR*, SQLITE_READONLY) in IndexError naming the index file
     // and saying to free space on (or remount) the disk that holds the state directory; the daemon
     // should stop on it (fatal) rather than keep going.
@@ -322,7 +322,7 @@ describe('bad input: the disk', () => {
 
     // FINDING: the message is "The index … is unreadable or corrupt: unable to open database file"
     // and the hint says to move the index away and run reconcile --adopt: wrong on a read-only
-    // disk (the index is fine). Fix in src/index/store.ts open(): check the state directory is
+    // disk (the index is fine). Fix in src/store/store.ts open(): check the state directory is
     // writable (access W_OK / EROFS) and say "read-only" with a hint to remount or use --state-dir.
     it('a read-only state directory: an IndexError naming the file, with a hint that fits (not "move it away and adopt")', async () => {
       const x = await onTmpfs('16m');

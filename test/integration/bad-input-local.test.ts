@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_REMOTE_NAME_BYTES, remoteNameFor } from '../../src/sync/naming.js';
+import { MAX_REMOTE_NAME_BYTES, remoteNameFor } from '../../src/plan/naming.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
@@ -154,7 +154,7 @@ describe('bad input: local files', () => {
   });
 
   // FINDING: every reconcile sends the whole unchanged file again and gets the same 413 (the planner
-  // uploads any skipped row whose hash is known). Fix in src/sync/plan.ts step 5.
+  // uploads any skipped row whose hash is known). Fix in src/plan/plan.ts step 5.
   it('a file refused with 413 is not sent again by the next reconcile while it is unchanged', async () => {
     const emulator = await Emulator.start({ apiKey: TEST_KEY, maxFileBytes: 2048 });
     cleanups.push(() => emulator.close());
@@ -330,7 +330,7 @@ describe('bad input: local files', () => {
 
   // FINDING: a replaced (remounted, emptied) folder is not told apart from files deleted one by one:
   // up to sync.maxDeleteFloor remote copies are deleted (all 8 here; with 20 files, whatever the
-  // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/sync/engine.ts
+  // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/engine/live-engine.ts
   // #handleRemovals: remember the root's dev/ino at start and hold every delete when it changed (as
   // for a missing root), and apply the floor to the window's total, not to each batch.
   it('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
@@ -384,7 +384,7 @@ describe('bad input: local files', () => {
     await h.engine.onIdle();
     await h.stopEngine();
     const file = path.join(h.stateDir, 'index.sqlite');
-    const { IndexStore } = await import('../../src/index/store.js');
+    const { IndexStore } = await import('../../src/store/store.js');
     const { IndexError } = await import('../../src/errors.js');
     const Database = (await import('better-sqlite3')).default;
     const variants: [string, () => void, string][] = [

@@ -5,7 +5,7 @@
 import { appendFile, mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { remoteNameFor } from '../../src/sync/naming.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;

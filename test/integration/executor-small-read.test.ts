@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FilesApi, UploadOptions, UploadResult, UploadSource } from '../../src/api/index.js';
 import { FsSpeed, SMALL_READ_BYTES } from '../../src/scan/fs-speed.js';
-import { uploadPath, type ExecutorDeps } from '../../src/sync/executor.js';
+import { uploadPath, type ExecutorDeps } from '../../src/jobs/executor.js';
 import { executorDeps } from '../helpers/executor-deps.js';
 
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
-import { seededRandom } from '../../src/emulator/faults.js';
+import { seededRandom } from '../../src/emulator/faults/faults.js';
 import { checkInvariants, createHarness, TEST_KEY, type Harness, type HarnessOptions } from '../helpers/engine-harness.js';
 import { behind, sendUpstream, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
 

@@ -9,7 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/format.js';
-import { ownerTagOf } from '../../src/sync/naming.js';
+import { ownerTagOf } from '../../src/plan/naming.js';
 import { requestControl } from '../../src/control/client.js';
 import { startControlServer } from '../../src/control/server.js';
 import { Emulator } from '../../src/emulator/index.js';

@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
-import { TEXT_PLAIN_UTF8 } from '../../src/sync/mime-policy.js';
+import { TEXT_PLAIN_UTF8 } from '../../src/plan/mime-policy.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { captureContext } from '../helpers/cli-context.js';
 import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { offlineStatus } from '../../src/cli/offline.js';
 import { Emulator } from '../../src/emulator/index.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
 import { checkInvariants, createHarness, TEST_KEY, type Harness } from '../helpers/engine-harness.js';
 import { createHash } from 'node:crypto';
 

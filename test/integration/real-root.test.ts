@@ -1,5 +1,5 @@
 /**
- * The folder's real path is resolved once for all uploads (src/sync/real-root.ts) and again
+ * The folder's real path is resolved once for all uploads (src/jobs/real-root.ts) and again
  * when asked: a link to the folder re-pointed, or a folder missing for a while, must not leave a
  * stale or failed answer behind.
  */
@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealRoot } from '../../src/sync/real-root.js';
+import { RealRoot } from '../../src/jobs/real-root.js';
 
 let base: string | null = null;
 afterEach(async () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IndexStore } from '../../src/index/store.js';
+import { IndexStore } from '../../src/store/store.js';
 import { snapshotFromScan } from '../../src/reconcile/listing.js';
 import { createIgnoreMatcher } from '../../src/scan/ignore.js';
 import { scanTree, type ScanOptions } from '../../src/scan/scanner.js';

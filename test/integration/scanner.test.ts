@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IndexStore } from '../../src/index/store.js';
+import { IndexStore } from '../../src/store/store.js';
 import { checkPath } from '../../src/scan/check-path.js';
 import { hashFile, type HashFunction } from '../../src/scan/hash.js';
 import { ownReason } from '../../src/scan/own-files.js';

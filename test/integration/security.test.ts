@@ -16,7 +16,7 @@ import { startControlServer } from '../../src/control/server.js';
 import { openSession } from '../../src/daemon/open-session.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { describeError } from '../../src/errors.js';
-import { ensureStateDir } from '../../src/index/lock.js';
+import { ensureStateDir } from '../../src/state-dir/lock.js';
 import { createLogger } from '../../src/log/create-logger.js';
 import { behind, startRecordingProxy } from '../helpers/recording-proxy.js';
 import { checkInvariants, createHarness, TEST_KEY, testConfig, waitUntil, type Harness } from '../helpers/engine-harness.js';
@@ -212,7 +212,7 @@ describe('security: nothing outside the watched folder is read or sent', () => {
   // while one of its files uploads, and the attempt fails (a 500): the client's retry re-opens
   // `root/sub/x.txt` by path, the kernel follows the new `sub` symlink, and the outside file's
   // bytes are sent to the API (the hash mismatch then discards the remote copy, but the bytes have
-  // left the machine). Fix in src/sync/executor.ts uploadPath (with src/api/client.ts's path
+  // left the machine). Fix in src/jobs/executor.ts uploadPath (with src/api/client.ts's path
   // source): open the file once with O_NOFOLLOW, check realpath(dirname) is still inside the root
   // and fstat matches the row's inode, and stream every attempt from that fd (or re-check before
   // each attempt), never re-opening by path.

@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { SyncMeter } from '../../src/daemon/sync-meter.js';
 import { Emulator } from '../../src/emulator/index.js';
-import { IndexStore } from '../../src/index/store.js';
-import type { StatusReport, SyncEngine } from '../../src/sync/types.js';
+import { IndexStore } from '../../src/store/store.js';
+import type { StatusReport, SyncEngine } from '../../src/engine/contract.js';
 import { TEST_KEY, testConfig } from '../helpers/engine-harness.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -63,7 +63,7 @@ describe('status activity on a running engine', () => {
     emulator.setFaults({ latencyMs: 0 });
     const r = held.activity.rateLimited!;
     expect(r.configuredRpm).toBe(600);
-    // A storm's 429s do not teach a lower limit (src/sync/rate-controller.ts): the rate is not cut.
+    // A storm's 429s do not teach a lower limit (src/rate/rate-controller.ts): the rate is not cut.
     expect(r.currentRpm).toBeGreaterThan(0);
     expect(r.currentRpm).toBeLessThanOrEqual(600);
     expect(held.activity.requestsLastMinute).toBeGreaterThanOrEqual(2);

@@ -9,8 +9,8 @@
  */
 import path from 'node:path';
 import pino from 'pino';
-import { IndexStore } from '../../src/index/store.js';
-import { acquireLock } from '../../src/index/lock.js';
+import { IndexStore } from '../../src/store/store.js';
+import { acquireLock } from '../../src/state-dir/lock.js';
 import { composeEngine } from '../../src/daemon/compose-engine.js';
 import { testConfig } from '../helpers/engine-harness.js';
 import { indexPathFor } from './index-path.js';

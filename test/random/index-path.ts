@@ -1,6 +1,6 @@
 /** Where the randomized drivers open a daemon's index (shared by the drivers and the child). */
 import path from 'node:path';
-import * as stateFiles from '../../src/daemon/state-files.js';
+import * as stateFiles from '../../src/state-dir/state-files.js';
 
 /**
  * The index file the daemon keeps for this target, as src/daemon/open-session.ts picks it: one per

@@ -11,7 +11,7 @@
  * neither index references belongs to nobody and is counted leaked once).
  */
 import type { Emulator, StoredFile } from '../../src/emulator/index.js';
-import type { IndexStore } from '../../src/index/store.js';
+import type { IndexStore } from '../../src/store/store.js';
 import { localFiles, testConfig } from '../helpers/engine-harness.js';
 import { expectedName, ownerTagOf } from './names.js';
 

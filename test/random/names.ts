@@ -5,7 +5,7 @@
  * before owner tags. The checks attribute remote copies to hosts by this tag when the daemon
  * writes it, and by the hosts' indexes when it does not.
  */
-import * as naming from '../../src/sync/naming.js';
+import * as naming from '../../src/plan/naming.js';
 
 const NAME = /^(.*?)(?:~p([0-9a-f]{8}))?(?:~o([0-9a-f]{8}))?~([0-9a-f]{10})(\.[A-Za-z0-9]{1,10})?$/su;
 
@@ -24,14 +24,14 @@ export function parseRemoteName(name: string): ParsedName | null {
   return { stem: m[1] ?? '', pathTag: m[2] ?? null, owner: m[3] ?? null, content: m[4] ?? '', ext: m[5] ?? '' };
 }
 
-/** The owner tag a name carries, or null. src/sync/naming.ts's own export when it has one. */
+/** The owner tag a name carries, or null. src/plan/naming.ts's own export when it has one. */
 export function ownerTagOf(name: string): string | null {
   const own = (naming as Record<string, unknown>)['ownerTagOf'];
   if (typeof own === 'function') return (own as (n: string) => string | null)(name);
   return parseRemoteName(name)?.owner ?? null;
 }
 
-/** True once the daemon's naming writes owner tags (src/sync/naming.ts exports ownerTagOf). */
+/** True once the daemon's naming writes owner tags (src/plan/naming.ts exports ownerTagOf). */
 export function namingHasOwnerTags(): boolean {
   return typeof (naming as Record<string, unknown>)['ownerTagOf'] === 'function';
 }

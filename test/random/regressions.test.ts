@@ -6,9 +6,9 @@ import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UploadSourceError, type FilesApi } from '../../src/api/index.js';
-import { uploadPath, type ExecutorDeps } from '../../src/sync/executor.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
-import { planSync } from '../../src/sync/plan.js';
+import { uploadPath, type ExecutorDeps } from '../../src/jobs/executor.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
+import { planSync } from '../../src/plan/plan.js';
 import { checkInvariants, createHarness, waitUntil } from '../helpers/engine-harness.js';
 import { executorDeps } from '../helpers/executor-deps.js';
 
@@ -107,7 +107,7 @@ describe('regressions found by randomized runs', () => {
   // (b9aa519 fails alike). Cause: @parcel/watcher reports the editor's rename over the file
   // (inotify IN_MOVED_TO) as a *create*, and drops a create followed by a delete in one batch, so
   // the batch came as an empty event list and no event named the file. Fixed: an empty batch asks
-  // for a look at the folder against the index (src/sync/local-rescan.ts).
+  // for a look at the folder against the index (src/engine/local-rescan.ts).
   it('seed 611: a moved file saved by an editor and deleted at once is removed by the watcher path', async () => {
     const h = await createHarness({ watch: true, settleMs: 150 });
     try {

@@ -15,7 +15,7 @@ import {
   excerpt,
 } from '../../src/api/errors.js';
 import { FilesyncError } from '../../src/errors.js';
-import type { FileMetadata } from '../../src/api/types.js';
+import type { FileMetadata } from '../../src/files-api/wire.js';
 
 const f = (id: string): FileMetadata => ({
   id,

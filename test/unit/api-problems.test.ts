@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ApiProblems } from '../../src/sync/api-problems.js';
+import { ApiProblems } from '../../src/jobs/api-problems.js';
 
 const make = (waitsForKey: boolean, keyRetryMs = 30) => {
   const calls = { retry: 0, pause: 0 };

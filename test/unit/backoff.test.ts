@@ -10,7 +10,7 @@ import {
   nextWait,
   recheckDelay,
   type WaitState,
-} from '../../src/sync/backoff.js';
+} from '../../src/plan/backoff.js';
 
 describe('backoff', () => {
   it('requeues a transient failure as soon as the policy allows: the server\'s wait, else 0.5 s, 1 s, 2 s ... 8 s, nothing stacked', () => {

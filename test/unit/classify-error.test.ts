@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { APIConnectionError, APIError, AuthenticationError, InternalServerError, RateLimitError } from '../../src/api/errors.js';
 import { UploadSourceError } from '../../src/api/errors.js';
-import { classifyError } from '../../src/sync/executor.js';
+import { classifyError } from '../../src/jobs/executor.js';
 
 describe('classifyError', () => {
   it('takes retryability from the error the client built, not from its status number', () => {

@@ -1,11 +1,11 @@
 /**
- * What the engine records while a reconcile pass runs (src/sync/concurrent-changes.ts): the
+ * What the engine records while a reconcile pass runs (src/engine/concurrent-changes.ts): the
  * watcher path's paths are handed to the planner as handled; the uploads the pass itself queued
  * from its early batches (src/reconcile/pipeline.ts) are not, or every one of them would be
  * handed back to the watcher path and checked again once the plan is in.
  */
 import { describe, expect, it } from 'vitest';
-import { ConcurrentRecorder } from '../../src/sync/concurrent-changes.js';
+import { ConcurrentRecorder } from '../../src/engine/concurrent-changes.js';
 
 describe('recording what happens beside a reconcile pass', () => {
   it('an upload job started for a path the pass decided early is not a change handled beside it', () => {

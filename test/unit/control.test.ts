@@ -7,7 +7,7 @@ import { NotRunningError, requestControl } from '../../src/control/client.js';
 import { ControlProtocolError, encodeMessage, LineDecoder, parseRequest, parseResponse } from '../../src/control/protocol.js';
 import { clearStaleSocket, startControlServer, type ControlHandler, type ControlServer } from '../../src/control/server.js';
 import { controlSocketPath } from '../../src/control/socket-path.js';
-import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/sync/types.js';
+import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/engine/contract.js';
 import { DeleteSafetyError, FilesyncError, LockedError } from '../../src/errors.js';
 
 describe('control codec', () => {

@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/emulator/faults.js';
-import { attachedRow, observedRow } from '../../src/index/row-transitions.js';
-import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../../src/index/types.js';
+import { seededRandom } from '../../src/emulator/faults/faults.js';
+import { attachedRow, observedRow } from '../../src/store/row-transitions.js';
+import type { FileRow, LocalObservation, RemoteDelete, UploadIntent } from '../../src/store/types.js';
 import { planEarly, withDecided, type EarlyPlan } from '../../src/reconcile/early-plan.js';
-import type { MoveTarget } from '../../src/sync/moves.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
-import { planSync, type Plan, type PlanOptions } from '../../src/sync/plan.js';
-import type { RemoteFile } from '../../src/sync/remote-file.js';
+import type { MoveTarget } from '../../src/plan/moves.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
+import { planSync, type Plan, type PlanOptions } from '../../src/plan/plan.js';
+import type { RemoteFile } from '../../src/plan/remote-file.js';
 import * as inputs from '../helpers/plan-inputs.js';
 
 const OWNER = '0a1b2c3d';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
-import { IndexStore } from '../../src/index/store.js';
+import { IndexStore } from '../../src/store/store.js';
 import { captureContext } from '../helpers/cli-context.js';
 
 /** A state directory whose index holds `n` synced files (no daemon runs). */

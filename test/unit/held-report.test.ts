@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { startControlServer } from '../../src/control/server.js';
-import type { StatusReport } from '../../src/sync/types.js';
-import { BUILTIN_EMULATOR_TARGET, indexFile } from '../../src/daemon/state-files.js';
-import { IndexStore } from '../../src/index/store.js';
-import { HELD_DELETES_META } from '../../src/sync/held-deletes.js';
+import type { StatusReport } from '../../src/engine/contract.js';
+import { BUILTIN_EMULATOR_TARGET, indexFile } from '../../src/state-dir/state-files.js';
+import { IndexStore } from '../../src/store/store.js';
+import { HELD_DELETES_META } from '../../src/plan/held-deletes.js';
 import { captureContext } from '../helpers/cli-context.js';
 
 async function cli(argv: string[], h: string) {

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError, type IndexErrorCode } from '../../src/errors.js';
-import { SCHEMA_VERSION } from '../../src/index/migrations.js';
-import { storageError } from '../../src/index/storage-error.js';
-import { IndexStore } from '../../src/index/store.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { storageError } from '../../src/store/storage-error.js';
+import { IndexStore } from '../../src/store/store.js';
 
 const isRoot = process.getuid?.() === 0;
 const A = 'a'.repeat(64);

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError, type IndexErrorCode } from '../../src/errors.js';
-import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/index/migrations.js';
-import { pathKeyOf } from '../../src/index/row-transitions.js';
-import { IndexStore } from '../../src/index/store.js';
-import type { RemoteCopy } from '../../src/index/types.js';
+import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { pathKeyOf } from '../../src/store/row-transitions.js';
+import { IndexStore } from '../../src/store/store.js';
+import type { RemoteCopy } from '../../src/store/types.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

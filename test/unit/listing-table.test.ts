@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FilesApi, FileMetadata } from '../../src/api/types.js';
-import { IndexStore } from '../../src/index/store.js';
+import type { FilesApi } from '../../src/api/types.js';
+import type { FileMetadata } from '../../src/files-api/wire.js';
+import { IndexStore } from '../../src/store/store.js';
 import { LISTING_PAGE, listRemote, type ListingSink } from '../../src/reconcile/listing.js';
 
 const file = (i: number, createdAt = 1000 + i) => ({ id: `file_${String(i).padStart(4, '0')}`, filename: `f${i}.txt`, size: i, createdAt, expiresAt: i % 2 ? null : 5000 + i, mimeType: i % 3 ? 'text/plain' : null });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ScanResult } from '../../src/scan/scanner.js';
-import { LocalRescan, RESCAN_TIME_SHARE, rescannedPaths } from '../../src/sync/local-rescan.js';
+import { LocalRescan, RESCAN_TIME_SHARE, rescannedPaths } from '../../src/engine/local-rescan.js';
 
 /** Fake timers for LocalRescan: `later` records, `fire` runs what is due. */
 function harness(runMs: number) {

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FilesyncError, LockedError } from '../../src/errors.js';
-import { acquireLock, ensureStateDir, LOCK_FILE } from '../../src/index/lock.js';
+import { acquireLock, ensureStateDir, LOCK_FILE } from '../../src/state-dir/lock.js';
 
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startManifestWriter, type ManifestWriter } from '../../src/daemon/manifest-writer.js';
-import { IndexStore } from '../../src/index/store.js';
-import { toEntry } from '../../src/sync/report.js';
+import { IndexStore } from '../../src/store/store.js';
+import { toEntry } from '../../src/engine/report.js';
 
 const sha = (c: string) => c.repeat(64);
 let writer: ManifestWriter | null = null;

@@ -2,8 +2,8 @@ import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-t
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer, type Readiness } from '../../src/daemon/metrics-server.js';
 import { SyncMeter } from '../../src/daemon/sync-meter.js';
-import { buildActivity, buildStatus } from '../../src/sync/report.js';
-import type { StatusReport } from '../../src/sync/types.js';
+import { buildActivity, buildStatus } from '../../src/engine/report.js';
+import type { StatusReport } from '../../src/engine/contract.js';
 
 function status(over: Partial<StatusReport> = {}): StatusReport {
   return {

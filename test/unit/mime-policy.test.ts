@@ -2,10 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blockTypeOf, chooseMimeType, isTextLike, TEXT_PLAIN_UTF8, typeIsStale } from '../../src/sync/mime-policy.js';
-import { manifestOf, sessionResourcesOf, splitResources } from '../../src/sync/manifest.js';
-import { contentBlockFor } from '../../src/sync/report.js';
-import { isUtf8File } from '../../src/sync/is-utf8-file.js';
+import { blockTypeOf, chooseMimeType, isTextLike, TEXT_PLAIN_UTF8, typeIsStale } from '../../src/plan/mime-policy.js';
+import { manifestOf, sessionResourcesOf, splitResources } from '../../src/engine/manifest.js';
+import { contentBlockFor } from '../../src/engine/report.js';
+import { isUtf8File } from '../../src/jobs/is-utf8-file.js';
 
 describe('the MIME policy by use', () => {
   it('sends text-like files as text/plain; charset=utf-8 so that they work as document blocks', () => {

@@ -1,13 +1,13 @@
 /**
- * Moves and held deletes in the pure planner (src/sync/moves.ts, src/sync/held-deletes.ts),
+ * Moves and held deletes in the pure planner (src/plan/moves.ts, src/plan/held-deletes.ts),
  * driven with an injected `now`: a removal whose content reappeared is a move, and a held delete
  * stays held across passes until --allow-mass-delete.
  */
 import { describe, expect, it } from 'vitest';
-import type { FileRow, LocalObservation } from '../../src/index/types.js';
-import { formatHeld, nextHeld, parseHeld } from '../../src/sync/held-deletes.js';
-import { pairMoves } from '../../src/sync/moves.js';
-import { planSync, type LocalSnapshot, type PlanInput } from '../../src/sync/plan.js';
+import type { FileRow, LocalObservation } from '../../src/store/types.js';
+import { formatHeld, nextHeld, parseHeld } from '../../src/plan/held-deletes.js';
+import { pairMoves } from '../../src/plan/moves.js';
+import { planSync, type LocalSnapshot, type PlanInput } from '../../src/plan/plan.js';
 import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });

@@ -10,7 +10,7 @@ import {
   parseRemoteName,
   remoteNameFor,
   validateRemoteName,
-} from '../../src/sync/naming.js';
+} from '../../src/plan/naming.js';
 
 const SHA = '3fa9c01b2e' + 'ab'.repeat(27);
 const pathTag = (p: string): string => createHash('sha256').update(p, 'utf8').digest('hex').slice(0, 8);

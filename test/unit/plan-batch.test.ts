@@ -3,10 +3,10 @@
  * without a listing (remote: null). Driven with an injected `now`: no timers, no IO.
  */
 import { describe, expect, it } from 'vitest';
-import type { FileRow } from '../../src/index/types.js';
-import { batchSnapshot, type CheckedPath } from '../../src/sync/batch.js';
-import { planSync, type PlanInput } from '../../src/sync/plan.js';
-import { knownRoot, sameRoot, type RootIdentity } from '../../src/sync/root-identity.js';
+import type { FileRow } from '../../src/store/types.js';
+import { batchSnapshot, type CheckedPath } from '../../src/plan/checked-snapshot.js';
+import { planSync, type PlanInput } from '../../src/plan/plan.js';
+import { knownRoot, sameRoot, type RootIdentity } from '../../src/plan/root-identity.js';
 import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const OPTIONS = planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000 });

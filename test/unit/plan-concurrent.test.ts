@@ -1,14 +1,14 @@
 /**
- * A full pass planned while the watcher path kept working (src/sync/plan-concurrent.ts), pure:
+ * A full pass planned while the watcher path kept working (src/plan/plan-concurrent.ts), pure:
  * what the watcher path handled, stored and deleted since the pass began is never undone or done
  * twice by the pass's older listing and scan.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { FileRow, LocalObservation, UploadIntent } from '../../src/index/types.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
-import { scanChanges } from '../../src/sync/plan-concurrent.js';
-import { planSync, type ConcurrentChanges, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import type { FileRow, LocalObservation, UploadIntent } from '../../src/store/types.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
+import { scanChanges } from '../../src/plan/plan-concurrent.js';
+import { planSync, type ConcurrentChanges, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/plan/plan.js';
 import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,12 +1,12 @@
 /**
- * The planner's ownership rules (src/sync/plan.ts step 4), pure: which listed copies the index
+ * The planner's ownership rules (src/plan/plan.ts step 4), pure: which listed copies the index
  * does not own are adopted, deleted or left alone, by the owner tag in their names.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { FileRow, LocalObservation } from '../../src/index/types.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
-import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import type { FileRow, LocalObservation } from '../../src/store/types.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
+import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/plan/plan.js';
 import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IndexStore } from '../../src/index/store.js';
-import type { LocalObservation } from '../../src/index/types.js';
-import { applyPlan } from '../../src/sync/apply-plan.js';
-import { remoteNameFor } from '../../src/sync/naming.js';
-import { planSync, type LocalSnapshot, type PlanOptions, type RemoteFile } from '../../src/sync/plan.js';
+import { IndexStore } from '../../src/store/store.js';
+import type { LocalObservation } from '../../src/store/types.js';
+import { applyPlan } from '../../src/jobs/apply-plan.js';
+import { remoteNameFor } from '../../src/plan/naming.js';
+import { planSync, type LocalSnapshot, type PlanOptions, type RemoteFile } from '../../src/plan/plan.js';
 import { planOptions } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedQueue } from '../../src/sync/queue.js';
-import { RequestGate } from '../../src/sync/request-gate.js';
+import { KeyedQueue } from '../../src/jobs/queue.js';
+import { RequestGate } from '../../src/rate/request-gate.js';
 
 function deferred() {
   let resolve!: () => void;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateController, retryAfterMs } from '../../src/sync/rate-controller.js';
+import { RateController, retryAfterMs } from '../../src/rate/rate-controller.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const fixed = () => 0.5; // no jitter

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatReconcileProgress } from '../../src/cli/format.js';
-import { ReconcileProgress } from '../../src/sync/reconcile-progress.js';
+import { ReconcileProgress } from '../../src/engine/reconcile-progress.js';
 
 const T0 = Date.parse('2026-11-30T12:00:00Z');
 

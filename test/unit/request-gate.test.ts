@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponseInfo, RetryWaitInfo } from '../../src/api/types.js';
-import { BURST } from '../../src/sync/rate-controller.js';
-import { PROBE_TIMEOUT_MS, RequestGate } from '../../src/sync/request-gate.js';
+import { BURST } from '../../src/rate/rate-controller.js';
+import { PROBE_TIMEOUT_MS, RequestGate } from '../../src/rate/request-gate.js';
 
 /** A fake clock whose sleep advances time: every wait is exact and instant. */
 function fakeClock(start = 1_000_000) {

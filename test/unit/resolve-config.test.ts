@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import { defaultPaths } from '../../src/config/paths.js';
 import { resolveConfig, type ResolveConfigInput } from '../../src/config/resolve-config.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
-import { ownerTagFor } from '../../src/sync/naming.js';
+import { ownerTagFor } from '../../src/plan/naming.js';
 
 function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'cfs-config-'));

@@ -7,8 +7,8 @@ import {
   observedRow,
   pathKeyOf,
   skippedRow,
-} from '../../src/index/row-transitions.js';
-import type { FileRow, RemoteCopy } from '../../src/index/types.js';
+} from '../../src/store/row-transitions.js';
+import type { FileRow, RemoteCopy } from '../../src/store/types.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { toFolderRelative } from '../../src/cli/folder-path.js';
 import { holdSignals } from '../../src/daemon/held-signals.js';
-import { targetIndexes } from '../../src/daemon/state-files.js';
+import { targetIndexes } from '../../src/state-dir/state-files.js';
 import { VERSION } from '../../src/version.js';
 import { captureContext } from '../helpers/cli-context.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatStatus } from '../../src/cli/format.js';
-import { buildActivity, buildStatus, type ActivityFacts } from '../../src/sync/report.js';
+import { buildActivity, buildStatus, type ActivityFacts } from '../../src/engine/report.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
-import { BUILTIN_EMULATOR_TARGET, indexFile, legacyIndexFile, targetIndexes, targetKey } from '../../src/daemon/state-files.js';
+import { BUILTIN_EMULATOR_TARGET, indexFile, legacyIndexFile, targetIndexes, targetKey } from '../../src/state-dir/state-files.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { captureContext } from '../helpers/cli-context.js';
 

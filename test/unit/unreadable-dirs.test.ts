@@ -1,10 +1,10 @@
 /**
- * Unreadable folders, pure (src/sync/unreadable-dirs.ts): what the index keeps of them and when
+ * Unreadable folders, pure (src/plan/unreadable-dirs.ts): what the index keeps of them and when
  * the engine looks at one again, driven with an injected `now`.
  */
 import { describe, expect, it } from 'vitest';
-import { dirDueForRecheck, formatUnreadableDirs, parseUnreadableDirs } from '../../src/sync/unreadable-dirs.js';
-import { unreadableDirEntry } from '../../src/sync/report.js';
+import { dirDueForRecheck, formatUnreadableDirs, parseUnreadableDirs } from '../../src/plan/unreadable-dirs.js';
+import { unreadableDirEntry } from '../../src/engine/report.js';
 
 describe('unreadable folders', () => {
   it('round-trip through the index meta, sorted; a damaged value lists nothing', () => {

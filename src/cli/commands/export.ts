@@ -1,7 +1,7 @@
 /** `export --format json|resources`: the synced folder as data for programs and Managed Agents sessions. */
 import { Command, Option } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources } from '../../sync/report.js';
+import { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources } from '../../engine/report.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, printJson, reportError, usageError, type CommandEnv, type CommonOptions } from '../common.js';
 import { offlineEntries } from '../offline.js';

@@ -2,7 +2,8 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import type { FileMetadata, FilesApi } from '../../api/types.js';
+import type { FilesApi } from '../../api/types.js';
+import type { FileMetadata } from '../../files-api/wire.js';
 import { createClientFor } from '../../daemon/create-client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { ConfigError } from '../../errors.js';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import { describeTarget, targetKey } from '../../daemon/state-files.js';
-import { contentBlockFor } from '../../sync/report.js';
+import { describeTarget, targetKey } from '../../state-dir/state-files.js';
+import { contentBlockFor } from '../../engine/report.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';

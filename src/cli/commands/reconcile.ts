@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { dryRunScratch } from '../../daemon/dry-run-scratch.js';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { ReconcileOptions, ReconcileReport } from '../../sync/types.js';
+import type { ReconcileOptions, ReconcileReport } from '../../engine/contract.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
-import type { FileEntry, ProgressEvent, ReconcileOptions, ReconcileReport } from '../../sync/types.js';
+import type { FileEntry, ProgressEvent, ReconcileOptions, ReconcileReport } from '../../engine/contract.js';
 import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';

@@ -1,0 +1,440 @@
+/**
+ * The sync engine: it dispatches jobs and keeps the live state. The daemon hands in every part
+ * (client, gate, queue, ignore matcher, watcher, the reconcile pass); the engine builds none.
+ * The watcher is only a hint: its settled paths are checked and planned by the same pure planner
+ * as reconcile (src/plan/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
+ * the truth and repairs every difference. The engine is live as soon as the watcher is ready: a
+ * reconcile (the start-up one too) runs behind the watcher path, never holding it, and what the
+ * watcher path does meanwhile is recorded for the pass's planner (src/plan/plan-concurrent.ts).
+ */
+import type { Logger } from 'pino';
+import type { FilesApi } from '../api/types.js';
+import type { Config } from '../config/types.js';
+import type { IndexStore } from '../store/store.js';
+import type { IgnoreMatcher } from '../scan/ignore.js';
+import type { Watcher } from '../watch/watcher.js';
+import { ApiProblems } from '../jobs/api-problems.js';
+import { ConcurrentRecorder } from './concurrent-changes.js';
+import { scanChanges } from '../plan/plan-concurrent.js';
+import { ReconcileProgress } from './reconcile-progress.js';
+import { typeIsStale } from '../plan/mime-policy.js';
+import { dueForRecheck, FAILED_RECHECK_TICK_MS } from '../plan/backoff.js';
+import { FsSpeed } from '../scan/fs-speed.js';
+import { RealRoot, type ExecutorDeps } from '../jobs/executor.js';
+import { codeOf, Jobs } from '../jobs/job-outcomes.js';
+import { EXPIRY_MARGIN_MS } from '../plan/plan.js';
+import type { KeyedQueue } from '../jobs/queue.js';
+import type { RequestGate } from '../rate/request-gate.js';
+import { readHeld } from '../plan/held-deletes.js';
+import { liveStatus, mergeHeld } from './live-status.js';
+import { readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
+import { UnreadableDirWatch } from './unreadable-dir-watch.js';
+import { RetryTimers } from '../jobs/retry-timers.js';
+import { SettledPaths } from './watcher-path.js';
+import { LocalRescan, rescanFolder } from './local-rescan.js';
+import type { EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './contract.js';
+
+const LAST_ERRORS = 20;
+
+export function createSyncEngine(deps: EngineDeps): SyncEngine {
+  return new Engine(deps);
+}
+
+class Engine implements SyncEngine {
+  readonly #deps: EngineDeps;
+  readonly #config: Config;
+  readonly #index: IndexStore;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #gate: RequestGate;
+  readonly #queue: KeyedQueue;
+  readonly #client: FilesApi;
+  readonly #matcher: IgnoreMatcher;
+  readonly #exec: ExecutorDeps;
+  #watcher: Watcher | null = null;
+  #reconcileChain: Promise<unknown> = Promise.resolve();
+  #reconciling = false;
+  /** What the watcher path and the jobs do while a pass runs, for its planner. */
+  readonly #concurrent = new ConcurrentRecorder();
+  /** How far the running pass got (null: none runs), for status. */
+  #progress: ReconcileProgress | null = null;
+  #becameLive: () => void = () => undefined;
+  // After #becameLive: field initializers run in order, and this one sets it.
+  readonly #live = new Promise<void>((resolve) => (this.#becameLive = resolve));
+  #settling = 0;
+  #idleWaiters: (() => void)[] = [];
+  readonly #timers = new RetryTimers(() => this.#wakeIdle());
+  #scheduleTimer: NodeJS.Timeout | null = null;
+  #recheckTimer: NodeJS.Timeout | null = null;
+  #lastErrors: LastError[] = [];
+  #lastReconcile: StatusReport['lastReconcile'] = null;
+  #held: StatusReport['heldDeletes'] = null;
+  /** Folders the last full scan could not list, looked at again on the recheck tick. */
+  readonly #unreadable: UnreadableDirWatch;
+  readonly #settled: SettledPaths;
+  readonly #rescan: LocalRescan;
+  #closed: Promise<void> | null = null;
+  #started = false;
+  readonly #problems: ApiProblems;
+  readonly #jobs: Jobs;
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#index = deps.index;
+    this.#logger = deps.logger;
+    this.#now = deps.now ?? Date.now;
+    this.#gate = deps.gate;
+    this.#queue = deps.queue;
+    this.#client = deps.client;
+    this.#matcher = deps.matcher;
+    this.#exec = {
+      root: this.#config.dir, realRoot: new RealRoot(this.#config.dir),
+      fsSpeed: new FsSpeed(),
+      index: this.#index,
+      client: this.#client,
+      logger: this.#logger,
+      now: this.#now,
+      expiresInSeconds: this.#config.sync.expiresInSeconds,
+      maxFileBytes: this.#config.sync.maxFileBytes,
+      ownerTag: this.#config.sync.ownerTag,
+      ...(this.#config.sync.mimeTypes ? { mimeTypes: this.#config.sync.mimeTypes } : {}),
+      liveIntents: new Set(),
+      onDeleteQueued: (d) => void this.#jobs.delete(d),
+    };
+    const retry = () => this.#reconcileInBackground('trying the refused key again');
+    const waitsForKey = deps.startWatcher !== null;
+    this.#problems = new ApiProblems({ logger: this.#logger, now: this.#now, retry, pause: () => this.#queue.pause(), waitsForKey, keyRetryMs: deps.keyRetryMs });
+    this.#jobs = new Jobs({
+      exec: this.#exec,
+      queue: this.#queue,
+      gate: this.#gate,
+      timers: this.#timers,
+      problems: this.#problems,
+      logger: this.#logger,
+      now: this.#now,
+      settleMs: this.#config.watch.settleMs,
+      deletesHeld: () => this.#deps.workspace?.held() != null,
+      recordError: (p, error, code) => this.#recordError(p, error, code),
+      settle: (paths, rehash) => this.#onSettled(paths, rehash),
+      onFatal: (err) => this.#deps.onFatal?.(err),
+      observer: {
+        uploading: (p) => this.#concurrent.uploading(p),
+        stored: (id) => this.#concurrent.stored(id),
+        gone: (id) => this.#concurrent.gone(id),
+      },
+    });
+    this.#settled = new SettledPaths({
+      config: this.#config,
+      index: this.#index,
+      logger: this.#logger,
+      matcher: this.#matcher,
+      now: this.#now,
+      pushUpload: (p) => this.#jobs.upload(p),
+      pushDelete: (d) => this.#jobs.delete(d),
+      recordError: (p, error, code) => this.#recordError(p, error, code),
+      onHeld: (held) => void (this.#held = held),
+      later: (key, ms, run) => this.#timers.later(key, ms, run),
+      track: (work, failure) => this.#track(work, failure),
+      settle: (paths) => this.#onSettled(paths),
+      quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
+      unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
+      planning: (paths) => this.#concurrent.handled(paths),
+    });
+    this.#rescan = new LocalRescan({
+      run: () => this.#rescanFolder(),
+      later: (key, ms, run) => this.#timers.later(key, ms, run),
+      track: (work) => this.#track(work, 'looking at the folder again failed; the next reconcile repairs it'),
+      now: this.#now,
+      settleMs: this.#config.watch.settleMs,
+    });
+    this.#unreadable = new UnreadableDirWatch({
+      root: this.#config.dir,
+      index: this.#index,
+      logger: this.#logger,
+      now: this.#now,
+      reconcile: (why) => this.#reconcileInBackground(why),
+      rewatch: (dir) => this.#watcher?.rewatch(dir),
+      settle: (paths) => this.#onSettled(paths),
+      walkNewDir: (dir) => this.#settled.walkNewDir(dir),
+      recordError: (p, error, code) => this.#recordError(p, error, code),
+    });
+  }
+
+  /**
+   * Live once the watcher is ready (onLive); resolves when the start-up reconcile, which runs
+   * behind the watcher path, is done (what `sync` and /readyz wait for).
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents());
+    if (this.#watcher) {
+      this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
+      this.#recheckTimer.unref();
+    }
+    const startup = this.#enqueue({}, true);
+    this.#becameLive();
+    await startup;
+    this.#schedule();
+  }
+
+  onLive(): Promise<void> {
+    return this.#live;
+  }
+
+  #watchEvents(): WatchEvents {
+    return {
+      onSettled: (paths, rehash) => this.#onSettled(paths, rehash),
+      onWarning: (message, code) => {
+        this.#logger.warn({ event: 'watcher-warning', code }, message);
+        this.#recordError(null, message, code);
+        // Events between the native watcher's end and polling's start may be lost.
+        if (code === 'E_WATCH_LIMIT') this.#reconcileInBackground('watch limit reached');
+        if (code === 'E_WATCH_FALLBACK') this.#reconcileInBackground('native watcher unavailable');
+      },
+      // Files changed while the folder was gone were not seen: look at everything again.
+      onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
+      // Once settled, a new folder is watched again and then walked: chokidar lists a new folder
+      // before it watches it, so a folder made inside it in between is never watched (a file
+      // moved out of it later would never be reported gone). Watched again, it is listed anew;
+      // the walk, a moment later, checks what neither listing reported.
+      onDirAdded: (relDir) =>
+        this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => {
+          this.#watcher?.rewatch(relDir);
+          this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () => this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'));
+        }),
+      // An event on a known unreadable folder (its mode changed): looked at now, not on the backoff.
+      onDirEntryEvent: (relPath) => {
+        const recheck = this.#unreadable.touched(relPath);
+        if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
+      },
+      onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
+      // Changes the native watcher coalesced away unnamed: the folder is looked at again.
+      onCoalesced: () => this.#rescan.request(),
+      onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
+    };
+  }
+
+  /** Failed files whose backoff has passed are looked at again (src/plan/backoff.ts). */
+  #recheckFailed(): void {
+    if (this.#closed || this.#reconciling || this.#problems.keyRefused) return;
+    const now = this.#now();
+    const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
+    if (due.length > 0) this.#onSettled(due);
+    const dirs = this.#unreadable.due(now);
+    if (dirs.length > 0) this.#track(this.#unreadable.recheck(dirs), 'rechecking unreadable folders failed; the next reconcile repairs it');
+  }
+
+  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    return this.#enqueue(options, false);
+  }
+
+  /** `own`: the engine's own pass (start-up, scheduled, a repair), whose report no one reads. */
+  #enqueue(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
+    const run = this.#reconcileChain.then(() => this.#runReconcile(options, own));
+    this.#reconcileChain = run.catch(() => undefined);
+    return run;
+  }
+
+  status(): StatusReport {
+    return liveStatus({
+      config: this.#config,
+      index: this.#index,
+      client: this.#client,
+      queue: this.#queue,
+      gate: this.#gate,
+      watcher: this.#watcher,
+      traffic: this.#deps.traffic,
+      workspaceHold: this.#deps.workspace?.held() ?? null,
+      apiProblem: this.#problems.current(),
+      lastErrors: [...this.#lastErrors],
+      lastReconcile: this.#lastReconcile,
+      reconcile: this.#progress?.report(this.#now()) ?? null,
+      lastHold: this.#held,
+      now: this.#now(),
+    });
+  }
+
+  files(): FileEntry[] {
+    const held = readHeld(this.#index);
+    return [...this.#index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(this.#index).map(unreadableDirEntry)];
+  }
+
+  fileIdOf(relPath: string): string | null {
+    const row = this.#index.get(relPath);
+    return row && row.state === 'synced' && !readHeld(this.#index).has(relPath) ? row.fileId : null;
+  }
+
+  stateOf(relPath: string): FileEntry['state'] | null {
+    const row = this.#index.get(relPath);
+    if (!row) return null;
+    return readHeld(this.#index).has(relPath) ? 'held' : row.state;
+  }
+
+  async onIdle(): Promise<void> {
+    for (;;) {
+      await this.#reconcileChain;
+      if (this.#watcher) await this.#watcher.onIdle();
+      await this.#queue.onIdle();
+      if (this.#isIdle()) return;
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+  }
+
+  close(graceMs = 10_000): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+      if (this.#recheckTimer) clearInterval(this.#recheckTimer);
+      this.#problems.close();
+      this.#settled.close();
+      this.#timers.close();
+      await this.#watcher?.close();
+      await this.#queue.close(graceMs);
+      await this.#client.close();
+      this.#wakeIdle();
+    })();
+    return this.#closed;
+  }
+
+  // --- reconcile (the pass itself is src/reconcile/run-reconcile.ts) -----------------------
+
+  async #runReconcile(options: ReconcileOptions, own: boolean): Promise<ReconcileReport> {
+    const started = this.#now();
+    this.#reconciling = true;
+    this.#concurrent.begin(started, this.#exec.liveIntents);
+    const progress = (this.#progress = new ReconcileProgress(started));
+    if (options.acceptWorkspace && !options.dryRun) this.#deps.workspace?.accept();
+    try {
+      const report = await this.#deps.runReconcile(
+        {
+          config: this.#config,
+          index: this.#index,
+          client: this.#client,
+          logger: this.#logger,
+          now: this.#now,
+          queue: this.#queue,
+          matcher: this.#matcher,
+          liveIntents: this.#exec.liveIntents,
+          pushUpload: (p, early) => (early && this.#concurrent.own(p), this.#jobs.upload(p)),
+          pushDelete: (d) => this.#jobs.delete(d),
+          recordError: (p, error, code) => this.#recordError(p, error, code),
+          onHeld: (held) => void (this.#held = held),
+          // The listing worked: the key is accepted (again).
+          onApplied: () => (this.#handBack(), this.#problems.keyAccepted(), this.#resume()),
+          onUnreadableDirs: (dirs) => this.#unreadable.found(dirs, this.#now()),
+          onProgress: this.#deps.onProgress,
+          progress,
+          concurrent: () => this.#concurrent.facts(),
+          // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
+          onScanned: (files) => this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
+        },
+        options,
+      );
+      report.heldDeletes = mergeHeld(this.#deps.workspace?.held() ?? null, report.heldDeletes);
+      if (!options.dryRun) {
+        this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
+        // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
+        // Row by row (not all() at once: 100,000 full rows are 130 MB); the uploads after the read.
+        const stale: string[] = [];
+        for (const r of this.#index.syncedTypes()) if (typeIsStale(r, this.#config.sync.mimeTypes)) stale.push(r.path);
+        for (const p of stale) void this.#jobs.upload(p, true);
+      }
+      return report;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: this.#now() - started, ok: false, error: message };
+      this.#recordError(null, `reconcile failed: ${message}`, codeOf(err));
+      this.#problems.holdForKey(err, message);
+      throw err;
+    } finally {
+      this.#concurrent.end();
+      this.#progress = null;
+      this.#resume();
+      this.#schedule();
+    }
+  }
+
+  /** The plan is in the index: the paths it left to the watcher path are checked once more (that check may predate the scan). */
+  #handBack(): void {
+    const left = this.#concurrent.facts()?.handled;
+    this.#concurrent.end();
+    if (left && left.size > 0) this.#onSettled([...left]);
+  }
+
+  /** The pass is applied (or over): queued work runs, unless it waits for a key the API accepts. */
+  #resume(): void {
+    this.#reconciling = false;
+    if (!this.#problems.keyRefused) this.#queue.start();
+  }
+
+  #reconcileInBackground(why: string): void {
+    if (this.#closed) return;
+    this.#logger.info({ event: 'reconcile-requested', why }, `reconciling: ${why}`);
+    this.#enqueue({}, true).catch((err: unknown) =>
+      this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'reconcile failed'),
+    );
+  }
+
+  #schedule(): void {
+    if (this.#closed || !this.#deps.startWatcher) return;
+    if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+    const minutes = this.#config.sync.reconcileIntervalMinutes;
+    let delay = minutes > 0 ? minutes * 60_000 : Infinity;
+    // Replace expiring copies before they expire, even between scheduled passes.
+    let earliest = Infinity;
+    for (const r of this.#index.iterate()) if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
+    if (earliest !== Infinity) delay = Math.min(delay, Math.max(1_000, earliest - EXPIRY_MARGIN_MS - this.#now()));
+    if (delay === Infinity) return;
+    this.#scheduleTimer = setTimeout(() => this.#reconcileInBackground('scheduled'), Math.min(delay, 2 ** 31 - 1));
+    this.#scheduleTimer.unref();
+  }
+
+  // --- watcher path ----------------------------------------------------------------------
+
+  async #rescanFolder(): Promise<void> {
+    if (this.#closed) return;
+    const { dir, watch, sync } = this.#config;
+    const paths = await rescanFolder({ dir, matcher: this.#matcher, followSymlinks: watch.followSymlinks, maxFileBytes: sync.maxFileBytes, index: this.#index });
+    if (paths === 'many') this.#reconcileInBackground('many changes the watcher could not name');
+    else if (paths && paths.length > 0) this.#onSettled(paths);
+  }
+
+  #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
+    if (this.#closed) return;
+    // Handled now, even while a reconcile lists and scans: the pass leaves these paths to us.
+    this.#concurrent.handled(paths);
+    this.#track(this.#settled.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
+  }
+
+  #track(work: Promise<void>, failure: string): void {
+    this.#settling += 1;
+    work
+      .catch((err: unknown) => this.#logger.error({ event: 'failure', err: err instanceof Error ? err.message : String(err) }, failure))
+      .finally(() => {
+        this.#settling -= 1;
+        this.#wakeIdle();
+      });
+  }
+
+  #recordError(p: string | null, error: string, code: string | null): void {
+    this.#lastErrors.push({ at: new Date(this.#now()).toISOString(), path: p, error, code });
+    if (this.#lastErrors.length > LAST_ERRORS) this.#lastErrors.shift();
+  }
+
+  #isIdle(): boolean {
+    return (
+      this.#settling === 0 &&
+      this.#timers.size === 0 &&
+      this.#queue.size === 0 &&
+      this.#queue.inFlight === 0 &&
+      (this.#watcher?.pendingCount ?? 0) === 0
+    );
+  }
+
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

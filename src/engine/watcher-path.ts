@@ -1,0 +1,370 @@
+/**
+ * The watcher path: settled paths are checked one by one and planned by the shared planner
+ * (src/plan/plan.ts) scoped to those paths, without a listing. Paths present are planned at once;
+ * paths gone are gathered for a moment and planned together after the uploads of their batches
+ * (a rename never leaves a moment where neither name exists remotely), so deletion safety sees
+ * the whole of an `rm -rf` or an unmount. The engine pushes the jobs and keeps the live state.
+ */
+import type { Dirent } from 'node:fs';
+import { opendir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { IndexStore } from '../store/store.js';
+import type { RemoteDelete } from '../store/types.js';
+import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
+import { describeFsError, isGone } from '../scan/observe-file.js';
+import type { IgnoreMatcher } from '../scan/ignore.js';
+import { applyPlan } from '../jobs/apply-plan.js';
+import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
+import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
+import type { MoveTarget } from '../plan/moves.js';
+import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from '../plan/plan.js';
+import { knownRoot } from '../plan/root-identity.js';
+import { observeRoot } from '../scan/observe-root.js';
+import type { StatusReport } from './contract.js';
+import type { UnreadableDir } from '../plan/unreadable-dirs.js';
+
+/**
+ * Watcher removals are counted against the deletion-safety share over this window: long enough
+ * to see an unmount or an `rm -rf` whose events arrive in several settled batches, short enough
+ * that deleting files one by one is never mistaken for a mass vanish.
+ */
+export const REMOVAL_WINDOW_MS = 5_000;
+/** Removals are gathered this long before they are planned (and deleted) together. */
+export const REMOVAL_GATHER_MS = 1_000;
+/**
+ * Gathered removals wait past REMOVAL_GATHER_MS while other changes are still settling (at most
+ * REMOVAL_WINDOW_MS in all): a renamed folder's new files arrive after its old ones are gone,
+ * and they must be seen to tell a move from a loss.
+ */
+export const REMOVAL_QUIET_POLL_MS = 250;
+
+export interface SettledPathsDeps {
+  config: Config;
+  index: IndexStore;
+  logger: Logger;
+  matcher: IgnoreMatcher;
+  now: () => number;
+  pushUpload(path: string): Promise<unknown>;
+  pushDelete(d: RemoteDelete): Promise<unknown>;
+  recordError(path: string | null, error: string, code: string | null): void;
+  onHeld(held: NonNullable<StatusReport['heldDeletes']>): void;
+  /** Runs `run` after `delayMs`; a later call with the same key replaces the earlier one. */
+  later(key: string, delayMs: number, run: () => void): void;
+  /** Counts `work` as busy (onIdle waits for it) and logs its failure. */
+  track(work: Promise<void>, failure: string): void;
+  /** Settled paths found by walking a new directory go back through the engine. */
+  settle(paths: string[]): void;
+  /** True when no watcher event or new directory is waiting to settle. */
+  quiet(): boolean;
+  /**
+   * The unreadable folders (src/engine/unreadable-dir-watch.ts): those the watcher path meets are
+   * recorded there, as the scan's are, and rechecked until they can be listed.
+   */
+  unreadable: { add(dir: UnreadableDir): void; covers(relPath: string): boolean };
+  /** These paths are about to be planned here (a reconcile running meanwhile leaves them to us). */
+  planning?(paths: ReadonlySet<string>): void;
+}
+
+/** An lstat refused for want of permission: a folder above the path may be unreadable. */
+const DENIED: readonly string[] = ['EACCES', 'EPERM'];
+
+export class SettledPaths {
+  readonly #d: SettledPathsDeps;
+  /** When watcher removals were deleted lately (the planner's removal window). */
+  #recentRemovals: number[] = [];
+  #pendingRemovals = new Set<string>();
+  #pendingRemovalUploads: Promise<unknown>[] = [];
+  #removalChain: Promise<void> = Promise.resolve();
+  /** When the removals now gathered began to gather (null: none gathered). */
+  #gatherStarted: number | null = null;
+  /** Paths planned as new lately and their uploads: a gathered removal may be their move. */
+  #appeared = new Map<string, { at: number; upload: Promise<unknown> }>();
+  #handling = 0;
+  #closed = false;
+  /**
+   * Walked new folders whose index rows are still to be checked, with the files the walks met and
+   * the folders they could not judge: one pass over the index serves every folder walked in a
+   * moment (a copied tree reports each of its folders as new).
+   */
+  #rowsToCheck: { dirs: Set<string>; met: Set<string>; unjudged: string[] } | null = null;
+
+  constructor(deps: SettledPathsDeps) {
+    this.#d = deps;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** `rehash`: paths to read even if their stat is as indexed (a change event, a changed upload). */
+  async handle(paths: string[], rehash: ReadonlySet<string> = new Set()): Promise<void> {
+    this.#handling += 1;
+    try {
+      await this.#handle(paths, rehash);
+    } finally {
+      this.#handling -= 1;
+    }
+  }
+
+  async #handle(paths: string[], rehash: ReadonlySet<string>): Promise<void> {
+    const present: CheckedPath[] = [];
+    const gone: string[] = [];
+    const listable = new Map<string, UnreadableDir | null>();
+    for (const rel of paths) {
+      // With the row, a file whose size, mtime, inode and ctime are unchanged is not read again.
+      const row = this.#d.index.get(rel);
+      const result = await checkPath(this.#d.config.dir, rel, { ...this.#checkOptions(), rehash: rehash.has(rel) }, row);
+      // Under an unreadable folder: neither failed nor planned; the folder is rechecked instead.
+      if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
+      if (result.kind !== 'missing') present.push({ path: rel, result });
+      else if (row) gone.push(rel);
+    }
+    const uploads = present.length > 0 ? await this.#planBatch(present) : [];
+    if (gone.length === 0) return;
+    for (const p of gone) this.#pendingRemovals.add(p);
+    this.#pendingRemovalUploads.push(...uploads);
+    this.#gatherStarted ??= this.#d.now();
+    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+  }
+
+  /** Flushes the gathered removals once nothing else is settling, or when the window is used up. */
+  #flushWhenQuiet(): void {
+    const waited = this.#d.now() - (this.#gatherStarted ?? this.#d.now());
+    if (!this.#closed && (this.#handling > 0 || !this.#d.quiet()) && waited < REMOVAL_WINDOW_MS) {
+      this.#d.later('removals', REMOVAL_QUIET_POLL_MS, () => this.#flushWhenQuiet());
+      return;
+    }
+    this.#gatherStarted = null;
+    this.#flushRemovals();
+  }
+
+  /**
+   * Whether a path whose check failed lies under a folder that cannot be listed, as the scan
+   * would have found it (it records such a folder rather than failing each file under it). An
+   * lstat refused with EACCES means a folder above lacks search permission; the topmost one that
+   * cannot be opened is the one to record. `listable` caches the answers within one batch.
+   */
+  async #inUnreadableDir(rel: string, result: Extract<CheckPathResult, { kind: 'error' }>, listable: Map<string, UnreadableDir | null>): Promise<boolean> {
+    if (result.code === undefined || !DENIED.includes(result.code)) return false;
+    if (this.#d.unreadable.covers(rel)) return true;
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 0; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!listable.has(dir)) listable.set(dir, await this.#listError(dir));
+      const unreadable = listable.get(dir);
+      if (unreadable) {
+        this.#d.unreadable.add(unreadable);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Why a folder cannot be listed, or null when it can (or is gone: its removal is reported). */
+  async #listError(relDir: string): Promise<UnreadableDir | null> {
+    const abs = path.join(this.#d.config.dir, ...relDir.split('/').filter(Boolean));
+    try {
+      await (await opendir(abs)).close();
+      return null;
+    } catch (err) {
+      return isGone(err) ? null : { path: relDir, reason: describeFsError(err) };
+    }
+  }
+
+  /**
+   * A new directory, once settled (and watched again: src/engine/live-engine.ts): every file in it that
+   * is not synced is checked, and so is every row under it whose file the walk did not meet. The
+   * watcher can miss both: a folder made inside a new folder between chokidar's listing of it and
+   * its watch is not watched, so a file written there and moved out later is never reported
+   * gone. The check of such a row lstats it, and only an ENOENT plans its removal.
+   */
+  async walkNewDir(relDir: string): Promise<void> {
+    this.#handling += 1;
+    try {
+      await this.#walkNewDir(relDir);
+    } finally {
+      this.#handling -= 1;
+    }
+  }
+
+  async #walkNewDir(relDir: string): Promise<void> {
+    const files: string[] = [];
+    const met = new Set<string>();
+    /** Folders whose rows the walk cannot judge: ignored, or unreadable (recorded as such). */
+    const unjudged: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(path.join(this.#d.config.dir, ...rel.split('/')), { withFileTypes: true });
+      } catch (err) {
+        unjudged.push(rel);
+        // Gone: the watcher reports its removal. Otherwise unreadable, as the scan would say.
+        if (!isGone(err)) this.#d.unreadable.add({ path: rel, reason: describeFsError(err) });
+        return;
+      }
+      for (const e of entries) {
+        const child = `${rel}/${e.name}`;
+        if (this.#d.matcher.check(child, e.isDirectory()) !== null) {
+          if (e.isDirectory()) unjudged.push(child);
+          else met.add(child);
+          continue;
+        }
+        if (e.isDirectory()) await walk(child);
+        else {
+          met.add(child);
+          if (e.isFile() && this.#d.index.get(child)?.state !== 'synced') files.push(child);
+        }
+      }
+    };
+    await walk(relDir);
+    if (files.length > 0) this.#d.settle(files);
+    if (this.#closed) return;
+    if (this.#rowsToCheck === null) {
+      this.#rowsToCheck = { dirs: new Set(), met: new Set(), unjudged: [] };
+      this.#d.later('new-dir-rows', this.#d.config.watch.settleMs, () => this.#checkRowsUnderNewDirs());
+    }
+    this.#rowsToCheck.dirs.add(relDir);
+    for (const p of met) this.#rowsToCheck.met.add(p);
+    this.#rowsToCheck.unjudged.push(...unjudged);
+  }
+
+  /** The rows under the walked folders whose file no walk met are checked (and so, if gone, removed). */
+  #checkRowsUnderNewDirs(): void {
+    const pending = this.#rowsToCheck;
+    this.#rowsToCheck = null;
+    if (!pending || this.#closed) return;
+    const under = (p: string, dirs: { has(d: string): boolean }): boolean => {
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (dirs.has(p.slice(0, i))) return true;
+      return false;
+    };
+    const unjudged = new Set(pending.unjudged);
+    const missing: string[] = [];
+    for (const r of this.#d.index.iterate()) {
+      if (!pending.met.has(r.path) && under(r.path, pending.dirs) && !under(r.path, unjudged)) missing.push(r.path);
+    }
+    if (missing.length > 0) this.#d.settle(missing);
+  }
+
+  #flushRemovals(): void {
+    const paths = [...this.#pendingRemovals];
+    const uploads = this.#pendingRemovalUploads;
+    this.#pendingRemovals = new Set();
+    this.#pendingRemovalUploads = [];
+    if (paths.length === 0 || this.#closed) return;
+    // One gathered batch at a time: each sees the removals of the one before in its window.
+    const run = this.#removalChain.then(async () => {
+      await Promise.allSettled(uploads);
+      // The new paths are up before the old copies go (a move never leaves its content nowhere).
+      const appeared = await this.#appearedUp(new Set(paths));
+      // Looked at again: a file that came back meanwhile is planned as present, not removed.
+      const checked: CheckedPath[] = [];
+      const listable = new Map<string, UnreadableDir | null>();
+      for (const rel of paths) {
+        const result = await checkPath(this.#d.config.dir, rel, this.#checkOptions());
+        if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
+        checked.push({ path: rel, result });
+      }
+      await this.#planBatch(checked, appeared);
+    });
+    this.#removalChain = run.catch(() => undefined);
+    this.#d.track(run, 'handling removals failed; the next reconcile repairs it');
+  }
+
+  /**
+   * The files that appeared in the window, once their uploads are done, as move targets: only
+   * those now synced (a failed upload leaves its removal to count as a loss).
+   */
+  async #appearedUp(gone: ReadonlySet<string>): Promise<MoveTarget[]> {
+    const since = this.#d.now() - 2 * REMOVAL_WINDOW_MS;
+    for (const [p, a] of this.#appeared) if (a.at < since) this.#appeared.delete(p);
+    const entries = [...this.#appeared].filter(([p]) => !gone.has(p));
+    await Promise.allSettled(entries.map(([, a]) => a.upload));
+    const targets: MoveTarget[] = [];
+    for (const [p] of entries) {
+      const row = this.#d.index.get(p);
+      if (row && row.state === 'synced' && row.fileId) targets.push({ path: p, sha256: row.sha256, ino: row.ino });
+    }
+    return targets;
+  }
+
+  /**
+   * Held paths whose content (or inode) just appeared under a new path are gathered again, so
+   * the next removal batch pairs them as moves: a folder whose new files came after the
+   * gathering window was held, and is released here without `--allow-mass-delete`.
+   */
+  #regatherHeldMoves(appeared: readonly { path: string; sha256: string | null; ino: number }[], held: ReadonlySet<string>): void {
+    if (appeared.length === 0 || held.size === 0) return;
+    const shas = new Set(appeared.flatMap((a) => a.sha256 ?? []));
+    const inos = new Set(appeared.map((a) => a.ino));
+    const matches = [...held].filter((p) => {
+      const row = this.#d.index.get(p);
+      return !!row && ((row.sha256 !== null && shas.has(row.sha256)) || inos.has(row.ino));
+    });
+    if (matches.length === 0) return;
+    for (const p of matches) this.#pendingRemovals.add(p);
+    this.#gatherStarted ??= this.#d.now();
+    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+  }
+
+  /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */
+  async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
+    const { index, logger, config } = this.#d;
+    const scope = new Set(checked.map((c) => c.path));
+    this.#d.planning?.(scope);
+    const rows = [...scope].flatMap((p) => index.get(p) ?? []);
+    const seen = await observeRoot(config.dir);
+    const now = this.#d.now();
+    const heldBefore = readHeld(index);
+    const plan = planSync({
+      rows,
+      intents: [],
+      pendingDeletes: [],
+      local: batchSnapshot(checked),
+      remote: null,
+      now,
+      options: { ...config.sync, adopt: false, deleteUnmanaged: false, allowMassDelete: false, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS },
+      scope: { paths: scope, managed: index.countByState().synced, recentRemovals: this.#recentRemovals, windowMs: REMOVAL_WINDOW_MS },
+      root: { seen, known: knownRoot((k) => index.getMeta(k)) },
+      held: heldBefore,
+      appeared,
+    });
+    this.#recentRemovals = plan.recentRemovals;
+    if (plan.held) {
+      this.#d.onHeld(plan.held);
+      logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
+    }
+    for (const { path: rel, result } of checked) {
+      if (result.kind !== 'error') continue;
+      index.markFailed(rel, result.error);
+      this.#d.recordError(rel, result.error, null);
+      logger.warn({ event: 'failure', path: rel, err: result.error }, 'cannot read file; will retry at its next change or reconcile');
+    }
+    for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
+    const movedTo = new Map(plan.moves.map((m) => [m.from, m.to]));
+    for (const r of plan.removals) {
+      const to = movedTo.get(r.path);
+      if (to !== undefined) logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
+      else if (r.reason === 'removed') logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
+    }
+    const applied = applyPlan(index, plan, now);
+    writeHeld(index, nextHeld(heldBefore, scope, plan.heldPaths));
+    const uploads = applied.uploads.map((p) => this.#d.pushUpload(p));
+    const isNew = new Set(plan.uploads.filter((u) => u.reason === 'new').map((u) => u.path));
+    applied.uploads.forEach((p, i) => {
+      if (isNew.has(p)) this.#appeared.set(p, { at: now, upload: uploads[i] as Promise<unknown> });
+    });
+    this.#regatherHeldMoves(plan.observe.filter((o) => isNew.has(o.path)), nextHeld(heldBefore, scope, plan.heldPaths));
+    if (applied.deletes.length > 0) {
+      // Uploads first, deletes after, as in reconcile.
+      await Promise.allSettled(uploads);
+      for (const d of applied.deletes) void this.#d.pushDelete(d);
+    }
+    return uploads;
+  }
+
+  #checkOptions(): CheckPathOptions {
+    return { matcher: this.#d.matcher, followSymlinks: this.#d.config.watch.followSymlinks, maxFileBytes: this.#d.config.sync.maxFileBytes };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Upload and delete jobs: pushed on the keyed queue, run by the executor, and their outcomes
+ * turned into what happens next — the superseded copy deleted, a file that changed mid-upload
+ * read again after a backoff, a transient failure sent again as soon as the retry policy allows
+ * (waiting is not failing), a refused key held or fatal. The engine owns the live state and
+ * routes paths here; this module owns what a job's outcome means.
+ */
+import type { Logger } from 'pino';
+import { FilesyncError } from '../errors.js';
+import type { RemoteDelete } from '../store/types.js';
+import type { ApiProblems } from './api-problems.js';
+import { ChangedBackoff } from '../plan/backoff.js';
+import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type UploadOutcome } from './executor.js';
+import type { KeyedQueue } from './queue.js';
+import type { RequestGate } from '../rate/request-gate.js';
+import type { RetryTimers } from './retry-timers.js';
+
+/** A remote copy deleted (or that would be, in a dry run): its id, name, path and why. */
+export interface DeletedEntry {
+  fileId: string;
+  remoteName: string | null;
+  path: string | null;
+  reason: string;
+}
+
+export interface JobsDeps {
+  exec: ExecutorDeps;
+  queue: KeyedQueue;
+  gate: RequestGate;
+  timers: RetryTimers;
+  problems: ApiProblems;
+  logger: Logger;
+  now: () => number;
+  /** watch.settleMs: the first wait before a file that changed mid-upload is read again. */
+  settleMs: number;
+  /** True while deletes are held (another workspace): a delete stays queued in the index. */
+  deletesHeld(): boolean;
+  recordError(path: string | null, error: string, code: string | null): void;
+  settle(paths: string[], rehash: ReadonlySet<string>): void;
+  /** The key was refused and the run cannot wait for it (a one-shot sync): stop. */
+  onFatal(err: Error): void;
+  /** What jobs do to the remote, for a reconcile pass running meanwhile (src/engine/concurrent-changes.ts). */
+  observer?: JobObserver;
+}
+
+export interface JobObserver {
+  /** An upload job of `path` starts. */
+  uploading(path: string): void;
+  /** A remote copy was stored (or adopted) for a path. */
+  stored(fileId: string): void;
+  /** A remote copy was deleted, or found gone. */
+  gone(fileId: string): void;
+}
+
+export class Jobs {
+  readonly #d: JobsDeps;
+  readonly #changedBackoff = new ChangedBackoff();
+  /** When a job last succeeded: a key failing while others succeed waits, it does not fail. */
+  #lastSuccessAt = 0;
+
+  constructor(deps: JobsDeps) {
+    this.#d = deps;
+  }
+
+
+  upload(rel: string, retype = false): Promise<UploadOutcome | null> {
+    let outcome: UploadOutcome | null = null;
+    return this.#d.queue
+      .push(`p:${rel}`, async (signal) => {
+        this.#d.observer?.uploading(rel);
+        outcome = await uploadPath(this.#d.exec, rel, signal, retype);
+        this.#afterUpload(rel, outcome);
+      })
+      .then(
+        () => outcome,
+        (err: unknown) => {
+          // Not an API failure (those are outcomes): the index could not be written (a full or
+          // read-only disk) or the queue closed. Nothing was sent without its intent.
+          const message = err instanceof Error ? err.message : String(err);
+          if (codeOf(err) !== 'E_QUEUE_CLOSED') {
+            this.#d.recordError(rel, message, codeOf(err));
+            this.#d.logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
+          }
+          return null;
+        },
+      );
+  }
+
+  #afterUpload(rel: string, outcome: UploadOutcome): void {
+    switch (outcome.kind) {
+      case 'uploaded': {
+        this.#d.observer?.stored(outcome.fileId);
+        this.#lastSuccessAt = this.#d.now();
+        this.#d.timers.clear(`p:${rel}`);
+        this.#changedBackoff.settled(rel);
+        this.#d.problems.uploaded();
+        if (outcome.superseded) void this.delete(outcome.superseded);
+        // The file changed (even back to an older content) while this version uploaded and the
+        // settled check saw nothing to do then: the row is pending again, so upload it again.
+        const row = this.#d.exec.index.get(rel);
+        if (row && row.state === 'pending') void this.upload(rel);
+        break;
+      }
+      case 'changed':
+        void this.delete(outcome.discarded);
+        // Read again once settled (its stat may be as indexed: `cp -p`), backing off while it keeps changing.
+        this.#d.timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#d.settleMs, this.#d.now()), () => this.#d.settle([rel], new Set([rel])));
+        break;
+      case 'failed':
+        this.#d.recordError(rel, outcome.error, outcome.code);
+        this.#d.problems.uploadFailed(outcome.apiErrorCode, outcome.error);
+        if (outcome.fatal) this.#fatal(outcome.error);
+        else if (outcome.retryable && !this.#waitAndRetry(`p:${rel}`, outcome, () => void this.upload(rel))) {
+          // Nothing answers any more: an outage, not a faulty server. The recheck of failed
+          // files (and the reconcile) pick it up again.
+          this.#d.exec.index.markFailed(rel, outcome.error);
+          this.#d.logger.error({ event: 'failure', path: rel, status: outcome.status, err: outcome.error }, 'upload failed');
+        }
+        break;
+      case 'skipped': // the executor logged it
+      case 'nothing':
+        break;
+    }
+  }
+
+  delete(d: RemoteDelete): Promise<DeletedEntry | null> {
+    const key = `d:${d.fileId}`;
+    let result: DeletedEntry | null = null;
+    return this.#d.queue
+      .push(key, async (signal) => {
+        // Another workspace than the index's: the delete stays queued in the index until the
+        // user accepts the workspace (reconcile --accept-workspace), then a reconcile runs it.
+        if (this.#d.deletesHeld()) return;
+        const outcome = await deleteRemote(this.#d.exec, d.fileId, signal);
+        if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
+          this.#d.observer?.gone(d.fileId);
+          this.#lastSuccessAt = this.#d.now();
+          this.#d.timers.clear(key);
+          result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };
+        } else if (outcome.kind === 'failed') {
+          this.#d.recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
+          if (outcome.fatal) this.#fatal(outcome.error);
+          else if (outcome.retryable && !this.#waitAndRetry(key, outcome, () => void this.delete(d))) {
+            this.#d.logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+          }
+        }
+      })
+      .then(
+        () => result,
+        () => null,
+      );
+  }
+
+  /**
+   * A job that failed transiently goes again as soon as the retry policy allows (src/plan/backoff.ts),
+   * while other keys keep flowing. A 429 that ended a job still pauses every request: the client
+   * reports a 429 to the gate only when it retries it itself. False when the key should fail.
+   */
+  #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
+    const delayMs = this.#d.timers.wait(key, this.#d.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
+    if (delayMs === null) return false;
+    if (failure.status === 429) {
+      this.#d.gate.onRetryWait({ status: 429, waitMs: delayMs, fromServer: failure.retryAfterMs !== null, attempt: 0, requestId: null, method: '', path: key });
+    }
+    return true;
+  }
+
+  #fatal(message: string): void {
+    // A watching engine waits out a refused key (src/jobs/api-problems.ts); a one-shot run stops.
+    if (this.#d.problems.holdForKey({ code: 'E_API_AUTH' }, message)) return;
+    this.#d.queue.pause();
+    const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
+    this.#d.logger.error({ event: 'fatal' }, text);
+    this.#d.onFatal(new FilesyncError('E_API_AUTH', text));
+  }
+}
+
+export function codeOf(err: unknown): string | null {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : null;
+}

@@ -1,0 +1,74 @@
+/**
+ * The engine's timers by key: a requeue after a transient failure (src/plan/backoff.ts), a path looked at again
+ * once it settled, the gathering of removals. A key has one timer at most (a later call replaces
+ * it); `size` tells the engine's onIdle whether anything is still to come.
+ */
+import { nextWait, type WaitState } from '../plan/backoff.js';
+
+export class RetryTimers {
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #waits = new Map<string, WaitState>();
+  readonly #onChange: () => void;
+  #closed = false;
+
+  /** `onChange` runs after a timer fired or was cleared (the engine wakes its idle waiters). */
+  constructor(onChange: () => void) {
+    this.#onChange = onChange;
+  }
+
+  get size(): number {
+    return this.#timers.size;
+  }
+
+  /** True while a timer whose key starts with `prefix` waits. */
+  has(prefix: string): boolean {
+    for (const key of this.#timers.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Runs `run` after `delayMs`, replacing the key's timer. */
+  later(key: string, delayMs: number, run: () => void): void {
+    if (this.#closed) return;
+    const existing = this.#timers.get(key);
+    if (existing) clearTimeout(existing);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      if (!this.#closed) run();
+      this.#onChange();
+    }, delayMs);
+    this.#timers.set(key, timer);
+  }
+
+  /**
+   * After a transient failure: runs `run` once the retry policy allows (see nextWait) and returns
+   * the delay, or returns null when the key should turn failed (nothing succeeded anywhere while
+   * it kept failing).
+   */
+  wait(key: string, now: number, lastSuccessAt: number, serverMs: number | null, run: () => void): number | null {
+    const next = nextWait(this.#waits.get(key), now, lastSuccessAt, serverMs, Math.random());
+    if (next === null) {
+      this.#waits.delete(key);
+      return null;
+    }
+    this.#waits.set(key, next.state);
+    this.later(key, next.delayMs, run);
+    return next.delayMs;
+  }
+
+  /** The key succeeded: its timer and its wait state go. */
+  clear(key: string): void {
+    this.#waits.delete(key);
+    const t = this.#timers.get(key);
+    if (t) {
+      clearTimeout(t);
+      this.#timers.delete(key);
+      this.#onChange();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
