@@ -42,26 +42,38 @@ export const initialSync: BenchCase = async (ctx) => {
     try {
       if (useCli) {
         const configFile = path.join(ctx.workDir, `case1-config-${run}.json`);
-        await writeFile(configFile, JSON.stringify({ queue: { concurrency: CONCURRENCY, requestsPerMinute: UNBOUND_RPM } }));
+        await writeFile(
+          configFile,
+          JSON.stringify({ queue: { concurrency: CONCURRENCY, requestsPerMinute: UNBOUND_RPM } }),
+        );
         const r = await runChild([CLI_PATH, 'sync', '--dir', dir, '--state-dir', stateDir, '--config', configFile], {
           env: { ...process.env, ANTHROPIC_BASE_URL: emulator.url, ANTHROPIC_API_KEY: BENCH_KEY },
           timeoutMs: 30 * 60_000,
         });
         ours.ms.push(r.wallMs);
       } else {
-        const r = await runWorker('engine-sync', { dir, stateDir, url: emulator.url, concurrency: CONCURRENCY, requestsPerMinute: UNBOUND_RPM }, { timeoutMs: 30 * 60_000 });
+        const r = await runWorker(
+          'engine-sync',
+          { dir, stateDir, url: emulator.url, concurrency: CONCURRENCY, requestsPerMinute: UNBOUND_RPM },
+          { timeoutMs: 30 * 60_000 },
+        );
         ours.ms.push(r.wallMs);
       }
       const s = await emulator.stats();
       ours.requests.push(s.requests);
       ours.uploads.push(s.byRoute.upload);
-      if ((await emulator.count()) !== count) notes.push(`run ${run + 1}: ours left ${await emulator.count()} remote files for ${count} local`);
+      if ((await emulator.count()) !== count)
+        notes.push(`run ${run + 1}: ours left ${await emulator.count()} remote files for ${count} local`);
     } finally {
       await emulator.close();
     }
     emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY });
     try {
-      const r = await runWorker('sdk-sync', { dir, url: emulator.url, concurrency: CONCURRENCY }, { timeoutMs: 30 * 60_000 });
+      const r = await runWorker(
+        'sdk-sync',
+        { dir, url: emulator.url, concurrency: CONCURRENCY },
+        { timeoutMs: 30 * 60_000 },
+      );
       sdk.ms.push(r.wallMs);
       const s = await emulator.stats();
       sdk.requests.push(s.requests);
@@ -88,12 +100,15 @@ export const initialSync: BenchCase = async (ctx) => {
       `Each side gets a fresh emulator process; times are wall times of the whole process (Node start-up included on both sides).`,
     runs: ctx.runs,
     metrics: [wall, requests, uploads],
-    target: 'at least as fast as the SDK script; never more uploads, and one request more at most (the start-up listing, kept by decision)',
+    target:
+      'at least as fast as the SDK script; never more uploads, and one request more at most (the start-up listing, kept by decision)',
     met: faster && fewer,
     verdict:
       `${wall.ratio === null ? 'no time ratio' : `${wall.ratio.toFixed(2)}x the SDK script's wall time (${faster ? 'faster or equal' : 'slower'})`}; ` +
       `${requests.ours} requests vs ${requests.reference}` +
-      (extra > 0 ? ` (+${extra}: the start-up listing, which tells what is already remote, so a lost index adopts its copies instead of uploading them again; the SDK script cannot know and would upload everything again on a second run)` : ''),
+      (extra > 0
+        ? ` (+${extra}: the start-up listing, which tells what is already remote, so a lost index adopts its copies instead of uploading them again; the SDK script cannot know and would upload everything again on a second run)`
+        : ''),
     notes,
   };
 };

@@ -69,7 +69,10 @@ interface SideRun {
 }
 
 /** Lost: a local file with no remote copy of its content; duplicates: remote copies beyond one. */
-async function judge(emulator: EmulatorProcess, digests: string[]): Promise<Pick<SideRun, 'lost' | 'duplicates' | 'requests' | 'injected' | 'listings'>> {
+async function judge(
+  emulator: EmulatorProcess,
+  digests: string[],
+): Promise<Pick<SideRun, 'lost' | 'duplicates' | 'requests' | 'injected' | 'listings'>> {
   const copies = new Map<string, number>();
   for (const f of await emulator.contents()) copies.set(f.sha256, (copies.get(f.sha256) ?? 0) + 1);
   let lost = 0;
@@ -100,11 +103,14 @@ export const faults: BenchCase = async (ctx) => {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, ...API_LIMIT, seed } });
     try {
-      const r = await runChild([CLI_PATH, 'sync', '--json', '--no-progress', '--dir', dir, '--state-dir', stateDir, ...extraArgs], {
-        env: { ...process.env, ANTHROPIC_BASE_URL: emulator.url, ANTHROPIC_API_KEY: BENCH_KEY },
-        allowFailure: true,
-        timeoutMs: 15 * 60_000,
-      });
+      const r = await runChild(
+        [CLI_PATH, 'sync', '--json', '--no-progress', '--dir', dir, '--state-dir', stateDir, ...extraArgs],
+        {
+          env: { ...process.env, ANTHROPIC_BASE_URL: emulator.url, ANTHROPIC_API_KEY: BENCH_KEY },
+          allowFailure: true,
+          timeoutMs: 15 * 60_000,
+        },
+      );
       let failed = -1;
       try {
         failed = (JSON.parse(r.stdout) as { failedFiles?: unknown[] }).failedFiles?.length ?? -1;
@@ -122,13 +128,19 @@ export const faults: BenchCase = async (ctx) => {
     unbound.push(await runOurs(seed, 'unbound', ['--config', configFile]));
     const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { ...FAULT_MIX, ...API_LIMIT, seed } });
     try {
-      const r = await runWorker('sdk-sync-tolerant', { dir, url: emulator.url, concurrency: CONCURRENCY, exitOnFailure: true }, { allowFailure: true, timeoutMs: 15 * 60_000 });
+      const r = await runWorker(
+        'sdk-sync-tolerant',
+        { dir, url: emulator.url, concurrency: CONCURRENCY, exitOnFailure: true },
+        { allowFailure: true, timeoutMs: 15 * 60_000 },
+      );
       const failed = typeof r.result?.failed === 'number' ? r.result.failed : -1;
       sdk.push({ ms: r.wallMs, exit: r.exitCode ?? -1, failed, ...(await judge(emulator, digests)) });
     } finally {
       await emulator.close();
     }
-    ctx.log(`case 10 run ${run + 1}: ours ${JSON.stringify(ours.at(-1))}; gate unbound ${JSON.stringify(unbound.at(-1))}; sdk ${JSON.stringify(sdk.at(-1))}`);
+    ctx.log(
+      `case 10 run ${run + 1}: ours ${JSON.stringify(ours.at(-1))}; gate unbound ${JSON.stringify(unbound.at(-1))}; sdk ${JSON.stringify(sdk.at(-1))}`,
+    );
   }
   const metrics: Metric[] = [];
   for (const [label, side] of [
@@ -136,7 +148,13 @@ export const faults: BenchCase = async (ctx) => {
     [`ours (queue.requestsPerMinute ${UNBOUND_RPM.toLocaleString('en-US')})`, unbound],
   ] as const) {
     const m = (name: string, unit: string, k: keyof SideRun, note?: string) =>
-      metric(`${label}: ${name}`, unit, side.map((r) => r[k]), sdk.map((r) => r[k]), note);
+      metric(
+        `${label}: ${name}`,
+        unit,
+        side.map((r) => r[k]),
+        sdk.map((r) => r[k]),
+        note,
+      );
     metrics.push(
       m('wall time, process start to exit', 'ms', 'ms'),
       m('exit status', '', 'exit'),
@@ -150,7 +168,12 @@ export const faults: BenchCase = async (ctx) => {
   }
   const ok = (r: SideRun) => r.exit === 0 && r.failed === 0 && r.lost === 0 && r.duplicates === 0;
   const met = ours.every((r) => ok(r) && r.ms < WALL_TARGET_MS);
-  const describe = (rs: SideRun[]) => rs.map((r) => `${(r.ms / 1000).toFixed(1)} s exit ${r.exit}, ${r.failed} failed, ${r.lost} lost, ${r.duplicates} dup`).join('; ');
+  const describe = (rs: SideRun[]) =>
+    rs
+      .map(
+        (r) => `${(r.ms / 1000).toFixed(1)} s exit ${r.exit}, ${r.failed} failed, ${r.lost} lost, ${r.duplicates} dup`,
+      )
+      .join('; ');
   // Ideal: one upload per file and the start-up listing; anything beyond ideal + injected is a cost of ours.
   const extra = (rs: SideRun[]) => rs.map((r) => r.requests - (count + 1) - r.injected).join(', ');
   return {
@@ -166,7 +189,7 @@ export const faults: BenchCase = async (ctx) => {
     verdict: `ours (default) ${describe(ours)}; ours (gate unbound) ${describe(unbound)}; SDK ${describe(sdk)}`,
     notes: [
       `Requests beyond ideal (${count} uploads + 1 listing) and the injected faults, per run: ours (default) ${extra(ours)}; ours (gate unbound) ${extra(unbound)} (the lost-upload lookups after resets).`,
-      'The default configuration runs under the rate controller (src/rate/rate-controller.ts): the key\'s budget the headers show (500 a minute, nearly all of it unspent) is a burst the server grants, so the requests go as fast as the workers start them; the injected 429s come with budget left in their headers, so they pause every request for their 200 ms and nothing more (no probe, no cut). Without the headers the controller would pace at the configured 400/min, which alone needs about 25 s for these ~167 requests. The second configuration takes the pacing out of the way to show the cost of the faults alone.',
+      "The default configuration runs under the rate controller (src/rate/rate-controller.ts): the key's budget the headers show (500 a minute, nearly all of it unspent) is a burst the server grants, so the requests go as fast as the workers start them; the injected 429s come with budget left in their headers, so they pause every request for their 200 ms and nothing more (no probe, no cut). Without the headers the controller would pace at the configured 400/min, which alone needs about 25 s for these ~167 requests. The second configuration takes the pacing out of the way to show the cost of the faults alone.",
       'The SDK retries a reset upload blindly: when the emulator stored the file before the reset, that is a duplicate; here the emulator resets before storing, so the SDK loses nothing to resets, only to failures after its retries.',
     ],
   };

@@ -33,7 +33,8 @@ function fixturePath(i: number, files: number, folders: number): string {
 }
 
 /** The start-up reconcile begins once the watcher is ready: before that it has not started. */
-const phaseText = (r: Phase | null, live: boolean) => (r ? `${r.phase} (${r.listing.pages} pages listed)` : live ? 'done' : 'not started (watcher not ready)');
+const phaseText = (r: Phase | null, live: boolean) =>
+  r ? `${r.phase} (${r.listing.pages} pages listed)` : live ? 'done' : 'not started (watcher not ready)';
 
 export const liveRestart: BenchCase = async (ctx) => {
   const tree = await syncedTree(ctx);
@@ -47,10 +48,19 @@ export const liveRestart: BenchCase = async (ctx) => {
   for (let run = 0; run < ctx.runs; run++) {
     const r = await runWorker(
       'live-restart',
-      { dir: tree.dir, stateDir: tree.stateDir, url: tree.emulator.url, settleMs: SETTLE_MS, early: fixturePath(7, files, folders), afterLive: fixturePath(files - 7, files, folders) },
+      {
+        dir: tree.dir,
+        stateDir: tree.stateDir,
+        url: tree.emulator.url,
+        settleMs: SETTLE_MS,
+        early: fixturePath(7, files, folders),
+        afterLive: fixturePath(files - 7, files, folders),
+      },
       { timeoutMs: 30 * 60_000 },
     );
-    const res = r.result as { liveMs: number; startupMs: number; early: Change; afterLive: Change; counts: { synced: number } } | undefined;
+    const res = r.result as
+      | { liveMs: number; startupMs: number; early: Change; afterLive: Change; counts: { synced: number } }
+      | undefined;
     if (!res?.early) throw new Error(`live-restart failed: ${r.stdout.slice(-800)}`);
     live.push(res.liveMs);
     startup.push(res.startupMs);
@@ -62,16 +72,37 @@ export const liveRestart: BenchCase = async (ctx) => {
         `change at 1 s: remote after ${(res.early.toRemoteMs / 1000).toFixed(2)} s (reconcile at the change: ${phaseText(res.early.reconcileAtChange, res.early.liveAtChange)}, at arrival: ${phaseText(res.early.reconcileAtRemote, res.early.liveAtRemote)}); ` +
         `change 1 s after live: remote after ${(res.afterLive.toRemoteMs / 1000).toFixed(2)} s (at the change: ${phaseText(res.afterLive.reconcileAtChange, true)}, at arrival: ${phaseText(res.afterLive.reconcileAtRemote, true)})`,
     );
-    if (res.counts.synced !== files) notes.push(`run ${run + 1}: ${res.counts.synced} rows synced after, expected ${files}`);
+    if (res.counts.synced !== files)
+      notes.push(`run ${run + 1}: ${res.counts.synced} rows synced after, expected ${files}`);
   }
   const target = SETTLE_MS + 1000;
   const earlyMed = median(early);
   const liveMed = median(afterLive);
   const metrics: Metric[] = [
-    single('change made 1 s after start(): until its new content is remote', 'ms', early, `target: within settle (${SETTLE_MS} ms) + 1 s`),
-    single('change made 1 s after the engine is live: until its new content is remote', 'ms', afterLive, 'the watcher path while the start-up reconcile runs'),
-    single('engine live (watcher ready) after start()', 'ms', live, '@parcel/watcher: one watch per folder, ready after its crawl of the tree'),
-    single('start-up reconcile done after start()', 'ms', startup, `${Math.ceil(files / 1000)} listing pages at 400 requests/min`),
+    single(
+      'change made 1 s after start(): until its new content is remote',
+      'ms',
+      early,
+      `target: within settle (${SETTLE_MS} ms) + 1 s`,
+    ),
+    single(
+      'change made 1 s after the engine is live: until its new content is remote',
+      'ms',
+      afterLive,
+      'the watcher path while the start-up reconcile runs',
+    ),
+    single(
+      'engine live (watcher ready) after start()',
+      'ms',
+      live,
+      '@parcel/watcher: one watch per folder, ready after its crawl of the tree',
+    ),
+    single(
+      'start-up reconcile done after start()',
+      'ms',
+      startup,
+      `${Math.ceil(files / 1000)} listing pages at 400 requests/min`,
+    ),
   ];
   const met = earlyMed !== null && earlyMed <= target && listingAtChange.every(Boolean);
   notes.push(

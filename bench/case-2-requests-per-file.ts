@@ -53,7 +53,7 @@ async function writeFiles(dir: string, n: number, version: number): Promise<Map<
 function allSynced(b: BenchEngine, expected: Map<string, string>): boolean {
   for (const [rel, digest] of expected) {
     const row = b.index.get(rel);
-    if (!row || row.state !== 'synced' || row.sha256 !== digest || row.remoteSha256 !== digest) return false;
+    if (row?.state !== 'synced' || row.sha256 !== digest || row.remoteSha256 !== digest) return false;
   }
   return b.index.pendingDeletes().length === 0;
 }
@@ -64,14 +64,23 @@ function allSynced(b: BenchEngine, expected: Map<string, string>): boolean {
  */
 async function drainBucket(url: string, max: number): Promise<number> {
   for (let i = 0; i < max; i++) {
-    const res = await fetch(`${url}/v1/files?limit=1`, { headers: { 'x-api-key': BENCH_KEY, 'anthropic-version': '2023-06-01' } });
+    const res = await fetch(`${url}/v1/files?limit=1`, {
+      headers: { 'x-api-key': BENCH_KEY, 'anthropic-version': '2023-06-01' },
+    });
     await res.arrayBuffer();
     if (res.status === 429) return i;
   }
   return max;
 }
 
-async function runConfig(workDir: string, n: number, engineRpm: number, emulatorRpm: number, label: string, drain: boolean): Promise<PhaseCount[]> {
+async function runConfig(
+  workDir: string,
+  n: number,
+  engineRpm: number,
+  emulatorRpm: number,
+  label: string,
+  drain: boolean,
+): Promise<PhaseCount[]> {
   const base = path.join(workDir, `case2-${label}`);
   const dir = path.join(base, 'folder');
   const stateDir = path.join(base, 'state');
@@ -100,7 +109,12 @@ async function runConfig(workDir: string, n: number, engineRpm: number, emulator
     });
     await measure('every file changed (watcher)', 2 * n, async () => {
       expected = await writeFiles(dir, n, 2);
-      await waitFor(async () => allSynced(first, expected) && (await emulator.count()) === n, 15 * 60_000, 'changes synced', 50);
+      await waitFor(
+        async () => allSynced(first, expected) && (await emulator.count()) === n,
+        15 * 60_000,
+        'changes synced',
+        50,
+      );
       await first.engine.onIdle();
     });
     await first.close();
@@ -110,7 +124,8 @@ async function runConfig(workDir: string, n: number, engineRpm: number, emulator
       await b.engine.start();
       await b.engine.onIdle();
     });
-    if ((await emulator.count()) !== n) throw new Error(`${label}: ${await emulator.count()} remote files for ${n} local`);
+    if ((await emulator.count()) !== n)
+      throw new Error(`${label}: ${await emulator.count()} remote files for ${n} local`);
     return phases;
   } finally {
     await (b as BenchEngine | null)?.close();
@@ -161,9 +176,13 @@ export const requestsPerFile: BenchCase = async (ctx) => {
       `the engine closed and started again over the unchanged folder. Once with the engine's default queue.requestsPerMinute (${DEFAULT_ENGINE_RPM}), once with ${UNDER_LIMIT_RPM}.`,
     runs: 1,
     metrics,
-    target: 'exactly the ideal counts (1 new, 2 changed, 0 unchanged) and no request wasted beyond the 429s the limit forces',
+    target:
+      'exactly the ideal counts (1 new, 2 changed, 0 unchanged) and no request wasted beyond the 429s the limit forces',
     met: exact && wastedTotal === 0,
-    verdict: exact && wastedTotal === 0 ? 'every phase made exactly its ideal requests plus the 429s' : `${wastedTotal} request(s) beyond ideal + 429s; see the notes per phase`,
+    verdict:
+      exact && wastedTotal === 0
+        ? 'every phase made exactly its ideal requests plus the 429s'
+        : `${wastedTotal} request(s) beyond ideal + 429s; see the notes per phase`,
     notes,
   };
 };

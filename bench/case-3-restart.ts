@@ -41,19 +41,29 @@ export const restartUnchanged: BenchCase = async (ctx) => {
     // The lower bound of this run: the faster way of walking.
     walk.push(Math.min(Number(wp.result?.ms), Number(ws.result?.ms)));
     const before = await tree.emulator.stats();
-    const r = await runWorker('restart', { dir: tree.dir, stateDir: tree.stateDir, url: tree.emulator.url }, { timeoutMs: 30 * 60_000 });
+    const r = await runWorker(
+      'restart',
+      { dir: tree.dir, stateDir: tree.stateDir, url: tree.emulator.url },
+      { timeoutMs: 30 * 60_000 },
+    );
     const after = await tree.emulator.stats();
     requests.push(after.requests - before.requests);
     restart.push(Number(r.result?.ms));
     opens.push(Number(r.result?.opens));
     restartReadBytes.push(Number(r.result?.readBytes));
     const counts = r.result?.counts as { synced?: number } | undefined;
-    if (counts?.synced !== tree.files) notes.push(`run ${run + 1}: ${counts?.synced} rows synced after the restart, expected ${tree.files}`);
-    if (after.byRoute.upload !== before.byRoute.upload) notes.push(`run ${run + 1}: the restart uploaded ${after.byRoute.upload - before.byRoute.upload} files`);
+    if (counts?.synced !== tree.files)
+      notes.push(`run ${run + 1}: ${counts?.synced} rows synced after the restart, expected ${tree.files}`);
+    if (after.byRoute.upload !== before.byRoute.upload)
+      notes.push(`run ${run + 1}: the restart uploaded ${after.byRoute.upload - before.byRoute.upload} files`);
     const l = await runWorker('list-all', { url: tree.emulator.url });
     listing.push(Number(l.result?.ms));
     // The same restart with the request limiter out of the way: what the pacing of the listing costs.
-    const u = await runWorker('restart', { dir: tree.dir, stateDir: tree.stateDir, url: tree.emulator.url, requestsPerMinute: UNBOUND_RPM }, { timeoutMs: 30 * 60_000 });
+    const u = await runWorker(
+      'restart',
+      { dir: tree.dir, stateDir: tree.stateDir, url: tree.emulator.url, requestsPerMinute: UNBOUND_RPM },
+      { timeoutMs: 30 * 60_000 },
+    );
     restartUnbound.push(Number(u.result?.ms));
     const s = await runWorker('scan', { dir: tree.dir, stateDir: tree.stateDir });
     scan.push(Number(s.result?.ms));
@@ -63,23 +73,49 @@ export const restartUnchanged: BenchCase = async (ctx) => {
     if (stats && typeof stats.bytesRead === 'number') scanBytesRead.push(stats.bytesRead);
   }
   const restartMetric = metric('restart: engine start() until idle (listing + scan + plan)', 'ms', restart, walk);
-  const unboundMetric = metric(`restart with queue.requestsPerMinute ${UNBOUND_RPM.toLocaleString('en-US')} (limiter not binding)`, 'ms', restartUnbound, walk);
+  const unboundMetric = metric(
+    `restart with queue.requestsPerMinute ${UNBOUND_RPM.toLocaleString('en-US')} (limiter not binding)`,
+    'ms',
+    restartUnbound,
+    walk,
+  );
   const scanMetric = metric('scan alone (scanTree against the index rows)', 'ms', scan, walk);
   const metrics: Metric[] = [
     restartMetric,
     unboundMetric,
     scanMetric,
-    single('listing alone (our client, pages of 1,000)', 'ms', listing, 'part of the restart; a bare walk has no remote side'),
+    single(
+      'listing alone (our client, pages of 1,000)',
+      'ms',
+      listing,
+      'part of the restart; a bare walk has no remote side',
+    ),
     single('bare walk, parallel async readdir + lstat', 'ms', walkParallel),
     single('bare walk, readdirSync + lstatSync', 'ms', walkSync),
-    single('requests made by the restart', '', requests, `${Math.ceil(tree.files / 1000)} listing pages of 1,000 expected`),
+    single(
+      'requests made by the restart',
+      '',
+      requests,
+      `${Math.ceil(tree.files / 1000)} listing pages of 1,000 expected`,
+    ),
     single('files under the tree opened through node:fs (restart)', '', opens, 'must be 0'),
     single('files under the tree opened through node:fs (scan)', '', scanOpens, 'must be 0'),
     ...(scanBytesRead.length ? [single('scanner stats.bytesRead', 'B', scanBytesRead, 'must be 0')] : []),
-    single('/proc/self/io rchar during the scan alone', 'B', scanRchar, 'all read() bytes of the process, index lookups excluded (rows preloaded)'),
-    single('/proc/self/io read_bytes during the restart', 'B', restartReadBytes, 'bytes fetched from the block device (page cache misses)'),
+    single(
+      '/proc/self/io rchar during the scan alone',
+      'B',
+      scanRchar,
+      'all read() bytes of the process, index lookups excluded (rows preloaded)',
+    ),
+    single(
+      '/proc/self/io read_bytes during the restart',
+      'B',
+      restartReadBytes,
+      'bytes fetched from the block device (page cache misses)',
+    ),
   ];
-  const zeroRead = opens.every((n) => n === 0) && scanOpens.every((n) => n === 0) && scanBytesRead.every((n) => n === 0);
+  const zeroRead =
+    opens.every((n) => n === 0) && scanOpens.every((n) => n === 0) && scanBytesRead.every((n) => n === 0);
   const within = restartMetric.ratio !== null && restartMetric.ratio <= 1.5;
   const scanWithin = scanMetric.ratio !== null && scanMetric.ratio <= 1.5;
   notes.push(

@@ -35,7 +35,11 @@ async function oneRequestMs(url: string, samples: number): Promise<number[]> {
   return out;
 }
 
-async function measureSettle(ctx: { workDir: string; log: (m: string) => void }, settleMs: number, drops: number): Promise<{ latencies: number[]; requestMs: number[] }> {
+async function measureSettle(
+  ctx: { workDir: string; log: (m: string) => void },
+  settleMs: number,
+  drops: number,
+): Promise<{ latencies: number[]; requestMs: number[] }> {
   const base = path.join(ctx.workDir, `case4-settle-${settleMs}`);
   const dir = path.join(base, 'folder');
   const stateDir = path.join(base, 'state');
@@ -50,7 +54,8 @@ async function measureSettle(ctx: { workDir: string; log: (m: string) => void },
     watch: true,
     settleMs,
     onLog: (e) => {
-      if ((e.event === 'upload' || e.event === 'replace') && typeof e.path === 'string' && !done.has(e.path)) done.set(e.path, performance.now());
+      if ((e.event === 'upload' || e.event === 'replace') && typeof e.path === 'string' && !done.has(e.path))
+        done.set(e.path, performance.now());
     },
   });
   try {
@@ -86,13 +91,29 @@ export const changeLatency: BenchCase = async (ctx) => {
     const bound = settleMs + req;
     const p50 = percentile(latencies, 50) as number;
     const p99 = percentile(latencies, 99) as number;
-    const mk = (name: string, v: number) => ({ name, unit: 'ms', ours: v, reference: bound, ratio: v / bound, note: `${(v - bound).toFixed(0)} ms above the lower bound` });
+    const mk = (name: string, v: number) => ({
+      name,
+      unit: 'ms',
+      ours: v,
+      reference: bound,
+      ratio: v / bound,
+      note: `${(v - bound).toFixed(0)} ms above the lower bound`,
+    });
     metrics.push(mk(`settle ${settleMs} ms: p50 latency`, p50), mk(`settle ${settleMs} ms: p99 latency`, p99));
-    metrics.push(single(`settle ${settleMs} ms: one upload request (1 KB, keep-alive)`, 'ms', requestMs, 'median of 30, our client, same emulator'));
+    metrics.push(
+      single(
+        `settle ${settleMs} ms: one upload request (1 KB, keep-alive)`,
+        'ms',
+        requestMs,
+        'median of 30, our client, same emulator',
+      ),
+    );
     metrics.push(single(`settle ${settleMs} ms: max latency`, 'ms', [Math.max(...latencies)]));
     const ok = p50 - bound <= 100;
     if (settleMs === settles[0]) met = ok;
-    verdicts.push(`settle ${settleMs} ms: p50 ${p50.toFixed(0)} ms vs bound ${bound.toFixed(0)} ms (+${(p50 - bound).toFixed(0)} ms), p99 ${p99.toFixed(0)} ms`);
+    verdicts.push(
+      `settle ${settleMs} ms: p50 ${p50.toFixed(0)} ms vs bound ${bound.toFixed(0)} ms (+${(p50 - bound).toFixed(0)} ms), p99 ${p99.toFixed(0)} ms`,
+    );
   }
   return {
     title: `Change-to-remote latency over ${drops} drops`,

@@ -32,11 +32,18 @@ export const hashThroughput: BenchCase = async (ctx) => {
   } finally {
     await rm(file, { force: true });
   }
-  const m = metric('throughput (warm page cache)', 'MiB/s', ours, ref, 'ours: hashFile inside the worker; sha256sum: process wall time');
+  const m = metric(
+    'throughput (warm page cache)',
+    'MiB/s',
+    ours,
+    ref,
+    'ours: hashFile inside the worker; sha256sum: process wall time',
+  );
   const met = m.ratio !== null && m.ratio >= 0.9;
   return {
     title: `Hashing throughput on a ${bytes >= 1024 * MB ? `${bytes / 1024 / MB} GiB` : `${bytes / MB} MiB`} file`,
-    setup: 'Ours: `hashFile` from src/scan/hash.ts (1 MiB reads, double-buffered, node:crypto) in a worker process. Reference: coreutils `sha256sum` on the same file. Digests are checked equal.',
+    setup:
+      'Ours: `hashFile` from src/scan/hash.ts (1 MiB reads, double-buffered, node:crypto) in a worker process. Reference: coreutils `sha256sum` on the same file. Digests are checked equal.',
     runs: ctx.runs,
     metrics: [m],
     target: 'at least 0.9x the throughput of sha256sum',

@@ -25,7 +25,8 @@ export const bigUpload: BenchCase = async (ctx) => {
     try {
       const r = await runWorker(task, { file, url: emulator.url }, { timeoutMs: 20 * 60_000 });
       const stored = await emulator.stats();
-      if (Number(r.result?.bytes) !== bytes) throw new Error(`${task} stored ${String(r.result?.bytes)} bytes of ${bytes}`);
+      if (Number(r.result?.bytes) !== bytes)
+        throw new Error(`${task} stored ${String(r.result?.bytes)} bytes of ${bytes}`);
       if (stored.byRoute.upload !== 1) notes.push(`${task} run ${run + 1}: ${stored.byRoute.upload} upload requests`);
       return r;
     } finally {
@@ -57,7 +58,7 @@ export const bigUpload: BenchCase = async (ctx) => {
     metrics: [rss, wall],
     target: 'peak RSS under 150 MB',
     met: limit === null ? null : rss.ours !== null && rss.ours * MB < limit * 1e6,
-    verdict: `peak RSS ${rss.ours?.toFixed(0)} MiB (${((rss.ours ?? 0) * MB / 1e6).toFixed(0)} MB) vs the SDK's ${rss.reference?.toFixed(0)} MiB; upload ${wall.ratio?.toFixed(2) ?? '—'}x the SDK's wall time`,
+    verdict: `peak RSS ${rss.ours?.toFixed(0)} MiB (${(((rss.ours ?? 0) * MB) / 1e6).toFixed(0)} MB) vs the SDK's ${rss.reference?.toFixed(0)} MiB; upload ${wall.ratio?.toFixed(2) ?? '—'}x the SDK's wall time`,
     notes,
   };
 };

@@ -49,7 +49,11 @@ export const watchBig: BenchCase = async (ctx) => {
   const watchesOk = watchMetric.ours !== null && watchMetric.ours <= (folders + 1) * 1.1;
   const met = ctx.smoke
     ? null
-    : rssMetric.ours !== null && rssMetric.ours * MB < 250e6 && watchesOk && readyMetric.ours !== null && readyMetric.ours < 3000;
+    : rssMetric.ours !== null &&
+      rssMetric.ours * MB < 250e6 &&
+      watchesOk &&
+      readyMetric.ours !== null &&
+      readyMetric.ours < 3000;
   return {
     title: `Watching ${files.toLocaleString('en-US')} files in ${folders.toLocaleString('en-US')} folders`,
     setup:

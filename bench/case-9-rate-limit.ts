@@ -60,13 +60,19 @@ export function leastTimeMs(n: number, limit: number, mode: RateLimitMode): numb
 async function writeFolder(dir: string, prefix: string, n: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    await writeFile(path.join(dir, `${prefix}-${String(i).padStart(4, '0')}.txt`), `${prefix} file ${i}\n${'x'.repeat(200 + (i % 700))}\n`);
+    await writeFile(
+      path.join(dir, `${prefix}-${String(i).padStart(4, '0')}.txt`),
+      `${prefix} file ${i}\n${'x'.repeat(200 + (i % 700))}\n`,
+    );
   }
 }
 
 async function runJob(ctx: BenchContext, o: JobOptions): Promise<JobResult> {
   const base = path.join(ctx.workDir, `case9-${o.label}`);
-  const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { requestsPerMinute: o.limit, rateLimitMode: o.mode } });
+  const emulator = await EmulatorProcess.start({
+    apiKey: BENCH_KEY,
+    faults: { requestsPerMinute: o.limit, rateLimitMode: o.mode },
+  });
   const engines: BenchEngine[] = [];
   try {
     for (let k = 0; k < o.daemons.length; k++) {
@@ -74,7 +80,16 @@ async function runJob(ctx: BenchContext, o: JobOptions): Promise<JobResult> {
       const stateDir = path.join(base, `d${k}`, 'state');
       await writeFolder(dir, `d${k}`, o.daemons[k]!.files);
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      engines.push(buildEngine({ dir, stateDir, baseURL: emulator.url, watch: false, concurrency: CONCURRENCY, requestsPerMinute: DAEMON_RPM }));
+      engines.push(
+        buildEngine({
+          dir,
+          stateDir,
+          baseURL: emulator.url,
+          watch: false,
+          concurrency: CONCURRENCY,
+          requestsPerMinute: DAEMON_RPM,
+        }),
+      );
     }
     await emulator.resetStats();
     const samples: { t: number; accepted: number }[] = [];
@@ -156,45 +171,93 @@ export const rateLimit: BenchCase = async (ctx) => {
   let sdkCompare: JobResult | null = null;
   for (const s of singles) {
     ctx.log(`case 9: one daemon at ${DAEMON_RPM}/min, server ${limit1}/min ${s.mode}, ${s.n} files`);
-    const r = await runJob(ctx, { label: `one-${s.mode}-${s.n}`, limit: limit1, mode: s.mode, daemons: [{ files: s.n }] });
+    const r = await runJob(ctx, {
+      label: `one-${s.mode}-${s.n}`,
+      limit: limit1,
+      mode: s.mode,
+      daemons: [{ files: s.n }],
+    });
     if (s.mode === 'token-bucket' && s.n === n1) sdkCompare = r;
     const share = pct(leastTimeMs(r.stats.accepted, limit1, s.mode), r.wallMs);
     const r429 = pct(r.stats.rejected429, r.stats.requests);
     metrics.push(
-      single(`one daemon, ${s.n} files, ${s.mode}: % of the server's rate`, '%', [share], `${r.stats.accepted} accepted in ${(r.wallMs / 1000).toFixed(1)} s`),
-      single(`one daemon, ${s.n} files, ${s.mode}: % of requests answered 429`, '%', [r429], `${r.stats.rejected429} of ${r.stats.requests}`),
-      single(`one daemon, ${s.n} files, ${s.mode}: wall time`, 'ms', [r.wallMs], `${r.failed} failed, ${r.remoteFiles}/${r.expectedFiles} remote`),
+      single(
+        `one daemon, ${s.n} files, ${s.mode}: % of the server's rate`,
+        '%',
+        [share],
+        `${r.stats.accepted} accepted in ${(r.wallMs / 1000).toFixed(1)} s`,
+      ),
+      single(
+        `one daemon, ${s.n} files, ${s.mode}: % of requests answered 429`,
+        '%',
+        [r429],
+        `${r.stats.rejected429} of ${r.stats.requests}`,
+      ),
+      single(
+        `one daemon, ${s.n} files, ${s.mode}: wall time`,
+        'ms',
+        [r.wallMs],
+        `${r.failed} failed, ${r.remoteFiles}/${r.expectedFiles} remote`,
+      ),
     );
     if (!smoke) {
       checks.push({ ok: share >= 95, what: `one daemon ${s.n} ${s.mode}: ${share.toFixed(1)} % of the rate (≥ 95)` });
       checks.push({ ok: r429 <= 1, what: `one daemon ${s.n} ${s.mode}: ${r429.toFixed(2)} % 429s (≤ 1)` });
     }
-    checks.push({ ok: r.failed === 0 && r.remoteFiles === r.expectedFiles, what: `one daemon ${s.n} ${s.mode}: every file synced` });
+    checks.push({
+      ok: r.failed === 0 && r.remoteFiles === r.expectedFiles,
+      what: `one daemon ${s.n} ${s.mode}: every file synced`,
+    });
   }
 
   // Three daemons on one key.
   ctx.log(`case 9: three daemons at ${DAEMON_RPM}/min each, server ${limit3}/min token-bucket, ${n3} files each`);
-  const three = await runJob(ctx, { label: 'three', limit: limit3, mode: 'token-bucket', daemons: [{ files: n3 }, { files: n3 }, { files: n3 }] });
+  const three = await runJob(ctx, {
+    label: 'three',
+    limit: limit3,
+    mode: 'token-bucket',
+    daemons: [{ files: n3 }, { files: n3 }, { files: n3 }],
+  });
   const share3 = pct(leastTimeMs(three.stats.accepted, limit3, 'token-bucket'), three.wallMs);
   const r4293 = pct(three.stats.rejected429, three.stats.requests);
   const spread = pct(Math.max(...three.finishMs) - Math.min(...three.finishMs), Math.max(...three.finishMs));
   metrics.push(
-    single(`three daemons, ${n3} files each: % of the limit together`, '%', [share3], `${three.stats.accepted} accepted in ${(three.wallMs / 1000).toFixed(1)} s`),
-    single(`three daemons: % of requests answered 429`, '%', [r4293], `${three.stats.rejected429} of ${three.stats.requests}`),
-    single(`three daemons: finish-time spread`, '%', [spread], `finished at ${three.finishMs.map((m) => (m / 1000).toFixed(1)).join(', ')} s; ${three.failed} failed`),
+    single(
+      `three daemons, ${n3} files each: % of the limit together`,
+      '%',
+      [share3],
+      `${three.stats.accepted} accepted in ${(three.wallMs / 1000).toFixed(1)} s`,
+    ),
+    single(
+      `three daemons: % of requests answered 429`,
+      '%',
+      [r4293],
+      `${three.stats.rejected429} of ${three.stats.requests}`,
+    ),
+    single(
+      `three daemons: finish-time spread`,
+      '%',
+      [spread],
+      `finished at ${three.finishMs.map((m) => (m / 1000).toFixed(1)).join(', ')} s; ${three.failed} failed`,
+    ),
   );
   if (!smoke) {
     checks.push({ ok: share3 >= 95, what: `three daemons: ${share3.toFixed(1)} % of the limit (≥ 95)` });
     checks.push({ ok: r4293 <= 2, what: `three daemons: ${r4293.toFixed(2)} % 429s (≤ 2)` });
     checks.push({ ok: spread <= 15, what: `three daemons: finish spread ${spread.toFixed(1)} % (≤ 15)` });
   }
-  checks.push({ ok: three.failed === 0 && three.remoteFiles === three.expectedFiles, what: 'three daemons: every file synced' });
+  checks.push({
+    ok: three.failed === 0 && three.remoteFiles === three.expectedFiles,
+    what: 'three daemons: every file synced',
+  });
 
   // A 429 storm in the middle of a job.
   const stormFiles = smoke ? 30 : 330;
   const stormAfter = smoke ? 1_000 : 20_000;
   for (const retryAfterSeconds of stormRetryAfters) {
-    ctx.log(`case 9: a ${stormMs / 1000}-s storm (retry-after ${retryAfterSeconds} s) ${stormAfter / 1000} s into ${stormFiles} files, server ${limit1}/min`);
+    ctx.log(
+      `case 9: a ${stormMs / 1000}-s storm (retry-after ${retryAfterSeconds} s) ${stormAfter / 1000} s into ${stormFiles} files, server ${limit1}/min`,
+    );
     const r = await runJob(ctx, {
       label: `storm-${retryAfterSeconds}`,
       limit: limit1,
@@ -205,28 +268,68 @@ export const rateLimit: BenchCase = async (ctx) => {
     const back = backTo90(r, limit1);
     const facts = `${r.stats.injected.storm} storm 429s; ${r.failed} failed; ${r.remoteFiles}/${r.expectedFiles} remote; wall ${(r.wallMs / 1000).toFixed(1)} s`;
     // Never back to 90 % means the job ended first (a smoke run's few files): no figure to report.
-    if (back !== null) metrics.push(single(`${stormMs / 1000}-s storm, retry-after ${retryAfterSeconds} s: back to 90 % of the rate after its end`, 'ms', [back], facts));
-    else notes.push(`${stormMs / 1000}-s storm, retry-after ${retryAfterSeconds} s: the job ended before a window reached 90 % of the rate (${facts}).`);
-    if (!smoke) checks.push({ ok: back !== null && back <= 15_000, what: `storm (retry-after ${retryAfterSeconds} s): back to 90 % in ${back === null ? 'never' : `${(back / 1000).toFixed(1)} s`} (≤ 15)` });
-    checks.push({ ok: r.failed === 0 && r.remoteFiles === r.expectedFiles, what: `storm (retry-after ${retryAfterSeconds} s): every file synced, none failed at the end` });
+    if (back !== null)
+      metrics.push(
+        single(
+          `${stormMs / 1000}-s storm, retry-after ${retryAfterSeconds} s: back to 90 % of the rate after its end`,
+          'ms',
+          [back],
+          facts,
+        ),
+      );
+    else
+      notes.push(
+        `${stormMs / 1000}-s storm, retry-after ${retryAfterSeconds} s: the job ended before a window reached 90 % of the rate (${facts}).`,
+      );
+    if (!smoke)
+      checks.push({
+        ok: back !== null && back <= 15_000,
+        what: `storm (retry-after ${retryAfterSeconds} s): back to 90 % in ${back === null ? 'never' : `${(back / 1000).toFixed(1)} s`} (≤ 15)`,
+      });
+    checks.push({
+      ok: r.failed === 0 && r.remoteFiles === r.expectedFiles,
+      what: `storm (retry-after ${retryAfterSeconds} s): every file synced, none failed at the end`,
+    });
   }
 
   // The official SDK script on the same job as the first single run.
-  ctx.log(`case 9: the SDK script (${CONCURRENCY} workers, default retries), ${n1} files, server ${limit1}/min token-bucket`);
+  ctx.log(
+    `case 9: the SDK script (${CONCURRENCY} workers, default retries), ${n1} files, server ${limit1}/min token-bucket`,
+  );
   const sdkDir = path.join(ctx.workDir, 'case9-sdk', 'folder');
   await writeFolder(sdkDir, 'd0', n1);
-  const emulator = await EmulatorProcess.start({ apiKey: BENCH_KEY, faults: { requestsPerMinute: limit1, rateLimitMode: 'token-bucket' } });
+  const emulator = await EmulatorProcess.start({
+    apiKey: BENCH_KEY,
+    faults: { requestsPerMinute: limit1, rateLimitMode: 'token-bucket' },
+  });
   try {
-    const r = await runWorker('sdk-sync-tolerant', { dir: sdkDir, url: emulator.url, concurrency: CONCURRENCY }, { timeoutMs: 30 * 60_000 });
+    const r = await runWorker(
+      'sdk-sync-tolerant',
+      { dir: sdkDir, url: emulator.url, concurrency: CONCURRENCY },
+      { timeoutMs: 30 * 60_000 },
+    );
     const s = await emulator.stats();
     const lost = Number(r.result?.lost ?? NaN);
     const ours = sdkCompare!;
     metrics.push(
       metric(`${n1} files at ${limit1}/min: files lost`, '', [ours.expectedFiles - ours.remoteFiles], [lost]),
-      metric(`${n1} files at ${limit1}/min: wall time`, 'ms', [ours.wallMs], [r.wallMs], 'the SDK script stops early: its lost files are never sent again'),
-      metric(`${n1} files at ${limit1}/min: % of requests answered 429`, '%', [pct(ours.stats.rejected429, ours.stats.requests)], [pct(s.rejected429, s.requests)]),
+      metric(
+        `${n1} files at ${limit1}/min: wall time`,
+        'ms',
+        [ours.wallMs],
+        [r.wallMs],
+        'the SDK script stops early: its lost files are never sent again',
+      ),
+      metric(
+        `${n1} files at ${limit1}/min: % of requests answered 429`,
+        '%',
+        [pct(ours.stats.rejected429, ours.stats.requests)],
+        [pct(s.rejected429, s.requests)],
+      ),
     );
-    notes.push(`SDK script: ${r.result?.uploaded} uploaded, ${lost} lost, ${s.requests} requests, ${s.rejected429} answered 429.`);
+    notes.push(
+      `SDK script: ${r.result?.uploaded} uploaded, ${lost} lost, ${s.requests} requests, ${s.rejected429} answered 429.`,
+    );
   } finally {
     await emulator.close();
   }
@@ -245,9 +348,13 @@ export const rateLimit: BenchCase = async (ctx) => {
       `Reference: a plain script with the official @anthropic-ai/sdk (${CONCURRENCY} workers, default retries, a try/catch per file) on the same ${n1} files at ${limit1}/min.`,
     runs: 1,
     metrics,
-    target: 'one daemon ≥ 95 % of the rate and ≤ 1 % 429s; three daemons ≥ 95 % together, ≤ 2 % 429s, finish within 15 %; back to 90 % within 15 s of a storm; no file failed or lost',
+    target:
+      'one daemon ≥ 95 % of the rate and ≤ 1 % 429s; three daemons ≥ 95 % together, ≤ 2 % 429s, finish within 15 %; back to 90 % within 15 s of a storm; no file failed or lost',
     met: smoke ? null : failedChecks.length === 0,
-    verdict: failedChecks.length === 0 ? checks.map((c) => c.what).join('; ') : `${failedChecks.length} of ${checks.length} not met: ${failedChecks.map((c) => c.what).join('; ')}`,
+    verdict:
+      failedChecks.length === 0
+        ? checks.map((c) => c.what).join('; ')
+        : `${failedChecks.length} of ${checks.length} not met: ${failedChecks.map((c) => c.what).join('; ')}`,
     notes,
   };
 };

@@ -83,12 +83,28 @@ export function ratio(ours: number | null, reference: number | null): number | n
 export function metric(name: string, unit: string, ours: number[], reference: number[], note?: string): Metric {
   const o = median(ours);
   const r = median(reference);
-  return { name, unit, ours: o, reference: r, ratio: ratio(o, r), samples: { ours, reference }, ...(note ? { note } : {}) };
+  return {
+    name,
+    unit,
+    ours: o,
+    reference: r,
+    ratio: ratio(o, r),
+    samples: { ours, reference },
+    ...(note ? { note } : {}),
+  };
 }
 
 /** A metric with only our side (no reference exists). */
 export function single(name: string, unit: string, ours: number[], note?: string): Metric {
-  return { name, unit, ours: median(ours), reference: null, ratio: null, samples: { ours, reference: [] }, ...(note ? { note } : {}) };
+  return {
+    name,
+    unit,
+    ours: median(ours),
+    reference: null,
+    ratio: null,
+    samples: { ours, reference: [] },
+    ...(note ? { note } : {}),
+  };
 }
 
 export const MB = 1024 * 1024;
@@ -111,7 +127,12 @@ export async function ensureDir(dir: string): Promise<string> {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `fn` every `everyMs` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 10,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fn()) return;

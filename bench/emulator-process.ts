@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   process.on('message', (raw) => {
     const m = raw as Command;
     const reply = (value: unknown) => send({ id: m.id, ok: true, value });
-    const fail = (err: unknown) => send({ id: m.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    const fail = (err: unknown) =>
+      send({ id: m.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     (async () => {
       switch (m.cmd) {
         case 'stats':
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
           return reply(n);
         }
         case 'seedCount': {
-          for (let i = 0; i < m.count; i++) await emulator.addFile({ filename: `${m.prefix}-${i}.txt`, bytes: Buffer.from(`content ${i}\n`) });
+          for (let i = 0; i < m.count; i++)
+            await emulator.addFile({ filename: `${m.prefix}-${i}.txt`, bytes: Buffer.from(`content ${i}\n`) });
           return reply(m.count);
         }
         case 'close':

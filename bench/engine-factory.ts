@@ -42,7 +42,14 @@ export function benchConfig(s: EngineSetup): Config {
       timeoutMs: 600_000,
     },
     queue: { concurrency: s.concurrency ?? 4, requestsPerMinute: s.requestsPerMinute ?? 400 },
-    watch: { settleMs: s.settleMs ?? 1000, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 2000 },
+    watch: {
+      settleMs: s.settleMs ?? 1000,
+      ignore: [],
+      include: [],
+      followSymlinks: false,
+      usePolling: false,
+      pollIntervalMs: 2000,
+    },
     sync: {
       maxFileBytes: 500 * 1024 * 1024,
       expiresInSeconds: null,

@@ -13,7 +13,11 @@ import { MB } from './common.js';
 /** A small deterministic PRNG (mulberry32, the emulator's), so every machine gets the same tree. */
 export const prng: (seed: number) => () => number = seededRandom;
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 async function cached(dir: string, make: (dir: string) => Promise<void>): Promise<string> {
   const marker = `${dir}.complete`;
@@ -48,7 +52,10 @@ export async function smallFilesTree(cacheDir: string, count: number): Promise<s
         const size = 1024 + Math.floor(rand() * 63 * 1024);
         const buf = Buffer.allocUnsafe(size);
         for (let o = 0; o < size; o += 4) buf.writeUInt32LE(Math.floor(rand() * 2 ** 32), Math.min(o, size - 4));
-        yield [path.join(dir, `d${String(Math.floor(i / 100)).padStart(2, '0')}`, `f${String(i).padStart(5, '0')}.bin`), buf];
+        yield [
+          path.join(dir, `d${String(Math.floor(i / 100)).padStart(2, '0')}`, `f${String(i).padStart(5, '0')}.bin`),
+          buf,
+        ];
       }
     }
     await writeAll(files());
@@ -76,7 +83,11 @@ export async function tinyTree(cacheDir: string, count: number, folders: number)
  * synchronous calls (a million files: no thread-pool round trip per file). Returns the tree and
  * how long it took to make (0 when it came from the cache).
  */
-export async function emptyTree(cacheDir: string, count: number, folders: number): Promise<{ dir: string; madeMs: number }> {
+export async function emptyTree(
+  cacheDir: string,
+  count: number,
+  folders: number,
+): Promise<{ dir: string; madeMs: number }> {
   const t0 = Date.now();
   let made = false;
   const dir = await cached(path.join(cacheDir, `empty-${count}-in-${folders}`), async (root) => {
@@ -86,7 +97,8 @@ export async function emptyTree(cacheDir: string, count: number, folders: number
     for (let d = 0, i = 0; d < folders && i < count; d++) {
       const folder = path.join(root, `d${String(d).padStart(width, '0')}`);
       mkdirSync(folder);
-      for (let k = 0; k < perFolder && i < count; k++, i++) closeSync(openSync(path.join(folder, `e${String(i).padStart(7, '0')}.txt`), 'w'));
+      for (let k = 0; k < perFolder && i < count; k++, i++)
+        closeSync(openSync(path.join(folder, `e${String(i).padStart(7, '0')}.txt`), 'w'));
       // Let the runner's timers and IPC breathe between folders.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -106,7 +118,9 @@ export async function freeBytes(dir: string): Promise<number> {
 export async function bigFile(file: string, bytes: number, reserveBytes = 2 * 1024 * MB): Promise<string> {
   const free = await freeBytes(path.dirname(file));
   if (free - bytes < reserveBytes) {
-    throw new Error(`not enough free disk in ${path.dirname(file)}: ${Math.round(free / MB)} MB free, need ${Math.round((bytes + reserveBytes) / MB)} MB`);
+    throw new Error(
+      `not enough free disk in ${path.dirname(file)}: ${Math.round(free / MB)} MB free, need ${Math.round((bytes + reserveBytes) / MB)} MB`,
+    );
   }
   const rand = prng(bytes % 2 ** 31);
   const block = Buffer.allocUnsafe(MB);

@@ -127,7 +127,11 @@ export async function runChild(
 ): Promise<ChildRun> {
   const command = options.command ?? process.execPath;
   const started = performance.now();
-  const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -159,12 +163,18 @@ export async function runChild(
   }
   const reported = typeof result?.maxRssBytes === 'number' ? result.maxRssBytes : null;
   if (exitCode !== 0 && !options.allowFailure) {
-    throw new Error(`${path.basename(args[0] ?? command)} exited with ${exitCode}: ${stderr.slice(-2000) || stdout.slice(-2000)}`);
+    throw new Error(
+      `${path.basename(args[0] ?? command)} exited with ${exitCode}: ${stderr.slice(-2000) || stdout.slice(-2000)}`,
+    );
   }
   return { wallMs, exitCode, stdout, stderr, peakRssBytes: reported ?? hwm, result };
 }
 
 /** Runs one task of worker.js (see there) and returns its JSON result with wall time and RSS. */
-export function runWorker(task: string, params: object, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; allowFailure?: boolean } = {}): Promise<ChildRun> {
+export function runWorker(
+  task: string,
+  params: object,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; allowFailure?: boolean } = {},
+): Promise<ChildRun> {
   return runChild([path.join(BENCH_DIST_DIR, 'worker.js'), task, JSON.stringify(params)], options);
 }

@@ -53,7 +53,8 @@ export function renderMarkdown(results: CaseResult[], machine: Machine, command:
   const lines: string[] = [];
   lines.push('# claude-filesync benchmarks');
   lines.push('');
-  if (smoke) lines.push('> **Smoke run (tiny sizes): these figures check that the bench runs, they measure nothing.**', '');
+  if (smoke)
+    lines.push('> **Smoke run (tiny sizes): these figures check that the bench runs, they measure nothing.**', '');
   lines.push(`Reproduce: \`${command}\``);
   lines.push('');
   lines.push('| Machine | |');
@@ -66,8 +67,12 @@ export function renderMarkdown(results: CaseResult[], machine: Machine, command:
   lines.push(`| inotify max_user_watches | ${machine.inotifyMaxUserWatches ?? 'unknown'} |`);
   if (machine.disk) lines.push(`| Disk (df -h of tmpdir) | \`${machine.disk.replace(/\s+/g, ' ')}\` |`);
   lines.push('');
-  lines.push('Everything runs on 127.0.0.1 against the built-in emulator (`src/emulator`), which runs in its own process;');
-  lines.push('each measured program also runs in its own process unless a case says otherwise. Figures are medians over the runs;');
+  lines.push(
+    'Everything runs on 127.0.0.1 against the built-in emulator (`src/emulator`), which runs in its own process;',
+  );
+  lines.push(
+    'each measured program also runs in its own process unless a case says otherwise. Figures are medians over the runs;',
+  );
   lines.push('"ratio" is claude-filesync / reference (lower is better for times and memory, higher for throughput).');
   lines.push('');
   lines.push('## Summary');
@@ -75,7 +80,9 @@ export function renderMarkdown(results: CaseResult[], machine: Machine, command:
   lines.push('| # | Case | Target | Verdict | Why |');
   lines.push('|---|---|---|---|---|');
   for (const r of results) {
-    lines.push(`| ${r.id} | ${r.title} | ${r.target} | ${verdictCell(r)} | ${(r.error ? `failed: ${r.error.split('\n')[0]}` : r.verdict).replace(/\|/g, '\\|')} |`);
+    lines.push(
+      `| ${r.id} | ${r.title} | ${r.target} | ${verdictCell(r)} | ${(r.error ? `failed: ${r.error.split('\n')[0]}` : r.verdict).replace(/\|/g, '\\|')} |`,
+    );
   }
   for (const r of results) {
     lines.push('');
@@ -87,14 +94,18 @@ export function renderMarkdown(results: CaseResult[], machine: Machine, command:
       lines.push('**The case failed:**', '', '```', r.error.slice(0, 4000), '```', '');
     }
     if (r.metrics.length > 0) {
-      lines.push(`Alone: \`npm run bench -- --only ${r.id}${smoke ? ' --smoke' : ''}\`. Runs: ${r.runs}; case took ${(r.durationMs / 1000).toFixed(1)} s; measured ${r.at}${r.commit ? ` on commit ${r.commit}` : ''}.`);
+      lines.push(
+        `Alone: \`npm run bench -- --only ${r.id}${smoke ? ' --smoke' : ''}\`. Runs: ${r.runs}; case took ${(r.durationMs / 1000).toFixed(1)} s; measured ${r.at}${r.commit ? ` on commit ${r.commit}` : ''}.`,
+      );
       lines.push('');
       lines.push('| Metric | claude-filesync | Reference | Ratio | Note |');
       lines.push('|---|---:|---:|---:|---|');
       for (const m of r.metrics) {
         const unit = m.unit ? ` ${m.unit}` : '';
         const cell = (v: number | null) => (v === null ? '—' : `${fmt(v)}${unit}`);
-        lines.push(`| ${m.name} | ${cell(m.ours)} | ${cell(m.reference)} | ${m.ratio === null ? '—' : `${m.ratio.toFixed(2)}x`} | ${m.note ?? ''} |`);
+        lines.push(
+          `| ${m.name} | ${cell(m.ours)} | ${cell(m.reference)} | ${m.ratio === null ? '—' : `${m.ratio.toFixed(2)}x`} | ${m.note ?? ''} |`,
+        );
       }
     }
     lines.push('');

@@ -57,7 +57,9 @@ export interface RunOptions {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR] [--merge] [--render]\n`);
+  process.stderr.write(
+    `${message}\nusage: node dist/bench/run.js [--smoke] [--only 1,3] [--runs K] [--out FILE] [--cache DIR] [--merge] [--render]\n`,
+  );
   process.exit(2);
 }
 
@@ -76,7 +78,8 @@ export function parseArgs(argv: string[]): RunOptions {
       only = value()
         .split(',')
         .map((s) => Number(s.trim()));
-      if (only.some((n) => !CASES.some((c) => c.id === n))) usage(`--only takes case numbers ${CASES.map((c) => c.id).join(', ')}`);
+      if (only.some((n) => !CASES.some((c) => c.id === n)))
+        usage(`--only takes case numbers ${CASES.map((c) => c.id).join(', ')}`);
     } else if (a === '--runs') {
       runs = Number(value());
       if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a positive integer');
@@ -87,14 +90,17 @@ export function parseArgs(argv: string[]): RunOptions {
       // Run nothing: rewrite the Markdown from the JSON beside it.
       only = [];
       merge = true;
-    }
-    else usage(`unknown option ${a}`);
+    } else usage(`unknown option ${a}`);
   }
   return {
     smoke,
     only,
     runs: runs ?? (smoke ? 1 : 3),
-    out: out ?? (smoke ? path.join(os.tmpdir(), `claude-filesync-bench-smoke-${process.pid}.md`) : path.join(REPO_ROOT, 'bench', 'RESULTS.md')),
+    out:
+      out ??
+      (smoke
+        ? path.join(os.tmpdir(), `claude-filesync-bench-smoke-${process.pid}.md`)
+        : path.join(REPO_ROOT, 'bench', 'RESULTS.md')),
     cacheDir,
     merge,
   };
@@ -121,11 +127,13 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
       const load = os.loadavg()[0] ?? 0;
       try {
         const r = await c.run(ctx);
-        r.notes.push(`1-minute load average when the case started: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine shares them).`);
+        r.notes.push(
+          `1-minute load average when the case started: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine shares them).`,
+        );
         results.push({ ...r, id: c.id, durationMs: performance.now() - t0, at: new Date().toISOString(), commit });
         ctx.log(`case ${c.id}: ${r.met === null ? 'no verdict' : r.met ? 'met' : 'NOT met'}: ${r.verdict}`);
       } catch (err) {
-        const error = err instanceof Error ? err.stack ?? err.message : String(err);
+        const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
         ctx.log(`case ${c.id} failed: ${error}`);
         results.push({
           id: c.id,
@@ -150,14 +158,20 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
     await rm(workDir, { recursive: true, force: true });
   }
   // What reproduces the whole file: the flags that change what is measured, not where it goes.
-  const flags = [...(options.smoke ? ['--smoke'] : []), ...(argv.includes('--runs') ? ['--runs', String(options.runs)] : [])];
+  const flags = [
+    ...(options.smoke ? ['--smoke'] : []),
+    ...(argv.includes('--runs') ? ['--runs', String(options.runs)] : []),
+  ];
   const command = flags.length ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
-  const jsonOut = options.out.replace(/\.md$/, '') + '.json';
+  const jsonOut = `${options.out.replace(/\.md$/, '')}.json`;
   const all = options.merge ? await mergeWith(jsonOut, results) : results;
   const markdown = renderMarkdown(all, machine, command, options.smoke);
   await ensureDir(path.dirname(options.out));
   await writeFile(options.out, markdown);
-  await writeFile(jsonOut, `${JSON.stringify({ machine, smoke: options.smoke, runs: options.runs, results: all }, null, 2)}\n`);
+  await writeFile(
+    jsonOut,
+    `${JSON.stringify({ machine, smoke: options.smoke, runs: options.runs, results: all }, null, 2)}\n`,
+  );
   ctx.log(`wrote ${options.out} and ${jsonOut}`);
   return results;
 }
@@ -166,7 +180,13 @@ export async function runBench(options: RunOptions, argv: string[]): Promise<Cas
 function codeCommit(): string | null {
   if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || null
+    );
   } catch {
     return null;
   }

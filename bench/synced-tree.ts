@@ -40,7 +40,8 @@ export function syncedTree(ctx: BenchContext): Promise<SyncedTree> {
     t = Date.now();
     const adopt = await runWorker('adopt', { dir, stateDir, url: emulator.url }, { timeoutMs: 30 * 60_000 });
     const adopted = Number(adopt.result?.adopted ?? 0);
-    if (adopted !== files) throw new Error(`adoption built ${adopted} rows for ${files} files: ${adopt.stdout.slice(-500)}`);
+    if (adopted !== files)
+      throw new Error(`adoption built ${adopted} rows for ${files} files: ${adopt.stdout.slice(-500)}`);
     ctx.log(`index built in ${Date.now() - t} ms`);
     return { dir, stateDir, emulator, files, folders, setupMs: { seed, adopt: Date.now() - t } };
   })();

@@ -132,7 +132,9 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const files = await listFiles(dir);
     let uploaded = 0;
     await runPool(files, num(p, 'concurrency', 4), async (rel) => {
-      await client.files.upload({ file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')) });
+      await client.files.upload({
+        file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')),
+      });
       uploaded++;
     });
     return { ms: performance.now() - t0, uploaded };
@@ -153,14 +155,22 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const failed: string[] = [];
     await runPool(files, num(p, 'concurrency', 4), async (rel) => {
       try {
-        await client.files.upload({ file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')) });
+        await client.files.upload({
+          file: await toFile(fs.createReadStream(path.join(dir, rel)), rel.split('/').join('__')),
+        });
         uploaded++;
       } catch (err) {
         failed.push(`${rel}: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
-    if (failed.length > 0 && p['exitOnFailure'] === true) process.exitCode = 1;
-    return { ms: performance.now() - t0, uploaded, lost: failed.length, failed: failed.length, firstFailures: failed.slice(0, 3) };
+    if (failed.length > 0 && p.exitOnFailure === true) process.exitCode = 1;
+    return {
+      ms: performance.now() - t0,
+      uploaded,
+      lost: failed.length,
+      failed: failed.length,
+      firstFailures: failed.slice(0, 3),
+    };
   },
 
   /** Case 6: one big upload through our client, streamed from the path. */
@@ -186,7 +196,13 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   /** Setup of cases 3 and 7: builds the index by adopting the seeded remote copies. */
   async adopt(p) {
     const { buildEngine } = await import('./engine-factory.js');
-    const b = buildEngine({ dir: str(p, 'dir'), stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: false, requestsPerMinute: 1_000_000 });
+    const b = buildEngine({
+      dir: str(p, 'dir'),
+      stateDir: str(p, 'stateDir'),
+      baseURL: str(p, 'url'),
+      watch: false,
+      requestsPerMinute: 1_000_000,
+    });
     const t0 = performance.now();
     const report = await b.engine.reconcile({ adopt: true });
     await b.engine.onIdle();
@@ -202,14 +218,27 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const { buildEngine } = await import('./engine-factory.js');
     const io0 = procIo();
     const t0 = performance.now();
-    const b = buildEngine({ dir, stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: false, requestsPerMinute: num(p, 'requestsPerMinute', 400) });
+    const b = buildEngine({
+      dir,
+      stateDir: str(p, 'stateDir'),
+      baseURL: str(p, 'url'),
+      watch: false,
+      requestsPerMinute: num(p, 'requestsPerMinute', 400),
+    });
     await b.engine.start();
     await b.engine.onIdle();
     const ms = performance.now() - t0;
     const io1 = procIo();
     const counts = b.index.countByState();
     await b.close();
-    return { ms, opens: counter.opens, openedPaths: counter.paths, rchar: io1.rchar - io0.rchar, readBytes: io1.readBytes - io0.readBytes, counts };
+    return {
+      ms,
+      opens: counter.opens,
+      openedPaths: counter.paths,
+      rchar: io1.rchar - io0.rchar,
+      readBytes: io1.readBytes - io0.readBytes,
+      counts,
+    };
   },
 
   /**
@@ -227,7 +256,14 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const abs = (rel: string) => path.join(dir, ...rel.split('/'));
     const originals = await Promise.all(files.map((rel) => fsp.readFile(abs(rel))));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    const b = buildEngine({ dir, stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: true, settleMs: num(p, 'settleMs', 1000), requestsPerMinute: 400 });
+    const b = buildEngine({
+      dir,
+      stateDir: str(p, 'stateDir'),
+      baseURL: str(p, 'url'),
+      watch: true,
+      settleMs: num(p, 'settleMs', 1000),
+      requestsPerMinute: 400,
+    });
     const t0 = performance.now();
     let liveMs: number | null = null;
     let startupMs: number | null = null;
@@ -238,7 +274,7 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
       const from = performance.now();
       for (;;) {
         const row = b.index.get(rel);
-        if (row && row.fileId && row.remoteSha256 === sha) return;
+        if (row?.fileId && row.remoteSha256 === sha) return;
         if (performance.now() - from > limitMs) throw new Error(`${rel}: new content not remote after ${limitMs} ms`);
         await sleep(5);
       }
@@ -250,7 +286,14 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
       await fsp.writeFile(abs(rel), content);
       const at = performance.now();
       await remoteHolds(rel, digest(content), 300_000);
-      return { atMs: at - t0, toRemoteMs: performance.now() - at, liveAtChange, reconcileAtChange, reconcileAtRemote: b.engine.status().reconcile ?? null, liveAtRemote: liveMs !== null };
+      return {
+        atMs: at - t0,
+        toRemoteMs: performance.now() - at,
+        liveAtChange,
+        reconcileAtChange,
+        reconcileAtRemote: b.engine.status().reconcile ?? null,
+        liveAtRemote: liveMs !== null,
+      };
     };
     await sleep(1000 - (performance.now() - t0));
     const early = change(files[0] as string);
@@ -285,11 +328,24 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const matcher = createIgnoreMatcher({ ignore: [], include: [] });
     const io0 = procIo();
     const t0 = performance.now();
-    const result = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup: (rel: string) => rows.get(rel) });
+    const result = await scanTree(dir, {
+      matcher,
+      followSymlinks: false,
+      maxFileBytes: 500 * 1024 * 1024,
+      lookup: (rel: string) => rows.get(rel),
+    });
     const ms = performance.now() - t0;
     const io1 = procIo();
     const stats = (result as unknown as { stats?: Record<string, unknown> }).stats ?? null;
-    return { ms, files: result.files.length, errors: result.errors.length, opens: counter.opens, rchar: io1.rchar - io0.rchar, readBytes: io1.readBytes - io0.readBytes, stats };
+    return {
+      ms,
+      files: result.files.length,
+      errors: result.errors.length,
+      opens: counter.opens,
+      rchar: io1.rchar - io0.rchar,
+      readBytes: io1.readBytes - io0.readBytes,
+      stats,
+    };
   },
 
   /**
@@ -310,9 +366,24 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const flush = () => {
       index.transaction(() => {
         for (const { path: rel, st } of batch) {
-          index.observe({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: empty });
+          index.observe({
+            path: rel,
+            size: st.size,
+            mtimeMs: st.mtimeMs,
+            ino: st.ino,
+            ctimeMs: st.ctimeMs,
+            sha256: empty,
+          });
           const remoteName = remoteNameFor(rel, empty, null);
-          index.adopt(rel, { fileId: `file_${String(rows++).padStart(24, '0')}`, remoteName, size: 0, sha256: empty, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' });
+          index.adopt(rel, {
+            fileId: `file_${String(rows++).padStart(24, '0')}`,
+            remoteName,
+            size: 0,
+            sha256: empty,
+            createdAt: 1_700_000_000_000,
+            expiresAt: null,
+            mimeType: 'text/plain',
+          });
         }
       });
       batch = [];
@@ -360,11 +431,26 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const table = index.listingTable();
     const rows = index.planRows();
     for (let i = 0; i < rows.length; i += 1000) {
-      table.add(rows.slice(i, i + 1000).map((r) => ({ id: r.fileId ?? '', filename: r.remoteName ?? '', size: r.size, createdAt: 1_700_000_000_000, expiresAt: null, mimeType: 'text/plain' })));
+      table.add(
+        rows.slice(i, i + 1000).map((r) => ({
+          id: r.fileId ?? '',
+          filename: r.remoteName ?? '',
+          size: r.size,
+          createdAt: 1_700_000_000_000,
+          expiresAt: null,
+          mimeType: 'text/plain',
+        })),
+      );
     }
     lap('listingTableMs');
     const matcher = createIgnoreMatcher({ ignore: [], include: [] });
-    const scan = await scanTree(dir, { matcher, followSymlinks: false, maxFileBytes: 500 * 1024 * 1024, lookup, unchangedAsRows: true });
+    const scan = await scanTree(dir, {
+      matcher,
+      followSymlinks: false,
+      maxFileBytes: 500 * 1024 * 1024,
+      lookup,
+      unchangedAsRows: true,
+    });
     lap('scanMs');
     const plan = planSync({
       rows: index.planRows(),
@@ -374,11 +460,33 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
       local: snapshotFromScan(scan),
       remote: table,
       now: Date.now(),
-      options: { adopt: false, deleteUnmanaged: false, allowMassDelete: false, maxDeletePercent: 50, maxDeleteFloor: 10, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS, ownerTag: null },
+      options: {
+        adopt: false,
+        deleteUnmanaged: false,
+        allowMassDelete: false,
+        maxDeletePercent: 50,
+        maxDeleteFloor: 10,
+        intentSkewMs: INTENT_SKEW_MS,
+        expiryMarginMs: EXPIRY_MARGIN_MS,
+        ownerTag: null,
+      },
     });
     lap('planMs');
-    const work = plan.uploads.length + plan.deletes.length + plan.removals.length + plan.observe.length + plan.adoptions.length + plan.unmanaged.length;
-    const result = { ...stage, files: scan.files.length + scan.unchanged.size, listed: table.size, hashed: scan.stats.hashed, work, heapUsedBytes: process.memoryUsage().heapUsed };
+    const work =
+      plan.uploads.length +
+      plan.deletes.length +
+      plan.removals.length +
+      plan.observe.length +
+      plan.adoptions.length +
+      plan.unmanaged.length;
+    const result = {
+      ...stage,
+      files: scan.files.length + scan.unchanged.size,
+      listed: table.size,
+      hashed: scan.stats.hashed,
+      work,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+    };
     index.close();
     return result;
   },
@@ -436,7 +544,13 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
   /** Case 7: one reconcile (listing + scan + plan) over a synced tree and its remote copies. */
   async reconcile(p) {
     const { buildEngine } = await import('./engine-factory.js');
-    const b = buildEngine({ dir: str(p, 'dir'), stateDir: str(p, 'stateDir'), baseURL: str(p, 'url'), watch: false, requestsPerMinute: num(p, 'requestsPerMinute', 400) });
+    const b = buildEngine({
+      dir: str(p, 'dir'),
+      stateDir: str(p, 'stateDir'),
+      baseURL: str(p, 'url'),
+      watch: false,
+      requestsPerMinute: num(p, 'requestsPerMinute', 400),
+    });
     const t0 = performance.now();
     const report = await b.engine.reconcile({});
     await b.engine.onIdle();
@@ -475,7 +589,15 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const watches = inotifyWatches();
     const rssReady = process.memoryUsage().rss;
     await w.close();
-    return { ms, mode: w.mode, backend: w.backend, warnings, inotifyWatches: watches, rssBeforeBytes: rssBefore, rssReadyBytes: rssReady };
+    return {
+      ms,
+      mode: w.mode,
+      backend: w.backend,
+      warnings,
+      inotifyWatches: watches,
+      rssBeforeBytes: rssBefore,
+      rssReadyBytes: rssReady,
+    };
   },
 
   /** Case 5: sha256 of one file with src/scan/hash.ts. */

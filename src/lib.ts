@@ -17,7 +17,10 @@ export type { BlockType, FilesyncIndex, IndexedFile, OpenIndexOptions } from './
 /** The index file of the asked target, or the only one in the state directory. */
 function indexFor(stateDir: string, target: string | undefined): string {
   if (target !== undefined) {
-    return indexFile(stateDir, targetKey(target === 'emulator' ? { target: 'emulator', baseURL: '' } : { target: 'api', baseURL: target }));
+    return indexFile(
+      stateDir,
+      targetKey(target === 'emulator' ? { target: 'emulator', baseURL: '' } : { target: 'api', baseURL: target }),
+    );
   }
   const files = targetIndexes(stateDir);
   if (files.length === 1) return files[0] as string;

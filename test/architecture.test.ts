@@ -37,7 +37,8 @@ function cruise(): { violations: Violation[]; modules: number } {
 }
 
 function describeViolation(v: Violation): string {
-  const cycle = v.cycle && v.cycle.length > 0 ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name)].join(' -> ')})` : '';
+  const cycle =
+    v.cycle && v.cycle.length > 0 ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name)].join(' -> ')})` : '';
   return `${v.rule.name}: ${v.from} -> ${v.to}${cycle}`;
 }
 
@@ -56,7 +57,8 @@ function codeOf(file: string): string {
     .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
-const CLOCK_OR_TIMER = /\b(Date\.now|performance\.now|setTimeout|setInterval|setImmediate|queueMicrotask)\b|new Date\(\s*\)/;
+const CLOCK_OR_TIMER =
+  /\b(Date\.now|performance\.now|setTimeout|setInterval|setImmediate|queueMicrotask)\b|new Date\(\s*\)/;
 
 describe('the pure parts take time as an argument', () => {
   it.each([

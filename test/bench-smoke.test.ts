@@ -33,12 +33,21 @@ describe('bench --smoke', () => {
   let run: { code: number | null; stderr: string } = { code: null, stderr: '' };
 
   beforeAll(async () => {
-    if (!existsSync(RUN)) spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'ignore' });
+    if (!existsSync(RUN))
+      spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')],
+        { stdio: 'ignore' },
+      );
     tmp = await mkdtemp(path.join(os.tmpdir(), 'cfs-bench-smoke-'));
     run = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [RUN, '--smoke', '--out', path.join(tmp, 'RESULTS.md'), '--cache', path.join(tmp, 'cache')], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [RUN, '--smoke', '--out', path.join(tmp, 'RESULTS.md'), '--cache', path.join(tmp, 'cache')],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.once('error', reject);

@@ -16,8 +16,22 @@ import { DEFAULT_MAX_RETRIES } from './retry.js';
 import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
 import { RECENT_UPLOADS_WINDOW_MS, RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
-import { DEFAULT_LIST_LIMIT, DEFAULT_RECOVERY_LIST_LIMIT, DEFAULT_TIMEOUT_MS, INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
-import { type FilesApi, type FilesClientOptions, type ListOptions, type ListPage, type RecentFiles, type UploadOptions, type UploadResult, type UploadSource } from './types.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_RECOVERY_LIST_LIMIT,
+  DEFAULT_TIMEOUT_MS,
+  INTENT_CLOCK_SKEW_MS,
+} from '../files-api/limits.js';
+import type {
+  FilesApi,
+  FilesClientOptions,
+  ListOptions,
+  ListPage,
+  RecentFiles,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from './types.js';
 import { DEFAULT_BASE_URL, type ApiShape, type DeletedFile, type FileMetadata } from '../files-api/wire.js';
 
 export { asFileMetadata } from './transport.js';
@@ -94,7 +108,9 @@ export class FilesClient implements FilesApi {
       ['recoveryWindowMs', options.recoveryWindowMs, 0],
     ] as const) {
       if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-        throw new ConfigError(`Expected ${name} to be an integer >= ${min}, got ${JSON.stringify(value)} (${typeof value}).`);
+        throw new ConfigError(
+          `Expected ${name} to be an integer >= ${min}, got ${JSON.stringify(value)} (${typeof value}).`,
+        );
       }
     }
     if (options.recoveryListLimit !== undefined && options.recoveryListLimit > 1000) {
@@ -133,7 +149,10 @@ export class FilesClient implements FilesApi {
     this.#recent = new RecentUploadsLookup(async () => {
       const query = { limit: this.options.recoveryListLimit };
       const page = await this.listPage(query);
-      return { files: page.data, complete: (this.shape === 'beta' ? nextBetaQuery : nextGaQuery)(query, page) === null };
+      return {
+        files: page.data,
+        complete: (this.shape === 'beta' ? nextBetaQuery : nextGaQuery)(query, page) === null,
+      };
     }, this.options.recoveryWindowMs);
   }
 
@@ -158,7 +177,8 @@ export class FilesClient implements FilesApi {
       signal: options.signal,
       consume: (body, touch) => this.#transport.json(body, touch),
       // A 404 after an attempt that got no answer: the lost attempt did the work.
-      onFailure: (failed) => (failed.earlierUnanswered && failed.status === 404 ? { value: { id: fileId, type: 'file_deleted' } } : undefined),
+      onFailure: (failed) =>
+        failed.earlierUnanswered && failed.status === 404 ? { value: { id: fileId, type: 'file_deleted' } } : undefined,
     });
   }
 
@@ -242,7 +262,10 @@ export class FilesClient implements FilesApi {
     }
     if (this.shape === 'ga') {
       if (options.beforeId !== undefined || options.afterId !== undefined) {
-        throw new BadRequestError('E_API_BAD_OPTION', 'beforeId/afterId need the beta API shape; the GA shape pages with cursors.');
+        throw new BadRequestError(
+          'E_API_BAD_OPTION',
+          'beforeId/afterId need the beta API shape; the GA shape pages with cursors.',
+        );
       }
       if (options.ids !== undefined) {
         const ids = [...new Set(options.ids)];

@@ -243,7 +243,8 @@ function classFor(status: number): StatusClass {
 
 /** Hints for the documented stable cause codes (docs/files-api-facts.md §10), which beat the status hint. */
 const ERROR_CODE_HINTS: Record<string, string> = {
-  file_not_downloadable: 'Only files created by skills or the code execution tool can be downloaded; uploaded files cannot.',
+  file_not_downloadable:
+    'Only files created by skills or the code execution tool can be downloaded; uploaded files cannot.',
   storage_quota_exceeded: "The organization's Files API storage is full; delete files you no longer need.",
   file_expired: 'The file is past its expires_at; upload it again.',
 };

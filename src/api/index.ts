@@ -10,5 +10,12 @@ export * from '../files-api/limits.js';
 export * from './errors.js';
 export * from './types.js';
 export * from '../files-api/wire.js';
-export { type ListQuery } from './pagination.js';
-export { decideRetry, isRetryable, retryDelay, defaultBackoffMs, type AttemptOutcome, type RetryDecision } from './retry.js';
+export type { ListQuery } from './pagination.js';
+export {
+  decideRetry,
+  isRetryable,
+  retryDelay,
+  defaultBackoffMs,
+  type AttemptOutcome,
+  type RetryDecision,
+} from './retry.js';

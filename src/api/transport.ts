@@ -29,7 +29,7 @@ import {
   type AttemptOutcome,
 } from './retry.js';
 import { MAX_ERROR_BODY_BYTES } from '../files-api/limits.js';
-import { type FilesClientOptions } from './types.js';
+import type { FilesClientOptions } from './types.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata } from '../files-api/wire.js';
 
 export interface TransportOptions {
@@ -367,7 +367,8 @@ export class Transport {
     }
     // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
     // retried, and an upload first looks for the file it may have stored.
-    if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE') return { outcome: { kind: 'connection' }, error: err };
+    if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE')
+      return { outcome: { kind: 'connection' }, error: err };
     if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
     const code = errorCodeOf(err);
     if (timedOut || (code !== undefined && TIMEOUT_ERROR_CODES.has(code))) {
@@ -385,10 +386,14 @@ export class Transport {
       const outcome: AttemptOutcome = { kind: 'fatal' };
       return {
         outcome,
-        error: new APIConnectionError(`The Files API client is closed (${where}).`, { retryable: isRetryable(outcome), cause: err }),
+        error: new APIConnectionError(`The Files API client is closed (${where}).`, {
+          retryable: isRetryable(outcome),
+          cause: err,
+        }),
       };
     }
-    if (code !== undefined && LOCAL_FAILURE_ERROR_CODES.has(code)) return { outcome: { kind: 'fatal' }, error: err as Error };
+    if (code !== undefined && LOCAL_FAILURE_ERROR_CODES.has(code))
+      return { outcome: { kind: 'fatal' }, error: err as Error };
     const detail = err instanceof Error ? redact(err.message, this.options.apiKey) : 'unknown error';
     const outcome: AttemptOutcome = { kind: 'connection' };
     return {

@@ -33,7 +33,11 @@ type OpenedSource = Exclude<UploadSource, { path: string }> | { handle: FileHand
  * streamed from disk (at most the stat'ed size, so a growing file is not over-sent; a shrinking one
  * aborts with UploadSourceError). The returned sha256 is of the bytes that were sent.
  */
-export async function uploadFile(ctx: UploadContext, source: UploadSource, options: UploadOptions): Promise<UploadResult> {
+export async function uploadFile(
+  ctx: UploadContext,
+  source: UploadSource,
+  options: UploadOptions,
+): Promise<UploadResult> {
   if (!('path' in source)) return uploadOpened(ctx, source, options);
   // Open once, without following a final symlink, and send every attempt from that one file:
   // a path swapped for a link between attempts can never make a retry read something else.
@@ -41,11 +45,16 @@ export async function uploadFile(ctx: UploadContext, source: UploadSource, optio
   try {
     const st = await handle.stat();
     if (options.expectedIno !== undefined && st.ino !== options.expectedIno) {
-      throw new UploadSourceError(`${source.path} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
+      throw new UploadSourceError(
+        `${source.path} is no longer the file that was scanned (it was replaced); not uploaded.`,
+        st.size,
+        st.size,
+      );
     }
     // A small file is read whole now, before the request waits for its turn, and every attempt
     // sends those bytes: no file read while a request slot is held, and no re-read per retry.
-    if (st.size <= WHOLE_READ_BYTES) return await uploadOpened(ctx, { bytes: await readWhole(handle, st.size, source.path) }, options);
+    if (st.size <= WHOLE_READ_BYTES)
+      return await uploadOpened(ctx, { bytes: await readWhole(handle, st.size, source.path) }, options);
     return await uploadOpened(ctx, { handle }, options);
   } finally {
     await handle.close().catch(() => undefined);
@@ -55,9 +64,13 @@ export async function uploadFile(ctx: UploadContext, source: UploadSource, optio
 async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: UploadOptions): Promise<UploadResult> {
   const problem = filenameProblem(options.filename);
   if (problem !== null) {
-    throw new BadRequestError('E_API_BAD_FILENAME', `The remote filename ${JSON.stringify(options.filename)} ${problem}.`, {
-      hint: 'Rename the file, or let the sync engine derive a valid remote name.',
-    });
+    throw new BadRequestError(
+      'E_API_BAD_FILENAME',
+      `The remote filename ${JSON.stringify(options.filename)} ${problem}.`,
+      {
+        hint: 'Rename the file, or let the sync engine derive a valid remote name.',
+      },
+    );
   }
   const fields: Array<[string, string]> = [];
   if (options.expiresInSeconds !== undefined) {
@@ -128,12 +141,21 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
  * same filename and size, created no earlier than the attempt's start minus the clock-skew
  * allowance. The SDKs skip this and upload a second copy.
  */
-async function recoverLostUpload(ctx: UploadContext, options: UploadOptions, size: number, since: number): Promise<FileMetadata | undefined> {
+async function recoverLostUpload(
+  ctx: UploadContext,
+  options: UploadOptions,
+  size: number,
+  since: number,
+): Promise<FileMetadata | undefined> {
   const { files: newest } = await ctx.recentFiles(options.signal);
   const earliest = since - ctx.recoveryClockSkewMs;
   const excluded = new Set(options.recoveryExcludeIds ?? []);
   return newest.find(
-    (f) => f.filename === options.filename && f.size_bytes === size && Date.parse(f.created_at) >= earliest && !excluded.has(f.id),
+    (f) =>
+      f.filename === options.filename &&
+      f.size_bytes === size &&
+      Date.parse(f.created_at) >= earliest &&
+      !excluded.has(f.id),
   );
 }
 
@@ -163,7 +185,11 @@ async function readWhole(handle: FileHandle, size: number, path: string): Promis
     if (total > size) break;
   }
   if (total !== size) {
-    throw new UploadSourceError(`${path} changed while it was read (${total > size ? 'it grew' : `it has ${total} of the ${size} bytes stat reported`}); not uploaded.`, size, total);
+    throw new UploadSourceError(
+      `${path} changed while it was read (${total > size ? 'it grew' : `it has ${total} of the ${size} bytes stat reported`}); not uploaded.`,
+      size,
+      total,
+    );
   }
   return buf.subarray(0, size);
 }

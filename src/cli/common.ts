@@ -34,9 +34,19 @@ export function addCommonOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]));
 }
 
-export function loadConfig(env: CommandEnv, opts: CommonOptions, options: { allowMissingKey?: boolean } = {}): ResolvedConfig {
+export function loadConfig(
+  env: CommandEnv,
+  opts: CommonOptions,
+  options: { allowMissingKey?: boolean } = {},
+): ResolvedConfig {
   const resolved = resolveConfig({
-    flags: { dir: opts.dir, stateDir: opts.stateDir, config: opts.config, logLevel: opts.logLevel, metrics: opts.metrics },
+    flags: {
+      dir: opts.dir,
+      stateDir: opts.stateDir,
+      config: opts.config,
+      logLevel: opts.logLevel,
+      metrics: opts.metrics,
+    },
     env: env.ctx.env,
     cwd: env.ctx.cwd,
     platform: env.ctx.platform,

@@ -29,9 +29,21 @@ export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
     ...list(`${would}uploaded`, r.uploaded, (p) => p),
     ...list(`${would}deleted`, r.deleted, (d) => `${d.fileId} ${d.path ?? d.remoteName ?? ''} (${d.reason})`),
     ...list(`${would}adopted`, r.adopted, (a) => `${a.fileId} ${a.path}`),
-    ...list('unmanaged remote files, left alone (--adopt or --delete-unmanaged)', r.unmanaged, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
-    ...list('orphans: remote files with our owner tag that no file uses, left alone (--delete-orphans)', r.orphans, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
-    ...list("another owner's remote files (another host or folder), never touched", r.foreign, (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`),
+    ...list(
+      'unmanaged remote files, left alone (--adopt or --delete-unmanaged)',
+      r.unmanaged,
+      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+    ),
+    ...list(
+      'orphans: remote files with our owner tag that no file uses, left alone (--delete-orphans)',
+      r.orphans,
+      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+    ),
+    ...list(
+      "another owner's remote files (another host or folder), never touched",
+      r.foreign,
+      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+    ),
     ...list('skipped', r.skipped, (s) => `${s.path}: ${s.reason}`),
     ...list('failed', r.failed, (f) => `${f.path}: ${f.error}`),
   ];
@@ -42,7 +54,8 @@ export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
 
 export function formatStatus(s: StatusReport): string {
   const t = s.target;
-  const target = t.kind === 'emulator' ? `built-in emulator${s.running ? ` at ${t.baseURL}` : ''}` : `${t.baseURL} (${t.shape} API)`;
+  const target =
+    t.kind === 'emulator' ? `built-in emulator${s.running ? ` at ${t.baseURL}` : ''}` : `${t.baseURL} (${t.shape} API)`;
   const lines = [
     `claude-filesync: ${s.running ? `running (pid ${s.pid ?? '?'})` : 'not running'}`,
     `folder:   ${s.dir}`,
@@ -52,23 +65,39 @@ export function formatStatus(s: StatusReport): string {
   ];
   if (s.running) {
     const paused = s.queue.pausedUntil ? `, paused until ${s.queue.pausedUntil}` : '';
-    lines.push(`queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`);
+    lines.push(
+      `queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`,
+    );
     lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
   }
   lines.push(...formatActivity(s));
   if (s.apiProblem) {
     const p = s.apiProblem;
-    lines.push(`problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`);
+    lines.push(
+      `problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`,
+    );
     lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
   }
   if (s.reconcile) lines.push(formatReconcileProgress(s.reconcile));
   const lr = s.lastReconcile;
-  lines.push(`last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`);
-  if (lr?.orphans) lines.push(`orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`);
+  lines.push(
+    `last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`,
+  );
+  if (lr?.orphans)
+    lines.push(
+      `orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`,
+    );
   if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
   lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
   lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
-  lines.push(...list('unreadable folders (nothing under them syncs)', s.unreadableDirs ?? [], (d) => `${d.path || '.'}/: ${d.reason}`, 20));
+  lines.push(
+    ...list(
+      'unreadable folders (nothing under them syncs)',
+      s.unreadableDirs ?? [],
+      (d) => `${d.path || '.'}/: ${d.reason}`,
+      20,
+    ),
+  );
   lines.push(...list('not usable as documents', s.notDocuments, (k) => `${k.path}: ${k.reason}`, 20));
   return `${lines.join('\n')}\n`;
 }
@@ -98,13 +127,16 @@ function formatActivity(s: StatusReport): string[] {
   const lines = [`last upload: ${a.lastUploadAt ?? 'none yet'}`];
   if (a.oldestPending) {
     const what = a.oldestPending.kind === 'delete' ? 'remote delete of ' : '';
-    lines.push(`waiting:  ${a.backlog} to do; oldest: ${what}${a.oldestPending.path ?? '?'}, since ${a.oldestPending.since} (${formatDuration(a.oldestPending.waitingMs)})`);
+    lines.push(
+      `waiting:  ${a.backlog} to do; oldest: ${what}${a.oldestPending.path ?? '?'}, since ${a.oldestPending.since} (${formatDuration(a.oldestPending.waitingMs)})`,
+    );
   }
   if (a.requestsLastMinute !== null) lines.push(`rate:     ${a.requestsLastMinute} requests in the last minute`);
   const r = a.rateLimited;
   if (r) {
     const paused = r.pausedUntil ? `, paused until ${r.pausedUntil}` : '';
-    const eta = r.doneBy && r.etaMs !== null ? `; backlog done in about ${formatDuration(r.etaMs)} (by ${r.doneBy})` : '';
+    const eta =
+      r.doneBy && r.etaMs !== null ? `; backlog done in about ${formatDuration(r.etaMs)} (by ${r.doneBy})` : '';
     lines.push(`rate limited: ${r.currentRpm} of ${r.configuredRpm} requests per minute${paused}${eta}`);
   }
   return lines;
@@ -124,7 +156,10 @@ export function formatDuration(ms: number): string {
 export function formatEntries(entries: readonly FileEntry[]): string {
   if (entries.length === 0) return 'no files indexed yet\n';
   return `${entries
-    .map((e) => `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}${e.note ? `  (${e.note})` : ''}`)
+    .map(
+      (e) =>
+        `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}${e.note ? `  (${e.note})` : ''}`,
+    )
     .join('\n')}\n`;
 }
 

@@ -9,7 +9,20 @@ import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetK
 import type { StatusReport } from '../engine/contract.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../store/store.js';
-import { buildActivity, buildStatus, countsWithHeld, heldStatus, lastErrorsFromRows, readHeld, readUnreadableDirs, toEntry, unreadableDirEntry, WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../engine/report.js';
+import {
+  buildActivity,
+  buildStatus,
+  countsWithHeld,
+  heldStatus,
+  lastErrorsFromRows,
+  readHeld,
+  readUnreadableDirs,
+  toEntry,
+  unreadableDirEntry,
+  WORKSPACE_META,
+  WORKSPACE_SEEN_META,
+  workspaceHold,
+} from '../engine/report.js';
 import type { FileEntry } from '../engine/contract.js';
 
 /**
@@ -19,7 +32,8 @@ import type { FileEntry } from '../engine/contract.js';
  */
 export function openIndexReadonly(config: Config): IndexStore | null {
   let file = indexFile(config.stateDir, targetKey(config.api));
-  if (!existsSync(file) && existsSync(legacyIndexFile(config.stateDir)) && targetIndexes(config.stateDir).length === 0) file = legacyIndexFile(config.stateDir);
+  if (!existsSync(file) && existsSync(legacyIndexFile(config.stateDir)) && targetIndexes(config.stateDir).length === 0)
+    file = legacyIndexFile(config.stateDir);
   try {
     return IndexStore.open(file, { readonly: true });
   } catch (err) {
@@ -38,7 +52,10 @@ export function offlineEntries(index: IndexStore | null): FileEntry[] {
 }
 
 /** What `id` learns from the index alone: the synced id, else the state that says why not. */
-export function offlineId(index: IndexStore | null, rel: string): { fileId: string | null; state: FileEntry['state'] | null } {
+export function offlineId(
+  index: IndexStore | null,
+  rel: string,
+): { fileId: string | null; state: FileEntry['state'] | null } {
   const row = index?.get(rel);
   if (!index || !row) return { fileId: null, state: null };
   if (readHeld(index).has(rel)) return { fileId: null, state: 'held' };
@@ -48,7 +65,10 @@ export function offlineId(index: IndexStore | null, rel: string): { fileId: stri
 export function offlineStatus(config: Config, index: IndexStore | null, now: number = Date.now()): StatusReport {
   const rows = index ? index.all() : [];
   const held = index ? readHeld(index) : new Set<string>();
-  const counts = countsWithHeld(index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 }, rows.filter((r) => held.has(r.path)));
+  const counts = countsWithHeld(
+    index ? index.countByState() : { pending: 0, synced: 0, failed: 0, skipped: 0 },
+    rows.filter((r) => held.has(r.path)),
+  );
   const deletes = index ? index.deleteBacklog() : { oldest: undefined, count: 0 };
   let lastReconcile: StatusReport['lastReconcile'] = null;
   const meta = index?.getMeta(LAST_RECONCILE_META);
@@ -72,7 +92,9 @@ export function offlineStatus(config: Config, index: IndexStore | null, now: num
     },
     counts,
     lastReconcile,
-    heldDeletes: (index ? workspaceHold(index.getMeta(WORKSPACE_META), index.getMeta(WORKSPACE_SEEN_META)) : null) ?? heldStatus(held.size, null),
+    heldDeletes:
+      (index ? workspaceHold(index.getMeta(WORKSPACE_META), index.getMeta(WORKSPACE_SEEN_META)) : null) ??
+      heldStatus(held.size, null),
     lastErrors: lastErrorsFromRows(rows),
     skippedRows: rows.filter((r) => r.state === 'skipped'),
     activity: buildActivity({

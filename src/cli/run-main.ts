@@ -41,7 +41,18 @@ export async function runMain(argv: readonly string[], ctx: CliContext): Promise
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.out.write(s), writeErr: (s) => env.err.write(s) });
-  for (const make of [runCommand, syncCommand, reconcileCommand, statusCommand, lsCommand, idCommand, exportCommand, filesCommand, emulatorCommand, serviceCommand]) {
+  for (const make of [
+    runCommand,
+    syncCommand,
+    reconcileCommand,
+    statusCommand,
+    lsCommand,
+    idCommand,
+    exportCommand,
+    filesCommand,
+    emulatorCommand,
+    serviceCommand,
+  ]) {
     program.addCommand(inherit(make(env, done), env));
   }
   program.addHelpText(

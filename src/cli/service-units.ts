@@ -51,7 +51,16 @@ export interface TemplatePaths {
 
 /** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
 function daemonArgs(p: UnitPaths): string[] {
-  return [p.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir, ...(p.configFile ? ['--config', p.configFile] : [])];
+  return [
+    p.execPath,
+    p.mainScript,
+    'run',
+    '--dir',
+    p.dir,
+    '--state-dir',
+    p.stateDir,
+    ...(p.configFile ? ['--config', p.configFile] : []),
+  ];
 }
 
 /** One word of a systemd command line or path list: quoted, with specifiers (%) and variables ($) literal. */
@@ -65,19 +74,24 @@ export function renderSystemdUnit(template: string, p: UnitPaths): string {
   const exec = daemonArgs(p)
     .map((a) => systemdQuote(a, { exec: true }))
     .join(' ');
-  return template
-    .replace('@EXEC_START@', () => exec)
-    .replace('@STATE_DIR@', () => systemdQuote(p.stateDir))
-    // '-': a folder that is missing at start (an unmounted disk) must not stop the daemon from
-    // starting and saying so; it never writes into the folder anyway.
-    .replace('@DIR@', () => systemdQuote(`-${p.dir}`))
-    .replace('@DIR_LABEL@', () => p.dir.replace(/%/g, '%%'));
+  return (
+    template
+      .replace('@EXEC_START@', () => exec)
+      .replace('@STATE_DIR@', () => systemdQuote(p.stateDir))
+      // '-': a folder that is missing at start (an unmounted disk) must not stop the daemon from
+      // starting and saying so; it never writes into the folder anyway.
+      .replace('@DIR@', () => systemdQuote(`-${p.dir}`))
+      .replace('@DIR_LABEL@', () => p.dir.replace(/%/g, '%%'))
+  );
 }
 
 /** The template's ExecStart reads <configDir>/%i.json: the instance name picks the configuration. */
 export function renderSystemdTemplate(template: string, p: TemplatePaths): string {
   const configArg = `${systemdQuote(p.configDir, { exec: true }).slice(0, -1)}/%i.json"`;
-  const exec = [...[p.execPath, p.mainScript, 'run', '--config'].map((a) => systemdQuote(a, { exec: true })), configArg].join(' ');
+  const exec = [
+    ...[p.execPath, p.mainScript, 'run', '--config'].map((a) => systemdQuote(a, { exec: true })),
+    configArg,
+  ].join(' ');
   return template.replace('@EXEC_START@', () => exec);
 }
 
@@ -96,24 +110,34 @@ export function renderSystemdDropIn(p: { name: string; dir: string; stateDir: st
 }
 
 export function xmlEscape(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 export function renderLaunchdPlist(template: string, p: UnitPaths): string {
   const args = daemonArgs(p)
     .map((a) => `    <string>${xmlEscape(a)}</string>`)
     .join('\n');
-  return template
-    .replace('@LABEL@', () => xmlEscape(launchdLabel(p.name ?? null)))
-    .replace('@PROGRAM_ARGUMENTS@', () => args)
-    .replaceAll('@LOG_NAME@', () => xmlEscape(p.name ?? 'claude-filesync'))
-    .replaceAll('@LOG_DIR@', () => xmlEscape(p.logDir))
-    // Inside an XML comment '--' is not allowed; a path with it is shown with a space between.
-    .replace('@KEY_FILE@', () => p.keyFile.replace(/--/g, '- -'));
+  return (
+    template
+      .replace('@LABEL@', () => xmlEscape(launchdLabel(p.name ?? null)))
+      .replace('@PROGRAM_ARGUMENTS@', () => args)
+      .replaceAll('@LOG_NAME@', () => xmlEscape(p.name ?? 'claude-filesync'))
+      .replaceAll('@LOG_DIR@', () => xmlEscape(p.logDir))
+      // Inside an XML comment '--' is not allowed; a path with it is shown with a space between.
+      .replace('@KEY_FILE@', () => p.keyFile.replace(/--/g, '- -'))
+  );
 }
 
 /** The templates ship with the package: two levels up from src/cli, three from dist/src/cli. */
-export function readTemplate(kind: 'systemd' | 'systemd-template' | 'launchd', moduleUrl: string = import.meta.url): string {
+export function readTemplate(
+  kind: 'systemd' | 'systemd-template' | 'launchd',
+  moduleUrl: string = import.meta.url,
+): string {
   const rel =
     kind === 'systemd'
       ? join('systemd', SYSTEMD_UNIT_NAME)

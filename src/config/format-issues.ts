@@ -53,7 +53,11 @@ function withSource(message: string, field: string, options: FormatOptions): str
   return source ? `${message} (${source})` : message;
 }
 
-export function formatIssues(input: unknown, issues: readonly z.core.$ZodIssue[], options: FormatOptions = {}): string[] {
+export function formatIssues(
+  input: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  options: FormatOptions = {},
+): string[] {
   const out: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -65,9 +69,14 @@ export function formatIssues(input: unknown, issues: readonly z.core.$ZodIssue[]
     }
     const field = fieldLabel(issue.path);
     // A map's entries (sync.mimeTypes) are described by the map's own expectation.
-    const expectation = EXPECTATIONS[expectationKey(issue.path)] ?? EXPECTATIONS[expectationKey(issue.path.slice(0, -1))] ?? issue.message;
+    const expectation =
+      EXPECTATIONS[expectationKey(issue.path)] ??
+      EXPECTATIONS[expectationKey(issue.path.slice(0, -1))] ??
+      issue.message;
     const label = field === '' ? 'the configuration' : field;
-    out.push(withSource(`${label} must be ${expectation}, got ${describeValue(valueAt(input, issue.path))}`, field, options));
+    out.push(
+      withSource(`${label} must be ${expectation}, got ${describeValue(valueAt(input, issue.path))}`, field, options),
+    );
   }
   return out;
 }

@@ -110,7 +110,8 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   // Which config file, if any.
   const explicitConfig = input.flags.config ?? envValue('CLAUDE_FILESYNC_CONFIG');
   const configSourceLabel = input.flags.config !== undefined ? '--config' : 'CLAUDE_FILESYNC_CONFIG';
-  const configFile = explicitConfig !== undefined ? expandPath(explicitConfig, input.cwd, input.homedir) : paths.configFile;
+  const configFile =
+    explicitConfig !== undefined ? expandPath(explicitConfig, input.cwd, input.homedir) : paths.configFile;
   const configText = io.readText(configFile);
   if (configText === null && explicitConfig !== undefined) {
     throw new ConfigError(`config file not found: ${configFile} (from ${configSourceLabel})`, {
@@ -157,7 +158,11 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     log: { level: envValue('CLAUDE_FILESYNC_LOG_LEVEL') },
   });
   const envLayer = validateLayer(envRaw, (f) => envSources[f] ?? 'from the environment', errors);
-  if (envLayer) layers.push({ values: expandLayerPaths(envLayer, input.cwd, input.homedir), source: (f) => envSources[f] ?? 'from the environment' });
+  if (envLayer)
+    layers.push({
+      values: expandLayerPaths(envLayer, input.cwd, input.homedir),
+      source: (f) => envSources[f] ?? 'from the environment',
+    });
 
   const flagSources: Record<string, string> = {
     dir: 'from --dir',
@@ -172,7 +177,11 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     metrics: { listen: input.flags.metrics },
   });
   const flagLayer = validateLayer(flagRaw, (f) => flagSources[f] ?? 'from a flag', errors);
-  if (flagLayer) layers.push({ values: expandLayerPaths(flagLayer, input.cwd, input.homedir), source: (f) => flagSources[f] ?? 'from a flag' });
+  if (flagLayer)
+    layers.push({
+      values: expandLayerPaths(flagLayer, input.cwd, input.homedir),
+      source: (f) => flagSources[f] ?? 'from a flag',
+    });
 
   if (errors.length > 0) throw configErrorOf(errors);
 
@@ -210,7 +219,10 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     (merged.watch?.[field] ?? []).forEach((pattern, i) => {
       const why = invalidPatternReason(pattern);
       const source = sourceOf(`watch.${field}`);
-      if (why !== null) errors.push(`watch.${field}[${i}] is not a valid gitignore pattern: ${describeValue(pattern)}: ${why}${source ? ` (${source})` : ''}`);
+      if (why !== null)
+        errors.push(
+          `watch.${field}[${i}] is not a valid gitignore pattern: ${describeValue(pattern)}: ${why}${source ? ` (${source})` : ''}`,
+        );
     });
   }
   if (shape === 'beta' && expiresInSeconds !== null) {
@@ -229,25 +241,30 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   if (apiKey === null && keyFile !== null) {
     const text = io.readText(keyFile);
     if (text === null) {
-      throw new ConfigError(`api.apiKeyFile names a file that does not exist: ${keyFile} (${sourceOf('api.apiKeyFile') ?? ''})`, {
-        hint: 'create it with the key on one line and run chmod 600 on it, or set ANTHROPIC_API_KEY',
-      });
+      throw new ConfigError(
+        `api.apiKeyFile names a file that does not exist: ${keyFile} (${sourceOf('api.apiKeyFile') ?? ''})`,
+        {
+          hint: 'create it with the key on one line and run chmod 600 on it, or set ANTHROPIC_API_KEY',
+        },
+      );
     }
     const key = text.trim();
-    if (key === '') throw new ConfigError(`the API key file ${keyFile} is empty`, { hint: 'put the key on one line in it' });
+    if (key === '')
+      throw new ConfigError(`the API key file ${keyFile} is empty`, { hint: 'put the key on one line in it' });
     apiKey = key;
     apiKeySource = 'file';
     const mode = io.mode(keyFile);
     if (mode !== null && (mode & 0o077) !== 0) {
-      warnings.push(`API key file ${keyFile} is readable by other users (mode ${octal(mode)}); run: chmod 600 ${keyFile}`);
+      warnings.push(
+        `API key file ${keyFile} is readable by other users (mode ${octal(mode)}); run: chmod 600 ${keyFile}`,
+      );
     }
   }
 
   // Target: the real API when a key is set or the configuration names it; else the built-in emulator.
   const requested = merged.api?.target ?? 'auto';
   // A base URL other than the default names a server of the user's choosing: it needs a key.
-  const baseURLNamed =
-    merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== D.api.baseURL;
+  const baseURLNamed = merged.api?.baseURL !== undefined && stripTrailingSlash(merged.api.baseURL) !== D.api.baseURL;
   let target: 'api' | 'emulator';
   if (requested === 'emulator') target = 'emulator';
   else if (apiKey !== null) target = 'api';
@@ -297,7 +314,13 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       reconcileIntervalMinutes: merged.sync?.reconcileIntervalMinutes ?? D.sync.reconcileIntervalMinutes,
       instanceName,
       ownerTag: ownerTagFor({ instanceName, hostname: input.hostname ?? osHostname(), dir: resolve(dir) }),
-      ...(merged.sync?.mimeTypes && Object.keys(merged.sync.mimeTypes).length > 0 ? { mimeTypes: Object.fromEntries(Object.entries(merged.sync.mimeTypes).map(([ext, type]) => [ext.toLowerCase(), type])) } : {}),
+      ...(merged.sync?.mimeTypes && Object.keys(merged.sync.mimeTypes).length > 0
+        ? {
+            mimeTypes: Object.fromEntries(
+              Object.entries(merged.sync.mimeTypes).map(([ext, type]) => [ext.toLowerCase(), type]),
+            ),
+          }
+        : {}),
     },
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, sourceOf),
@@ -305,7 +328,9 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     ownFiles: [
       { path: stateDir, what: 'the state directory', dir: true },
       { path: configFile, what: 'the configuration file', dir: false },
-      ...(keyFile !== null && keyFile !== paths.apiKeyFile ? [{ path: keyFile, what: 'the API key file', dir: false }] : []),
+      ...(keyFile !== null && keyFile !== paths.apiKeyFile
+        ? [{ path: keyFile, what: 'the API key file', dir: false }]
+        : []),
       { path: paths.apiKeyFile, what: 'the API key file', dir: false },
       // The default folder of the configuration, the key file and the service's environment file (the key).
       { path: paths.configDir, what: 'the configuration folder', dir: true },
@@ -325,14 +350,20 @@ function resolveMetrics(m: FileConfig['metrics'], sourceOf: (field: string) => s
   const parsed = parseListen(listen);
   const source = sourceOf('metrics.listen') ?? '';
   if (parsed === null) {
-    throw new ConfigError(`metrics.listen must be host:port with a port from 1 to 65535, got ${JSON.stringify(listen)} (${source})`, {
-      hint: 'for example "127.0.0.1:9464"',
-    });
+    throw new ConfigError(
+      `metrics.listen must be host:port with a port from 1 to 65535, got ${JSON.stringify(listen)} (${source})`,
+      {
+        hint: 'for example "127.0.0.1:9464"',
+      },
+    );
   }
   if (!allowNonLoopback && !isLoopback(parsed.host)) {
-    throw new ConfigError(`metrics.listen ${listen} (${source}) is not a loopback address: the metrics would be served to the network`, {
-      hint: 'use 127.0.0.1:<port> or [::1]:<port>, or set metrics.allowNonLoopback to true in the configuration file',
-    });
+    throw new ConfigError(
+      `metrics.listen ${listen} (${source}) is not a loopback address: the metrics would be served to the network`,
+      {
+        hint: 'use 127.0.0.1:<port> or [::1]:<port>, or set metrics.allowNonLoopback to true in the configuration file',
+      },
+    );
   }
   return { listen: parsed, allowNonLoopback };
 }
@@ -368,7 +399,8 @@ function expandLayerPaths(layer: FileConfig, base: string, homedir: string): Fil
   const out: FileConfig = { ...layer };
   if (out.dir !== undefined) out.dir = expandPath(out.dir, base, homedir);
   if (out.stateDir !== undefined) out.stateDir = expandPath(out.stateDir, base, homedir);
-  if (out.api?.apiKeyFile !== undefined && out.api.apiKeyFile !== null) out.api = { ...out.api, apiKeyFile: expandPath(out.api.apiKeyFile, base, homedir) };
+  if (out.api?.apiKeyFile !== undefined && out.api.apiKeyFile !== null)
+    out.api = { ...out.api, apiKeyFile: expandPath(out.api.apiKeyFile, base, homedir) };
   return out;
 }
 

@@ -17,9 +17,9 @@ const LISTEN_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 /** A `sync.mimeTypes` key is ".ext" (letters, digits, -, _, +). */
 const MIME_EXTENSION_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9_+-]{0,19}$/;
 /** A type/subtype with optional parameters, as RFC 6838 allows (loosely). */
-const MIME_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9_.-]+=("[^"]*"|[A-Za-z0-9_.+-]+))*$/;
+const MIME_TYPE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9_.-]+=("[^"]*"|[A-Za-z0-9_.+-]+))*$/;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 
 export const fileConfigSchema = z.strictObject({
   $comment: comment,
@@ -29,9 +29,7 @@ export const fileConfigSchema = z.strictObject({
     .strictObject({
       $comment: comment,
       target: z.enum(['auto', 'api', 'emulator']).optional(),
-      baseURL: z
-        .url({ protocol: /^https?$/ })
-        .optional(),
+      baseURL: z.url({ protocol: /^https?$/ }).optional(),
       shape: z.enum(['ga', 'beta']).optional(),
       apiKeyEnv: z
         .string()

@@ -48,9 +48,13 @@ export function requestControl<T extends ControlRequestBody>(
       timeoutMs > 0
         ? setTimeout(() => {
             finish(
-              new FilesyncError('E_CONTROL_TIMEOUT', `The daemon did not answer "${request.type}" within ${timeoutMs} ms.`, {
-                hint: 'It may be busy or stuck; see its logs (journalctl --user -u claude-filesync).',
-              }),
+              new FilesyncError(
+                'E_CONTROL_TIMEOUT',
+                `The daemon did not answer "${request.type}" within ${timeoutMs} ms.`,
+                {
+                  hint: 'It may be busy or stuck; see its logs (journalctl --user -u claude-filesync).',
+                },
+              ),
             );
           }, timeoutMs)
         : null;
@@ -73,20 +77,30 @@ export function requestControl<T extends ControlRequestBody>(
           const response = parseResponse(value);
           if (response.id !== id && response.id !== -1) continue;
           if (response.ok) finish(null, response.result);
-          else finish(new FilesyncError(isErrorCode(response.error.code) ? response.error.code : 'E_CONTROL', response.error.message, response.error.hint ? { hint: response.error.hint } : {}));
+          else
+            finish(
+              new FilesyncError(
+                isErrorCode(response.error.code) ? response.error.code : 'E_CONTROL',
+                response.error.message,
+                response.error.hint ? { hint: response.error.hint } : {},
+              ),
+            );
         }
       } catch (err) {
         finish(err);
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!connected && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) finish(new NotRunningError(stateDir, err));
+      if (!connected && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED'))
+        finish(new NotRunningError(stateDir, err));
       else finish(new FilesyncError('E_CONTROL', `The control socket ${path} failed: ${err.message}`, { cause: err }));
     });
     socket.on('close', () => {
-      finish(new FilesyncError('E_CONTROL', `The daemon closed the control connection before answering "${request.type}".`, {
-        hint: 'It may have stopped; see its logs.',
-      }));
+      finish(
+        new FilesyncError('E_CONTROL', `The daemon closed the control connection before answering "${request.type}".`, {
+          hint: 'It may have stopped; see its logs.',
+        }),
+      );
     });
   });
 }

@@ -94,7 +94,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const RECONCILE_FLAGS = ['dryRun', 'adopt', 'deleteUnmanaged', 'deleteOrphans', 'acceptWorkspace', 'allowMassDelete', 'rehash'] as const;
+const RECONCILE_FLAGS = [
+  'dryRun',
+  'adopt',
+  'deleteUnmanaged',
+  'deleteOrphans',
+  'acceptWorkspace',
+  'allowMassDelete',
+  'rehash',
+] as const;
 
 export function parseRequest(value: unknown): ControlRequest {
   if (!isObject(value)) throw new ControlProtocolError('a request must be a JSON object');
@@ -110,7 +118,8 @@ export function parseRequest(value: unknown): ControlRequest {
       if (!isObject(raw)) throw new ControlProtocolError('reconcile options must be an object');
       const options: ReconcileOptions = {};
       for (const [k, flag] of Object.entries(raw)) {
-        if (!(RECONCILE_FLAGS as readonly string[]).includes(k)) throw new ControlProtocolError(`unknown reconcile option ${k}`);
+        if (!(RECONCILE_FLAGS as readonly string[]).includes(k))
+          throw new ControlProtocolError(`unknown reconcile option ${k}`);
         if (typeof flag !== 'boolean') throw new ControlProtocolError(`reconcile option ${k} must be true or false`);
         options[k as (typeof RECONCILE_FLAGS)[number]] = flag;
       }

@@ -158,7 +158,10 @@ async function answer(value: unknown, handler: ControlHandler, logger: Logger | 
   try {
     request = parseRequest(value);
   } catch (err) {
-    const id = value !== null && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'number' ? (value as { id: number }).id : -1;
+    const id =
+      value !== null && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'number'
+        ? (value as { id: number }).id
+        : -1;
     return { v: PROTOCOL_VERSION, id, ok: false, error: errorBody(err) };
   }
   try {
@@ -179,6 +182,10 @@ async function dispatch(request: ControlRequest, handler: ControlHandler): Promi
     case 'reconcile':
       return handler.reconcile(request.options);
     case 'id':
-      return { path: request.path, fileId: handler.fileIdOf(request.path), ...(handler.stateOf ? { state: handler.stateOf(request.path) } : {}) };
+      return {
+        path: request.path,
+        fileId: handler.fileIdOf(request.path),
+        ...(handler.stateOf ? { state: handler.stateOf(request.path) } : {}),
+      };
   }
 }

@@ -11,9 +11,13 @@ const MAX_SOCKET_PATH_BYTES = 103;
 export function controlSocketPath(stateDir: string): string {
   const path = join(stateDir, SOCKET_NAME);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
-    throw new FilesyncError('E_SOCKET_PATH', `The control socket path ${path} is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH_BYTES}).`, {
-      hint: 'Use a shorter --state-dir.',
-    });
+    throw new FilesyncError(
+      'E_SOCKET_PATH',
+      `The control socket path ${path} is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH_BYTES}).`,
+      {
+        hint: 'Use a shorter --state-dir.',
+      },
+    );
   }
   return path;
 }

@@ -68,7 +68,10 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
       gate.onRetryWait(info);
       if (info.status === 429) {
         meter?.paused(pausedBefore, gate.pausedUntil, now());
-        logger.warn({ event: 'rate-limited', waitMs: Math.round(info.waitMs), requestId: info.requestId }, 'the API asked us to slow down; every request waits');
+        logger.warn(
+          { event: 'rate-limited', waitMs: Math.round(info.waitMs), requestId: info.requestId },
+          'the API asked us to slow down; every request waits',
+        );
       }
     },
   });
@@ -114,4 +117,3 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     ...(options.now ? { now: options.now } : {}),
   });
 }
-

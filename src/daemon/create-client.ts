@@ -8,7 +8,10 @@ import type { FilesClientOptions } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
-export type ClientHooks = Pick<FilesClientOptions, 'beforeRequest' | 'maxInFlight' | 'onRetryWait' | 'onAttempt' | 'onResponse' | 'onWorkspaceId'>;
+export type ClientHooks = Pick<
+  FilesClientOptions,
+  'beforeRequest' | 'maxInFlight' | 'onRetryWait' | 'onAttempt' | 'onResponse' | 'onWorkspaceId'
+>;
 
 /**
  * A client for config.api. It needs a key: the real API's, or the built-in emulator's, which the

@@ -17,7 +17,8 @@ import { EMULATOR_DIR, indexFile, legacyIndexFile, ownFilesOf, targetKey } from 
  * index exists: then the session only reads what is there.
  */
 export function dryRunScratch(config: Config): { config: Config; remove(): void } | null {
-  if (existsSync(indexFile(config.stateDir, targetKey(config.api))) || existsSync(legacyIndexFile(config.stateDir))) return null;
+  if (existsSync(indexFile(config.stateDir, targetKey(config.api))) || existsSync(legacyIndexFile(config.stateDir)))
+    return null;
   const root = mkdtempSync(join(tmpdir(), 'cfs-dry-run-'));
   const stateDir = join(root, 'state');
   mkdirSync(stateDir, { mode: 0o700 });
@@ -31,7 +32,12 @@ export function dryRunScratch(config: Config): { config: Config; remove(): void 
   }
   return {
     // The real state directory stays among the own files (out of the scan, as in a real run).
-    config: Object.freeze({ ...config, stateDir, dir, ownFiles: [...ownFilesOf(config), { path: stateDir, what: 'the state directory', dir: true }] }),
+    config: Object.freeze({
+      ...config,
+      stateDir,
+      dir,
+      ownFiles: [...ownFilesOf(config), { path: stateDir, what: 'the state directory', dir: true }],
+    }),
     remove() {
       // The link first: only the link goes, never the store it points at.
       if (linked) unlinkSync(join(stateDir, EMULATOR_DIR));

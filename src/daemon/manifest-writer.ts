@@ -54,7 +54,10 @@ export function startManifestWriter(o: ManifestWriterOptions): ManifestWriter {
         await writeAtomically(file, `${JSON.stringify(manifest, null, 2)}\n`);
         lastBody = body;
       } catch (err) {
-        o.logger.warn({ event: 'manifest-failed', err: err instanceof Error ? err.message : String(err) }, `could not write ${file}`);
+        o.logger.warn(
+          { event: 'manifest-failed', err: err instanceof Error ? err.message : String(err) },
+          `could not write ${file}`,
+        );
       }
     });
     return writing;

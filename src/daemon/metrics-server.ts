@@ -39,7 +39,9 @@ const FILE_STATES = ['pending', 'synced', 'failed', 'skipped'] as const;
 const WATCHER_MODES = ['native', 'polling', 'off'] as const;
 
 /** The registry with every claude_filesync_ metric, reading `status` and `meter` at each scrape. */
-export function createMetricsRegistry(options: Pick<MetricsServerOptions, 'status' | 'meter' | 'readiness' | 'processMetrics'>): Registry {
+export function createMetricsRegistry(
+  options: Pick<MetricsServerOptions, 'status' | 'meter' | 'readiness' | 'processMetrics'>,
+): Registry {
   const registry = new Registry();
   const name = (n: string) => `${METRIC_PREFIX}${n}`;
   // One status and one snapshot per scrape, however many metrics read them.
@@ -59,16 +61,34 @@ export function createMetricsRegistry(options: Pick<MetricsServerOptions, 'statu
   });
   gauge('queue_depth', 'Jobs queued and not yet running', (s) => s.status.queue.depth);
   gauge('queue_in_flight', 'Jobs running now', (s) => s.status.queue.inFlight);
-  gauge('held_deletes', 'Remote deletes held back by the deletion-safety rules', (s) => s.status.heldDeletes?.count ?? 0);
+  gauge(
+    'held_deletes',
+    'Remote deletes held back by the deletion-safety rules',
+    (s) => s.status.heldDeletes?.count ?? 0,
+  );
   gauge('backlog', 'Pending files plus queued remote deletes', (s) => s.status.activity.backlog);
-  gauge('requests_last_minute', 'Requests started in the last minute', (s) => s.status.activity.requestsLastMinute ?? 0);
-  gauge('rate_limit_paused', '1 while a 429 pause holds every request, else 0', (s) => (s.status.queue.pausedUntil ? 1 : 0));
-  gauge('ready', '1 once the start-up reconcile has finished and the key was accepted', () => (options.readiness().ready ? 1 : 0));
+  gauge(
+    'requests_last_minute',
+    'Requests started in the last minute',
+    (s) => s.status.activity.requestsLastMinute ?? 0,
+  );
+  gauge('rate_limit_paused', '1 while a 429 pause holds every request, else 0', (s) =>
+    s.status.queue.pausedUntil ? 1 : 0,
+  );
+  gauge('ready', '1 once the start-up reconcile has finished and the key was accepted', () =>
+    options.readiness().ready ? 1 : 0,
+  );
   gauge('last_reconcile_timestamp_seconds', 'When the last reconcile started (Unix time), 0 before the first', (s) =>
     s.status.lastReconcile ? Date.parse(s.status.lastReconcile.at) / 1000 : 0,
   );
-  gauge('last_reconcile_duration_seconds', 'How long the last reconcile took', (s) => (s.status.lastReconcile?.durationMs ?? 0) / 1000);
-  gauge('last_reconcile_success', '1 when the last reconcile succeeded, 0 when it failed or none ran', (s) => (s.status.lastReconcile?.ok ? 1 : 0));
+  gauge(
+    'last_reconcile_duration_seconds',
+    'How long the last reconcile took',
+    (s) => (s.status.lastReconcile?.durationMs ?? 0) / 1000,
+  );
+  gauge('last_reconcile_success', '1 when the last reconcile succeeded, 0 when it failed or none ran', (s) =>
+    s.status.lastReconcile?.ok ? 1 : 0,
+  );
   gauge('last_upload_timestamp_seconds', 'When the newest remote copy was created (Unix time), 0 when none', (s) =>
     s.status.activity.lastUploadAt ? Date.parse(s.status.activity.lastUploadAt) / 1000 : 0,
   );
@@ -176,7 +196,12 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, registry: Registry, readiness: () => Readiness): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: Registry,
+  readiness: () => Readiness,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
@@ -193,11 +218,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, registry: Regis
       return;
     case '/readyz': {
       const r = readiness();
-      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(r.ready ? 'ready\n' : `not ready: ${r.reason}\n`);
+      res
+        .writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(r.ready ? 'ready\n' : `not ready: ${r.reason}\n`);
       return;
     }
     default:
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics, /healthz or /readyz\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found: try /metrics, /healthz or /readyz\n');
   }
 }
 
@@ -208,7 +237,10 @@ function listen(server: Server, host: string, port: number): Promise<void> {
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       reject(
         new FilesyncError('E_METRICS_LISTEN', `cannot serve metrics on ${where}: ${err.code ?? err.message}`, {
-          hint: err.code === 'EADDRINUSE' ? 'another program uses that port: pick another with metrics.listen or --metrics' : 'use an address of this machine, such as 127.0.0.1',
+          hint:
+            err.code === 'EADDRINUSE'
+              ? 'another program uses that port: pick another with metrics.listen or --metrics'
+              : 'use an address of this machine, such as 127.0.0.1',
           cause: err,
         }),
       );

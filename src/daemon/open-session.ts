@@ -90,7 +90,10 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
       });
       const started = emulator;
       undo.push(() => started.close());
-      effective = Object.freeze({ ...config, api: Object.freeze({ ...config.api, baseURL: emulator.url, apiKey: key }) });
+      effective = Object.freeze({
+        ...config,
+        api: Object.freeze({ ...config.api, baseURL: emulator.url, apiKey: key }),
+      });
     }
 
     const engine = composeEngine(effective, index, logger, {

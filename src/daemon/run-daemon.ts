@@ -46,14 +46,17 @@ export interface RunDaemonOptions {
 export function firstLine(config: Config): string {
   return config.api.target === 'emulator'
     ? `watching ${config.dir} with the built-in emulator: ${EMULATOR_NOTE}`
-    : `watching ${config.dir}, syncing to ${config.api.baseURL} (${config.api.shape} API, key from ${config.api.apiKeySource === 'file' ? config.api.apiKeyFile ?? 'a key file' : config.api.apiKeyEnv})`;
+    : `watching ${config.dir}, syncing to ${config.api.baseURL} (${config.api.shape} API, key from ${config.api.apiKeySource === 'file' ? (config.api.apiKeyFile ?? 'a key file') : config.api.apiKeyEnv})`;
 }
 
 export async function runDaemon(config: Config, logger: Logger, options: RunDaemonOptions = {}): Promise<number> {
   const signals = options.signals ?? process;
   const graceMs = options.graceMs ?? 10_000;
   const log = logger.child({ component: 'daemon' });
-  log.info({ event: 'start', dir: config.dir, stateDir: config.stateDir, target: config.api.target }, firstLine(config));
+  log.info(
+    { event: 'start', dir: config.dir, stateDir: config.stateDir, target: config.api.target },
+    firstLine(config),
+  );
   for (const w of options.warnings ?? []) log.warn({ event: 'config-warning' }, w);
 
   let stopRequested: (code: number) => void = () => undefined;
@@ -81,7 +84,11 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   const onHup = (): void => {
     if (stopping) return;
     if (!session || !engineStarted) {
-      if (!hupQueued) log.info({ event: 'reconcile-requested', reason: 'SIGHUP' }, 'SIGHUP during start-up: reconciling once started');
+      if (!hupQueued)
+        log.info(
+          { event: 'reconcile-requested', reason: 'SIGHUP' },
+          'SIGHUP during start-up: reconciling once started',
+        );
       hupQueued = true;
       return;
     }
@@ -132,15 +139,27 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       handler: {
         status: () => {
           const s = engine.status();
-          return emulatorNote && !s.target.note?.includes(EMULATOR_NOTE) ? { ...s, target: { ...s.target, note: emulatorNote } } : s;
+          return emulatorNote && !s.target.note?.includes(EMULATOR_NOTE)
+            ? { ...s, target: { ...s.target, note: emulatorNote } }
+            : s;
         },
-        reconcile: (opts) => engine.reconcile(opts).then((r) => (logReport(log, r, 'control'), r)),
+        reconcile: async (opts) => {
+          const r = await engine.reconcile(opts);
+          logReport(log, r, 'control');
+          return r;
+        },
         files: () => engine.files(),
         fileIdOf: (p) => engine.fileIdOf(p),
         stateOf: (p) => engine.stateOf(p),
       },
     });
-    manifest = startManifestWriter({ stateDir: config.stateDir, dir: config.dir, index: session.index, files: () => engine.files(), logger: log });
+    manifest = startManifestWriter({
+      stateDir: config.stateDir,
+      dir: config.dir,
+      index: session.index,
+      files: () => engine.files(),
+      logger: log,
+    });
     if (config.metrics.listen) {
       try {
         // Loaded only when asked for: prom-client costs every other command 50 ms of start-up.
@@ -150,19 +169,29 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
           port: config.metrics.listen.port,
           status: () => engine.status(),
           meter,
-          readiness: () => (stopping ? { ready: false, reason: 'stopping' } : notReady === null ? { ready: true } : { ready: false, reason: notReady }),
+          readiness: () =>
+            stopping
+              ? { ready: false, reason: 'stopping' }
+              : notReady === null
+                ? { ready: true }
+                : { ready: false, reason: notReady },
         });
       } catch (err) {
         log.fatal({ event: 'fatal', err: describeError(err) }, describeError(err));
         code = exitCodeFor(err);
         return code;
       }
-      log.info({ event: 'metrics', url: metrics.url }, `metrics at ${metrics.url}/metrics, health at /healthz and /readyz`);
+      log.info(
+        { event: 'metrics', url: metrics.url },
+        `metrics at ${metrics.url}/metrics, health at /healthz and /readyz`,
+      );
     }
     options.onReady?.({ session, control, metrics });
 
     // Live once the watcher is ready; the start-up reconcile runs behind (readyz waits for it).
-    void engine.onLive().then(() => log.info({ event: 'live' }, 'watching: changes sync now; the start-up reconcile runs behind'));
+    void engine
+      .onLive()
+      .then(() => log.info({ event: 'live' }, 'watching: changes sync now; the start-up reconcile runs behind'));
     const started = engine.start().then(
       () => {
         log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes');
@@ -175,7 +204,9 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
       },
       (err: unknown) => {
         if (stopping) return;
-        notReady = isAuthError(err) ? 'the API refused the key' : `the start-up reconcile failed: ${describeError(err)}`;
+        notReady = isAuthError(err)
+          ? 'the API refused the key'
+          : `the start-up reconcile failed: ${describeError(err)}`;
         if (isAuthError(err) && options.underServiceManager) {
           // The engine holds its queue and tries again by itself (src/jobs/api-problems.ts).
           log.error(
@@ -186,7 +217,10 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
           return;
         }
         if (isAuthError(err)) {
-          log.fatal({ event: 'fatal', err: describeError(err) }, `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`);
+          log.fatal(
+            { event: 'fatal', err: describeError(err) },
+            `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`,
+          );
         } else {
           log.fatal({ event: 'fatal', err: describeError(err) }, `the initial reconcile failed: ${describeError(err)}`);
         }

@@ -29,7 +29,11 @@ export class EmulatorApiError extends Error {
   readonly errorCode: ApiErrorCode | null;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, message: string, options: { errorCode?: ApiErrorCode; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    message: string,
+    options: { errorCode?: ApiErrorCode; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.status = status;
     this.type = errorTypeForStatus(status);
@@ -39,7 +43,7 @@ export class EmulatorApiError extends Error {
 
   body(requestId: string): Record<string, unknown> {
     const error: Record<string, unknown> = { type: this.type, message: this.message };
-    if (this.errorCode) error['details'] = { error_code: this.errorCode };
+    if (this.errorCode) error.details = { error_code: this.errorCode };
     return { type: 'error', error, request_id: requestId };
   }
 }

@@ -105,7 +105,15 @@ export interface EmulatorStats {
   /** By key fingerprint (see keyLabel); answers to requests that failed authentication are not here. */
   byKey: Record<string, AnswerCounts>;
   /** rateLimited: 429s from requestsPerMinute; storm: 429s from a 429 storm. */
-  injected: { e500: number; e529: number; e429: number; reset: number; lost: number; rateLimited: number; storm: number };
+  injected: {
+    e500: number;
+    e529: number;
+    e429: number;
+    reset: number;
+    lost: number;
+    rateLimited: number;
+    storm: number;
+  };
   /** Request body bytes read on /v1 routes. */
   bytesReceived: number;
 }

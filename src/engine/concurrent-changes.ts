@@ -21,7 +21,14 @@ export class ConcurrentRecorder {
 
   /** A pass begins: `liveIntents` are the uploads running now. */
   begin(now: number, liveIntents: ReadonlySet<number>): void {
-    this.#open = { since: now, handled: new Set(), own: new Set(), stored: new Set(), gone: new Set(), liveAtStart: new Set(liveIntents) };
+    this.#open = {
+      since: now,
+      handled: new Set(),
+      own: new Set(),
+      stored: new Set(),
+      gone: new Set(),
+      liveAtStart: new Set(liveIntents),
+    };
   }
 
   /** The plan is in the index (or the pass ended): nothing more to record. */
@@ -65,6 +72,8 @@ export class ConcurrentRecorder {
   /** What happened since the pass began, for its planner; undefined when no pass is open. */
   facts(): ConcurrentChanges | undefined {
     const o = this.#open;
-    return o ? { since: o.since, handled: o.handled, stored: o.stored, gone: o.gone, liveAtStart: o.liveAtStart } : undefined;
+    return o
+      ? { since: o.since, handled: o.handled, stored: o.stored, gone: o.gone, liveAtStart: o.liveAtStart }
+      : undefined;
   }
 }

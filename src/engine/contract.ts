@@ -213,7 +213,17 @@ export interface ProgressEvent {
 }
 
 /** The watcher events the engine handles; the daemon starts the watcher with them. */
-export type WatchEvents = Pick<WatcherOptions, 'onSettled' | 'onDirRemoved' | 'onDirAdded' | 'onDirEntryEvent' | 'onCoalesced' | 'onWarning' | 'onRootRestored' | 'onError'>;
+export type WatchEvents = Pick<
+  WatcherOptions,
+  | 'onSettled'
+  | 'onDirRemoved'
+  | 'onDirAdded'
+  | 'onDirEntryEvent'
+  | 'onCoalesced'
+  | 'onWarning'
+  | 'onRootRestored'
+  | 'onError'
+>;
 
 export type { DeletedEntry } from '../jobs/job-outcomes.js';
 

@@ -32,7 +32,16 @@ import { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import { RetryTimers } from '../jobs/retry-timers.js';
 import { SettledPaths } from './watcher-path.js';
 import { LocalRescan, rescanFolder } from './local-rescan.js';
-import type { EngineDeps, FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine, WatchEvents } from './contract.js';
+import type {
+  EngineDeps,
+  FileEntry,
+  LastError,
+  ReconcileOptions,
+  ReconcileReport,
+  StatusReport,
+  SyncEngine,
+  WatchEvents,
+} from './contract.js';
 
 const LAST_ERRORS = 20;
 
@@ -89,7 +98,8 @@ class Engine implements SyncEngine {
     this.#client = deps.client;
     this.#matcher = deps.matcher;
     this.#exec = {
-      root: this.#config.dir, realRoot: new RealRoot(this.#config.dir),
+      root: this.#config.dir,
+      realRoot: new RealRoot(this.#config.dir),
       fsSpeed: new FsSpeed(),
       index: this.#index,
       client: this.#client,
@@ -104,7 +114,14 @@ class Engine implements SyncEngine {
     };
     const retry = () => this.#reconcileInBackground('trying the refused key again');
     const waitsForKey = deps.startWatcher !== null;
-    this.#problems = new ApiProblems({ logger: this.#logger, now: this.#now, retry, pause: () => this.#queue.pause(), waitsForKey, keyRetryMs: deps.keyRetryMs });
+    this.#problems = new ApiProblems({
+      logger: this.#logger,
+      now: this.#now,
+      retry,
+      pause: () => this.#queue.pause(),
+      waitsForKey,
+      keyRetryMs: deps.keyRetryMs,
+    });
     this.#jobs = new Jobs({
       exec: this.#exec,
       queue: this.#queue,
@@ -202,7 +219,9 @@ class Engine implements SyncEngine {
       onDirAdded: (relDir) =>
         this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => {
           this.#watcher?.rewatch(relDir);
-          this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () => this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'));
+          this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () =>
+            this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'),
+          );
         }),
       // An event on a known unreadable folder (its mode changed): looked at now, not on the backoff.
       onDirEntryEvent: (relPath) => {
@@ -212,7 +231,11 @@ class Engine implements SyncEngine {
       onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
       // Changes the native watcher coalesced away unnamed: the folder is looked at again.
       onCoalesced: () => this.#rescan.request(),
-      onError: (err) => this.#logger.error({ event: 'watcher-error', err: err.message }, 'watcher error; the next reconcile repairs anything missed'),
+      onError: (err) =>
+        this.#logger.error(
+          { event: 'watcher-error', err: err.message },
+          'watcher error; the next reconcile repairs anything missed',
+        ),
     };
   }
 
@@ -220,10 +243,17 @@ class Engine implements SyncEngine {
   #recheckFailed(): void {
     if (this.#closed || this.#reconciling || this.#problems.keyRefused) return;
     const now = this.#now();
-    const due = this.#index.byState('failed', 1000).filter((r) => dueForRecheck(r, now)).map((r) => r.path);
+    const due = this.#index
+      .byState('failed', 1000)
+      .filter((r) => dueForRecheck(r, now))
+      .map((r) => r.path);
     if (due.length > 0) this.#onSettled(due);
     const dirs = this.#unreadable.due(now);
-    if (dirs.length > 0) this.#track(this.#unreadable.recheck(dirs), 'rechecking unreadable folders failed; the next reconcile repairs it');
+    if (dirs.length > 0)
+      this.#track(
+        this.#unreadable.recheck(dirs),
+        'rechecking unreadable folders failed; the next reconcile repairs it',
+      );
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
@@ -258,7 +288,10 @@ class Engine implements SyncEngine {
 
   files(): FileEntry[] {
     const held = readHeld(this.#index);
-    return [...this.#index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(this.#index).map(unreadableDirEntry)];
+    return [
+      ...this.#index.all().map((r) => toEntry(r, held)),
+      ...readUnreadableDirs(this.#index).map(unreadableDirEntry),
+    ];
   }
 
   fileIdOf(relPath: string): string | null {
@@ -316,24 +349,38 @@ class Engine implements SyncEngine {
           queue: this.#queue,
           matcher: this.#matcher,
           liveIntents: this.#exec.liveIntents,
-          pushUpload: (p, early) => (early && this.#concurrent.own(p), this.#jobs.upload(p)),
+          pushUpload: (p, early) => {
+            if (early) this.#concurrent.own(p);
+            return this.#jobs.upload(p);
+          },
           pushDelete: (d) => this.#jobs.delete(d),
           recordError: (p, error, code) => this.#recordError(p, error, code),
           onHeld: (held) => void (this.#held = held),
           // The listing worked: the key is accepted (again).
-          onApplied: () => (this.#handBack(), this.#problems.keyAccepted(), this.#resume()),
+          onApplied: () => {
+            this.#handBack();
+            this.#problems.keyAccepted();
+            this.#resume();
+          },
           onUnreadableDirs: (dirs) => this.#unreadable.found(dirs, this.#now()),
           onProgress: this.#deps.onProgress,
           progress,
           concurrent: () => this.#concurrent.facts(),
           // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
-          onScanned: (files) => this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
+          onScanned: (files) =>
+            this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
         },
         options,
       );
       report.heldDeletes = mergeHeld(this.#deps.workspace?.held() ?? null, report.heldDeletes);
       if (!options.dryRun) {
-        this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: report.durationMs, ok: true, error: null, orphans: report.orphans.length };
+        this.#lastReconcile = {
+          at: new Date(started).toISOString(),
+          durationMs: report.durationMs,
+          ok: true,
+          error: null,
+          orphans: report.orphans.length,
+        };
         // Copies sent with a type the policy no longer gives (an older version, a changed sync.mimeTypes).
         // Row by row (not all() at once: 100,000 full rows are 130 MB); the uploads after the read.
         const stale: string[] = [];
@@ -343,7 +390,12 @@ class Engine implements SyncEngine {
       return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.#lastReconcile = { at: new Date(started).toISOString(), durationMs: this.#now() - started, ok: false, error: message };
+      this.#lastReconcile = {
+        at: new Date(started).toISOString(),
+        durationMs: this.#now() - started,
+        ok: false,
+        error: message,
+      };
       this.#recordError(null, `reconcile failed: ${message}`, codeOf(err));
       this.#problems.holdForKey(err, message);
       throw err;
@@ -372,7 +424,10 @@ class Engine implements SyncEngine {
     if (this.#closed) return;
     this.#logger.info({ event: 'reconcile-requested', why }, `reconciling: ${why}`);
     this.#enqueue({}, true).catch((err: unknown) =>
-      this.#logger.error({ event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) }, 'reconcile failed'),
+      this.#logger.error(
+        { event: 'reconcile-failed', err: err instanceof Error ? err.message : String(err) },
+        'reconcile failed',
+      ),
     );
   }
 
@@ -383,7 +438,8 @@ class Engine implements SyncEngine {
     let delay = minutes > 0 ? minutes * 60_000 : Infinity;
     // Replace expiring copies before they expire, even between scheduled passes.
     let earliest = Infinity;
-    for (const r of this.#index.iterate()) if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
+    for (const r of this.#index.iterate())
+      if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
     if (earliest !== Infinity) delay = Math.min(delay, Math.max(1_000, earliest - EXPIRY_MARGIN_MS - this.#now()));
     if (delay === Infinity) return;
     this.#scheduleTimer = setTimeout(() => this.#reconcileInBackground('scheduled'), Math.min(delay, 2 ** 31 - 1));
@@ -395,7 +451,13 @@ class Engine implements SyncEngine {
   async #rescanFolder(): Promise<void> {
     if (this.#closed) return;
     const { dir, watch, sync } = this.#config;
-    const paths = await rescanFolder({ dir, matcher: this.#matcher, followSymlinks: watch.followSymlinks, maxFileBytes: sync.maxFileBytes, index: this.#index });
+    const paths = await rescanFolder({
+      dir,
+      matcher: this.#matcher,
+      followSymlinks: watch.followSymlinks,
+      maxFileBytes: sync.maxFileBytes,
+      index: this.#index,
+    });
     if (paths === 'many') this.#reconcileInBackground('many changes the watcher could not name');
     else if (paths && paths.length > 0) this.#onSettled(paths);
   }
@@ -410,7 +472,9 @@ class Engine implements SyncEngine {
   #track(work: Promise<void>, failure: string): void {
     this.#settling += 1;
     work
-      .catch((err: unknown) => this.#logger.error({ event: 'failure', err: err instanceof Error ? err.message : String(err) }, failure))
+      .catch((err: unknown) =>
+        this.#logger.error({ event: 'failure', err: err instanceof Error ? err.message : String(err) }, failure),
+      )
       .finally(() => {
         this.#settling -= 1;
         this.#wakeIdle();

@@ -76,7 +76,12 @@ export function liveStatus(f: LiveStatusFacts): StatusReport {
       oldestDelete: deletes.oldest,
       backlog: counts.pending + deletes.count,
       traffic: f.traffic
-        ? { requestsLastMinute: f.traffic.requestsLastMinute(now), configuredRpm: gate.requestsPerMinute, effectiveRpm: gate.effectiveRpm, pausedUntil }
+        ? {
+            requestsLastMinute: f.traffic.requestsLastMinute(now),
+            configuredRpm: gate.requestsPerMinute,
+            effectiveRpm: gate.effectiveRpm,
+            pausedUntil,
+          }
         : null,
     }),
     noteRows: index.withMimeNote(100),

@@ -73,7 +73,11 @@ export class LocalRescan {
  * did not find, except under a folder it could not list (there, nothing is known to be gone).
  * Null when the folder itself could not be looked at.
  */
-export function rescannedPaths(scan: ScanResult, changed: readonly string[], indexed: Iterable<string>): string[] | null {
+export function rescannedPaths(
+  scan: ScanResult,
+  changed: readonly string[],
+  indexed: Iterable<string>,
+): string[] | null {
   if (scan.rootMissing || scan.unreadableDirs.includes('')) return null;
   const seen = new Set<string>(changed);
   for (const f of scan.files) seen.add(f.path);
@@ -104,8 +108,18 @@ export interface RescanOptions {
  */
 export async function rescanFolder(o: RescanOptions): Promise<string[] | 'many' | null> {
   const lookup = o.index.localLookup();
-  const scan = await scanTree(o.dir, { matcher: o.matcher, followSymlinks: o.followSymlinks, maxFileBytes: o.maxFileBytes, lookup, unchangedAsRows: true });
+  const scan = await scanTree(o.dir, {
+    matcher: o.matcher,
+    followSymlinks: o.followSymlinks,
+    maxFileBytes: o.maxFileBytes,
+    lookup,
+    unchangedAsRows: true,
+  });
   const changed = scanChanges(scan.files, lookup);
   if (changed === null) return 'many';
-  return rescannedPaths(scan, changed, o.index.planRows().map((r) => r.path));
+  return rescannedPaths(
+    scan,
+    changed,
+    o.index.planRows().map((r) => r.path),
+  );
 }

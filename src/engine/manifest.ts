@@ -40,14 +40,25 @@ export function manifestOf(entries: readonly FileEntry[], dir: string, now: numb
   const files: ManifestEntry[] = [];
   for (const e of entries) {
     if (e.state !== 'synced' || e.fileId === null || !e.block) continue;
-    files.push({ path: e.path, fileId: e.fileId, sizeBytes: e.sizeBytes, sha256: e.sha256, mimeType: e.mimeType ?? null, block: e.block });
+    files.push({
+      path: e.path,
+      fileId: e.fileId,
+      sizeBytes: e.sizeBytes,
+      sha256: e.sha256,
+      mimeType: e.mimeType ?? null,
+      block: e.block,
+    });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { version: MANIFEST_VERSION, generatedAt: new Date(now).toISOString(), dir, files };
 }
 
 export function sessionResourcesOf(manifest: Manifest): SessionResource[] {
-  return manifest.files.map((f) => ({ type: 'file', file_id: f.fileId, mount_path: `${SESSION_UPLOADS_DIR}/${f.path}` }));
+  return manifest.files.map((f) => ({
+    type: 'file',
+    file_id: f.fileId,
+    mount_path: `${SESSION_UPLOADS_DIR}/${f.path}`,
+  }));
 }
 
 /** `resources` cut into sessions of at most `size` (1..MAX_SESSION_RESOURCES). */

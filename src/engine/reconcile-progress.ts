@@ -58,9 +58,19 @@ export class ReconcileProgress implements ReconcileProgressSink {
   }
 
   report(now: number): ReconcileProgressReport {
-    const phase = this.#apply ? 'applying' : this.#planning ? 'planning' : !this.#listingDone ? 'listing' : !this.#scanDone ? 'scanning' : 'planning';
+    const phase = this.#apply
+      ? 'applying'
+      : this.#planning
+        ? 'planning'
+        : !this.#listingDone
+          ? 'listing'
+          : !this.#scanDone
+            ? 'scanning'
+            : 'planning';
     // A listing that has not ended has at least started its first page.
-    const pages = this.#listingDone ? Math.ceil(this.#listed / LISTING_PAGE_FILES) : Math.floor(this.#listed / LISTING_PAGE_FILES);
+    const pages = this.#listingDone
+      ? Math.ceil(this.#listed / LISTING_PAGE_FILES)
+      : Math.floor(this.#listed / LISTING_PAGE_FILES);
     return {
       phase,
       startedAt: new Date(this.#startedAt).toISOString(),

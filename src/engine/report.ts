@@ -24,7 +24,14 @@ const FAILED_SHOWN = 20;
 /** A row as `ls` shows it; a path in `held` shows as held, not as its row's state. */
 export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): FileEntry {
   if (held.has(r.path)) {
-    return { path: r.path, fileId: r.fileId, sizeBytes: r.size, sha256: r.sha256, state: 'held', error: 'gone from the folder; its remote delete is held' };
+    return {
+      path: r.path,
+      fileId: r.fileId,
+      sizeBytes: r.size,
+      sha256: r.sha256,
+      state: 'held',
+      error: 'gone from the folder; its remote delete is held',
+    };
   }
   return {
     path: r.path,
@@ -42,7 +49,14 @@ export function toEntry(r: FileRow, held: ReadonlySet<string> = new Set()): File
 
 /** An unreadable folder as `ls` shows it: skipped, with its reason; the path ends in '/'. */
 export function unreadableDirEntry(d: { path: string; reason: string }): FileEntry {
-  return { path: d.path === '' ? './' : `${d.path}/`, fileId: null, sizeBytes: 0, sha256: null, state: 'skipped', error: `unreadable folder: ${d.reason}` };
+  return {
+    path: d.path === '' ? './' : `${d.path}/`,
+    fileId: null,
+    sizeBytes: 0,
+    sha256: null,
+    state: 'skipped',
+    error: `unreadable folder: ${d.reason}`,
+  };
 }
 
 /** Counts by state with the held paths moved from their row's state to `held`. */
@@ -113,18 +127,34 @@ export interface ActivityFacts {
   /** Pending files plus queued remote deletes: about one request each. */
   backlog: number;
   /** The running daemon's rate; null when none runs. */
-  traffic: { requestsLastMinute: number; configuredRpm: number; effectiveRpm: number; pausedUntil: number | null } | null;
+  traffic: {
+    requestsLastMinute: number;
+    configuredRpm: number;
+    effectiveRpm: number;
+    pausedUntil: number | null;
+  } | null;
 }
 
 export function buildActivity(f: ActivityFacts): Activity {
   const candidates: { kind: 'upload' | 'delete'; path: string | null; at: number }[] = [];
-  if (f.oldestPendingRow) candidates.push({ kind: 'upload', path: f.oldestPendingRow.path, at: f.oldestPendingRow.updatedAt });
-  if (f.oldestDelete) candidates.push({ kind: 'delete', path: f.oldestDelete.path ?? f.oldestDelete.remoteName, at: f.oldestDelete.queuedAt });
+  if (f.oldestPendingRow)
+    candidates.push({ kind: 'upload', path: f.oldestPendingRow.path, at: f.oldestPendingRow.updatedAt });
+  if (f.oldestDelete)
+    candidates.push({
+      kind: 'delete',
+      path: f.oldestDelete.path ?? f.oldestDelete.remoteName,
+      at: f.oldestDelete.queuedAt,
+    });
   const oldest = candidates.sort((a, b) => a.at - b.at)[0];
   return {
     lastUploadAt: f.lastUploadAt !== null ? new Date(f.lastUploadAt).toISOString() : null,
     oldestPending: oldest
-      ? { kind: oldest.kind, path: oldest.path, since: new Date(oldest.at).toISOString(), waitingMs: Math.max(0, f.now - oldest.at) }
+      ? {
+          kind: oldest.kind,
+          path: oldest.path,
+          since: new Date(oldest.at).toISOString(),
+          waitingMs: Math.max(0, f.now - oldest.at),
+        }
       : null,
     backlog: f.backlog,
     requestsLastMinute: f.traffic?.requestsLastMinute ?? null,
@@ -159,9 +189,21 @@ export function lastErrorsFromRows(rows: readonly FileRow[]): LastError[] {
     .filter((r) => r.state === 'failed')
     .sort((a, b) => b.updatedAt - a.updatedAt)
     .slice(0, FAILED_SHOWN)
-    .map((r) => ({ at: new Date(r.updatedAt).toISOString(), path: r.path, error: r.lastError ?? 'failed', code: null }));
+    .map((r) => ({
+      at: new Date(r.updatedAt).toISOString(),
+      path: r.path,
+      error: r.lastError ?? 'failed',
+      code: null,
+    }));
 }
 
 // The workspace (src/jobs/workspace-guard.ts records it; status without a daemon reads it).
 export { WORKSPACE_META, WORKSPACE_SEEN_META, workspaceHold } from '../jobs/workspace-guard.js';
-export { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources, type Manifest, type SessionResource } from './manifest.js';
+export {
+  manifestOf,
+  MAX_SESSION_RESOURCES,
+  sessionResourcesOf,
+  splitResources,
+  type Manifest,
+  type SessionResource,
+} from './manifest.js';

@@ -10,7 +10,13 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { IndexStore } from '../store/store.js';
-import { dirDueForRecheck, formatUnreadableDirs, UNREADABLE_DIRS_META, type UnreadableDir, type UnreadableDirCheck } from '../plan/unreadable-dirs.js';
+import {
+  dirDueForRecheck,
+  formatUnreadableDirs,
+  UNREADABLE_DIRS_META,
+  type UnreadableDir,
+  type UnreadableDirCheck,
+} from '../plan/unreadable-dirs.js';
 
 export interface UnreadableDirWatchDeps {
   root: string;
@@ -43,8 +49,11 @@ export class UnreadableDirWatch {
    */
   found(dirs: readonly UnreadableDir[], now: number): void {
     const before = this.#dirs;
-    this.#dirs = new Map(dirs.map((d) => [d.path, { ...d, checkedAt: now, attempts: (before.get(d.path)?.attempts ?? 0) + 1 }]));
-    for (const [p, d] of before) if (!this.#dirs.has(p) && p !== '') this.#dirs.set(p, { ...d, checkedAt: 0, attempts: 0 });
+    this.#dirs = new Map(
+      dirs.map((d) => [d.path, { ...d, checkedAt: now, attempts: (before.get(d.path)?.attempts ?? 0) + 1 }]),
+    );
+    for (const [p, d] of before)
+      if (!this.#dirs.has(p) && p !== '') this.#dirs.set(p, { ...d, checkedAt: 0, attempts: 0 });
   }
 
   /**
@@ -56,13 +65,16 @@ export class UnreadableDirWatch {
     if (this.#dirs.has(dir.path)) return;
     this.#dirs.set(dir.path, { ...dir, checkedAt: this.#d.now(), attempts: 1 });
     this.#d.index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#dirs.values()]));
-    this.#d.logger.warn({ event: 'unreadable-dir', path: dir.path, err: dir.reason }, 'cannot list folder: nothing under it is uploaded or deleted until it is readable');
+    this.#d.logger.warn(
+      { event: 'unreadable-dir', path: dir.path, err: dir.reason },
+      'cannot list folder: nothing under it is uploaded or deleted until it is readable',
+    );
     this.#d.recordError(dir.path === '' ? '.' : `${dir.path}/`, `cannot list folder: ${dir.reason}`, null);
   }
 
   /** True when `relPath` is a known unreadable folder or lies under one. */
   covers(relPath: string): boolean {
-    for (const p of this.#dirs.keys()) if (p === '' || relPath === p || relPath.startsWith(p + '/')) return true;
+    for (const p of this.#dirs.keys()) if (p === '' || relPath === p || relPath.startsWith(`${p}/`)) return true;
     return false;
   }
 

@@ -115,7 +115,12 @@ export class SettledPaths {
     for (const rel of paths) {
       // With the row, a file whose size, mtime, inode and ctime are unchanged is not read again.
       const row = this.#d.index.get(rel);
-      const result = await checkPath(this.#d.config.dir, rel, { ...this.#checkOptions(), rehash: rehash.has(rel) }, row);
+      const result = await checkPath(
+        this.#d.config.dir,
+        rel,
+        { ...this.#checkOptions(), rehash: rehash.has(rel) },
+        row,
+      );
       // Under an unreadable folder: neither failed nor planned; the folder is rechecked instead.
       if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
       if (result.kind !== 'missing') present.push({ path: rel, result });
@@ -146,7 +151,11 @@ export class SettledPaths {
    * lstat refused with EACCES means a folder above lacks search permission; the topmost one that
    * cannot be opened is the one to record. `listable` caches the answers within one batch.
    */
-  async #inUnreadableDir(rel: string, result: Extract<CheckPathResult, { kind: 'error' }>, listable: Map<string, UnreadableDir | null>): Promise<boolean> {
+  async #inUnreadableDir(
+    rel: string,
+    result: Extract<CheckPathResult, { kind: 'error' }>,
+    listable: Map<string, UnreadableDir | null>,
+  ): Promise<boolean> {
     if (result.code === undefined || !DENIED.includes(result.code)) return false;
     if (this.#d.unreadable.covers(rel)) return true;
     const parts = rel.split('/').slice(0, -1);
@@ -294,7 +303,10 @@ export class SettledPaths {
    * the next removal batch pairs them as moves: a folder whose new files came after the
    * gathering window was held, and is released here without `--allow-mass-delete`.
    */
-  #regatherHeldMoves(appeared: readonly { path: string; sha256: string | null; ino: number }[], held: ReadonlySet<string>): void {
+  #regatherHeldMoves(
+    appeared: readonly { path: string; sha256: string | null; ino: number }[],
+    held: ReadonlySet<string>,
+  ): void {
     if (appeared.length === 0 || held.size === 0) return;
     const shas = new Set(appeared.flatMap((a) => a.sha256 ?? []));
     const inos = new Set(appeared.map((a) => a.ino));
@@ -324,8 +336,20 @@ export class SettledPaths {
       local: batchSnapshot(checked),
       remote: null,
       now,
-      options: { ...config.sync, adopt: false, deleteUnmanaged: false, allowMassDelete: false, intentSkewMs: INTENT_SKEW_MS, expiryMarginMs: EXPIRY_MARGIN_MS },
-      scope: { paths: scope, managed: index.countByState().synced, recentRemovals: this.#recentRemovals, windowMs: REMOVAL_WINDOW_MS },
+      options: {
+        ...config.sync,
+        adopt: false,
+        deleteUnmanaged: false,
+        allowMassDelete: false,
+        intentSkewMs: INTENT_SKEW_MS,
+        expiryMarginMs: EXPIRY_MARGIN_MS,
+      },
+      scope: {
+        paths: scope,
+        managed: index.countByState().synced,
+        recentRemovals: this.#recentRemovals,
+        windowMs: REMOVAL_WINDOW_MS,
+      },
       root: { seen, known: knownRoot((k) => index.getMeta(k)) },
       held: heldBefore,
       appeared,
@@ -339,14 +363,20 @@ export class SettledPaths {
       if (result.kind !== 'error') continue;
       index.markFailed(rel, result.error);
       this.#d.recordError(rel, result.error, null);
-      logger.warn({ event: 'failure', path: rel, err: result.error }, 'cannot read file; will retry at its next change or reconcile');
+      logger.warn(
+        { event: 'failure', path: rel, err: result.error },
+        'cannot read file; will retry at its next change or reconcile',
+      );
     }
-    for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
+    for (const s of plan.skip)
+      logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
     const movedTo = new Map(plan.moves.map((m) => [m.from, m.to]));
     for (const r of plan.removals) {
       const to = movedTo.get(r.path);
-      if (to !== undefined) logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
-      else if (r.reason === 'removed') logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
+      if (to !== undefined)
+        logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
+      else if (r.reason === 'removed')
+        logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
     }
     const applied = applyPlan(index, plan, now);
     writeHeld(index, nextHeld(heldBefore, scope, plan.heldPaths));
@@ -355,7 +385,10 @@ export class SettledPaths {
     applied.uploads.forEach((p, i) => {
       if (isNew.has(p)) this.#appeared.set(p, { at: now, upload: uploads[i] as Promise<unknown> });
     });
-    this.#regatherHeldMoves(plan.observe.filter((o) => isNew.has(o.path)), nextHeld(heldBefore, scope, plan.heldPaths));
+    this.#regatherHeldMoves(
+      plan.observe.filter((o) => isNew.has(o.path)),
+      nextHeld(heldBefore, scope, plan.heldPaths),
+    );
     if (applied.deletes.length > 0) {
       // Uploads first, deletes after, as in reconcile.
       await Promise.allSettled(uploads);
@@ -365,6 +398,10 @@ export class SettledPaths {
   }
 
   #checkOptions(): CheckPathOptions {
-    return { matcher: this.#d.matcher, followSymlinks: this.#d.config.watch.followSymlinks, maxFileBytes: this.#d.config.sync.maxFileBytes };
+    return {
+      matcher: this.#d.matcher,
+      followSymlinks: this.#d.config.watch.followSymlinks,
+      maxFileBytes: this.#d.config.sync.maxFileBytes,
+    };
   }
 }

@@ -20,8 +20,10 @@ export function filenameProblem(name: string): string | null {
   }
   for (const ch of chars) {
     const cp = ch.codePointAt(0) ?? 0;
-    if (cp <= MAX_CONTROL_CODE_POINT) return `must not contain control characters (found U+${cp.toString(16).padStart(4, '0').toUpperCase()})`;
-    if (FORBIDDEN_FILENAME_CHARS.has(ch)) return `must not contain any of the forbidden characters / \\ < > : " | ? * (found ${JSON.stringify(ch)})`;
+    if (cp <= MAX_CONTROL_CODE_POINT)
+      return `must not contain control characters (found U+${cp.toString(16).padStart(4, '0').toUpperCase()})`;
+    if (FORBIDDEN_FILENAME_CHARS.has(ch))
+      return `must not contain any of the forbidden characters / \\ < > : " | ? * (found ${JSON.stringify(ch)})`;
   }
   return null;
 }

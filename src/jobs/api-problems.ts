@@ -27,7 +27,8 @@ export const KEY_RETRY_MS = 5 * 60_000;
 export const KEY_REFUSED_CODES: ReadonlySet<string> = new Set(['E_API_AUTH', 'E_API_PERMISSION']);
 export const STORAGE_FULL_ERROR_CODE = 'storage_quota_exceeded';
 
-const KEY_HINT = 'set a valid ANTHROPIC_API_KEY (or the key file) and send SIGHUP or run `claude-filesync reconcile`; the daemon also tries again every 5 minutes, and nothing queued is lost';
+const KEY_HINT =
+  'set a valid ANTHROPIC_API_KEY (or the key file) and send SIGHUP or run `claude-filesync reconcile`; the daemon also tries again every 5 minutes, and nothing queued is lost';
 const STORAGE_HINT =
   "the organization's Files API storage is full: delete files you no longer need (claude-filesync never deletes synced files to make room); the refused files are tried again later";
 
@@ -89,7 +90,13 @@ export class ApiProblems {
         `the API refused the key (${message}); requests stopped, nothing is lost. Fix ANTHROPIC_API_KEY (or the key file), then send SIGHUP or run claude-filesync reconcile`,
       );
     }
-    this.#key = { kind: 'key-refused', since: this.#key?.since ?? new Date(now).toISOString(), message, hint: KEY_HINT, retryAt: new Date(now + retryMs).toISOString() };
+    this.#key = {
+      kind: 'key-refused',
+      since: this.#key?.since ?? new Date(now).toISOString(),
+      message,
+      hint: KEY_HINT,
+      retryAt: new Date(now + retryMs).toISOString(),
+    };
     if (this.#timer) clearTimeout(this.#timer);
     // Not counted as pending work: an idle engine waiting for a key is idle.
     this.#timer = setTimeout(() => {
@@ -112,7 +119,13 @@ export class ApiProblems {
     if (this.#storage === null) {
       this.#o.logger.error({ event: 'storage-full', err: message }, `uploads refused: ${STORAGE_HINT}`);
     }
-    this.#storage = { kind: 'storage-full', since: this.#storage?.since ?? new Date(this.#o.now()).toISOString(), message, hint: STORAGE_HINT, retryAt: null };
+    this.#storage = {
+      kind: 'storage-full',
+      since: this.#storage?.since ?? new Date(this.#o.now()).toISOString(),
+      message,
+      hint: STORAGE_HINT,
+      retryAt: null,
+    };
   }
 
   /** An upload succeeded: storage is not (or no longer) full for it. */

@@ -58,7 +58,16 @@ export function applyPlan(index: IndexStore, plan: Plan, now: number): AppliedPl
     if (r.reason === 'skipped') {
       const row = index.get(r.path);
       index.clearRemote(r.path, 'removed');
-      if (row && r.fileId) deletes.set(r.fileId, { fileId: r.fileId, remoteName: row.remoteName, path: r.path, reason: 'removed', queuedAt: now, attempts: 0, lastError: null });
+      if (row && r.fileId)
+        deletes.set(r.fileId, {
+          fileId: r.fileId,
+          remoteName: row.remoteName,
+          path: r.path,
+          reason: 'removed',
+          queuedAt: now,
+          attempts: 0,
+          lastError: null,
+        });
       continue;
     }
     const queued = index.removePath(r.path);

@@ -80,10 +80,19 @@ export interface FailureFacts {
   apiErrorCode?: string | null;
 }
 
-export type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | ({ kind: 'failed'; error: string } & FailureFacts);
+export type DeleteOutcome =
+  | { kind: 'deleted' | 'gone' | 'nothing' }
+  | ({ kind: 'failed'; error: string } & FailureFacts);
 
 function factsOf(c: ErrorClass): FailureFacts {
-  return { code: c.code, status: c.status, retryable: c.retryable, fatal: c.fatal, retryAfterMs: c.retryAfterMs, apiErrorCode: c.apiErrorCode ?? null };
+  return {
+    code: c.code,
+    status: c.status,
+    retryable: c.retryable,
+    fatal: c.fatal,
+    retryAfterMs: c.retryAfterMs,
+    apiErrorCode: c.apiErrorCode ?? null,
+  };
 }
 
 export interface ErrorClass {
@@ -129,7 +138,7 @@ export function classifyError(err: unknown): ErrorClass {
       apiErrorCode: err.errorCode ?? null,
     };
   }
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? ((err as { code: string }).code) : null;
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : null;
   if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
     // The file changed while streaming, or cannot be read: nothing was stored; it is checked again.
     return { message, code, status: null, retryable: false, fatal: false, ambiguous: false, retryAfterMs: null };
@@ -143,13 +152,19 @@ export function classifyError(err: unknown): ErrorClass {
  * Uploads the current content of `relPath` if its row needs it. `retype`: also when the synced
  * copy went up with another type than the MIME policy wants now (src/plan/mime-policy.ts).
  */
-export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: AbortSignal, retype = false): Promise<UploadOutcome> {
+export async function uploadPath(
+  deps: ExecutorDeps,
+  relPath: string,
+  signal?: AbortSignal,
+  retype = false,
+): Promise<UploadOutcome> {
   const { index, client, logger } = deps;
   const row = index.get(relPath);
   if (!row || row.state === 'skipped' || row.sha256 === null) return { kind: 'nothing' };
   const current = row.fileId !== null && row.remoteSha256 === row.sha256;
   if (current && !retype) return { kind: 'nothing' };
-  if (row.size > deps.maxFileBytes) return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
+  if (row.size > deps.maxFileBytes)
+    return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };
 
   // Never read outside the folder: upload from the real path, only when it lies inside the real
   // root, and only the inode that was scanned (the client opens it once, without following links).
@@ -174,34 +189,48 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
   const mime = await mimeFor(deps, relPath, source, bytes);
   if (current && blockTypeOf(row.mimeType ?? registeredType(relPath)) === mime.block) return { kind: 'nothing' };
   const remoteName = remoteNameFor(relPath, row.sha256, deps.ownerTag);
-  const intent = index.recordIntent({ path: relPath, remoteName, size: row.size, sha256: row.sha256, startedAt: deps.now() });
+  const intent = index.recordIntent({
+    path: relPath,
+    remoteName,
+    size: row.size,
+    sha256: row.sha256,
+    startedAt: deps.now(),
+  });
   deps.liveIntents.add(intent.id);
   const started = deps.now();
   try {
     // The intent must survive a power loss before a byte leaves: else a stored copy could be
     // left that no one owns.
     await index.flushDurable();
-    const result = await client.upload(
-      bytes ? { bytes } : { path: source },
-      {
-        filename: remoteName,
-        mimeType: mime.mimeType,
-        expectedIno: row.ino,
-        // Lost-response recovery must never mistake the copy we are replacing for the new one.
-        ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
-        ...(deps.expiresInSeconds !== null && client.shape === 'ga' ? { expiresInSeconds: deps.expiresInSeconds } : {}),
-        ...(signal ? { signal } : {}),
-      },
-    );
+    const result = await client.upload(bytes ? { bytes } : { path: source }, {
+      filename: remoteName,
+      mimeType: mime.mimeType,
+      expectedIno: row.ino,
+      // Lost-response recovery must never mistake the copy we are replacing for the new one.
+      ...(row.fileId ? { recoveryExcludeIds: [row.fileId] } : {}),
+      ...(deps.expiresInSeconds !== null && client.shape === 'ga' ? { expiresInSeconds: deps.expiresInSeconds } : {}),
+      ...(signal ? { signal } : {}),
+    });
     const { createdAt, expiresAt } = toRemote(result.file);
     if (result.sha256 !== intent.sha256 || result.bytesSent !== intent.size) {
       // The file changed while it streamed: what was stored is neither the old nor a settled new
       // version. Delete it and let the path settle and upload again.
       index.discardUpload(intent.id, result.file.id, 'changed-during-upload');
-      logger.info({ event: 'changed-during-upload', path: relPath, fileId: result.file.id }, 'file changed while uploading; will upload again once it settles');
+      logger.info(
+        { event: 'changed-during-upload', path: relPath, fileId: result.file.id },
+        'file changed while uploading; will upload again once it settles',
+      );
       return {
         kind: 'changed',
-        discarded: { fileId: result.file.id, remoteName, path: relPath, reason: 'changed-during-upload', queuedAt: deps.now(), attempts: 0, lastError: null },
+        discarded: {
+          fileId: result.file.id,
+          remoteName,
+          path: relPath,
+          reason: 'changed-during-upload',
+          queuedAt: deps.now(),
+          attempts: 0,
+          lastError: null,
+        },
       };
     }
     const superseded = index.commitUpload(intent.id, {
@@ -230,7 +259,13 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
       },
       removedMeanwhile ? 'uploaded, but the file was removed meanwhile' : row.fileId ? 'replaced' : 'uploaded',
     );
-    return { kind: 'uploaded', fileId: result.file.id, bytes: result.bytesSent, superseded, recovered: result.recovered };
+    return {
+      kind: 'uploaded',
+      fileId: result.file.id,
+      bytes: result.bytesSent,
+      superseded,
+      recovered: result.recovered,
+    };
   } catch (err) {
     const c = classifyError(err);
     // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
@@ -245,12 +280,30 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
     if (c.retryable) {
       // Waiting is not failing: the row stays pending and the engine sends it again.
       logger.warn(
-        { event: 'upload-retry', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message, ...(c.ambiguous ? { intentKept: true } : {}) },
+        {
+          event: 'upload-retry',
+          path: relPath,
+          size: row.size,
+          durationMs: deps.now() - started,
+          status: c.status,
+          err: c.message,
+          ...(c.ambiguous ? { intentKept: true } : {}),
+        },
         'upload not done yet; it goes again',
       );
     } else {
       index.markFailed(relPath, c.message);
-      logger.error({ event: 'failure', path: relPath, size: row.size, durationMs: deps.now() - started, status: c.status, err: c.message }, 'upload failed');
+      logger.error(
+        {
+          event: 'failure',
+          path: relPath,
+          size: row.size,
+          durationMs: deps.now() - started,
+          status: c.status,
+          err: c.message,
+        },
+        'upload failed',
+      );
     }
     return { kind: 'failed', error: c.message, ...factsOf(c), intentKept: c.ambiguous };
   } finally {
@@ -264,7 +317,10 @@ export async function uploadPath(deps: ExecutorDeps, relPath: string, signal?: A
  * removes it, and the new name, if it was moved, is its own upload.
  */
 function goneBeforeUpload(deps: ExecutorDeps, relPath: string): UploadOutcome {
-  deps.logger.debug({ event: 'gone-before-upload', path: relPath }, 'file gone before its upload; its removal is handled as such');
+  deps.logger.debug(
+    { event: 'gone-before-upload', path: relPath },
+    'file gone before its upload; its removal is handled as such',
+  );
   return { kind: 'nothing' };
 }
 
@@ -297,7 +353,12 @@ function readSmall(speed: FsSpeed | undefined, source: string, row: FileRow): Bu
   return speed.time(() =>
     readUpTo(source, SMALL_READ_BYTES, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW, (fd) => {
       const st = fstatSync(fd);
-      if (st.ino !== row.ino) throw new UploadSourceError(`${source} is no longer the file that was scanned (it was replaced); not uploaded.`, st.size, st.size);
+      if (st.ino !== row.ino)
+        throw new UploadSourceError(
+          `${source} is no longer the file that was scanned (it was replaced); not uploaded.`,
+          st.size,
+          st.size,
+        );
     }),
   );
 }
@@ -318,7 +379,9 @@ async function realPathInside(realRoot: RealRoot, relPath: string, speed?: FsSpe
 async function checkInside(realRoot: RealRoot, relPath: string, rootNow: string, real: string): Promise<string> {
   if (isInsideRoot(rootNow, real)) return real;
   if (isInsideRoot(await realRoot.refresh(), real)) return real;
-  throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), { code: 'EPERM' });
+  throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), {
+    code: 'EPERM',
+  });
 }
 
 function isInsideRoot(realRoot: string, real: string): boolean {
@@ -335,7 +398,11 @@ function isInsideRoot(realRoot: string, real: string): boolean {
  * fails retryably and the engine sends it again. Returns an outcome when the path needs no
  * upload (now).
  */
-async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?: AbortSignal): Promise<UploadOutcome | null> {
+async function resolveStaleIntents(
+  deps: ExecutorDeps,
+  relPath: string,
+  signal?: AbortSignal,
+): Promise<UploadOutcome | null> {
   const stale = deps.index.intentsFor(relPath).filter((i) => !deps.liveIntents.has(i.id));
   if (stale.length === 0) return null;
   const oldest = Math.min(...stale.map((i) => i.startedAt)) - STALE_INTENT_SKEW_MS;
@@ -344,10 +411,14 @@ async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?:
     const newest = await deps.client.recentFiles(signal ? { signal } : {});
     recent = newest.files;
     // Only a listing that reaches back past the intents' start shows every copy they could have made.
-    if (!newest.complete && !recent.some((f) => Date.parse(f.created_at) < oldest)) recent = await listBackTo(deps.client, oldest, signal);
+    if (!newest.complete && !recent.some((f) => Date.parse(f.created_at) < oldest))
+      recent = await listBackTo(deps.client, oldest, signal);
   } catch (err) {
     const c = classifyError(err);
-    deps.logger.warn({ event: 'intent-unresolved', path: relPath, intents: stale.length, err: c.message }, 'an earlier upload may have stored a copy; looking again before uploading');
+    deps.logger.warn(
+      { event: 'intent-unresolved', path: relPath, intents: stale.length, err: c.message },
+      'an earlier upload may have stored a copy; looking again before uploading',
+    );
     return {
       kind: 'failed',
       error: `an earlier upload of ${relPath} may have stored a copy, and the listing that looks for it failed: ${c.message}`,
@@ -357,17 +428,38 @@ async function resolveStaleIntents(deps: ExecutorDeps, relPath: string, signal?:
   }
   let outcome: UploadOutcome | null = null;
   for (const intent of stale) {
-    const copies = recent.filter((f) => f.filename === intent.remoteName && Date.parse(f.created_at) >= intent.startedAt - STALE_INTENT_SKEW_MS);
+    const copies = recent.filter(
+      (f) => f.filename === intent.remoteName && Date.parse(f.created_at) >= intent.startedAt - STALE_INTENT_SKEW_MS,
+    );
     const row = deps.index.get(relPath);
     for (const f of copies) {
       const { createdAt, expiresAt } = toRemote(f);
-      const wanted = outcome === null && row && row.sha256 === intent.sha256 && f.size_bytes === intent.size && row.remoteSha256 !== intent.sha256;
+      const wanted =
+        outcome === null &&
+        row &&
+        row.sha256 === intent.sha256 &&
+        f.size_bytes === intent.size &&
+        row.remoteSha256 !== intent.sha256;
       if (wanted) {
-        const superseded = deps.index.adopt(relPath, { path: relPath, fileId: f.id, remoteName: f.filename, size: f.size_bytes, sha256: intent.sha256, createdAt, expiresAt, mimeType: f.mime_type });
-        deps.logger.info({ event: 'adopt', path: relPath, fileId: f.id, size: f.size_bytes, via: 'intent' }, 'adopted the copy an unanswered upload stored');
+        const superseded = deps.index.adopt(relPath, {
+          path: relPath,
+          fileId: f.id,
+          remoteName: f.filename,
+          size: f.size_bytes,
+          sha256: intent.sha256,
+          createdAt,
+          expiresAt,
+          mimeType: f.mime_type,
+        });
+        deps.logger.info(
+          { event: 'adopt', path: relPath, fileId: f.id, size: f.size_bytes, via: 'intent' },
+          'adopted the copy an unanswered upload stored',
+        );
         outcome = { kind: 'uploaded', fileId: f.id, bytes: f.size_bytes, superseded, recovered: true };
       } else {
-        deps.onDeleteQueued?.(deps.index.queueDelete({ fileId: f.id, remoteName: f.filename, path: relPath, reason: 'orphan' }));
+        deps.onDeleteQueued?.(
+          deps.index.queueDelete({ fileId: f.id, remoteName: f.filename, path: relPath, reason: 'orphan' }),
+        );
       }
     }
     deps.index.dropIntent(intent.id);
@@ -393,20 +485,32 @@ export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: 
   try {
     await deps.client.delete(fileId, signal ? { signal } : undefined);
     deps.index.retireDelete(fileId);
-    deps.logger.info({ event: 'delete', path: queued.path, fileId, reason: queued.reason, durationMs: deps.now() - started }, 'deleted remote copy');
+    deps.logger.info(
+      { event: 'delete', path: queued.path, fileId, reason: queued.reason, durationMs: deps.now() - started },
+      'deleted remote copy',
+    );
     return { kind: 'deleted' };
   } catch (err) {
     const c = classifyError(err);
     if (c.code === 'E_API_NOT_FOUND') {
       deps.index.retireDelete(fileId);
-      deps.logger.info({ event: 'delete', path: queued.path, fileId, reason: queued.reason, alreadyGone: true }, 'remote copy already gone');
+      deps.logger.info(
+        { event: 'delete', path: queued.path, fileId, reason: queued.reason, alreadyGone: true },
+        'remote copy already gone',
+      );
       return { kind: 'gone' };
     }
     deps.index.deleteFailed(fileId, c.message);
     if (c.retryable) {
-      deps.logger.warn({ event: 'delete-retry', path: queued.path, fileId, status: c.status, err: c.message }, 'delete not done yet; it goes again');
+      deps.logger.warn(
+        { event: 'delete-retry', path: queued.path, fileId, status: c.status, err: c.message },
+        'delete not done yet; it goes again',
+      );
     } else {
-      deps.logger.error({ event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message }, 'delete failed');
+      deps.logger.error(
+        { event: 'failure', op: 'delete', path: queued.path, fileId, status: c.status, err: c.message },
+        'delete failed',
+      );
     }
     return { kind: 'failed', error: c.message, ...factsOf(c) };
   }

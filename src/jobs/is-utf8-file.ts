@@ -19,4 +19,3 @@ export async function isUtf8File(file: string): Promise<boolean> {
     throw err;
   }
 }
-

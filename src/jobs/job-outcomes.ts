@@ -62,7 +62,6 @@ export class Jobs {
     this.#d = deps;
   }
 
-
   upload(rel: string, retype = false): Promise<UploadOutcome | null> {
     let outcome: UploadOutcome | null = null;
     return this.#d.queue
@@ -104,7 +103,9 @@ export class Jobs {
       case 'changed':
         void this.delete(outcome.discarded);
         // Read again once settled (its stat may be as indexed: `cp -p`), backing off while it keeps changing.
-        this.#d.timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#d.settleMs, this.#d.now()), () => this.#d.settle([rel], new Set([rel])));
+        this.#d.timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#d.settleMs, this.#d.now()), () =>
+          this.#d.settle([rel], new Set([rel])),
+        );
         break;
       case 'failed':
         this.#d.recordError(rel, outcome.error, outcome.code);
@@ -114,7 +115,10 @@ export class Jobs {
           // Nothing answers any more: an outage, not a faulty server. The recheck of failed
           // files (and the reconcile) pick it up again.
           this.#d.exec.index.markFailed(rel, outcome.error);
-          this.#d.logger.error({ event: 'failure', path: rel, status: outcome.status, err: outcome.error }, 'upload failed');
+          this.#d.logger.error(
+            { event: 'failure', path: rel, status: outcome.status, err: outcome.error },
+            'upload failed',
+          );
         }
         break;
       case 'skipped': // the executor logged it
@@ -160,7 +164,15 @@ export class Jobs {
     const delayMs = this.#d.timers.wait(key, this.#d.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
     if (delayMs === null) return false;
     if (failure.status === 429) {
-      this.#d.gate.onRetryWait({ status: 429, waitMs: delayMs, fromServer: failure.retryAfterMs !== null, attempt: 0, requestId: null, method: '', path: key });
+      this.#d.gate.onRetryWait({
+        status: 429,
+        waitMs: delayMs,
+        fromServer: failure.retryAfterMs !== null,
+        attempt: 0,
+        requestId: null,
+        method: '',
+        path: key,
+      });
     }
     return true;
   }

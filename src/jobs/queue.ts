@@ -170,7 +170,8 @@ export class KeyedQueue {
     if (running.length === 0) return;
     const allDone = Promise.all(running).then(() => true);
     if (await raceTimeout(allDone, graceMs)) return;
-    for (const c of controllers) c.abort(new FilesyncError('E_ABORTED', 'The sync queue closed before the job finished'));
+    for (const c of controllers)
+      c.abort(new FilesyncError('E_ABORTED', 'The sync queue closed before the job finished'));
     await raceTimeout(allDone, Math.max(1000, graceMs));
   }
 

@@ -12,7 +12,10 @@ export const WORKSPACE_META = 'target.workspaceId';
 export const WORKSPACE_SEEN_META = 'target.workspaceSeen';
 
 /** Why deletes are held, for status and the reconcile report; null when they are not. */
-export function workspaceHold(known: string | undefined, seen: string | undefined): { count: number; message: string } | null {
+export function workspaceHold(
+  known: string | undefined,
+  seen: string | undefined,
+): { count: number; message: string } | null {
   if (!known || !seen || known === seen) return null;
   return {
     count: 0,
@@ -52,7 +55,10 @@ export class WorkspaceGuard {
     if (id === this.#known || id === this.#seen) return;
     this.#seen = id;
     this.#persist(WORKSPACE_SEEN_META, id);
-    this.#logger.warn({ event: 'workspace-changed', known: this.#known, seen: id }, workspaceHold(this.#known, id)?.message ?? '');
+    this.#logger.warn(
+      { event: 'workspace-changed', known: this.#known, seen: id },
+      workspaceHold(this.#known, id)?.message ?? '',
+    );
   }
 
   /** `reconcile --accept-workspace`: the workspace the API answers for (now or next) becomes the index's. */
@@ -83,7 +89,10 @@ export class WorkspaceGuard {
       this.#meta.setMeta(key, value);
       return true;
     } catch (err) {
-      this.#logger.debug({ event: 'workspace-unrecorded', err: err instanceof Error ? err.message : String(err) }, 'could not record the workspace id yet');
+      this.#logger.debug(
+        { event: 'workspace-unrecorded', err: err instanceof Error ? err.message : String(err) },
+        'could not record the workspace id yet',
+      );
       return false;
     }
   }

@@ -19,7 +19,8 @@ export function batchSnapshot(checked: readonly CheckedPath[]): LocalSnapshot {
   const unreadable = new Set<string>();
   for (const { path, result } of checked) {
     if (result.kind === 'file') files.set(path, result.obs);
-    else if (result.kind === 'skipped') skipped.set(path, { reason: result.reason, size: result.size, mtimeMs: result.mtimeMs, ino: result.ino });
+    else if (result.kind === 'skipped')
+      skipped.set(path, { reason: result.reason, size: result.size, mtimeMs: result.mtimeMs, ino: result.ino });
     else if (result.kind === 'error') unreadable.add(path);
   }
   return { files, skipped, unreadable, unreadableDirs: [], rootMissing: false };

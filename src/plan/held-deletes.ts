@@ -32,7 +32,11 @@ export function formatHeld(held: ReadonlySet<string>): string {
  * The held set after a plan: paths in the plan's scope (all of them for a full pass) are replaced
  * by what the plan holds; paths outside it are kept.
  */
-export function nextHeld(before: ReadonlySet<string>, scope: ReadonlySet<string> | null, heldNow: readonly string[]): Set<string> {
+export function nextHeld(
+  before: ReadonlySet<string>,
+  scope: ReadonlySet<string> | null,
+  heldNow: readonly string[],
+): Set<string> {
   const next = new Set<string>();
   if (scope) for (const p of before) if (!scope.has(p)) next.add(p);
   for (const p of heldNow) next.add(p);

@@ -33,7 +33,16 @@ export const TEXT_LIKE_EXTENSIONS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 /** Extensionless names that are text (a Makefile, a Dockerfile). */
-const TEXT_LIKE_NAMES: ReadonlySet<string> = new Set(['makefile', 'dockerfile', 'readme', 'license', 'changelog', 'gemfile', 'rakefile', 'procfile']);
+const TEXT_LIKE_NAMES: ReadonlySet<string> = new Set([
+  'makefile',
+  'dockerfile',
+  'readme',
+  'license',
+  'changelog',
+  'gemfile',
+  'rakefile',
+  'procfile',
+]);
 
 export interface MimeChoice {
   /** The Content-Type sent with the upload (and recorded in the index). */
@@ -106,7 +115,10 @@ export function chooseMimeType(relPath: string, options: MimeOptions = {}): Mime
  * server that spells a type its own way (`text/plain;charset=UTF-8`) causes no upload. A file
  * already found not UTF-8 (a note) is judged as such.
  */
-export function typeIsStale(row: { path: string; mimeType?: string | null; mimeNote?: string | null }, overrides?: Readonly<Record<string, string>>): boolean {
+export function typeIsStale(
+  row: { path: string; mimeType?: string | null; mimeNote?: string | null },
+  overrides?: Readonly<Record<string, string>>,
+): boolean {
   const sent = row.mimeType ?? registeredType(row.path);
   const wanted = chooseMimeType(row.path, { ...(overrides ? { overrides } : {}), isUtf8: !row.mimeNote });
   return blockTypeOf(sent) !== wanted.block;

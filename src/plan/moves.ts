@@ -29,14 +29,17 @@ export function pairMoves(sources: readonly MoveSource[], targets: readonly Move
   const pairs = new Map<string, string>();
   const taken = new Set<string>();
   const sortedSources = [...sources].sort((a, b) => cmp(a.path, b.path));
-  const sortedTargets = [...targets].filter((t) => !sources.some((s) => s.path === t.path)).sort((a, b) => cmp(a.path, b.path));
+  const sortedTargets = [...targets]
+    .filter((t) => !sources.some((s) => s.path === t.path))
+    .sort((a, b) => cmp(a.path, b.path));
   const byIno = new Map<number, MoveTarget[]>();
   const bySha = new Map<string, MoveTarget[]>();
   for (const t of sortedTargets) {
     push(byIno, t.ino, t);
     if (t.sha256) push(bySha, t.sha256, t);
   }
-  const take = (list: MoveTarget[] | undefined, ok: (t: MoveTarget) => boolean): MoveTarget | undefined => list?.find((t) => !taken.has(t.path) && ok(t));
+  const take = (list: MoveTarget[] | undefined, ok: (t: MoveTarget) => boolean): MoveTarget | undefined =>
+    list?.find((t) => !taken.has(t.path) && ok(t));
   // Inode first over all sources, so a content twin never steals a renamed file's own target.
   for (const s of sortedSources) {
     // An inode is reused once its file is gone: only trust it while the content agrees or is unknown.

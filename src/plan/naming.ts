@@ -49,6 +49,7 @@ const SEPARATOR = '__';
 // Replaced by `_` in our names: what the API forbids (FORBIDDEN_FILENAME_CHARS, code points 0-31),
 // plus DEL (127) and lone surrogates, which we never send (a surrogate has no UTF-8 form). With the
 // u flag a well-formed surrogate pair is one code point, so the range only meets lone halves.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the API refuses control characters; this finds them.
 const FORBIDDEN = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/gu;
 const FORBIDDEN_TEST = /[\u007f\ud800-\udfff]/u;
 const EXTENSION = /\.[A-Za-z0-9]{1,10}$/;
@@ -99,7 +100,8 @@ export { ownerTagFor, OWNER_TAG_HEX, type OwnerIdentity } from '../config/owner-
  * uploaded by `owner` (an owner tag); a null owner gives the legacy name, without an owner tag.
  */
 export function remoteNameFor(relPath: string, sha256: string, owner: string | null): string {
-  if (owner !== null && !OWNER_TAG.test(owner)) throw new TypeError(`an owner tag is 8 lowercase hex, got ${JSON.stringify(owner)}`);
+  if (owner !== null && !OWNER_TAG.test(owner))
+    throw new TypeError(`an owner tag is 8 lowercase hex, got ${JSON.stringify(owner)}`);
   const content = sha256.slice(0, CONTENT_TAG_HEX).toLowerCase();
   const segments = relPath.split('/');
   const basenameRaw = segments[segments.length - 1] ?? '';
@@ -174,6 +176,7 @@ export function validateRemoteName(name: string): string | null {
   const problem = filenameProblem(name);
   if (problem) return `the name ${problem}`;
   const bad = FORBIDDEN_TEST.exec(name);
-  if (bad) return `the name contains the character U+${(bad[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')}, which is never sent`;
+  if (bad)
+    return `the name contains the character U+${(bad[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')}, which is never sent`;
   return null;
 }

@@ -55,7 +55,8 @@ export function concurrentView(
   changes: ConcurrentChanges | undefined,
 ): ConcurrentView {
   const liveIntentIds = input.liveIntentIds ?? new Set<number>();
-  if (!changes) return { local: input.local, remote: input.remote, judged: input.rows, liveIntentIds, storedSince: () => false };
+  if (!changes)
+    return { local: input.local, remote: input.remote, judged: input.rows, liveIntentIds, storedSince: () => false };
   const { handled, gone, stored } = changes;
   const live = new Set(liveIntentIds);
   for (const i of input.intents) {
@@ -103,7 +104,8 @@ export function scanChanges(
   const out: string[] = [];
   for (const f of files) {
     const row = factsOf(f.path);
-    if (row && row.size === f.size && row.mtimeMs === f.mtimeMs && row.ino === f.ino && row.sha256 === f.sha256) continue;
+    if (row && row.size === f.size && row.mtimeMs === f.mtimeMs && row.ino === f.ino && row.sha256 === f.sha256)
+      continue;
     out.push(f.path);
     if (out.length > limit) return null;
   }

@@ -88,7 +88,15 @@ export interface OwnershipPlan {
 /** Judges the listed files the index does not own. Deterministic. */
 export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   const { remote, owned, options } = input;
-  const out: OwnershipPlan = { intentsDone: [], adoptions: [], deletes: [], unmanaged: [], orphans: [], foreign: [], held: null };
+  const out: OwnershipPlan = {
+    intentsDone: [],
+    adoptions: [],
+    deletes: [],
+    unmanaged: [],
+    orphans: [],
+    foreign: [],
+    held: null,
+  };
   // This step's adoptions over the earlier steps' contents (not a copy: it may be every row).
   const adopted = new Map<string, string>();
   const willHold = { get: (path: string): string | undefined => adopted.get(path) ?? input.willHold.get(path) };
@@ -140,7 +148,7 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   }
   const adoptMatch = (names: Map<string, LocalObservation>, f: RemoteFile): LocalObservation | null => {
     const obs = names.get(f.filename);
-    return obs && obs.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256 ? obs : null;
+    return obs?.sha256 && obs.size === f.size && willHold.get(obs.path) !== obs.sha256 ? obs : null;
   };
   const orphans: RemoteFile[] = [];
   let ownTagged = 0;
@@ -164,7 +172,8 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
       adopt({ path: obs.path, file: f, sha256: obs.sha256 as string, via: 'unmanaged', intentId: null });
       continue;
     }
-    if (options.deleteUnmanaged) out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
+    if (options.deleteUnmanaged)
+      out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
     else out.unmanaged.push(f);
   }
   const deleteOrphans = (): void => {
@@ -182,7 +191,12 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
     // (src/reconcile/early-plan.ts) adopt most of a lost index's copies before this step runs, and
     // counting only the copies left unowned made a few stale copies look like all of them.
     for (const f of remote.values()) if (owned.has(f.id) && ownerTagOf(f.filename) === owner) ownTagged += 1;
-    const verdict = checkDeleteSafety({ deleting: orphans.length, managed: ownTagged, limits: options, allow: options.allowMassDelete });
+    const verdict = checkDeleteSafety({
+      deleting: orphans.length,
+      managed: ownTagged,
+      limits: options,
+      allow: options.allowMassDelete,
+    });
     if (!partial && verdict.ok && options.freshIndex) deleteOrphans();
     else {
       out.orphans = orphans;

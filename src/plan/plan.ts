@@ -186,7 +186,7 @@ export function planSync(input: PlanInput): Plan {
       const adopted = adoptedHold.get(path);
       if (adopted !== undefined) return adopted;
       const r = rowByPath.get(path);
-      return r && r.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
+      return r?.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
     },
   };
 
@@ -221,7 +221,6 @@ export function planSync(input: PlanInput): Plan {
       if (!remote || listed) {
         plan.deletes.push({ fileId: r.fileId, remoteName: r.remoteName, path: r.path, reason: 'expired' });
       }
-      continue;
     }
   }
 
@@ -236,7 +235,16 @@ export function planSync(input: PlanInput): Plan {
   let orphanHeld: Plan['held'] = null;
   if (remote) {
     const partial = rootMissing || rootReplaced || local.unreadableDirs.length > 0 || local.unreadable.size > 0;
-    const own = planRemoteOwnership({ remote, owned, intents: input.intents, liveIntentIds: view.liveIntentIds, files: local.files, willHold, partial, options });
+    const own = planRemoteOwnership({
+      remote,
+      owned,
+      intents: input.intents,
+      liveIntentIds: view.liveIntentIds,
+      files: local.files,
+      willHold,
+      partial,
+      options,
+    });
     plan.intentsDone = own.intentsDone;
     plan.adoptions = own.adoptions;
     for (const a of own.adoptions) adoptedHold.set(a.path, a.sha256);
@@ -255,9 +263,26 @@ export function planSync(input: PlanInput): Plan {
     const row = rowByPath.get(obs.path);
     // The API refused this very content (413): sending it again would only be refused again.
     // It is tried again when it changes (its size, mtime or inode).
-    if (row?.state === 'skipped' && row.skipReason?.startsWith(API_REFUSED_TOO_LARGE) && row.size === obs.size && row.mtimeMs === obs.mtimeMs && row.ino === obs.ino) continue;
+    if (
+      row?.state === 'skipped' &&
+      row.skipReason?.startsWith(API_REFUSED_TOO_LARGE) &&
+      row.size === obs.size &&
+      row.mtimeMs === obs.mtimeMs &&
+      row.ino === obs.ino
+    )
+      continue;
     // A failed row is observed again even when unchanged: its failure may have passed.
-    if (!row || row.size !== obs.size || row.mtimeMs !== obs.mtimeMs || row.ino !== obs.ino || row.sha256 !== obs.sha256 || (obs.ctimeMs !== undefined && obs.ctimeMs !== (row.ctimeMs ?? null)) || row.state === 'skipped' || row.state === 'failed' || (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)) {
+    if (
+      !row ||
+      row.size !== obs.size ||
+      row.mtimeMs !== obs.mtimeMs ||
+      row.ino !== obs.ino ||
+      row.sha256 !== obs.sha256 ||
+      (obs.ctimeMs !== undefined && obs.ctimeMs !== (row.ctimeMs ?? null)) ||
+      row.state === 'skipped' ||
+      row.state === 'failed' ||
+      (obs.hashedAt !== undefined && obs.hashedAt !== row.hashedAt)
+    ) {
       plan.observe.push(obs);
     }
     if (obs.sha256 === null) continue;
@@ -272,7 +297,14 @@ export function planSync(input: PlanInput): Plan {
   }
   for (const [path, s] of sortedEntries(local.skipped)) {
     const row = rowByPath.get(path);
-    if (row && row.state === 'skipped' && row.skipReason === s.reason && row.size === s.size && row.mtimeMs === s.mtimeMs) continue;
+    if (
+      row &&
+      row.state === 'skipped' &&
+      row.skipReason === s.reason &&
+      row.size === s.size &&
+      row.mtimeMs === s.mtimeMs
+    )
+      continue;
     plan.skip.push({ obs: { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256: null }, reason: s.reason });
   }
 
@@ -299,29 +331,56 @@ export function planSync(input: PlanInput): Plan {
     const obs = u.reason === 'new' ? local.files.get(u.path) : undefined;
     if (obs) newFiles.push({ path: obs.path, sha256: obs.sha256, ino: obs.ino });
   }
-  const sources = candidates.filter((c) => c.fileId !== null && c.reason === 'removed').map((c) => rowByPath.get(c.path) as PlanRow);
-  const pairs = rootReplaced ? new Map<string, string>() : pairMoves(sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })), newFiles);
+  const sources = candidates
+    .filter((c) => c.fileId !== null && c.reason === 'removed')
+    .map((c) => rowByPath.get(c.path) as PlanRow);
+  const pairs = rootReplaced
+    ? new Map<string, string>()
+    : pairMoves(
+        sources.map((r) => ({ path: r.path, sha256: r.sha256, ino: r.ino })),
+        newFiles,
+      );
   plan.moves = [...pairs].map(([from, to]) => ({ from, to }));
   const heldBefore = input.held ?? new Set<string>();
   const moved = candidates.filter((c) => pairs.has(c.path));
   const gone = candidates.filter((c) => c.fileId === null);
   // Held before and still gone: held until the user lifts the limit, never by the share.
-  const stillHeld = options.allowMassDelete ? [] : candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && heldBefore.has(c.path));
+  const stillHeld = options.allowMassDelete
+    ? []
+    : candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && heldBefore.has(c.path));
   const stillHeldSet = new Set(stillHeld);
   const fresh = candidates.filter((c) => c.fileId !== null && !pairs.has(c.path) && !stillHeldSet.has(c));
   const candidatePaths = new Set(candidates.map((c) => c.path));
   // Held paths out of reach of this plan (an unreadable directory, a missing folder) stay held.
   // (A held path the watcher path handled meanwhile is its to judge: it stays held here.)
-  const untouched = allRows.filter((r) => heldBefore.has(r.path) && (!scope || scope.paths.has(r.path)) && !candidatePaths.has(r.path) && !local.files.has(r.path) && !local.skipped.has(r.path)).map((r) => r.path);
+  const untouched = allRows
+    .filter(
+      (r) =>
+        heldBefore.has(r.path) &&
+        (!scope || scope.paths.has(r.path)) &&
+        !candidatePaths.has(r.path) &&
+        !local.files.has(r.path) &&
+        !local.skipped.has(r.path),
+    )
+    .map((r) => r.path);
 
   const recent = scope ? scope.recentRemovals.filter((t) => t > now - scope.windowMs) : [];
   plan.recentRemovals = recent;
   const managed = (scope ? scope.managed : countManaged(allRows)) + recent.length;
   const deleting = distinctFiles(fresh, rowByPath);
-  const verdict = checkDeleteSafety({ deleting: deleting + recent.length, managed, limits: options, allow: options.allowMassDelete });
+  const verdict = checkDeleteSafety({
+    deleting: deleting + recent.length,
+    managed,
+    limits: options,
+    allow: options.allowMassDelete,
+  });
   const keptHeld = [...stillHeld.map((c) => c.path), ...untouched];
   if (rootMissing && allRows.some((r) => r.fileId)) {
-    plan.held = { count: allRows.filter((r) => r.fileId).length, message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)', rootMissing: true };
+    plan.held = {
+      count: allRows.filter((r) => r.fileId).length,
+      message: 'the watched folder is missing: nothing is deleted until it is back (is the disk mounted?)',
+      rootMissing: true,
+    };
     plan.heldPaths = keptHeld;
   } else if (rootReplaced && !options.allowMassDelete && deleting + stillHeld.length > 0) {
     plan.removals = gone;
@@ -343,7 +402,10 @@ export function planSync(input: PlanInput): Plan {
     plan.heldPaths = [...fresh.map((c) => c.path), ...keptHeld];
     plan.held = { count: plan.heldPaths.length, message: verdict.message };
   }
-  if (orphanHeld) plan.held = plan.held ? { count: plan.held.count + orphanHeld.count, message: `${plan.held.message} ${orphanHeld.message}` } : orphanHeld;
+  if (orphanHeld)
+    plan.held = plan.held
+      ? { count: plan.held.count + orphanHeld.count, message: `${plan.held.message} ${orphanHeld.message}` }
+      : orphanHeld;
   plan.removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   plan.heldPaths.sort();
   return plan;
@@ -361,7 +423,7 @@ function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
 
 /** True when `path` lies inside one of `dirs` (relative, '/'-separated; '' is the root). */
 export function isUnder(path: string, dirs: readonly string[]): boolean {
-  return dirs.some((d) => d === '' || path === d || path.startsWith(d + '/'));
+  return dirs.some((d) => d === '' || path === d || path.startsWith(`${d}/`));
 }
 
 /**
@@ -371,12 +433,15 @@ export function isUnder(path: string, dirs: readonly string[]): boolean {
  * file, so it counts once. Distinct files keep distinct inodes, so a real mass delete, even of
  * files with equal content, counts every file.
  */
-function distinctFiles(removals: readonly { path: string }[], rowByPath: { get(path: string): PlanRow | undefined }): number {
+function distinctFiles(
+  removals: readonly { path: string }[],
+  rowByPath: { get(path: string): PlanRow | undefined },
+): number {
   const seen = new Set<string>();
   let n = 0;
   for (const c of removals) {
     const r = rowByPath.get(c.path);
-    if (!r || !r.ino || r.sha256 === null) {
+    if (!r?.ino || r.sha256 === null) {
       n += 1;
       continue;
     }

@@ -34,5 +34,12 @@ export function toRemote(file: FileMetadata): { createdAt: number | null; expire
 
 export function toRemoteFile(f: FileMetadata): RemoteFile {
   const { createdAt, expiresAt } = toRemote(f);
-  return { id: f.id, filename: f.filename, size: f.size_bytes, createdAt: createdAt ?? 0, expiresAt, mimeType: f.mime_type ?? null };
+  return {
+    id: f.id,
+    filename: f.filename,
+    size: f.size_bytes,
+    createdAt: createdAt ?? 0,
+    expiresAt,
+    mimeType: f.mime_type ?? null,
+  };
 }

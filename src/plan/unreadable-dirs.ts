@@ -36,7 +36,11 @@ export function parseUnreadableDirs(raw: string | undefined): UnreadableDir[] {
 }
 
 export function formatUnreadableDirs(dirs: readonly UnreadableDir[]): string {
-  return JSON.stringify([...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((d) => ({ path: d.path, reason: d.reason })));
+  return JSON.stringify(
+    [...dirs]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((d) => ({ path: d.path, reason: d.reason })),
+  );
 }
 
 /** Looked at again on the same backoff as a failed file: 5 s, 10 s, 20 s ... at most 1 h. */

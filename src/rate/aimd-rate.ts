@@ -81,7 +81,14 @@ export class AimdRate {
    * this daemon's share (per minute) or null; `window` says the share is exact (what a window
    * took in its minute). Returns whether it cut.
    */
-  decrease(now: number, startedAt: number | undefined, share: number | null, pausedUntil: number, limit: number | null, window: boolean): boolean {
+  decrease(
+    now: number,
+    startedAt: number | undefined,
+    share: number | null,
+    pausedUntil: number,
+    limit: number | null,
+    window: boolean,
+  ): boolean {
     // An answer to a request that started before the last cut reflects the old rate.
     if (startedAt !== undefined && startedAt <= this.#lastDecreaseAt) return false;
     if (startedAt === undefined && now - this.#lastDecreaseAt < 1_000) return false;
@@ -91,7 +98,10 @@ export class AimdRate {
     if (limit !== null) base = Math.min(base, limit);
     const jitter = 1 + JITTER * (2 * this.#random() - 1);
     // A window states the share exactly: go just under it.
-    this.#rate = window && share !== null ? Math.max(MIN_RPM, Math.min(current, share) * WINDOW_MARGIN * jitter) : Math.max(MIN_RPM, base * DECREASE_FACTOR * jitter);
+    this.#rate =
+      window && share !== null
+        ? Math.max(MIN_RPM, Math.min(current, share) * WINDOW_MARGIN * jitter)
+        : Math.max(MIN_RPM, base * DECREASE_FACTOR * jitter);
     this.#at = now;
     this.#lastDecreaseAt = now;
     return true;

@@ -11,7 +11,17 @@
  * The surplus above the margin goes to whichever daemon asks first; every daemon asks at its
  * configured rate, so it splits about evenly, and the AIMD rates underneath keep converging.
  */
-import { aloneOnKey, budgetLeft, highWaterFor, isWindow, marginFor, MINUTE, reserveFor, shapeOf, windowReserveFor } from './rate-estimate.js';
+import {
+  aloneOnKey,
+  budgetLeft,
+  highWaterFor,
+  isWindow,
+  marginFor,
+  MINUTE,
+  reserveFor,
+  shapeOf,
+  windowReserveFor,
+} from './rate-estimate.js';
 import type { Budget, BudgetMark } from './rate-estimate.js';
 
 /**
@@ -83,12 +93,20 @@ export class KeyBudget {
     const shape = resetAt !== null ? shapeOf(limit, remaining, resetAt - now) : null;
     // Our requests still in flight may reach the server after this answer left it: counted as
     // spent already (an overcount when they arrived first; never an undercount).
-    const next: Budget = { limit, remaining, resetAt, at: now, spent: inFlight, shape: shape ?? this.#budget?.shape ?? null };
+    const next: Budget = {
+      limit,
+      remaining,
+      resetAt,
+      at: now,
+      spent: inFlight,
+      shape: shape ?? this.#budget?.shape ?? null,
+    };
     // An answer to an older request can arrive after a newer one's and show a budget from
     // before the newer one took its share: keep the lower of the two views then.
     const from = startedAt ?? now;
     const prev = this.#budget;
-    const stale = prev !== null && prev.limit === limit && from < this.#budgetFrom && leftOf(prev, now) < leftOf(next, now);
+    const stale =
+      prev !== null && prev.limit === limit && from < this.#budgetFrom && leftOf(prev, now) < leftOf(next, now);
     if (!stale) {
       this.#budget = next;
       this.#budgetFrom = from;

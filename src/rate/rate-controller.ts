@@ -246,7 +246,8 @@ export class RateController {
     const wait = retryAfterMs(answer.headers, now) ?? answer.retryAfterMs ?? 1_000;
     const until = now + Math.max(0, wait);
     const ep0 = this.#episode;
-    if (ep0 !== null && answer.startedAt !== undefined && answer.startedAt >= ep0.firstPauseEnd) ep0.refusedAfterWait = true;
+    if (ep0 !== null && answer.startedAt !== undefined && answer.startedAt >= ep0.firstPauseEnd)
+      ep0.refusedAfterWait = true;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
     this.#refilledAt = Math.max(this.#refilledAt, this.#pausedUntil);
     // The headers say budget was left: the refusal was not the limiter's (a storm, a faulty
@@ -267,7 +268,13 @@ export class RateController {
     if (remaining === null && run < evidenceFor(this.#aimdRate(now))) return;
     if (this.#episode === null) {
       this.#windowEpisode = false;
-      this.#episode = { start: now, rateBefore: this.#aimdRate(now), decreased: false, firstPauseEnd: until, refusedAfterWait: false };
+      this.#episode = {
+        start: now,
+        rateBefore: this.#aimdRate(now),
+        decreased: false,
+        firstPauseEnd: until,
+        refusedAfterWait: false,
+      };
     }
     const ep = this.#episode;
     if (ep.decreased) return;

@@ -83,7 +83,13 @@ export function evidenceFor(rate: number): number {
  * nothing). Alone, the surplus may be spent down to one request: no one else needs the margin,
  * and a job then ends with nothing left unspent in the server's bucket.
  */
-export function aloneOnKey(marks: readonly BudgetMark[], now: number, remaining: number, limit: number, acceptedCount: number): boolean {
+export function aloneOnKey(
+  marks: readonly BudgetMark[],
+  now: number,
+  remaining: number,
+  limit: number,
+  acceptedCount: number,
+): boolean {
   const m = marks.find((k) => now - k.at >= 2_000 && now - k.at <= 8_000);
   if (m === undefined || m.remaining >= limit - 1 || remaining >= limit - 1) return false;
   const keyUsed = m.remaining - remaining + ((now - m.at) * limit) / MINUTE;
@@ -125,7 +131,11 @@ export function shapeOf(limit: number, remaining: number, resetIn: number): 'win
 }
 
 /** The `anthropic-ratelimit-requests-*` headers, each null when absent or not a number / date. */
-export function rateLimitHeaders(h: HeaderSource | undefined): { limit: number | null; remaining: number | null; resetAt: number | null } {
+export function rateLimitHeaders(h: HeaderSource | undefined): {
+  limit: number | null;
+  remaining: number | null;
+  resetAt: number | null;
+} {
   if (h === undefined) return { limit: null, remaining: null, resetAt: null };
   const reset = headerString(h, 'anthropic-ratelimit-requests-reset');
   const resetAt = reset === null ? NaN : Date.parse(reset);

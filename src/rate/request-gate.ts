@@ -102,7 +102,11 @@ export class RequestGate {
     this.requestsPerMinute = rpm;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? defaultSleep;
-    this.#controller = new RateController({ requestsPerMinute: rpm, now: this.#now(), ...(options.random ? { random: options.random } : {}) });
+    this.#controller = new RateController({
+      requestsPerMinute: rpm,
+      now: this.#now(),
+      ...(options.random ? { random: options.random } : {}),
+    });
   }
 
   /** The deadline of the current 429 pause (ms since epoch of the injected clock), or null. */

@@ -119,7 +119,11 @@ function liveCopy(row: PlanRow, copy: RemoteFile | undefined, now: number, margi
  * What the full plan is told happened meanwhile: the watcher path's facts, with the paths the
  * batches decided added to the handled ones (the full plan leaves both out).
  */
-export function withDecided(facts: ConcurrentChanges | undefined, decided: ReadonlySet<string>, since: number): ConcurrentChanges | undefined {
+export function withDecided(
+  facts: ConcurrentChanges | undefined,
+  decided: ReadonlySet<string>,
+  since: number,
+): ConcurrentChanges | undefined {
   if (decided.size === 0) return facts;
   const handled = new Set(facts?.handled ?? []);
   for (const p of decided) handled.add(p);
@@ -127,7 +131,10 @@ export function withDecided(facts: ConcurrentChanges | undefined, decided: Reado
 }
 
 /** `paths` without those the batches decided. */
-export function withoutPaths(paths: ReadonlySet<string>, decided: ReadonlySet<string> | undefined): ReadonlySet<string> {
+export function withoutPaths(
+  paths: ReadonlySet<string>,
+  decided: ReadonlySet<string> | undefined,
+): ReadonlySet<string> {
   if (!decided || decided.size === 0 || paths.size === 0) return paths;
   const kept = new Set<string>();
   for (const p of paths) if (!decided.has(p)) kept.add(p);

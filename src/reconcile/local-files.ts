@@ -62,7 +62,10 @@ export class LocalFiles implements ReadonlyMap<string, LocalObservation> {
     return this.entries();
   }
 
-  forEach(fn: (value: LocalObservation, key: string, map: ReadonlyMap<string, LocalObservation>) => void, thisArg?: unknown): void {
+  forEach(
+    fn: (value: LocalObservation, key: string, map: ReadonlyMap<string, LocalObservation>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const [path, obs] of this.entries()) fn.call(thisArg, obs, path, this);
   }
 }

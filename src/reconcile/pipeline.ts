@@ -25,7 +25,11 @@ const LOW_WATER_PER_SLOT = 8;
 /** Counts and reports a pass's uploads as they finish, wherever they were decided. */
 export class UploadTracker {
   readonly #ctx: ReconcileContext;
-  readonly #report: Pick<ReconcileReport, 'uploaded' | 'failed' | 'skipped'> = { uploaded: [], failed: [], skipped: [] };
+  readonly #report: Pick<ReconcileReport, 'uploaded' | 'failed' | 'skipped'> = {
+    uploaded: [],
+    failed: [],
+    skipped: [],
+  };
   readonly #running: Promise<void>[] = [];
   readonly #total = { files: 0, bytes: 0 };
   readonly #done = { files: 0, bytes: 0 };
@@ -91,7 +95,13 @@ export class UploadTracker {
   }
 
   #progress(phase: ProgressEvent['phase']): void {
-    this.#ctx.onProgress?.({ phase, filesDone: this.#done.files, filesTotal: this.#total.files, bytesDone: this.#done.bytes, bytesTotal: this.#total.bytes });
+    this.#ctx.onProgress?.({
+      phase,
+      filesDone: this.#done.files,
+      filesTotal: this.#total.files,
+      bytesDone: this.#done.bytes,
+      bytesTotal: this.#total.bytes,
+    });
   }
 }
 
@@ -130,7 +140,11 @@ export class EarlyUploads {
 
   /** Worth planning now: a full batch waits, or the uploads are running low. */
   #due(): boolean {
-    return this.#listing !== null && this.#waiting.length > 0 && (this.#waiting.length >= BATCH_FILES || this.#uploads.outstanding < this.#lowWater);
+    return (
+      this.#listing !== null &&
+      this.#waiting.length > 0 &&
+      (this.#waiting.length >= BATCH_FILES || this.#uploads.outstanding < this.#lowWater)
+    );
   }
 
   /** A file from the walk, its observation final. */
@@ -201,7 +215,10 @@ export class EarlyUploads {
       }
     });
     for (const a of early.adoptions) {
-      logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
+      logger.info(
+        { event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via },
+        'adopted remote copy',
+      );
       this.adopted.push({ fileId: a.file.id, path: a.path });
     }
     for (const p of early.decided) this.decided.add(p);

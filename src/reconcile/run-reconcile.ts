@@ -41,7 +41,12 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   // Files are planned and uploaded while the walk goes on (./pipeline.ts); a dry run only plans.
   const early = options.dryRun ? null : new EarlyUploads(ctx, planOpts, uploads);
   // The listing (network) and the scan (disk) do not depend on each other.
-  const listing = listRemote(ctx.client, index.listingTable(), undefined, progress ? (n) => progress.listed(n) : undefined);
+  const listing = listRemote(
+    ctx.client,
+    index.listingTable(),
+    undefined,
+    progress ? (n) => progress.listed(n) : undefined,
+  );
   listing.then(
     (table) => {
       progress?.listingDone();
@@ -53,7 +58,11 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   // the watcher path as it finds them (./scanned-handoff.ts), not when the whole walk has ended.
   const handOver = !options.dryRun && !freshIndex && ctx.onScanned ? new ScannedHandOff(ctx.onScanned) : null;
   const seenRoot = await observeRoot(config.dir);
-  const checkOptions = { matcher: ctx.matcher, followSymlinks: config.watch.followSymlinks, maxFileBytes: config.sync.maxFileBytes };
+  const checkOptions = {
+    matcher: ctx.matcher,
+    followSymlinks: config.watch.followSymlinks,
+    maxFileBytes: config.sync.maxFileBytes,
+  };
   const scan = await scanTree(config.dir, {
     ...checkOptions,
     lookup: index.localLookup(),
@@ -72,17 +81,32 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   early?.finish();
   handOver?.finish();
   progress?.scanDone();
-  logger.debug({ event: 'scan-done', files: scan.files.length, hashed: scan.stats.hashed, early: early?.decided.size ?? 0, durationMs: ctx.now() - started }, 'scan done');
+  logger.debug(
+    {
+      event: 'scan-done',
+      files: scan.files.length,
+      hashed: scan.stats.hashed,
+      early: early?.decided.size ?? 0,
+      durationMs: ctx.now() - started,
+    },
+    'scan done',
+  );
   const remote = await listing;
   progress?.planning();
   for (const e of scan.errors) {
-    logger.warn({ event: 'failure', path: e.path, err: e.error }, 'cannot read file; will retry at its next change or reconcile');
+    logger.warn(
+      { event: 'failure', path: e.path, err: e.error },
+      'cannot read file; will retry at its next change or reconcile',
+    );
     if (!options.dryRun) index.markFailed(e.path, e.error);
     ctx.recordError(e.path, e.error, null);
   }
   const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
   for (const d of unreadableDirs) {
-    logger.warn({ event: 'unreadable-dir', path: d.path, err: d.reason }, 'cannot list folder: nothing under it is uploaded or deleted until it is readable');
+    logger.warn(
+      { event: 'unreadable-dir', path: d.path, err: d.reason },
+      'cannot list folder: nothing under it is uploaded or deleted until it is readable',
+    );
     ctx.recordError(d.path === '' ? '.' : `${d.path}/`, `cannot list folder: ${d.reason}`, null);
   }
   if (!options.dryRun) {
@@ -90,7 +114,11 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     if ((index.getMeta(UNREADABLE_DIRS_META) ?? '[]') !== value) index.setMeta(UNREADABLE_DIRS_META, value);
     ctx.onUnreadableDirs?.(unreadableDirs);
   }
-  if (scan.rootMissing) logger.warn({ event: 'root-missing', dir: config.dir }, 'the watched folder is missing: nothing is deleted until it is back');
+  if (scan.rootMissing)
+    logger.warn(
+      { event: 'root-missing', dir: config.dir },
+      'the watched folder is missing: nothing is deleted until it is back',
+    );
   const rows = index.planRows();
   const plan = planSync({
     rows,
@@ -114,10 +142,21 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   remote.clear();
   ctx.onHeld(plan.held);
   if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
-  for (const f of plan.unmanaged) logger.info({ event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size }, 'remote file not in the index; left alone');
-  for (const f of plan.foreign) logger.debug({ event: 'foreign', fileId: f.id, filename: f.filename }, "another owner's remote file; never touched");
+  for (const f of plan.unmanaged)
+    logger.info(
+      { event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size },
+      'remote file not in the index; left alone',
+    );
+  for (const f of plan.foreign)
+    logger.debug(
+      { event: 'foreign', fileId: f.id, filename: f.filename },
+      "another owner's remote file; never touched",
+    );
   if (plan.orphans.length > 0) {
-    logger.warn({ event: 'orphans', count: plan.orphans.length }, `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`);
+    logger.warn(
+      { event: 'orphans', count: plan.orphans.length },
+      `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`,
+    );
   }
 
   const report = baseReport(started, options, remoteFiles, scan.files.length + scan.unchanged.size, plan);
@@ -127,17 +166,25 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     report.uploaded = plan.uploads.map((u) => u.path);
     report.deleted = [
       ...plan.deletes,
-      ...plan.removals.filter((r) => r.fileId).map((r) => ({ fileId: r.fileId as string, remoteName: null, path: r.path, reason: r.reason })),
+      ...plan.removals
+        .filter((r) => r.fileId)
+        .map((r) => ({ fileId: r.fileId as string, remoteName: null, path: r.path, reason: r.reason })),
     ].map((d) => ({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason }));
     report.durationMs = ctx.now() - started;
     return report;
   }
 
-  for (const s of plan.skip) logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-  for (const a of plan.adoptions) logger.info({ event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via }, 'adopted remote copy');
+  for (const s of plan.skip)
+    logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
+  for (const a of plan.adoptions)
+    logger.info(
+      { event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via },
+      'adopted remote copy',
+    );
   const applied = applyPlan(index, plan, ctx.now());
   writeHeld(index, nextHeld(new Set(), null, plan.heldPaths));
-  for (const m of plan.moves) logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
+  for (const m of plan.moves)
+    logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
   if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
@@ -149,7 +196,9 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   uploads.push(applied.uploads, false);
   await uploads.onIdle();
   uploads.fill(report);
-  const deleted = await Promise.all(applied.deletes.map((d) => ctx.pushDelete(d).finally(() => progress?.deleteDone())));
+  const deleted = await Promise.all(
+    applied.deletes.map((d) => ctx.pushDelete(d).finally(() => progress?.deleteDone())),
+  );
   for (const d of deleted) if (d) report.deleted.push(d);
   report.durationMs = ctx.now() - started;
   logger.info(
@@ -171,7 +220,10 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   return report;
 }
 
-function planOptions(sync: { maxDeletePercent: number; maxDeleteFloor: number; ownerTag: string }, options: ReconcileOptions): PlanOptions {
+function planOptions(
+  sync: { maxDeletePercent: number; maxDeleteFloor: number; ownerTag: string },
+  options: ReconcileOptions,
+): PlanOptions {
   return {
     adopt: options.adopt ?? false,
     deleteUnmanaged: options.deleteUnmanaged ?? false,
@@ -185,7 +237,13 @@ function planOptions(sync: { maxDeletePercent: number; maxDeleteFloor: number; o
   };
 }
 
-function baseReport(started: number, options: ReconcileOptions, remoteFiles: number, localFiles: number, plan: Plan): ReconcileReport {
+function baseReport(
+  started: number,
+  options: ReconcileOptions,
+  remoteFiles: number,
+  localFiles: number,
+  plan: Plan,
+): ReconcileReport {
   return {
     startedAt: new Date(started).toISOString(),
     durationMs: 0,

@@ -32,7 +32,9 @@ function fsError(err: unknown): CheckPathResult {
 }
 
 function invalidPath(relPath: string): boolean {
-  return relPath === '' || relPath.startsWith('/') || relPath.split('/').some((s) => s === '' || s === '.' || s === '..');
+  return (
+    relPath === '' || relPath.startsWith('/') || relPath.split('/').some((s) => s === '' || s === '.' || s === '..')
+  );
 }
 
 /**
@@ -74,7 +76,8 @@ export async function checkPath(
     }
     if (parentReal !== base + relPath.slice(0, slash)) {
       if (!followSymlinks) return skipped(st, 'inside a symbolic link to a folder (not followed)');
-      if (!isInside(realRoot, parentReal)) return skipped(st, 'inside a symbolic link to outside the folder (not followed)');
+      if (!isInside(realRoot, parentReal))
+        return skipped(st, 'inside a symbolic link to outside the folder (not followed)');
     }
   }
 

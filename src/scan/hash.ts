@@ -89,7 +89,12 @@ export function hashFileWith(speed: FsSpeed): HashFunction {
  * synchronously; null when it holds more. `flags` opens it (the uploader adds O_NOFOLLOW), and
  * `check` sees its descriptor before the read (the uploader checks the inode).
  */
-export function readUpTo(absPath: string, size: number, flags: number | string = 'r', check?: (fd: number) => void): Buffer | null {
+export function readUpTo(
+  absPath: string,
+  size: number,
+  flags: number | string = 'r',
+  check?: (fd: number) => void,
+): Buffer | null {
   const fd = openSync(absPath, flags);
   try {
     check?.(fd);

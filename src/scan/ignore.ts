@@ -109,7 +109,8 @@ export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatche
 export function invalidPatternReason(pattern: string): string | null {
   if (/[\r\n]/.test(pattern)) return 'it holds a line break (give one pattern per array entry)';
   if (pattern.trim() === '') return 'it is blank';
-  if (pattern.startsWith('#')) return 'it starts with "#", which gitignore reads as a comment (write "\\#" for a name that starts with #)';
+  if (pattern.startsWith('#'))
+    return 'it starts with "#", which gitignore reads as a comment (write "\\#" for a name that starts with #)';
   const trailing = /\\+$/.exec(pattern)?.[0].length ?? 0;
   if (trailing % 2 === 1) return 'it ends with a lone backslash (write "\\\\" for a backslash)';
   if (pattern.replace(/^!/, '').replace(/^\/+|\/+$/g, '') === '') return 'it names no path';
@@ -152,7 +153,8 @@ function bracketProblem(pattern: string, open: number): number | string {
       let to = pattern[++i]!;
       if (to === '\\' && i + 1 < pattern.length) to = pattern[++i]!;
       const from = members.at(-1)!;
-      if (from.codePointAt(0)! > to.codePointAt(0)!) return `its range "${from}-${to}" is out of order and matches nothing`;
+      if (from.codePointAt(0)! > to.codePointAt(0)!)
+        return `its range "${from}-${to}" is out of order and matches nothing`;
       members.push('');
       continue;
     }

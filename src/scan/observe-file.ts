@@ -75,7 +75,13 @@ export function rowMatches(row: LocalFacts | undefined, st: Stats): row is Local
 }
 
 function sameStat(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs && a.isFile() === b.isFile();
+  return (
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ino === b.ino &&
+    a.ctimeMs === b.ctimeMs &&
+    a.isFile() === b.isFile()
+  );
 }
 
 export interface ObserveFileOptions {
@@ -102,7 +108,12 @@ export async function observeFile(
 ): Promise<FileOutcome> {
   if (st.size > options.maxFileBytes) return { kind: 'skipped', reason: tooLargeReason(st.size, options.maxFileBytes) };
   if (rowMatches(row, st)) {
-    return { kind: 'file', obs: { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 }, hashed: false, bytesRead: 0 };
+    return {
+      kind: 'file',
+      obs: { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 },
+      hashed: false,
+      bytesRead: 0,
+    };
   }
   let before = st;
   let bytesRead = 0;
@@ -111,7 +122,10 @@ export async function observeFile(
     let size: number;
     const hashedAt = options.now();
     try {
-      ({ sha256, size } = await options.hash(abs, { sizeHint: before.size, ...(options.signal ? { signal: options.signal } : {}) }));
+      ({ sha256, size } = await options.hash(abs, {
+        sizeHint: before.size,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }));
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       if (isGone(err)) return { kind: 'missing' };
@@ -125,11 +139,20 @@ export async function observeFile(
       if (isGone(err)) return { kind: 'missing' };
       return { kind: 'error', error: describeFsError(err) };
     }
-    const obs = { path: rel, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino, ctimeMs: before.ctimeMs, sha256, hashedAt };
+    const obs = {
+      path: rel,
+      size: before.size,
+      mtimeMs: before.mtimeMs,
+      ino: before.ino,
+      ctimeMs: before.ctimeMs,
+      sha256,
+      hashedAt,
+    };
     if ((sameStat(before, after) && size === before.size) || attempt >= HASH_ATTEMPTS || !after.isFile()) {
       return { kind: 'file', obs, hashed: true, bytesRead };
     }
-    if (after.size > options.maxFileBytes) return { kind: 'skipped', reason: tooLargeReason(after.size, options.maxFileBytes) };
+    if (after.size > options.maxFileBytes)
+      return { kind: 'skipped', reason: tooLargeReason(after.size, options.maxFileBytes) };
     before = after;
   }
 }

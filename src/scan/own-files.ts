@@ -49,7 +49,10 @@ export function relativeInside(root: string, target: string): string | null {
 }
 
 /** Every way the own paths are named inside the folder: as written and as resolved, deduplicated. Pure. */
-export function ownRelPaths(roots: readonly string[], own: readonly (OwnFile & { real?: string | null })[]): OwnRelPath[] {
+export function ownRelPaths(
+  roots: readonly string[],
+  own: readonly (OwnFile & { real?: string | null })[],
+): OwnRelPath[] {
   const out = new Map<string, OwnRelPath>();
   for (const f of own) {
     for (const root of roots) {
@@ -67,7 +70,8 @@ export function ownRelPaths(roots: readonly string[], own: readonly (OwnFile & {
 export function ownPathReason(own: readonly OwnRelPath[], relPath: string): string | null {
   for (const o of own) {
     if (relPath === o.rel) return o.reason;
-    if (o.dir && relPath.length > o.rel.length && relPath.startsWith(o.rel) && relPath[o.rel.length] === '/') return o.reason;
+    if (o.dir && relPath.length > o.rel.length && relPath.startsWith(o.rel) && relPath[o.rel.length] === '/')
+      return o.reason;
   }
   return null;
 }

@@ -99,7 +99,16 @@ const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b
 
 export async function scanTree(root: string, options: ScanOptions): Promise<ScanResult> {
   const stats: ScanStats = { filesSeen: 0, hashed: 0, bytesRead: 0, unchanged: 0 };
-  const result: ScanResult = { files: [], unchanged: new Map(), skipped: [], errors: [], unreadableDirs: [], dirErrors: [], rootMissing: false, stats };
+  const result: ScanResult = {
+    files: [],
+    unchanged: new Map(),
+    skipped: [],
+    errors: [],
+    unreadableDirs: [],
+    dirErrors: [],
+    rootMissing: false,
+    stats,
+  };
   let realRoot: string | null;
   try {
     realRoot = await resolveRoot(root);
@@ -136,7 +145,14 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
         stats.bytesRead += out.bytesRead;
         break;
       case 'skipped':
-        result.skipped.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, reason: out.reason, kind: 'file' });
+        result.skipped.push({
+          path: rel,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          ino: st.ino,
+          reason: out.reason,
+          kind: 'file',
+        });
         break;
       case 'error':
         result.errors.push({ path: rel, error: out.error });
@@ -160,7 +176,14 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
       file(rel, abs, st) {
         stats.filesSeen++;
         if (st.size > maxFileBytes) {
-          result.skipped.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, reason: tooLargeReason(st.size, maxFileBytes), kind: 'file' });
+          result.skipped.push({
+            path: rel,
+            size: st.size,
+            mtimeMs: st.mtimeMs,
+            ino: st.ino,
+            reason: tooLargeReason(st.size, maxFileBytes),
+            kind: 'file',
+          });
           return;
         }
         const row = options.rehash ? undefined : lookup(rel);
@@ -173,7 +196,14 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
             result.unchanged.set(rowPath === rel ? (rowPath as string) : rel, row);
             return;
           }
-          const obs = { path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 };
+          const obs = {
+            path: rel,
+            size: st.size,
+            mtimeMs: st.mtimeMs,
+            ino: st.ino,
+            ctimeMs: st.ctimeMs,
+            sha256: row.sha256,
+          };
           result.files.push(obs);
           options.onFile?.(obs);
           return;
@@ -195,7 +225,13 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
     },
   );
   // Both pools must settle before returning, even if one fails: no stray reads after the scan.
-  const [walked, hashed] = await Promise.allSettled([walking, walking.then(() => hashPool.onIdle(), () => hashPool.onIdle())]);
+  const [walked, hashed] = await Promise.allSettled([
+    walking,
+    walking.then(
+      () => hashPool.onIdle(),
+      () => hashPool.onIdle(),
+    ),
+  ]);
   if (walked.status === 'rejected') throw walked.reason;
   if (hashed.status === 'rejected') throw hashed.reason;
 

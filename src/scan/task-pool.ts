@@ -11,7 +11,9 @@ export class TaskPool {
 
   constructor(concurrency: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new TypeError(`Expected concurrency to be an integer >= 1, got ${String(concurrency)} (${typeof concurrency})`);
+      throw new TypeError(
+        `Expected concurrency to be an integer >= 1, got ${String(concurrency)} (${typeof concurrency})`,
+      );
     }
     this.#concurrency = concurrency;
   }

@@ -158,7 +158,11 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const reason =
-        code === 'ENOENT' ? 'a broken symbolic link' : code === 'ELOOP' ? 'a symbolic link loop' : `a symbolic link that cannot be resolved (${describeFsError(err)})`;
+        code === 'ENOENT'
+          ? 'a broken symbolic link'
+          : code === 'ELOOP'
+            ? 'a symbolic link loop'
+            : `a symbolic link that cannot be resolved (${describeFsError(err)})`;
       visitor.skipped(skippedOf(rel, linkStat, reason, 'symlink'));
       return;
     }
@@ -177,7 +181,9 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
       const reason = matcher.check(rel, true) ?? matcher.ownIdentity(st);
       if (reason !== null) visitor.skipped(skippedOf(rel, st, reason, 'directory'));
       else if (inChain(parent.chain, target)) {
-        visitor.skipped(skippedOf(rel, linkStat, 'a symbolic link loop (it points to a folder that contains it)', 'symlink'));
+        visitor.skipped(
+          skippedOf(rel, linkStat, 'a symbolic link loop (it points to a folder that contains it)', 'symlink'),
+        );
       } else {
         stack.push({ rel, real: target, chain: { real: target, up: parent.chain } });
       }
@@ -190,7 +196,13 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
   };
 
   /** Everything after the lstat; returns a promise only when a symlink must be followed. */
-  const visitStat = (dir: DirTask, rel: string, abs: string, st: Stats, dirReason: string | null): Promise<void> | undefined => {
+  const visitStat = (
+    dir: DirTask,
+    rel: string,
+    abs: string,
+    st: Stats,
+    dirReason: string | null,
+  ): Promise<void> | undefined => {
     if (dirReason !== null) {
       visitor.skipped(skippedOf(rel, st, dirReason, 'directory'));
       return undefined;

@@ -3,7 +3,19 @@
  * process start, host). A lock whose owner is dead, or whose pid now belongs to another process
  * (Linux: the process start time differs), is stale and replaced.
  */
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  chmodSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FilesyncError, LockedError } from '../errors.js';
@@ -216,10 +228,14 @@ export function ensureStateDir(dir: string): void {
     const code = (err as NodeJS.ErrnoException).code;
     // EEXIST: the path is a file; ENOTDIR: one of its parents is. Neither is fixed by a restart.
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new FilesyncError('E_STATE_DIR', `The state directory ${dir} is not a directory (${code === 'EEXIST' ? 'a file is in its place' : 'a parent of it is a file'}).`, {
-        hint: 'Move that file away, or choose another state directory with --state-dir.',
-        cause: err,
-      });
+      throw new FilesyncError(
+        'E_STATE_DIR',
+        `The state directory ${dir} is not a directory (${code === 'EEXIST' ? 'a file is in its place' : 'a parent of it is a file'}).`,
+        {
+          hint: 'Move that file away, or choose another state directory with --state-dir.',
+          cause: err,
+        },
+      );
     }
     throw new FilesyncError('E_STATE_DIR', `Cannot create the state directory ${dir}: ${(err as Error).message}`, {
       hint: 'Choose a state directory you can write with --state-dir, or fix the permissions of its parent.',

@@ -63,7 +63,10 @@ export function indexFile(stateDir: string, key: string): string {
  * like the index it helps: a snapshot says what changed since that index last watched that folder.
  */
 export function watchSnapshotFile(stateDir: string, key: string, dir: string): string {
-  return join(stateDir, `watch-${createHash('sha256').update(`${key}\n${dir}`, 'utf8').digest('hex').slice(0, 8)}.snapshot`);
+  return join(
+    stateDir,
+    `watch-${createHash('sha256').update(`${key}\n${dir}`, 'utf8').digest('hex').slice(0, 8)}.snapshot`,
+  );
 }
 
 export function legacyIndexFile(stateDir: string): string {

@@ -54,11 +54,21 @@ export class FileRows {
     this.#deletes.retire(remote.fileId);
     const row = this.#get(remote.path);
     if (!row) {
-      return this.#deletes.queue({ fileId: remote.fileId, remoteName: remote.remoteName, path: remote.path, reason: 'removed' });
+      return this.#deletes.queue({
+        fileId: remote.fileId,
+        remoteName: remote.remoteName,
+        path: remote.path,
+        reason: 'removed',
+      });
     }
     this.#put(attachedRow(row, remote, this.#now()));
     if (row.fileId !== null && row.fileId !== remote.fileId) {
-      return this.#deletes.queue({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: 'superseded' });
+      return this.#deletes.queue({
+        fileId: row.fileId,
+        remoteName: row.remoteName,
+        path: row.path,
+        reason: 'superseded',
+      });
     }
     return null;
   }
@@ -80,7 +90,12 @@ export class FileRows {
     if (!row) return null;
     const queued =
       queueDeleteReason !== undefined && row.fileId !== null
-        ? this.#deletes.queue({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: queueDeleteReason })
+        ? this.#deletes.queue({
+            fileId: row.fileId,
+            remoteName: row.remoteName,
+            path: row.path,
+            reason: queueDeleteReason,
+          })
         : null;
     this.#put(clearedRow(row, this.#now()));
     return queued;
@@ -91,7 +106,13 @@ export class FileRows {
   }
 
   #put(row: FileRow): FileRow {
-    const full: FileRow = { ...row, hashedAt: row.hashedAt ?? null, ctimeMs: row.ctimeMs ?? null, mimeType: row.mimeType ?? null, mimeNote: row.mimeNote ?? null };
+    const full: FileRow = {
+      ...row,
+      hashedAt: row.hashedAt ?? null,
+      ctimeMs: row.ctimeMs ?? null,
+      mimeType: row.mimeType ?? null,
+      mimeNote: row.mimeNote ?? null,
+    };
     this.#s.put.run(full);
     this.#facts.put(full);
     return full;

@@ -33,7 +33,13 @@ export function openDatabase<T>(file: string, options: OpenDatabaseOptions, buil
   try {
     db = new Database(file, { readonly, fileMustExist: readonly });
   } catch (err) {
-    throw storageError(file, err) ?? new IndexError('E_INDEX_CORRUPT', `Cannot open the index ${file}: ${(err as Error).message}`, { hint: adoptHint(file), cause: err });
+    throw (
+      storageError(file, err) ??
+      new IndexError('E_INDEX_CORRUPT', `Cannot open the index ${file}: ${(err as Error).message}`, {
+        hint: adoptHint(file),
+        cause: err,
+      })
+    );
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
@@ -79,7 +85,9 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
     return;
   }
   if (appId !== APPLICATION_ID) {
-    throw new IndexError('E_INDEX_FOREIGN', `${file} is a sqlite database, but not a claude-filesync index.`, { hint: adoptHint(file) });
+    throw new IndexError('E_INDEX_FOREIGN', `${file} is a sqlite database, but not a claude-filesync index.`, {
+      hint: adoptHint(file),
+    });
   }
   const version = readVersion(db, file);
   if (version > SCHEMA_VERSION) {
@@ -91,15 +99,21 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   }
   if (version < SCHEMA_VERSION) {
     if (readonly) {
-      throw new IndexError('E_INDEX_OLDER', `The index ${file} has the older schema version ${version} and needs an upgrade.`, {
-        hint: 'Start the daemon (claude-filesync run) once: it upgrades the index.',
-      });
+      throw new IndexError(
+        'E_INDEX_OLDER',
+        `The index ${file} has the older schema version ${version} and needs an upgrade.`,
+        {
+          hint: 'Start the daemon (claude-filesync run) once: it upgrades the index.',
+        },
+      );
     }
     migrate(db, file);
   } else if (!readonly) {
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
-      throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${String(check)}).`, { hint: adoptHint(file) });
+      throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${String(check)}).`, {
+        hint: adoptHint(file),
+      });
     }
   }
 }
@@ -109,11 +123,16 @@ function readVersion(db: Database.Database, file: string): number {
   try {
     raw = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
   } catch (err) {
-    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no readable schema version.`, { hint: adoptHint(file), cause: err });
+    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no readable schema version.`, {
+      hint: adoptHint(file),
+      cause: err,
+    });
   }
   const version = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(version) || version < 1) {
-    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no valid schema version (${String(raw)}).`, { hint: adoptHint(file) });
+    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no valid schema version (${String(raw)}).`, {
+      hint: adoptHint(file),
+    });
   }
   return version;
 }
@@ -121,16 +140,21 @@ function readVersion(db: Database.Database, file: string): number {
 function migrate(db: Database.Database, file: string): void {
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
-    const hasMeta = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get();
+    const hasMeta = db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+      .pluck()
+      .get();
     const current = hasMeta ? readVersion(db, file) : 0;
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
       db.exec(m.sql);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
-        String(m.version),
-      );
+      db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(String(m.version));
     }
-    db.prepare("INSERT INTO meta (key, value) VALUES ('app', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APP_MARKER);
+    db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('app', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(APP_MARKER);
     db.pragma(`application_id = ${APPLICATION_ID}`);
   }).immediate();
 }

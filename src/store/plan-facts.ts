@@ -80,8 +80,39 @@ export class PlanFacts {
   #load(): Map<string, PlanRow> {
     if (this.#facts === null) {
       const facts = new Map<string, PlanRow>();
-      for (const [path, size, mtimeMs, ino, sha256, hashedAt, ctimeMs, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason] of this.#s.planRows.iterate()) {
-        facts.set(path, planRow({ path, size, mtimeMs, ino, sha256, hashedAt, ctimeMs, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason }));
+      for (const [
+        path,
+        size,
+        mtimeMs,
+        ino,
+        sha256,
+        hashedAt,
+        ctimeMs,
+        state,
+        fileId,
+        remoteName,
+        remoteSha256,
+        remoteExpiresAt,
+        skipReason,
+      ] of this.#s.planRows.iterate()) {
+        facts.set(
+          path,
+          planRow({
+            path,
+            size,
+            mtimeMs,
+            ino,
+            sha256,
+            hashedAt,
+            ctimeMs,
+            state,
+            fileId,
+            remoteName,
+            remoteSha256,
+            remoteExpiresAt,
+            skipReason,
+          }),
+        );
       }
       this.#facts = facts;
       this.#inOrder = true;
@@ -90,7 +121,12 @@ export class PlanFacts {
   }
 }
 
-const STATES: Readonly<Record<string, FileState>> = { pending: 'pending', synced: 'synced', failed: 'failed', skipped: 'skipped' };
+const STATES: Readonly<Record<string, FileState>> = {
+  pending: 'pending',
+  synced: 'synced',
+  failed: 'failed',
+  skipped: 'skipped',
+};
 
 /**
  * A PlanRow of exactly these fields, in one shape (V8 keeps such objects compact), its remote

@@ -21,7 +21,24 @@ export function prepareQueries(db: Database.Database) {
     all: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY path`),
     count: db.prepare<[], number>('SELECT count(*) FROM files').pluck(),
     planRows: db
-      .prepare<[], [string, number, number, number, string | null, number | null, number | null, FileState, string | null, string | null, string | null, number | null, string | null]>(
+      .prepare<
+        [],
+        [
+          string,
+          number,
+          number,
+          number,
+          string | null,
+          number | null,
+          number | null,
+          FileState,
+          string | null,
+          string | null,
+          string | null,
+          number | null,
+          string | null,
+        ]
+      >(
         `SELECT path, size, mtime_ms, ino, sha256, hashed_at, ctime_ms, state, file_id, remote_name, remote_sha256, remote_expires_at, skip_reason
          FROM files ORDER BY path`,
       )
@@ -30,13 +47,25 @@ export function prepareQueries(db: Database.Database) {
       "SELECT path, mime_type AS mimeType, mime_note AS mimeNote FROM files WHERE state = 'synced'",
     ),
     paths: db.prepare<[], string>('SELECT path FROM files ORDER BY path').pluck(),
-    countByState: db.prepare<[], { state: FileState; n: number }>('SELECT state, count(*) AS n FROM files GROUP BY state'),
-    byState: db.prepare<[FileState, number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`),
-    oldestPending: db.prepare<[], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE state = 'pending' ORDER BY updated_at, path LIMIT 1`),
-    lastUploadAt: db.prepare<[], number | null>('SELECT max(remote_created_at) FROM files WHERE file_id IS NOT NULL').pluck(),
-    oldestDelete: db.prepare<[], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id LIMIT 1`),
+    countByState: db.prepare<[], { state: FileState; n: number }>(
+      'SELECT state, count(*) AS n FROM files GROUP BY state',
+    ),
+    byState: db.prepare<[FileState, number], FileRow>(
+      `SELECT ${FILE_COLUMNS} FROM files WHERE state = ? ORDER BY path LIMIT ?`,
+    ),
+    oldestPending: db.prepare<[], FileRow>(
+      `SELECT ${FILE_COLUMNS} FROM files WHERE state = 'pending' ORDER BY updated_at, path LIMIT 1`,
+    ),
+    lastUploadAt: db
+      .prepare<[], number | null>('SELECT max(remote_created_at) FROM files WHERE file_id IS NOT NULL')
+      .pluck(),
+    oldestDelete: db.prepare<[], RemoteDelete>(
+      `SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id LIMIT 1`,
+    ),
     deleteCount: db.prepare<[], number>('SELECT count(*) FROM remote_deletes').pluck(),
-    withMimeNote: db.prepare<[number], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE mime_note IS NOT NULL ORDER BY path LIMIT ?`),
+    withMimeNote: db.prepare<[number], FileRow>(
+      `SELECT ${FILE_COLUMNS} FROM files WHERE mime_note IS NOT NULL ORDER BY path LIMIT ?`,
+    ),
     byFileId: db.prepare<[string], FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ? LIMIT 1`),
     put: db.prepare<[FileRow]>(`
       INSERT INTO files (path_key, path, size, mtime_ms, ino, sha256, state, file_id, remote_name, remote_sha256,
@@ -57,19 +86,25 @@ export function prepareQueries(db: Database.Database) {
     ),
     getIntent: db.prepare<[number], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents WHERE id = ?`),
     intents: db.prepare<[], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents ORDER BY id`),
-    intentsFor: db.prepare<[string], UploadIntent>(`SELECT ${INTENT_COLUMNS} FROM intents WHERE path_key = ? ORDER BY id`),
+    intentsFor: db.prepare<[string], UploadIntent>(
+      `SELECT ${INTENT_COLUMNS} FROM intents WHERE path_key = ? ORDER BY id`,
+    ),
     dropIntent: db.prepare<[number]>('DELETE FROM intents WHERE id = ?'),
     queueDelete: db.prepare<[string, string | null, string | null, DeleteReason, number]>(
       'INSERT OR IGNORE INTO remote_deletes (file_id, remote_name, path, reason, queued_at) VALUES (?, ?, ?, ?, ?)',
     ),
     getDelete: db.prepare<[string], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes WHERE file_id = ?`),
-    pendingDeletes: db.prepare<[], RemoteDelete>(`SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id`),
+    pendingDeletes: db.prepare<[], RemoteDelete>(
+      `SELECT ${DELETE_COLUMNS} FROM remote_deletes ORDER BY queued_at, file_id`,
+    ),
     retireDelete: db.prepare<[string]>('DELETE FROM remote_deletes WHERE file_id = ?'),
     deleteFailed: db.prepare<[string, string]>(
       'UPDATE remote_deletes SET attempts = attempts + 1, last_error = ? WHERE file_id = ?',
     ),
     ownedFileIds: db
-      .prepare<[], string>('SELECT file_id FROM files WHERE file_id IS NOT NULL UNION SELECT file_id FROM remote_deletes')
+      .prepare<[], string>(
+        'SELECT file_id FROM files WHERE file_id IS NOT NULL UNION SELECT file_id FROM remote_deletes',
+      )
       .pluck(),
     totalChanges: db.prepare<[], number>('SELECT total_changes()').pluck(),
     getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),

@@ -66,7 +66,12 @@ function sameRow(a: FileRow, b: FileRow): boolean {
  * content changed (or the row became synced).
  */
 export function observedRow(row: FileRow | undefined, obs: LocalObservation, now: number): FileRow {
-  if (!row) return { ...newRow(obs.path, obs, obs.sha256, 'pending', now), hashedAt: obs.hashedAt ?? null, ctimeMs: obs.ctimeMs ?? null };
+  if (!row)
+    return {
+      ...newRow(obs.path, obs, obs.sha256, 'pending', now),
+      hashedAt: obs.hashedAt ?? null,
+      ctimeMs: obs.ctimeMs ?? null,
+    };
   const synced = row.fileId !== null && obs.sha256 !== null && obs.sha256 === row.remoteSha256;
   const reset = synced || obs.sha256 !== row.sha256;
   const next: FileRow = {
@@ -90,7 +95,12 @@ export function observedRow(row: FileRow | undefined, obs: LocalObservation, now
  * The path is skipped for `reason` (too large, ignored, not a regular file). Remote fields are
  * kept: a file that grew past the limit keeps its old remote copy until the planner decides.
  */
-export function skippedRow(row: FileRow | undefined, obs: LocalStat & { path: string }, reason: string, now: number): FileRow {
+export function skippedRow(
+  row: FileRow | undefined,
+  obs: LocalStat & { path: string },
+  reason: string,
+  now: number,
+): FileRow {
   const base = row ?? newRow(obs.path, obs, null, 'skipped', now);
   const next: FileRow = {
     ...base,
@@ -110,7 +120,13 @@ export function skippedRow(row: FileRow | undefined, obs: LocalStat & { path: st
 }
 
 /** An attempt failed: one more attempt counted, the error kept; `obs` refreshes the local facts. */
-export function failedRow(row: FileRow | undefined, path: string, error: string, obs: LocalStat | undefined, now: number): FileRow {
+export function failedRow(
+  row: FileRow | undefined,
+  path: string,
+  error: string,
+  obs: LocalStat | undefined,
+  now: number,
+): FileRow {
   const base = row ?? newRow(path, obs ?? { size: 0, mtimeMs: 0, ino: 0 }, null, 'failed', now);
   return {
     ...base,

@@ -27,10 +27,14 @@ export function storageError(file: string, err: unknown): IndexError | null {
   const message = (err as Error)?.message ?? String(err);
   const dir = dirname(file);
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new IndexError('E_INDEX_DISK_FULL', `The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`, {
-      hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
-      cause: err,
-    });
+    return new IndexError(
+      'E_INDEX_DISK_FULL',
+      `The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`,
+      {
+        hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
+        cause: err,
+      },
+    );
   }
   // sqlite says only "unable to open database file" when it cannot create its journal: ask the
   // directory why.
@@ -43,16 +47,24 @@ export function storageError(file: string, err: unknown): IndexError | null {
     }
   }
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || dirProblem === 'EROFS') {
-    return new IndexError('E_INDEX_READ_ONLY', `The state directory ${dir} is read-only; the index ${file} cannot be written.`, {
-      hint: 'Remount it read-write, or choose a writable --state-dir.',
-      cause: err,
-    });
+    return new IndexError(
+      'E_INDEX_READ_ONLY',
+      `The state directory ${dir} is read-only; the index ${file} cannot be written.`,
+      {
+        hint: 'Remount it read-write, or choose a writable --state-dir.',
+        cause: err,
+      },
+    );
   }
   if (dirProblem === 'EACCES' || dirProblem === 'EPERM') {
-    return new IndexError('E_INDEX_NO_ACCESS', `The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`, {
-      hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
-      cause: err,
-    });
+    return new IndexError(
+      'E_INDEX_NO_ACCESS',
+      `The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`,
+      {
+        hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
+        cause: err,
+      },
+    );
   }
   if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
     return new IndexError('E_INDEX_IO', `The disk holding the index ${file} failed to read or write (${message}).`, {
@@ -61,7 +73,10 @@ export function storageError(file: string, err: unknown): IndexError | null {
     });
   }
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-    return new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${message}).`, { hint: adoptHint(file), cause: err });
+    return new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${message}).`, {
+      hint: adoptHint(file),
+      cause: err,
+    });
   }
   return null;
 }

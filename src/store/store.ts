@@ -66,7 +66,11 @@ export class IndexStore {
   static open(file: string, options: IndexStoreOptions = {}): IndexStore {
     const readonly = options.readonly ?? false;
     const now = options.now ?? Date.now;
-    return openDatabase(file, { readonly, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }, (db) => new IndexStore(file, db, readonly, now));
+    return openDatabase(
+      file,
+      { readonly, busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
+      (db) => new IndexStore(file, db, readonly, now),
+    );
   }
 
   /** Runs `fn` in one transaction (nested calls become savepoints). */
@@ -281,7 +285,12 @@ export class IndexStore {
     return this.#tx(() => {
       const intent = this.#intents.get(intentId);
       this.#intents.drop(intentId);
-      return this.#deletes.queue({ fileId, remoteName: intent?.remoteName ?? null, path: intent?.path ?? null, reason });
+      return this.#deletes.queue({
+        fileId,
+        remoteName: intent?.remoteName ?? null,
+        path: intent?.path ?? null,
+        reason,
+      });
     });
   }
 

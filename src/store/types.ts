@@ -127,7 +127,19 @@ export type LocalFacts = Pick<FileRow, 'size' | 'mtimeMs' | 'ino' | 'sha256' | '
  */
 export type PlanRow = Pick<
   FileRow,
-  'path' | 'size' | 'mtimeMs' | 'ino' | 'sha256' | 'state' | 'fileId' | 'remoteName' | 'remoteSha256' | 'remoteExpiresAt' | 'skipReason' | 'hashedAt' | 'ctimeMs'
+  | 'path'
+  | 'size'
+  | 'mtimeMs'
+  | 'ino'
+  | 'sha256'
+  | 'state'
+  | 'fileId'
+  | 'remoteName'
+  | 'remoteSha256'
+  | 'remoteExpiresAt'
+  | 'skipReason'
+  | 'hashedAt'
+  | 'ctimeMs'
 >;
 
 /**

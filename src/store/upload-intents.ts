@@ -28,7 +28,14 @@ export class UploadIntents {
 
   record(intent: Omit<UploadIntent, 'id' | 'pathKey'>): UploadIntent {
     const pathKey = pathKeyOf(intent.path);
-    const info = this.#s.insertIntent.run(pathKey, intent.path, intent.remoteName, intent.size, intent.sha256, intent.startedAt);
+    const info = this.#s.insertIntent.run(
+      pathKey,
+      intent.path,
+      intent.remoteName,
+      intent.size,
+      intent.sha256,
+      intent.startedAt,
+    );
     return { ...intent, id: Number(info.lastInsertRowid), pathKey };
   }
 

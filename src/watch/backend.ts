@@ -57,7 +57,7 @@ export interface BackendContext {
 export function relativeTo(root: string, abs: string): string | null {
   const rel = path.relative(root, path.resolve(root, abs));
   if (rel === '') return '';
-  if (rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel)) return null;
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return null;
   return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 

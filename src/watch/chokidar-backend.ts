@@ -120,7 +120,12 @@ export class ChokidarBackend implements WatchBackend {
         (st) => !st.isDirectory() && !this.#closed && this.#file(watched, true),
         () => undefined,
       );
-    } else if (d.curr && d.prev && d.curr.isFile() && (d.curr.ino !== d.prev.ino || d.curr.ctimeMs !== d.prev.ctimeMs)) {
+    } else if (
+      d.curr &&
+      d.prev &&
+      d.curr.isFile() &&
+      (d.curr.ino !== d.prev.ino || d.curr.ctimeMs !== d.prev.ctimeMs)
+    ) {
       this.#file(rawPath, true);
     }
   }

@@ -15,6 +15,7 @@
  *   it, so the adapter walks it, reports its files, and subscribes to it separately when it has
  *   folders inside.
  */
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +28,11 @@ export interface ParcelSubscription {
 }
 /** The part of @parcel/watcher used here (injectable for tests). */
 export interface ParcelModule {
-  subscribe(dir: string, fn: (err: Error | null, events: ParcelEvent[]) => unknown, opts?: ParcelOptions): Promise<ParcelSubscription>;
+  subscribe(
+    dir: string,
+    fn: (err: Error | null, events: ParcelEvent[]) => unknown,
+    opts?: ParcelOptions,
+  ): Promise<ParcelSubscription>;
   writeSnapshot(dir: string, snapshot: string, opts?: ParcelOptions): Promise<string>;
   getEventsSince(dir: string, snapshot: string, opts?: ParcelOptions): Promise<ParcelEvent[]>;
 }
@@ -175,7 +180,11 @@ export class ParcelBackend implements WatchBackend {
       try {
         await this.#walk('', true);
         if (this.#closed) return;
-        this.#main = await parcel.subscribe(this.#ctx.root, (err, events) => this.#onEvents(err, events), this.#subscribeOptions(''));
+        this.#main = await parcel.subscribe(
+          this.#ctx.root,
+          (err, events) => this.#onEvents(err, events),
+          this.#subscribeOptions(''),
+        );
         break;
       } catch (err) {
         const e = parcelError(err as Error);
@@ -236,7 +245,7 @@ export class ParcelBackend implements WatchBackend {
 
   /** Ignored and unreadable folders under `relDir`, as absolute paths for parcel. */
   #subscribeOptions(relDir: string): ParcelOptions {
-    const under = (d: string): boolean => relDir === '' || d === relDir || d.startsWith(relDir + '/');
+    const under = (d: string): boolean => relDir === '' || d === relDir || d.startsWith(`${relDir}/`);
     const ignore: string[] = [];
     for (const d of this.#ignoredDirs) if (under(d)) ignore.push(this.#abs(d));
     for (const d of this.#unreadable) if (under(d)) ignore.push(this.#abs(d));
@@ -264,7 +273,9 @@ export class ParcelBackend implements WatchBackend {
       this.#ctx.events.coalesced();
       return;
     }
-    this.#chain = this.#chain.then(() => this.#handle(events)).catch((e: unknown) => this.#ctx.events.error(e as Error));
+    this.#chain = this.#chain
+      .then(() => this.#handle(events))
+      .catch((e: unknown) => this.#ctx.events.error(e as Error));
   }
 
   async #handle(events: readonly ParcelEvent[]): Promise<void> {
@@ -348,7 +359,7 @@ export class ParcelBackend implements WatchBackend {
   }
 
   #dirGone(rel: string): void {
-    const prefix = rel + '/';
+    const prefix = `${rel}/`;
     const at = performance.now();
     for (const d of this.#dirs) {
       if (d === rel || d.startsWith(prefix)) {
@@ -369,7 +380,11 @@ export class ParcelBackend implements WatchBackend {
     const parcel = this.#parcel;
     if (!parcel || this.#closed || this.#failed || this.#nested.has(rel)) return;
     try {
-      const sub = await parcel.subscribe(this.#abs(rel), (err, events) => this.#onEvents(err, events), this.#subscribeOptions(rel));
+      const sub = await parcel.subscribe(
+        this.#abs(rel),
+        (err, events) => this.#onEvents(err, events),
+        this.#subscribeOptions(rel),
+      );
       if (this.#closed || !this.#dirs.has(rel)) await sub.unsubscribe().catch(() => undefined);
       else this.#nested.set(rel, sub);
     } catch (err) {
@@ -390,7 +405,7 @@ export class ParcelBackend implements WatchBackend {
     const queue = [relDir];
     const worker = async (): Promise<void> => {
       for (let rel = queue.shift(); rel !== undefined && !this.#closed; rel = queue.shift()) {
-        let entries;
+        let entries: Dirent[];
         try {
           entries = await readdir(this.#abs(rel), { withFileTypes: true });
         } catch (err) {

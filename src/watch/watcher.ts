@@ -10,7 +10,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { isWatchLimit, type BackendContext, type WatchBackend, type WatchBackendKind, type WatchMode } from './backend.js';
+import {
+  isWatchLimit,
+  type BackendContext,
+  type WatchBackend,
+  type WatchBackendKind,
+  type WatchMode,
+} from './backend.js';
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
@@ -95,7 +101,12 @@ export interface Watcher {
 }
 
 /** Says which limit the OS hit and how to raise it, for the platform the daemon runs on. */
-export function watchLimitMessage(code: string, root: string, pollIntervalMs: number, platform: NodeJS.Platform = process.platform): string {
+export function watchLimitMessage(
+  code: string,
+  root: string,
+  pollIntervalMs: number,
+  platform: NodeJS.Platform = process.platform,
+): string {
   const fellBack = `fell back to polling every ${pollIntervalMs} ms, which uses more CPU and notices changes later`;
   const restart = 'then restart claude-filesync.';
   if (platform === 'darwin') {
@@ -268,7 +279,8 @@ class SettlingWatcher implements Watcher {
   #onBackendError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (isWatchLimit(err) && this.#mode === 'native') {
-      if (!this.#switching) void this.#fallBack('polling', watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs), 'E_WATCH_LIMIT');
+      if (!this.#switching)
+        void this.#fallBack('polling', watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs), 'E_WATCH_LIMIT');
       return;
     }
     if (code === 'E_WATCH_UNAVAILABLE' && this.#kind === 'parcel') {
@@ -352,7 +364,10 @@ class SettlingWatcher implements Watcher {
       // The folder was replaced (moved away and another put in its place, or remounted): the
       // watches still point at the old one. Watch the new one and let the engine rescan.
       this.#rootId = id;
-      this.#opts.onWarning?.(`The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`, 'E_ROOT_REPLACED');
+      this.#opts.onWarning?.(
+        `The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`,
+        'E_ROOT_REPLACED',
+      );
       await this.#restartBackend();
       if (!this.#closed) this.#opts.onRootRestored?.();
       return present;

@@ -33,7 +33,9 @@ afterEach(async () => {
 
 describe('sdk-beta 0.120 client.beta.files (beta shape)', () => {
   test('upload with toFile sends x-api-key, 2023-06-01 and the files beta; metadata has no expires_at', async () => {
-    const file = await client.beta.files.upload({ file: await toFile(Buffer.from('hello beta'), 'dir/hello.txt', { type: 'text/plain' }) });
+    const file = await client.beta.files.upload({
+      file: await toFile(Buffer.from('hello beta'), 'dir/hello.txt', { type: 'text/plain' }),
+    });
     expect(file).toEqual({
       id: expect.stringMatching(/^file_/),
       type: 'file',
@@ -51,17 +53,23 @@ describe('sdk-beta 0.120 client.beta.files (beta shape)', () => {
   });
 
   test('delete, then NotFoundError on retrieve and delete', async () => {
-    const file = await client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt', { type: 'text/plain' }) });
+    const file = await client.beta.files.upload({
+      file: await toFile(Buffer.from('x'), 'a.txt', { type: 'text/plain' }),
+    });
     expect(await client.beta.files.delete(file.id)).toEqual({ id: file.id, type: 'file_deleted' });
     await expect(client.beta.files.retrieveMetadata(file.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(client.beta.files.delete(file.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   test('download of an uploaded file is a BadRequestError; a generated file downloads', async () => {
-    const file = await client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt', { type: 'text/plain' }) });
+    const file = await client.beta.files.upload({
+      file: await toFile(Buffer.from('x'), 'a.txt', { type: 'text/plain' }),
+    });
     const err = await client.beta.files.download(file.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).error).toMatchObject({ error: { details: { error_code: 'file_not_downloadable' } } });
+    expect((err as BadRequestError).error).toMatchObject({
+      error: { details: { error_code: 'file_not_downloadable' } },
+    });
     const gen = await emu.addFile({ filename: 'result.csv', bytes: Buffer.from('a,b\n1,2\n'), downloadable: true });
     const res = await client.beta.files.download(gen.id);
     expect(await res.text()).toBe('a,b\n1,2\n');
@@ -112,7 +120,9 @@ describe('sdk-beta 0.120 client.beta.files (beta shape)', () => {
     const small = await startEmulator({ maxFileBytes: 100 });
     try {
       const c = new Anthropic({ apiKey: TEST_KEY, baseURL: small.url, maxRetries: 0 });
-      const err = await c.beta.files.upload({ file: await toFile(Buffer.alloc(5000), 'big.bin', { type: 'application/octet-stream' }) }).catch((e: unknown) => e);
+      const err = await c.beta.files
+        .upload({ file: await toFile(Buffer.alloc(5000), 'big.bin', { type: 'application/octet-stream' }) })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(APIError);
       expect((err as APIError).status).toBe(413);
       expect((err as APIError).type).toBe('request_too_large');
@@ -124,7 +134,10 @@ describe('sdk-beta 0.120 client.beta.files (beta shape)', () => {
 
 describe('sdk-beta 0.120 client.files (GA shape over x-api-key)', () => {
   test('upload with expires_in_seconds, list with next_page and ids', async () => {
-    const file = await client.files.upload({ file: await toFile(Buffer.from('ga'), 'ga.txt'), expires_in_seconds: 86400 });
+    const file = await client.files.upload({
+      file: await toFile(Buffer.from('ga'), 'ga.txt'),
+      expires_in_seconds: 86400,
+    });
     expect(file.expires_at).not.toBeNull();
     expect(sent[0]?.get('anthropic-beta')).toBeNull();
     await seedFiles(emu, 30);

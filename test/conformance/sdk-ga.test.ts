@@ -14,7 +14,11 @@ import Anthropic, {
   RateLimitError,
   toFile,
 } from '@anthropic-ai/sdk';
-import { FileExpiredError, FileNotDownloadableError, StorageQuotaExceededError } from '@anthropic-ai/sdk/resources/files';
+import {
+  FileExpiredError,
+  FileNotDownloadableError,
+  StorageQuotaExceededError,
+} from '@anthropic-ai/sdk/resources/files';
 import type { Emulator } from '../../src/emulator/index.js';
 import { TEST_KEY, seedFiles, startEmulator } from '../helpers/emulator.js';
 
@@ -46,11 +50,20 @@ afterEach(async () => {
 
 describe('@anthropic-ai/sdk 1.x (GA)', () => {
   test('upload, retrieveMetadata, delete, then NotFoundError', async () => {
-    const file = await client.files.upload({ file: await toFile(Buffer.from('# notes\n'), 'notes.md', { type: 'text/markdown' }) });
+    const file = await client.files.upload({
+      file: await toFile(Buffer.from('# notes\n'), 'notes.md', { type: 'text/markdown' }),
+    });
     expect(sent[0]?.get('authorization')).toBe(`Bearer ${TEST_KEY}`);
     expect(sent[0]?.get('x-api-key')).toBeNull();
     expect(sent[0]?.get('anthropic-version')).toBe('2026-10-21');
-    expect(file).toMatchObject({ type: 'file', filename: 'notes.md', mime_type: 'text/markdown', size_bytes: 8, downloadable: false, expires_at: null });
+    expect(file).toMatchObject({
+      type: 'file',
+      filename: 'notes.md',
+      mime_type: 'text/markdown',
+      size_bytes: 8,
+      downloadable: false,
+      expires_at: null,
+    });
     expect(emu.files()[0]?.sha256).toBe(createHash('sha256').update('# notes\n').digest('hex'));
     expect((await emu.content(file.id))?.toString()).toBe('# notes\n');
     expect(await client.files.retrieveMetadata(file.id)).toEqual(file);
@@ -69,7 +82,12 @@ describe('@anthropic-ai/sdk 1.x (GA)', () => {
   test('expires_in_seconds sets expires_at; expired content is a FileExpiredError (404)', async () => {
     const up = await client.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt'), expires_in_seconds: 3600 });
     expect(up.expires_at).toBe(new Date(Date.parse(up.created_at) + 3600_000).toISOString().replace('Z', '000Z'));
-    const gen = await emu.addFile({ filename: 'out.txt', bytes: Buffer.from('generated'), downloadable: true, expiresInSeconds: 3600 });
+    const gen = await emu.addFile({
+      filename: 'out.txt',
+      bytes: Buffer.from('generated'),
+      downloadable: true,
+      expiresInSeconds: 3600,
+    });
     expect(await (await client.files.download(gen.id)).text()).toBe('generated');
     clock += 3601_000;
     const err = await client.files.download(gen.id).catch((e: unknown) => e);
@@ -81,7 +99,9 @@ describe('@anthropic-ai/sdk 1.x (GA)', () => {
   });
 
   test('an out-of-range expires_in_seconds is a BadRequestError', async () => {
-    const err = await client.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt'), expires_in_seconds: 60 }).catch((e: unknown) => e);
+    const err = await client.files
+      .upload({ file: await toFile(Buffer.from('x'), 'a.txt'), expires_in_seconds: 60 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
   });
 
@@ -124,7 +144,9 @@ describe('@anthropic-ai/sdk 1.x (GA)', () => {
   });
 
   test('a wrong key is an AuthenticationError (401)', async () => {
-    const err = await makeClient({ apiKey: 'sk-ant-wrong' }).files.list().catch((e: unknown) => e);
+    const err = await makeClient({ apiKey: 'sk-ant-wrong' })
+      .files.list()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
   });
 
@@ -132,7 +154,9 @@ describe('@anthropic-ai/sdk 1.x (GA)', () => {
     const small = await startEmulator({ maxFileBytes: 1024 });
     try {
       const c = new Anthropic({ apiKey: TEST_KEY, baseURL: small.url, maxRetries: 0 });
-      const err = await c.files.upload({ file: await toFile(Buffer.alloc(64 * 1024, 1), 'big.bin') }).catch((e: unknown) => e);
+      const err = await c.files
+        .upload({ file: await toFile(Buffer.alloc(64 * 1024, 1), 'big.bin') })
+        .catch((e: unknown) => e);
       expect(err).not.toBeInstanceOf(APIConnectionError);
       expect((err as { status?: number }).status).toBe(413);
       expect((err as { type?: string }).type).toBe('request_too_large');
@@ -155,7 +179,9 @@ describe('@anthropic-ai/sdk 1.x (GA)', () => {
 
   test('the SDK retries injected 529s as told by retry-after-ms, then gives up', async () => {
     emu.setFaults({ error529Rate: 1, retryAfterMs: 5 });
-    const err = await makeClient({ maxRetries: 2 }).files.list().catch((e: unknown) => e);
+    const err = await makeClient({ maxRetries: 2 })
+      .files.list()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InternalServerError);
     expect((err as InternalServerError).status).toBe(529);
     expect(emu.stats().injected.e529).toBe(3);

@@ -3,18 +3,33 @@
  * process gets a clean environment (temporary HOME); everything they print is kept, and the last
  * test checks that the key never appears in any of it.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
-import { allOutput, cliEnv, ensureBuilt, MAIN, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
+import {
+  allOutput,
+  cliEnv,
+  ensureBuilt,
+  MAIN,
+  runCli,
+  startCli,
+  until,
+  type RunningCli,
+} from '../helpers/cli-process.js';
 import { spawn } from 'node:child_process';
 
 const KEY = 'sk-ant-api03-e2e-SECRET-key-4f9a1c77d2b0e5';
 
-type Entry = { path: string; fileId: string | null; sizeBytes: number; sha256: string | null; state: string; error: string | null };
+type Entry = {
+  path: string;
+  fileId: string | null;
+  sizeBytes: number;
+  sha256: string | null;
+  state: string;
+  error: string | null;
+};
 
 let emulator: Emulator;
 const running: RunningCli[] = [];
@@ -39,7 +54,8 @@ function startDaemon(s: Sandbox, env = envFor(s), extraArgs: string[] = []): Run
   return p;
 }
 
-const ready = (p: RunningCli) => p.waitFor((x) => x.logLines().some((l) => l.event === 'ready'), 'the daemon to be ready', 60_000);
+const ready = (p: RunningCli) =>
+  p.waitFor((x) => x.logLines().some((l) => l.event === 'ready'), 'the daemon to be ready', 60_000);
 
 async function lsJson(s: Sandbox, env = envFor(s)): Promise<Entry[]> {
   const r = await runCli(['ls', '--json', ...s.args], env);
@@ -53,7 +69,10 @@ describe('output into a closed pipe', () => {
   // that ends the output, it is no crash (it printed an unhandled EPIPE stack trace, exit 1).
   for (const args of [['--help'], ['status', '--json']]) {
     it(`${args.join(' ')} into a pipe closed by its reader exits 0 without a stack trace`, async () => {
-      const child = spawn(process.execPath, [MAIN, ...args, ...(args[0] === 'status' ? s.args : [])], { env: envFor(s), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MAIN, ...args, ...(args[0] === 'status' ? s.args : [])], {
+        env: envFor(s),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.destroy();
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -94,7 +113,12 @@ describe('run in the background', () => {
 
     const status = await runCli(['status', '--json', ...s.args], envFor(s));
     expect(status.code).toBe(0);
-    const st = JSON.parse(status.stdout) as { running: boolean; pid: number; target: { kind: string; baseURL: string }; counts: { synced: number } };
+    const st = JSON.parse(status.stdout) as {
+      running: boolean;
+      pid: number;
+      target: { kind: string; baseURL: string };
+      counts: { synced: number };
+    };
     expect(st.running).toBe(true);
     expect(st.pid).toBe(daemon.child.pid);
     expect(st.target.kind).toBe('api');
@@ -119,7 +143,10 @@ describe('run in the background', () => {
     expect(report.localFiles).toBe(3);
     expect(report.uploaded).toEqual([]);
     expect(report.failed).toEqual([]);
-    await daemon.waitFor((x) => x.logLines().some((l) => l.event === 'reconcile' && l.reason === 'control'), 'the daemon to log the control reconcile');
+    await daemon.waitFor(
+      (x) => x.logLines().some((l) => l.event === 'reconcile' && l.reason === 'control'),
+      'the daemon to log the control reconcile',
+    );
   });
 
   it('reconcile through the daemon repairs a remote file deleted behind its back; --dry-run changes nothing', async () => {
@@ -134,7 +161,11 @@ describe('run in the background', () => {
     expect(real.code).toBe(0);
     expect(real.stdout).toContain('uploaded (1)');
     expect(real.stdout).toContain('notes.txt');
-    const after = await until(async () => (await lsJson(s)).find((e) => e.path === 'notes.txt' && e.state === 'synced' && e.fileId !== before.fileId), 'notes.txt re-uploaded');
+    const after = await until(
+      async () =>
+        (await lsJson(s)).find((e) => e.path === 'notes.txt' && e.state === 'synced' && e.fileId !== before.fileId),
+      'notes.txt re-uploaded',
+    );
     expect(emulator.files().some((f) => f.id === after.fileId)).toBe(true);
   });
 
@@ -170,7 +201,9 @@ describe('run in the background', () => {
 /** True once the process has a handler for SIGHUP (bit 0 of SigCgt in /proc/<pid>/status). */
 function catchesSighup(pid: number): boolean {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('SigCgt:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('SigCgt:'));
     return line !== undefined && (BigInt(`0x${line.slice(7).trim()}`) & 1n) === 1n;
   } catch {
     return false;
@@ -178,29 +211,36 @@ function catchesSighup(pid: number): boolean {
 }
 
 describe('signals during start-up', () => {
-  it.skipIf(process.platform !== 'linux')('a SIGHUP during start-up neither kills the daemon nor is lost: it reconciles once started', async () => {
-    const s = sandbox();
-    writeFileSync(join(s.dir, 'a.txt'), 'a');
-    const daemon = startDaemon(s);
-    const pid = daemon.child.pid!;
-    // As early as the process takes the signal over (before that, nothing could catch it).
-    const deadline = Date.now() + 30_000;
-    while (!catchesSighup(pid) && daemon.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    daemon.signal('SIGHUP');
-    await ready(daemon);
-    await daemon.waitFor(
-      (x) => x.logLines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') || x.child.exitCode !== null || x.child.signalCode !== null,
-      'the queued reconcile after SIGHUP',
-      30_000,
-    );
-    expect(daemon.child.signalCode).toBeNull();
-    expect(daemon.child.exitCode).toBeNull();
-    const ready_ = daemon.logLines().findIndex((l) => l.event === 'ready');
-    const hup = daemon.logLines().findIndex((l) => l.event === 'reconcile' && l.reason === 'SIGHUP');
-    expect(hup).toBeGreaterThan(ready_);
-    daemon.signal('SIGTERM');
-    expect((await daemon.exited(30_000)).code).toBe(0);
-  });
+  it.skipIf(process.platform !== 'linux')(
+    'a SIGHUP during start-up neither kills the daemon nor is lost: it reconciles once started',
+    async () => {
+      const s = sandbox();
+      writeFileSync(join(s.dir, 'a.txt'), 'a');
+      const daemon = startDaemon(s);
+      const pid = daemon.child.pid!;
+      // As early as the process takes the signal over (before that, nothing could catch it).
+      const deadline = Date.now() + 30_000;
+      while (!catchesSighup(pid) && daemon.child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 1));
+      daemon.signal('SIGHUP');
+      await ready(daemon);
+      await daemon.waitFor(
+        (x) =>
+          x.logLines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') ||
+          x.child.exitCode !== null ||
+          x.child.signalCode !== null,
+        'the queued reconcile after SIGHUP',
+        30_000,
+      );
+      expect(daemon.child.signalCode).toBeNull();
+      expect(daemon.child.exitCode).toBeNull();
+      const ready_ = daemon.logLines().findIndex((l) => l.event === 'ready');
+      const hup = daemon.logLines().findIndex((l) => l.event === 'reconcile' && l.reason === 'SIGHUP');
+      expect(hup).toBeGreaterThan(ready_);
+      daemon.signal('SIGTERM');
+      expect((await daemon.exited(30_000)).code).toBe(0);
+    },
+  );
 });
 
 describe('after a crash', () => {
@@ -240,7 +280,12 @@ describe('SIGTERM mid-upload', () => {
       const sync = await runCli(['sync', ...s.args], env);
       expect(sync.code).toBe(0);
       const entries = await lsJson(s, env);
-      expect(entries.filter((e) => e.state === 'synced').map((e) => e.path).sort()).toEqual(['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt', 'f4.txt', 'f5.txt']);
+      expect(
+        entries
+          .filter((e) => e.state === 'synced')
+          .map((e) => e.path)
+          .sort(),
+      ).toEqual(['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt', 'f4.txt', 'f5.txt']);
       const remote = slow.files();
       expect(remote).toHaveLength(6);
       expect(new Set(remote.map((f) => f.id))).toEqual(new Set(entries.map((e) => e.fileId)));
@@ -267,7 +312,10 @@ describe('files', () => {
     const all = JSON.parse(list.stdout) as { id: string }[];
     expect(all.length).toBe(emulator.files().length);
     expect(all.some((f) => f.id === file.id)).toBe(true);
-    const beta = await runCli(['files', 'list', '--json', ...s.args], envFor(s, { CLAUDE_FILESYNC_CONFIG: writeConfig(s, { api: { shape: 'beta' } }) }));
+    const beta = await runCli(
+      ['files', 'list', '--json', ...s.args],
+      envFor(s, { CLAUDE_FILESYNC_CONFIG: writeConfig(s, { api: { shape: 'beta' } }) }),
+    );
     expect((JSON.parse(beta.stdout) as unknown[]).length).toBe(all.length);
     const rm = await runCli(['files', 'rm', file.id, ...s.args], envFor(s));
     expect(rm.code).toBe(0);

@@ -23,13 +23,19 @@ afterEach(async () => {
 
 /** Runs an ES module snippet in a fresh node whose imports resolve from the package root. */
 function runNode(source: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("the library entry point ('claude-filesync')", () => {
   it('package.json exports the built entry with its types', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { import: string; types: string }> };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, { import: string; types: string }>;
+    };
     expect(pkg.exports['.']).toEqual({ types: './dist/src/lib-api.d.ts', import: './dist/src/lib.js' });
   });
 

@@ -89,12 +89,15 @@ describe('run --metrics', () => {
     expect(mode).toBeDefined();
 
     const contents = ['alpha', 'beta beta', 'gamma gamma gamma'];
-    contents.forEach((c, i) => writeFileSync(join(s.dir, `drop-${i}.txt`), c));
+    for (const [i, c] of contents.entries()) writeFileSync(join(s.dir, `drop-${i}.txt`), c);
     const after = await until(async () => {
       const f = await scrape(base);
       return value(f, `${P}files`, { state: 'synced' }) === 4 && value(f, `${P}uploads_total`) === 4 ? f : null;
     }, 'the dropped files to be uploaded and counted');
-    expect(value(after, `${P}requests_total`, { operation: 'upload', status: '200' }) - value(before, `${P}requests_total`, { operation: 'upload', status: '200' })).toBe(3);
+    expect(
+      value(after, `${P}requests_total`, { operation: 'upload', status: '200' }) -
+        value(before, `${P}requests_total`, { operation: 'upload', status: '200' }),
+    ).toBe(3);
     const bytes = value(after, `${P}uploaded_bytes_total`) - value(before, `${P}uploaded_bytes_total`);
     expect(bytes).toBeGreaterThanOrEqual(contents.join('').length);
     expect(value(after, `${P}files`, { state: 'pending' })).toBe(0);

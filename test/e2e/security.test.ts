@@ -4,7 +4,17 @@
  * the running daemon's control socket is 0600 in a 0700 state directory and it opens no TCP port;
  * a state directory others can write is refused before anything is written in it.
  */
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -36,7 +46,12 @@ beforeAll(async () => {
         return;
       case 0:
         res.writeHead(401, { 'content-type': 'application/json', 'request-id': `req_${key}` });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${key}` } }));
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'authentication_error', message: `invalid x-api-key ${key}` },
+          }),
+        );
         return;
       case 1:
         res.writeHead(502, { 'content-type': 'text/html' });
@@ -48,7 +63,12 @@ beforeAll(async () => {
         return;
       default:
         res.writeHead(400, { 'content-type': 'application/json', 'x-echo': key });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: `bad request from ${key}` } }));
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'invalid_request_error', message: `bad request from ${key}` },
+          }),
+        );
     }
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
@@ -120,7 +140,15 @@ describe.skipIf(process.platform !== 'linux')('the running daemon', () => {
   });
 
   it('status, ls, id and reconcile print no key', async () => {
-    for (const args of [['status'], ['status', '--json'], ['ls'], ['ls', '--json'], ['id', 'a.txt'], ['reconcile', '--json'], ['reconcile', '--dry-run']]) {
+    for (const args of [
+      ['status'],
+      ['status', '--json'],
+      ['ls'],
+      ['ls', '--json'],
+      ['id', 'a.txt'],
+      ['reconcile', '--json'],
+      ['reconcile', '--dry-run'],
+    ]) {
       const r = await runCli([...args, ...s.args], envFor(s), 60_000);
       expect(`${r.stdout}${r.stderr}`, args.join(' ')).not.toContain(KEY);
     }
@@ -182,7 +210,9 @@ describe('a server that echoes the key back', () => {
 describe("the daemon's own files inside the watched folder (issue 21, symptom 1)", () => {
   /** Every remote copy's bytes, to look for the key in. */
   async function remoteBytes(): Promise<string> {
-    const bodies = await Promise.all(emulator.files().map(async (f) => (await emulator.content(f.id))?.toString('utf8') ?? ''));
+    const bodies = await Promise.all(
+      emulator.files().map(async (f) => (await emulator.content(f.id))?.toString('utf8') ?? ''),
+    );
     return bodies.join('\n');
   }
 
@@ -195,7 +225,11 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
     const cfg = join(s.dir, 'claude-filesync.json');
     // Relative paths in the file are relative to the file: the key and the state directory both
     // sit in the watched folder.
-    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: 'api-key', baseURL: emulator.url, target: 'api' }, stateDir: '.cfs-state' }), { mode: 0o600 });
+    writeFileSync(
+      cfg,
+      JSON.stringify({ api: { apiKeyFile: 'api-key', baseURL: emulator.url, target: 'api' }, stateDir: '.cfs-state' }),
+      { mode: 0o600 },
+    );
     writeFileSync(join(s.dir, 'doc.txt'), 'a document');
     const env = cliEnv(s.home, {});
     const args = ['--dir', s.dir, '--config', cfg];
@@ -225,7 +259,11 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
     expect(await remoteBytes()).toContain(KEY);
     // ...then the configuration names it as the key file: its copy must go.
     const cfg = join(s.home, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: join(s.dir, 'api-key'), baseURL: emulator.url, target: 'api' } }), { mode: 0o600 });
+    writeFileSync(
+      cfg,
+      JSON.stringify({ api: { apiKeyFile: join(s.dir, 'api-key'), baseURL: emulator.url, target: 'api' } }),
+      { mode: 0o600 },
+    );
     const second = await runCli(['sync', ...s.args, '--config', cfg], cliEnv(s.home, {}), 60_000);
     expect(second.code, second.stderr).toBe(0);
     expect(await remoteBytes()).not.toContain(KEY);

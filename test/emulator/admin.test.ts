@@ -13,7 +13,10 @@ afterEach(async () => {
 describe('/_emulator/ admin surface', () => {
   test('needs the key but no anthropic-version', async () => {
     expect((await raw(emu.url, '/_emulator/stats', { shape: 'none' })).status).toBe(401);
-    expect((await raw(emu.url, '/_emulator/stats', { shape: 'none', headers: { authorization: 'Bearer sk-ant-test-key' } })).status).toBe(200);
+    expect(
+      (await raw(emu.url, '/_emulator/stats', { shape: 'none', headers: { authorization: 'Bearer sk-ant-test-key' } }))
+        .status,
+    ).toBe(200);
   });
 
   test('GET files lists stored files with sha256, newest first', async () => {
@@ -27,7 +30,11 @@ describe('/_emulator/ admin surface', () => {
   test('POST files adds a downloadable file', async () => {
     const res = await raw(emu.url, '/_emulator/files', {
       method: 'POST',
-      body: JSON.stringify({ filename: 'out.txt', content_base64: Buffer.from('generated').toString('base64'), downloadable: true }),
+      body: JSON.stringify({
+        filename: 'out.txt',
+        content_base64: Buffer.from('generated').toString('base64'),
+        downloadable: true,
+      }),
     });
     expect(res.status).toBe(200);
     const content = await raw(emu.url, `/v1/files/${res.json.id}/content`);
@@ -35,7 +42,10 @@ describe('/_emulator/ admin surface', () => {
   });
 
   test('PUT faults merges, returns the full config and refuses bad values', async () => {
-    const res = await raw(emu.url, '/_emulator/faults', { method: 'PUT', body: JSON.stringify({ error529Rate: 1, retryAfterMs: 10 }) });
+    const res = await raw(emu.url, '/_emulator/faults', {
+      method: 'PUT',
+      body: JSON.stringify({ error529Rate: 1, retryAfterMs: 10 }),
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ error529Rate: 1, retryAfterMs: 10, error500Rate: 0, hang: false, seed: 1 });
     expect((await raw(emu.url, '/v1/files')).status).toBe(529);

@@ -18,7 +18,11 @@ describe('injected errors', () => {
     const e = await start({ faults: { error500Rate: 1 } });
     const res = await raw(e.url, '/v1/files');
     expect(res.status).toBe(500);
-    expect(res.json).toMatchObject({ type: 'error', error: { type: 'api_error' }, request_id: res.headers['request-id'] });
+    expect(res.json).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error' },
+      request_id: res.headers['request-id'],
+    });
     expect(e.stats().injected.e500).toBe(1);
   });
 

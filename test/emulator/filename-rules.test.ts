@@ -2,12 +2,15 @@ import { describe, expect, test } from 'vitest';
 import { defaultFilename, filenameProblem, resolveMimeType } from '../../src/emulator/store/metadata-rules.js';
 
 describe('filenameProblem', () => {
-  test.each(['a.txt', 'x'.repeat(255), 'résumé 日本.pdf', 'with space and (parens) [brackets] #hash %.md', '😀'.repeat(255)])(
-    'accepts %s',
-    (name) => {
-      expect(filenameProblem(name)).toBeNull();
-    },
-  );
+  test.each([
+    'a.txt',
+    'x'.repeat(255),
+    'résumé 日本.pdf',
+    'with space and (parens) [brackets] #hash %.md',
+    '😀'.repeat(255),
+  ])('accepts %s', (name) => {
+    expect(filenameProblem(name)).toBeNull();
+  });
 
   test.each([
     ['', /1-255/],

@@ -79,7 +79,9 @@ describe('interrupted uploads', () => {
         sentEnough = resolve;
       });
       async function* body(): AsyncGenerator<Uint8Array> {
-        yield Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n');
+        yield Buffer.from(
+          '--b\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n',
+        );
         for (let i = 0; i < 8; i++) yield Buffer.alloc(64 * 1024, 7);
         sentEnough();
         await new Promise((r) => setTimeout(r, 60_000)); // never finishes on its own
@@ -92,10 +94,12 @@ describe('interrupted uploads', () => {
       }).catch((err: unknown) => err);
       await midway;
       // Wait until the emulator has seen the bytes, then vanish.
-      for (let i = 0; i < 200 && emu.stats().bytesReceived < 8 * 64 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && emu.stats().bytesReceived < 8 * 64 * 1024; i++)
+        await new Promise((r) => setTimeout(r, 10));
       controller.abort();
       expect(await pending).toBeInstanceOf(Error);
-      for (let i = 0; i < 200 && (await readdir(join(dir.path, 'blobs'))).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && (await readdir(join(dir.path, 'blobs'))).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(await readdir(join(dir.path, 'blobs'))).toEqual([]);
       expect(emu.files()).toEqual([]);
     } finally {

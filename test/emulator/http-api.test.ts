@@ -35,7 +35,10 @@ describe('envelope, headers and auth', () => {
       headers: { authorization: `Bearer ${TEST_KEY}`, 'anthropic-version': '2026-10-21' },
     });
     expect(bearer.status).toBe(200);
-    const key = await raw(emu.url, '/v1/files', { shape: 'none', headers: { 'x-api-key': TEST_KEY, 'anthropic-version': '2023-06-01' } });
+    const key = await raw(emu.url, '/v1/files', {
+      shape: 'none',
+      headers: { 'x-api-key': TEST_KEY, 'anthropic-version': '2023-06-01' },
+    });
     expect(key.status).toBe(200);
   });
 
@@ -53,7 +56,9 @@ describe('envelope, headers and auth', () => {
     const open = await startEmulator({ apiKey: null });
     try {
       expect((await raw(open.url, '/v1/files', { headers: { 'x-api-key': 'anything' } })).status).toBe(200);
-      expect((await raw(open.url, '/v1/files', { shape: 'none', headers: { 'anthropic-version': '2023-06-01' } })).status).toBe(401);
+      expect(
+        (await raw(open.url, '/v1/files', { shape: 'none', headers: { 'anthropic-version': '2023-06-01' } })).status,
+      ).toBe(401);
     } finally {
       await open.close();
     }
@@ -96,18 +101,27 @@ describe('shapes', () => {
     await seedFiles(emu, 2);
     const comma = await raw(emu.url, '/v1/files', { headers: { 'anthropic-beta': `other-2025-01-01,${BETA}` } });
     expect(comma.json).toHaveProperty('has_more');
-    const repeated = await raw(emu.url, '/v1/files', { headers: { 'anthropic-beta': ['other-2025-01-01', ` ${BETA} `] } });
+    const repeated = await raw(emu.url, '/v1/files', {
+      headers: { 'anthropic-beta': ['other-2025-01-01', ` ${BETA} `] },
+    });
     expect(repeated.json).toHaveProperty('has_more');
     expect(repeated.json).not.toHaveProperty('next_page');
   });
 
   test('managed-agents compat: GA shape plus before_id/after_id and beta fields', async () => {
     const ids = await seedFiles(emu, 3);
-    const res = await raw(emu.url, `/v1/files?limit=1&after_id=${ids[0]}`, { headers: { 'anthropic-beta': 'managed-agents-2026-04-01' } });
+    const res = await raw(emu.url, `/v1/files?limit=1&after_id=${ids[0]}`, {
+      headers: { 'anthropic-beta': 'managed-agents-2026-04-01' },
+    });
     expect(res.status).toBe(200);
     expect(res.json.data[0].id).toBe(ids[1]);
     expect(res.json.data[0]).toHaveProperty('expires_at', null);
-    expect(res.json).toMatchObject({ has_more: true, first_id: ids[1], last_id: ids[1], next_page: expect.stringMatching(/^page_/) });
+    expect(res.json).toMatchObject({
+      has_more: true,
+      first_id: ids[1],
+      last_id: ids[1],
+      next_page: expect.stringMatching(/^page_/),
+    });
     const ga = await raw(emu.url, `/v1/files?after_id=${ids[0]}`);
     expect(ga.status).toBe(400);
   });
@@ -124,15 +138,22 @@ describe('upload', () => {
     expect((await emu.content(a.json.id))?.toString()).toBe('one');
   });
 
-  test.each(['a/b.txt', 'a\\b', 'what?.txt', 'star*.txt', 'x'.repeat(256), 'bad\u0001name', 'pipe|.txt', 'a<b>.txt', 'c:d'])(
-    'refuses the filename %j with 400 and stores nothing',
-    async (filename) => {
-      const res = await rawUpload(emu.url, { filename, contentType: 'text/plain', body: 'x' });
-      expect(res.status).toBe(400);
-      expect(res.json.error.type).toBe('invalid_request_error');
-      expect(emu.files()).toHaveLength(0);
-    },
-  );
+  test.each([
+    'a/b.txt',
+    'a\\b',
+    'what?.txt',
+    'star*.txt',
+    'x'.repeat(256),
+    'bad\u0001name',
+    'pipe|.txt',
+    'a<b>.txt',
+    'c:d',
+  ])('refuses the filename %j with 400 and stores nothing', async (filename) => {
+    const res = await rawUpload(emu.url, { filename, contentType: 'text/plain', body: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.type).toBe('invalid_request_error');
+    expect(emu.files()).toHaveLength(0);
+  });
 
   test('a missing or empty filename becomes unnamed plus the extension', async () => {
     const none = await rawUpload(emu.url, { filename: null, contentType: 'application/pdf', body: '%PDF' });
@@ -144,12 +165,20 @@ describe('upload', () => {
   test('GA detects a missing content type from the extension; beta requires it', async () => {
     const ga = await rawUpload(emu.url, { filename: 'pic.png', body: 'png' });
     expect(ga.json.mime_type).toBe('image/png');
-    const generic = await rawUpload(emu.url, { filename: 'doc.pdf', contentType: 'application/octet-stream', body: 'pdf' });
+    const generic = await rawUpload(emu.url, {
+      filename: 'doc.pdf',
+      contentType: 'application/octet-stream',
+      body: 'pdf',
+    });
     expect(generic.json.mime_type).toBe('application/pdf');
     const beta = await rawUpload(emu.url, { filename: 'pic.png', body: 'png' }, { shape: 'beta' });
     expect(beta.status).toBe(400);
     expect(beta.json.error.message).toMatch(/Content-Type/);
-    const betaOk = await rawUpload(emu.url, { filename: 'pic.png', contentType: 'image/png', body: 'png' }, { shape: 'beta' });
+    const betaOk = await rawUpload(
+      emu.url,
+      { filename: 'pic.png', contentType: 'image/png', body: 'png' },
+      { shape: 'beta' },
+    );
     expect(betaOk.status).toBe(200);
   });
 
@@ -160,7 +189,11 @@ describe('upload', () => {
   });
 
   test('refuses a body that is not multipart or has no file part', async () => {
-    const json = await raw(emu.url, '/v1/files', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const json = await raw(emu.url, '/v1/files', {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(json.status).toBe(400);
     const noFile = await rawUpload(emu.url, { filename: 'a.txt', body: 'x' }, { extraParts: [] });
     expect(noFile.status).toBe(200);
@@ -183,10 +216,15 @@ describe('upload', () => {
   test('storage quota: 400 storage_quota_exceeded, and expired files release quota', async () => {
     const small = await startEmulator({ storageLimitBytes: 10, now: () => clock });
     try {
-      expect((await rawUpload(small.url, { filename: 'a.txt', body: '12345678' }, { expiresInSeconds: 3600 })).status).toBe(200);
+      expect(
+        (await rawUpload(small.url, { filename: 'a.txt', body: '12345678' }, { expiresInSeconds: 3600 })).status,
+      ).toBe(200);
       const over = await rawUpload(small.url, { filename: 'b.txt', body: '12345' });
       expect(over.status).toBe(400);
-      expect(over.json.error).toMatchObject({ type: 'invalid_request_error', details: { error_code: 'storage_quota_exceeded' } });
+      expect(over.json.error).toMatchObject({
+        type: 'invalid_request_error',
+        details: { error_code: 'storage_quota_exceeded' },
+      });
       clock += 3600_000;
       expect((await rawUpload(small.url, { filename: 'b.txt', body: '12345' })).status).toBe(200);
     } finally {
@@ -197,7 +235,12 @@ describe('upload', () => {
 
 describe('expiry', () => {
   test('GA expires_in_seconds sets expires_at; after it content is 404 file_expired but the file still lists', async () => {
-    const gen = await emu.addFile({ filename: 'out.csv', bytes: Buffer.from('a,b'), downloadable: true, expiresInSeconds: 7200 });
+    const gen = await emu.addFile({
+      filename: 'out.csv',
+      bytes: Buffer.from('a,b'),
+      downloadable: true,
+      expiresInSeconds: 7200,
+    });
     expect(gen.expires_at).toBe('2026-01-01T02:00:00.000000Z');
     const up = await rawUpload(emu.url, { filename: 'a.txt', body: 'x' }, { expiresInSeconds: 3600 });
     // One microsecond after the first file: created_at is strictly increasing.
@@ -222,8 +265,14 @@ describe('expiry', () => {
 
   test('the bounds 3600 and 7776000 are accepted; the beta shape ignores the field', async () => {
     expect((await rawUpload(emu.url, { filename: 'a.txt', body: 'x' }, { expiresInSeconds: 3600 })).status).toBe(200);
-    expect((await rawUpload(emu.url, { filename: 'a.txt', body: 'x' }, { expiresInSeconds: 7776000 })).status).toBe(200);
-    const beta = await rawUpload(emu.url, { filename: 'a.txt', contentType: 'text/plain', body: 'x' }, { shape: 'beta', expiresInSeconds: 5 });
+    expect((await rawUpload(emu.url, { filename: 'a.txt', body: 'x' }, { expiresInSeconds: 7776000 })).status).toBe(
+      200,
+    );
+    const beta = await rawUpload(
+      emu.url,
+      { filename: 'a.txt', contentType: 'text/plain', body: 'x' },
+      { shape: 'beta', expiresInSeconds: 5 },
+    );
     expect(beta.status).toBe(200);
     expect(emu.files()[0]?.expires_at).toBeNull();
   });
@@ -234,7 +283,10 @@ describe('download and delete', () => {
     const up = await rawUpload(emu.url, { filename: 'a.txt', body: 'x' });
     const res = await raw(emu.url, `/v1/files/${up.json.id}/content`);
     expect(res.status).toBe(400);
-    expect(res.json.error).toMatchObject({ type: 'invalid_request_error', details: { error_code: 'file_not_downloadable' } });
+    expect(res.json.error).toMatchObject({
+      type: 'invalid_request_error',
+      details: { error_code: 'file_not_downloadable' },
+    });
   });
 
   test('a downloadable file comes back byte for byte with its type', async () => {
@@ -293,7 +345,9 @@ describe('stats', () => {
 describe('lifecycle and logging', () => {
   test('logs one structured line per request and close() is idempotent', async () => {
     const lines: { obj: any; msg?: string }[] = [];
-    const logged = await startEmulator({ logger: { info: (obj, msg) => lines.push({ obj, ...(msg ? { msg } : {}) }) } });
+    const logged = await startEmulator({
+      logger: { info: (obj, msg) => lines.push({ obj, ...(msg ? { msg } : {}) }) },
+    });
     await raw(logged.url, '/v1/files');
     await raw(logged.url, '/v1/files/file_x');
     await new Promise((r) => setTimeout(r, 20));

@@ -12,7 +12,9 @@ const BOUNDARY = 'largeUploadBoundary';
 /** A multipart body of `size` content bytes, generated chunk by chunk (never held whole). */
 async function* streamedBody(size: number, onHash?: (h: string) => void): AsyncGenerator<Uint8Array> {
   const hash = createHash('sha256');
-  yield Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  yield Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   let sent = 0;
   let n = 0;
   while (sent < size) {
@@ -58,7 +60,9 @@ afterEach(async () => {
 const headers = { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
 
 describe('large uploads', () => {
-  test('a 500 MB upload (exactly the API limit) to the folder store streams in constant memory', { timeout: 120_000 }, async () => {
+  test('a 500 MB upload (exactly the API limit) to the folder store streams in constant memory', {
+    timeout: 120_000,
+  }, async () => {
     emu = await startEmulator({ dataDir: dir.path });
     let sentHash = '';
     const mem = memoryPeak();
@@ -76,9 +80,13 @@ describe('large uploads', () => {
     expect(peak).toBeLessThan(120 * MiB);
   });
 
-  test('an upload over the limit is cut off with 413 without being buffered or stored', { timeout: 60_000 }, async () => {
+  test('an upload over the limit is cut off with 413 without being buffered or stored', {
+    timeout: 60_000,
+  }, async () => {
     emu = await startEmulator({ dataDir: dir.path, maxFileBytes: MiB });
-    const outcome = await raw(emu.url, '/v1/files', { method: 'POST', headers, body: streamedBody(256 * MiB) }).catch((err: Error) => err);
+    const outcome = await raw(emu.url, '/v1/files', { method: 'POST', headers, body: streamedBody(256 * MiB) }).catch(
+      (err: Error) => err,
+    );
     if (!(outcome instanceof Error)) {
       expect(outcome.status).toBe(413);
       expect(outcome.json.error.type).toBe('request_too_large');
@@ -94,7 +102,11 @@ describe('large uploads', () => {
     emu = await startEmulator({ maxFileBytes: 1000 });
     const res = await raw(emu.url, '/v1/files', { method: 'POST', headers, body: streamedBody(3 * MiB) });
     expect(res.status).toBe(413);
-    expect(res.json).toMatchObject({ type: 'error', error: { type: 'request_too_large' }, request_id: res.headers['request-id'] });
+    expect(res.json).toMatchObject({
+      type: 'error',
+      error: { type: 'request_too_large' },
+      request_id: res.headers['request-id'],
+    });
     expect(emu.files()).toEqual([]);
   });
 

@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { FileTable, type Entry } from '../../src/emulator/store/file-table.js';
-import { ListQueryError, decodePageCursor, encodePageCursor, parseListQuery, runListQuery, type ListMode } from '../../src/emulator/server/list-query.js';
+import {
+  ListQueryError,
+  decodePageCursor,
+  encodePageCursor,
+  parseListQuery,
+  runListQuery,
+  type ListMode,
+} from '../../src/emulator/server/list-query.js';
 import type { StoredFile } from '../../src/emulator/emulator-types.js';
 
 function entry(n: number): Entry {

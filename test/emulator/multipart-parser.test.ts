@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { MultipartError, MultipartParser, boundaryFromContentType, parseDisposition, type MultipartEvent } from '../../src/emulator/server/multipart-parser.js';
+import {
+  MultipartError,
+  MultipartParser,
+  boundaryFromContentType,
+  parseDisposition,
+  type MultipartEvent,
+} from '../../src/emulator/server/multipart-parser.js';
 import { multipart } from '../helpers/emulator.js';
 
 interface ParsedPart {
@@ -26,7 +32,8 @@ function parse(boundary: string, body: Buffer, chunkSizes: (i: number) => number
   let current: { meta: Omit<ParsedPart, 'body'>; chunks: Buffer[] } | null = null;
   let ended = false;
   for (const ev of events) {
-    if (ev.type === 'part') current = { meta: { name: ev.name, filename: ev.filename, contentType: ev.contentType }, chunks: [] };
+    if (ev.type === 'part')
+      current = { meta: { name: ev.name, filename: ev.filename, contentType: ev.contentType }, chunks: [] };
     else if (ev.type === 'data') current?.chunks.push(Buffer.from(ev.bytes));
     else if (ev.type === 'partEnd' && current) {
       parts.push({ ...current.meta, body: Buffer.concat(current.chunks) });
@@ -78,7 +85,10 @@ describe('MultipartParser', () => {
   test('round-trips random content split at random places (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 1, max: 64 }), (content, chunk) => {
-        const mp = multipart([{ name: 'file', filename: 'x.bin', contentType: 'application/octet-stream', body: content }], 'b');
+        const mp = multipart(
+          [{ name: 'file', filename: 'x.bin', contentType: 'application/octet-stream', body: content }],
+          'b',
+        );
         const parts = parse('b', mp.body, () => chunk);
         expect(parts).toHaveLength(1);
         expect(parts[0]?.body.equals(Buffer.from(content))).toBe(true);
@@ -111,7 +121,9 @@ describe('MultipartParser', () => {
 
   test('refuses a part without Content-Disposition', () => {
     const parser = new MultipartParser('b');
-    expect(() => parser.write(Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nabc\r\n--b--'))).toThrow(/Content-Disposition/);
+    expect(() => parser.write(Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nabc\r\n--b--'))).toThrow(
+      /Content-Disposition/,
+    );
   });
 
   test('refuses endless part headers', () => {

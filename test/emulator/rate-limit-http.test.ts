@@ -71,14 +71,20 @@ describe('limiter modes', () => {
     await list(e);
     await list(e);
     expect((await list(e)).status).toBe(429);
-    const put = await raw(e.url, '/_emulator/faults', { method: 'PUT', body: JSON.stringify({ rateLimitMode: 'sliding-window' }) });
+    const put = await raw(e.url, '/_emulator/faults', {
+      method: 'PUT',
+      body: JSON.stringify({ rateLimitMode: 'sliding-window' }),
+    });
     expect(put.json).toMatchObject({ rateLimitMode: 'sliding-window', requestsPerMinute: 2 });
     expect((await list(e)).status).toBe(200);
     expect((await list(e)).status).toBe(200);
     clock += 30_000;
     // A token bucket would have refilled one request by now; the window has not.
     expect((await list(e)).status).toBe(429);
-    const bad = await raw(e.url, '/_emulator/faults', { method: 'PUT', body: JSON.stringify({ rateLimitMode: 'leaky' }) });
+    const bad = await raw(e.url, '/_emulator/faults', {
+      method: 'PUT',
+      body: JSON.stringify({ rateLimitMode: 'leaky' }),
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/rateLimitMode/);
     e.setFaults({ rateLimitMode: 'token-bucket' });
@@ -115,7 +121,11 @@ describe('stats for benchmarks', () => {
     // The key itself is never shown.
     expect(JSON.stringify(stats)).not.toContain(TEST_KEY);
     clock += 5000;
-    expect((await raw(e.url, '/_emulator/reset-stats', { method: 'POST' })).json).toMatchObject({ since: '2026-01-01T00:00:05.000Z', accepted: 0, byKey: {} });
+    expect((await raw(e.url, '/_emulator/reset-stats', { method: 'POST' })).json).toMatchObject({
+      since: '2026-01-01T00:00:05.000Z',
+      accepted: 0,
+      byKey: {},
+    });
   });
 });
 
@@ -142,7 +152,10 @@ describe('429 storm', () => {
 
   test('over HTTP: PUT starts it (retry-after-ms optional), GET reads it, DELETE ends it early', async () => {
     const e = await start();
-    const put = await raw(e.url, '/_emulator/storm', { method: 'PUT', body: JSON.stringify({ durationMs: 10_000, retryAfterSeconds: 1, retryAfterMs: 800 }) });
+    const put = await raw(e.url, '/_emulator/storm', {
+      method: 'PUT',
+      body: JSON.stringify({ durationMs: 10_000, retryAfterSeconds: 1, retryAfterMs: 800 }),
+    });
     expect(put.json.storm).toEqual({ endsAt: '2026-01-01T00:00:10.000Z', retryAfterSeconds: 1, retryAfterMs: 800 });
     const refused = await list(e);
     expect(refused.status).toBe(429);

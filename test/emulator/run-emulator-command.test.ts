@@ -23,7 +23,9 @@ describe('runEmulatorCommand', () => {
     const dir = await tempDir();
     try {
       const lines: string[] = [];
-      emu = await runEmulatorCommand({ port: 0, dataDir: dir.path, key: 'k1', faults: { error500Rate: 1 } }, (l) => lines.push(l));
+      emu = await runEmulatorCommand({ port: 0, dataDir: dir.path, key: 'k1', faults: { error500Rate: 1 } }, (l) =>
+        lines.push(l),
+      );
       expect(lines[0]).toContain(dir.path);
       expect(lines[0]).toMatch(/only the given key/);
       expect(emu.storageKind).toBe('folder');

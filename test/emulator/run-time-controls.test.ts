@@ -34,7 +34,10 @@ describe('workspace id', () => {
   test('switched at run time over HTTP (given or generated) and in-process; files stay', async () => {
     const e = await start({ workspaceId: 'wrkspc_a' });
     await rawUpload(e.url, { filename: 'a.txt', body: 'a' });
-    const put = await raw(e.url, '/_emulator/workspace', { method: 'PUT', body: JSON.stringify({ workspaceId: 'wrkspc_b' }) });
+    const put = await raw(e.url, '/_emulator/workspace', {
+      method: 'PUT',
+      body: JSON.stringify({ workspaceId: 'wrkspc_b' }),
+    });
     expect(put.json).toEqual({ workspaceId: 'wrkspc_b' });
     const after = await raw(e.url, '/v1/files');
     expect(after.headers['anthropic-workspace-id']).toBe('wrkspc_b');
@@ -43,7 +46,10 @@ describe('workspace id', () => {
     expect(generated.json.workspaceId).toMatch(/^wrkspc_[0-9A-Za-z]{24}$/);
     expect(await e.setWorkspaceId('wrkspc_c')).toBe('wrkspc_c');
     expect((await raw(e.url, '/v1/files')).headers['anthropic-workspace-id']).toBe('wrkspc_c');
-    expect((await raw(e.url, '/_emulator/workspace', { method: 'PUT', body: JSON.stringify({ workspaceId: 'a\nb' }) })).status).toBe(400);
+    expect(
+      (await raw(e.url, '/_emulator/workspace', { method: 'PUT', body: JSON.stringify({ workspaceId: 'a\nb' }) }))
+        .status,
+    ).toBe(400);
   });
 
   test('folder storage keeps the generated id, and a run-time switch, across a restart', async () => {
@@ -134,11 +140,17 @@ describe('storage limit', () => {
   test('set at run time over HTTP and in-process; an upload over it is 400 storage_quota_exceeded and stores nothing', async () => {
     const e = await start();
     await rawUpload(e.url, { filename: 'a.txt', body: '123456' });
-    const put = await raw(e.url, '/_emulator/storage', { method: 'PUT', body: JSON.stringify({ storageLimitBytes: 8 }) });
+    const put = await raw(e.url, '/_emulator/storage', {
+      method: 'PUT',
+      body: JSON.stringify({ storageLimitBytes: 8 }),
+    });
     expect(put.json).toEqual({ storageLimitBytes: 8, usedBytes: 6 });
     const over = await rawUpload(e.url, { filename: 'b.txt', body: '123' });
     expect(over.status).toBe(400);
-    expect(over.json.error).toMatchObject({ type: 'invalid_request_error', details: { error_code: 'storage_quota_exceeded' } });
+    expect(over.json.error).toMatchObject({
+      type: 'invalid_request_error',
+      details: { error_code: 'storage_quota_exceeded' },
+    });
     expect(over.json.error.message).toMatch(/storage quota exceeded/i);
     expect(e.files().map((f) => f.filename)).toEqual(['a.txt']);
     expect(e.stats().byStatus[400]).toBe(1);
@@ -149,7 +161,10 @@ describe('storage limit', () => {
     e.setStorageLimitBytes(100);
     expect((await rawUpload(e.url, { filename: 'b.txt', body: '123' })).status).toBe(200);
     expect(() => e.setStorageLimitBytes(-1)).toThrow(/storageLimitBytes/);
-    expect((await raw(e.url, '/_emulator/storage', { method: 'PUT', body: JSON.stringify({ storageLimitBytes: 'x' }) })).status).toBe(400);
+    expect(
+      (await raw(e.url, '/_emulator/storage', { method: 'PUT', body: JSON.stringify({ storageLimitBytes: 'x' }) }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -168,23 +183,33 @@ describe('refusing the key at run time', () => {
 
   test('over HTTP: rotate makes the old key 401 and the new one work; admin keeps the start key', async () => {
     const e = await start();
-    expect((await raw(e.url, '/_emulator/key/rotate', { method: 'POST', body: JSON.stringify({ key: 'sk-new' }) })).json).toEqual({ state: 'rotated' });
+    expect(
+      (await raw(e.url, '/_emulator/key/rotate', { method: 'POST', body: JSON.stringify({ key: 'sk-new' }) })).json,
+    ).toEqual({ state: 'rotated' });
     expect((await raw(e.url, '/v1/files')).status).toBe(401);
     expect((await raw(e.url, '/v1/files', { headers: { 'x-api-key': 'sk-new' } })).status).toBe(200);
-    expect((await raw(e.url, '/_emulator/key', { headers: { 'x-api-key': 'sk-new' } })).json).toEqual({ state: 'rotated' });
+    expect((await raw(e.url, '/_emulator/key', { headers: { 'x-api-key': 'sk-new' } })).json).toEqual({
+      state: 'rotated',
+    });
     expect((await raw(e.url, '/_emulator/key/revoke', { method: 'POST' })).json).toEqual({ state: 'revoked' });
     expect((await raw(e.url, '/v1/files', { headers: { 'x-api-key': 'sk-new' } })).status).toBe(401);
     expect((await raw(e.url, '/_emulator/key', { headers: { 'x-api-key': 'sk-other' } })).status).toBe(401);
-    expect((await raw(e.url, '/_emulator/key/restore', { method: 'POST', headers: { 'x-api-key': TEST_KEY } })).json).toEqual({ state: 'configured' });
+    expect(
+      (await raw(e.url, '/_emulator/key/restore', { method: 'POST', headers: { 'x-api-key': TEST_KEY } })).json,
+    ).toEqual({ state: 'configured' });
     expect((await raw(e.url, '/v1/files')).status).toBe(200);
-    expect((await raw(e.url, '/_emulator/key/rotate', { method: 'POST', body: JSON.stringify({ key: '' }) })).status).toBe(400);
+    expect(
+      (await raw(e.url, '/_emulator/key/rotate', { method: 'POST', body: JSON.stringify({ key: '' }) })).status,
+    ).toBe(400);
   });
 
   test('an emulator that accepts any key refuses every key while revoked', async () => {
     const e = await start({ apiKey: null });
     e.key.revoke();
     expect((await raw(e.url, '/v1/files', { headers: { 'x-api-key': 'anything' } })).status).toBe(401);
-    expect((await raw(e.url, '/_emulator/key/restore', { method: 'POST', headers: { 'x-api-key': 'anything' } })).status).toBe(200);
+    expect(
+      (await raw(e.url, '/_emulator/key/restore', { method: 'POST', headers: { 'x-api-key': 'anything' } })).status,
+    ).toBe(200);
     expect((await raw(e.url, '/v1/files', { headers: { 'x-api-key': 'anything' } })).status).toBe(200);
   });
 });

@@ -118,7 +118,11 @@ export function startCli(args: string[], env: Record<string, string>): RunningCl
         new Promise<CliResult>((_, reject) => {
           timer = setTimeout(() => {
             child.kill('SIGKILL');
-            reject(new Error(`claude-filesync ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`));
+            reject(
+              new Error(
+                `claude-filesync ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`,
+              ),
+            );
           }, timeoutMs);
         }),
       ]).finally(() => clearTimeout(timer));
@@ -131,7 +135,11 @@ export function startCli(args: string[], env: Record<string, string>): RunningCl
 }
 
 /** Polls an async condition until it holds (no timed assertions: a generous deadline only). */
-export async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

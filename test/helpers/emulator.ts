@@ -11,7 +11,6 @@ import { Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 export const TEST_KEY = 'sk-ant-test-key';
 export const BETA = 'files-api-2025-04-14';
 
-
 /** Starts an emulator that only accepts TEST_KEY unless `apiKey` says otherwise. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   return Emulator.start({ apiKey: TEST_KEY, ...options });
@@ -30,7 +29,10 @@ export interface Part {
 }
 
 /** A multipart/form-data body and its Content-Type, built byte by byte as a client would. */
-export function multipart(parts: Part[], boundary = '----emulatorTestBoundary7MA4YWxkTrZu0gW'): { body: Buffer; contentType: string } {
+export function multipart(
+  parts: Part[],
+  boundary = '----emulatorTestBoundary7MA4YWxkTrZu0gW',
+): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
@@ -91,8 +93,11 @@ export async function rawUpload(
   file: { filename?: string | null; contentType?: string | null; body: string | Uint8Array },
   opts: RawOptions & { expiresInSeconds?: string | number; extraParts?: Part[] } = {},
 ): Promise<RawResponse> {
-  const parts: Part[] = [{ name: 'file', filename: file.filename ?? null, contentType: file.contentType ?? null, body: file.body }];
-  if (opts.expiresInSeconds !== undefined) parts.push({ name: 'expires_in_seconds', body: String(opts.expiresInSeconds) });
+  const parts: Part[] = [
+    { name: 'file', filename: file.filename ?? null, contentType: file.contentType ?? null, body: file.body },
+  ];
+  if (opts.expiresInSeconds !== undefined)
+    parts.push({ name: 'expires_in_seconds', body: String(opts.expiresInSeconds) });
   parts.push(...(opts.extraParts ?? []));
   const mp = multipart(parts);
   return raw(baseUrl, '/v1/files', {

@@ -59,9 +59,26 @@ export function testConfig(dir: string, stateDir: string, baseURL: string, o: Ha
   return Object.freeze({
     dir,
     stateDir,
-    api: { target: 'api', baseURL, shape: 'ga', apiKey: TEST_KEY, apiKeySource: 'env', maxRetries: 4, timeoutMs: 30_000, ...o.config?.api },
+    api: {
+      target: 'api',
+      baseURL,
+      shape: 'ga',
+      apiKey: TEST_KEY,
+      apiKeySource: 'env',
+      maxRetries: 4,
+      timeoutMs: 30_000,
+      ...o.config?.api,
+    },
     queue: { concurrency: 4, requestsPerMinute: 100_000, ...o.config?.queue },
-    watch: { settleMs: o.settleMs ?? 200, ignore: [], include: [], followSymlinks: false, usePolling: false, pollIntervalMs: 100, ...o.config?.watch },
+    watch: {
+      settleMs: o.settleMs ?? 200,
+      ignore: [],
+      include: [],
+      followSymlinks: false,
+      usePolling: false,
+      pollIntervalMs: 100,
+      ...o.config?.watch,
+    },
     sync: {
       maxFileBytes: 500 * 1024 * 1024,
       expiresInSeconds: null,
@@ -90,7 +107,8 @@ export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
   const stateDir = path.join(base, 'state');
   await import('node:fs/promises').then((fs) => Promise.all([fs.mkdir(dir), fs.mkdir(stateDir, { mode: 0o700 })]));
   const ownEmulator = !o.emulator;
-  const emulator = o.emulator ?? (await Emulator.start({ apiKey: TEST_KEY, ...(o.faults ? { faults: o.faults } : {}) }));
+  const emulator =
+    o.emulator ?? (await Emulator.start({ apiKey: TEST_KEY, ...(o.faults ? { faults: o.faults } : {}) }));
   const config = testConfig(dir, stateDir, emulator.url, o);
   await o.seed?.(dir);
   const logs: object[] = [];
@@ -98,7 +116,10 @@ export async function createHarness(o: HarnessOptions = {}): Promise<Harness> {
   const make = () => {
     const index = IndexStore.open(path.join(stateDir, 'index.sqlite'));
     // Composed as the daemon composes it; the config points the client at the emulator.
-    const engine = composeEngine(config, index, logger, { watch: o.watch ?? true, ...(o.nativeBackend ? { nativeBackend: o.nativeBackend } : {}) });
+    const engine = composeEngine(config, index, logger, {
+      watch: o.watch ?? true,
+      ...(o.nativeBackend ? { nativeBackend: o.nativeBackend } : {}),
+    });
     return { index, engine };
   };
   let current = make();
@@ -151,7 +172,13 @@ export async function localFiles(dir: string): Promise<Map<string, string>> {
       else if (e.isFile()) out.set(r, sha256(await readFile(path.join(dir, r))));
     }
   };
-  if (await stat(dir).then(() => true, () => false)) await walk('');
+  if (
+    await stat(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    await walk('');
   return out;
 }
 
@@ -160,7 +187,9 @@ export async function localFiles(dir: string): Promise<Map<string, string>> {
  * per local file, same bytes), no remote file outside the index, nothing queued or pending.
  * Returns a list of violations (empty when all hold).
  */
-export async function checkInvariants(h: Pick<Harness, 'dir' | 'emulator' | 'index'> & { config?: Config }): Promise<string[]> {
+export async function checkInvariants(
+  h: Pick<Harness, 'dir' | 'emulator' | 'index'> & { config?: Config },
+): Promise<string[]> {
   const owner = h.config?.sync.ownerTag ?? defaultOwnerTag(h.dir);
   const problems: string[] = [];
   const local = await localFiles(h.dir);
@@ -183,15 +212,21 @@ export async function checkInvariants(h: Pick<Harness, 'dir' | 'emulator' | 'ind
       if (row.fileId) expectedIds.add(row.fileId);
     }
   }
-  for (const f of remote) if (!expectedIds.has(f.id)) problems.push(`remote ${f.id} (${f.filename}) is not the copy of any local file`);
-  for (const r of h.index.all()) if (!local.has(r.path) && r.state !== 'skipped') problems.push(`index row ${r.path} has no local file`);
+  for (const f of remote)
+    if (!expectedIds.has(f.id)) problems.push(`remote ${f.id} (${f.filename}) is not the copy of any local file`);
+  for (const r of h.index.all())
+    if (!local.has(r.path) && r.state !== 'skipped') problems.push(`index row ${r.path} has no local file`);
   if (h.index.pendingDeletes().length) problems.push(`${h.index.pendingDeletes().length} deletes still queued`);
   if (h.index.intents().length) problems.push(`${h.index.intents().length} intents left`);
   return problems;
 }
 
 /** Polls `fn` until it returns true (no fixed sleeps in assertions). */
-export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fn()) return;

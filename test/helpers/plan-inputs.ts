@@ -23,7 +23,13 @@ export function planOptions(over: Partial<PlanOptions> = {}): PlanOptions {
  * A synced row: the path's remote copy (`copy`) holds exactly its local content (`sha256`,
  * `size`), no attempt failed. `over` sets any other field (times, inode, state...).
  */
-export function syncedRow(path: string, sha256: string, size: number, copy: { fileId: string; remoteName: string }, over: Partial<FileRow> = {}): FileRow {
+export function syncedRow(
+  path: string,
+  sha256: string,
+  size: number,
+  copy: { fileId: string; remoteName: string },
+  over: Partial<FileRow> = {},
+): FileRow {
   return {
     pathKey: path,
     path,

@@ -166,7 +166,8 @@ export function simulate(options: SimOptions): SimResult {
   const maxTime = EPOCH + (options.maxTimeMs ?? 30 * 60_000);
   const makeController =
     options.controller ??
-    ((c: SimClient, now: number, rnd: () => number) => new RateController({ requestsPerMinute: c.requestsPerMinute, now, random: rnd }));
+    ((c: SimClient, now: number, rnd: () => number) =>
+      new RateController({ requestsPerMinute: c.requestsPerMinute, now, random: rnd }));
 
   const clients = options.clients.map((c, i) => ({
     spec: c,
@@ -184,7 +185,8 @@ export function simulate(options: SimOptions): SimResult {
   let requests = 0;
   const faults = server.faults;
   const q = new EventQueue();
-  for (let i = 0; i < clients.length; i++) q.push(EPOCH + (options.clients[i]!.startAtMs ?? 0), { kind: 'wake', client: i });
+  for (let i = 0; i < clients.length; i++)
+    q.push(EPOCH + (options.clients[i]!.startAtMs ?? 0), { kind: 'wake', client: i });
 
   const stormAt = server.storm ? EPOCH + server.storm.atMs : Infinity;
   const stormEnd = server.storm ? stormAt + server.storm.durationMs : -Infinity;
@@ -212,7 +214,9 @@ export function simulate(options: SimOptions): SimResult {
         return;
       }
       c.ctl.start(now);
-      const retries = c.retryQueue.length > 0 ? (c.retryQueue.shift() as number) : (c.pending--, 0);
+      let retries = 0;
+      if (c.retryQueue.length > 0) retries = c.retryQueue.shift() as number;
+      else c.pending--;
       c.inFlight += 1;
       requests += 1;
       const latency = latMin + random() * (latMax - latMin);
@@ -247,13 +251,24 @@ export function simulate(options: SimOptions): SimResult {
       } else {
         const took = limiter.take(now);
         if (!took.ok) {
-          const h: Record<string, string> = { ...headers(now, 0), 'retry-after': String(Math.ceil(took.waitMs / 1000)) };
+          const h: Record<string, string> = {
+            ...headers(now, 0),
+            'retry-after': String(Math.ceil(took.waitMs / 1000)),
+          };
           if (sendRetryAfterMs) h['retry-after-ms'] = String(Math.ceil(took.waitMs));
           answer = { status: 429, headers: h, startedAt: e.startedAt };
         } else if (faults && f < faults.error500Rate + faults.error529Rate) {
-          answer = { status: f < faults.error500Rate ? 500 : 529, headers: headers(now, took.remaining), startedAt: e.startedAt };
+          answer = {
+            status: f < faults.error500Rate ? 500 : 529,
+            headers: headers(now, took.remaining),
+            startedAt: e.startedAt,
+          };
         } else if (faults && f < failAt) {
-          answer = { status: 429, headers: { ...headers(now, took.remaining), 'retry-after-ms': String(faults.retryAfterMs) }, startedAt: e.startedAt };
+          answer = {
+            status: 429,
+            headers: { ...headers(now, took.remaining), 'retry-after-ms': String(faults.retryAfterMs) },
+            startedAt: e.startedAt,
+          };
         } else {
           answer = { status: 200, headers: headers(now, took.remaining), startedAt: e.startedAt };
         }
@@ -307,7 +322,9 @@ export function simulate(options: SimOptions): SimResult {
  */
 export function serverRateShare(r: SimResult, startupMs = 0): number {
   const least =
-    r.mode === 'token-bucket' ? (Math.max(0, r.accepted - r.limit) / r.limit) * 60_000 : Math.floor(Math.max(0, r.accepted - 1) / r.limit) * 60_000;
+    r.mode === 'token-bucket'
+      ? (Math.max(0, r.accepted - r.limit) / r.limit) * 60_000
+      : Math.floor(Math.max(0, r.accepted - 1) / r.limit) * 60_000;
   return least / (r.durationMs + startupMs);
 }
 

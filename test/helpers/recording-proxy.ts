@@ -3,7 +3,13 @@
  * records every request (with its body) and lets a test answer in the emulator's place where the
  * emulator itself cannot misbehave in the needed way. Used by the bad-input and security tests.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -25,7 +31,12 @@ export interface Upstream {
  * Answers one request in place of the target; `forward()` asks the target. Returning false lets
  * the request through unchanged (as if there were no handler).
  */
-export type ProxyHandler = (req: Seen, res: ServerResponse, forward: () => Promise<Upstream>) => Promise<boolean | void> | boolean | void;
+export type ProxyHandler = (
+  req: Seen,
+  res: ServerResponse,
+  forward: () => Promise<Upstream>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that answers by itself returns nothing.
+) => Promise<boolean | void> | boolean | void;
 
 export interface RecordingProxy {
   url: string;
@@ -55,14 +66,22 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const proxy: RecordingProxy = { url: '', seen: [], handler: null, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const seen: Seen = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: await readAll(req) };
+      const seen: Seen = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: await readAll(req),
+      };
       proxy.seen.push(seen);
       const forward = () =>
         new Promise<Upstream>((resolve, reject) => {
           const headers = { ...req.headers, host: t.host };
-          const up = httpRequest({ host: t.hostname, port: t.port, method: seen.method, path: seen.url, headers }, (r) => {
-            readAll(r).then((body) => resolve({ status: r.statusCode ?? 502, headers: r.headers, body }), reject);
-          });
+          const up = httpRequest(
+            { host: t.hostname, port: t.port, method: seen.method, path: seen.url, headers },
+            (r) => {
+              readAll(r).then((body) => resolve({ status: r.statusCode ?? 502, headers: r.headers, body }), reject);
+            },
+          );
           up.on('error', reject);
           up.end(seen.body);
         });

@@ -10,11 +10,23 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFilesClient } from '../../src/api/index.js';
-import { APIConnectionTimeoutError, APIError, AuthenticationError, PermissionDeniedError } from '../../src/api/errors.js';
+import {
+  APIConnectionTimeoutError,
+  APIError,
+  AuthenticationError,
+  PermissionDeniedError,
+} from '../../src/api/errors.js';
 import { ConfigError } from '../../src/errors.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { behind, sendUpstream, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
-import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness, type HarnessOptions } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  waitUntil,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -26,7 +38,8 @@ afterEach(async () => {
 
 const put = (x: Harness, rel: string, content: string | Buffer) =>
   mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) => x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
+const events = (x: Harness, name: string) =>
+  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- a proxy that can answer in place of the emulator -------------------------------------------
@@ -99,7 +112,11 @@ describe('bad input: the API side', () => {
   });
 
   it('a key revoked while running: the queue stops with a clear message, a bounded number of 401s, nothing lost', async () => {
-    const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100, config: { queue: { concurrency: 2 } } });
+    const { proxy, emulator } = await harnessBehindProxy({
+      watch: true,
+      settleMs: 100,
+      config: { queue: { concurrency: 2 } },
+    });
     await put(h!, 'before.txt', 'synced before the revocation');
     await h!.engine.start();
     await h!.engine.onIdle();
@@ -150,7 +167,12 @@ describe('bad input: the API side', () => {
     proxy.handler = async (req, res, forward) => {
       if (isUpload(req) && req.body.includes('forbidden')) {
         refused += 1;
-        return apiError(res, 403, 'permission_error', 'Your API key does not have permission to use the specified resource.');
+        return apiError(
+          res,
+          403,
+          'permission_error',
+          'Your API key does not have permission to use the specified resource.',
+        );
       }
       sendUpstream(res, await forward());
     };
@@ -171,7 +193,8 @@ describe('bad input: the API side', () => {
 
   it('a 403 on everything: PermissionDeniedError at start, one request', async () => {
     const { proxy } = await harnessBehindProxy({ watch: false });
-    proxy.handler = async (_req, res) => apiError(res, 403, 'permission_error', 'Files API not enabled for this workspace');
+    proxy.handler = async (_req, res) =>
+      apiError(res, 403, 'permission_error', 'Files API not enabled for this workspace');
     await put(h!, 'a.txt', 'a');
     const err = await h!.engine.start().then(
       () => null,
@@ -226,7 +249,11 @@ describe('bad input: the API side', () => {
     await h!.engine.start();
     await put(h!, 'a.txt', 'a');
     await put(h!, 'b.txt', 'b');
-    await waitUntil(() => h!.engine.fileIdOf('a.txt') !== null && h!.engine.fileIdOf('b.txt') !== null, 30_000, 'both synced');
+    await waitUntil(
+      () => h!.engine.fileIdOf('a.txt') !== null && h!.engine.fileIdOf('b.txt') !== null,
+      30_000,
+      'both synced',
+    );
     await h!.engine.onIdle();
     expect(garbled).toBe(1);
     // The garbled answer is handled as a lost response: the stored file is found in the listing
@@ -257,7 +284,8 @@ describe('bad input: the API side', () => {
     await waitUntil(() => garbled === 1, 20_000, 'the garbled answer');
     await sleep(3000);
     await h!.engine.onIdle();
-    for (const r of h!.index.all()) expect(r.fileId === null || /^file_/.test(r.fileId), `row ${r.path} fileId ${String(r.fileId)}`).toBe(true);
+    for (const r of h!.index.all())
+      expect(r.fileId === null || /^file_/.test(r.fileId), `row ${r.path} fileId ${String(r.fileId)}`).toBe(true);
     expect(emulator.files()).toHaveLength(1);
     expect(await checkInvariants(h!)).toEqual([]);
   });
@@ -285,7 +313,8 @@ describe('bad input: the API side', () => {
     expect(await checkInvariants(h!)).toEqual([]);
   });
 
-  it('a malformed listing (truncated JSON) fails the reconcile clearly and changes nothing', () => malformedListing('{"data":[{"id":"file_'));
+  it('a malformed listing (truncated JSON) fails the reconcile clearly and changes nothing', () =>
+    malformedListing('{"data":[{"id":"file_'));
 
   // FINDING: listPage() reads a missing or non-array `data` as an empty page (and passes entries
   // without ids through), so reconcile believes the remote is empty: every file is uploaded again
@@ -296,15 +325,19 @@ describe('bad input: the API side', () => {
     ['no data field', '{"object":"list"}'],
     ['data not an array', '{"data":"oops","has_more":false}'],
     ['entries without ids', '{"data":[{"filename":"x"}],"next_page":null}'],
-  ])('a malformed listing (%s) fails the reconcile clearly and changes nothing', (_what, body) => malformedListing(body));
+  ])('a malformed listing (%s) fails the reconcile clearly and changes nothing', (_what, body) =>
+    malformedListing(body),
+  );
 
-  it('an API that never answers: a timeout error within the configured bound, and sync resumes when it answers', () => neverAnswers(false));
+  it('an API that never answers: a timeout error within the configured bound, and sync resumes when it answers', () =>
+    neverAnswers(false));
 
   // FINDING: the timed-out upload keeps its intent (it may have been stored) and the engine's
   // retry uploads under a new intent; the old intent stays until the next reconcile, so the engine
   // reports idle with an unresolved intent (had the request been stored: with a duplicate). Same
   // fix as for the non-JSON answer: resolve a kept intent before re-uploading the path.
-  it('an API that never answers: once it answers again and the engine is idle, no intent is left', () => neverAnswers(true));
+  it('an API that never answers: once it answers again and the engine is idle, no intent is left', () =>
+    neverAnswers(true));
 });
 
 async function neverAnswers(checkIntents: boolean): Promise<void> {
@@ -330,7 +363,11 @@ async function neverAnswers(checkIntents: boolean): Promise<void> {
   // Hangs while running: the upload times out, and is retried once the API is back.
   h.emulator.setFaults({ hang: true });
   await put(h, 'b.txt', 'b');
-  await waitUntil(() => h!.engine.status().lastErrors.some((e) => e.path === 'b.txt' && /No progress/.test(e.error)), 20_000, 'the timeout message');
+  await waitUntil(
+    () => h!.engine.status().lastErrors.some((e) => e.path === 'b.txt' && /No progress/.test(e.error)),
+    20_000,
+    'the timeout message',
+  );
   h.emulator.setFaults({ hang: false });
   await waitUntil(() => h!.engine.fileIdOf('b.txt') !== null, 60_000, 'b.txt synced after the API came back');
   await h.engine.onIdle();

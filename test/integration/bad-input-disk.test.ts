@@ -92,7 +92,11 @@ const setuidHarness = () => createHarness({ watch: true, settleMs: 100, nativeBa
  * A folder `locked/` with `file` in it, synced by a started engine running as nobody, then made
  * root's and mode 000 (with `whileLocked` done as root before the process is nobody again).
  */
-async function startThenLockFolder(x: Harness, file: string, whileLocked: () => Promise<void> = async () => undefined): Promise<string> {
+async function startThenLockFolder(
+  x: Harness,
+  file: string,
+  whileLocked: () => Promise<void> = async () => undefined,
+): Promise<string> {
   await put(x, 'readable.txt', 'readable');
   await put(x, `locked/${file}`, 'synced before the folder was locked');
   const locked = path.join(x.dir, 'locked');
@@ -144,7 +148,8 @@ async function unreadable(retry: 'reconcile' | 'watcher'): Promise<void> {
 }
 
 describe('bad input: the disk', () => {
-  it('an unreadable file fails with its reason, the others sync, and the next reconcile syncs it once readable', () => unreadable('reconcile'));
+  it('an unreadable file fails with its reason, the others sync, and the next reconcile syncs it once readable', () =>
+    unreadable('reconcile'));
 
   // FINDING: chokidar (ignorePermissionErrors) drops a file it cannot read from its watched set,
   // so when it becomes readable and changes, no event comes; only the next reconcile (hourly)
@@ -163,10 +168,19 @@ describe('bad input: the disk', () => {
       await h.restart();
       await h.engine.onIdle();
       const status = h.engine.status();
-      expect(status.unreadableDirs).toEqual([{ path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string }]);
+      expect(status.unreadableDirs).toEqual([
+        { path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string },
+      ]);
       expect(status.lastErrors.some((e) => e.path === 'locked/' && /EACCES/.test(e.error))).toBe(true);
-      expect(h.engine.files().find((e) => e.path === 'locked/')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/unreadable folder: .*EACCES/) as unknown as string });
-      expect((h.logs as { event?: string; path?: string }[]).some((l) => l.event === 'unreadable-dir' && l.path === 'locked')).toBe(true);
+      expect(h.engine.files().find((e) => e.path === 'locked/')).toMatchObject({
+        state: 'skipped',
+        error: expect.stringMatching(/unreadable folder: .*EACCES/) as unknown as string,
+      });
+      expect(
+        (h.logs as { event?: string; path?: string }[]).some(
+          (l) => l.event === 'unreadable-dir' && l.path === 'locked',
+        ),
+      ).toBe(true);
       // Its synced file is not taken for deleted.
       expect(h.emulator.files()).toHaveLength(2);
       expect(h.engine.fileIdOf('locked/old.txt')).not.toBeNull();
@@ -178,11 +192,19 @@ describe('bad input: the disk', () => {
       await writeFile(path.join(locked, 'new.txt'), 'written while locked');
       if (isRoot) chownSync(path.join(locked, 'new.txt'), NOBODY, NOBODY);
       becomeNobody();
-      await waitUntil(() => h!.engine.fileIdOf('locked/new.txt') !== null, 20_000, 'locked/new.txt synced once readable');
+      await waitUntil(
+        () => h!.engine.fileIdOf('locked/new.txt') !== null,
+        20_000,
+        'locked/new.txt synced once readable',
+      );
       expect(h.engine.status().unreadableDirs).toEqual([]);
       // And watched: a later file in it is synced by the watcher alone.
       await writeFile(path.join(locked, 'later.txt'), 'written once readable');
-      await waitUntil(() => h!.engine.fileIdOf('locked/later.txt') !== null, 20_000, 'locked/later.txt synced by the watcher');
+      await waitUntil(
+        () => h!.engine.fileIdOf('locked/later.txt') !== null,
+        20_000,
+        'locked/later.txt synced by the watcher',
+      );
       await h.engine.onIdle();
     } finally {
       becomeRoot();
@@ -197,9 +219,17 @@ describe('bad input: the disk', () => {
   it('a watched folder locked while a file in it changes is recorded as unreadable (the file not failed) and synced as soon as it is readable again', async () => {
     h = await setuidHarness();
     try {
-      const locked = await startThenLockFolder(h, 'a.txt', () => writeFile(path.join(h!.dir, 'locked', 'a.txt'), 'changed while the folder was locked'));
-      await waitUntil(() => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true, 10_000, 'locked/ recorded as unreadable');
-      expect(h.engine.status().unreadableDirs).toEqual([{ path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string }]);
+      const locked = await startThenLockFolder(h, 'a.txt', () =>
+        writeFile(path.join(h!.dir, 'locked', 'a.txt'), 'changed while the folder was locked'),
+      );
+      await waitUntil(
+        () => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true,
+        10_000,
+        'locked/ recorded as unreadable',
+      );
+      expect(h.engine.status().unreadableDirs).toEqual([
+        { path: 'locked', reason: expect.stringMatching(/EACCES/) as unknown as string },
+      ]);
       expect(h.index.get('locked/a.txt')?.state).toBe('synced');
       expect(h.engine.files().find((e) => e.path === 'locked/')).toMatchObject({ state: 'skipped' });
 
@@ -210,7 +240,11 @@ describe('bad input: the disk', () => {
       // Sooner than the first failed-file recheck (5 s): the chmod is seen by the parent's watch.
       const id = () => h!.index.get('locked/a.txt')?.fileId;
       const changed = createHash('sha256').update('changed while the folder was locked').digest('hex');
-      await waitUntil(() => h!.emulator.files().find((f) => f.id === id())?.sha256 === changed, 4_000, 'locked/a.txt synced once readable');
+      await waitUntil(
+        () => h!.emulator.files().find((f) => f.id === id())?.sha256 === changed,
+        4_000,
+        'locked/a.txt synced once readable',
+      );
       await h.engine.onIdle();
       expect(h.engine.status().unreadableDirs).toEqual([]);
     } finally {
@@ -221,40 +255,56 @@ describe('bad input: the disk', () => {
 
   // With parcel as well: its thread dies at the first euid change and the watcher falls back to
   // chokidar; before that fallback stopped unsubscribing a dead parcel, this froze the process.
-  it.each(['chokidar', 'parcel'] as const)('a new folder that cannot be listed is recorded as unreadable, then synced and watched as soon as it is readable (%s)', async (nativeBackend) => {
-    h = await createHarness({ watch: true, settleMs: 100, nativeBackend });
-    await put(h, 'readable.txt', 'readable');
-    const outside = path.join(path.dirname(h.dir), 'outside');
-    await put(h, '../outside/one.txt', 'made while locked');
-    await put(h, '../outside/deep/two.txt', 'also made while locked');
-    if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
-    becomeNobody();
-    try {
-      await h.engine.start();
-      await h.engine.onIdle();
-      becomeRoot();
-      if (isRoot) chownSync(outside, 0, 0);
-      chmodSync(outside, 0o000);
-      await rename(outside, path.join(h.dir, 'locked'));
+  it.each(['chokidar', 'parcel'] as const)(
+    'a new folder that cannot be listed is recorded as unreadable, then synced and watched as soon as it is readable (%s)',
+    async (nativeBackend) => {
+      h = await createHarness({ watch: true, settleMs: 100, nativeBackend });
+      await put(h, 'readable.txt', 'readable');
+      const outside = path.join(path.dirname(h.dir), 'outside');
+      await put(h, '../outside/one.txt', 'made while locked');
+      await put(h, '../outside/deep/two.txt', 'also made while locked');
+      if (isRoot) chownTree(path.dirname(h.dir), NOBODY, NOBODY);
       becomeNobody();
-      await waitUntil(() => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true, 10_000, 'locked/ recorded as unreadable');
-      expect(h.emulator.files()).toHaveLength(1);
+      try {
+        await h.engine.start();
+        await h.engine.onIdle();
+        becomeRoot();
+        if (isRoot) chownSync(outside, 0, 0);
+        chmodSync(outside, 0o000);
+        await rename(outside, path.join(h.dir, 'locked'));
+        becomeNobody();
+        await waitUntil(
+          () => h!.engine.status().unreadableDirs?.some((d) => d.path === 'locked') === true,
+          10_000,
+          'locked/ recorded as unreadable',
+        );
+        expect(h.emulator.files()).toHaveLength(1);
 
-      becomeRoot();
-      chmodSync(path.join(h.dir, 'locked'), 0o755);
-      if (isRoot) chownSync(path.join(h.dir, 'locked'), NOBODY, NOBODY);
-      becomeNobody();
-      await waitUntil(() => h!.engine.fileIdOf('locked/one.txt') !== null && h!.engine.fileIdOf('locked/deep/two.txt') !== null, 4_000, 'the folder synced once readable');
-      // And watched: a later file in it is synced by the watcher alone.
-      await writeFile(path.join(h.dir, 'locked', 'deep', 'later.txt'), 'written once readable');
-      await waitUntil(() => h!.engine.fileIdOf('locked/deep/later.txt') !== null, 10_000, 'locked/deep/later.txt synced by the watcher');
-      await h.engine.onIdle();
-      expect(h.engine.status().unreadableDirs).toEqual([]);
-    } finally {
-      becomeRoot();
-    }
-    expect(await checkInvariants(h)).toEqual([]);
-  }, 60_000);
+        becomeRoot();
+        chmodSync(path.join(h.dir, 'locked'), 0o755);
+        if (isRoot) chownSync(path.join(h.dir, 'locked'), NOBODY, NOBODY);
+        becomeNobody();
+        await waitUntil(
+          () => h!.engine.fileIdOf('locked/one.txt') !== null && h!.engine.fileIdOf('locked/deep/two.txt') !== null,
+          4_000,
+          'the folder synced once readable',
+        );
+        // And watched: a later file in it is synced by the watcher alone.
+        await writeFile(path.join(h.dir, 'locked', 'deep', 'later.txt'), 'written once readable');
+        await waitUntil(
+          () => h!.engine.fileIdOf('locked/deep/later.txt') !== null,
+          10_000,
+          'locked/deep/later.txt synced by the watcher',
+        );
+        await h.engine.onIdle();
+        expect(h.engine.status().unreadableDirs).toEqual([]);
+      } finally {
+        becomeRoot();
+      }
+      expect(await checkInvariants(h)).toEqual([]);
+    },
+    60_000,
+  );
 
   describe.skipIf(!canMount())('the state directory on a tiny tmpfs (root only: needs mount)', () => {
     async function onTmpfs(size: string): Promise<Harness> {
@@ -288,7 +338,8 @@ describe('bad input: the disk', () => {
       expect(await checkInvariants(x)).toEqual([]);
     }
 
-    it('a full disk at start: start fails, nothing is uploaded without its intent, and a restart after freeing space converges', () => fullAtStart(false));
+    it('a full disk at start: start fails, nothing is uploaded without its intent, and a restart after freeing space converges', () =>
+      fullAtStart(false));
 
     // FINDING: the error is better-sqlite3's bare SqliteError "database or disk is full": no file,
     // no state directory, no hint, not a FilesyncError. Fix in src/store/store.ts: wrap write
@@ -313,7 +364,9 @@ describe('bad input: the disk', () => {
       expect((reconciled as Error).message).toMatch(/full/i);
       expect(x.engine.status().lastReconcile?.ok).toBe(false);
       const remote = x.emulator.files().length;
-      expect(remote).toBeLessThanOrEqual(1 + x.index.intents().length + x.index.all().filter((r) => r.fileId && r.path !== 'a.txt').length);
+      expect(remote).toBeLessThanOrEqual(
+        1 + x.index.intents().length + x.index.all().filter((r) => r.fileId && r.path !== 'a.txt').length,
+      );
       await rm(filler);
       await x.engine.reconcile();
       await x.engine.onIdle();

@@ -26,7 +26,8 @@ afterEach(async () => {
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const put = (x: Harness, rel: string, content: string | Buffer) =>
   mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) => x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
+const events = (x: Harness, name: string) =>
+  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
 const uploads = (x: Harness) => x.emulator.stats().byRoute.upload;
 
 /** Every byte the emulator holds, so a test can prove a secret never reached it. */
@@ -53,7 +54,8 @@ async function symlinkLoops(followSymlinks: boolean): Promise<void> {
   await h.engine.start();
   await h.engine.onIdle();
   const skipped = new Map(h.engine.status().skipped.map((s) => [s.path, s.reason]));
-  for (const p of ['self', 'a', 'b', 'real/up', 'here']) expect(skipped.get(p), `${p} (follow=${followSymlinks})`).toMatch(/symbolic link/);
+  for (const p of ['self', 'a', 'b', 'real/up', 'here'])
+    expect(skipped.get(p), `${p} (follow=${followSymlinks})`).toMatch(/symbolic link/);
   expect(h.emulator.files()).toHaveLength(1);
   expect(await checkInvariants(h)).toEqual([]);
 }
@@ -68,14 +70,23 @@ describe('bad input: local files', () => {
     const lockFiles = ['~$report.docx', '.~lock.report.docx#', 'notes.txt.kate-swp', '.goutputstream-ABC123', '.git'];
     for (const f of lockFiles) await put(h, f, 'lock');
     await put(h, 'later.txt', 'the sentinel');
-    await waitUntil(() => h!.engine.files().some((f) => f.path === 'later.txt' && f.state === 'synced'), 20_000, 'later.txt synced');
+    await waitUntil(
+      () => h!.engine.files().some((f) => f.path === 'later.txt' && f.state === 'synced'),
+      20_000,
+      'later.txt synced',
+    );
     for (const f of lockFiles) rmSync(path.join(h.dir, f));
     await h.engine.reconcile({});
     await h.engine.onIdle();
     expect(h.emulator.files()).toHaveLength(2);
     expect(uploads(h)).toBe(2);
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.engine.files().map((f) => f.path).sort()).toEqual(['later.txt', 'report.docx']);
+    expect(
+      h.engine
+        .files()
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(['later.txt', 'report.docx']);
     expect(await checkInvariants(h)).toEqual([]);
   });
 
@@ -92,7 +103,9 @@ describe('bad input: local files', () => {
     await h.engine.onIdle();
     h.emulator.setFaults({ latencyMs: 0 });
     expect(h.index.get('doomed.bin')).toBeUndefined();
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('keep.txt', sha256('keep me'), h.config.sync.ownerTag)]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([
+      remoteNameFor('keep.txt', sha256('keep me'), h.config.sync.ownerTag),
+    ]);
     expect(await checkInvariants(h)).toEqual([]);
   });
 
@@ -126,7 +139,10 @@ describe('bad input: local files', () => {
     await h.engine.start();
     await h.engine.onIdle();
     expect(h.index.get('big.bin')?.state).toBe('skipped');
-    expect(h.engine.status().skipped).toContainEqual({ path: 'big.bin', reason: expect.stringMatching(/too large.*5000 bytes.*4096 bytes/) });
+    expect(h.engine.status().skipped).toContainEqual({
+      path: 'big.bin',
+      reason: expect.stringMatching(/too large.*5000 bytes.*4096 bytes/),
+    });
     expect(h.engine.files().find((f) => f.path === 'big.bin')?.error).toMatch(/too large/);
     // A file that grows past the limit while watched: its remote copy goes, and the reason shows.
     await put(h, 'grows.txt', 'small at first');
@@ -134,7 +150,9 @@ describe('bad input: local files', () => {
     await appendFile(path.join(h.dir, 'grows.txt'), Buffer.alloc(6000));
     await waitUntil(() => h!.index.get('grows.txt')?.state === 'skipped', 20_000, 'grows.txt skipped');
     await h.engine.onIdle();
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('small.txt', sha256('ok'), h.config.sync.ownerTag)]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([
+      remoteNameFor('small.txt', sha256('ok'), h.config.sync.ownerTag),
+    ]);
     expect(events(h, 'skip').map((e) => e.path)).toEqual(expect.arrayContaining(['big.bin', 'grows.txt']));
   });
 
@@ -173,10 +191,17 @@ describe('bad input: local files', () => {
     await put(h, 'shrinks.txt', 'content');
     await h.engine.start();
     await h.engine.onIdle();
-    expect(h.emulator.files().find((f) => f.filename === remoteNameFor('empty.txt', sha256(''), h!.config.sync.ownerTag))?.size_bytes).toBe(0);
+    expect(
+      h.emulator.files().find((f) => f.filename === remoteNameFor('empty.txt', sha256(''), h!.config.sync.ownerTag))
+        ?.size_bytes,
+    ).toBe(0);
     const before = h.engine.fileIdOf('shrinks.txt');
     await truncate(path.join(h.dir, 'shrinks.txt'), 0);
-    await waitUntil(() => h!.engine.fileIdOf('shrinks.txt') !== before && h!.engine.fileIdOf('shrinks.txt') !== null, 20_000, 'replaced');
+    await waitUntil(
+      () => h!.engine.fileIdOf('shrinks.txt') !== before && h!.engine.fileIdOf('shrinks.txt') !== null,
+      20_000,
+      'replaced',
+    );
     await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
   });
@@ -184,7 +209,11 @@ describe('bad input: local files', () => {
   it('a path whose remote name would exceed 255 bytes gets a shortened, unique, valid name', async () => {
     h = await createHarness({ watch: false });
     const long = 'd'.repeat(200);
-    const paths = [`${long}/${'e'.repeat(200)}/a.txt`, `${long}/${'e'.repeat(200)}/b.txt`, `${'é'.repeat(120)}/${'日本'.repeat(40)}.md`];
+    const paths = [
+      `${long}/${'e'.repeat(200)}/a.txt`,
+      `${long}/${'e'.repeat(200)}/b.txt`,
+      `${'é'.repeat(120)}/${'日本'.repeat(40)}.md`,
+    ];
     for (const p of paths) await put(h, p, `content of ${p.length}`);
     await put(h, 'short.txt', 'short');
     await h.engine.start();
@@ -199,7 +228,20 @@ describe('bad input: local files', () => {
 
   it('names with characters the API forbids sync under sanitized, distinct names', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
-    const names = ['a:b.txt', 'a*b.txt', 'a_b.txt', 'q?.txt', '"quoted".txt', '<lt>.txt', 'pipe|.txt', 'back\\slash.txt', 'tab\there.txt', 'new\nline.txt', 'bell\u0007.txt', 'del\u007f.txt'];
+    const names = [
+      'a:b.txt',
+      'a*b.txt',
+      'a_b.txt',
+      'q?.txt',
+      '"quoted".txt',
+      '<lt>.txt',
+      'pipe|.txt',
+      'back\\slash.txt',
+      'tab\there.txt',
+      'new\nline.txt',
+      'bell\u0007.txt',
+      'del\u007f.txt',
+    ];
     for (const n of names.slice(0, 6)) await put(h, n, `content ${n}`);
     await h.engine.start();
     await h.engine.onIdle();
@@ -219,7 +261,7 @@ describe('bad input: local files', () => {
   // encoding 'buffer', skip with a reason when the name does not round-trip) and src/watch/watcher.ts.
   it('a name that is not valid UTF-8 is reported (never skipped silently) and the others sync', async () => {
     h = await createHarness({ watch: false });
-    const bad = Buffer.concat([Buffer.from(h.dir + '/'), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]);
+    const bad = Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]);
     writeFileSync(bad, 'latin-1 name');
     cleanups.push(() => rmSync(bad, { force: true }));
     await put(h, 'fine.txt', 'fine');
@@ -234,54 +276,62 @@ describe('bad input: local files', () => {
       status.lastErrors.some((e) => e.path === shown && /UTF-8/i.test(e.error));
     expect(reported).toBe(true);
     // Nothing went to the remote under a mangled name.
-    expect(h.emulator.files().map((f) => f.filename)).toEqual([remoteNameFor('fine.txt', sha256('fine'), h.config.sync.ownerTag)]);
+    expect(h.emulator.files().map((f) => f.filename)).toEqual([
+      remoteNameFor('fine.txt', sha256('fine'), h.config.sync.ownerTag),
+    ]);
   });
 
   it('a name that is not valid UTF-8 never gets synced as a different file with the U+FFFD name', async () => {
     h = await createHarness({ watch: false });
     // Two different files whose names both decode to "f\uFFFD.txt": neither may stand for the other.
-    writeFileSync(Buffer.concat([Buffer.from(h.dir + '/'), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]), 'one');
-    writeFileSync(Buffer.concat([Buffer.from(h.dir + '/'), Buffer.from([0x66, 0xfe, 0x2e, 0x74, 0x78, 0x74])]), 'two');
+    writeFileSync(Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]), 'one');
+    writeFileSync(Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x66, 0xfe, 0x2e, 0x74, 0x78, 0x74])]), 'two');
     await h.engine.start();
     await h.engine.onIdle();
     for (const f of h.emulator.files()) expect(['one', 'two'].map((c) => sha256(c))).not.toContain(f.sha256);
     expect(h.emulator.files()).toHaveLength(0);
   });
 
-  it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: false)', () => symlinkLoops(false));
+  it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: false)', () =>
+    symlinkLoops(false));
 
   // Regression: chokidar used to follow these loops without end (never ready, ELOOP thrown as
   // unhandled errors); fixed in 23e126c (chokidar never follows links; the scan follows them safely).
-  it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: true)', () => symlinkLoops(true));
+  it('symlink loops are skipped with a reason and the scan terminates (followSymlinks: true)', () =>
+    symlinkLoops(true));
 
-  it.each([false, true])('a symlink pointing outside the folder is never read (followSymlinks: %s)', async (followSymlinks) => {
-    const outside = await tempOutside();
-    const secret = `TOP-SECRET-${Math.random().toString(36).slice(2)}`;
-    writeFileSync(path.join(outside, 'secret.txt'), secret);
-    mkdirSync(path.join(outside, 'sub'));
-    writeFileSync(path.join(outside, 'sub', 'deep.txt'), secret);
-    h = await createHarness({ watch: true, settleMs: 100, config: { watch: { followSymlinks } } });
-    await put(h, 'mine.txt', 'mine');
-    symlinkSync(path.join(outside, 'secret.txt'), path.join(h.dir, 'abs-link.txt'));
-    symlinkSync(path.relative(h.dir, path.join(outside, 'secret.txt')), path.join(h.dir, 'rel-link.txt'));
-    symlinkSync(outside, path.join(h.dir, 'dir-link'));
-    symlinkSync('abs-link.txt', path.join(h.dir, 'chain.txt'));
-    await h.engine.start();
-    await h.engine.onIdle();
-    // Links created while watching.
-    symlinkSync(path.join(outside, 'secret.txt'), path.join(h.dir, 'late-link.txt'));
-    symlinkSync(path.join(outside, 'sub'), path.join(h.dir, 'late-dir'));
-    await put(h, 'marker.txt', 'marker');
-    await waitUntil(() => h!.engine.fileIdOf('marker.txt') !== null, 20_000, 'marker synced');
-    await h.engine.onIdle();
-    await h.engine.reconcile();
-    await h.engine.onIdle();
-    for (const c of await remoteContents(h)) expect(c.toString('utf8')).not.toContain(secret);
-    expect(h.emulator.files()).toHaveLength(2);
-    const skipped = new Map(h.engine.status().skipped.map((s) => [s.path, s.reason]));
-    for (const p of ['abs-link.txt', 'rel-link.txt', 'dir-link', 'chain.txt']) expect(skipped.get(p), `${p} (follow=${followSymlinks})`).toMatch(/symbolic link/);
-    expect(await checkInvariants(h)).toEqual([]);
-  });
+  it.each([false, true])(
+    'a symlink pointing outside the folder is never read (followSymlinks: %s)',
+    async (followSymlinks) => {
+      const outside = await tempOutside();
+      const secret = `TOP-SECRET-${Math.random().toString(36).slice(2)}`;
+      writeFileSync(path.join(outside, 'secret.txt'), secret);
+      mkdirSync(path.join(outside, 'sub'));
+      writeFileSync(path.join(outside, 'sub', 'deep.txt'), secret);
+      h = await createHarness({ watch: true, settleMs: 100, config: { watch: { followSymlinks } } });
+      await put(h, 'mine.txt', 'mine');
+      symlinkSync(path.join(outside, 'secret.txt'), path.join(h.dir, 'abs-link.txt'));
+      symlinkSync(path.relative(h.dir, path.join(outside, 'secret.txt')), path.join(h.dir, 'rel-link.txt'));
+      symlinkSync(outside, path.join(h.dir, 'dir-link'));
+      symlinkSync('abs-link.txt', path.join(h.dir, 'chain.txt'));
+      await h.engine.start();
+      await h.engine.onIdle();
+      // Links created while watching.
+      symlinkSync(path.join(outside, 'secret.txt'), path.join(h.dir, 'late-link.txt'));
+      symlinkSync(path.join(outside, 'sub'), path.join(h.dir, 'late-dir'));
+      await put(h, 'marker.txt', 'marker');
+      await waitUntil(() => h!.engine.fileIdOf('marker.txt') !== null, 20_000, 'marker synced');
+      await h.engine.onIdle();
+      await h.engine.reconcile();
+      await h.engine.onIdle();
+      for (const c of await remoteContents(h)) expect(c.toString('utf8')).not.toContain(secret);
+      expect(h.emulator.files()).toHaveLength(2);
+      const skipped = new Map(h.engine.status().skipped.map((s) => [s.path, s.reason]));
+      for (const p of ['abs-link.txt', 'rel-link.txt', 'dir-link', 'chain.txt'])
+        expect(skipped.get(p), `${p} (follow=${followSymlinks})`).toMatch(/symbolic link/);
+      expect(await checkInvariants(h)).toEqual([]);
+    },
+  );
 
   it('a fifo and a unix socket in the folder are skipped with a reason, and the scan does not hang', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
@@ -309,16 +359,28 @@ describe('bad input: local files', () => {
     for (let i = 0; i < 3; i += 1) await put(h, `f${i}.txt`, `file ${i}`);
     await h.engine.start();
     await h.engine.onIdle();
-    const before = h.emulator.files().map((f) => f.id).sort();
+    const before = h.emulator
+      .files()
+      .map((f) => f.id)
+      .sort();
     await rm(h.dir, { recursive: true });
-    await waitUntil(() => h!.engine.status().lastErrors.some((e) => /watched folder .* is missing/.test(e.error)), 20_000, 'the missing-folder message');
+    await waitUntil(
+      () => h!.engine.status().lastErrors.some((e) => /watched folder .* is missing/.test(e.error)),
+      20_000,
+      'the missing-folder message',
+    );
     // A reconcile while it is gone deletes nothing and says why. (Not onIdle(): the watcher keeps
     // the vanished paths pending until the folder is back, so it is not idle meanwhile.)
     const report = await h.engine.reconcile({ allowMassDelete: true });
     expect(report.deleted).toEqual([]);
     expect(report.heldDeletes?.message).toMatch(/missing/);
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.emulator.files().map((f) => f.id).sort()).toEqual(before);
+    expect(
+      h.emulator
+        .files()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual(before);
     // Back (remounted) with the same files and one more: the new one syncs, nothing else changes.
     for (let i = 0; i < 3; i += 1) await put(h, `f${i}.txt`, `file ${i}`);
     await put(h, 'new.txt', 'after the folder came back');

@@ -63,7 +63,12 @@ describe.each(['ga', 'beta'] as const)('%s shape: operations', (shape) => {
     const up = await c.upload({ bytes }, { filename: 'hello.txt' });
     expect(up.recovered).toBe(false);
     expect(up.sha256).toBe(sha(bytes));
-    expect(up.file).toMatchObject({ filename: 'hello.txt', size_bytes: bytes.length, mime_type: 'text/plain', downloadable: false });
+    expect(up.file).toMatchObject({
+      filename: 'hello.txt',
+      size_bytes: bytes.length,
+      mime_type: 'text/plain',
+      downloadable: false,
+    });
     if (shape === 'ga') expect(up.file.expires_at).toBeNull();
     else expect(up.file.expires_at).toBeUndefined();
 
@@ -172,7 +177,9 @@ describe('faults', () => {
     emu.setFaults({ error529Rate: 1, retryAfterSeconds: 1 });
     const waits: RetryWaitInfo[] = [];
     const started = Date.now();
-    const err = await client({ maxRetries: 1, onRetryWait: (w) => waits.push(w) }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ maxRetries: 1, onRetryWait: (w) => waits.push(w) })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OverloadedError);
     expect(waits).toHaveLength(1);
     expect(waits[0]).toMatchObject({ status: 529, waitMs: 1000, fromServer: true });
@@ -182,13 +189,22 @@ describe('faults', () => {
 
   it('gives up on 500s after the configured count with InternalServerError', async () => {
     emu.setFaults({ error500Rate: 1 });
-    const err = await client({ maxRetries: 3, random: () => 1 - 1e-9 }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ maxRetries: 3, random: () => 1 - 1e-9 })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InternalServerError);
     expect(emu.stats().requests).toBe(4);
   });
 
   it('uploads everything exactly once through 500s, 529s, 429s and resets', async () => {
-    emu.setFaults({ error500Rate: 0.15, error529Rate: 0.1, error429Rate: 0.1, retryAfterMs: 5, resetRate: 0.15, seed: 7 });
+    emu.setFaults({
+      error500Rate: 0.15,
+      error529Rate: 0.1,
+      error429Rate: 0.1,
+      retryAfterMs: 5,
+      resetRate: 0.15,
+      seed: 7,
+    });
     const c = client({ maxRetries: 8, random: () => 0.99 });
     const results = [];
     for (let i = 0; i < 20; i++) {
@@ -203,7 +219,14 @@ describe('faults', () => {
   });
 
   it('uploads files from paths exactly once through 500s, 529s, 429s and resets (every retry re-reads the file)', async () => {
-    emu.setFaults({ error500Rate: 0.2, error529Rate: 0.1, error429Rate: 0.1, retryAfterMs: 5, resetRate: 0.2, seed: 11 });
+    emu.setFaults({
+      error500Rate: 0.2,
+      error529Rate: 0.1,
+      error429Rate: 0.1,
+      retryAfterMs: 5,
+      resetRate: 0.2,
+      seed: 11,
+    });
     const c = client({ maxRetries: 10, random: () => 0.99 });
     const results = [];
     for (let i = 0; i < 12; i++) {
@@ -240,7 +263,9 @@ describe('faults', () => {
     // A window wide enough for a loaded machine (the default is a few milliseconds).
     const c = client({ recoveryWindowMs: 1_000 });
     const results = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => c.upload({ bytes: Buffer.from(`lost together ${i}`) }, { filename: `together-${i}.txt` })),
+      Array.from({ length: 4 }, (_, i) =>
+        c.upload({ bytes: Buffer.from(`lost together ${i}`) }, { filename: `together-${i}.txt` }),
+      ),
     );
     emu.setFaults({ lostResponseRate: 0 });
     expect(results.map((r) => r.recovered)).toEqual([true, true, true, true]);
@@ -262,7 +287,9 @@ describe('faults', () => {
   it('a hanging server gives APIConnectionTimeoutError after the configured timeout', async () => {
     emu.setFaults({ hang: true });
     const started = Date.now();
-    const err = await client({ timeoutMs: 300, maxRetries: 1 }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ timeoutMs: 300, maxRetries: 1 })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIConnectionTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(550);
     expect(emu.stats().requests).toBe(2);
@@ -284,7 +311,9 @@ describe('faults', () => {
 
   it('connection resets on every request end in APIConnectionError after the retries', async () => {
     emu.setFaults({ resetRate: 1 });
-    const err = await client({ maxRetries: 2 }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ maxRetries: 2 })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(emu.stats().requests).toBe(3);
   });
@@ -337,7 +366,7 @@ describe('large files', () => {
     const size = 200 * 1024 * 1024;
     const path = join(tmp, 'big.bin');
     const block = Buffer.alloc(4 * 1024 * 1024);
-    for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(i * 2654435761 >>> 0, i);
+    for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
     const hash = createHash('sha256');
     await writeFile(path, '');
     const { open } = await import('node:fs/promises');
@@ -366,7 +395,8 @@ describe('large files', () => {
       expect(r.sha256).toBe(want);
       expect(big.files()[0]).toMatchObject({ size_bytes: size, sha256: want });
       // Generous: a buffered upload would grow by >= 200 MB; streaming stays within a few tens.
-      if (process.env.FILESYNC_TEST_VERBOSE) console.log({ peakRssDelta: peakRss - before.rss, heapDelta: after.heapUsed - before.heapUsed });
+      if (process.env.FILESYNC_TEST_VERBOSE)
+        console.log({ peakRssDelta: peakRss - before.rss, heapDelta: after.heapUsed - before.heapUsed });
       expect(peakRss - before.rss).toBeLessThan(100 * 1024 * 1024);
       expect(after.heapUsed - before.heapUsed).toBeLessThan(64 * 1024 * 1024);
     } finally {

@@ -41,7 +41,9 @@ async function crashRun(seed: number): Promise<boolean> {
       // The first kill waits for the first stored upload (however long the child takes to start
       // on a loaded machine), then a random moment more, so it lands mid-sync whatever the load.
       if (k === 0) await waitFor(() => emulator.files().length > foreign.length, 30_000);
-      await new Promise((resolve) => setTimeout(resolve, k === 0 ? Math.floor(rand() * 400) : 250 + Math.floor(rand() * 1000)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, k === 0 ? Math.floor(rand() * 400) : 250 + Math.floor(rand() * 1000)),
+      );
       if (k === 0) {
         const stored = emulator.files().length - foreign.length;
         midSync = stored > 0 && stored < FILES;
@@ -60,7 +62,17 @@ async function crashRun(seed: number): Promise<boolean> {
     const index = driver.openIndex();
     try {
       const end = await checkEndState(driver.dir, emulator, index, foreign);
-      expect({ seed, kills, ...end }).toEqual({ seed, kills, problems: [], localFiles: end.localFiles, remoteFiles: end.localFiles, lost: [], duplicated: [], leaked: [], foreignDeleted: [] });
+      expect({ seed, kills, ...end }).toEqual({
+        seed,
+        kills,
+        problems: [],
+        localFiles: end.localFiles,
+        remoteFiles: end.localFiles,
+        lost: [],
+        duplicated: [],
+        leaked: [],
+        foreignDeleted: [],
+      });
       expect(end.localFiles).toBeGreaterThanOrEqual(FILES);
     } finally {
       index.close();

@@ -46,7 +46,11 @@ describe('the daemon and Messages-ready files', () => {
     const manifest = join(s.stateDir, 'manifest.json');
     type M = { files: { path: string; block: string; mimeType: string }[] };
     await waitUntil(() => (readJson(manifest) as M | null)?.files.length === 1, 20_000, 'the manifest with a.md');
-    expect((readJson(manifest) as M).files[0]).toMatchObject({ path: 'a.md', block: 'document', mimeType: 'text/plain; charset=utf-8' });
+    expect((readJson(manifest) as M).files[0]).toMatchObject({
+      path: 'a.md',
+      block: 'document',
+      mimeType: 'text/plain; charset=utf-8',
+    });
     writeFileSync(join(s.dir, 'b.png'), Buffer.from('89504e47', 'hex'));
     await waitUntil(() => (readJson(manifest) as M | null)?.files.length === 2, 20_000, 'the manifest with b.png');
     expect((readJson(manifest) as M).files[1]).toMatchObject({ path: 'b.png', block: 'image' });
@@ -57,7 +61,11 @@ describe('the daemon and Messages-ready files', () => {
     cleanups.push(() => emulator.close());
     const s = sandbox();
     writeFileSync(join(s.dir, 'a.txt'), 'a');
-    const env = { ANTHROPIC_API_KEY: 'sk-ant-a-wrong-key-0000000', ANTHROPIC_BASE_URL: emulator.url, INVOCATION_ID: 'abc123' };
+    const env = {
+      ANTHROPIC_API_KEY: 'sk-ant-a-wrong-key-0000000',
+      ANTHROPIC_BASE_URL: emulator.url,
+      INVOCATION_ID: 'abc123',
+    };
     const c = captureContext({ home: s.home, env });
     let exited: number | null = null;
     const running = runMain(['run', '--dir', s.dir, '--state-dir', s.stateDir], c.ctx).then((code) => (exited = code));

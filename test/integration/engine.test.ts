@@ -33,7 +33,13 @@ describe('sync engine', () => {
     await settle(h);
     expect(await checkInvariants(h)).toEqual([]);
     expect(h.emulator.stats().byRoute.upload).toBe(4);
-    expect(h.emulator.files().map((f) => f.filename)).toContain(remoteNameFor('reports/2026/q3.pdf', h.index.get('reports/2026/q3.pdf')?.sha256 as string, h.config.sync.ownerTag));
+    expect(h.emulator.files().map((f) => f.filename)).toContain(
+      remoteNameFor(
+        'reports/2026/q3.pdf',
+        h.index.get('reports/2026/q3.pdf')?.sha256 as string,
+        h.config.sync.ownerTag,
+      ),
+    );
     expect(h.engine.fileIdOf('a.txt')).toMatch(/^file_/);
   });
 
@@ -65,7 +71,11 @@ describe('sync engine', () => {
     // Changed content: one upload of the new version, one delete of the old.
     const oldId = h.engine.fileIdOf('doc.txt');
     await put(h, 'doc.txt', 'v2 is longer');
-    await waitUntil(() => h!.engine.fileIdOf('doc.txt') !== oldId && h!.engine.fileIdOf('doc.txt') !== null, 20_000, 'doc.txt replaced');
+    await waitUntil(
+      () => h!.engine.fileIdOf('doc.txt') !== oldId && h!.engine.fileIdOf('doc.txt') !== null,
+      20_000,
+      'doc.txt replaced',
+    );
     await settle(h);
     expect([uploads(), deletes()]).toEqual([2, 1]);
 
@@ -79,14 +89,22 @@ describe('sync engine', () => {
     // Rename: a new upload under the new name, then the old one deleted.
     await mkdir(path.join(h.dir, 'moved'));
     await rename(path.join(h.dir, 'doc.txt'), path.join(h.dir, 'moved', 'doc.txt'));
-    await waitUntil(() => h!.index.get('doc.txt') === undefined && h!.engine.fileIdOf('moved/doc.txt') !== null, 20_000, 'rename synced');
+    await waitUntil(
+      () => h!.index.get('doc.txt') === undefined && h!.engine.fileIdOf('moved/doc.txt') !== null,
+      20_000,
+      'rename synced',
+    );
     await settle(h);
     expect([uploads(), deletes()]).toEqual([3, 2]);
 
     // A folder created whole, then removed whole.
     await mkdir(path.join(h.dir, 'tree', 'sub'), { recursive: true });
     await Promise.all([put(h, 'tree/a.txt', 'a'), put(h, 'tree/sub/b.txt', 'b'), put(h, 'tree/sub/c.txt', 'c')]);
-    await waitUntil(() => ['tree/a.txt', 'tree/sub/b.txt', 'tree/sub/c.txt'].every((p) => h!.engine.fileIdOf(p) !== null), 20_000, 'tree synced');
+    await waitUntil(
+      () => ['tree/a.txt', 'tree/sub/b.txt', 'tree/sub/c.txt'].every((p) => h!.engine.fileIdOf(p) !== null),
+      20_000,
+      'tree synced',
+    );
     await settle(h);
     expect(await checkInvariants(h)).toEqual([]);
     await rm(path.join(h.dir, 'tree'), { recursive: true });
@@ -103,7 +121,14 @@ describe('sync engine', () => {
     await writeFile(path.join(h.dir, 'notes.md.tmp'), 'final text');
     await rename(path.join(h.dir, 'notes.md.tmp'), path.join(h.dir, 'notes.md'));
     await rm(path.join(h.dir, '.notes.md.swp'));
-    await waitUntil(() => h!.index.get('notes.md')?.remoteSha256 === h!.index.get('notes.md')?.sha256 && h!.index.get('notes.md')?.sha256 !== null && h!.emulator.stats().byRoute.upload > before, 20_000, 'save synced');
+    await waitUntil(
+      () =>
+        h!.index.get('notes.md')?.remoteSha256 === h!.index.get('notes.md')?.sha256 &&
+        h!.index.get('notes.md')?.sha256 !== null &&
+        h!.emulator.stats().byRoute.upload > before,
+      20_000,
+      'save synced',
+    );
     await settle(h);
     expect(uploads()).toBe(before + 1);
     expect(await checkInvariants(h)).toEqual([]);
@@ -166,7 +191,11 @@ describe('sync engine', () => {
   });
 
   it('an rm of most files while watching deletes nothing remotely: the removals are judged together', async () => {
-    h = await createHarness({ watch: true, settleMs: 100, config: { sync: { maxDeleteFloor: 10, maxDeletePercent: 50 } } });
+    h = await createHarness({
+      watch: true,
+      settleMs: 100,
+      config: { sync: { maxDeleteFloor: 10, maxDeletePercent: 50 } },
+    });
     for (let i = 0; i < 24; i += 1) await put(h, `f${i}.txt`, `x${i}`);
     await h.engine.start();
     await settle(h);
@@ -217,7 +246,8 @@ describe('sync engine', () => {
     expect(status.unmanaged.map((u) => u.fileId)).toEqual([foreign.id]);
     // A lost index: a fresh index over the same folder; reconcile --adopt rebuilds it without uploading.
     await h.stopEngine();
-    for (const suffix of ['', '-wal', '-shm']) await rm(path.join(h.stateDir, `index.sqlite${suffix}`), { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      await rm(path.join(h.stateDir, `index.sqlite${suffix}`), { force: true });
     h.emulator.resetStats();
     await h.restartWithoutStart();
     const adopted = await h.engine.reconcile({ adopt: true });

@@ -4,7 +4,16 @@
  * refuse: another inode than the one scanned, and a final symlink (which could point outside).
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,7 +33,15 @@ function recordingClient(): { client: FilesApi; sent: UploadSource[] } {
     const bytes = 'bytes' in source ? Buffer.from(source.bytes) : null;
     if (!bytes) throw new Error('this test expects bytes');
     n++;
-    const file = { id: `file_${n}`, type: 'file', filename: options.filename, mime_type: options.mimeType ?? 'x/y', size_bytes: bytes.length, created_at: new Date().toISOString(), downloadable: false };
+    const file = {
+      id: `file_${n}`,
+      type: 'file',
+      filename: options.filename,
+      mime_type: options.mimeType ?? 'x/y',
+      size_bytes: bytes.length,
+      created_at: new Date().toISOString(),
+      downloadable: false,
+    };
     return { file, sha256: sha(bytes), bytesSent: bytes.length, recovered: false } as UploadResult;
   };
   return { client: { shape: 'ga', baseURL: 'http://127.0.0.1:9', upload } as unknown as FilesApi, sent };
@@ -43,7 +60,14 @@ function setup(): { root: string; deps: ExecutorDeps; sent: UploadSource[]; obse
   const observe = (rel: string): void => {
     const abs = path.join(root, rel);
     const st = lstatSync(abs);
-    deps.index.observe({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: sha(readFileSync(abs)) });
+    deps.index.observe({
+      path: rel,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      ctimeMs: st.ctimeMs,
+      sha256: sha(readFileSync(abs)),
+    });
   };
   return { root, deps, sent, observe };
 }

@@ -9,8 +9,14 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { seededRandom } from '../../src/emulator/faults/faults.js';
-import { checkInvariants, createHarness, TEST_KEY, type Harness, type HarnessOptions } from '../helpers/engine-harness.js';
-import { behind, sendUpstream, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/engine-harness.js';
+import { behind, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void>)[] = [];
@@ -27,7 +33,11 @@ const isUpload = (s: Seen) => s.method === 'POST' && s.url.startsWith('/v1/files
 const isList = (s: Seen) => s.method === 'GET' && /^\/v1\/files(\?|$)/.test(s.url);
 
 function answer500(res: ServerResponse): void {
-  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error (proxy)' }, request_id: 'req_proxy' });
+  const body = JSON.stringify({
+    type: 'error',
+    error: { type: 'api_error', message: 'Internal server error (proxy)' },
+    request_id: 'req_proxy',
+  });
   res.writeHead(500, { 'content-type': 'application/json', 'request-id': 'req_proxy' });
   res.end(body);
 }

@@ -63,7 +63,12 @@ function startWithListingHeld(x: Harness): { listed(): Promise<void>; finish(): 
   const listing = holdListings(proxy!);
   const started = x.engine.start();
   return {
-    listed: () => waitUntil(() => listing.held() > 0 && x.engine.status().reconcile?.scan.done === true, 20_000, 'listing held and scan done'),
+    listed: () =>
+      waitUntil(
+        () => listing.held() > 0 && x.engine.status().reconcile?.scan.done === true,
+        20_000,
+        'listing held and scan done',
+      ),
     async finish() {
       listing.release();
       await started;
@@ -98,7 +103,11 @@ describe('live while the start-up reconcile lists', () => {
     await rename(path.join(h.dir, 'd2/f2.txt'), path.join(h.dir, 'd2/renamed.txt'));
     await put(h, 'new.txt', 'made during the listing');
     // Live: all of it reaches the remote while the listing is still held.
-    await waitUntil(async () => (await checkInvariants(h!)).length === 0, 20_000, 'the changes synced during the listing');
+    await waitUntil(
+      async () => (await checkInvariants(h!)).length === 0,
+      20_000,
+      'the changes synced during the listing',
+    );
     expect(h.engine.status().reconcile?.phase).toBe('listing');
     const during = h.emulator.stats().byRoute;
 
@@ -108,7 +117,9 @@ describe('live while the start-up reconcile lists', () => {
     const after = h.emulator.stats().byRoute;
     expect([after.upload, after.delete]).toEqual([during.upload, during.delete]);
     expect(await checkInvariants(h)).toEqual([]);
-    const report = h.logs.filter((l) => (l as { event?: string }).event === 'reconcile' && 'orphans' in l).at(-1) as { orphans: number; adopted: number; uploaded: number } | undefined;
+    const report = h.logs.filter((l) => (l as { event?: string }).event === 'reconcile' && 'orphans' in l).at(-1) as
+      | { orphans: number; adopted: number; uploaded: number }
+      | undefined;
     expect(report).toMatchObject({ orphans: 0, adopted: 0, uploaded: 0 });
   });
 
@@ -135,20 +146,37 @@ describe('live while the start-up reconcile lists', () => {
   it("status shows the running pass's phase and progress through the control socket", async () => {
     h = await setUp(20);
     // Another tool's files make the listing two pages long; the second page is held.
-    for (let i = 0; i < 1_200; i += 1) await emulator!.addFile({ filename: `other-${i}.txt`, bytes: Buffer.from(`x${i}`) });
+    for (let i = 0; i < 1_200; i += 1)
+      await emulator!.addFile({ filename: `other-${i}.txt`, bytes: Buffer.from(`x${i}`) });
     await h.restartWithoutStart();
     const engine = h.engine;
     const control = await startControlServer({
       stateDir: h.stateDir,
-      handler: { status: () => engine.status(), reconcile: (o) => engine.reconcile(o), files: () => engine.files(), fileIdOf: (p) => engine.fileIdOf(p) },
+      handler: {
+        status: () => engine.status(),
+        reconcile: (o) => engine.reconcile(o),
+        files: () => engine.files(),
+        fileIdOf: (p) => engine.fileIdOf(p),
+      },
     });
     try {
       const listing = holdListings(proxy!, true);
       const started = engine.start();
-      await waitUntil(() => listing.held() > 0 && engine.status().reconcile?.scan.done === true, 20_000, 'second page held and scan done');
+      await waitUntil(
+        () => listing.held() > 0 && engine.status().reconcile?.scan.done === true,
+        20_000,
+        'second page held and scan done',
+      );
       const status = await requestControl(h.stateDir, { type: 'status' });
-      expect(status.reconcile).toMatchObject({ phase: 'listing', listing: { pages: 1, files: 1000, done: false }, scan: { files: 20, done: true }, apply: null });
-      expect(formatStatus(status)).toContain('reconcile: listing (changes sync meanwhile): listing 1 page (1,000 remote files), 20 local files scanned');
+      expect(status.reconcile).toMatchObject({
+        phase: 'listing',
+        listing: { pages: 1, files: 1000, done: false },
+        scan: { files: 20, done: true },
+        apply: null,
+      });
+      expect(formatStatus(status)).toContain(
+        'reconcile: listing (changes sync meanwhile): listing 1 page (1,000 remote files), 20 local files scanned',
+      );
       listing.release();
       await started;
       const after = await requestControl(h.stateDir, { type: 'status' });
@@ -167,7 +195,14 @@ describe('live while the start-up reconcile lists', () => {
     await rm(path.join(h.dir, 'd1/f1.txt'));
     await h.restartWithoutStart();
     const pass = startWithListingHeld(h);
-    await waitUntil(() => h!.engine.stateOf('offline-new.txt') === 'synced' && h!.index.get('d0/f0.txt')?.state === 'synced' && h!.index.get('d0/f0.txt')?.sha256 === h!.index.get('d0/f0.txt')?.remoteSha256, 20_000, 'the offline changes uploaded');
+    await waitUntil(
+      () =>
+        h!.engine.stateOf('offline-new.txt') === 'synced' &&
+        h!.index.get('d0/f0.txt')?.state === 'synced' &&
+        h!.index.get('d0/f0.txt')?.sha256 === h!.index.get('d0/f0.txt')?.remoteSha256,
+      20_000,
+      'the offline changes uploaded',
+    );
     expect(h.engine.status().reconcile?.phase).toBe('listing');
     // The removal waits for the plan (and its deletion-safety share).
     expect(h.index.get('d1/f1.txt')).toBeDefined();
@@ -199,7 +234,11 @@ describe('live while the start-up reconcile lists', () => {
       await rm(path.join(x.dir, 'd1/f1.txt'));
       await rename(path.join(x.dir, 'd2/f2.txt'), path.join(x.dir, 'd2/moved.txt'));
     }
-    await waitUntil(async () => (await checkInvariants(own(h!))).length === 0 && (await checkInvariants(own(other!))).length === 0, 20_000, 'both hosts synced during the listing');
+    await waitUntil(
+      async () => (await checkInvariants(own(h!))).length === 0 && (await checkInvariants(own(other!))).length === 0,
+      20_000,
+      'both hosts synced during the listing',
+    );
     expect(h.engine.status().reconcile?.phase).toBe('listing');
     await pass.finish();
     await other.engine.onIdle();

@@ -3,7 +3,7 @@
  * policy, the blocks, the manifest and session resources), and the API's real limits (a refused
  * key, a full storage, expired copies) are waited out without losing anything.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
@@ -20,7 +20,8 @@ afterEach(async () => {
 
 const put = (x: Harness, rel: string, content: string | Buffer) =>
   mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) => x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
+const events = (x: Harness, name: string) =>
+  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A 1x1 PNG and the smallest PDF header: the policy goes by extension, the bytes only need to exist.
@@ -66,7 +67,9 @@ describe('files that work in a Messages request', () => {
       expect(entry?.block, rel).toBe(block);
     }
     expect(h.index.get('latin1.txt')?.mimeNote).toMatch(/not valid UTF-8/);
-    expect(h.engine.status().notDocuments).toEqual([{ path: 'latin1.txt', reason: expect.stringMatching(/not valid UTF-8/) as unknown as string }]);
+    expect(h.engine.status().notDocuments).toEqual([
+      { path: 'latin1.txt', reason: expect.stringMatching(/not valid UTF-8/) as unknown as string },
+    ]);
     const rows = new Map(h.index.all().map((r) => [r.path, r]));
     const idOf = (rel: string) => rows.get(rel)?.fileId;
     await h.stopEngine();
@@ -74,25 +77,54 @@ describe('files that work in a Messages request', () => {
     // The CLI, answering from the index (no daemon runs).
     const md = await cli(h, ['id', '--block', 'notes/plan.md']);
     expect(md.code).toBe(0);
-    expect(JSON.parse(md.stdout)).toEqual({ type: 'document', source: { type: 'file', file_id: idOf('notes/plan.md') }, title: 'notes/plan.md' });
-    expect(JSON.parse((await cli(h, ['id', '--block', 'logo.png'])).stdout)).toEqual({ type: 'image', source: { type: 'file', file_id: idOf('logo.png') } });
-    expect(JSON.parse((await cli(h, ['id', '--block', 'blob.bin'])).stdout)).toEqual({ type: 'container_upload', file_id: idOf('blob.bin') });
+    expect(JSON.parse(md.stdout)).toEqual({
+      type: 'document',
+      source: { type: 'file', file_id: idOf('notes/plan.md') },
+      title: 'notes/plan.md',
+    });
+    expect(JSON.parse((await cli(h, ['id', '--block', 'logo.png'])).stdout)).toEqual({
+      type: 'image',
+      source: { type: 'file', file_id: idOf('logo.png') },
+    });
+    expect(JSON.parse((await cli(h, ['id', '--block', 'blob.bin'])).stdout)).toEqual({
+      type: 'container_upload',
+      file_id: idOf('blob.bin'),
+    });
     expect((await cli(h, ['id', '--block', 'nope.md'])).code).toBe(1);
 
-    const ls = JSON.parse((await cli(h, ['ls', '--json'])).stdout) as { path: string; mimeType: string; block: string }[];
+    const ls = JSON.parse((await cli(h, ['ls', '--json'])).stdout) as {
+      path: string;
+      mimeType: string;
+      block: string;
+    }[];
     expect(ls.find((e) => e.path === 'data.csv')).toMatchObject({ mimeType: TEXT_PLAIN_UTF8, block: 'document' });
     const status = await cli(h, ['status']);
     expect(status.stdout).toMatch(/not usable as documents \(1\):\n\s+latin1\.txt: not valid UTF-8/);
 
-    const manifest = JSON.parse((await cli(h, ['export', '--format', 'json'])).stdout) as { files: { path: string; fileId: string; sizeBytes: number; sha256: string; mimeType: string; block: string }[] };
+    const manifest = JSON.parse((await cli(h, ['export', '--format', 'json'])).stdout) as {
+      files: { path: string; fileId: string; sizeBytes: number; sha256: string; mimeType: string; block: string }[];
+    };
     expect(manifest.files).toHaveLength(8);
     expect(manifest.files.find((f) => f.path === 'report.pdf')).toEqual({
-      path: 'report.pdf', fileId: idOf('report.pdf'), sizeBytes: PDF.length, sha256: rows.get('report.pdf')?.sha256, mimeType: 'application/pdf', block: 'document',
+      path: 'report.pdf',
+      fileId: idOf('report.pdf'),
+      sizeBytes: PDF.length,
+      sha256: rows.get('report.pdf')?.sha256,
+      mimeType: 'application/pdf',
+      block: 'document',
     });
-    const resources = JSON.parse((await cli(h, ['export', '--format', 'resources'])).stdout) as { type: string; file_id: string; mount_path: string }[];
+    const resources = JSON.parse((await cli(h, ['export', '--format', 'resources'])).stdout) as {
+      type: string;
+      file_id: string;
+      mount_path: string;
+    }[];
     expect(resources).toHaveLength(8);
     expect(new Set(resources.map((r) => r.file_id)).size).toBe(8);
-    expect(resources).toContainEqual({ type: 'file', file_id: idOf('src/main.py'), mount_path: '/mnt/session/uploads/src/main.py' });
+    expect(resources).toContainEqual({
+      type: 'file',
+      file_id: idOf('src/main.py'),
+      mount_path: '/mnt/session/uploads/src/main.py',
+    });
 
     // More files than a session mounts: refused with the way out, or split.
     const tooMany = await cli(h, ['export', '--format', 'resources', '--split', '3']);
@@ -154,7 +186,10 @@ describe("the API's real limits", () => {
     await h.engine.onIdle();
     await put(h, 'big.txt', Buffer.alloc(600, 98));
     await waitUntil(() => h!.engine.status().apiProblem !== null, 20_000, 'the storage problem in status');
-    expect(h.engine.status().apiProblem).toMatchObject({ kind: 'storage-full', hint: expect.stringMatching(/never deletes synced files/) as unknown as string });
+    expect(h.engine.status().apiProblem).toMatchObject({
+      kind: 'storage-full',
+      hint: expect.stringMatching(/never deletes synced files/) as unknown as string,
+    });
     expect(h.index.get('big.txt')?.state).toBe('failed');
     expect(h.engine.fileIdOf('a.txt')).not.toBeNull();
     expect(h.emulator.files()).toHaveLength(1);
@@ -195,9 +230,21 @@ describe('copies uploaded with a type that does not fit their use', () => {
     // What an index from before schema 3 holds: the copy's type unknown; and the copy itself was
     // sent with the registered type. Simulate it: upload such a copy and point the row at it.
     const row = h.index.get('old.md')!;
-    const legacy = await h.emulator.addFile({ filename: row.remoteName!, bytes: Buffer.from('# old\n'), mimeType: 'text/markdown' });
+    const legacy = await h.emulator.addFile({
+      filename: row.remoteName!,
+      bytes: Buffer.from('# old\n'),
+      mimeType: 'text/markdown',
+    });
     // The copy it replaces is queued for deletion; the reconcile below deletes it.
-    h.index.adopt('old.md', { fileId: legacy.id, remoteName: legacy.filename, size: row.size, sha256: row.sha256!, createdAt: Date.now(), expiresAt: null, mimeType: null });
+    h.index.adopt('old.md', {
+      fileId: legacy.id,
+      remoteName: legacy.filename,
+      size: row.size,
+      sha256: row.sha256!,
+      createdAt: Date.now(),
+      expiresAt: null,
+      mimeType: null,
+    });
     expect(h.engine.files().find((e) => e.path === 'old.md')?.block).toBe('container_upload');
     const pngId = h.engine.fileIdOf('pic.png');
     await h.engine.reconcile();

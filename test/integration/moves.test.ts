@@ -29,12 +29,21 @@ describe('directory renames', () => {
     const oldIds = new Set(h.emulator.files().map((f) => f.id));
 
     await rename(path.join(h.dir, 'big'), path.join(h.dir, 'big2'));
-    await waitUntil(() => h!.emulator.files().length === 200 && h!.emulator.files().every((f) => !oldIds.has(f.id)), 30_000, 'the move done remotely');
+    await waitUntil(
+      () => h!.emulator.files().length === 200 && h!.emulator.files().every((f) => !oldIds.has(f.id)),
+      30_000,
+      'the move done remotely',
+    );
     await h.engine.onIdle();
 
     expect(h.engine.status().heldDeletes).toBeNull();
     expect(h.engine.status().counts.held ?? 0).toBe(0);
-    expect(h.engine.files().map((e) => e.path).filter((p) => p.startsWith('big/'))).toEqual([]);
+    expect(
+      h.engine
+        .files()
+        .map((e) => e.path)
+        .filter((p) => p.startsWith('big/')),
+    ).toEqual([]);
     expect(h.engine.fileIdOf('big2/f7.txt')).toMatch(/^file_/);
     expect(h.engine.fileIdOf('big/f7.txt')).toBeNull();
     // Each old copy was deleted only after its new path was up.
@@ -43,7 +52,9 @@ describe('directory renames', () => {
     logs.forEach((l, i) => {
       if (l.event === 'upload' && l.path) uploadedAt.set(l.path, i);
     });
-    const deletes = logs.map((l, i) => [l, i] as const).filter(([l]) => l.event === 'delete' && l.path?.startsWith('big/'));
+    const deletes = logs
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l.event === 'delete' && l.path?.startsWith('big/'));
     expect(deletes).toHaveLength(200);
     for (const [l, i] of deletes) {
       const up = uploadedAt.get(`big2/${(l.path as string).slice('big/'.length)}`);
@@ -67,7 +78,11 @@ describe('directory renames', () => {
     await rename(path.join(h.dir, 'x'), path.join(h.dir, 'notes'));
     await waitUntil(() => h!.emulator.files().length > 10, 30_000, 'the first new copies up');
     await rm(path.join(h.dir, 'notes'), { recursive: true });
-    await waitUntil(() => h!.engine.files().every((e) => !e.path.startsWith('notes/') || e.state !== 'pending'), 30_000, 'the removal seen');
+    await waitUntil(
+      () => h!.engine.files().every((e) => !e.path.startsWith('notes/') || e.state !== 'pending'),
+      30_000,
+      'the removal seen',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await h.engine.onIdle();
 
@@ -113,7 +128,13 @@ describe('held deletes', () => {
     const status = h.engine.status();
     expect(status.heldDeletes?.count).toBe(20);
     expect(status.counts).toMatchObject({ synced: 30, held: 20 });
-    expect(h.engine.files().filter((e) => e.state === 'held').map((e) => e.path).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}.txt`).sort());
+    expect(
+      h.engine
+        .files()
+        .filter((e) => e.state === 'held')
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}.txt`).sort());
     expect(h.engine.fileIdOf('f3.txt')).toBeNull();
     expect(h.engine.stateOf('f3.txt')).toBe('held');
 
@@ -125,7 +146,11 @@ describe('held deletes', () => {
   });
 
   it('held deletes whose content comes back under new paths while watching are released as moves', async () => {
-    h = await createHarness({ watch: true, settleMs: 100, config: { sync: { maxDeleteFloor: 5, maxDeletePercent: 50 } } });
+    h = await createHarness({
+      watch: true,
+      settleMs: 100,
+      config: { sync: { maxDeleteFloor: 5, maxDeletePercent: 50 } },
+    });
     for (let i = 0; i < 20; i += 1) await put(h, `old/f${i}.txt`, `content ${i}`);
     await h.engine.start();
     await h.engine.onIdle();

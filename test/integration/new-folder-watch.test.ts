@@ -28,11 +28,13 @@ vi.mock('chokidar', async (importOriginal) => {
     const fsw = real.watch(paths, {
       ...options,
       ignored: (p: string, stats?: import('node:fs').Stats) =>
-        (blind.dir !== null && (p === blind.dir || p.startsWith(blind.dir + path.sep))) || (typeof own === 'function' && own(p, stats)),
+        (blind.dir !== null && (p === blind.dir || p.startsWith(blind.dir + path.sep))) ||
+        (typeof own === 'function' && own(p, stats)),
     });
     const add = fsw.add.bind(fsw);
     fsw.add = (p: string | string[]) => {
-      for (const one of typeof p === 'string' ? [p] : p) if (blind.liftOnAdd && blind.dir !== null && blind.dir.startsWith(one + path.sep)) blind.dir = null;
+      for (const one of typeof p === 'string' ? [p] : p)
+        if (blind.liftOnAdd && blind.dir?.startsWith(one + path.sep)) blind.dir = null;
       return add(p);
     };
     return fsw;
@@ -61,7 +63,11 @@ describe('a file moved out of a folder made inside a new folder', () => {
     await writeFile(path.join(h.dir, 'new', 'a.txt'), 'beside the missed folder');
     await writeFile(path.join(h.dir, 'new', 'sub', 'x.txt'), 'in the missed folder');
     // chokidar reports nothing in new/sub: the engine's walk of `new` uploads x.txt.
-    await waitUntil(() => h!.index.get('new/sub/x.txt')?.state === 'synced', 10_000, 'new/sub/x.txt synced by the walk');
+    await waitUntil(
+      () => h!.index.get('new/sub/x.txt')?.state === 'synced',
+      10_000,
+      'new/sub/x.txt synced by the walk',
+    );
     await h.engine.onIdle();
     const oldId = h.index.get('new/sub/x.txt')?.fileId;
 
@@ -70,7 +76,9 @@ describe('a file moved out of a folder made inside a new folder', () => {
     await waitUntil(() => h!.index.get('new/sub/x.txt') === undefined, 10_000, 'the row of the moved-out file to go');
     await waitUntil(() => !h!.emulator.files().some((f) => f.id === oldId), 5_000, 'the old remote copy to be deleted');
     await h.engine.onIdle();
-    expect(h.emulator.files().find((f) => f.id === h!.index.get('moved.txt')?.fileId)?.sha256).toBe(sha('in the missed folder'));
+    expect(h.emulator.files().find((f) => f.id === h!.index.get('moved.txt')?.fileId)?.sha256).toBe(
+      sha('in the missed folder'),
+    );
     expect(await checkInvariants(h)).toEqual([]);
   }, 40_000);
 
@@ -83,7 +91,11 @@ describe('a file moved out of a folder made inside a new folder', () => {
     blind.liftOnAdd = false;
     await mkdir(path.join(h.dir, 'new', 'sub'), { recursive: true });
     await writeFile(path.join(h.dir, 'new', 'sub', 'x.txt'), 'in the missed folder');
-    await waitUntil(() => h!.index.get('new/sub/x.txt')?.state === 'synced', 10_000, 'new/sub/x.txt synced by the walk');
+    await waitUntil(
+      () => h!.index.get('new/sub/x.txt')?.state === 'synced',
+      10_000,
+      'new/sub/x.txt synced by the walk',
+    );
     await h.engine.onIdle();
     const oldId = h.index.get('new/sub/x.txt')?.fileId;
 

@@ -48,7 +48,10 @@ describe('ownership that survives the index', () => {
       await h.engine.start();
       await h.engine.onIdle();
       const other = await h.emulator.addFile({ filename: 'holiday.jpg', bytes: Buffer.from('another tool') });
-      const legacy = await h.emulator.addFile({ filename: remoteNameFor('docs/f0.txt', sha('content 0'), null), bytes: Buffer.from('content 0') });
+      const legacy = await h.emulator.addFile({
+        filename: remoteNameFor('docs/f0.txt', sha('content 0'), null),
+        bytes: Buffer.from('content 0'),
+      });
 
       await loseIndex(h);
       await put(h, 'changes.txt', 'v2');
@@ -110,7 +113,8 @@ describe('ownership that survives the index', () => {
       await loseIndex(x);
       const report = await x.engine.reconcile({ adopt: true });
       expect(report.adopted).toHaveLength(2);
-      for (const adopted of report.adopted) expect(shared.files().find((f) => f.id === adopted.fileId)?.filename).toContain(`~o${x.config.sync.ownerTag}~`);
+      for (const adopted of report.adopted)
+        expect(shared.files().find((f) => f.id === adopted.fileId)?.filename).toContain(`~o${x.config.sync.ownerTag}~`);
       expect(report.foreign).toHaveLength(2);
       expect(report.deleted).toEqual([]);
       expect(report.uploaded).toEqual([]);
@@ -123,8 +127,11 @@ describe('ownership that survives the index', () => {
     await b.engine.onIdle();
     expect(shared.files().map((f) => f.id)).toContain(aId);
     expect(a.engine.fileIdOf('shared.txt')).toBe(aId);
-    const viewOf = (x: Harness) => ({ files: () => shared!.files().filter((f) => f.filename.includes(`~o${x.config.sync.ownerTag}~`)) });
-    for (const x of [a, b]) expect(await checkInvariants({ ...x, emulator: viewOf(x) as unknown as Emulator, index: x.index })).toEqual([]);
+    const viewOf = (x: Harness) => ({
+      files: () => shared!.files().filter((f) => f.filename.includes(`~o${x.config.sync.ownerTag}~`)),
+    });
+    for (const x of [a, b])
+      expect(await checkInvariants({ ...x, emulator: viewOf(x) as unknown as Emulator, index: x.index })).toEqual([]);
   });
 
   it('reconcile --delete-orphans lists with --dry-run, then deletes, only our tagged orphans', async () => {
@@ -132,9 +139,18 @@ describe('ownership that survives the index', () => {
     await put(h, 'a.txt', 'alpha');
     await h.engine.start();
     await h.engine.onIdle();
-    const orphan = await h.emulator.addFile({ filename: remoteNameFor('ghost.txt', sha('boo'), h.config.sync.ownerTag), bytes: Buffer.from('boo') });
-    const foreign = await h.emulator.addFile({ filename: remoteNameFor('ghost.txt', sha('boo'), '0f0f0f0f'), bytes: Buffer.from('boo') });
-    const untagged = await h.emulator.addFile({ filename: remoteNameFor('ghost.txt', sha('boo'), null), bytes: Buffer.from('boo') });
+    const orphan = await h.emulator.addFile({
+      filename: remoteNameFor('ghost.txt', sha('boo'), h.config.sync.ownerTag),
+      bytes: Buffer.from('boo'),
+    });
+    const foreign = await h.emulator.addFile({
+      filename: remoteNameFor('ghost.txt', sha('boo'), '0f0f0f0f'),
+      bytes: Buffer.from('boo'),
+    });
+    const untagged = await h.emulator.addFile({
+      filename: remoteNameFor('ghost.txt', sha('boo'), null),
+      bytes: Buffer.from('boo'),
+    });
     const tool = await h.emulator.addFile({ filename: 'report.pdf', bytes: Buffer.from('x') });
 
     const plain = await h.engine.reconcile();
@@ -151,12 +167,22 @@ describe('ownership that survives the index', () => {
     const done = await h.engine.reconcile({ deleteOrphans: true });
     await h.engine.onIdle();
     expect(done.deleted.map((d) => d.fileId)).toEqual([orphan.id]);
-    expect(h.emulator.files().map((f) => f.id).sort()).toEqual([h.engine.fileIdOf('a.txt'), foreign.id, untagged.id, tool.id].sort());
+    expect(
+      h.emulator
+        .files()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual([h.engine.fileIdOf('a.txt'), foreign.id, untagged.id, tool.id].sort());
 
     // --delete-unmanaged deletes the untagged files, never the other owner's copy.
     await h.engine.reconcile({ deleteUnmanaged: true });
     await h.engine.onIdle();
-    expect(h.emulator.files().map((f) => f.id).sort()).toEqual([h.engine.fileIdOf('a.txt'), foreign.id].sort());
+    expect(
+      h.emulator
+        .files()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual([h.engine.fileIdOf('a.txt'), foreign.id].sort());
   });
 
   it('when the API answers for another workspace, every delete is held and status says why, until --accept-workspace', async () => {

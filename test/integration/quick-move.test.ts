@@ -45,7 +45,11 @@ describe('a file moved over another soon after it was created', () => {
     await h.engine.onIdle();
 
     await rename(path.join(h.dir, 'fresh.md'), path.join(h.dir, 'target.txt'));
-    await waitUntil(() => remoteSha(h!, 'target.txt') === sha('brand new content, longer'), 5_000, 'the moved content to be synced');
+    await waitUntil(
+      () => remoteSha(h!, 'target.txt') === sha('brand new content, longer'),
+      5_000,
+      'the moved content to be synced',
+    );
     await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
   });

@@ -33,10 +33,14 @@ describe('rate limits and 429 storms', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(x.emulator.stats().injected.storm).toBeGreaterThan(0);
-    await waitUntil(() => {
-      for (const row of x.index.byState('failed', 100)) failedSeen.add(row.path);
-      return x.index.countByState().synced === n;
-    }, 30_000, 'every file synced after the storm');
+    await waitUntil(
+      () => {
+        for (const row of x.index.byState('failed', 100)) failedSeen.add(row.path);
+        return x.index.countByState().synced === n;
+      },
+      30_000,
+      'every file synced after the storm',
+    );
     expect([...failedSeen]).toEqual([]);
     // No reconcile ran: the only listing is the start-up one.
     expect(x.emulator.stats().byRoute.list).toBe(listingsAtStart);

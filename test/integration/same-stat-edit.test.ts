@@ -57,7 +57,11 @@ describe('a same-stat edit (cp -p, touch -r)', () => {
     expect(remoteSha(h, 'a.txt')).toBe(sha('version-1'));
 
     sameStatEdit(h, 'a.txt', 'version-2');
-    await waitUntil(() => remoteSha(h!, 'a.txt') === sha('version-2') && h!.index.get('a.txt')?.state === 'synced', 10_000, 'the edit to be synced');
+    await waitUntil(
+      () => remoteSha(h!, 'a.txt') === sha('version-2') && h!.index.get('a.txt')?.state === 'synced',
+      10_000,
+      'the edit to be synced',
+    );
     await h.engine.onIdle();
     expect(await checkInvariants(h)).toEqual([]);
   });
@@ -105,7 +109,10 @@ describe('a same-stat edit (cp -p, touch -r)', () => {
     await h.restart();
     await h.engine.onIdle();
     expect(h.emulator.stats().byRoute.upload).toBe(0);
-    expect(h.index.get('a.txt')).toMatchObject({ state: 'synced', ctimeMs: statSync(path.join(h.dir, 'a.txt')).ctimeMs });
+    expect(h.index.get('a.txt')).toMatchObject({
+      state: 'synced',
+      ctimeMs: statSync(path.join(h.dir, 'a.txt')).ctimeMs,
+    });
   });
 
   it('that no stat shows (a filesystem without a trustworthy ctime) is found by reconcile with rehash', async () => {
@@ -117,7 +124,14 @@ describe('a same-stat edit (cp -p, touch -r)', () => {
     // The index believes the new stat (ctime included) holds the old content.
     const st = statSync(path.join(h.dir, 'a.txt'));
     const row = h.index.get('a.txt')!;
-    h.index.observe({ path: 'a.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: row.sha256 });
+    h.index.observe({
+      path: 'a.txt',
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      ctimeMs: st.ctimeMs,
+      sha256: row.sha256,
+    });
 
     expect((await h.engine.reconcile()).uploaded).toEqual([]);
     expect(remoteSha(h, 'a.txt')).toBe(sha('version-1'));

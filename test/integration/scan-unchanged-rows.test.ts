@@ -11,7 +11,14 @@ let root: string;
 let store: IndexStore;
 
 function options(extra: Partial<ScanOptions> = {}): ScanOptions {
-  return { matcher: createIgnoreMatcher({ ignore: [], include: [] }), followSymlinks: false, maxFileBytes: 1024 * 1024, lookup: store.localLookup(), now: () => 1_800_000_000_000, ...extra };
+  return {
+    matcher: createIgnoreMatcher({ ignore: [], include: [] }),
+    followSymlinks: false,
+    maxFileBytes: 1024 * 1024,
+    lookup: store.localLookup(),
+    now: () => 1_800_000_000_000,
+    ...extra,
+  };
 }
 
 beforeEach(async () => {

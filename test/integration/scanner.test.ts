@@ -1,6 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,7 +45,11 @@ function spyHash(inner: HashFunction = hashFile): HashFunction & { calls: string
 
 function options(extra: Partial<ScanOptions> = {}): ScanOptions {
   return {
-    matcher: createIgnoreMatcher({ ignore: ['*.log'], include: [], own: { relPaths: [{ rel: '.state', dir: true, reason: ownReason('the state directory') }], identities: [] } }),
+    matcher: createIgnoreMatcher({
+      ignore: ['*.log'],
+      include: [],
+      own: { relPaths: [{ rel: '.state', dir: true, reason: ownReason('the state directory') }], identities: [] },
+    }),
     followSymlinks: false,
     maxFileBytes: 1024 * 1024,
     lookup: () => undefined,
@@ -142,7 +156,10 @@ describe('scanTree', () => {
     const hash = spyHash();
     const second = await scanTree(root, options({ lookup: store.localLookup(), hash }));
     expect(hash.calls).toEqual([abs]);
-    expect(second.files.find((f) => f.path === 'same.txt')).toMatchObject({ sha256: sha('ORIGINAL'), ctimeMs: after.ctimeMs });
+    expect(second.files.find((f) => f.path === 'same.txt')).toMatchObject({
+      sha256: sha('ORIGINAL'),
+      ctimeMs: after.ctimeMs,
+    });
     store.close();
   });
 
@@ -278,7 +295,12 @@ describe('scanTree', () => {
     const r = await scanTree(root, options({ hash, maxFileBytes: 10 }));
     expect(r.files.map((f) => f.path)).toEqual(['small.bin']);
     expect(r.skipped).toEqual([
-      expect.objectContaining({ path: 'big.bin', size: 11, kind: 'file', reason: expect.stringMatching(/too large: .*11 bytes.*limit.*10 bytes/) }),
+      expect.objectContaining({
+        path: 'big.bin',
+        size: 11,
+        kind: 'file',
+        reason: expect.stringMatching(/too large: .*11 bytes.*limit.*10 bytes/),
+      }),
     ]);
     expect(hash.calls).toEqual([join(root, 'small.bin')]);
   });
@@ -288,7 +310,8 @@ describe('scanTree', () => {
     put('locked.txt', 'locked');
     // Tests run as root, where chmod 000 does not stop reads: the open is refused by injection.
     const hash: HashFunction = async (p, o) => {
-      if (p.endsWith('locked.txt')) throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
+      if (p.endsWith('locked.txt'))
+        throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
       return hashFile(p, o);
     };
     const r = await scanTree(root, options({ hash }));
@@ -336,7 +359,15 @@ describe('scanTree', () => {
     expect(calls).toBe(2);
     const st = statSync(join(root, 'growing.txt'));
     expect(r.files).toEqual([
-      { path: 'growing.txt', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: sha('part one and part two'), hashedAt: expect.any(Number) },
+      {
+        path: 'growing.txt',
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        ctimeMs: st.ctimeMs,
+        sha256: sha('part one and part two'),
+        hashedAt: expect.any(Number),
+      },
     ]);
   });
 
@@ -398,7 +429,10 @@ describe('checkPath', () => {
     const store = IndexStore.open(':memory:');
     const row = store.observe(first.obs);
     const hash = spyHash();
-    expect(await checkPath(root, 'dir/a.txt', opts({ hash }), row)).toEqual({ kind: 'file', obs: { ...first.obs, hashedAt: undefined } });
+    expect(await checkPath(root, 'dir/a.txt', opts({ hash }), row)).toEqual({
+      kind: 'file',
+      obs: { ...first.obs, hashedAt: undefined },
+    });
     expect(hash.calls).toEqual([]);
     store.close();
   });
@@ -414,9 +448,15 @@ describe('checkPath', () => {
     put('x.log', 'l');
     put('.git/HEAD', 'ref');
     put('.state/index.sqlite', 's');
-    expect(await checkPath(root, 'x.log', opts())).toMatchObject({ kind: 'skipped', reason: 'ignored by pattern "*.log"' });
+    expect(await checkPath(root, 'x.log', opts())).toMatchObject({
+      kind: 'skipped',
+      reason: 'ignored by pattern "*.log"',
+    });
     expect(await checkPath(root, '.git/HEAD', opts())).toMatchObject({ kind: 'skipped', reason: /\.git/ });
-    expect(await checkPath(root, '.state/index.sqlite', opts())).toMatchObject({ kind: 'skipped', reason: /state directory/ });
+    expect(await checkPath(root, '.state/index.sqlite', opts())).toMatchObject({
+      kind: 'skipped',
+      reason: /state directory/,
+    });
   });
 
   it('skips symlinks, paths inside symlinked folders, folders, fifos and large files', async () => {
@@ -426,12 +466,31 @@ describe('checkPath', () => {
     put('folder/x', 'x');
     put('big', Buffer.alloc(2000));
     const hash = spyHash();
-    expect(await checkPath(root, 'link.txt', opts({ hash }))).toMatchObject({ kind: 'skipped', reason: 'a symbolic link (not followed)' });
-    expect(await checkPath(root, 'out/secret.txt', opts({ hash }))).toMatchObject({ kind: 'skipped', reason: /inside a symbolic link/ });
-    expect(await checkPath(root, 'out/secret.txt', opts({ hash, followSymlinks: true }))).toMatchObject({ kind: 'skipped', reason: /outside the folder/ });
-    expect(await checkPath(root, 'link.txt', opts({ hash, followSymlinks: true }))).toMatchObject({ kind: 'skipped', reason: /outside the folder/ });
-    expect(await checkPath(root, 'folder', opts())).toMatchObject({ kind: 'skipped', reason: 'a directory, not a file' });
-    expect(await checkPath(root, 'big', opts({ maxFileBytes: 1000 }))).toMatchObject({ kind: 'skipped', size: 2000, reason: /too large/ });
+    expect(await checkPath(root, 'link.txt', opts({ hash }))).toMatchObject({
+      kind: 'skipped',
+      reason: 'a symbolic link (not followed)',
+    });
+    expect(await checkPath(root, 'out/secret.txt', opts({ hash }))).toMatchObject({
+      kind: 'skipped',
+      reason: /inside a symbolic link/,
+    });
+    expect(await checkPath(root, 'out/secret.txt', opts({ hash, followSymlinks: true }))).toMatchObject({
+      kind: 'skipped',
+      reason: /outside the folder/,
+    });
+    expect(await checkPath(root, 'link.txt', opts({ hash, followSymlinks: true }))).toMatchObject({
+      kind: 'skipped',
+      reason: /outside the folder/,
+    });
+    expect(await checkPath(root, 'folder', opts())).toMatchObject({
+      kind: 'skipped',
+      reason: 'a directory, not a file',
+    });
+    expect(await checkPath(root, 'big', opts({ maxFileBytes: 1000 }))).toMatchObject({
+      kind: 'skipped',
+      size: 2000,
+      reason: /too large/,
+    });
     if (hasMkfifo()) {
       execFileSync('mkfifo', [join(root, 'pipe')]);
       expect(await checkPath(root, 'pipe', opts())).toMatchObject({ kind: 'skipped', reason: 'a named pipe (fifo)' });
@@ -459,6 +518,9 @@ describe('checkPath', () => {
     const hash: HashFunction = async () => {
       throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
     };
-    expect(await checkPath(root, 'locked', opts({ hash }))).toEqual({ kind: 'error', error: 'EACCES: permission denied' });
+    expect(await checkPath(root, 'locked', opts({ hash }))).toEqual({
+      kind: 'error',
+      error: 'EACCES: permission denied',
+    });
   });
 });

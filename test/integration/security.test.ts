@@ -4,7 +4,17 @@
  * nothing outside the watched folder is ever read or sent, whatever the symlinks.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +29,14 @@ import { describeError } from '../../src/errors.js';
 import { ensureStateDir } from '../../src/state-dir/lock.js';
 import { createLogger } from '../../src/log/create-logger.js';
 import { behind, startRecordingProxy } from '../helpers/recording-proxy.js';
-import { checkInvariants, createHarness, TEST_KEY, testConfig, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  testConfig,
+  waitUntil,
+  type Harness,
+} from '../helpers/engine-harness.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -52,17 +69,26 @@ function everythingOf(err: unknown): string {
   return parts.join('\n');
 }
 
-
 async function keyNeverSeen(modes: number[]): Promise<void> {
   const seen: string[] = [];
   const errors: unknown[] = [];
 
   // 1. A sync through 500s, 429s and resets.
-  h = await createHarness({ watch: false, faults: { error500Rate: 0.2, error429Rate: 0.1, retryAfterMs: 20, resetRate: 0.1, seed: 3 }, config: { api: { maxRetries: 6 } } });
+  h = await createHarness({
+    watch: false,
+    faults: { error500Rate: 0.2, error429Rate: 0.1, retryAfterMs: 20, resetRate: 0.1, seed: 3 },
+    config: { api: { maxRetries: 6 } },
+  });
   for (let i = 0; i < 15; i += 1) await put(h, `d/f${i}.txt`, `content ${i}`);
   await h.engine.start().catch((e: unknown) => errors.push(e));
   await h.engine.onIdle();
-  seen.push(JSON.stringify(h.logs), JSON.stringify(h.engine.status()), JSON.stringify(h.engine.files()), inspect(h.engine, { depth: 6 }), inspect((h.engine as unknown as { client: unknown }).client, { depth: 6 }));
+  seen.push(
+    JSON.stringify(h.logs),
+    JSON.stringify(h.engine.status()),
+    JSON.stringify(h.engine.files()),
+    inspect(h.engine, { depth: 6 }),
+    inspect((h.engine as unknown as { client: unknown }).client, { depth: 6 }),
+  );
   await h.close();
 
   // 2. A server that echoes the key it received in every way a broken proxy might.
@@ -77,7 +103,12 @@ async function keyNeverSeen(modes: number[]): Promise<void> {
     switch (modes[turn % modes.length]) {
       case 0:
         res.writeHead(401, { 'content-type': 'application/json', 'request-id': `req_${key}` });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${key}` } }));
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'authentication_error', message: `invalid x-api-key ${key}` },
+          }),
+        );
         return true;
       case 1:
         res.writeHead(502, { 'content-type': 'text/html' });
@@ -89,11 +120,21 @@ async function keyNeverSeen(modes: number[]): Promise<void> {
         return true;
       case 3:
         res.writeHead(400, { 'content-type': 'application/json', 'x-echo': key });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: `bad request from ${key}` } }));
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'invalid_request_error', message: `bad request from ${key}` },
+          }),
+        );
         return true;
       default:
         res.writeHead(403, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'permission_error', message: `key ${key} may not do this`, details: { key } } }));
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'permission_error', message: `key ${key} may not do this`, details: { key } },
+          }),
+        );
         return true;
     }
   };
@@ -108,16 +149,24 @@ async function keyNeverSeen(modes: number[]): Promise<void> {
     await client.upload({ bytes: Buffer.from('x') }, { filename: 'x.txt' }).catch((e: unknown) => errors.push(e));
     await client.listPage().catch((e: unknown) => errors.push(e));
   }
-  seen.push(JSON.stringify(h.logs), JSON.stringify(h.engine.status()), JSON.stringify(h.engine.files()), inspect(client, { depth: 6 }));
+  seen.push(
+    JSON.stringify(h.logs),
+    JSON.stringify(h.engine.status()),
+    JSON.stringify(h.engine.files()),
+    inspect(client, { depth: 6 }),
+  );
   for (const e of errors) seen.push(everythingOf(e));
 
   expect(errors.length).toBeGreaterThan(10);
-  const leaks = seen.filter((s) => s.includes(TEST_KEY)).map((s) => s.slice(Math.max(0, s.indexOf(TEST_KEY) - 120), s.indexOf(TEST_KEY) + 40));
+  const leaks = seen
+    .filter((s) => s.includes(TEST_KEY))
+    .map((s) => s.slice(Math.max(0, s.indexOf(TEST_KEY) - 120), s.indexOf(TEST_KEY) + 40));
   expect(leaks).toEqual([]);
 }
 
 describe('security: the API key', () => {
-  it('never appears in the engine logs, errors, status or file listings, even when a server echoes it in error answers', () => keyNeverSeen([0, 1, 3, 4]));
+  it('never appears in the engine logs, errors, status or file listings, even when a server echoes it in error answers', () =>
+    keyNeverSeen([0, 1, 3, 4]));
 
   // FINDING: a 2xx answer whose body is not JSON becomes E_API_BAD_RESPONSE with the first 200
   // characters of the body in its message, unredacted: a proxy that echoes the request puts the key
@@ -128,8 +177,16 @@ describe('security: the API key', () => {
   it('the logger scrubs the key from every line, whatever field or message carries it', () => {
     const key = `sk-ant-api03-${randomBytes(16).toString('hex')}`;
     const lines: string[] = [];
-    const logger = createLogger({ level: 'debug', destination: { write: (l: string) => lines.push(l) }, redact: [key], pretty: false });
-    logger.info({ config: { api: { apiKey: key } }, headers: { 'x-api-key': key, authorization: `Bearer ${key}` } }, 'config');
+    const logger = createLogger({
+      level: 'debug',
+      destination: { write: (l: string) => lines.push(l) },
+      redact: [key],
+      pretty: false,
+    });
+    logger.info(
+      { config: { api: { apiKey: key } }, headers: { 'x-api-key': key, authorization: `Bearer ${key}` } },
+      'config',
+    );
     logger.warn({ nested: { deeper: [`in an array ${key}`] } }, `in the message ${key}`);
     logger.error({ err: new Error(`an error that quotes ${key}`) }, 'failed');
     logger.child({ bound: key }).info('child binding');
@@ -137,7 +194,12 @@ describe('security: the API key', () => {
     for (const l of lines) expect(l).not.toContain(key);
     // The pretty form (a terminal) too.
     const pretty: string[] = [];
-    const p = createLogger({ level: 'info', destination: { write: (l: string) => pretty.push(l) }, redact: [key], pretty: true });
+    const p = createLogger({
+      level: 'info',
+      destination: { write: (l: string) => pretty.push(l) },
+      redact: [key],
+      pretty: true,
+    });
     p.info({ apiKey: key }, `pretty ${key}`);
     expect(pretty.join('')).not.toContain(key);
   });
@@ -169,21 +231,24 @@ describe('security: the state directory and the control socket', () => {
     expect(existsSync(server.path)).toBe(false);
   });
 
-  it.each([0o777, 0o770, 0o757, 0o722])('a state directory others can write (mode %o) is refused with a chmod hint', async (mode) => {
-    const base = await tempDir('cfs-sec-');
-    const stateDir = path.join(base, 's');
-    mkdirSync(stateDir);
-    chmodSync(stateDir, mode);
-    let err: unknown;
-    try {
-      ensureStateDir(stateDir);
-    } catch (e) {
-      err = e;
-    }
-    expect((err as { code?: string }).code).toBe('E_STATE_DIR');
-    expect((err as Error).message).toContain(stateDir);
-    expect((err as { hint?: string }).hint).toContain(`chmod 700 '${stateDir}'`);
-  });
+  it.each([0o777, 0o770, 0o757, 0o722])(
+    'a state directory others can write (mode %o) is refused with a chmod hint',
+    async (mode) => {
+      const base = await tempDir('cfs-sec-');
+      const stateDir = path.join(base, 's');
+      mkdirSync(stateDir);
+      chmodSync(stateDir, mode);
+      let err: unknown;
+      try {
+        ensureStateDir(stateDir);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string }).code).toBe('E_STATE_DIR');
+      expect((err as Error).message).toContain(stateDir);
+      expect((err as { hint?: string }).hint).toContain(`chmod 700 '${stateDir}'`);
+    },
+  );
 
   it.each([0o700, 0o750, 0o755])('a state directory only its owner can write (mode %o) is accepted', async (mode) => {
     const base = await tempDir('cfs-sec-');
@@ -224,7 +289,12 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     cleanups.push(() => emulator.close());
     const proxy = await startRecordingProxy(emulator.url);
     cleanups.push(() => proxy.close());
-    h = await createHarness({ watch: true, settleMs: 100, emulator: behind(emulator, proxy.url), config: { api: { maxRetries: 2 } } });
+    h = await createHarness({
+      watch: true,
+      settleMs: 100,
+      emulator: behind(emulator, proxy.url),
+      config: { api: { maxRetries: 2 } },
+    });
     await h.engine.start();
     const dir = h.dir;
     let swapped = false;
@@ -238,7 +308,9 @@ describe('security: nothing outside the watched folder is read or sent', () => {
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }));
       return true;
     };
-    cleanups.push(() => rm(path.join(outside, '..', `${path.basename(outside)}-moved`), { recursive: true, force: true }));
+    cleanups.push(() =>
+      rm(path.join(outside, '..', `${path.basename(outside)}-moved`), { recursive: true, force: true }),
+    );
     await put(h, 'sub/x.txt', 'A'.repeat(secret.length));
     await waitUntil(() => swapped, 20_000, 'the first attempt');
     await new Promise((r) => setTimeout(r, 3000));
@@ -256,7 +328,12 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     cleanups.push(() => emulator.close());
     const proxy = await startRecordingProxy(emulator.url);
     cleanups.push(() => proxy.close());
-    h = await createHarness({ watch: true, settleMs: 100, emulator: behind(emulator, proxy.url), config: { watch: { followSymlinks: true } } });
+    h = await createHarness({
+      watch: true,
+      settleMs: 100,
+      emulator: behind(emulator, proxy.url),
+      config: { watch: { followSymlinks: true } },
+    });
     await put(h, 'inside/real.txt', 'inside');
     await h.engine.start();
     await h.engine.onIdle();
@@ -296,10 +373,15 @@ describe("the daemon's own files while it watches (issue 21, symptom 1)", () => 
     await put(h, 'doc.txt', 'a document');
     await waitUntil(() => h!.index.get('doc.txt')?.state === 'synced', 20_000, 'doc.txt synced');
     await h.engine.onIdle();
-    const bodies = await Promise.all(h.emulator.files().map(async (f) => (await h!.emulator.content(f.id))?.toString('utf8') ?? ''));
+    const bodies = await Promise.all(
+      h.emulator.files().map(async (f) => (await h!.emulator.content(f.id))?.toString('utf8') ?? ''),
+    );
     expect(bodies.join('\n')).not.toContain(key);
     expect(bodies.join('\n')).not.toContain('apiKeyFile');
     expect(h.emulator.files()).toHaveLength(1);
-    expect(h.index.get('key-link')).toMatchObject({ state: 'skipped', skipReason: 'ignored: it is the API key file of claude-filesync' });
+    expect(h.index.get('key-link')).toMatchObject({
+      state: 'skipped',
+      skipReason: 'ignored: it is the API key file of claude-filesync',
+    });
   });
 });

@@ -27,7 +27,10 @@ async function setup(requestsPerMinute: number, concurrency = 4) {
   await mkdir(dir);
   await mkdir(stateDir, { mode: 0o700 });
   const emulator = await Emulator.start({ apiKey: TEST_KEY });
-  const config = testConfig(dir, stateDir, emulator.url, { watch: false, config: { queue: { requestsPerMinute, concurrency } } });
+  const config = testConfig(dir, stateDir, emulator.url, {
+    watch: false,
+    config: { queue: { requestsPerMinute, concurrency } },
+  });
   const index = IndexStore.open(path.join(stateDir, 'index.sqlite'));
   const meter = new SyncMeter();
   const engine = composeEngine(config, index, pino({ level: 'silent' }), { watch: false, meter });
@@ -72,7 +75,9 @@ describe('status activity on a running engine', () => {
     // The estimate: the rest of the pause, then the backlog at the current rate.
     const now = Date.parse(r.doneBy!) - r.etaMs!;
     // (currentRpm is shown rounded to 0.1, hence the small tolerance.)
-    expect(Math.abs(r.etaMs! - (pausedUntil - now + (held.activity.backlog / r.currentRpm) * 60_000))).toBeLessThan(100);
+    expect(Math.abs(r.etaMs! - (pausedUntil - now + (held.activity.backlog / r.currentRpm) * 60_000))).toBeLessThan(
+      100,
+    );
     expect(Date.parse(r.doneBy!)).toBeGreaterThan(pausedUntil);
     await started;
     await engine.onIdle();

@@ -19,7 +19,8 @@ type Line = { event?: string; path?: string };
 async function tree(dir: string, folders: number, perFolder: number, bytes: number): Promise<void> {
   for (let d = 0; d < folders; d++) {
     await mkdir(path.join(dir, `d${d}`), { recursive: true });
-    for (let f = 0; f < perFolder; f++) await writeFile(path.join(dir, `d${d}`, `f${f}.bin`), Buffer.alloc(bytes, `${d}-${f}`));
+    for (let f = 0; f < perFolder; f++)
+      await writeFile(path.join(dir, `d${d}`, `f${f}.bin`), Buffer.alloc(bytes, `${d}-${f}`));
   }
 }
 

@@ -78,28 +78,31 @@ function setup(code: string, readyFirst = true) {
 }
 
 describe('watcher fallback to polling', () => {
-  it.each(['ENOSPC', 'EMFILE'])('falls back to polling once on %s, with a warning that says how to raise the limit', async (code) => {
-    const { watcher, calls, settled, warnings, errors } = setup(code);
-    expect(watcher.mode).toBe('native');
-    await watcher.ready();
-    await waitFor('fallback warning', () => warnings.length > 0);
-    expect(watcher.mode).toBe('polling');
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.code).toBe('E_WATCH_LIMIT');
-    const message = watcher.warning ?? '';
-    expect(message).toBe(warnings[0]!.message);
-    expect(message).toContain('polling');
-    expect(message).toContain(LIMIT_REMEDY[code]);
-    expect(message).toContain('/etc/sysctl.d/');
-    expect(message).toContain(code);
-    expect(errors).toEqual([]);
-    expect(calls.map((c) => c.usePolling ?? false)).toEqual([false, true]);
-    expect(calls[0]!.fake!.closed).toBe(true);
+  it.each(['ENOSPC', 'EMFILE'])(
+    'falls back to polling once on %s, with a warning that says how to raise the limit',
+    async (code) => {
+      const { watcher, calls, settled, warnings, errors } = setup(code);
+      expect(watcher.mode).toBe('native');
+      await watcher.ready();
+      await waitFor('fallback warning', () => warnings.length > 0);
+      expect(watcher.mode).toBe('polling');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.code).toBe('E_WATCH_LIMIT');
+      const message = watcher.warning ?? '';
+      expect(message).toBe(warnings[0]!.message);
+      expect(message).toContain('polling');
+      expect(message).toContain(LIMIT_REMEDY[code]);
+      expect(message).toContain('/etc/sysctl.d/');
+      expect(message).toContain(code);
+      expect(errors).toEqual([]);
+      expect(calls.map((c) => c.usePolling ?? false)).toEqual([false, true]);
+      expect(calls[0]!.fake!.closed).toBe(true);
 
-    // The polling watcher really watches. Its setup is not awaited here, so keep changing the
-    // file until a change lands after it is watching.
-    await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
-  });
+      // The polling watcher really watches. Its setup is not awaited here, so keep changing the
+      // file until a change lands after it is watching.
+      await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
+    },
+  );
 
   it('ready() resolves with the polling watcher when the limit is hit before the native one was ready', async () => {
     const { watcher, warnings } = setup('ENOSPC', false);
@@ -137,9 +140,9 @@ describe('watcher fallback to polling', () => {
   });
 
   it('rejects a bad poll interval with the value it got', () => {
-    expect(() =>
-      createWatcher(watcherOptions(sandbox.dir(), { usePolling: true, pollIntervalMs: 0 })),
-    ).toThrow(/pollIntervalMs.*0/);
+    expect(() => createWatcher(watcherOptions(sandbox.dir(), { usePolling: true, pollIntervalMs: 0 }))).toThrow(
+      /pollIntervalMs.*0/,
+    );
   });
 });
 
@@ -160,25 +163,28 @@ const PARCEL_REFUSALS: [string, string][] = [
 ];
 
 describe('native directory watcher fallback', () => {
-  it.each(PARCEL_REFUSALS)('falls back to polling on %s, with a warning that names the limit and how to raise it', async (code, nativeMessage) => {
-    const warnings: { message: string; code: string }[] = [];
-    const settled: string[] = [];
-    const watcher = createWatcher(
-      watcherOptions(sandbox.dir(), {
-        onSettled: (paths) => settled.push(...paths),
-        onWarning: (message, c) => warnings.push({ message, code: c }),
-        parcelLoader: async () => refusingParcel(nativeMessage),
-      }),
-    );
-    sandbox.track(watcher);
-    await watcher.ready();
-    expect(watcher.mode).toBe('polling');
-    expect(watcher.backend).toBe('chokidar');
-    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_LIMIT']);
-    expect(warnings[0]!.message).toContain(code);
-    expect(warnings[0]!.message).toContain(LIMIT_REMEDY[code]);
-    await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
-  });
+  it.each(PARCEL_REFUSALS)(
+    'falls back to polling on %s, with a warning that names the limit and how to raise it',
+    async (code, nativeMessage) => {
+      const warnings: { message: string; code: string }[] = [];
+      const settled: string[] = [];
+      const watcher = createWatcher(
+        watcherOptions(sandbox.dir(), {
+          onSettled: (paths) => settled.push(...paths),
+          onWarning: (message, c) => warnings.push({ message, code: c }),
+          parcelLoader: async () => refusingParcel(nativeMessage),
+        }),
+      );
+      sandbox.track(watcher);
+      await watcher.ready();
+      expect(watcher.mode).toBe('polling');
+      expect(watcher.backend).toBe('chokidar');
+      expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_LIMIT']);
+      expect(warnings[0]!.message).toContain(code);
+      expect(warnings[0]!.message).toContain(LIMIT_REMEDY[code]);
+      await writeUntilReported(settled, 'after-fallback.txt', 'the polling watcher');
+    },
+  );
 
   it('watches with chokidar natively, with a warning, when the native module cannot be loaded', async () => {
     const warnings: { message: string; code: string }[] = [];
@@ -213,7 +219,9 @@ describe('native directory watcher fallback', () => {
       getEventsSince: async () => [],
     };
     const warnings: string[] = [];
-    const watcher = createWatcher(watcherOptions(sandbox.dir(), { onWarning: (_m, c) => warnings.push(c), parcelLoader: async () => parcel }));
+    const watcher = createWatcher(
+      watcherOptions(sandbox.dir(), { onWarning: (_m, c) => warnings.push(c), parcelLoader: async () => parcel }),
+    );
     sandbox.track(watcher);
     await watcher.ready();
     expect(watcher.backend).toBe('parcel');
@@ -234,7 +242,9 @@ describe('watch limit message', () => {
   });
 
   it('on Linux names the inotify setting of each refusal and how to keep it after a reboot', () => {
-    expect(watchLimitMessage('ENOSPC', '/d', 2000, 'linux')).toMatch(/fs\.inotify\.max_user_watches=524288 in \/etc\/sysctl\.d\//);
+    expect(watchLimitMessage('ENOSPC', '/d', 2000, 'linux')).toMatch(
+      /fs\.inotify\.max_user_watches=524288 in \/etc\/sysctl\.d\//,
+    );
     const emfile = watchLimitMessage('EMFILE', '/d', 2000, 'linux');
     expect(emfile).toContain('fs.inotify.max_user_instances=512');
     expect(emfile).toContain('LimitNOFILE');
@@ -242,29 +252,32 @@ describe('watch limit message', () => {
 });
 
 // Last in this file: the native watcher's thread dies for the whole process here.
-describe.runIf(process.platform === 'linux' && typeof process.seteuid === 'function')('a native watcher that dies while running', () => {
-  // A setuid call signals every thread; @parcel/watcher's thread, in poll(), dies of the EINTR
-  // ("Unable to poll: Interrupted system call") and removes its backend itself. Unsubscribing
-  // after that deadlocked the main thread in the backend's destructor: the daemon froze for good
-  // in its fallback to chokidar (found by the unreadable-folder tests, which change the euid).
-  it('falls back to chokidar without freezing, keeps reporting changes, and closes', async () => {
-    const warnings: { message: string; code: string }[] = [];
-    const settled: string[] = [];
-    const watcher = createWatcher(
-      watcherOptions(sandbox.dir(), {
-        onSettled: (paths) => settled.push(...paths),
-        onWarning: (message, c) => warnings.push({ message, code: c }),
-      }),
-    );
-    sandbox.track(watcher);
-    await watcher.ready();
-    expect(watcher.backend).toBe('parcel');
-    process.seteuid!(process.geteuid!());
-    await waitFor('the fallback warning', () => warnings.length > 0);
-    expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
-    expect(warnings[0]!.message).toMatch(/Interrupted system call/);
-    expect(watcher.backend).toBe('chokidar');
-    await writeUntilReported(settled, 'after-death.txt', 'chokidar');
-    await watcher.close();
-  });
-});
+describe.runIf(process.platform === 'linux' && typeof process.seteuid === 'function')(
+  'a native watcher that dies while running',
+  () => {
+    // A setuid call signals every thread; @parcel/watcher's thread, in poll(), dies of the EINTR
+    // ("Unable to poll: Interrupted system call") and removes its backend itself. Unsubscribing
+    // after that deadlocked the main thread in the backend's destructor: the daemon froze for good
+    // in its fallback to chokidar (found by the unreadable-folder tests, which change the euid).
+    it('falls back to chokidar without freezing, keeps reporting changes, and closes', async () => {
+      const warnings: { message: string; code: string }[] = [];
+      const settled: string[] = [];
+      const watcher = createWatcher(
+        watcherOptions(sandbox.dir(), {
+          onSettled: (paths) => settled.push(...paths),
+          onWarning: (message, c) => warnings.push({ message, code: c }),
+        }),
+      );
+      sandbox.track(watcher);
+      await watcher.ready();
+      expect(watcher.backend).toBe('parcel');
+      process.seteuid!(process.geteuid!());
+      await waitFor('the fallback warning', () => warnings.length > 0);
+      expect(warnings.map((w) => w.code)).toEqual(['E_WATCH_FALLBACK']);
+      expect(warnings[0]!.message).toMatch(/Interrupted system call/);
+      expect(watcher.backend).toBe('chokidar');
+      await writeUntilReported(settled, 'after-death.txt', 'chokidar');
+      await watcher.close();
+    });
+  },
+);

@@ -31,7 +31,13 @@ function backendOptions(backend: Backend): Partial<WatcherOptions> {
 async function start(backend: Backend, extra: Partial<WatcherOptions> = {}): Promise<Harness> {
   const root = path.join(sandbox.dir(), 'root');
   await mkdir(root, { recursive: true });
-  const h: Partial<Harness> & { batches: string[][]; dirsRemoved: string[]; warnings: Harness['warnings']; errors: Error[]; restored: number } = {
+  const h: Partial<Harness> & {
+    batches: string[][];
+    dirsRemoved: string[];
+    warnings: Harness['warnings'];
+    errors: Error[];
+    restored: number;
+  } = {
     root,
     batches: [],
     dirsRemoved: [],
@@ -339,7 +345,9 @@ describe('watcher snapshot (native-parcel)', () => {
         for (const p of rehash) rehashed.add(p);
       },
     });
-    await waitFor('changes since the snapshot', () => ['edited.txt', 'removed.txt', 'sub/added.txt'].every((p) => second.count(p) === 1));
+    await waitFor('changes since the snapshot', () =>
+      ['edited.txt', 'removed.txt', 'sub/added.txt'].every((p) => second.count(p) === 1),
+    );
     await quiet(second);
     expect(new Set(second.settled())).toEqual(new Set(['edited.txt', 'removed.txt', 'sub/added.txt']));
     expect(rehashed.has('edited.txt')).toBe(true);

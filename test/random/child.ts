@@ -1,13 +1,3 @@
-/**
- * The daemon in a child process, so that the randomized crash tests can SIGKILL it for real.
- * Built like test/helpers/engine-harness.ts builds its engine (real folder, real watcher, real
- * index file, the state-dir lock) against the emulator URL it is given, and run until killed.
- *
- * Started by test/random/daemon-driver.ts with fork(dist/test/random/child.js, [json]). IPC:
- *   parent -> child  { cmd: 'idle' } | { cmd: 'reconcile' } | { cmd: 'close' }
- *   child -> parent  { ev: 'ready' } | { ev: 'idle' } | { ev: 'reconciled', summary } | { ev: 'closed' } | { ev: 'error', message }
- */
-import path from 'node:path';
 import pino from 'pino';
 import { IndexStore } from '../../src/store/store.js';
 import { acquireLock } from '../../src/state-dir/lock.js';
@@ -41,7 +31,10 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as ChildArgs;
   const config = testConfig(args.dir, args.stateDir, args.url, { settleMs: args.settleMs });
   // Synchronous writes: a SIGKILL must not lose the lines that explain what happened before it.
-  const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.destination({ dest: args.logFile, sync: true, append: true }));
+  const logger = pino(
+    { level: 'debug', base: { pid: process.pid } },
+    pino.destination({ dest: args.logFile, sync: true, append: true }),
+  );
   const lock = acquireLock(args.stateDir);
   const index = IndexStore.open(indexPathFor(args.stateDir, args.url));
   // testConfig points the client at args.url with TEST_KEY.
@@ -71,7 +64,16 @@ async function main(): Promise<void> {
       } else if (msg.cmd === 'reconcile') {
         const r = await engine.reconcile({ allowMassDelete: true });
         await engine.onIdle();
-        send({ ev: 'reconciled', summary: { uploaded: r.uploaded.length, deleted: r.deleted.length, adopted: r.adopted.length, failed: r.failed.length, held: r.heldDeletes?.count ?? 0 } });
+        send({
+          ev: 'reconciled',
+          summary: {
+            uploaded: r.uploaded.length,
+            deleted: r.deleted.length,
+            adopted: r.adopted.length,
+            failed: r.failed.length,
+            held: r.heldDeletes?.count ?? 0,
+          },
+        });
       } else if (msg.cmd === 'close') {
         await close();
         send({ ev: 'closed' });
@@ -79,7 +81,9 @@ async function main(): Promise<void> {
         process.exit(0);
       }
     };
-    run().catch((err: unknown) => send({ ev: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+    run().catch((err: unknown) =>
+      send({ ev: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
   });
   process.on('SIGTERM', () => {
     void close().then(() => process.exit(0));

@@ -17,6 +17,7 @@ import { formatSequence, generateSequence, NEW_MOVES, type NewMove, type Sequenc
 import { runSequence, shrink, totalInjected, type RunOptions, type RunResult } from './runner.js';
 
 export async function runMain(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: parseArgs infers the type from the options below.
   let values;
   try {
     ({ values } = parseArgs({
@@ -97,7 +98,9 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
     sequences = [JSON.parse(await readFile(values.replay, 'utf8')) as Sequence];
   } else {
     const seeds = seed >= 0 ? [seed] : Array.from({ length: runs }, (_, i) => start + i);
-    sequences = seeds.map((s) => generateSequence(s, { ops: opsCount, crashes: values.crashes, hosts: hosts as 1 | 2, moves }));
+    sequences = seeds.map((s) =>
+      generateSequence(s, { ops: opsCount, crashes: values.crashes, hosts: hosts as 1 | 2, moves }),
+    );
   }
 
   const verbose = values.verbose;
@@ -113,7 +116,9 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
         `${c.stateLosses ? `state losses ${c.stateLosses}  ` : ''}${c.targetSwitches ? `target switches ${c.targetSwitches}  ` : ''}` +
         `files ${c.localFiles}  uploads ${c.uploads}${c.uploadsByHost.length ? ` (by host ${c.uploadsByHost.join('/')}, bound ${c.uploadBoundByHost.join('/')})` : ''}  deletes ${c.deletes}  lost ${c.lost}  duplicated ${c.duplicated}  leaked ${c.leaked}  ` +
         `foreign deleted ${c.foreignDeleted}  (${(r.durationMs / 1000).toFixed(1)} s)` +
-        (r.ok && r.beforeReconcile.length ? `  [live path needed the final reconcile: ${r.beforeReconcile.length}]` : ''),
+        (r.ok && r.beforeReconcile.length
+          ? `  [live path needed the final reconcile: ${r.beforeReconcile.length}]`
+          : ''),
     );
     for (const n of r.notes) out(`    note: ${n}`);
     if (verbose && r.beforeReconcile.length) {
@@ -127,13 +132,24 @@ export async function runMain(argv: string[], out: (line: string) => void = cons
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) => void; runOptions: RunOptions & { moves?: readonly string[] }; shrinkIt: boolean; verbose: boolean }): Promise<void> {
+async function reportFailure(
+  seq: Sequence,
+  r: RunResult,
+  o: {
+    out: (l: string) => void;
+    runOptions: RunOptions & { moves?: readonly string[] };
+    shrinkIt: boolean;
+    verbose: boolean;
+  },
+): Promise<void> {
   const { out } = o;
   out(`\n=== seed ${seq.seed} FAILED ===`);
   for (const p of r.problems) out(`  problem: ${p}`);
   const gen = `${seq.second ? ' --hosts 2' : ''}${o.runOptions.moves?.length ? ` --moves ${o.runOptions.moves.join(',')}` : ''}`;
   const flags = `${gen}${seq.crashes ? ' --crashes' : ''}${o.runOptions.faultScale !== 1 ? ` --fault-scale ${o.runOptions.faultScale}` : ''}${o.runOptions.strictLive ? ' --strict-live' : ''}`;
-  out(`  replay: npm run test:random -- --seed ${seq.seed}${flags} --ops ${seq.ops.length}  (timing differs between runs: a race may need a few)`);
+  out(
+    `  replay: npm run test:random -- --seed ${seq.seed}${flags} --ops ${seq.ops.length}  (timing differs between runs: a race may need a few)`,
+  );
   out('  sequence:');
   out(formatSequence(seq));
   if (r.logTail.length) {
@@ -142,7 +158,11 @@ async function reportFailure(seq: Sequence, r: RunResult, o: { out: (l: string) 
   }
   if (!o.shrinkIt) return;
   out(`  shrinking ${seq.ops.length} ops (each try is a full run)...`);
-  const s = await shrink(seq, (x) => runSequence(x, o.runOptions), (n, tries) => out(`    down to ${n} ops after ${tries} tries`));
+  const s = await shrink(
+    seq,
+    (x) => runSequence(x, o.runOptions),
+    (n, tries) => out(`    down to ${n} ops after ${tries} tries`),
+  );
   const file = path.join(os.tmpdir(), `cfs-random-seed-${seq.seed}-min.json`);
   writeFileSync(file, `${formatSequence(s.seq)}\n`);
   if (s.result.ok) {
@@ -164,7 +184,10 @@ export function summaryTable(results: RunResult[], durationMs: number): string {
     ['operations', sum((r) => r.counts.ops)],
     ['daemon crashes (SIGKILL)', sum((r) => r.counts.crashes)],
     ['graceful restarts', sum((r) => r.counts.restarts)],
-    ['state dirs lost / target switches', `${sum((r) => r.counts.stateLosses)} / ${sum((r) => r.counts.targetSwitches)}`],
+    [
+      'state dirs lost / target switches',
+      `${sum((r) => r.counts.stateLosses)} / ${sum((r) => r.counts.targetSwitches)}`,
+    ],
     ['ops skipped (unreadable folder as root)', sum((r) => r.counts.skipped)],
     ['faults injected', sum((r) => totalInjected(r.counts))],
     ['  500 / 529 / 429', `${inj('e500')} / ${inj('e529')} / ${inj('e429')}`],

@@ -195,11 +195,21 @@ export class ChildDriver implements DaemonDriver {
    * `asNobody` (root only): the child runs as uid/gid nobody, so that a folder made mode 000 by
    * the test (root) is really unreadable to the daemon (docs/bad-input.md: root reads everything).
    */
-  static async create(target: string | { url: string }, settleMs: number, options: { asNobody?: boolean } = {}): Promise<ChildDriver> {
+  static async create(
+    target: string | { url: string },
+    settleMs: number,
+    options: { asNobody?: boolean } = {},
+  ): Promise<ChildDriver> {
     const url = typeof target === 'string' ? target : target.url;
     const b = await makeBase();
     const asNobody = (options.asNobody ?? false) && isRoot;
-    const args: ChildArgs = { url, dir: b.dir, stateDir: b.stateDir, settleMs, logFile: path.join(b.base, 'daemon.log') };
+    const args: ChildArgs = {
+      url,
+      dir: b.dir,
+      stateDir: b.stateDir,
+      settleMs,
+      logFile: path.join(b.base, 'daemon.log'),
+    };
     await writeFile(args.logFile, '');
     const driver = new ChildDriver(b.base, args, asNobody);
     if (asNobody) {
@@ -221,7 +231,10 @@ export class ChildDriver implements DaemonDriver {
 
   #spawn(): void {
     const ids = this.#asNobody ? { uid: NOBODY, gid: NOBODY } : {};
-    const child = fork(childScript(), [JSON.stringify(this.#args)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...ids });
+    const child = fork(childScript(), [JSON.stringify(this.#args)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      ...ids,
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -240,10 +253,12 @@ export class ChildDriver implements DaemonDriver {
       child.on('exit', (code, signal) => {
         if (this.#child === child) {
           this.#child = null;
-          if (signal !== 'SIGKILL' && code !== 0) this.problems.push(`daemon exited by itself (code ${code}, signal ${signal}): ${stderr.slice(-2000)}`);
+          if (signal !== 'SIGKILL' && code !== 0)
+            this.problems.push(`daemon exited by itself (code ${code}, signal ${signal}): ${stderr.slice(-2000)}`);
         }
         // A waiter for this child will never be answered.
-        for (const w of this.#waiters.splice(0)) w.resolve({ ev: 'error', message: `daemon exited (code ${code}, signal ${signal})` });
+        for (const w of this.#waiters.splice(0))
+          w.resolve({ ev: 'error', message: `daemon exited (code ${code}, signal ${signal})` });
         resolve();
       });
     });
@@ -253,7 +268,9 @@ export class ChildDriver implements DaemonDriver {
   #request(cmd: ChildCommand, answer: ChildEvent['ev']): Promise<ChildEvent> {
     const child = this.#child;
     if (!child) return Promise.reject(new Error(`daemon is not running (wanted ${cmd.cmd})`));
-    const p = new Promise<ChildEvent>((resolve) => this.#waiters.push({ match: (e) => e.ev === answer || e.ev === 'error', resolve }));
+    const p = new Promise<ChildEvent>((resolve) =>
+      this.#waiters.push({ match: (e) => e.ev === answer || e.ev === 'error', resolve }),
+    );
     child.send(cmd);
     return p.then((e) => {
       if (e.ev === 'error') throw new Error(e.message);
@@ -262,7 +279,9 @@ export class ChildDriver implements DaemonDriver {
   }
 
   #ready(): Promise<ChildEvent> {
-    return new Promise<ChildEvent>((resolve) => this.#waiters.push({ match: (e) => e.ev === 'ready' || e.ev === 'error', resolve })).then((e) => {
+    return new Promise<ChildEvent>((resolve) =>
+      this.#waiters.push({ match: (e) => e.ev === 'ready' || e.ev === 'error', resolve }),
+    ).then((e) => {
       if (e.ev === 'error') throw new Error(e.message);
       return e;
     });

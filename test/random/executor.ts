@@ -4,20 +4,38 @@
  * is a no-op, reported as such, never an error.
  */
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { contentFor, type Op } from './generator.js';
 
-export type FsOp = Exclude<Op, { op: 'wait' | 'faults' | 'clearFaults' | 'restart' | 'crash' | 'loseState' | 'switchTarget' }>;
+export type FsOp = Exclude<
+  Op,
+  { op: 'wait' | 'faults' | 'clearFaults' | 'restart' | 'crash' | 'loseState' | 'switchTarget' }
+>;
 
 const DAEMON_OPS = ['wait', 'faults', 'clearFaults', 'restart', 'crash', 'loseState', 'switchTarget'];
 const run = promisify(execFile);
 
 /** The files under `rel` (a folder) of `dir`, recursively; 0 when it is not a folder. */
 export async function countFiles(dir: string, rel: string): Promise<number> {
-  const entries = await readdir(path.join(dir, ...rel.split('/')), { withFileTypes: true, recursive: true }).catch(() => []);
+  const entries = await readdir(path.join(dir, ...rel.split('/')), { withFileTypes: true, recursive: true }).catch(
+    () => [],
+  );
   return entries.filter((e) => e.isFile()).length;
 }
 

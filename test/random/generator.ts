@@ -161,7 +161,14 @@ const FILE_NAMES = [
 ];
 // Segments of the deep folder: six of them flatten to more than 255 bytes, so the remote name
 // needs the path tag.
-const DEEP = ['deep', 'level-one-with-a-rather-long-folder-name-xx', 'level-two-with-a-rather-long-folder-name-yy', 'niveau trois avec des accents éàü', 'レベル四の長いフォルダ名です', 'level-five-with-a-rather-long-folder-name-zz'];
+const DEEP = [
+  'deep',
+  'level-one-with-a-rather-long-folder-name-xx',
+  'level-two-with-a-rather-long-folder-name-yy',
+  'niveau trois avec des accents éàü',
+  'レベル四の長いフォルダ名です',
+  'level-five-with-a-rather-long-folder-name-zz',
+];
 
 class Model {
   readonly files = new Set<string>();
@@ -208,7 +215,15 @@ class Model {
 function content(rng: Rng): Content {
   const kind = rng.weighted({ empty: 6, tiny: 30, small: 40, medium: 16, large: 4 });
   const size =
-    kind === 'empty' ? 0 : kind === 'tiny' ? rng.int(1, 100) : kind === 'small' ? rng.int(100, 8192) : kind === 'medium' ? rng.int(8192, 200_000) : rng.int(1_000_000, 3_000_000);
+    kind === 'empty'
+      ? 0
+      : kind === 'tiny'
+        ? rng.int(1, 100)
+        : kind === 'small'
+          ? rng.int(100, 8192)
+          : kind === 'medium'
+            ? rng.int(8192, 200_000)
+            : rng.int(1_000_000, 3_000_000);
   return { size, fill: rng.int(1, 1_000_000) };
 }
 
@@ -221,7 +236,9 @@ function faultProfile(rng: Rng): FaultProfile {
     case 'e529':
       return { error529Rate: rate(), retryAfterMs: rng.int(10, 150) };
     case 'e429':
-      return rng.chance(0.8) ? { error429Rate: rate(), retryAfterMs: rng.int(10, 200) } : { error429Rate: rate(), retryAfterSeconds: 1 };
+      return rng.chance(0.8)
+        ? { error429Rate: rate(), retryAfterMs: rng.int(10, 200) }
+        : { error429Rate: rate(), retryAfterSeconds: 1 };
     case 'reset':
       return { resetRate: rate() };
     case 'lost':
@@ -229,7 +246,15 @@ function faultProfile(rng: Rng): FaultProfile {
     case 'latency':
       return { latencyMs: rng.int(10, 200) };
     case 'mixed':
-      return { error500Rate: 0.05, error529Rate: 0.05, error429Rate: 0.05, retryAfterMs: rng.int(10, 100), resetRate: 0.05, lostResponseRate: 0.1, latencyMs: rng.int(0, 50) };
+      return {
+        error500Rate: 0.05,
+        error529Rate: 0.05,
+        error429Rate: 0.05,
+        retryAfterMs: rng.int(10, 100),
+        resetRate: 0.05,
+        lostResponseRate: 0.1,
+        latencyMs: rng.int(0, 50),
+      };
   }
 }
 
@@ -265,7 +290,10 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
   };
   const newDirPath = (): string | null => {
     for (let tries = 0; tries < 20; tries += 1) {
-      const d = join(rng.chance(0.6) ? '' : pickDir(), rng.chance(0.5) ? rng.pick(DIR_NAMES) : `${rng.pick(DIR_NAMES)} ${counter++}`);
+      const d = join(
+        rng.chance(0.6) ? '' : pickDir(),
+        rng.chance(0.5) ? rng.pick(DIR_NAMES) : `${rng.pick(DIR_NAMES)} ${counter++}`,
+      );
       if (model.freeForDir(d)) return d;
     }
     return null;
@@ -319,11 +347,11 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
   const later: { at: number; op: HostOp }[] = [];
   let away = false;
   const extra: Partial<Record<NewMove, number>> = {};
-  if (moves.has('loseState')) extra['loseState'] = 1.5;
-  if (moves.has('sameStat')) extra['sameStat'] = 3;
-  if (moves.has('bigRenameDir')) extra['bigRenameDir'] = 2;
-  if (moves.has('unreadableDir')) extra['unreadableDir'] = 1.5;
-  if (moves.has('switchTarget')) extra['switchTarget'] = 1;
+  if (moves.has('loseState')) extra.loseState = 1.5;
+  if (moves.has('sameStat')) extra.sameStat = 3;
+  if (moves.has('bigRenameDir')) extra.bigRenameDir = 2;
+  if (moves.has('unreadableDir')) extra.unreadableDir = 1.5;
+  if (moves.has('switchTarget')) extra.switchTarget = 1;
 
   while (ops.length < count) {
     for (const l of later.filter((x) => x.at <= ops.length)) {
@@ -374,7 +402,8 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         const p = existing();
         if (!p) break;
         if (kind === 'overwrite') ops.push({ op: 'write', path: p, content: content(rng) });
-        else if (kind === 'append') ops.push({ op: 'append', path: p, content: { size: rng.int(1, 5000), fill: rng.int(1, 1e6) } });
+        else if (kind === 'append')
+          ops.push({ op: 'append', path: p, content: { size: rng.int(1, 5000), fill: rng.int(1, 1e6) } });
         else if (kind === 'touch') ops.push({ op: 'touch', path: p });
         else ops.push({ op: 'truncate', path: p });
         break;
@@ -413,7 +442,10 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
       case 'burst': {
         const p = rng.chance(0.7) ? existing() : newFilePath();
         if (!p) break;
-        const writes = Array.from({ length: rng.int(3, 12) }, () => ({ size: rng.int(0, 20_000), fill: rng.int(1, 1e6) }));
+        const writes = Array.from({ length: rng.int(3, 12) }, () => ({
+          size: rng.int(0, 20_000),
+          fill: rng.int(1, 1e6),
+        }));
         ops.push({ op: 'burst', path: p, writes, gapMs: rng.int(0, 40) });
         model.addFile(p);
         break;
@@ -421,7 +453,13 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
       case 'slowWrite': {
         const p = newFilePath();
         if (!p) break;
-        ops.push({ op: 'slowWrite', path: p, content: { size: rng.int(500_000, 3_000_000), fill: rng.int(1, 1e6) }, chunks: rng.int(3, 8), gapMs: rng.int(10, 60) });
+        ops.push({
+          op: 'slowWrite',
+          path: p,
+          content: { size: rng.int(500_000, 3_000_000), fill: rng.int(1, 1e6) },
+          chunks: rng.int(3, 8),
+          gapMs: rng.int(10, 60),
+        });
         model.addFile(p);
         break;
       }
@@ -438,7 +476,8 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         const d = newDirPath();
         if (!d) break;
         const names = new Set<string>();
-        for (let i = 0, n = rng.int(1, 6); i < n; i += 1) names.add(rng.chance(0.3) ? `sub/${rng.pick(FILE_NAMES)}` : rng.pick(FILE_NAMES));
+        for (let i = 0, n = rng.int(1, 6); i < n; i += 1)
+          names.add(rng.chance(0.3) ? `sub/${rng.pick(FILE_NAMES)}` : rng.pick(FILE_NAMES));
         // A name may not be both a file and a folder (README vs sub/...) - FILE_NAMES has no "sub".
         const files = [...names].map((name) => ({ name, content: content(rng) }));
         ops.push({ op: 'mkdirTree', dir: d, files });
@@ -517,7 +556,10 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         const d = newDirPath();
         const to = newDirPath();
         if (!d || !to || to === d || to.startsWith(`${d}/`) || d.startsWith(`${to}/`)) break;
-        const files = Array.from({ length: rng.int(4, 12) }, (_, i) => ({ name: `${i}-${rng.pick(FILE_NAMES)}`, content: { size: rng.int(0, 20_000), fill: rng.int(1, 1e6) } }));
+        const files = Array.from({ length: rng.int(4, 12) }, (_, i) => ({
+          name: `${i}-${rng.pick(FILE_NAMES)}`,
+          content: { size: rng.int(0, 20_000), fill: rng.int(1, 1e6) },
+        }));
         ops.push({ op: 'mkdirTree', dir: d, files });
         model.dirs.add(d);
         for (const f of files) model.addFile(`${d}/${f.name}`);
@@ -530,7 +572,10 @@ export function generateSequence(seed: number, options: GenerateOptions = {}): S
         if (model.dirs.size === 0) break;
         const d = rng.pick([...model.dirs]);
         ops.push({ op: 'lockDir', dir: d });
-        later.push({ at: ops.length + rng.int(2, 8), op: { op: 'unlockDir', dir: d, ...(onSecond ? { host: 2 as const } : {}) } });
+        later.push({
+          at: ops.length + rng.int(2, 8),
+          op: { op: 'unlockDir', dir: d, ...(onSecond ? { host: 2 as const } : {}) },
+        });
         break;
       }
       case 'switchTarget':
@@ -568,5 +613,9 @@ export function contentFor(c: Content): Buffer {
 /** One op per line, for printing a sequence (JSON, so it can be pasted into --replay). */
 export function formatSequence(seq: Sequence): string {
   const second = seq.second ? `"second":${JSON.stringify(seq.second)},` : '';
-  return [`{"seed":${seq.seed},"crashes":${seq.crashes},"foreign":${JSON.stringify(seq.foreign)},${second}"ops":[`, ...seq.ops.map((o, i) => `  ${JSON.stringify(o)}${i < seq.ops.length - 1 ? ',' : ''}`), ']}'].join('\n');
+  return [
+    `{"seed":${seq.seed},"crashes":${seq.crashes},"foreign":${JSON.stringify(seq.foreign)},${second}"ops":[`,
+    ...seq.ops.map((o, i) => `  ${JSON.stringify(o)}${i < seq.ops.length - 1 ? ',' : ''}`),
+    ']}',
+  ].join('\n');
 }

@@ -9,8 +9,8 @@ import * as stateFiles from '../../src/state-dir/state-files.js';
  */
 export function indexPathFor(stateDir: string, url: string): string {
   const sf = stateFiles as unknown as Record<string, unknown>;
-  const indexFile = sf['indexFile'] as ((dir: string, key: string) => string) | undefined;
-  const targetKey = sf['targetKey'] as ((api: { target: string; baseURL: string }) => string) | undefined;
+  const indexFile = sf.indexFile as ((dir: string, key: string) => string) | undefined;
+  const targetKey = sf.targetKey as ((api: { target: string; baseURL: string }) => string) | undefined;
   if (indexFile && targetKey) return indexFile(stateDir, targetKey({ target: 'api', baseURL: url }));
   return path.join(stateDir, 'index.sqlite');
 }

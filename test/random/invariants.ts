@@ -47,11 +47,16 @@ export interface HostView {
  */
 export function configuredOwnerTag(dir: string): string | null {
   const sync = testConfig(dir, dir, 'http://127.0.0.1:9').sync as unknown as Record<string, unknown>;
-  return typeof sync['ownerTag'] === 'string' ? sync['ownerTag'] : null;
+  return typeof sync.ownerTag === 'string' ? sync.ownerTag : null;
 }
 
 /** One host: the check the single-host runs always made. */
-export async function checkEndState(dir: string, emulator: Emulator, index: IndexStore, foreign: readonly StoredFile[]): Promise<EndState> {
+export async function checkEndState(
+  dir: string,
+  emulator: Emulator,
+  index: IndexStore,
+  foreign: readonly StoredFile[],
+): Promise<EndState> {
   const { ownerTags: _tags, ...end } = await checkHosts([{ dir, index }], emulator, foreign);
   return end;
 }
@@ -66,7 +71,11 @@ function tagOfHost(referenced: readonly StoredFile[]): string | null {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
 
-export async function checkHosts(hosts: readonly HostView[], emulator: Emulator, foreign: readonly StoredFile[]): Promise<HostsState> {
+export async function checkHosts(
+  hosts: readonly HostView[],
+  emulator: Emulator,
+  foreign: readonly StoredFile[],
+): Promise<HostsState> {
   const problems: string[] = [];
   const foreignIds = new Set(foreign.map((f) => f.id));
   const all = emulator.files();
@@ -76,10 +85,17 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
 
   const rows = hosts.map((h) => h.index.all());
   const referencedIds = rows.map((rs) => new Set(rs.flatMap((r) => (r.fileId ? [r.fileId] : []))));
-  const written = rows.map((rs) => tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))));
-  const tags = hosts.map((h, i) => (h.ownerTag !== undefined ? h.ownerTag : configuredOwnerTag(h.dir)) ?? written[i] ?? null);
+  const written = rows.map((rs) =>
+    tagOfHost(rs.flatMap((r) => (r.fileId && byId.has(r.fileId) ? [byId.get(r.fileId) as StoredFile] : []))),
+  );
+  const tags = hosts.map(
+    (h, i) => (h.ownerTag !== undefined ? h.ownerTag : configuredOwnerTag(h.dir)) ?? written[i] ?? null,
+  );
   for (const [i, w] of written.entries()) {
-    if (w && tags[i] && w !== tags[i]) problems.push(`${hosts.length > 1 ? `host${i + 1}: ` : ''}its index points mostly at copies tagged ${w}, but its owner tag is ${tags[i]}`);
+    if (w && tags[i] && w !== tags[i])
+      problems.push(
+        `${hosts.length > 1 ? `host${i + 1}: ` : ''}its index points mostly at copies tagged ${w}, but its owner tag is ${tags[i]}`,
+      );
   }
   if (hosts.length > 1 && tags[0] && tags[0] === tags[1]) problems.push(`both hosts write the owner tag ${tags[0]}`);
 
@@ -106,22 +122,29 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
         problems.push(`${label(h, p)}: no index row`);
         continue;
       }
-      if (row.state !== 'synced') problems.push(`${label(h, p)}: state ${row.state} (${row.lastError ?? row.skipReason ?? ''})`);
+      if (row.state !== 'synced')
+        problems.push(`${label(h, p)}: state ${row.state} (${row.lastError ?? row.skipReason ?? ''})`);
       if (row.sha256 !== digest) problems.push(`${label(h, p)}: index sha ${row.sha256} != local ${digest}`);
       const f = row.fileId ? byId.get(row.fileId) : undefined;
       if (!f) problems.push(`${label(h, p)}: index file id ${row.fileId} not on the remote`);
       else {
         if (f.sha256 !== digest) problems.push(`${label(h, p)}: remote bytes differ`);
-        if (foreignIds.has(f.id)) problems.push(`${label(h, p)}: the index adopted the foreign file ${f.id} ${f.filename}`);
-        if (others.some((ids) => ids.has(f.id))) problems.push(`${label(h, p)}: ${f.id} ${f.filename} is also another host's copy`);
-        if (tag && ownerTagOf(f.filename) !== tag) problems.push(`${label(h, p)}: points at ${f.filename}, which carries another owner's tag`);
+        if (foreignIds.has(f.id))
+          problems.push(`${label(h, p)}: the index adopted the foreign file ${f.id} ${f.filename}`);
+        if (others.some((ids) => ids.has(f.id)))
+          problems.push(`${label(h, p)}: ${f.id} ${f.filename} is also another host's copy`);
+        if (tag && ownerTagOf(f.filename) !== tag)
+          problems.push(`${label(h, p)}: points at ${f.filename}, which carries another owner's tag`);
         mineIds.add(f.id);
       }
     }
-    for (const r of rows[h] ?? []) if (!local.has(r.path) && r.state !== 'skipped') problems.push(`${label(h, r.path)}: index row has no local file (${r.state})`);
+    for (const r of rows[h] ?? [])
+      if (!local.has(r.path) && r.state !== 'skipped')
+        problems.push(`${label(h, r.path)}: index row has no local file (${r.state})`);
     const queued = host.index.pendingDeletes().length;
     if (queued) problems.push(`${hosts.length > 1 ? `host${h + 1}: ` : ''}${queued} deletes still queued`);
-    for (const it of host.index.intents()) problems.push(`${hosts.length > 1 ? `host${h + 1}: ` : ''}intent left: ${JSON.stringify(it)}`);
+    for (const it of host.index.intents())
+      problems.push(`${hosts.length > 1 ? `host${h + 1}: ` : ''}intent left: ${JSON.stringify(it)}`);
     // Orphans: a copy of this host's (by tag, or unreferenced by anyone) that no local file maps to.
     for (const f of mine) {
       if (mineIds.has(f.id)) continue;
@@ -133,13 +156,26 @@ export async function checkHosts(hosts: readonly HostView[], emulator: Emulator,
   if (tags.length && tags.every(Boolean)) {
     for (const f of ours) {
       const t = ownerTagOf(f.filename);
-      if (t === null || !tags.includes(t)) leaked.set(f.id, `${f.id} ${f.filename} (owner tag ${t ?? 'none'}, no host's)`);
+      if (t === null || !tags.includes(t))
+        leaked.set(f.id, `${f.id} ${f.filename} (owner tag ${t ?? 'none'}, no host's)`);
     }
   }
-  for (const l of leaked.values()) problems.push(`remote ${l} is not the copy of any local file${tags.some(Boolean) ? ' (an orphan with our tag)' : ''}`);
+  for (const l of leaked.values())
+    problems.push(
+      `remote ${l} is not the copy of any local file${tags.some(Boolean) ? ' (an orphan with our tag)' : ''}`,
+    );
   const foreignDeleted = foreign.filter((f) => byId.get(f.id)?.sha256 !== f.sha256).map((f) => `${f.id} ${f.filename}`);
   for (const f of foreignDeleted) problems.push(`foreign remote file ${f} was deleted or changed`);
-  return { problems, localFiles: localCount, remoteFiles: ours.length, lost, duplicated, leaked: [...leaked.values()], foreignDeleted, ownerTags: tags };
+  return {
+    problems,
+    localFiles: localCount,
+    remoteFiles: ours.length,
+    lost,
+    duplicated,
+    leaked: [...leaked.values()],
+    foreignDeleted,
+    ownerTags: tags,
+  };
 }
 
 /**
@@ -153,8 +189,11 @@ export function checkOtherTarget(emulator: Emulator, foreign: readonly StoredFil
   const all = emulator.files();
   const byId = new Map(all.map((f) => [f.id, f]));
   const seen = new Map<string, number>();
-  for (const f of all) if (!foreignIds.has(f.id)) seen.set(`${f.filename} ${f.sha256}`, (seen.get(`${f.filename} ${f.sha256}`) ?? 0) + 1);
+  for (const f of all)
+    if (!foreignIds.has(f.id)) seen.set(`${f.filename} ${f.sha256}`, (seen.get(`${f.filename} ${f.sha256}`) ?? 0) + 1);
   for (const [k, n] of seen) if (n > 1) problems.push(`other target: ${n} copies of ${k.split(' ')[0]}`);
-  for (const f of foreign) if (byId.get(f.id)?.sha256 !== f.sha256) problems.push(`other target: foreign remote file ${f.id} ${f.filename} was deleted or changed`);
+  for (const f of foreign)
+    if (byId.get(f.id)?.sha256 !== f.sha256)
+      problems.push(`other target: foreign remote file ${f.id} ${f.filename} was deleted or changed`);
   return problems;
 }

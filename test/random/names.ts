@@ -26,14 +26,14 @@ export function parseRemoteName(name: string): ParsedName | null {
 
 /** The owner tag a name carries, or null. src/plan/naming.ts's own export when it has one. */
 export function ownerTagOf(name: string): string | null {
-  const own = (naming as Record<string, unknown>)['ownerTagOf'];
+  const own = (naming as Record<string, unknown>).ownerTagOf;
   if (typeof own === 'function') return (own as (n: string) => string | null)(name);
   return parseRemoteName(name)?.owner ?? null;
 }
 
 /** True once the daemon's naming writes owner tags (src/plan/naming.ts exports ownerTagOf). */
 export function namingHasOwnerTags(): boolean {
-  return typeof (naming as Record<string, unknown>)['ownerTagOf'] === 'function';
+  return typeof (naming as Record<string, unknown>).ownerTagOf === 'function';
 }
 
 /**

@@ -14,7 +14,17 @@ import { IndexStore } from '../../src/store/store.js';
 import { remoteNameFor } from '../../src/plan/naming.js';
 import { defaultOwnerTag, TEST_KEY } from '../helpers/engine-harness.js';
 import { applyFsOp, isFsOp } from './executor.js';
-import { contentFor, formatSequence, generateSequence, ISSUE14_SEEDS_FROM, mulberry32, NEW_MOVES, type HostOp, type Op, type Sequence } from './generator.js';
+import {
+  contentFor,
+  formatSequence,
+  generateSequence,
+  ISSUE14_SEEDS_FROM,
+  mulberry32,
+  NEW_MOVES,
+  type HostOp,
+  type Op,
+  type Sequence,
+} from './generator.js';
 import { checkEndState, checkHosts } from './invariants.js';
 import { expectedName, namingHasOwnerTags, parseRemoteName } from './names.js';
 import { runSequence, scaleFaults, shrink, type RunResult } from './runner.js';
@@ -35,32 +45,44 @@ function explain(seq: Sequence, r: RunResult): string {
 }
 
 describe('randomized sync: edits and faults, in-process daemon with restarts', () => {
-  it.each(IN_PROCESS_SEEDS)('seed %i: remote equals the folder, nothing lost, duplicated or leaked', async (seed) => {
-    const seq = generateSequence(seed, { ops: OPS });
-    const r = await runSequence(seq);
-    expect(r.problems, explain(seq, r)).toEqual([]);
-    expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
-    expect(r.counts.ops).toBe(seq.ops.length);
-  }, 180_000);
+  it.each(IN_PROCESS_SEEDS)(
+    'seed %i: remote equals the folder, nothing lost, duplicated or leaked',
+    async (seed) => {
+      const seq = generateSequence(seed, { ops: OPS });
+      const r = await runSequence(seq);
+      expect(r.problems, explain(seq, r)).toEqual([]);
+      expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
+      expect(r.counts.ops).toBe(seq.ops.length);
+    },
+    180_000,
+  );
 });
 
 describe('randomized sync: quick moves and same-stat edits among the rest', () => {
-  it.each(ISSUE14_SEEDS)('seed %i: remote equals the folder, also before the final reconcile', async (seed) => {
-    const seq = generateSequence(seed, { ops: OPS });
-    const r = await runSequence(seq, { strictLive: true });
-    expect(r.problems, explain(seq, r)).toEqual([]);
-    expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
-  }, 180_000);
+  it.each(ISSUE14_SEEDS)(
+    'seed %i: remote equals the folder, also before the final reconcile',
+    async (seed) => {
+      const seq = generateSequence(seed, { ops: OPS });
+      const r = await runSequence(seq, { strictLive: true });
+      expect(r.problems, explain(seq, r)).toEqual([]);
+      expect(r.counts.lost + r.counts.duplicated + r.counts.leaked + r.counts.foreignDeleted).toBe(0);
+    },
+    180_000,
+  );
 });
 
 describe('randomized sync: edits, faults and SIGKILLs of the daemon process', () => {
-  it.each(CRASH_SEEDS)('seed %i: after crashes and restarts the remote equals the folder', async (seed) => {
-    const seq = generateSequence(seed, { ops: OPS, crashes: true });
-    expect(seq.ops.some((o) => o.op === 'crash')).toBe(true);
-    const r = await runSequence(seq);
-    expect(r.problems, explain(seq, r)).toEqual([]);
-    expect(r.counts.crashes).toBeGreaterThan(0);
-  }, 240_000);
+  it.each(CRASH_SEEDS)(
+    'seed %i: after crashes and restarts the remote equals the folder',
+    async (seed) => {
+      const seq = generateSequence(seed, { ops: OPS, crashes: true });
+      expect(seq.ops.some((o) => o.op === 'crash')).toBe(true);
+      const r = await runSequence(seq);
+      expect(r.problems, explain(seq, r)).toEqual([]);
+      expect(r.counts.crashes).toBeGreaterThan(0);
+    },
+    240_000,
+  );
 });
 
 // Issue 14's moves: a second host on the same emulator, the state directory lost, same-stat edits,
@@ -71,25 +93,40 @@ describe('randomized sync: edits, faults and SIGKILLs of the daemon process', ()
 // and 22 an upload loop after a same-stat edit (symptom 7).
 const TWO_HOST_SEEDS = [3, 18, 14, 9, 22];
 
-describe.runIf(namingHasOwnerTags())('randomized sync: two hosts, lost state, same-stat edits, unreadable folders, target switches', () => {
-  it.each(TWO_HOST_SEEDS)('seed %i: each host maps every file to one copy of its own, once idle and after a reconcile', async (seed) => {
-    const seq = generateSequence(seed, { ops: OPS, hosts: 2, moves: NEW_MOVES });
-    const r = await runSequence(seq, { strictLive: true });
-    expect(r.problems, explain(seq, r)).toEqual([]);
-  }, 180_000);
-});
+describe.runIf(namingHasOwnerTags())(
+  'randomized sync: two hosts, lost state, same-stat edits, unreadable folders, target switches',
+  () => {
+    it.each(TWO_HOST_SEEDS)(
+      'seed %i: each host maps every file to one copy of its own, once idle and after a reconcile',
+      async (seed) => {
+        const seq = generateSequence(seed, { ops: OPS, hosts: 2, moves: NEW_MOVES });
+        const r = await runSequence(seq, { strictLive: true });
+        expect(r.problems, explain(seq, r)).toEqual([]);
+      },
+      180_000,
+    );
+  },
+);
 
 describe('the generator', () => {
   it('makes the classic sequences unless the new moves or a second host are asked for', () => {
     const ops = Array.from({ length: 20 }, (_, i) => generateSequence(i + 1, { ops: 60, crashes: true }).ops).flat();
-    expect(ops.some((o) => ['loseState', 'sameStat', 'lockDir', 'unlockDir', 'switchTarget'].includes(o.op) || (o as HostOp).host)).toBe(false);
+    expect(
+      ops.some(
+        (o) => ['loseState', 'sameStat', 'lockDir', 'unlockDir', 'switchTarget'].includes(o.op) || (o as HostOp).host,
+      ),
+    ).toBe(false);
     expect(generateSequence(9).second).toBeUndefined();
   });
 
   it('with --hosts 2 --moves all: every new move, ops on the second host, and overlapping folders', () => {
     const seqs = Array.from({ length: 30 }, (_, i) => generateSequence(i + 1, { ops: 40, hosts: 2, moves: NEW_MOVES }));
     const ops = seqs.flatMap((q) => q.ops);
-    for (const k of ['loseState', 'sameStat', 'lockDir', 'unlockDir', 'switchTarget']) expect(ops.map((o) => o.op), k).toContain(k);
+    for (const k of ['loseState', 'sameStat', 'lockDir', 'unlockDir', 'switchTarget'])
+      expect(
+        ops.map((o) => o.op),
+        k,
+      ).toContain(k);
     expect(ops.some((o) => o.op === 'loseState' && o.adopt && o.settled)).toBe(true);
     expect(ops.some((o) => o.host === 2 && isFsOp(o))).toBe(true);
     expect(ops.some((o) => o.host === 2 && o.op === 'loseState')).toBe(true);
@@ -102,11 +139,14 @@ describe('the generator', () => {
       expect(q.ops.some((o) => o.op === 'switchTarget' && o.host === 2)).toBe(false);
     }
     // The same path with the same bytes on both hosts, in some sequences.
-    const shared = seqs.filter((q) => q.second?.files.some((f) => q.ops.some((o) => o.op === 'write' && !o.host && o.path === f.path && o.content.fill === f.content.fill)));
+    const shared = seqs.filter((q) =>
+      q.second?.files.some((f) =>
+        q.ops.some((o) => o.op === 'write' && !o.host && o.path === f.path && o.content.fill === f.content.fill),
+      ),
+    );
     expect(shared.length).toBeGreaterThan(10);
     expect(JSON.parse(formatSequence(seqs[0] as Sequence))).toEqual(seqs[0]);
   });
-
 
   it('gives the same sequence for the same seed and a different one for another seed', () => {
     expect(generateSequence(42, { ops: 40 })).toEqual(generateSequence(42, { ops: 40 }));
@@ -122,7 +162,26 @@ describe('the generator', () => {
     const ops: Op[] = [];
     for (let s = 1; s <= 30; s += 1) ops.push(...generateSequence(s, { ops: 60, crashes: true }).ops);
     const kinds = new Set(ops.map((o) => o.op));
-    for (const k of ['write', 'append', 'truncate', 'delete', 'rename', 'copy', 'touch', 'burst', 'slowWrite', 'editorSave', 'mkdirTree', 'rmTree', 'renameDir', 'wait', 'faults', 'clearFaults', 'restart', 'crash']) {
+    for (const k of [
+      'write',
+      'append',
+      'truncate',
+      'delete',
+      'rename',
+      'copy',
+      'touch',
+      'burst',
+      'slowWrite',
+      'editorSave',
+      'mkdirTree',
+      'rmTree',
+      'renameDir',
+      'wait',
+      'faults',
+      'clearFaults',
+      'restart',
+      'crash',
+    ]) {
       expect(kinds, k).toContain(k);
     }
     const paths = ops.flatMap((o) => ('path' in o ? [o.path] : []));
@@ -136,12 +195,19 @@ describe('the generator', () => {
   });
 
   it('draws quick moves and same-stat edits only from the issue 14 seeds on, leaving older seeds as they were', () => {
-    const kindsOf = (from: number) => new Set(Array.from({ length: 20 }, (_, i) => generateSequence(from + i, { ops: 60 }).ops.map((o) => o.op)).flat());
+    const kindsOf = (from: number) =>
+      new Set(
+        Array.from({ length: 20 }, (_, i) => generateSequence(from + i, { ops: 60 }).ops.map((o) => o.op)).flat(),
+      );
     expect(kindsOf(1)).not.toContain('quickMove');
     expect(kindsOf(1)).not.toContain('sameStatEdit');
     expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('quickMove');
     expect(kindsOf(ISSUE14_SEEDS_FROM)).toContain('sameStatEdit');
-    for (const s of ISSUE14_SEEDS) expect(generateSequence(s, { ops: OPS }).ops.some((o) => o.op === 'quickMove' || o.op === 'sameStatEdit'), `seed ${s}`).toBe(true);
+    for (const s of ISSUE14_SEEDS)
+      expect(
+        generateSequence(s, { ops: OPS }).ops.some((o) => o.op === 'quickMove' || o.op === 'sameStatEdit'),
+        `seed ${s}`,
+      ).toBe(true);
   });
 
   it('makes content from its description, the same bytes every time', () => {
@@ -150,7 +216,14 @@ describe('the generator', () => {
     expect(contentFor({ size: 0, fill: 5 }).length).toBe(0);
     expect(contentFor({ size: 3_000_001, fill: 9 }).length).toBe(3_000_001);
     const r = mulberry32(1);
-    expect([r(), r()]).toEqual([mulberry32(1)(), (() => { const x = mulberry32(1); x(); return x(); })()]);
+    expect([r(), r()]).toEqual([
+      mulberry32(1)(),
+      (() => {
+        const x = mulberry32(1);
+        x();
+        return x();
+      })(),
+    ]);
   });
 });
 
@@ -202,9 +275,18 @@ describe('the end-state check', () => {
     await applyFsOp(dir, { op: 'write', path: 'a.txt', content: { size: 10, fill: 1 } });
     await applyFsOp(dir, { op: 'write', path: 'b/c.txt', content: { size: 10, fill: 2 } });
     const index = IndexStore.open(':memory:');
-    const sha = (fill: number) => createHash('sha256').update(contentFor({ size: 10, fill })).digest('hex');
-    const a1 = await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)), bytes: contentFor({ size: 10, fill: 1 }) });
-    await emulator.addFile({ filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)), bytes: contentFor({ size: 10, fill: 1 }) });
+    const sha = (fill: number) =>
+      createHash('sha256')
+        .update(contentFor({ size: 10, fill }))
+        .digest('hex');
+    const a1 = await emulator.addFile({
+      filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)),
+      bytes: contentFor({ size: 10, fill: 1 }),
+    });
+    await emulator.addFile({
+      filename: remoteNameFor('a.txt', sha(1), defaultOwnerTag(dir)),
+      bytes: contentFor({ size: 10, fill: 1 }),
+    });
     await emulator.addFile({ filename: 'stray~0123456789.txt', bytes: Buffer.from('x') });
     const foreign = await emulator.addFile({ filename: 'theirs.pdf', bytes: Buffer.from('theirs') });
     const gone = { ...foreign, id: 'file_gone' };
@@ -221,13 +303,29 @@ describe('the end-state check', () => {
 });
 
 describe('remote names with an owner tag', () => {
-  it('reads the owner, path and content tags of both formats, and nothing from another tool\'s name', () => {
-    expect(parseRemoteName('reports__2026__q3~o1a2b3c4d~3fa9c01b2e.pdf')).toEqual({ stem: 'reports__2026__q3', pathTag: null, owner: '1a2b3c4d', content: '3fa9c01b2e', ext: '.pdf' });
-    expect(parseRemoteName('a_b~p0123abcd~o1a2b3c4d~3fa9c01b2e.md')).toEqual({ stem: 'a_b', pathTag: '0123abcd', owner: '1a2b3c4d', content: '3fa9c01b2e', ext: '.md' });
+  it("reads the owner, path and content tags of both formats, and nothing from another tool's name", () => {
+    expect(parseRemoteName('reports__2026__q3~o1a2b3c4d~3fa9c01b2e.pdf')).toEqual({
+      stem: 'reports__2026__q3',
+      pathTag: null,
+      owner: '1a2b3c4d',
+      content: '3fa9c01b2e',
+      ext: '.pdf',
+    });
+    expect(parseRemoteName('a_b~p0123abcd~o1a2b3c4d~3fa9c01b2e.md')).toEqual({
+      stem: 'a_b',
+      pathTag: '0123abcd',
+      owner: '1a2b3c4d',
+      content: '3fa9c01b2e',
+      ext: '.md',
+    });
     expect(parseRemoteName('reports__2026__q3~3fa9c01b2e.pdf')?.owner).toBeNull();
     expect(parseRemoteName('someone-elses-file.pdf')).toBeNull();
     const sha = 'f'.repeat(64);
-    expect(parseRemoteName(expectedName('x/y.txt', sha, 'abcdef01'))).toMatchObject({ owner: 'abcdef01', content: 'f'.repeat(10), ext: '.txt' });
+    expect(parseRemoteName(expectedName('x/y.txt', sha, 'abcdef01'))).toMatchObject({
+      owner: 'abcdef01',
+      content: 'f'.repeat(10),
+      ext: '.txt',
+    });
   });
 });
 
@@ -255,21 +353,33 @@ describe('the two-host check', () => {
     try {
       const sync = (ix: IndexStore, f: { id: string; filename: string }) => {
         ix.observe({ path: 'same.txt', size: 10, mtimeMs: 1, ino: 1, sha256: sha });
-        ix.adopt('same.txt', { fileId: f.id, remoteName: f.filename, size: 10, sha256: sha, createdAt: null, expiresAt: null });
+        ix.adopt('same.txt', {
+          fileId: f.id,
+          remoteName: f.filename,
+          size: 10,
+          sha256: sha,
+          createdAt: null,
+          expiresAt: null,
+        });
       };
       sync(indexes[0] as IndexStore, a);
       sync(indexes[1] as IndexStore, b);
-      const views = () => dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore, ownerTag: i === 0 ? 'aaaaaaaa' : 'bbbbbbbb' }));
+      const views = () =>
+        dirs.map((dir, i) => ({ dir, index: indexes[i] as IndexStore, ownerTag: i === 0 ? 'aaaaaaaa' : 'bbbbbbbb' }));
       const good = await checkHosts(views(), emulator, []);
       expect(good.ownerTags).toEqual(['aaaaaaaa', 'bbbbbbbb']);
       expect(good.leaked).toEqual([`${orphanA.id} ${orphanA.filename}`]);
-      expect(good.problems).toEqual([`remote ${orphanA.id} ${orphanA.filename} is not the copy of any local file (an orphan with our tag)`]);
+      expect(good.problems).toEqual([
+        `remote ${orphanA.id} ${orphanA.filename} is not the copy of any local file (an orphan with our tag)`,
+      ]);
       // Host b adopts host a's copy (as `reconcile --adopt` did before owner tags).
       sync(indexes[1] as IndexStore, a);
       const bad = await checkHosts(views(), emulator, []);
       expect(bad.problems.join('\n')).toMatch(/host2:same.txt: .* is also another host's copy/);
       expect(bad.problems.join('\n')).toMatch(/host2:same.txt: points at .*, which carries another owner's tag/);
-      expect(bad.problems.join('\n')).toMatch(/host2: its index points mostly at copies tagged aaaaaaaa, but its owner tag is bbbbbbbb/);
+      expect(bad.problems.join('\n')).toMatch(
+        /host2: its index points mostly at copies tagged aaaaaaaa, but its owner tag is bbbbbbbb/,
+      );
       // Host b's own copy is now an orphan with its tag.
       expect(bad.leaked).toEqual([`${orphanA.id} ${orphanA.filename}`, `${b.id} ${b.filename}`]);
       // A copy under a tag that is no host's (as if a host's tag changed after losing its state).
@@ -303,7 +413,11 @@ describe('shrinking', () => {
 describe('fault scaling', () => {
   it('multiplies rates, caps each at 1 and keeps the error rates summing to at most 1', () => {
     expect(scaleFaults({ error500Rate: 0.2, latencyMs: 50 }, 1)).toEqual({ error500Rate: 0.2, latencyMs: 50 });
-    expect(scaleFaults({ resetRate: 0.3, latencyMs: 50, retryAfterMs: 20 }, 2)).toEqual({ resetRate: 0.6, latencyMs: 50, retryAfterMs: 20 });
+    expect(scaleFaults({ resetRate: 0.3, latencyMs: 50, retryAfterMs: 20 }, 2)).toEqual({
+      resetRate: 0.6,
+      latencyMs: 50,
+      retryAfterMs: 20,
+    });
     expect(scaleFaults({ lostResponseRate: 0.5 }, 4)).toEqual({ lostResponseRate: 1 });
     const s = scaleFaults({ error500Rate: 0.3, error529Rate: 0.3, error429Rate: 0.2 }, 3);
     expect((s.error500Rate ?? 0) + (s.error529Rate ?? 0) + (s.error429Rate ?? 0)).toBeCloseTo(1);

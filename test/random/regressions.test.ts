@@ -19,7 +19,9 @@ function depsWith(upload: FilesApi['upload']): ExecutorDeps {
     upload,
     retrieve: () => Promise.reject(new Error('unused')),
     delete: () => Promise.reject(new Error('unused')),
-    list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true as const, value: undefined }) }) }),
+    list: () => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true as const, value: undefined }) }),
+    }),
     download: () => Promise.reject(new Error('unused')),
     close: () => Promise.resolve(),
   } as unknown as FilesApi;
@@ -34,7 +36,15 @@ describe('regressions found by randomized runs', () => {
   // and "retryable" (backoff 2 s, 4 s, ... instead of the settle time). After idle an intent was
   // left in the index until the next reconcile (hourly by default). Fixed in 805fc1b.
   it('seed 103: an upload whose file shrank while it was sent leaves no intent behind', async () => {
-    const deps = depsWith(() => Promise.reject(new UploadSourceError('The upload source ended after 0 of 100 bytes (the file shrank while it was being sent).', 100, 0)));
+    const deps = depsWith(() =>
+      Promise.reject(
+        new UploadSourceError(
+          'The upload source ended after 0 of 100 bytes (the file shrank while it was being sent).',
+          100,
+          0,
+        ),
+      ),
+    );
     deps.index.observe({ path: 'a.txt', size: 100, mtimeMs: 1, ino: 1, sha256: 'a'.repeat(64) });
     const outcome = await uploadPath(deps, 'a.txt');
     expect(deps.index.intents()).toEqual([]);
@@ -58,12 +68,22 @@ describe('regressions found by randomized runs', () => {
     const now = Date.now();
     const plan = planSync({
       rows: [],
-      intents: [{ id: 1, pathKey: 'k', path: '1-notes.txt', remoteName: name, size: 0, sha256: empty, startedAt: now - 1_000 }],
+      intents: [
+        { id: 1, pathKey: 'k', path: '1-notes.txt', remoteName: name, size: 0, sha256: empty, startedAt: now - 1_000 },
+      ],
       pendingDeletes: [],
       local: { files: new Map(), skipped: new Map(), unreadable: new Set(), unreadableDirs: [], rootMissing: false },
       remote: new Map([['file_x', { id: 'file_x', filename: name, size: 15, createdAt: now - 500, expiresAt: null }]]),
       now,
-      options: { adopt: false, deleteUnmanaged: false, allowMassDelete: false, maxDeletePercent: 50, maxDeleteFloor: 10, intentSkewMs: 600_000, expiryMarginMs: 300_000 },
+      options: {
+        adopt: false,
+        deleteUnmanaged: false,
+        allowMassDelete: false,
+        maxDeletePercent: 50,
+        maxDeleteFloor: 10,
+        intentSkewMs: 600_000,
+        expiryMarginMs: 300_000,
+      },
     });
     expect(plan.unmanaged.map((f) => f.id)).toEqual([]);
     expect(plan.deletes.map((d) => d.fileId)).toEqual(['file_x']);

@@ -40,7 +40,8 @@ export function scaleFaults(set: FaultProfile, scale: number): FaultProfile {
   }
   const errors = (out.error500Rate ?? 0) + (out.error529Rate ?? 0) + (out.error429Rate ?? 0);
   if (errors > 1) {
-    for (const k of ['error500Rate', 'error529Rate', 'error429Rate'] as const) if (typeof out[k] === 'number') out[k] = (out[k] as number) / errors;
+    for (const k of ['error500Rate', 'error529Rate', 'error429Rate'] as const)
+      if (typeof out[k] === 'number') out[k] = (out[k] as number) / errors;
   }
   return out;
 }
@@ -146,7 +147,8 @@ async function idleOrLoop(h: Host, bound: () => number, timeoutMs: number, what:
   const loop = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
       const n = uploadsOf(h);
-      if (n > bound() + LOOP_MARGIN) reject(new Error(`${what}: host ${h.n} is in an upload loop (${n} uploads, bound ${bound()})`));
+      if (n > bound() + LOOP_MARGIN)
+        reject(new Error(`${what}: host ${h.n} is in an upload loop (${n} uploads, bound ${bound()})`));
     }, 250);
   });
   try {
@@ -195,25 +197,32 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     foreignDeleted: 0,
   };
   const hosts: Host[] = [];
-  let logTail: string[] = [];
+  const logTail: string[] = [];
   try {
     const foreign: StoredFile[] = [];
     const otherForeign: StoredFile[] = [];
-    for (const f of seq.foreign) foreign.push(await emulator.addFile({ filename: f.filename, bytes: contentFor(f.content) }));
-    if (other) for (const f of seq.foreign) otherForeign.push(await other.addFile({ filename: f.filename, bytes: contentFor(f.content) }));
+    for (const f of seq.foreign)
+      foreign.push(await emulator.addFile({ filename: f.filename, bytes: contentFor(f.content) }));
+    if (other)
+      for (const f of seq.foreign)
+        otherForeign.push(await other.addFile({ filename: f.filename, bytes: contentFor(f.content) }));
     // An unreadable folder needs a daemon that chmod 000 stops: as root, a child running as nobody.
     const locks = seq.ops.some((o) => o.op === 'lockDir');
     const asNobody = locks && process.getuid?.() === 0;
     const makeHost = async (n: number): Promise<Host> => {
       const home = await startUploadCounter(emulator.url);
       const away = other ? await startUploadCounter(other.url) : null;
-      const driver = seq.crashes || asNobody ? await ChildDriver.create(home.url, settleMs, { asNobody }) : await InProcessDriver.create(home.url, settleMs);
+      const driver =
+        seq.crashes || asNobody
+          ? await ChildDriver.create(home.url, settleMs, { asNobody })
+          : await InProcessDriver.create(home.url, settleMs);
       return { n, driver, home, away, budget: 0 };
     };
     hosts.push(await makeHost(1));
     if (seq.second) {
       const h2 = await makeHost(2);
-      for (const f of seq.second.files) await applyFsOp(h2.driver.dir, { op: 'write', path: f.path, content: f.content });
+      for (const f of seq.second.files)
+        await applyFsOp(h2.driver.dir, { op: 'write', path: f.path, content: f.content });
       h2.budget += seq.second.files.length;
       hosts.push(h2);
     }
@@ -233,7 +242,8 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
       if (isFsOp(op)) {
         if ((op.op === 'lockDir' || op.op === 'unlockDir') && !d.canLock) {
           counts.skipped += 1;
-          const why = 'unreadable folders skipped: the daemon runs as root in this process, and chmod 000 does not stop root';
+          const why =
+            'unreadable folders skipped: the daemon runs as root in this process, and chmod 000 does not stop root';
           if (!notes.includes(why)) notes.push(why);
           continue;
         }
@@ -248,7 +258,8 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           break;
         case 'faults':
           counts.faultChanges += 1;
-          for (const e of [emulator, other]) e?.setFaults({ ...CLEAR_FAULTS, ...scaleFaults(op.set, options.faultScale ?? 1) });
+          for (const e of [emulator, other])
+            e?.setFaults({ ...CLEAR_FAULTS, ...scaleFaults(op.set, options.faultScale ?? 1) });
           break;
         case 'clearFaults':
           for (const e of [emulator, other]) e?.setFaults(CLEAR_FAULTS);
@@ -276,7 +287,10 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
             await idleOrLoop(h, bound, DAEMON_OP_TIMEOUT_MS, `idle after losing the state at op #${i}`);
             const redone = uploadsOf(h) - u0;
             const faults = injectedTotal(emulator, other) - f0;
-            if (redone > faults) problems.push(`host ${h.n}: the state dir lost at op #${i} (all synced), ${op.adopt ? 'reconcile --adopt and ' : ''}the restart uploaded ${redone} files again (${faults} faults in that time)`);
+            if (redone > faults)
+              problems.push(
+                `host ${h.n}: the state dir lost at op #${i} (all synced), ${op.adopt ? 'reconcile --adopt and ' : ''}the restart uploaded ${redone} files again (${faults} faults in that time)`,
+              );
           }
           break;
         }
@@ -289,7 +303,10 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
           // The other target starts empty: everything is uploaded there once. Back home, nothing
           // but what changed meanwhile (already counted by those ops).
           h.budget += IN_FLIGHT + (op.to === 'other' ? await countFiles(d.dir, '') : 0);
-          await daemon(d.switchTarget(op.to === 'other' ? h.away.url : h.home.url), `switch to the ${op.to} target at op #${i}`);
+          await daemon(
+            d.switchTarget(op.to === 'other' ? h.away.url : h.home.url),
+            `switch to the ${op.to} target at op #${i}`,
+          );
           away = op.to === 'other';
           break;
         }
@@ -341,7 +358,10 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
       const sent = uploadsOf(h);
       counts.uploadsByHost.push(sent);
       counts.uploadBoundByHost.push(h.budget + faults);
-      if (sent > h.budget + faults) problems.push(`host ${h.n} sent ${sent} uploads, more than its bound ${h.budget + faults} (${h.budget} its ops and restarts may need + ${faults} injected faults)`);
+      if (sent > h.budget + faults)
+        problems.push(
+          `host ${h.n} sent ${sent} uploads, more than its bound ${h.budget + faults} (${h.budget} its ops and restarts may need + ${faults} injected faults)`,
+        );
     }
     Object.assign(counts, {
       localFiles: end.localFiles,
@@ -356,7 +376,8 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
   } finally {
     const stats = emulator.stats();
     const otherStats = other?.stats();
-    for (const k of Object.keys(counts.injected) as (keyof RunCounts['injected'])[]) counts.injected[k] = stats.injected[k] + (otherStats?.injected[k] ?? 0);
+    for (const k of Object.keys(counts.injected) as (keyof RunCounts['injected'])[])
+      counts.injected[k] = stats.injected[k] + (otherStats?.injected[k] ?? 0);
     counts.uploads = stats.byRoute.upload + (otherStats?.byRoute.upload ?? 0);
     counts.deletes = stats.byRoute.delete + (otherStats?.byRoute.delete ?? 0);
     if (counts.uploadsByHost.length === 0) counts.uploadsByHost = hosts.map(uploadsOf);
@@ -375,7 +396,16 @@ export async function runSequence(seq: Sequence, options: RunOptions = {}): Prom
     await other?.close();
   }
   if (options.strictLive) problems.push(...beforeReconcile.map((p) => `live path (before the final reconcile): ${p}`));
-  return { seed: seq.seed, ok: problems.length === 0, problems, beforeReconcile, notes, counts, durationMs: Date.now() - started, logTail };
+  return {
+    seed: seq.seed,
+    ok: problems.length === 0,
+    problems,
+    beforeReconcile,
+    notes,
+    counts,
+    durationMs: Date.now() - started,
+    logTail,
+  };
 }
 
 export function totalInjected(c: RunCounts): number {

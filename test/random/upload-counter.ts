@@ -22,11 +22,14 @@ export async function startUploadCounter(target: string): Promise<UploadCounter>
   const counter: UploadCounter = { url: '', uploads: 0, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     if (req.method === 'POST' && UPLOAD.test(req.url ?? '')) counter.uploads += 1;
-    const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-      r.on('error', () => res.destroy());
-    });
+    const up = httpRequest(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        r.on('error', () => res.destroy());
+      },
+    );
     // A reset or a lost answer upstream is a reset here: the client sees what it would have seen.
     up.on('error', () => res.destroy());
     req.on('error', () => up.destroy());

@@ -63,7 +63,13 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
-function apiError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+function apiError(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   json(res, status, { type: 'error', error: { type, message }, request_id: `req_${seen.length}` }, headers);
 }
 
@@ -263,7 +269,9 @@ describe('upload', () => {
       req.resume();
       return true;
     };
-    const err = await client().upload({ path: p }, { filename: 'shrinks.bin' }).catch((e: unknown) => e);
+    const err = await client()
+      .upload({ path: p }, { filename: 'shrinks.bin' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadSourceError);
     expect((err as UploadSourceError).code).toBe('E_UPLOAD_SOURCE');
     expect((err as Error).message).toMatch(/shrank/);
@@ -273,7 +281,9 @@ describe('upload', () => {
   it('refuses an invalid filename before sending anything', async () => {
     handler = (_req, res) => json(res, 200, meta('x'));
     for (const bad of ['', 'a/b.txt', 'a:b', 'x'.repeat(256), 'tab\there']) {
-      await expect(client().upload({ bytes: Buffer.from('x') }, { filename: bad })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(client().upload({ bytes: Buffer.from('x') }, { filename: bad })).rejects.toBeInstanceOf(
+        BadRequestError,
+      );
     }
     expect(seen).toHaveLength(0);
   });
@@ -282,14 +292,16 @@ describe('upload', () => {
     await expect(
       client({ shape: 'beta' }).upload({ bytes: Buffer.from('x') }, { filename: 'a.txt', expiresInSeconds: 3600 }),
     ).rejects.toThrow(/GA/);
-    await expect(client().upload({ bytes: Buffer.from('x') }, { filename: 'a.txt', expiresInSeconds: 60 })).rejects.toThrow(
-      /3600/,
-    );
+    await expect(
+      client().upload({ bytes: Buffer.from('x') }, { filename: 'a.txt', expiresInSeconds: 60 }),
+    ).rejects.toThrow(/3600/);
   });
 
   it('recovers an upload whose response was lost instead of uploading a second copy', async () => {
     let posts = 0;
-    const files: FileMetadata[] = [meta('file_old', { filename: 'lost.txt', size_bytes: 5, created_at: '2020-01-01T00:00:00Z' })];
+    const files: FileMetadata[] = [
+      meta('file_old', { filename: 'lost.txt', size_bytes: 5, created_at: '2020-01-01T00:00:00Z' }),
+    ];
     handler = (req, res, body) => {
       if (req.method === 'POST') {
         posts++;
@@ -320,7 +332,10 @@ describe('upload', () => {
       json(res, 200, { data: [meta('file_other', { filename: 'lost.txt', size_bytes: 99 })], next_page: null });
     };
     const waits: RetryWaitInfo[] = [];
-    const r = await client({ onRetryWait: (i) => waits.push(i) }).upload({ bytes: Buffer.from('abc') }, { filename: 'lost.txt' });
+    const r = await client({ onRetryWait: (i) => waits.push(i) }).upload(
+      { bytes: Buffer.from('abc') },
+      { filename: 'lost.txt' },
+    );
     expect(r.recovered).toBe(false);
     expect(posts).toBe(2);
     expect(waits).toHaveLength(1);
@@ -342,7 +357,13 @@ describe('upload', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadUnconfirmedError);
     expect(err).toBeInstanceOf(APIError);
-    expect(err).toMatchObject({ code: 'E_UPLOAD_UNCONFIRMED', mayHaveStored: true, retryable: true, filename: 'maybe.txt', size: 5 });
+    expect(err).toMatchObject({
+      code: 'E_UPLOAD_UNCONFIRMED',
+      mayHaveStored: true,
+      retryable: true,
+      filename: 'maybe.txt',
+      size: 5,
+    });
     expect((err as UploadUnconfirmedError).since).toBeGreaterThanOrEqual(before);
     expect((err as Error).cause).toBeInstanceOf(InternalServerError);
     expect((err as UploadUnconfirmedError).status).toBeUndefined();
@@ -352,7 +373,11 @@ describe('upload', () => {
 
   it('does not adopt a same-name, same-size file created before the attempt minus the skew allowance', async () => {
     let posts = 0;
-    const old = meta('file_old', { filename: 'same.txt', size_bytes: 3, created_at: new Date(Date.now() - 10 * 60_000).toISOString() });
+    const old = meta('file_old', {
+      filename: 'same.txt',
+      size_bytes: 3,
+      created_at: new Date(Date.now() - 10 * 60_000).toISOString(),
+    });
     handler = (req, res, body) => {
       if (req.method === 'POST') {
         posts++;
@@ -361,7 +386,10 @@ describe('upload', () => {
       }
       json(res, 200, { data: [old], next_page: null });
     };
-    const r = await client({ recoveryClockSkewMs: 120_000 }).upload({ bytes: Buffer.from('abc') }, { filename: 'same.txt' });
+    const r = await client({ recoveryClockSkewMs: 120_000 }).upload(
+      { bytes: Buffer.from('abc') },
+      { filename: 'same.txt' },
+    );
     expect(r).toMatchObject({ recovered: false, file: { id: 'file_fresh' } });
     expect(posts).toBe(2);
   });
@@ -377,7 +405,10 @@ describe('upload', () => {
       }
       json(res, 200, { data: [prev], next_page: null });
     };
-    const r = await client().upload({ bytes: Buffer.from('xyz') }, { filename: 'same.txt', recoveryExcludeIds: ['file_prev'] });
+    const r = await client().upload(
+      { bytes: Buffer.from('xyz') },
+      { filename: 'same.txt', recoveryExcludeIds: ['file_prev'] },
+    );
     expect(r).toMatchObject({ recovered: false, file: { id: 'file_next' } });
     expect(posts).toBe(2);
   });
@@ -421,7 +452,9 @@ describe('upload', () => {
     const r = await client({ maxRetries: 1 }).upload({ path }, { filename: 'retry.bin' });
     expect(posts).toBe(2);
     expect(seen).toHaveLength(1);
-    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) =>
+      p.headers.includes('name="file"'),
+    )!;
     expect(sent.data.equals(bytes)).toBe(true);
     expect(r.bytesSent).toBe(bytes.length);
     expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
@@ -447,7 +480,9 @@ describe('upload', () => {
     const r = await client({ maxRetries: 2 }).upload({ path }, { filename: 'reset.bin' });
     expect(posts).toBe(2);
     expect(seen).toHaveLength(1);
-    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) => p.headers.includes('name="file"'))!;
+    const sent = parseMultipart(seen[0]!.headers['content-type']!, seen[0]!.body).find((p) =>
+      p.headers.includes('name="file"'),
+    )!;
     expect(sent.data.equals(bytes)).toBe(true);
     expect(r).toMatchObject({ recovered: false, bytesSent: bytes.length });
   });
@@ -457,7 +492,11 @@ describe('upload', () => {
     const files: FileMetadata[] = [];
     handler = (req, res, body) => {
       if (req.method === 'POST') {
-        files.unshift({ ...stored(body, req.headers['content-type']!), id: 'file_late', created_at: new Date(Date.now() - 5 * 60_000).toISOString() });
+        files.unshift({
+          ...stored(body, req.headers['content-type']!),
+          id: 'file_late',
+          created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
+        });
         return void req.socket.destroy();
       }
       json(res, 200, { data: files, next_page: null });
@@ -493,7 +532,9 @@ describe('errors', () => {
     [404, NotFoundError],
   ] as const)('%i is not retried and carries status, type and request id', async (status, cls) => {
     handler = (_req, res) => apiError(res, status, 'some_error', 'nope', { 'request-id': 'req_fixed' });
-    const err = await client({ maxRetries: 5 }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ maxRetries: 5 })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(cls);
     expect(err).toMatchObject({ status, errorType: 'some_error', requestId: 'req_fixed', retryable: false });
     expect(seen).toHaveLength(1);
@@ -507,19 +548,26 @@ describe('errors', () => {
     ['a 500 with x-should-retry: false', 500, { 'x-should-retry': 'false' }, false],
     ['a 400 with x-should-retry: true', 400, { 'x-should-retry': 'true' }, true],
     ['a 413', 413, {}, false],
-  ] as const)('%s gives an error whose retryable follows the retry policy', async (_what, status, headers, retryable) => {
-    handler = (_req, res) => apiError(res, status, 'x_error', 'x', headers);
-    const err = await client({ maxRetries: 0 }).retrieve('file_x').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(APIError);
-    expect(err).toMatchObject({ status, retryable });
-  });
+  ] as const)(
+    '%s gives an error whose retryable follows the retry policy',
+    async (_what, status, headers, retryable) => {
+      handler = (_req, res) => apiError(res, status, 'x_error', 'x', headers);
+      const err = await client({ maxRetries: 0 })
+        .retrieve('file_x')
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(APIError);
+      expect(err).toMatchObject({ status, retryable });
+    },
+  );
 
   it('failures without an answer carry retryable from the policy: connection and garbled answers yes, abort and a closed client no', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('<html>not json</html>');
     };
-    const garbled = await client({ maxRetries: 0 }).retrieve('a').catch((e: unknown) => e);
+    const garbled = await client({ maxRetries: 0 })
+      .retrieve('a')
+      .catch((e: unknown) => e);
     expect(garbled).toMatchObject({ code: API_ERROR_CODES.BAD_RESPONSE, retryable: true });
     const refused = await createFilesClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:1', maxRetries: 0 })
       .retrieve('a')
@@ -527,7 +575,9 @@ describe('errors', () => {
     expect(refused).toMatchObject({ code: API_ERROR_CODES.CONNECTION, retryable: true });
     const ac = new AbortController();
     ac.abort();
-    const aborted = await client().retrieve('a', { signal: ac.signal }).catch((e: unknown) => e);
+    const aborted = await client()
+      .retrieve('a', { signal: ac.signal })
+      .catch((e: unknown) => e);
     expect(aborted).toMatchObject({ code: API_ERROR_CODES.ABORTED, retryable: false });
     const c = client();
     await c.close();
@@ -541,7 +591,9 @@ describe('errors', () => {
       [403, 'E_API_PERMISSION'],
     ] as const) {
       handler = (_req, res) => apiError(res, status, 'authentication_error', 'no');
-      const err = await client().retrieve('a').catch((e: unknown) => e);
+      const err = await client()
+        .retrieve('a')
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code, retryable: false });
       expect(KEY_REFUSED_CODES.has((err as APIError).code)).toBe(true);
     }
@@ -550,7 +602,9 @@ describe('errors', () => {
 
   it('a list page without a data array is a bad response, retried like any garbled answer', async () => {
     handler = (_req, res) => json(res, 200, { object: 'list' });
-    const err = await client({ maxRetries: 1, random: () => 1 }).listPage({ limit: 1 }).catch((e: unknown) => e);
+    const err = await client({ maxRetries: 1, random: () => 1 })
+      .listPage({ limit: 1 })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_API_BAD_RESPONSE', retryable: true });
     expect(seen).toHaveLength(2);
   });
@@ -558,9 +612,13 @@ describe('errors', () => {
   it('a non-JSON 413 from a proxy gives RequestTooLargeError with a readable excerpt', async () => {
     handler = (_req, res) => {
       res.writeHead(413, { 'content-type': 'text/html' });
-      res.end('<html><head><title>413 Request Entity Too Large</title></head><body><h1>Request Entity Too Large</h1></body></html>');
+      res.end(
+        '<html><head><title>413 Request Entity Too Large</title></head><body><h1>Request Entity Too Large</h1></body></html>',
+      );
     };
-    const err = await client().upload({ bytes: Buffer.from('x') }, { filename: 'big.bin' }).catch((e: unknown) => e);
+    const err = await client()
+      .upload({ bytes: Buffer.from('x') }, { filename: 'big.bin' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestTooLargeError);
     expect((err as Error).message).toMatch(/^413 413 Request Entity Too Large Request Entity Too Large/);
     expect((err as RequestTooLargeError).hint).toMatch(/500 MB/);
@@ -569,7 +627,9 @@ describe('errors', () => {
 
   it('never puts the key in an error, even when the server echoes it', async () => {
     handler = (_req, res) => apiError(res, 401, 'authentication_error', `invalid x-api-key ${KEY}`, { 'x-echo': KEY });
-    const err = await client().retrieve('file_x').catch((e: unknown) => e);
+    const err = await client()
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect((err as AuthenticationError).hint).toMatch(/ANTHROPIC_API_KEY/);
     expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(KEY);
@@ -605,7 +665,9 @@ describe('errors', () => {
 
   it('a server that never answers gives APIConnectionTimeoutError after the timeout, retried', async () => {
     handler = () => {}; // never respond
-    const err = await client({ timeoutMs: 200, maxRetries: 1 }).retrieve('file_x').catch((e: unknown) => e);
+    const err = await client({ timeoutMs: 200, maxRetries: 1 })
+      .retrieve('file_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIConnectionTimeoutError);
     expect((err as APIConnectionTimeoutError).code).toBe('E_API_TIMEOUT');
     expect(seen).toHaveLength(2);
@@ -620,19 +682,30 @@ describe('retries', () => {
         : json(res, 200, meta('file_a'));
     const waits: RetryWaitInfo[] = [];
     const gates: number[] = [];
-    const f = await client({ onRetryWait: (i) => waits.push(i), beforeRequest: async () => void gates.push(seen.length) }).retrieve(
-      'file_a',
-    );
+    const f = await client({
+      onRetryWait: (i) => waits.push(i),
+      beforeRequest: async () => void gates.push(seen.length),
+    }).retrieve('file_a');
     expect(f.id).toBe('file_a');
     expect(waits).toEqual([
-      { status: 429, waitMs: 30, fromServer: true, attempt: 1, requestId: 'req_429', method: 'GET', path: '/v1/files/file_a' },
+      {
+        status: 429,
+        waitMs: 30,
+        fromServer: true,
+        attempt: 1,
+        requestId: 'req_429',
+        method: 'GET',
+        path: '/v1/files/file_a',
+      },
     ]);
     expect(gates).toEqual([0, 1]);
   });
 
   it('reports every attempt to onAttempt with its status, a retried 429 and a timeout included', async () => {
     handler = (_req, res, _b, s) =>
-      s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '5' }) : json(res, 200, meta('file_a'));
+      s.length === 1
+        ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '5' })
+        : json(res, 200, meta('file_a'));
     const attempts: AttemptInfo[] = [];
     await client({ onAttempt: (a) => attempts.push(a) }).retrieve('file_a');
     expect(attempts).toEqual([
@@ -669,11 +742,15 @@ describe('retries', () => {
     const sentAt: number[] = [];
     handler = (_req, res, _b, s) => {
       sentAt.push(Date.now());
-      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '400' }) : json(res, 200, meta('file_a'));
+      return s.length === 1
+        ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '400' })
+        : json(res, 200, meta('file_a'));
     };
     const gate = fakeGate();
     const started = Date.now();
-    await expect(client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a')).resolves.toMatchObject({ id: 'file_a' });
+    await expect(
+      client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a'),
+    ).resolves.toMatchObject({ id: 'file_a' });
     expect(gate.calls).toEqual(['acquire', 'wait 429 400', 'acquire']);
     const gap = sentAt[1]! - sentAt[0]!;
     // The retry went out after the gate's 400 ms pause, and only once it was over.
@@ -683,10 +760,15 @@ describe('retries', () => {
 
   it('with a gate that does not pause, the client does not sleep on a 429', async () => {
     handler = (_req, res, _b, s) =>
-      s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after': '30' }) : json(res, 200, meta('file_a'));
+      s.length === 1
+        ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after': '30' })
+        : json(res, 200, meta('file_a'));
     const calls: string[] = [];
     const started = Date.now();
-    await client({ beforeRequest: async () => void calls.push('acquire'), onRetryWait: (i) => void calls.push(`wait ${i.waitMs}`) }).retrieve('file_a');
+    await client({
+      beforeRequest: async () => void calls.push('acquire'),
+      onRetryWait: (i) => void calls.push(`wait ${i.waitMs}`),
+    }).retrieve('file_a');
     expect(calls).toEqual(['acquire', 'wait 30000', 'acquire']);
     expect(Date.now() - started).toBeLessThan(5000);
   });
@@ -695,7 +777,9 @@ describe('retries', () => {
     const sentAt: number[] = [];
     handler = (_req, res, _b, s) => {
       sentAt.push(Date.now());
-      return s.length === 1 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+      return s.length === 1
+        ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '300' })
+        : json(res, 200, meta('file_a'));
     };
     const waits: RetryWaitInfo[] = [];
     await client({ onRetryWait: (i) => waits.push(i) }).retrieve('file_a');
@@ -703,11 +787,13 @@ describe('retries', () => {
     expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(280);
   });
 
-  it('with a gate, a 5xx backoff is still the client\'s own sleep (the gate does not pause)', async () => {
+  it("with a gate, a 5xx backoff is still the client's own sleep (the gate does not pause)", async () => {
     const sentAt: number[] = [];
     handler = (_req, res, _b, s) => {
       sentAt.push(Date.now());
-      return s.length === 1 ? apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '300' }) : json(res, 200, meta('file_a'));
+      return s.length === 1
+        ? apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '300' })
+        : json(res, 200, meta('file_a'));
     };
     const gate = fakeGate();
     await client({ beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a');
@@ -717,9 +803,13 @@ describe('retries', () => {
 
   it('with a gate, 429s never use up the retries: the request waits through more of them than maxRetries', async () => {
     handler = (_req, res, _b, s) =>
-      s.length <= 5 ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '10' }) : json(res, 200, meta('file_a'));
+      s.length <= 5
+        ? apiError(res, 429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '10' })
+        : json(res, 200, meta('file_a'));
     const gate = fakeGate();
-    await expect(client({ maxRetries: 1, beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a')).resolves.toMatchObject({ id: 'file_a' });
+    await expect(
+      client({ maxRetries: 1, beforeRequest: gate.beforeRequest, onRetryWait: gate.onRetryWait }).retrieve('file_a'),
+    ).resolves.toMatchObject({ id: 'file_a' });
     expect(seen).toHaveLength(6);
     // Without a gate the same server fails the request after its one retry.
     seen.length = 0;
@@ -728,7 +818,11 @@ describe('retries', () => {
 
   it('reports every answer to onResponse with its status, headers and start, and a lost one with status null', async () => {
     handler = (req, res, _b, s) => {
-      if (s.length === 1) return apiError(res, 503, 'api_error', 'later', { 'retry-after-ms': '1', 'anthropic-ratelimit-requests-remaining': '7' });
+      if (s.length === 1)
+        return apiError(res, 503, 'api_error', 'later', {
+          'retry-after-ms': '1',
+          'anthropic-ratelimit-requests-remaining': '7',
+        });
       if (s.length === 2) return void req.socket.destroy();
       return json(res, 200, meta('file_a'));
     };
@@ -748,7 +842,9 @@ describe('retries', () => {
     const p = client({
       beforeRequest: (signal) => {
         seenSignals.push(signal);
-        return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('gate wait aborted'))));
+        return new Promise((_resolve, reject) =>
+          signal?.addEventListener('abort', () => reject(new Error('gate wait aborted'))),
+        );
       },
     }).retrieve('file_a', { signal: ac.signal });
     ac.abort();
@@ -759,7 +855,9 @@ describe('retries', () => {
 
   it('gives up after maxRetries with the class of the last status', async () => {
     handler = (_req, res) => apiError(res, 529, 'overloaded_error', 'busy', { 'retry-after': '0' });
-    const err = await client({ maxRetries: 3 }).retrieve('file_a').catch((e: unknown) => e);
+    const err = await client({ maxRetries: 3 })
+      .retrieve('file_a')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OverloadedError);
     expect((err as OverloadedError).retryable).toBe(true);
     expect(seen).toHaveLength(4);
@@ -771,7 +869,9 @@ describe('retries', () => {
     expect(seen).toHaveLength(1);
     seen = [];
     handler = (_req, res, _b, s) =>
-      s.length === 1 ? apiError(res, 400, 'invalid_request_error', 'again', { 'x-should-retry': 'true', 'retry-after-ms': '1' }) : json(res, 200, meta('a'));
+      s.length === 1
+        ? apiError(res, 400, 'invalid_request_error', 'again', { 'x-should-retry': 'true', 'retry-after-ms': '1' })
+        : json(res, 200, meta('a'));
     await expect(client().retrieve('a')).resolves.toMatchObject({ id: 'a' });
     expect(seen).toHaveLength(2);
   });
@@ -880,7 +980,8 @@ describe('list', () => {
   it('GA: pages with page/next_page, 1000 per page by default, and ids[] as one page', async () => {
     handler = (req, res) => {
       const q = new URL(req.url!, 'http://x').searchParams;
-      if (q.getAll('ids[]').length) return json(res, 200, { data: all.filter((f) => q.getAll('ids[]').includes(f.id)), next_page: null });
+      if (q.getAll('ids[]').length)
+        return json(res, 200, { data: all.filter((f) => q.getAll('ids[]').includes(f.id)), next_page: null });
       const start = Number((q.get('page') ?? 'page_0').slice(5));
       const limit = Number(q.get('limit'));
       const next = start + limit < all.length ? `page_${start + limit}` : null;
@@ -889,7 +990,11 @@ describe('list', () => {
     const ids: string[] = [];
     for await (const f of client().list({ limit: 3 })) ids.push(f.id);
     expect(ids).toEqual(all.map((f) => f.id));
-    expect(seen.map((s) => s.url)).toEqual(['/v1/files?limit=3', '/v1/files?limit=3&page=page_3', '/v1/files?limit=3&page=page_6']);
+    expect(seen.map((s) => s.url)).toEqual([
+      '/v1/files?limit=3',
+      '/v1/files?limit=3&page=page_3',
+      '/v1/files?limit=3&page=page_6',
+    ]);
     seen = [];
     for await (const _ of client().list()) void _;
     expect(seen[0]!.url).toBe('/v1/files?limit=1000');
@@ -914,7 +1019,12 @@ describe('list', () => {
       slice = all.slice(idx, idx + limit);
       hasMore = idx + limit < all.length;
     }
-    json(res, 200, { data: slice, has_more: hasMore, first_id: slice[0]?.id ?? null, last_id: slice.at(-1)?.id ?? null });
+    json(res, 200, {
+      data: slice,
+      has_more: hasMore,
+      first_id: slice[0]?.id ?? null,
+      last_id: slice.at(-1)?.id ?? null,
+    });
   };
 
   it('beta: forward with after_id = last_id', async () => {
@@ -943,7 +1053,12 @@ describe('list', () => {
 
   it('refuses options of the other shape', async () => {
     await expect(client().list({ beforeId: 'x' })[Symbol.asyncIterator]().next()).rejects.toThrow(/beta/);
-    await expect(client({ shape: 'beta' }).list({ ids: ['x'] })[Symbol.asyncIterator]().next()).rejects.toThrow(/GA/);
+    await expect(
+      client({ shape: 'beta' })
+        .list({ ids: ['x'] })
+        [Symbol.asyncIterator]()
+        .next(),
+    ).rejects.toThrow(/GA/);
   });
 });
 

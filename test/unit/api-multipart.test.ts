@@ -39,7 +39,9 @@ describe('multipart body', () => {
     expect(small.complete).toBe(true);
     const three = new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world'), 4));
     expect(await pieces(three)).toBe(3);
-    expect((await collect(new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world'), 4)))).length).toBe(three.contentLength);
+    expect((await collect(new MultipartBody(layout, 11, () => chunksOf(Buffer.from('hello world'), 4)))).length).toBe(
+      three.contentLength,
+    );
   });
 
   it('escapes quotes and line breaks in the filename and keeps UTF-8', () => {

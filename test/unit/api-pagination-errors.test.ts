@@ -41,7 +41,10 @@ describe('beta pagination (the SDK Page class)', () => {
   });
 
   it('reverse mode (a before_id in the query) sets before_id to first_id and stays reverse', () => {
-    const q1 = nextBetaQuery({ limit: 2, before_id: 'z' }, { data: [f('x'), f('y')], hasMore: true, firstId: 'x', lastId: 'y' });
+    const q1 = nextBetaQuery(
+      { limit: 2, before_id: 'z' },
+      { data: [f('x'), f('y')], hasMore: true, firstId: 'x', lastId: 'y' },
+    );
     expect(q1).toEqual({ limit: 2, before_id: 'x' });
     const q2 = nextBetaQuery(q1!, { data: [f('v'), f('w')], hasMore: true, firstId: 'v', lastId: 'w' });
     expect(q2).toEqual({ limit: 2, before_id: 'v' });
@@ -105,7 +108,9 @@ describe('errorFromResponse', () => {
       ...base,
       status: 400,
       headers: { 'request-id': 'req_header' },
-      bodyText: envelope('invalid_request_error', 'Not downloadable', { details: { error_code: 'file_not_downloadable' } }),
+      bodyText: envelope('invalid_request_error', 'Not downloadable', {
+        details: { error_code: 'file_not_downloadable' },
+      }),
     });
     expect(err.errorType).toBe('invalid_request_error');
     expect(err.errorCode).toBe('file_not_downloadable');

@@ -23,7 +23,11 @@ describe('API problems the user must fix', () => {
     expect(problems.holdForKey({ code: 'E_API_AUTH' }, 'invalid x-api-key')).toBe(true);
     expect(calls.pause).toBe(2);
     expect(logs.filter((l) => l.event === 'key-refused')).toHaveLength(1);
-    expect(problems.current()).toMatchObject({ kind: 'key-refused', since: '2026-11-30T12:00:00.000Z', retryAt: '2026-11-30T12:00:00.030Z' });
+    expect(problems.current()).toMatchObject({
+      kind: 'key-refused',
+      since: '2026-11-30T12:00:00.000Z',
+      retryAt: '2026-11-30T12:00:00.030Z',
+    });
     await new Promise((r) => setTimeout(r, 80));
     expect(calls.retry).toBe(1); // one timer, replaced by the second refusal, not two
     problems.keyAccepted();

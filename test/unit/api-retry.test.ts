@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  decideRetry,
-  defaultBackoffMs,
-  isRetryable,
-  retryDelay,
-  type AttemptOutcome,
-} from '../../src/api/retry.js';
+import { decideRetry, defaultBackoffMs, isRetryable, retryDelay, type AttemptOutcome } from '../../src/api/retry.js';
 
 const NOW = Date.parse('2026-09-01T12:00:00Z');
 const res = (status: number, headers: Record<string, string> = {}): AttemptOutcome => ({
@@ -104,7 +98,9 @@ describe('retryDelay', () => {
 
 describe('defaultBackoffMs', () => {
   it('doubles from 0.5 s and caps at 8 s', () => {
-    expect([0, 1, 2, 3, 4, 5, 10].map((n) => defaultBackoffMs(n, 0))).toEqual([500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    expect([0, 1, 2, 3, 4, 5, 10].map((n) => defaultBackoffMs(n, 0))).toEqual([
+      500, 1000, 2000, 4000, 8000, 8000, 8000,
+    ]);
   });
 
   it('jitter takes off at most 25%', () => {
@@ -114,11 +110,15 @@ describe('defaultBackoffMs', () => {
 
   it('stays within [0.75, 1] of the base for any random in [0,1) and any n', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 5000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
-        const base = Math.min(500 * 2 ** Math.min(n, 1000), 8000);
-        const w = defaultBackoffMs(n, r);
-        return w >= base * 0.75 - 1e-9 && w <= base;
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 5000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (n, r) => {
+          const base = Math.min(500 * 2 ** Math.min(n, 1000), 8000);
+          const w = defaultBackoffMs(n, r);
+          return w >= base * 0.75 - 1e-9 && w <= base;
+        },
+      ),
     );
   });
 });

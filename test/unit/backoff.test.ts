@@ -13,7 +13,7 @@ import {
 } from '../../src/plan/backoff.js';
 
 describe('backoff', () => {
-  it('requeues a transient failure as soon as the policy allows: the server\'s wait, else 0.5 s, 1 s, 2 s ... 8 s, nothing stacked', () => {
+  it("requeues a transient failure as soon as the policy allows: the server's wait, else 0.5 s, 1 s, 2 s ... 8 s, nothing stacked", () => {
     expect(nextWait(undefined, 1_000, 0, 200, 0)).toEqual({ state: { waits: 1, lastFailureAt: 1_000 }, delayMs: 200 });
     let state: WaitState | undefined;
     const delays: number[] = [];
@@ -31,7 +31,10 @@ describe('backoff', () => {
     // An outage: nothing succeeded since the first failure.
     expect(nextWait(state, 100_000, 0, null, 0)).toBeNull();
     // A faulty server: something succeeded since this key last failed, so it starts over.
-    expect(nextWait(state, 100_000, 99_000, null, 0)).toEqual({ state: { waits: 1, lastFailureAt: 100_000 }, delayMs: 500 });
+    expect(nextWait(state, 100_000, 99_000, null, 0)).toEqual({
+      state: { waits: 1, lastFailureAt: 100_000 },
+      delayMs: 500,
+    });
   });
 
   it('rechecks a failed file after 5 s x 2^(attempts-1), at most an hour', () => {

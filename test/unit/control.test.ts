@@ -4,8 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotRunningError, requestControl } from '../../src/control/client.js';
-import { ControlProtocolError, encodeMessage, LineDecoder, parseRequest, parseResponse } from '../../src/control/protocol.js';
-import { clearStaleSocket, startControlServer, type ControlHandler, type ControlServer } from '../../src/control/server.js';
+import {
+  ControlProtocolError,
+  encodeMessage,
+  LineDecoder,
+  parseRequest,
+  parseResponse,
+} from '../../src/control/protocol.js';
+import {
+  clearStaleSocket,
+  startControlServer,
+  type ControlHandler,
+  type ControlServer,
+} from '../../src/control/server.js';
 import { controlSocketPath } from '../../src/control/socket-path.js';
 import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/engine/contract.js';
 import { DeleteSafetyError, FilesyncError, LockedError } from '../../src/errors.js';
@@ -48,19 +59,31 @@ describe('control codec', () => {
       options: { dryRun: true, adopt: false },
     });
     expect(parseRequest({ v: 1, id: 4, type: 'reconcile' })).toEqual({ v: 1, id: 4, type: 'reconcile', options: {} });
-    expect(parseRequest({ v: 1, id: 5, type: 'reconcile', options: { rehash: true } })).toEqual({ v: 1, id: 5, type: 'reconcile', options: { rehash: true } });
+    expect(parseRequest({ v: 1, id: 5, type: 'reconcile', options: { rehash: true } })).toEqual({
+      v: 1,
+      id: 5,
+      type: 'reconcile',
+      options: { rehash: true },
+    });
     expect(parseRequest({ v: 1, id: 5, type: 'id', path: 'a/b' })).toEqual({ v: 1, id: 5, type: 'id', path: 'a/b' });
     expect(() => parseRequest({ v: 2, id: 1, type: 'status' })).toThrow(/protocol version/);
     expect(() => parseRequest({ v: 1, type: 'status' })).toThrow(/integer id/);
     expect(() => parseRequest({ v: 1, id: 1, type: 'shutdown' })).toThrow(/unknown request type/);
-    expect(() => parseRequest({ v: 1, id: 1, type: 'reconcile', options: { wipe: true } })).toThrow(/unknown reconcile option wipe/);
+    expect(() => parseRequest({ v: 1, id: 1, type: 'reconcile', options: { wipe: true } })).toThrow(
+      /unknown reconcile option wipe/,
+    );
     expect(() => parseRequest({ v: 1, id: 1, type: 'reconcile', options: { dryRun: 'yes' } })).toThrow(/true or false/);
     expect(() => parseRequest({ v: 1, id: 1, type: 'id' })).toThrow(/needs a path/);
     expect(() => parseRequest([1])).toThrow(/JSON object/);
   });
 
   it('parses responses, success and error', () => {
-    expect(parseResponse({ v: 1, id: 1, ok: true, result: { a: 1 } })).toEqual({ v: 1, id: 1, ok: true, result: { a: 1 } });
+    expect(parseResponse({ v: 1, id: 1, ok: true, result: { a: 1 } })).toEqual({
+      v: 1,
+      id: 1,
+      ok: true,
+      result: { a: 1 },
+    });
     expect(parseResponse({ v: 1, id: 1, ok: false, error: { code: 'E_X', message: 'm', hint: 'h' } })).toEqual({
       v: 1,
       id: 1,
@@ -96,7 +119,8 @@ function fakeHandler(calls: ReconcileOptions[] = []): ControlHandler {
     status: () => ({ running: true, pid: process.pid }) as unknown as StatusReport,
     reconcile: async (options = {}) => {
       calls.push(options);
-      if (options.deleteUnmanaged && !options.allowMassDelete) throw new DeleteSafetyError('too many deletes', { hint: 'pass --allow-mass-delete' });
+      if (options.deleteUnmanaged && !options.allowMassDelete)
+        throw new DeleteSafetyError('too many deletes', { hint: 'pass --allow-mass-delete' });
       return report({ dryRun: options.dryRun ?? false, uploaded: ['a.txt'] });
     },
     files: () => [{ path: 'a.txt', fileId: 'file_1', sizeBytes: 1, sha256: 'ab', state: 'synced', error: null }],
@@ -133,7 +157,9 @@ describe('control socket', () => {
   it('carries a handler error with its code and hint to the client', async () => {
     const dir = stateDir();
     servers.push(await startControlServer({ stateDir: dir, handler: fakeHandler() }));
-    const err = await requestControl(dir, { type: 'reconcile', options: { deleteUnmanaged: true } }).catch((e: unknown) => e);
+    const err = await requestControl(dir, { type: 'reconcile', options: { deleteUnmanaged: true } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FilesyncError);
     expect((err as FilesyncError).code).toBe('E_DELETE_SAFETY');
     expect((err as FilesyncError).hint).toBe('pass --allow-mass-delete');
@@ -142,7 +168,9 @@ describe('control socket', () => {
   it('answers many concurrent clients', async () => {
     const dir = stateDir();
     servers.push(await startControlServer({ stateDir: dir, handler: fakeHandler() }));
-    const results = await Promise.all(Array.from({ length: 20 }, () => requestControl(dir, { type: 'id', path: 'a.txt' })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => requestControl(dir, { type: 'id', path: 'a.txt' })),
+    );
     expect(results.every((r) => r.fileId === 'file_1')).toBe(true);
   });
 

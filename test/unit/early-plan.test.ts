@@ -18,7 +18,12 @@ import * as inputs from '../helpers/plan-inputs.js';
 
 const OWNER = '0a1b2c3d';
 const NOW = 10_000_000;
-const OPTIONS = inputs.planOptions({ maxDeleteFloor: 3, intentSkewMs: 600_000, expiryMarginMs: 300_000, ownerTag: OWNER });
+const OPTIONS = inputs.planOptions({
+  maxDeleteFloor: 3,
+  intentSkewMs: 600_000,
+  expiryMarginMs: 300_000,
+  ownerTag: OWNER,
+});
 
 const sha = (content: string) => createHash('sha256').update(content).digest('hex');
 
@@ -28,11 +33,28 @@ function obs(path: string, content: string, ino = 1): LocalObservation {
 
 function syncedRow(path: string, content: string, fileId: string, ino = 1): FileRow {
   const s = sha(content);
-  return inputs.syncedRow(path, s, content.length, { fileId, remoteName: remoteNameFor(path, s, OWNER) }, { ino, ctimeMs: 1 });
+  return inputs.syncedRow(
+    path,
+    s,
+    content.length,
+    { fileId, remoteName: remoteNameFor(path, s, OWNER) },
+    { ino, ctimeMs: 1 },
+  );
 }
 
-function copy(id: string, path: string, content: string, o: { owner?: string | null; expiresAt?: number | null; createdAt?: number } = {}): RemoteFile {
-  return { id, filename: remoteNameFor(path, sha(content), o.owner === undefined ? OWNER : o.owner), size: content.length, createdAt: o.createdAt ?? 1, expiresAt: o.expiresAt ?? null };
+function copy(
+  id: string,
+  path: string,
+  content: string,
+  o: { owner?: string | null; expiresAt?: number | null; createdAt?: number } = {},
+): RemoteFile {
+  return {
+    id,
+    filename: remoteNameFor(path, sha(content), o.owner === undefined ? OWNER : o.owner),
+    size: content.length,
+    createdAt: o.createdAt ?? 1,
+    expiresAt: o.expiresAt ?? null,
+  };
 }
 
 interface World {
@@ -66,23 +88,50 @@ function applyEarly(w: World, e: EarlyPlan): void {
   for (const o of e.observe) byPath.set(o.path, observedRow(byPath.get(o.path), o, NOW));
   for (const a of e.adoptions) {
     const row = byPath.get(a.path) as FileRow;
-    const copy = { path: a.path, fileId: a.file.id, remoteName: a.file.filename, size: a.file.size, sha256: a.sha256, createdAt: a.file.createdAt, expiresAt: a.file.expiresAt };
+    const copy = {
+      path: a.path,
+      fileId: a.file.id,
+      remoteName: a.file.filename,
+      size: a.file.size,
+      sha256: a.sha256,
+      createdAt: a.file.createdAt,
+      expiresAt: a.file.expiresAt,
+    };
     w.pendingDeletes = w.pendingDeletes.filter((d) => d.fileId !== a.file.id);
     // One queued delete per copy, as in the index's table.
     if (row.fileId !== null && row.fileId !== a.file.id && !w.pendingDeletes.some((d) => d.fileId === row.fileId)) {
-      w.pendingDeletes.push({ fileId: row.fileId, remoteName: row.remoteName, path: row.path, reason: 'superseded', queuedAt: NOW, attempts: 0, lastError: null });
+      w.pendingDeletes.push({
+        fileId: row.fileId,
+        remoteName: row.remoteName,
+        path: row.path,
+        reason: 'superseded',
+        queuedAt: NOW,
+        attempts: 0,
+        lastError: null,
+      });
     }
     byPath.set(a.path, attachedRow(row, copy, NOW));
   }
   w.rows = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-function full(w: World, options: PlanOptions = OPTIONS, decided: ReadonlySet<string> = new Set(), appeared: MoveTarget[] = []): Plan {
+function full(
+  w: World,
+  options: PlanOptions = OPTIONS,
+  decided: ReadonlySet<string> = new Set(),
+  appeared: MoveTarget[] = [],
+): Plan {
   return planSync({
     rows: w.rows,
     intents: w.intents,
     pendingDeletes: w.pendingDeletes,
-    local: { files: new Map(w.local.map((o) => [o.path, o])), skipped: new Map(), unreadable: new Set(), unreadableDirs: [], rootMissing: false },
+    local: {
+      files: new Map(w.local.map((o) => [o.path, o])),
+      skipped: new Map(),
+      unreadable: new Set(),
+      unreadableDirs: [],
+      rootMissing: false,
+    },
     remote: new Map(w.remote.map((f) => [f.id, f])),
     now: NOW,
     options,
@@ -94,11 +143,22 @@ function full(w: World, options: PlanOptions = OPTIONS, decided: ReadonlySet<str
 /** The full plan made after the batches: their paths left out, their new files as appeared. */
 function rest(w: World, batches: EarlyPlan[], options: PlanOptions = OPTIONS): Plan {
   const decided = new Set(batches.flatMap((e) => e.decided));
-  return full(w, options, decided, batches.flatMap((e) => e.appeared));
+  return full(
+    w,
+    options,
+    decided,
+    batches.flatMap((e) => e.appeared),
+  );
 }
 
 function clone(w: World): World {
-  return { rows: [...w.rows], intents: [...w.intents], pendingDeletes: [...w.pendingDeletes], local: [...w.local], remote: [...w.remote] };
+  return {
+    rows: [...w.rows],
+    intents: [...w.intents],
+    pendingDeletes: [...w.pendingDeletes],
+    local: [...w.local],
+    remote: [...w.remote],
+  };
 }
 
 describe('planning a reconcile batch', () => {
@@ -121,7 +181,13 @@ describe('planning a reconcile batch', () => {
   });
 
   it('adopts our own copy of a file after the index was lost instead of uploading it again', () => {
-    const w: World = { rows: [], intents: [], pendingDeletes: [], local: [obs('a.md', 'alpha')], remote: [copy('file_a', 'a.md', 'alpha'), copy('file_old', 'a.md', 'older')] };
+    const w: World = {
+      rows: [],
+      intents: [],
+      pendingDeletes: [],
+      local: [obs('a.md', 'alpha')],
+      remote: [copy('file_a', 'a.md', 'alpha'), copy('file_old', 'a.md', 'older')],
+    };
     const e = early(w, w.local);
     expect(e.uploads).toEqual([]);
     expect(e.adoptions.map((a) => [a.path, a.file.id, a.via])).toEqual([['a.md', 'file_a', 'owner']]);
@@ -131,7 +197,17 @@ describe('planning a reconcile batch', () => {
     const w: World = {
       rows: [],
       intents: [],
-      pendingDeletes: [{ fileId: 'file_a', remoteName: null, path: 'a.md', reason: 'removed', queuedAt: 1, attempts: 0, lastError: null }],
+      pendingDeletes: [
+        {
+          fileId: 'file_a',
+          remoteName: null,
+          path: 'a.md',
+          reason: 'removed',
+          queuedAt: 1,
+          attempts: 0,
+          lastError: null,
+        },
+      ],
       local: [obs('a.md', 'alpha')],
       remote: [copy('file_a', 'a.md', 'alpha')],
     };
@@ -143,7 +219,17 @@ describe('planning a reconcile batch', () => {
   it('leaves to the full plan a path with an upload intent or whose copy is gone or expiring', () => {
     const w: World = {
       rows: [syncedRow('gone.txt', 'g', 'file_gone'), syncedRow('expiring.txt', 'x', 'file_x')],
-      intents: [{ id: 7, pathKey: 'crashed.txt', path: 'crashed.txt', remoteName: remoteNameFor('crashed.txt', sha('c'), OWNER), size: 1, sha256: sha('c'), startedAt: NOW - 1000 }],
+      intents: [
+        {
+          id: 7,
+          pathKey: 'crashed.txt',
+          path: 'crashed.txt',
+          remoteName: remoteNameFor('crashed.txt', sha('c'), OWNER),
+          size: 1,
+          sha256: sha('c'),
+          startedAt: NOW - 1000,
+        },
+      ],
       pendingDeletes: [],
       local: [obs('gone.txt', 'g'), obs('expiring.txt', 'x'), obs('crashed.txt', 'c'), obs('fine.txt', 'f')],
       remote: [copy('file_x', 'expiring.txt', 'x', { expiresAt: NOW + 1000 })],
@@ -181,7 +267,11 @@ describe('planning a reconcile batch', () => {
       const options = { ...OPTIONS, adopt: rand() < 0.3, freshIndex: rand() < 0.5 };
       const whole = full(w, options);
       const batches: EarlyPlan[] = [];
-      const got = { uploads: [] as Plan['uploads'], observe: [] as LocalObservation[], adoptions: [] as Plan['adoptions'] };
+      const got = {
+        uploads: [] as Plan['uploads'],
+        observe: [] as LocalObservation[],
+        adoptions: [] as Plan['adoptions'],
+      };
       const index = clone(w);
       // The walk hands over some of the files before it ends; the full plan takes the rest.
       const walked = Math.floor(rand() * (w.local.length + 1));
@@ -196,7 +286,9 @@ describe('planning a reconcile batch', () => {
         got.adoptions.push(...e.adoptions);
       }
       const after = rest(index, batches, options);
-      const superseded = new Set(index.pendingDeletes.filter((d) => !w.pendingDeletes.some((x) => x.fileId === d.fileId)).map((d) => d.fileId));
+      const superseded = new Set(
+        index.pendingDeletes.filter((d) => !w.pendingDeletes.some((x) => x.fileId === d.fileId)).map((d) => d.fileId),
+      );
       const byPath = <T extends { path: string }>(list: T[]) => [...list].sort((a, b) => (a.path < b.path ? -1 : 1));
       expect(byPath([...got.uploads, ...after.uploads]), `seed ${seed}`).toEqual(byPath(whole.uploads));
       expect(byPath([...got.observe, ...after.observe]), `seed ${seed}`).toEqual(byPath(whole.observe));
@@ -229,18 +321,49 @@ function randomWorld(rand: () => number): World {
       const fate = rand();
       if (fate < 0.7) w.remote.push(copy(fileId, path, was));
       else if (fate < 0.85) w.remote.push(copy(fileId, path, was, { expiresAt: NOW + 1000 }));
-      if (rand() < 0.1) w.pendingDeletes.push({ fileId, remoteName: null, path, reason: 'superseded', queuedAt: 1, attempts: 0, lastError: null });
+      if (rand() < 0.1)
+        w.pendingDeletes.push({
+          fileId,
+          remoteName: null,
+          path,
+          reason: 'superseded',
+          queuedAt: 1,
+          attempts: 0,
+          lastError: null,
+        });
     }
     if (rand() < 0.8) w.local.push(obs(path, now, ino));
     // Copies of some content under this path's names: ours, legacy, another owner's.
-    if (rand() < 0.4) w.remote.push(copy(`file_${id++}`, path, pick(contents), { owner: pick([OWNER, OWNER, null, 'ffffffff']), createdAt: Math.floor(rand() * 100) }));
+    if (rand() < 0.4)
+      w.remote.push(
+        copy(`file_${id++}`, path, pick(contents), {
+          owner: pick([OWNER, OWNER, null, 'ffffffff']),
+          createdAt: Math.floor(rand() * 100),
+        }),
+      );
     if (rand() < 0.15) {
       const c = pick(contents);
-      w.intents.push({ id: id++, pathKey: path, path, remoteName: remoteNameFor(path, sha(c), OWNER), size: c.length, sha256: sha(c), startedAt: 50 });
+      w.intents.push({
+        id: id++,
+        pathKey: path,
+        path,
+        remoteName: remoteNameFor(path, sha(c), OWNER),
+        size: c.length,
+        sha256: sha(c),
+        startedAt: 50,
+      });
     }
   }
   // Now and then a copy the index points at twice (a queued delete of a live copy).
-  if (rand() < 0.2 && w.rows[0]?.fileId) w.pendingDeletes.push({ fileId: w.rows[0].fileId, remoteName: null, path: null, reason: 'orphan', queuedAt: 1, attempts: 0, lastError: null });
+  if (rand() < 0.2 && w.rows[0]?.fileId)
+    w.pendingDeletes.push({
+      fileId: w.rows[0].fileId,
+      remoteName: null,
+      path: null,
+      reason: 'orphan',
+      queuedAt: 1,
+      attempts: 0,
+      lastError: null,
+    });
   return w;
 }
-

@@ -19,7 +19,15 @@ function stateWith(n: number) {
     for (let i = 0; i < n; i += 1) {
       const path = `f${String(i).padStart(4, '0')}.txt`;
       index.observe({ path, size: 1, mtimeMs: 1, ino: i + 1, sha256: sha });
-      index.adopt(path, { fileId: `file_${i}`, remoteName: path, size: 1, sha256: sha, createdAt: 1, expiresAt: null, mimeType: 'text/plain; charset=utf-8' });
+      index.adopt(path, {
+        fileId: `file_${i}`,
+        remoteName: path,
+        size: 1,
+        sha256: sha,
+        createdAt: 1,
+        expiresAt: null,
+        mimeType: 'text/plain; charset=utf-8',
+      });
     }
   });
   index.close();
@@ -38,9 +46,14 @@ describe('export --format resources and the 500 files a session mounts', () => {
     const refused = await exportCli(s, ['--format', 'resources']);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toMatch(/501 synced files, but a Managed Agents session mounts at most 500: .*--part K \(K from 1 to 2\)/);
+    expect(refused.stderr).toMatch(
+      /501 synced files, but a Managed Agents session mounts at most 500: .*--part K \(K from 1 to 2\)/,
+    );
     const part1 = JSON.parse((await exportCli(s, ['--format', 'resources', '--part', '1'])).stdout) as unknown[];
-    const part2 = JSON.parse((await exportCli(s, ['--format', 'resources', '--part', '2'])).stdout) as { file_id: string; mount_path: string }[];
+    const part2 = JSON.parse((await exportCli(s, ['--format', 'resources', '--part', '2'])).stdout) as {
+      file_id: string;
+      mount_path: string;
+    }[];
     expect(part1).toHaveLength(500);
     expect(part2).toEqual([{ type: 'file', file_id: 'file_500', mount_path: '/mnt/session/uploads/f0500.txt' }]);
     const all = await exportCli(s, ['--format', 'resources', '--split', '500']);
@@ -51,7 +64,9 @@ describe('export --format resources and the 500 files a session mounts', () => {
 
   it('refuses a --split over 500 and --split/--part with the json format', async () => {
     const s = stateWith(1);
-    expect((await exportCli(s, ['--format', 'resources', '--split', '501'])).stderr).toMatch(/--split must be an integer from 1 to 500/);
+    expect((await exportCli(s, ['--format', 'resources', '--split', '501'])).stderr).toMatch(
+      /--split must be an integer from 1 to 500/,
+    );
     const mixed = await exportCli(s, ['--format', 'json', '--part', '1']);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/apply to --format resources only/);

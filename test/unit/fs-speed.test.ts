@@ -28,9 +28,11 @@ describe('FsSpeed', () => {
 
   it('times a call that throws, and rethrows it', () => {
     const speed = new FsSpeed();
-    expect(() => speed.time(() => {
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      speed.time(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
   });
 });
 
@@ -63,7 +65,9 @@ describe('hashFileWith (small files read in one call on a fast filesystem)', () 
   });
 
   it('rejects (does not throw) for a missing file', async () => {
-    await expect(hashFileWith(new FsSpeed())(join(dir, 'nope'), { sizeHint: 5 })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(hashFileWith(new FsSpeed())(join(dir, 'nope'), { sizeHint: 5 })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   it('readUpTo: the bytes of a file within the bound, null past it', () => {

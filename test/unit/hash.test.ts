@@ -14,7 +14,16 @@ describe('hashFile', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const sizes = [0, 1, 65_535, 65_536, HASH_CHUNK_BYTES - 1, HASH_CHUNK_BYTES, HASH_CHUNK_BYTES + 1, 3 * HASH_CHUNK_BYTES + 12_345];
+  const sizes = [
+    0,
+    1,
+    65_535,
+    65_536,
+    HASH_CHUNK_BYTES - 1,
+    HASH_CHUNK_BYTES,
+    HASH_CHUNK_BYTES + 1,
+    3 * HASH_CHUNK_BYTES + 12_345,
+  ];
   for (const size of sizes) {
     it(`matches sha256 of the bytes for ${size} bytes, with and without a size hint`, async () => {
       const data = randomBytes(size);

@@ -26,7 +26,15 @@ function syncedIndex(stateDir: string, paths: string[]): void {
     const sha = String(i).padStart(64, '0');
     index.observe({ path: p, size: 1, mtimeMs: 1, ino: i + 1, sha256: sha });
     const intent = index.recordIntent({ path: p, remoteName: `${p}~x`, size: 1, sha256: sha, startedAt: 1 });
-    index.commitUpload(intent.id, { path: p, fileId: `file_${i}`, remoteName: `${p}~x`, size: 1, sha256: sha, createdAt: 1, expiresAt: null });
+    index.commitUpload(intent.id, {
+      path: p,
+      fileId: `file_${i}`,
+      remoteName: `${p}~x`,
+      size: 1,
+      sha256: sha,
+      createdAt: 1,
+      expiresAt: null,
+    });
   });
   index.setMeta(HELD_DELETES_META, JSON.stringify(['gone.txt']));
   index.close();
@@ -48,7 +56,10 @@ describe('held deletes without a daemon', () => {
       ['kept.txt', 'synced'],
     ]);
 
-    const status = JSON.parse((await cli(['status', '--json', ...args], h)).stdout) as { counts: Record<string, number>; heldDeletes: { count: number; message: string } | null };
+    const status = JSON.parse((await cli(['status', '--json', ...args], h)).stdout) as {
+      counts: Record<string, number>;
+      heldDeletes: { count: number; message: string } | null;
+    };
     expect(status.counts).toMatchObject({ synced: 1, held: 1 });
     expect(status.heldDeletes?.count).toBe(1);
     expect(status.heldDeletes?.message).toMatch(/--allow-mass-delete/);

@@ -13,7 +13,14 @@ describe('ignore matcher cache bound', () => {
       matcher.check('a/x.txt', false),
     ];
     const before = probe();
-    expect(before).toEqual(['ignored by pattern "build/"', 'ignored by pattern "build/"', 'ignored by pattern "*.bak"', null, 'ignored by default pattern "*.tmp"', null]);
+    expect(before).toEqual([
+      'ignored by pattern "build/"',
+      'ignored by pattern "build/"',
+      'ignored by pattern "*.bak"',
+      null,
+      'ignored by default pattern "*.tmp"',
+      null,
+    ]);
     for (let i = 0; i < IGNORE_CACHE_LIMIT * 2 + 7; i++) matcher.check(`d${i % 50}/f${i}.txt`, false);
     expect(probe()).toEqual(before);
   });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createIgnoreMatcher, DEFAULT_IGNORES } from '../../src/scan/ignore.js';
 import { ownReason, type OwnFilesLayout } from '../../src/scan/own-files.js';
 
-function ownLayout(paths: { rel: string; dir: boolean; what: string }[], identities: OwnFilesLayout['identities'] = []): OwnFilesLayout {
+function ownLayout(
+  paths: { rel: string; dir: boolean; what: string }[],
+  identities: OwnFilesLayout['identities'] = [],
+): OwnFilesLayout {
   return { relPaths: paths.map((p) => ({ rel: p.rel, dir: p.dir, reason: ownReason(p.what) })), identities };
 }
 
@@ -35,12 +38,21 @@ describe('createIgnoreMatcher', () => {
     expect(m.check('.goutputstream-X1Y2Z3', false)).toBe('ignored by default pattern ".goutputstream-*"');
     expect(m.check('.git', false)).toBe('ignored by default pattern ".git"');
     expect(m.check('sub/.git', false)).toBe('ignored by default pattern ".git"');
-    for (const p of ['a~$b.docx', 'lock.report.odt', '.~lock.report.odt', 'kate-swp.txt', 'goutputstream.txt']) expect(m.check(p, false)).toBeNull();
+    for (const p of ['a~$b.docx', 'lock.report.odt', '.~lock.report.odt', 'kate-swp.txt', 'goutputstream.txt'])
+      expect(m.check(p, false)).toBeNull();
   });
 
   it('lets ordinary files through', () => {
     const m = createIgnoreMatcher(none);
-    for (const p of ['report.pdf', 'a/b/c.txt', '.gitignore', '.github/workflows/ci.yml', 'tmp/file', 'file.partial', 'a~b']) {
+    for (const p of [
+      'report.pdf',
+      'a/b/c.txt',
+      '.gitignore',
+      '.github/workflows/ci.yml',
+      'tmp/file',
+      'file.partial',
+      'a~b',
+    ]) {
       expect(m.check(p, false)).toBeNull();
     }
     expect(m.check('docs', true)).toBeNull();
@@ -65,7 +77,11 @@ describe('createIgnoreMatcher', () => {
   });
 
   it('ignores the state directory inside the folder, even with special characters', () => {
-    const m = createIgnoreMatcher({ ignore: [], include: [], own: ownLayout([{ rel: '.state [cfs]!#', dir: true, what: 'the state directory' }]) });
+    const m = createIgnoreMatcher({
+      ignore: [],
+      include: [],
+      own: ownLayout([{ rel: '.state [cfs]!#', dir: true, what: 'the state directory' }]),
+    });
     expect(m.check('.state [cfs]!#', true)).toBe('ignored: it is the state directory of claude-filesync');
     expect(m.check('.state [cfs]!#/index.sqlite', false)).toMatch(/state directory/);
     expect(m.check('sub/.state [cfs]!#', true)).toBeNull();
@@ -91,7 +107,11 @@ describe('createIgnoreMatcher', () => {
   });
 
   it("knows another name of the daemon's own files by its inode and device", () => {
-    const m = createIgnoreMatcher({ ignore: [], include: [], own: ownLayout([], [{ dev: 7, ino: 42, reason: ownReason('the API key file') }]) });
+    const m = createIgnoreMatcher({
+      ignore: [],
+      include: [],
+      own: ownLayout([], [{ dev: 7, ino: 42, reason: ownReason('the API key file') }]),
+    });
     expect(m.ownIdentity({ dev: 7, ino: 42 })).toBe('ignored: it is the API key file of claude-filesync');
     expect(m.ownIdentity({ dev: 8, ino: 42 })).toBeNull();
     expect(m.ownIdentity({ dev: 7, ino: 43 })).toBeNull();

@@ -22,7 +22,13 @@ async function openStore(): Promise<{ store: IndexStore; file: string }> {
   return { store: IndexStore.open(file), file };
 }
 
-const intent = (p: string) => ({ path: p, remoteName: `${p}~0123456789.txt`, size: 1, sha256: 'a'.repeat(64), startedAt: Date.now() });
+const intent = (p: string) => ({
+  path: p,
+  remoteName: `${p}~0123456789.txt`,
+  size: 1,
+  sha256: 'a'.repeat(64),
+  startedAt: Date.now(),
+});
 
 describe('IndexStore.flushDurable', () => {
   it('syncs the WAL that holds a new intent', async () => {

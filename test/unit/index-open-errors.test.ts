@@ -109,7 +109,11 @@ describe('the cause of an index that cannot be opened', () => {
     const file = join(dir, 'index.sqlite');
     IndexStore.open(file).close();
     chmodSync(file, 0o444);
-    const err = expectCause(() => IndexStore.open(file).observe({ path: 'a', size: 1, mtimeMs: 1, ino: 1, sha256: A }), 'E_INDEX_READ_ONLY', file);
+    const err = expectCause(
+      () => IndexStore.open(file).observe({ path: 'a', size: 1, mtimeMs: 1, ino: 1, sha256: A }),
+      'E_INDEX_READ_ONLY',
+      file,
+    );
     expect(err.hint).not.toMatch(/reconcile --adopt/);
   });
 
@@ -158,7 +162,13 @@ describe('the cause of an index that cannot be opened', () => {
       } finally {
         closeSync(fd);
       }
-      const rows = Array.from({ length: 5000 }, (_, i) => ({ path: `dir/file-${i}.txt`, size: i, mtimeMs: i, ino: i, sha256: A }));
+      const rows = Array.from({ length: 5000 }, (_, i) => ({
+        path: `dir/file-${i}.txt`,
+        size: i,
+        mtimeMs: i,
+        ino: i,
+        sha256: A,
+      }));
       const err = expectCause(() => store.observeMany(rows), 'E_INDEX_DISK_FULL', mnt);
       expect(err.hint).toMatch(/Free some space/);
       rmSync(filler);

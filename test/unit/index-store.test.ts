@@ -14,7 +14,16 @@ const B = 'b'.repeat(64);
 const C = 'c'.repeat(64);
 
 function remote(path: string, fileId: string, sha256: string, extra: Partial<RemoteCopy> = {}): RemoteCopy {
-  return { path, fileId, remoteName: `${path}~${sha256.slice(0, 10)}`, size: 3, sha256, createdAt: 1000, expiresAt: null, ...extra };
+  return {
+    path,
+    fileId,
+    remoteName: `${path}~${sha256.slice(0, 10)}`,
+    size: 3,
+    sha256,
+    createdAt: 1000,
+    expiresAt: null,
+    ...extra,
+  };
 }
 
 function expectIndexError(fn: () => unknown, code: IndexErrorCode, message: RegExp, file: string): void {
@@ -100,13 +109,44 @@ describe('IndexStore rows', () => {
     expect(before.map((r) => r.path)).toEqual(store.all().map((r) => r.path));
     expect(before[0]).toBe(lookup('a'));
     for (const [i, full] of store.all().entries()) {
-      const { path, size, mtimeMs, ino, sha256, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason, hashedAt, ctimeMs } = full;
-      expect(before[i]).toEqual({ path, size, mtimeMs, ino, sha256, state, fileId, remoteName, remoteSha256, remoteExpiresAt, skipReason, hashedAt, ctimeMs });
+      const {
+        path,
+        size,
+        mtimeMs,
+        ino,
+        sha256,
+        state,
+        fileId,
+        remoteName,
+        remoteSha256,
+        remoteExpiresAt,
+        skipReason,
+        hashedAt,
+        ctimeMs,
+      } = full;
+      expect(before[i]).toEqual({
+        path,
+        size,
+        mtimeMs,
+        ino,
+        sha256,
+        state,
+        fileId,
+        remoteName,
+        remoteSha256,
+        remoteExpiresAt,
+        skipReason,
+        hashedAt,
+        ctimeMs,
+      });
     }
     store.markPending('b');
     store.removePath('a');
     expect(store.planRows()).toEqual([expect.objectContaining({ path: 'b', state: 'pending' })]);
-    expect(before.map((r) => [r.path, r.state])).toEqual([['a', 'pending'], ['b', 'failed']]);
+    expect(before.map((r) => [r.path, r.state])).toEqual([
+      ['a', 'pending'],
+      ['b', 'failed'],
+    ]);
   });
 
   it('planRows stays in path order when a path is added after the rows were read', () => {
@@ -116,7 +156,12 @@ describe('IndexStore rows', () => {
     store.observe({ path: 'a', size: 1, mtimeMs: 1, ino: 3, sha256: B });
     store.observe({ path: 'c', size: 1, mtimeMs: 1, ino: 4, sha256: B });
     store.observe({ path: 'b', size: 2, mtimeMs: 2, ino: 1, sha256: B });
-    expect(store.planRows().map((r) => [r.path, r.size])).toEqual([['a', 1], ['b', 2], ['c', 1], ['d', 1]]);
+    expect(store.planRows().map((r) => [r.path, r.size])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 1],
+      ['d', 1],
+    ]);
   });
 
   it('planRowLookup finds exactly the rows planRows gives, and is null once a path was added after they were read', () => {
@@ -169,7 +214,8 @@ describe('IndexStore rows', () => {
   });
 
   it('pathsUnder gives the paths under a folder only (not a sibling sharing its prefix), as written since', () => {
-    for (const p of ['a/b/1', 'a/b/c/2', 'a/bc/3', 'a/b', 'x/4']) store.observe({ path: p, size: 1, mtimeMs: 1, ino: 1, sha256: A });
+    for (const p of ['a/b/1', 'a/b/c/2', 'a/bc/3', 'a/b', 'x/4'])
+      store.observe({ path: p, size: 1, mtimeMs: 1, ino: 1, sha256: A });
     expect(store.pathsUnder('a/b').sort()).toEqual(['a/b/1', 'a/b/c/2']);
     store.observe({ path: 'a/b/5', size: 1, mtimeMs: 1, ino: 2, sha256: A });
     store.removePath('a/b/1');
@@ -291,7 +337,9 @@ describe('IndexStore files on disk', () => {
       const raw = new Database(file, { readonly: true });
       expect(raw.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(String(SCHEMA_VERSION));
+      expect(raw.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(
+        String(SCHEMA_VERSION),
+      );
       raw.close();
       const again = IndexStore.open(file);
       expect(again.get('x')?.sha256).toBe(A);
@@ -316,7 +364,14 @@ describe('IndexStore files on disk', () => {
     expect(s.get('old.txt')).toMatchObject({ sha256: A, fileId: 'file_old', state: 'synced', hashedAt: null });
     s.observe({ path: 'old.txt', size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99 });
     expect(s.get('old.txt')?.hashedAt).toBe(99);
-    expect(s.localLookup()('old.txt')).toMatchObject({ size: 3, mtimeMs: 2, ino: 1, sha256: B, hashedAt: 99, ctimeMs: null });
+    expect(s.localLookup()('old.txt')).toMatchObject({
+      size: 3,
+      mtimeMs: 2,
+      ino: 1,
+      sha256: B,
+      hashedAt: 99,
+      ctimeMs: null,
+    });
     s.close();
   });
 
@@ -337,7 +392,9 @@ describe('IndexStore files on disk', () => {
   it('refuses an index whose pages are damaged', () => {
     const file = join(dir, 'index.sqlite');
     const s = IndexStore.open(file);
-    s.observeMany(Array.from({ length: 2000 }, (_, i) => ({ path: `dir/file-${i}.txt`, size: i, mtimeMs: i, ino: i, sha256: A })));
+    s.observeMany(
+      Array.from({ length: 2000 }, (_, i) => ({ path: `dir/file-${i}.txt`, size: i, mtimeMs: i, ino: i, sha256: A })),
+    );
     s.close();
     const bytes = readFileSync(file);
     // Keep the header page (so it still opens as our sqlite file) and scribble over the b-tree pages.

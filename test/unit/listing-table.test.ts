@@ -7,7 +7,14 @@ import type { FileMetadata } from '../../src/files-api/wire.js';
 import { IndexStore } from '../../src/store/store.js';
 import { LISTING_PAGE, listRemote, type ListingSink } from '../../src/reconcile/listing.js';
 
-const file = (i: number, createdAt = 1000 + i) => ({ id: `file_${String(i).padStart(4, '0')}`, filename: `f${i}.txt`, size: i, createdAt, expiresAt: i % 2 ? null : 5000 + i, mimeType: i % 3 ? 'text/plain' : null });
+const file = (i: number, createdAt = 1000 + i) => ({
+  id: `file_${String(i).padStart(4, '0')}`,
+  filename: `f${i}.txt`,
+  size: i,
+  createdAt,
+  expiresAt: i % 2 ? null : 5000 + i,
+  mimeType: i % 3 ? 'text/plain' : null,
+});
 
 describe('the listing table', () => {
   let store: IndexStore | null = null;
@@ -31,7 +38,12 @@ describe('the listing table', () => {
     store = IndexStore.open(':memory:');
     const t = store.listingTable();
     t.add([file(1), file(2), { ...file(3), filename: 'f1.txt' }]);
-    expect(t.named('f1.txt').map((f) => f.id).sort()).toEqual(['file_0001', 'file_0003']);
+    expect(
+      t
+        .named('f1.txt')
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual(['file_0001', 'file_0003']);
     expect(t.named('nope.txt')).toEqual([]);
     const next = store.listingTable();
     next.add([file(5)]);
@@ -68,7 +80,15 @@ describe('the listing table', () => {
 
 describe('listRemote', () => {
   const meta = (i: number): FileMetadata =>
-    ({ type: 'file', id: `file_${i}`, filename: `f${i}.txt`, size_bytes: i, mime_type: 'text/plain', created_at: new Date(1000 + i).toISOString(), downloadable: false }) as FileMetadata;
+    ({
+      type: 'file',
+      id: `file_${i}`,
+      filename: `f${i}.txt`,
+      size_bytes: i,
+      mime_type: 'text/plain',
+      created_at: new Date(1000 + i).toISOString(),
+      downloadable: false,
+    }) as FileMetadata;
 
   it('hands the listing to its sink a page at a time, never holding more than one page', async () => {
     const total = LISTING_PAGE * 2 + 500;
@@ -94,12 +114,23 @@ describe('listRemote', () => {
     expect(pages).toEqual([LISTING_PAGE, LISTING_PAGE, 500]);
   });
 
-  it('keeps only the planner\'s fields of each file', async () => {
+  it("keeps only the planner's fields of each file", async () => {
     const store = IndexStore.open(':memory:');
     try {
-      const client = { async *list() { yield { ...meta(7), expires_at: new Date(9000).toISOString(), extra: 'x'.repeat(1000) }; } } as unknown as FilesApi;
+      const client = {
+        async *list() {
+          yield { ...meta(7), expires_at: new Date(9000).toISOString(), extra: 'x'.repeat(1000) };
+        },
+      } as unknown as FilesApi;
       const t = await listRemote(client, store.listingTable());
-      expect(t.get('file_7')).toEqual({ id: 'file_7', filename: 'f7.txt', size: 7, createdAt: 1007, expiresAt: 9000, mimeType: 'text/plain' });
+      expect(t.get('file_7')).toEqual({
+        id: 'file_7',
+        filename: 'f7.txt',
+        size: 7,
+        createdAt: 1007,
+        expiresAt: 9000,
+        mimeType: 'text/plain',
+      });
     } finally {
       store.close();
     }

@@ -79,7 +79,11 @@ describe('rescannedPaths', () => {
       skipped: [{ path: 'big.bin', size: 9, mtimeMs: 1, ino: 3, reason: 'too large', kind: 'file' }],
       unreadableDirs: ['locked'],
     });
-    const out = rescannedPaths(s, ['changed.txt'], ['changed.txt', 'same.txt', 'big.bin', 'gone.txt', 'locked/x.txt', 'lockedness.txt']);
+    const out = rescannedPaths(
+      s,
+      ['changed.txt'],
+      ['changed.txt', 'same.txt', 'big.bin', 'gone.txt', 'locked/x.txt', 'lockedness.txt'],
+    );
     expect(out).toEqual(['changed.txt', 'gone.txt', 'lockedness.txt']);
   });
 

@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,14 +61,20 @@ describe('acquireLock', () => {
   });
 
   it.runIf(existsSync('/proc/self/stat'))('replaces a lock whose pid now belongs to another process', () => {
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, startedAt: 1, host: hostname(), procStart: '1' }));
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: process.pid, startedAt: 1, host: hostname(), procStart: '1' }),
+    );
     const lock = acquireLock(dir);
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).procStart).not.toBe('1');
     lock.release();
   });
 
   it('never steals a lock written on another host', () => {
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: deadPid(), startedAt: 1, host: 'elsewhere.example', procStart: null }));
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: deadPid(), startedAt: 1, host: 'elsewhere.example', procStart: null }),
+    );
     expect(() => acquireLock(dir)).toThrow(/on host elsewhere\.example/);
   });
 
@@ -118,7 +134,10 @@ describe('ensureStateDir', () => {
   it('says a state directory that is a file (or under one) is not a directory, and what to do', () => {
     const file = join(dir, 'plain');
     writeFileSync(file, 'x');
-    for (const [path, why] of [[file, 'a file is in its place'], [join(file, 'state'), 'a parent of it is a file']] as const) {
+    for (const [path, why] of [
+      [file, 'a file is in its place'],
+      [join(file, 'state'), 'a parent of it is a file'],
+    ] as const) {
       let caught: unknown;
       try {
         ensureStateDir(path);

@@ -27,7 +27,11 @@ describe('createLogger', () => {
   it('respects the level', () => {
     const { text } = capture();
     const lines: string[] = [];
-    const quiet = createLogger({ level: 'warn', destination: { write: (s: string) => void lines.push(s) }, redact: [] });
+    const quiet = createLogger({
+      level: 'warn',
+      destination: { write: (s: string) => void lines.push(s) },
+      redact: [],
+    });
     quiet.info('hidden');
     quiet.warn('shown');
     expect(lines.join('')).toContain('shown');
@@ -40,7 +44,13 @@ describe('createLogger', () => {
       const { logger, text } = capture(pretty);
       logger.info(`key is ${KEY}`);
       logger.info({ deep: { deeper: [`x${KEY}y`] } }, 'nested');
-      logger.info({ apiKey: 'another-secret-value', headers: { 'x-api-key': 'hdr-secret-value', authorization: 'Bearer tok-secret' } }, 'fields');
+      logger.info(
+        {
+          apiKey: 'another-secret-value',
+          headers: { 'x-api-key': 'hdr-secret-value', authorization: 'Bearer tok-secret' },
+        },
+        'fields',
+      );
       const err = new Error(`request failed with ${KEY}`);
       err.stack = `Error: request failed with ${KEY}\n    at somewhere (${KEY}.js:1:1)`;
       logger.error({ err }, 'failure');
@@ -66,7 +76,12 @@ describe('createLogger', () => {
   it('a shared redactor learns secrets added later (a generated key)', () => {
     const redactor = createRedactor();
     const lines: string[] = [];
-    const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) }, redact: [], redactor });
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (s: string) => void lines.push(s) },
+      redact: [],
+      redactor,
+    });
     redactor.add('late-secret-42');
     logger.info('late-secret-42 appears');
     expect(lines.join('')).not.toContain('late-secret-42');

@@ -38,11 +38,22 @@ describe('the manifest file the daemon keeps', () => {
     index = IndexStore.open(path.join(stateDir, 'index.sqlite'));
     const store = index;
     synced(store, 'a.md', 'file_a', 'text/plain; charset=utf-8');
-    writer = startManifestWriter({ stateDir, dir: '/folder', index: store, files: () => store.all().map((r) => toEntry(r)), logger: pino({ level: 'silent' }), tickMs: 20 });
+    writer = startManifestWriter({
+      stateDir,
+      dir: '/folder',
+      index: store,
+      files: () => store.all().map((r) => toEntry(r)),
+      logger: pino({ level: 'silent' }),
+      tickMs: 20,
+    });
     const file = path.join(stateDir, 'manifest.json');
     type M = { version: number; dir: string; files: { path: string; fileId: string; block: string }[] };
     const first = await waitFor(async () => JSON.parse(await readFile(file, 'utf8')) as M);
-    expect(first).toMatchObject({ version: 1, dir: '/folder', files: [{ path: 'a.md', fileId: 'file_a', block: 'document' }] });
+    expect(first).toMatchObject({
+      version: 1,
+      dir: '/folder',
+      files: [{ path: 'a.md', fileId: 'file_a', block: 'document' }],
+    });
     synced(store, 'b.png', 'file_b', 'image/png');
     const second = await waitFor(async () => {
       const m = JSON.parse(await readFile(file, 'utf8')) as M;

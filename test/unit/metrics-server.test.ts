@@ -46,7 +46,10 @@ afterEach(async () => {
   server = null;
 });
 
-async function start(readiness: () => Readiness = () => ({ ready: true }), meter = new SyncMeter()): Promise<MetricsServer> {
+async function start(
+  readiness: () => Readiness = () => ({ ready: true }),
+  meter = new SyncMeter(),
+): Promise<MetricsServer> {
   server = await startMetricsServer({ host: '127.0.0.1', port: 0, status: () => status(), meter, readiness });
   return server;
 }
@@ -117,8 +120,18 @@ describe('the metrics endpoint', () => {
   it('refuses a port already in use with E_METRICS_LISTEN, naming the address', async () => {
     const first = await start();
     await expect(
-      startMetricsServer({ host: '127.0.0.1', port: first.port, status: () => status(), meter: new SyncMeter(), readiness: () => ({ ready: true }), processMetrics: false }),
-    ).rejects.toMatchObject({ code: 'E_METRICS_LISTEN', message: `cannot serve metrics on 127.0.0.1:${first.port}: EADDRINUSE` });
+      startMetricsServer({
+        host: '127.0.0.1',
+        port: first.port,
+        status: () => status(),
+        meter: new SyncMeter(),
+        readiness: () => ({ ready: true }),
+        processMetrics: false,
+      }),
+    ).rejects.toMatchObject({
+      code: 'E_METRICS_LISTEN',
+      message: `cannot serve metrics on 127.0.0.1:${first.port}: EADDRINUSE`,
+    });
   });
 
   it('closes idempotently', async () => {

@@ -9,7 +9,23 @@ import { isUtf8File } from '../../src/jobs/is-utf8-file.js';
 
 describe('the MIME policy by use', () => {
   it('sends text-like files as text/plain; charset=utf-8 so that they work as document blocks', () => {
-    for (const p of ['notes/a.md', 'data.csv', 'data.tsv', 'x.json', 'c.yaml', 'c.yml', 'page.html', 'feed.xml', 'app.log', 'src/main.py', 'src/a.ts', 'lib.rs', 'README', 'Makefile', 'UPPER.MD']) {
+    for (const p of [
+      'notes/a.md',
+      'data.csv',
+      'data.tsv',
+      'x.json',
+      'c.yaml',
+      'c.yml',
+      'page.html',
+      'feed.xml',
+      'app.log',
+      'src/main.py',
+      'src/a.ts',
+      'lib.rs',
+      'README',
+      'Makefile',
+      'UPPER.MD',
+    ]) {
       expect(chooseMimeType(p), p).toEqual({ mimeType: TEXT_PLAIN_UTF8, block: 'document', note: null });
     }
   });
@@ -27,7 +43,11 @@ describe('the MIME policy by use', () => {
     expect(chooseMimeType('a.zip')).toEqual({ mimeType: 'application/zip', block: 'container_upload', note: null });
     expect(chooseMimeType('a.xlsx').block).toBe('container_upload');
     expect(chooseMimeType('a.bmp').block).toBe('container_upload');
-    expect(chooseMimeType('blob.unknownext')).toEqual({ mimeType: 'application/octet-stream', block: 'container_upload', note: null });
+    expect(chooseMimeType('blob.unknownext')).toEqual({
+      mimeType: 'application/octet-stream',
+      block: 'container_upload',
+      note: null,
+    });
   });
 
   it('keeps the registered type of a text-like file that is not UTF-8 and says why it is not a document', () => {
@@ -38,7 +58,11 @@ describe('the MIME policy by use', () => {
   });
 
   it('takes a per-extension override from the configuration; the block follows the type', () => {
-    expect(chooseMimeType('a.md', { overrides: { '.md': 'text/markdown' } })).toEqual({ mimeType: 'text/markdown', block: 'container_upload', note: null });
+    expect(chooseMimeType('a.md', { overrides: { '.md': 'text/markdown' } })).toEqual({
+      mimeType: 'text/markdown',
+      block: 'container_upload',
+      note: null,
+    });
     expect(chooseMimeType('a.dat', { overrides: { '.dat': 'text/plain' } }).block).toBe('document');
     // An overridden extension is not checked for UTF-8: the configured type is sent as it is.
     expect(isTextLike('a.md', { '.md': 'text/markdown' })).toBe(false);
@@ -69,19 +93,45 @@ describe('the MIME policy by use', () => {
 });
 
 describe('blocks, manifest and session resources', () => {
-  const entry = (p: string, block: 'document' | 'image' | 'container_upload', state: 'synced' | 'pending' = 'synced') => ({
-    path: p, fileId: `file_${p.length}`, sizeBytes: 3, sha256: 'ab', state, error: null, mimeType: null, block, note: null,
+  const entry = (
+    p: string,
+    block: 'document' | 'image' | 'container_upload',
+    state: 'synced' | 'pending' = 'synced',
+  ) => ({
+    path: p,
+    fileId: `file_${p.length}`,
+    sizeBytes: 3,
+    sha256: 'ab',
+    state,
+    error: null,
+    mimeType: null,
+    block,
+    note: null,
   });
 
   it('builds the content block for each block type', () => {
-    expect(contentBlockFor(entry('n/a.md', 'document'))).toEqual({ type: 'document', source: { type: 'file', file_id: 'file_6' }, title: 'n/a.md' });
-    expect(contentBlockFor(entry('i.png', 'image'))).toEqual({ type: 'image', source: { type: 'file', file_id: 'file_5' } });
-    expect(contentBlockFor(entry('z.zip', 'container_upload'))).toEqual({ type: 'container_upload', file_id: 'file_5' });
+    expect(contentBlockFor(entry('n/a.md', 'document'))).toEqual({
+      type: 'document',
+      source: { type: 'file', file_id: 'file_6' },
+      title: 'n/a.md',
+    });
+    expect(contentBlockFor(entry('i.png', 'image'))).toEqual({
+      type: 'image',
+      source: { type: 'file', file_id: 'file_5' },
+    });
+    expect(contentBlockFor(entry('z.zip', 'container_upload'))).toEqual({
+      type: 'container_upload',
+      file_id: 'file_5',
+    });
     expect(contentBlockFor(entry('p.md', 'document', 'pending'))).toBeNull();
   });
 
   it('lists only synced files in the manifest, and mounts each under /mnt/session/uploads by its relative path', () => {
-    const m = manifestOf([entry('b/c.md', 'document'), entry('a.png', 'image'), entry('p.md', 'document', 'pending')], '/f', 0);
+    const m = manifestOf(
+      [entry('b/c.md', 'document'), entry('a.png', 'image'), entry('p.md', 'document', 'pending')],
+      '/f',
+      0,
+    );
     expect(m.files.map((f) => f.path)).toEqual(['a.png', 'b/c.md']);
     expect(sessionResourcesOf(m)).toEqual([
       { type: 'file', file_id: 'file_5', mount_path: '/mnt/session/uploads/a.png' },

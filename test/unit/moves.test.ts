@@ -19,13 +19,38 @@ function synced(path: string, n: number): FileRow {
 }
 
 function snapshot(files: LocalObservation[]): LocalSnapshot {
-  return { files: new Map(files.map((f) => [f.path, f])), skipped: new Map(), unreadable: new Set(), unreadableDirs: [], rootMissing: false };
+  return {
+    files: new Map(files.map((f) => [f.path, f])),
+    skipped: new Map(),
+    unreadable: new Set(),
+    unreadableDirs: [],
+    rootMissing: false,
+  };
 }
 
-const obs = (path: string, n: number, ino = n + 1000): LocalObservation => ({ path, size: 10, mtimeMs: 2, ino, sha256: sha(n) });
+const obs = (path: string, n: number, ino = n + 1000): LocalObservation => ({
+  path,
+  size: 10,
+  mtimeMs: 2,
+  ino,
+  sha256: sha(n),
+});
 
-function fullPass(rows: FileRow[], files: LocalObservation[], extra: Partial<PlanInput> = {}): ReturnType<typeof planSync> {
-  return planSync({ rows, intents: [], pendingDeletes: [], local: snapshot(files), remote: null, now: NOW, options: OPTIONS, ...extra });
+function fullPass(
+  rows: FileRow[],
+  files: LocalObservation[],
+  extra: Partial<PlanInput> = {},
+): ReturnType<typeof planSync> {
+  return planSync({
+    rows,
+    intents: [],
+    pendingDeletes: [],
+    local: snapshot(files),
+    remote: null,
+    now: NOW,
+    options: OPTIONS,
+    ...extra,
+  });
 }
 
 const many = (n: number, dir: string) => Array.from({ length: n }, (_, i) => synced(`${dir}/f${i}.txt`, i + 1));
@@ -54,7 +79,10 @@ describe('pairing moves', () => {
 describe('planning moves', () => {
   it('a full pass pairs a renamed folder of 200 files with its new paths: no hold, every old copy deleted', () => {
     const rows = many(200, 'big');
-    const plan = fullPass(rows, rows.map((r, i) => obs(`big2/f${i}.txt`, i + 1, r.ino)));
+    const plan = fullPass(
+      rows,
+      rows.map((r, i) => obs(`big2/f${i}.txt`, i + 1, r.ino)),
+    );
     expect(plan.held).toBeNull();
     expect(plan.heldPaths).toEqual([]);
     expect(plan.moves).toHaveLength(200);
@@ -99,7 +127,11 @@ describe('held deletes across passes', () => {
 
   it('a later pass keeps them held although new files dropped the share under the limit', () => {
     const newRows = many(30, 'new');
-    const plan = fullPass([...rows, ...newRows], newRows.map((r) => obs(r.path, r.ino + 500, r.ino)), { held });
+    const plan = fullPass(
+      [...rows, ...newRows],
+      newRows.map((r) => obs(r.path, r.ino + 500, r.ino)),
+      { held },
+    );
     expect(plan.removals).toEqual([]);
     expect(plan.heldPaths).toHaveLength(20);
     expect(plan.held?.count).toBe(20);

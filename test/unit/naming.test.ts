@@ -12,7 +12,7 @@ import {
   validateRemoteName,
 } from '../../src/plan/naming.js';
 
-const SHA = '3fa9c01b2e' + 'ab'.repeat(27);
+const SHA = `3fa9c01b2e${'ab'.repeat(27)}`;
 const pathTag = (p: string): string => createHash('sha256').update(p, 'utf8').digest('hex').slice(0, 8);
 
 describe('remoteNameFor', () => {
@@ -133,6 +133,7 @@ describe('remoteNameFor properties', () => {
   });
 
   it('is deterministic', () => {
+    // biome-ignore lint/suspicious/noSelfCompare: two calls, compared: that is the property.
     fc.assert(fc.property(relPath, sha, owner, (p, h, o) => remoteNameFor(p, h, o) === remoteNameFor(p, h, o)));
   });
 
@@ -149,10 +150,17 @@ describe('remoteNameFor properties', () => {
   it('keeps the extension', () => {
     const ext = fc.stringMatching(/^[A-Za-z0-9]{1,10}$/);
     fc.assert(
-      fc.property(relPath, fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('/')), ext, sha, owner, (dir, base, e, h, o) => {
-        const name = remoteNameFor(`${dir}/${base}.${e}`, h, o);
-        expect(name.endsWith(`~${h.slice(0, 10)}.${e}`)).toBe(true);
-      }),
+      fc.property(
+        relPath,
+        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('/')),
+        ext,
+        sha,
+        owner,
+        (dir, base, e, h, o) => {
+          const name = remoteNameFor(`${dir}/${base}.${e}`, h, o);
+          expect(name.endsWith(`~${h.slice(0, 10)}.${e}`)).toBe(true);
+        },
+      ),
     );
   });
 });
@@ -174,7 +182,13 @@ describe('owner tags', () => {
     const p = 'x~o0123abcd.txt';
     const name = remoteNameFor(p, SHA, OWNER);
     expect(name).toBe(`x~o0123abcd~p${pathTag(p)}~o1a2b3c4d~3fa9c01b2e.txt`);
-    expect(parseRemoteName(name)).toEqual({ stem: 'x~o0123abcd', pathTag: pathTag(p), ownerTag: OWNER, contentTag: '3fa9c01b2e', ext: '.txt' });
+    expect(parseRemoteName(name)).toEqual({
+      stem: 'x~o0123abcd',
+      pathTag: pathTag(p),
+      ownerTag: OWNER,
+      contentTag: '3fa9c01b2e',
+      ext: '.txt',
+    });
   });
 
   it('reads the owner tag back; legacy and foreign-shaped names have none', () => {
@@ -185,8 +199,20 @@ describe('owner tags', () => {
   });
 
   it('parses legacy names', () => {
-    expect(parseRemoteName('reports__2026__q3~3fa9c01b2e.pdf')).toEqual({ stem: 'reports__2026__q3', pathTag: null, ownerTag: null, contentTag: '3fa9c01b2e', ext: '.pdf' });
-    expect(parseRemoteName('x~p01234567~3fa9c01b2e')).toEqual({ stem: 'x', pathTag: '01234567', ownerTag: null, contentTag: '3fa9c01b2e', ext: '' });
+    expect(parseRemoteName('reports__2026__q3~3fa9c01b2e.pdf')).toEqual({
+      stem: 'reports__2026__q3',
+      pathTag: null,
+      ownerTag: null,
+      contentTag: '3fa9c01b2e',
+      ext: '.pdf',
+    });
+    expect(parseRemoteName('x~p01234567~3fa9c01b2e')).toEqual({
+      stem: 'x',
+      pathTag: '01234567',
+      ownerTag: null,
+      contentTag: '3fa9c01b2e',
+      ext: '',
+    });
     expect(parseRemoteName('holiday.jpg')).toBeNull();
   });
 
@@ -205,11 +231,19 @@ describe('owner tags', () => {
   it('derives the tag from the instance name, else from host and folder', () => {
     const hashed = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 8);
     expect(ownerTagFor({ instanceName: 'laptop-docs', hostname: 'h', dir: '/d' })).toBe(hashed('instance:laptop-docs'));
-    expect(ownerTagFor({ instanceName: 'laptop-docs', hostname: 'other', dir: '/elsewhere' })).toBe(hashed('instance:laptop-docs'));
+    expect(ownerTagFor({ instanceName: 'laptop-docs', hostname: 'other', dir: '/elsewhere' })).toBe(
+      hashed('instance:laptop-docs'),
+    );
     expect(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' })).toBe(hashed('host:h\0/d'));
     // Same host and folder: the same tag again (after the state directory is lost); else another.
-    expect(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' })).toBe(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }));
-    expect(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d2' })).not.toBe(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }));
-    expect(ownerTagFor({ instanceName: null, hostname: 'h2', dir: '/d' })).not.toBe(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }));
+    expect(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' })).toBe(
+      ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }),
+    );
+    expect(ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d2' })).not.toBe(
+      ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }),
+    );
+    expect(ownerTagFor({ instanceName: null, hostname: 'h2', dir: '/d' })).not.toBe(
+      ownerTagFor({ instanceName: null, hostname: 'h', dir: '/d' }),
+    );
   });
 });

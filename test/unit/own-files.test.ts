@@ -20,11 +20,14 @@ describe('own files: which paths in the folder are the daemon’s', () => {
   });
 
   it('matches an own file exactly and everything under an own folder', () => {
-    const own = ownRelPaths(['/w'], [
-      { path: '/w/cfg/api-key', what: 'the API key file', dir: false },
-      { path: '/w/.state', what: 'the state directory', dir: true },
-      { path: '/elsewhere/config.json', what: 'the configuration file', dir: false },
-    ]);
+    const own = ownRelPaths(
+      ['/w'],
+      [
+        { path: '/w/cfg/api-key', what: 'the API key file', dir: false },
+        { path: '/w/.state', what: 'the state directory', dir: true },
+        { path: '/elsewhere/config.json', what: 'the configuration file', dir: false },
+      ],
+    );
     expect(own.map((o) => o.rel)).toEqual(['cfg/api-key', '.state']);
     expect(ownPathReason(own, 'cfg/api-key')).toBe(ownReason('the API key file'));
     expect(ownPathReason(own, 'cfg/api-key2')).toBeNull();

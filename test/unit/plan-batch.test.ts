@@ -19,9 +19,27 @@ function synced(path: string, n: number): FileRow {
 }
 
 /** A batch where `gone` paths are missing and `back` paths hold their synced content. */
-function batch(rows: FileRow[], gone: string[], o: { now?: number; recent?: number[]; managed?: number; seen?: RootIdentity | null; known?: RootIdentity | null } = {}): ReturnType<typeof planSync> {
+function batch(
+  rows: FileRow[],
+  gone: string[],
+  o: {
+    now?: number;
+    recent?: number[];
+    managed?: number;
+    seen?: RootIdentity | null;
+    known?: RootIdentity | null;
+  } = {},
+): ReturnType<typeof planSync> {
   const checked: CheckedPath[] = rows.map((r) =>
-    gone.includes(r.path) ? { path: r.path, result: { kind: 'missing' } } : { path: r.path, result: { kind: 'file', obs: { path: r.path, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, sha256: r.sha256 } } },
+    gone.includes(r.path)
+      ? { path: r.path, result: { kind: 'missing' } }
+      : {
+          path: r.path,
+          result: {
+            kind: 'file',
+            obs: { path: r.path, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, sha256: r.sha256 },
+          },
+        },
   );
   const input: PlanInput = {
     rows,
@@ -31,7 +49,12 @@ function batch(rows: FileRow[], gone: string[], o: { now?: number; recent?: numb
     remote: null,
     now: o.now ?? 100_000,
     options: OPTIONS,
-    scope: { paths: new Set(rows.map((r) => r.path)), managed: o.managed ?? 20, recentRemovals: o.recent ?? [], windowMs: WINDOW },
+    scope: {
+      paths: new Set(rows.map((r) => r.path)),
+      managed: o.managed ?? 20,
+      recentRemovals: o.recent ?? [],
+      windowMs: WINDOW,
+    },
     root: { seen: o.seen === undefined ? ROOT : o.seen, known: o.known === undefined ? ROOT : o.known },
   };
   return planSync(input);
@@ -54,7 +77,11 @@ describe('planning a watcher batch', () => {
     const first = batch(rows(3), ['f0.txt', 'f1.txt', 'f2.txt'], { now: 100_000 });
     expect(first.held).toBeNull();
     const next = rows(12).slice(3);
-    const second = batch(next, next.map((r) => r.path), { now: 102_000, recent: first.recentRemovals, managed: 17 });
+    const second = batch(
+      next,
+      next.map((r) => r.path),
+      { now: 102_000, recent: first.recentRemovals, managed: 17 },
+    );
     expect(second.held?.count).toBe(9);
     expect(second.held?.message).toMatch(/12 of 20 synced files/);
     expect(second.removals).toEqual([]);
@@ -62,7 +89,11 @@ describe('planning a watcher batch', () => {
 
   it('forgets removals older than the window: deleting files one by one is never a mass vanish', () => {
     const next = rows(12).slice(3);
-    const plan = batch(next, next.slice(0, 3).map((r) => r.path), { now: 100_000 + WINDOW + 1, recent: [100_000, 100_000, 100_000], managed: 17 });
+    const plan = batch(
+      next,
+      next.slice(0, 3).map((r) => r.path),
+      { now: 100_000 + WINDOW + 1, recent: [100_000, 100_000, 100_000], managed: 17 },
+    );
     expect(plan.held).toBeNull();
     expect(plan.removals).toHaveLength(3);
     expect(plan.recentRemovals).toEqual([105_001, 105_001, 105_001]);

@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { FileRow, LocalObservation } from '../../src/store/types.js';
 import { remoteNameFor } from '../../src/plan/naming.js';
-import { planSync, type LocalSnapshot, type PlanInput, type PlanOptions, type RemoteFile } from '../../src/plan/plan.js';
+import {
+  planSync,
+  type LocalSnapshot,
+  type PlanInput,
+  type PlanOptions,
+  type RemoteFile,
+} from '../../src/plan/plan.js';
 import { planOptions, syncedRow } from '../helpers/plan-inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -18,7 +24,8 @@ const OPTIONS = planOptions({ ownerTag: OURS });
 
 function snapshot(files: Record<string, string>, extra: Partial<LocalSnapshot> = {}): LocalSnapshot {
   const map = new Map<string, LocalObservation>();
-  for (const [p, c] of Object.entries(files)) map.set(p, { path: p, size: c.length, mtimeMs: 1, ino: 1, sha256: sha(c) });
+  for (const [p, c] of Object.entries(files))
+    map.set(p, { path: p, size: c.length, mtimeMs: 1, ino: 1, sha256: sha(c) });
   return { files: map, skipped: new Map(), unreadable: new Set(), unreadableDirs: [], rootMissing: false, ...extra };
 }
 
@@ -32,22 +39,41 @@ function remote(...files: { name: string; content: string }[]): Map<string, Remo
   return m;
 }
 
-const copy = (path: string, content: string, owner: string | null) => ({ name: remoteNameFor(path, sha(content), owner), content });
+const copy = (path: string, content: string, owner: string | null) => ({
+  name: remoteNameFor(path, sha(content), owner),
+  content,
+});
 const idOf = (r: Map<string, RemoteFile>, name: string) => [...r.values()].find((f) => f.filename === name)?.id;
 
 function plan(over: Partial<PlanInput> & Pick<PlanInput, 'local' | 'remote'>, options: Partial<PlanOptions> = {}) {
-  return planSync({ rows: [], intents: [], pendingDeletes: [], now: NOW, ...over, options: { ...OPTIONS, ...options } });
+  return planSync({
+    rows: [],
+    intents: [],
+    pendingDeletes: [],
+    now: NOW,
+    ...over,
+    options: { ...OPTIONS, ...options },
+  });
 }
 
 function row(path: string, content: string, fileId: string, remoteName: string): FileRow {
-  return syncedRow(path, sha(content), content.length, { fileId, remoteName }, { remoteCreatedAt: NOW - 5000, updatedAt: NOW - 5000 });
+  return syncedRow(
+    path,
+    sha(content),
+    content.length,
+    { fileId, remoteName },
+    { remoteCreatedAt: NOW - 5000, updatedAt: NOW - 5000 },
+  );
 }
 
 describe('planner ownership by owner tag', () => {
   it('adopts our own tagged copy of an unchanged file instead of uploading it again', () => {
     const r = remote(copy('a.txt', 'alpha', OURS), copy('dir/b.md', 'beta', OURS));
     const p = plan({ local: snapshot({ 'a.txt': 'alpha', 'dir/b.md': 'beta' }), remote: r });
-    expect(p.adoptions.map((a) => [a.path, a.via]).sort()).toEqual([['a.txt', 'owner'], ['dir/b.md', 'owner']]);
+    expect(p.adoptions.map((a) => [a.path, a.via]).sort()).toEqual([
+      ['a.txt', 'owner'],
+      ['dir/b.md', 'owner'],
+    ]);
     expect(p.uploads).toEqual([]);
   });
 
@@ -77,19 +103,26 @@ describe('planner ownership by owner tag', () => {
       ].sort(),
     );
     expect(p.foreign.map((f) => f.filename)).toEqual([remoteNameFor('a.txt', sha('alpha'), THEIRS)]);
-    expect(p.unmanaged.map((f) => f.filename).sort()).toEqual([remoteNameFor('a.txt', sha('alpha'), null), 'holiday.jpg'].sort());
+    expect(p.unmanaged.map((f) => f.filename).sort()).toEqual(
+      [remoteNameFor('a.txt', sha('alpha'), null), 'holiday.jpg'].sort(),
+    );
     expect(p.held).toBeNull();
   });
 
   it('with an established index, reports our unreferenced tagged copies as orphans and deletes them only when asked', () => {
-    const r = remote(copy('a.txt', 'alpha', OURS), copy('a.txt', 'old alpha', OURS), copy('x.txt', 'x', THEIRS), { name: 'notes~0123456789.txt', content: 'n' });
+    const r = remote(copy('a.txt', 'alpha', OURS), copy('a.txt', 'old alpha', OURS), copy('x.txt', 'x', THEIRS), {
+      name: 'notes~0123456789.txt',
+      content: 'n',
+    });
     const aId = idOf(r, remoteNameFor('a.txt', sha('alpha'), OURS)) as string;
     const rows = [row('a.txt', 'alpha', aId, remoteNameFor('a.txt', sha('alpha'), OURS))];
     const quiet = plan({ rows, local: snapshot({ 'a.txt': 'alpha' }), remote: r });
     expect(quiet.orphans.map((f) => f.filename)).toEqual([remoteNameFor('a.txt', sha('old alpha'), OURS)]);
     expect(quiet.deletes).toEqual([]);
     const cleanup = plan({ rows, local: snapshot({ 'a.txt': 'alpha' }), remote: r }, { deleteOrphans: true });
-    expect(cleanup.deletes.map((d) => [d.remoteName, d.reason])).toEqual([[remoteNameFor('a.txt', sha('old alpha'), OURS), 'orphan']]);
+    expect(cleanup.deletes.map((d) => [d.remoteName, d.reason])).toEqual([
+      [remoteNameFor('a.txt', sha('old alpha'), OURS), 'orphan'],
+    ]);
     expect(cleanup.orphans).toEqual([]);
     // Neither the other owner's copy nor the untagged file is touched.
     expect(cleanup.foreign.map((f) => f.filename)).toEqual([remoteNameFor('x.txt', sha('x'), THEIRS)]);
@@ -98,7 +131,10 @@ describe('planner ownership by owner tag', () => {
 
   it('--adopt adopts a legacy copy but never a copy with another owner tag', () => {
     const r = remote(copy('a.txt', 'alpha', THEIRS), copy('b.txt', 'beta', null));
-    const p = plan({ local: snapshot({ 'a.txt': 'alpha', 'b.txt': 'beta' }), remote: r }, { adopt: true, freshIndex: true });
+    const p = plan(
+      { local: snapshot({ 'a.txt': 'alpha', 'b.txt': 'beta' }), remote: r },
+      { adopt: true, freshIndex: true },
+    );
     expect(p.adoptions.map((a) => [a.path, a.via])).toEqual([['b.txt', 'unmanaged']]);
     expect(p.uploads.map((u) => u.path)).toEqual(['a.txt']);
     expect(p.foreign.map((f) => f.filename)).toEqual([remoteNameFor('a.txt', sha('alpha'), THEIRS)]);
@@ -139,7 +175,10 @@ describe('planner ownership by owner tag', () => {
     expect(p.deletes).toEqual([]);
     expect(p.orphans).toHaveLength(12);
     expect(p.held?.count).toBe(12);
-    const allowed = plan({ local: snapshot({ 'keep.txt': 'k' }), remote: r }, { freshIndex: true, allowMassDelete: true });
+    const allowed = plan(
+      { local: snapshot({ 'keep.txt': 'k' }), remote: r },
+      { freshIndex: true, allowMassDelete: true },
+    );
     expect(allowed.deletes).toHaveLength(12);
   });
 
@@ -150,7 +189,17 @@ describe('planner ownership by owner tag', () => {
       {
         local: snapshot({ 'a.txt': 'new' }),
         remote: r,
-        intents: [{ id: 7, pathKey: 'a.txt', path: 'a.txt', remoteName: name, size: 3, sha256: sha('new'), startedAt: NOW - 10 }],
+        intents: [
+          {
+            id: 7,
+            pathKey: 'a.txt',
+            path: 'a.txt',
+            remoteName: name,
+            size: 3,
+            sha256: sha('new'),
+            startedAt: NOW - 10,
+          },
+        ],
         liveIntentIds: new Set([7]),
       },
       { freshIndex: true, deleteOrphans: true },

@@ -39,7 +39,14 @@ function snapshot(w: World): LocalSnapshot {
 }
 
 function storeRemote(w: World, filename: string, content: string): RemoteFile & { sha256: string } {
-  const f = { id: `file_${w.nextId++}`, filename, size: content.length, createdAt: w.clock++, expiresAt: null, sha256: sha(content) };
+  const f = {
+    id: `file_${w.nextId++}`,
+    filename,
+    size: content.length,
+    createdAt: w.clock++,
+    expiresAt: null,
+    sha256: sha(content),
+  };
   w.remote.set(f.id, f);
   return f;
 }
@@ -83,9 +90,23 @@ function pass(w: World, options: PlanOptions, order: number, deleted: string[]):
     if (!row || row.sha256 === null || (row.fileId && row.remoteSha256 === row.sha256)) continue;
     const content = w.local.get(job.path) as string;
     const name = remoteNameFor(job.path, row.sha256, OWNER);
-    const intent = w.index.recordIntent({ path: job.path, remoteName: name, size: row.size, sha256: row.sha256, startedAt: w.clock });
+    const intent = w.index.recordIntent({
+      path: job.path,
+      remoteName: name,
+      size: row.size,
+      sha256: row.sha256,
+      startedAt: w.clock,
+    });
     const f = storeRemote(w, name, content);
-    const superseded = w.index.commitUpload(intent.id, { path: job.path, fileId: f.id, remoteName: name, size: f.size, sha256: f.sha256, createdAt: f.createdAt, expiresAt: null });
+    const superseded = w.index.commitUpload(intent.id, {
+      path: job.path,
+      fileId: f.id,
+      remoteName: name,
+      size: f.size,
+      sha256: f.sha256,
+      createdAt: f.createdAt,
+      expiresAt: null,
+    });
     if (superseded) runDelete(superseded.fileId);
   }
   return plan;
@@ -111,8 +132,13 @@ function checkConverged(w: World, deleteUnmanaged: boolean): void {
   for (const [p, c] of w.local) {
     const row = w.index.get(p);
     expect(row?.state, p).toBe('synced');
-    const copies = [...w.remote.values()].filter((f) => f.filename === remoteNameFor(p, sha(c), OWNER) && owned.has(f.id));
-    expect(copies.map((f) => f.id), `one remote copy of ${p}`).toEqual([row?.fileId]);
+    const copies = [...w.remote.values()].filter(
+      (f) => f.filename === remoteNameFor(p, sha(c), OWNER) && owned.has(f.id),
+    );
+    expect(
+      copies.map((f) => f.id),
+      `one remote copy of ${p}`,
+    ).toEqual([row?.fileId]);
     expect(w.remote.get(row?.fileId as string)?.sha256).toBe(sha(c));
   }
   // Nothing owned beyond one copy per local file; no queued delete left.
@@ -125,7 +151,16 @@ function checkConverged(w: World, deleteUnmanaged: boolean): void {
   if (!deleteUnmanaged) for (const id of w.foreign) expect(w.remote.has(id), `foreign ${id} kept`).toBe(true);
 }
 
-const pathArb = fc.constantFrom('a.txt', 'b.md', 'dir/c.pdf', 'dir/sub/d.txt', 'e e.txt', 'ünï.txt', 'x/y/z.bin', 'f.json');
+const pathArb = fc.constantFrom(
+  'a.txt',
+  'b.md',
+  'dir/c.pdf',
+  'dir/sub/d.txt',
+  'e e.txt',
+  'ünï.txt',
+  'x/y/z.bin',
+  'f.json',
+);
 const contentArb = fc.constantFrom('', 'one', 'two', 'three', 'four four');
 
 const worldArb = fc.record({
@@ -142,7 +177,8 @@ describe('planner properties', () => {
       fc.property(worldArb, ({ before, after, foreign, lostUploads, order }) => {
         const w = newWorld(new Map(Object.entries(before)));
         try {
-          for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
+          for (const [p, c] of foreign)
+            w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
           const deleted: string[] = [];
           const all = { ...OPTIONS, allowMassDelete: true };
           for (let i = 0; i < 3; i += 1) pass(w, all, order + i, deleted);
@@ -153,7 +189,14 @@ describe('planner properties', () => {
           for (;;) {
             const plan = pass(w, all, order + 10 + passes, deleted);
             passes += 1;
-            if (plan.uploads.length === 0 && plan.deletes.length === 0 && plan.removals.length === 0 && plan.adoptions.length === 0 && plan.intentsDone.length === 0) break;
+            if (
+              plan.uploads.length === 0 &&
+              plan.deletes.length === 0 &&
+              plan.removals.length === 0 &&
+              plan.adoptions.length === 0 &&
+              plan.intentsDone.length === 0
+            )
+              break;
             expect(passes, 'terminates within a few passes').toBeLessThan(5);
           }
           checkConverged(w, false);
@@ -166,23 +209,42 @@ describe('planner properties', () => {
     );
   });
 
-  it('plans the same from the index\'s compact rows and the listing table as from full rows and a Map', () => {
-    const variants: PlanOptions[] = [OPTIONS, { ...OPTIONS, adopt: true }, { ...OPTIONS, adopt: true, deleteUnmanaged: true }, { ...OPTIONS, deleteOrphans: true, freshIndex: true }];
+  it("plans the same from the index's compact rows and the listing table as from full rows and a Map", () => {
+    const variants: PlanOptions[] = [
+      OPTIONS,
+      { ...OPTIONS, adopt: true },
+      { ...OPTIONS, adopt: true, deleteUnmanaged: true },
+      { ...OPTIONS, deleteOrphans: true, freshIndex: true },
+    ];
     fc.assert(
       fc.property(worldArb, fc.nat(variants.length - 1), ({ before, after, foreign, lostUploads, order }, variant) => {
         const w = newWorld(new Map(Object.entries(before)));
         try {
-          for (const [p, c] of foreign) w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
+          for (const [p, c] of foreign)
+            w.foreign.add(storeRemote(w, remoteNameFor(`foreign/${p}`, sha(c), null), c).id);
           pass(w, { ...OPTIONS, allowMassDelete: true }, order, []);
           loseUploads(w, lostUploads, after);
           // Stray copies of ours that no row references (orphans), and one the index lost.
           storeRemote(w, remoteNameFor('gone.txt', sha('old'), OWNER), 'old');
           w.local = new Map(Object.entries(after));
-          const listed = [...w.remote.values()].map((f) => ({ id: f.id, filename: f.filename, size: f.size, createdAt: f.createdAt, expiresAt: f.expiresAt, mimeType: null }));
+          const listed = [...w.remote.values()].map((f) => ({
+            id: f.id,
+            filename: f.filename,
+            size: f.size,
+            createdAt: f.createdAt,
+            expiresAt: f.expiresAt,
+            mimeType: null,
+          }));
           const table = w.index.listingTable();
           table.add(listed.slice(0, 2));
           table.add(listed.slice(2));
-          const input = { intents: w.index.intents(), pendingDeletes: w.index.pendingDeletes(), local: snapshot(w), now: w.clock, options: variants[variant] as PlanOptions };
+          const input = {
+            intents: w.index.intents(),
+            pendingDeletes: w.index.pendingDeletes(),
+            local: snapshot(w),
+            now: w.clock,
+            options: variants[variant] as PlanOptions,
+          };
           const fromMap = planSync({ ...input, rows: w.index.all(), remote: new Map(listed.map((f) => [f.id, f])) });
           const fromTable = planSync({ ...input, rows: w.index.planRows(), remote: table });
           expect(fromTable).toEqual(fromMap);
@@ -255,7 +317,12 @@ describe('planner properties', () => {
   });
 
   it('files under an unreadable directory are not treated as removed', () => {
-    const w = newWorld(new Map([['locked/a.txt', 'a'], ['b.txt', 'b']]));
+    const w = newWorld(
+      new Map([
+        ['locked/a.txt', 'a'],
+        ['b.txt', 'b'],
+      ]),
+    );
     pass(w, OPTIONS, 0, []);
     const snap = snapshot({ ...w, local: new Map([['b.txt', 'b']]) });
     const plan = planSync({
@@ -289,14 +356,38 @@ describe('planner properties', () => {
     const w = newWorld(new Map([['a.txt', 'a']]));
     const match = storeRemote(w, remoteNameFor('a.txt', sha('a'), null), 'a');
     const other = storeRemote(w, 'someone-elses.pdf', 'zzz');
-    const plain = planSync({ rows: [], intents: [], pendingDeletes: [], local: snapshot(w), remote: w.remote, now: w.clock, options: OPTIONS });
+    const plain = planSync({
+      rows: [],
+      intents: [],
+      pendingDeletes: [],
+      local: snapshot(w),
+      remote: w.remote,
+      now: w.clock,
+      options: OPTIONS,
+    });
     expect(plain.adoptions).toEqual([]);
     expect(plain.unmanaged.map((f) => f.id).sort()).toEqual([match.id, other.id].sort());
-    const adopt = planSync({ rows: [], intents: [], pendingDeletes: [], local: snapshot(w), remote: w.remote, now: w.clock, options: { ...OPTIONS, adopt: true } });
+    const adopt = planSync({
+      rows: [],
+      intents: [],
+      pendingDeletes: [],
+      local: snapshot(w),
+      remote: w.remote,
+      now: w.clock,
+      options: { ...OPTIONS, adopt: true },
+    });
     expect(adopt.adoptions.map((a) => a.file.id)).toEqual([match.id]);
     expect(adopt.uploads).toEqual([]);
     expect(adopt.unmanaged.map((f) => f.id)).toEqual([other.id]);
-    const del = planSync({ rows: [], intents: [], pendingDeletes: [], local: snapshot(w), remote: w.remote, now: w.clock, options: { ...OPTIONS, adopt: true, deleteUnmanaged: true } });
+    const del = planSync({
+      rows: [],
+      intents: [],
+      pendingDeletes: [],
+      local: snapshot(w),
+      remote: w.remote,
+      now: w.clock,
+      options: { ...OPTIONS, adopt: true, deleteUnmanaged: true },
+    });
     expect(del.deletes.map((d) => [d.fileId, d.reason])).toEqual([[other.id, 'unmanaged']]);
     w.index.close();
   });

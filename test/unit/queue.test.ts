@@ -135,8 +135,24 @@ describe('KeyedQueue', () => {
     let clock = 0;
     const gate = new RequestGate({ requestsPerMinute: 100, now: () => clock, sleep: async (ms) => void (clock += ms) });
     const q = new KeyedQueue({ concurrency: 2, gate });
-    gate.onRetryWait({ status: 429, waitMs: 300, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
-    gate.onRetryWait({ status: 429, waitMs: 50, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    gate.onRetryWait({
+      status: 429,
+      waitMs: 300,
+      fromServer: true,
+      attempt: 1,
+      requestId: null,
+      method: 'GET',
+      path: '/v1/files',
+    });
+    gate.onRetryWait({
+      status: 429,
+      waitMs: 50,
+      fromServer: true,
+      attempt: 1,
+      requestId: null,
+      method: 'GET',
+      path: '/v1/files',
+    });
     expect(gate.pausedUntil).toBe(300);
     let startedAt = -1;
     await q.push('a', async () => void (startedAt = clock));
@@ -149,7 +165,15 @@ describe('KeyedQueue', () => {
     const gate = new RequestGate({ requestsPerMinute: 100, now: () => clock, sleep: async (ms) => void (clock += ms) });
     const q = new KeyedQueue({ concurrency: 1, gate });
     q.pause();
-    gate.onRetryWait({ status: 429, waitMs: 20, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    gate.onRetryWait({
+      status: 429,
+      waitMs: 20,
+      fromServer: true,
+      attempt: 1,
+      requestId: null,
+      method: 'GET',
+      path: '/v1/files',
+    });
     clock = 100; // the 429's wait is over; the explicit pause still holds
     let ran = false;
     const p = q.push('a', async () => void (ran = true));
@@ -195,7 +219,15 @@ describe('KeyedQueue', () => {
       },
     });
     const q = new KeyedQueue({ concurrency: 2, gate });
-    gate.onRetryWait({ status: 429, waitMs: 4000, fromServer: true, attempt: 1, requestId: null, method: 'GET', path: '/v1/files' });
+    gate.onRetryWait({
+      status: 429,
+      waitMs: 4000,
+      fromServer: true,
+      attempt: 1,
+      requestId: null,
+      method: 'GET',
+      path: '/v1/files',
+    });
     let startedAt = -1;
     await q.push('a', async () => void (startedAt = clock));
     expect(startedAt).toBe(4000);
@@ -226,13 +258,15 @@ describe('KeyedQueue', () => {
   it('close aborts jobs still running after the grace period through their signal', async () => {
     const q = new KeyedQueue({ concurrency: 2 });
     let aborted = false;
-    const slow = q.push('slow', (signal) =>
-      new Promise<void>((_resolve, reject) => {
-        signal.addEventListener('abort', () => {
-          aborted = true;
-          reject(signal.reason);
-        });
-      }),
+    const slow = q.push(
+      'slow',
+      (signal) =>
+        new Promise<void>((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(signal.reason);
+          });
+        }),
     );
     await tick();
     await q.close(30);
@@ -243,7 +277,15 @@ describe('KeyedQueue', () => {
 
   it('close does not wait out a long 429 pause: a job held by the gate is aborted after the grace', async () => {
     const gate = new RequestGate({ requestsPerMinute: 100 });
-    gate.onRetryWait({ status: 429, waitMs: 600_000, fromServer: true, attempt: 1, requestId: null, method: 'POST', path: '/v1/files' });
+    gate.onRetryWait({
+      status: 429,
+      waitMs: 600_000,
+      fromServer: true,
+      attempt: 1,
+      requestId: null,
+      method: 'POST',
+      path: '/v1/files',
+    });
     const q = new KeyedQueue({ concurrency: 1, gate });
     let ran = false;
     const held = q.push('a', async () => void (ran = true));

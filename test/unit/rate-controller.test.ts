@@ -191,7 +191,11 @@ describe('RateController', () => {
     c.start(T0);
     c.start(T0);
     c.answer(T0 + 20, { status: 200, headers: budget(500, 490, T0 + 20), startedAt: T0 });
-    c.answer(T0 + 30, { status: 429, headers: { ...budget(500, 489, T0 + 30), 'retry-after-ms': '200' }, startedAt: T0 });
+    c.answer(T0 + 30, {
+      status: 429,
+      headers: { ...budget(500, 489, T0 + 30), 'retry-after-ms': '200' },
+      startedAt: T0,
+    });
     c.holdUntil(T0 + 230, T0 + 31);
     expect(c.wait(T0 + 100)).toBe(130);
     // The pause is over: every worker may go at once again (the budget is still there).
@@ -202,7 +206,7 @@ describe('RateController', () => {
     expect(c.counts.decreases).toBe(0);
   });
 
-  it('alone on a key, spends the server\'s bucket down to about two requests; with others drawing from it, leaves them a margin', () => {
+  it("alone on a key, spends the server's bucket down to about two requests; with others drawing from it, leaves them a margin", () => {
     const run = (others: number) => {
       const c = new RateController({ requestsPerMinute: 400, now: T0, random: fixed });
       // A job's first answer shows a bucket (its reset is the refill time), nearly full.

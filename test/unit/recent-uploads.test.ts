@@ -4,7 +4,14 @@ import { RecentUploadsLookup } from '../../src/api/recent-uploads.js';
 import type { RecentFiles } from '../../src/api/types.js';
 
 const page = (n: number): RecentFiles => ({
-  files: [{ id: `file_${n}`, filename: `f${n}`, size_bytes: n, created_at: new Date(0).toISOString() } as RecentFiles['files'][number]],
+  files: [
+    {
+      id: `file_${n}`,
+      filename: `f${n}`,
+      size_bytes: n,
+      created_at: new Date(0).toISOString(),
+    } as RecentFiles['files'][number],
+  ],
   complete: true,
 });
 

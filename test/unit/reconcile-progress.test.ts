@@ -7,10 +7,20 @@ const T0 = Date.parse('2026-11-30T12:00:00Z');
 describe('reconcile progress for status', () => {
   it('goes listing, scanning, planning, applying, with pages, files and jobs done of total', () => {
     const p = new ReconcileProgress(T0);
-    expect(p.report(T0)).toMatchObject({ phase: 'listing', listing: { pages: 0, files: 0, done: false }, scan: { files: 0, done: false }, apply: null });
+    expect(p.report(T0)).toMatchObject({
+      phase: 'listing',
+      listing: { pages: 0, files: 0, done: false },
+      scan: { files: 0, done: false },
+      apply: null,
+    });
     p.listed(2_500);
     p.scanned(40_000);
-    expect(p.report(T0 + 4_200)).toMatchObject({ phase: 'listing', elapsedMs: 4_200, listing: { pages: 2, files: 2_500 }, scan: { files: 40_000 } });
+    expect(p.report(T0 + 4_200)).toMatchObject({
+      phase: 'listing',
+      elapsedMs: 4_200,
+      listing: { pages: 2, files: 2_500 },
+      scan: { files: 40_000 },
+    });
     p.listingDone();
     expect(p.report(T0)).toMatchObject({ phase: 'scanning', listing: { pages: 3, done: true } });
     p.scanDone();
@@ -38,6 +48,8 @@ describe('reconcile progress for status', () => {
     );
     p.applying(10, 1);
     p.uploadDone();
-    expect(formatReconcileProgress(p.report(T0 + 5_000))).toBe('reconcile: applying: 1 of 10 uploads, 0 of 1 deletes done, 5.0 s so far');
+    expect(formatReconcileProgress(p.report(T0 + 5_000))).toBe(
+      'reconcile: applying: 1 of 10 uploads, 0 of 1 deletes done, 5.0 s so far',
+    );
   });
 });

@@ -81,9 +81,7 @@ describe('RequestGate', () => {
     const rpm = 400;
     const gate = new RequestGate({ requestsPerMinute: rpm, now: c.now, sleep: c.sleep });
     const times: number[] = [];
-    await Promise.all(
-      Array.from({ length: 2000 }, () => gate.acquire().then(() => times.push(c.t))),
-    );
+    await Promise.all(Array.from({ length: 2000 }, () => gate.acquire().then(() => times.push(c.t))));
     expect(times).toHaveLength(2000);
     const burst = BURST;
     for (let i = 0; i < times.length; i++) {
@@ -213,7 +211,13 @@ describe('RequestGate', () => {
   it('a probe that is never answered (its request never left) holds the others for a bounded time only', async () => {
     const c = fakeClock();
     const gate = new RequestGate({ requestsPerMinute: 600, now: c.now, sleep: c.sleep, random: () => 0.5 });
-    gate.onResponse(answer(429, c.t, { 'retry-after': '1', 'anthropic-ratelimit-requests-limit': '600', 'anthropic-ratelimit-requests-remaining': '5' }));
+    gate.onResponse(
+      answer(429, c.t, {
+        'retry-after': '1',
+        'anthropic-ratelimit-requests-limit': '600',
+        'anthropic-ratelimit-requests-remaining': '5',
+      }),
+    );
     await gate.acquire(); // the probe; its job is then aborted before it sends anything
     const t = c.t;
     await gate.acquire();
@@ -233,7 +237,13 @@ describe('RequestGate', () => {
     const slow = new RequestGate({
       requestsPerMinute: 60,
       now: c.now,
-      sleep: (ms) => new Promise((resolve) => (wake = () => ((c.t += ms), resolve()))),
+      sleep: (ms) =>
+        new Promise((resolve) => {
+          wake = () => {
+            c.t += ms;
+            resolve();
+          };
+        }),
     });
     await slow.acquire();
     await slow.acquire();

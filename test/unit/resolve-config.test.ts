@@ -71,14 +71,27 @@ describe('resolveConfig defaults', () => {
     const home = tempHome();
     const a = resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'one') } })).config.sync.ownerTag;
     expect(a).toMatch(/^[0-9a-f]{8}$/);
-    expect(resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'one') } })).config.sync.ownerTag).toBe(a);
-    expect(resolveConfig(input(home, { hostname: 'beta', flags: { dir: join(home, 'one') } })).config.sync.ownerTag).not.toBe(a);
-    expect(resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'two') } })).config.sync.ownerTag).not.toBe(a);
-    const named = (host: string) => resolveConfig(input(home, { hostname: host, flags: { config: withFile(home, { sync: { instanceName: 'docs' } }) } })).config.sync;
+    expect(
+      resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'one') } })).config.sync.ownerTag,
+    ).toBe(a);
+    expect(
+      resolveConfig(input(home, { hostname: 'beta', flags: { dir: join(home, 'one') } })).config.sync.ownerTag,
+    ).not.toBe(a);
+    expect(
+      resolveConfig(input(home, { hostname: 'alpha', flags: { dir: join(home, 'two') } })).config.sync.ownerTag,
+    ).not.toBe(a);
+    const named = (host: string) =>
+      resolveConfig(
+        input(home, { hostname: host, flags: { config: withFile(home, { sync: { instanceName: 'docs' } }) } }),
+      ).config.sync;
     expect(named('alpha').instanceName).toBe('docs');
     expect(named('alpha').ownerTag).toBe(named('beta').ownerTag);
     expect(named('alpha').ownerTag).toBe(ownerTagFor({ instanceName: 'docs', hostname: 'ignored', dir: '/ignored' }));
-    expect(configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { instanceName: '' } }) } }))).message).toMatch(/sync\.instanceName/);
+    expect(
+      configError(() =>
+        resolveConfig(input(home, { flags: { config: withFile(home, { sync: { instanceName: '' } }) } })),
+      ).message,
+    ).toMatch(/sync\.instanceName/);
   });
 
   it('returns a deeply frozen config', () => {
@@ -100,7 +113,12 @@ describe('resolveConfig defaults', () => {
 describe('resolveConfig precedence: flags > environment > file > defaults', () => {
   it('applies each layer over the one below', () => {
     const home = tempHome();
-    const file = withFile(home, { dir: '/from/file', stateDir: '/state/file', log: { level: 'debug' }, queue: { concurrency: 2 } });
+    const file = withFile(home, {
+      dir: '/from/file',
+      stateDir: '/state/file',
+      log: { level: 'debug' },
+      queue: { concurrency: 2 },
+    });
     const base = input(home, { flags: { config: file } });
     expect(resolveConfig(base).config.dir).toBe('/from/file');
     expect(resolveConfig(base).config.log.level).toBe('debug');
@@ -121,7 +139,10 @@ describe('resolveConfig precedence: flags > environment > file > defaults', () =
     const home = tempHome();
     const file = withFile(home, { api: { baseURL: 'http://file.example:1' } });
     const { config } = resolveConfig(
-      input(home, { flags: { config: file }, env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/', ANTHROPIC_API_KEY: 'k-123' } }),
+      input(home, {
+        flags: { config: file },
+        env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/', ANTHROPIC_API_KEY: 'k-123' },
+      }),
     );
     expect(config.api.baseURL).toBe('http://127.0.0.1:9');
   });
@@ -138,7 +159,7 @@ describe('resolveConfig precedence: flags > environment > file > defaults', () =
     expect(flagged.config.dir).toBe('/work/rel');
   });
 
-  it('defaults requestsPerMinute below each shape\'s documented limit', () => {
+  it("defaults requestsPerMinute below each shape's documented limit", () => {
     const home = tempHome();
     const beta = withFile(home, { api: { shape: 'beta' } });
     expect(resolveConfig(input(home, { flags: { config: beta } })).config.queue.requestsPerMinute).toBe(90);
@@ -158,7 +179,12 @@ describe('resolveConfig precedence: flags > environment > file > defaults', () =
 
   it('accepts "$comment" in every section', () => {
     const home = tempHome();
-    const file = withFile(home, { $comment: 'x', api: { $comment: 'y' }, queue: { $comment: 'z' }, log: { $comment: 'w' } });
+    const file = withFile(home, {
+      $comment: 'x',
+      api: { $comment: 'y' },
+      queue: { $comment: 'z' },
+      log: { $comment: 'w' },
+    });
     expect(() => resolveConfig(input(home, { flags: { config: file } }))).not.toThrow();
   });
 });
@@ -174,26 +200,41 @@ describe('resolveConfig validation messages', () => {
     [{ api: { baseURL: 'not a url' } }, 'api.baseURL must be an http or https URL, got "not a url"'],
     [{ api: { maxRetries: -1 } }, 'api.maxRetries must be an integer from 0 to 10, got -1'],
     [{ api: { timeoutMs: 'soon' } }, 'api.timeoutMs must be a positive integer (milliseconds), got "soon"'],
-    [{ api: { apiKeyEnv: 'MY-KEY' } }, 'api.apiKeyEnv must be the name of an environment variable (letters, digits, _), got "MY-KEY"'],
+    [
+      { api: { apiKeyEnv: 'MY-KEY' } },
+      'api.apiKeyEnv must be the name of an environment variable (letters, digits, _), got "MY-KEY"',
+    ],
     [{ watch: { settleMs: -5 } }, 'watch.settleMs must be a non-negative integer (milliseconds), got -5'],
     [{ watch: { ignore: '*.log' } }, 'watch.ignore must be an array of gitignore patterns (strings), got "*.log"'],
     [{ watch: { include: ['ok', 3] } }, 'watch.include[1] must be a string (a gitignore pattern), got 3'],
     [{ watch: { followSymlinks: 'yes' } }, 'watch.followSymlinks must be true or false, got "yes"'],
     [{ watch: { usePolling: 1 } }, 'watch.usePolling must be true or false, got 1'],
     [{ watch: { pollIntervalMs: 0 } }, 'watch.pollIntervalMs must be a positive integer (milliseconds), got 0'],
-    [{ sync: { maxFileBytes: 600_000_000 } }, 'sync.maxFileBytes must be a positive integer (bytes) no larger than 524288000'],
-    [{ sync: { expiresInSeconds: 60 } }, 'sync.expiresInSeconds must be null or an integer from 3600 to 7776000 (1 hour to 90 days), got 60'],
+    [
+      { sync: { maxFileBytes: 600_000_000 } },
+      'sync.maxFileBytes must be a positive integer (bytes) no larger than 524288000',
+    ],
+    [
+      { sync: { expiresInSeconds: 60 } },
+      'sync.expiresInSeconds must be null or an integer from 3600 to 7776000 (1 hour to 90 days), got 60',
+    ],
     [{ sync: { maxDeletePercent: 150 } }, 'sync.maxDeletePercent must be a number from 0 to 100, got 150'],
     [{ sync: { maxDeleteFloor: 'ten' } }, 'sync.maxDeleteFloor must be a non-negative integer, got "ten"'],
     [{ sync: { reconcileIntervalMinutes: -1 } }, 'sync.reconcileIntervalMinutes must be a non-negative integer'],
-    [{ log: { level: 'loud' } }, 'log.level must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "loud"'],
+    [
+      { log: { level: 'loud' } },
+      'log.level must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "loud"',
+    ],
     [{ dir: '' }, 'dir must be a non-empty path, got ""'],
     [{ stateDir: 7 }, 'stateDir must be a non-empty path, got 7'],
     [{ queue: 'fast' }, 'queue must be an object, got "fast"'],
     [[1, 2], 'the configuration must be a JSON object, got [1,2]'],
     [{ queue: { fast: true } }, 'queue.fast is not a known configuration field'],
     [{ colour: 'blue' }, 'colour is not a known configuration field'],
-    [{ api: { apiKey: 'sk-ant-abcdefghijklmnop' } }, 'api.apiKey is not a configuration field: the API key is never stored'],
+    [
+      { api: { apiKey: 'sk-ant-abcdefghijklmnop' } },
+      'api.apiKey is not a configuration field: the API key is never stored',
+    ],
   ];
   for (const [content, message] of cases) {
     it(`rejects ${JSON.stringify(content)} with "${message}"`, () => {
@@ -222,7 +263,9 @@ describe('resolveConfig validation messages', () => {
     const flag = configError(() => resolveConfig(input(home, { flags: { logLevel: 'chatty' } })));
     expect(flag.message).toContain('log.level must be one of');
     expect(flag.message).toContain('from --log-level');
-    const url = configError(() => resolveConfig(input(home, { env: { ANTHROPIC_BASE_URL: 'ftp://x', ANTHROPIC_API_KEY: 'k' } })));
+    const url = configError(() =>
+      resolveConfig(input(home, { env: { ANTHROPIC_BASE_URL: 'ftp://x', ANTHROPIC_API_KEY: 'k' } })),
+    );
     expect(url.message).toContain('api.baseURL must be an http or https URL, got "ftp://x" (from ANTHROPIC_BASE_URL)');
   });
 
@@ -237,17 +280,19 @@ describe('resolveConfig validation messages', () => {
   it('rejects invalid JSON, a missing --config, expiry with the beta shape and dir == stateDir', () => {
     const home = tempHome();
     const bad = withFile(home, '{ "queue": ');
-    expect(configError(() => resolveConfig(input(home, { flags: { config: bad } }))).message).toContain('is not valid JSON');
-    expect(configError(() => resolveConfig(input(home, { flags: { config: join(home, 'nope.json') } }))).message).toContain(
-      'config file not found',
+    expect(configError(() => resolveConfig(input(home, { flags: { config: bad } }))).message).toContain(
+      'is not valid JSON',
     );
+    expect(
+      configError(() => resolveConfig(input(home, { flags: { config: join(home, 'nope.json') } }))).message,
+    ).toContain('config file not found');
     const beta = withFile(home, { api: { shape: 'beta' }, sync: { expiresInSeconds: 3600 } });
     expect(configError(() => resolveConfig(input(home, { flags: { config: beta } }))).message).toContain(
       'sync.expiresInSeconds must be null with api.shape "beta"',
     );
-    expect(configError(() => resolveConfig(input(home, { flags: { dir: '/a/b', stateDir: '/a/b/' } }))).message).toContain(
-      'stateDir must be a different folder from dir',
-    );
+    expect(
+      configError(() => resolveConfig(input(home, { flags: { dir: '/a/b', stateDir: '/a/b/' } }))).message,
+    ).toContain('stateDir must be a different folder from dir');
   });
 });
 
@@ -285,7 +330,9 @@ describe('resolveConfig target and key', () => {
     chmodSync(keyFile, 0o600);
     expect(resolveConfig(input(home, { flags: { config: file } })).warnings).toEqual([]);
     const custom = withFile(home, { api: { apiKeyEnv: 'MY_KEY' } });
-    const c = resolveConfig(input(home, { flags: { config: custom }, env: { MY_KEY: 'mine-123', ANTHROPIC_API_KEY: 'other' } }));
+    const c = resolveConfig(
+      input(home, { flags: { config: custom }, env: { MY_KEY: 'mine-123', ANTHROPIC_API_KEY: 'other' } }),
+    );
     expect(c.config.api.apiKey).toBe('mine-123');
   });
 
@@ -319,7 +366,9 @@ describe('resolveConfig target and key', () => {
   it('fails when a configured key file is missing or empty', () => {
     const home = tempHome();
     const missing = withFile(home, { api: { apiKeyFile: join(home, 'none') } });
-    expect(configError(() => resolveConfig(input(home, { flags: { config: missing } }))).message).toContain('does not exist');
+    expect(configError(() => resolveConfig(input(home, { flags: { config: missing } }))).message).toContain(
+      'does not exist',
+    );
     writeFileSync(join(home, 'empty'), '\n');
     const empty = withFile(home, { api: { apiKeyFile: join(home, 'empty') } });
     expect(configError(() => resolveConfig(input(home, { flags: { config: empty } }))).message).toContain('is empty');
@@ -346,7 +395,11 @@ describe('defaultPaths', () => {
       apiKeyFile: '/home/u/.config/claude-filesync/api-key',
       logDir: null,
     });
-    const p = defaultPaths({ env: { XDG_STATE_HOME: '/x/state', XDG_CONFIG_HOME: '/x/conf' }, platform: 'linux', homedir: '/home/u' });
+    const p = defaultPaths({
+      env: { XDG_STATE_HOME: '/x/state', XDG_CONFIG_HOME: '/x/conf' },
+      platform: 'linux',
+      homedir: '/home/u',
+    });
     expect(p.stateDir).toBe('/x/state/claude-filesync');
     expect(p.configFile).toBe('/x/conf/claude-filesync/config.json');
   });
@@ -390,16 +443,24 @@ describe('resolveConfig edge cases (issue 14)', () => {
     const file = join(home, 'plain');
     writeFileSync(file, 'x');
     const dirErr = configError(() => resolveConfig(input(home, { flags: { dir: file } })));
-    expect(dirErr.message).toBe(`dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file: move it away, or name another folder with --dir`);
-    const stateErr = configError(() => resolveConfig(input(home, { env: { CLAUDE_FILESYNC_STATE_DIR: join(file, 'sub') } })));
+    expect(dirErr.message).toBe(
+      `dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file: move it away, or name another folder with --dir`,
+    );
+    const stateErr = configError(() =>
+      resolveConfig(input(home, { env: { CLAUDE_FILESYNC_STATE_DIR: join(file, 'sub') } })),
+    );
     expect(stateErr.message).toContain(`but ${join(file, 'sub')} (from CLAUDE_FILESYNC_STATE_DIR) is not a directory`);
     // Missing folders are fine: the first run creates them.
-    expect(() => resolveConfig(input(home, { flags: { dir: join(home, 'new'), stateDir: join(home, 'st') } }))).not.toThrow();
+    expect(() =>
+      resolveConfig(input(home, { flags: { dir: join(home, 'new'), stateDir: join(home, 'st') } })),
+    ).not.toThrow();
   });
 
   it('refuses ignore and include patterns that git would never match as meant, naming each', () => {
     const home = tempHome();
-    const file = withFile(home, { watch: { ignore: ['ok/*.log', '', '#notes', 'trail\\', '[z-a]', 'a[b', '!'], include: ['[!]'] } });
+    const file = withFile(home, {
+      watch: { ignore: ['ok/*.log', '', '#notes', 'trail\\', '[z-a]', 'a[b', '!'], include: ['[!]'] },
+    });
     const err = configError(() => resolveConfig(input(home, { flags: { config: file } })));
     for (const line of [
       `watch.ignore[1] is not a valid gitignore pattern: "": it is blank (in ${file})`,
@@ -417,7 +478,22 @@ describe('resolveConfig edge cases (issue 14)', () => {
 
   it('accepts the gitignore patterns people write', () => {
     const home = tempHome();
-    const patterns = ['*.log', 'build/', '/top.txt', '!keep.tmp', 'secret/**/*.key', '[abc].txt', '[!a-z]*', '[]x]', '[a-]', '\\#hash', 'a\\[b', 'x\\\\', '[[:digit:]]*', 'a\\ '];
+    const patterns = [
+      '*.log',
+      'build/',
+      '/top.txt',
+      '!keep.tmp',
+      'secret/**/*.key',
+      '[abc].txt',
+      '[!a-z]*',
+      '[]x]',
+      '[a-]',
+      '\\#hash',
+      'a\\[b',
+      'x\\\\',
+      '[[:digit:]]*',
+      'a\\ ',
+    ];
     const file = withFile(home, { watch: { ignore: patterns, include: ['docs/**'] } });
     expect(resolveConfig(input(home, { flags: { config: file } })).config.watch.ignore).toEqual(patterns);
   });
@@ -428,7 +504,10 @@ describe('metrics.listen (issue 11)', () => {
     const home = tempHome();
     expect(resolveConfig(input(home)).config.metrics).toEqual({ listen: null, allowNonLoopback: false });
     const file = withFile(home, { metrics: { listen: '127.0.0.1:9464' } });
-    expect(resolveConfig(input(home, { flags: { config: file } })).config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.metrics.listen).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
     const flag = resolveConfig(input(home, { flags: { config: file, metrics: '[::1]:9000' } })).config.metrics.listen;
     expect(flag).toEqual({ host: '::1', port: 9000 });
   });
@@ -436,14 +515,20 @@ describe('metrics.listen (issue 11)', () => {
   it('refuses a non-loopback address, naming it and where it came from, unless the file allows it', () => {
     const home = tempHome();
     const err = configError(() => resolveConfig(input(home, { flags: { metrics: '0.0.0.0:9464' } })));
-    expect(err.message).toBe('metrics.listen 0.0.0.0:9464 (from --metrics) is not a loopback address: the metrics would be served to the network');
+    expect(err.message).toBe(
+      'metrics.listen 0.0.0.0:9464 (from --metrics) is not a loopback address: the metrics would be served to the network',
+    );
     const file = withFile(home, { metrics: { allowNonLoopback: true } });
-    expect(resolveConfig(input(home, { flags: { config: file, metrics: '0.0.0.0:9464' } })).config.metrics.listen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(
+      resolveConfig(input(home, { flags: { config: file, metrics: '0.0.0.0:9464' } })).config.metrics.listen,
+    ).toEqual({ host: '0.0.0.0', port: 9464 });
   });
 
   it('refuses an address without a port or with port 0, saying what it expected', () => {
     const home = tempHome();
-    expect(configError(() => resolveConfig(input(home, { flags: { metrics: '127.0.0.1' } }))).message).toContain('metrics.listen must be null or host:port');
+    expect(configError(() => resolveConfig(input(home, { flags: { metrics: '127.0.0.1' } }))).message).toContain(
+      'metrics.listen must be null or host:port',
+    );
     expect(configError(() => resolveConfig(input(home, { flags: { metrics: '127.0.0.1:0' } }))).message).toBe(
       'metrics.listen must be host:port with a port from 1 to 65535, got "127.0.0.1:0" (from --metrics)',
     );
@@ -453,15 +538,26 @@ describe('metrics.listen (issue 11)', () => {
 describe('sync.mimeTypes', () => {
   it('takes upload types per extension, keys in lower case', () => {
     const home = tempHome();
-    const file = withFile(home, { sync: { mimeTypes: { '.MD': 'text/markdown', '.dat': 'text/plain; charset=utf-8' } } });
-    expect(resolveConfig(input(home, { flags: { config: file } })).config.sync.mimeTypes).toEqual({ '.md': 'text/markdown', '.dat': 'text/plain; charset=utf-8' });
+    const file = withFile(home, {
+      sync: { mimeTypes: { '.MD': 'text/markdown', '.dat': 'text/plain; charset=utf-8' } },
+    });
+    expect(resolveConfig(input(home, { flags: { config: file } })).config.sync.mimeTypes).toEqual({
+      '.md': 'text/markdown',
+      '.dat': 'text/plain; charset=utf-8',
+    });
   });
 
   it('refuses an extension without its dot and a value that is not a MIME type, naming the field', () => {
     const home = tempHome();
-    const bad = configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { md: 'text/plain' } } }) } })));
+    const bad = configError(() =>
+      resolveConfig(input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { md: 'text/plain' } } }) } })),
+    );
     expect(bad.message).toContain('sync.mimeTypes');
-    const badType = configError(() => resolveConfig(input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { '.md': 'plain text' } } }) } })));
+    const badType = configError(() =>
+      resolveConfig(
+        input(home, { flags: { config: withFile(home, { sync: { mimeTypes: { '.md': 'plain text' } } }) } }),
+      ),
+    );
     expect(badType.message).toContain('sync.mimeTypes..md must be an object mapping extensions (".md") to MIME types');
   });
 });

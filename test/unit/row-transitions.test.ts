@@ -36,13 +36,25 @@ describe('newRow', () => {
   it('keys the row by the sha256 of its path and starts with no remote copy and no attempts', () => {
     const r = newRow('dir/a.txt', { size: 3, mtimeMs: 10, ino: 7 }, A, 'pending', T0);
     expect(r.pathKey).toBe(pathKeyOf('dir/a.txt'));
-    expect(r).toMatchObject({ fileId: null, remoteSha256: null, attempts: 0, lastError: null, updatedAt: T0, hashedAt: null });
+    expect(r).toMatchObject({
+      fileId: null,
+      remoteSha256: null,
+      attempts: 0,
+      lastError: null,
+      updatedAt: T0,
+      hashedAt: null,
+    });
   });
 });
 
 describe('observedRow', () => {
   it('a path the index did not know becomes a pending row stamped with now and the scan time of its hash', () => {
-    expect(observedRow(undefined, seen(A, { hashedAt: 900 }), T1)).toMatchObject({ state: 'pending', sha256: A, hashedAt: 900, updatedAt: T1 });
+    expect(observedRow(undefined, seen(A, { hashedAt: 900 }), T1)).toMatchObject({
+      state: 'pending',
+      sha256: A,
+      hashedAt: 900,
+      updatedAt: T1,
+    });
   });
 
   it('an unchanged observation returns the very same row, so nothing is written', () => {
@@ -74,7 +86,10 @@ describe('observedRow', () => {
   });
 
   it('a skipped row that is observed again is pending and loses its skip reason', () => {
-    expect(observedRow(row({ state: 'skipped', skipReason: 'too large' }), seen(A), T1)).toMatchObject({ state: 'pending', skipReason: null });
+    expect(observedRow(row({ state: 'skipped', skipReason: 'too large' }), seen(A), T1)).toMatchObject({
+      state: 'pending',
+      skipReason: null,
+    });
   });
 });
 
@@ -99,7 +114,12 @@ describe('skippedRow', () => {
 
 describe('failedRow', () => {
   it('counts one more attempt and keeps the error; a path the index did not know gets a failed row from obs', () => {
-    expect(failedRow(row({ attempts: 1 }), 'dir/a.txt', 'EACCES', undefined, T1)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'EACCES', updatedAt: T1 });
+    expect(failedRow(row({ attempts: 1 }), 'dir/a.txt', 'EACCES', undefined, T1)).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+      lastError: 'EACCES',
+      updatedAt: T1,
+    });
     expect(failedRow(undefined, 'new.txt', 'EIO', { size: 5, mtimeMs: 6, ino: 8 }, T1)).toMatchObject({
       path: 'new.txt',
       size: 5,
@@ -125,7 +145,12 @@ describe('attachedRow', () => {
   });
 
   it('stays pending (attempts kept) when the file changed after the upload began', () => {
-    expect(attachedRow(row({ attempts: 2, lastError: 'x' }), copy(B), T1)).toMatchObject({ state: 'pending', fileId: 'file_new', attempts: 2, lastError: 'x' });
+    expect(attachedRow(row({ attempts: 2, lastError: 'x' }), copy(B), T1)).toMatchObject({
+      state: 'pending',
+      fileId: 'file_new',
+      attempts: 2,
+      lastError: 'x',
+    });
   });
 
   it('a skipped row stays skipped', () => {
@@ -135,7 +160,15 @@ describe('attachedRow', () => {
 
 describe('clearedRow', () => {
   it('forgets every remote field and is pending again; a skipped row stays skipped', () => {
-    const r = row({ state: 'synced', fileId: 'f1', remoteName: 'n', remoteSha256: A, remoteSize: 3, remoteCreatedAt: 1, remoteExpiresAt: 2 });
+    const r = row({
+      state: 'synced',
+      fileId: 'f1',
+      remoteName: 'n',
+      remoteSha256: A,
+      remoteSize: 3,
+      remoteCreatedAt: 1,
+      remoteExpiresAt: 2,
+    });
     expect(clearedRow(r, T1)).toMatchObject({
       state: 'pending',
       fileId: null,

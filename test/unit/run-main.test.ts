@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +92,14 @@ describe('CLI help, version and read-only commands', () => {
     expect(r.stdout.trim()).toBe(VERSION);
   });
 
-  for (const argv of [['--help'], ['run', '--help'], ['reconcile', '--help'], ['files', 'list', '--help'], ['service', 'install', '--help'], ['help', 'status']]) {
+  for (const argv of [
+    ['--help'],
+    ['run', '--help'],
+    ['reconcile', '--help'],
+    ['files', 'list', '--help'],
+    ['service', 'install', '--help'],
+    ['help', 'status'],
+  ]) {
     it(`${argv.join(' ')} prints usage, exit 0`, async () => {
       const r = await cli(argv);
       expect(r.code).toBe(0);
@@ -91,7 +108,16 @@ describe('CLI help, version and read-only commands', () => {
   }
 
   it('every command takes --dir, --state-dir and --config', async () => {
-    for (const argv of [['run'], ['sync'], ['reconcile'], ['status'], ['ls'], ['id'], ['files', 'list'], ['service', 'install']]) {
+    for (const argv of [
+      ['run'],
+      ['sync'],
+      ['reconcile'],
+      ['status'],
+      ['ls'],
+      ['id'],
+      ['files', 'list'],
+      ['service', 'install'],
+    ]) {
       const r = await cli([...argv, '--help']);
       expect(r.stdout).toContain('--dir <path>');
       expect(r.stdout).toContain('--state-dir <path>');
@@ -137,9 +163,25 @@ describe('CLI help, version and read-only commands', () => {
 describe('service install', () => {
   it('--print renders the systemd unit with the real paths and writes nothing', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--print', '--platform', 'linux', '--dir', join(h, 'My Folder'), '--state-dir', join(h, 'st')], {}, h);
+    const r = await cli(
+      [
+        'service',
+        'install',
+        '--print',
+        '--platform',
+        'linux',
+        '--dir',
+        join(h, 'My Folder'),
+        '--state-dir',
+        join(h, 'st'),
+      ],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--dir" "${join(h, 'My Folder')}" "--state-dir" "${join(h, 'st')}"`);
+    expect(r.stdout).toContain(
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--dir" "${join(h, 'My Folder')}" "--state-dir" "${join(h, 'st')}"`,
+    );
     expect(r.stdout).toContain(`ReadWritePaths="${join(h, 'st')}"`);
     expect(r.stdout).not.toMatch(/@[A-Z_]+@/);
     expect(() => statSync(join(h, '.config', 'systemd'))).toThrow();
@@ -147,7 +189,11 @@ describe('service install', () => {
 
   it('--print --platform darwin renders the launchd agent', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--print', '--platform', 'darwin', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    const r = await cli(
+      ['service', 'install', '--print', '--platform', 'darwin', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('<string>com.claude-filesync</string>');
     expect(r.stdout).toContain(`<string>${join(h, 'Library', 'Logs', 'claude-filesync')}/claude-filesync.log</string>`);
@@ -155,7 +201,11 @@ describe('service install', () => {
 
   it('writes the unit under $XDG_CONFIG_HOME/systemd/user, creates the folders and prints the commands', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], { XDG_CONFIG_HOME: join(h, 'xdg') }, h);
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      { XDG_CONFIG_HOME: join(h, 'xdg') },
+      h,
+    );
     expect(r.code).toBe(0);
     const unit = join(h, 'xdg', 'systemd', 'user', 'claude-filesync.service');
     expect(readFileSync(unit, 'utf8')).toContain('Restart=on-failure');
@@ -168,9 +218,15 @@ describe('service install', () => {
   it('writes the launchd agent under ~/Library/LaunchAgents', async () => {
     const h = home();
     mkdirSync(join(h, 'Library'), { recursive: true });
-    const r = await cli(['service', 'install', '--platform', 'darwin', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    const r = await cli(
+      ['service', 'install', '--platform', 'darwin', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
-    expect(readFileSync(join(h, 'Library', 'LaunchAgents', 'com.claude-filesync.plist'), 'utf8')).toContain('<key>RunAtLoad</key>');
+    expect(readFileSync(join(h, 'Library', 'LaunchAgents', 'com.claude-filesync.plist'), 'utf8')).toContain(
+      '<key>RunAtLoad</key>',
+    );
     expect(r.stdout).toContain('launchctl bootstrap');
   });
 });
@@ -178,14 +234,24 @@ describe('service install', () => {
 describe('service install --name (issue 11: several folders)', () => {
   it('--print renders the template unit, which reads <config folder>/<name>.json, and the drop-in with its folders; writes nothing', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--name', 'work', '--print', '--platform', 'linux', '--dir', join(h, 'Work')], {}, h);
+    const r = await cli(
+      ['service', 'install', '--name', 'work', '--print', '--platform', 'linux', '--dir', join(h, 'Work')],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
     const configDir = join(h, '.config', 'claude-filesync');
-    expect(r.stdout).toContain(`# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}"\n}`);
+    expect(r.stdout).toContain(
+      `# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}"\n}`,
+    );
     expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@.service')}\n`);
-    expect(r.stdout).toContain(`ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${configDir}/%i.json"`);
+    expect(r.stdout).toContain(
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${configDir}/%i.json"`,
+    );
     expect(r.stdout).toContain('Description=claude-filesync (%i)');
-    expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@work.service.d', 'folders.conf')}\n`);
+    expect(r.stdout).toContain(
+      `# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@work.service.d', 'folders.conf')}\n`,
+    );
     expect(r.stdout).toContain(`ReadWritePaths="${join(h, '.local', 'state', 'claude-filesync', 'work')}"`);
     expect(r.stdout).toContain(`ReadWritePaths="-${join(h, 'Work')}"`);
     expect(r.stdout).not.toMatch(/@[A-Z_]+@/);
@@ -194,14 +260,31 @@ describe('service install --name (issue 11: several folders)', () => {
 
   it('writes the config, the template and the drop-in, and says how to enable the instance', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--name', 'notes', '--platform', 'linux', '--dir', join(h, 'Notes'), '--state-dir', join(h, 'notes-state')], {}, h);
+    const r = await cli(
+      [
+        'service',
+        'install',
+        '--name',
+        'notes',
+        '--platform',
+        'linux',
+        '--dir',
+        join(h, 'Notes'),
+        '--state-dir',
+        join(h, 'notes-state'),
+      ],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
     const config = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'notes.json'), 'utf8')) as unknown;
     expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state') });
-    expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@.service'), 'utf8')).toContain('%i.json');
-    expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@notes.service.d', 'folders.conf'), 'utf8')).toContain(
-      `ReadWritePaths="${join(h, 'notes-state')}"`,
+    expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@.service'), 'utf8')).toContain(
+      '%i.json',
     );
+    expect(
+      readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@notes.service.d', 'folders.conf'), 'utf8'),
+    ).toContain(`ReadWritePaths="${join(h, 'notes-state')}"`);
     expect(r.stdout).toContain('systemctl --user enable --now claude-filesync@notes.service');
     expect(r.stdout).toContain(join(h, '.config', 'claude-filesync', 'notes.env'));
 
@@ -209,7 +292,11 @@ describe('service install --name (issue 11: several folders)', () => {
     const again = await cli(['service', 'install', '--name', 'notes', '--print', '--platform', 'linux'], {}, h);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`ReadWritePaths="-${join(h, 'Notes')}"`);
-    const clash = await cli(['service', 'install', '--name', 'notes', '--platform', 'linux', '--dir', join(h, 'Other')], {}, h);
+    const clash = await cli(
+      ['service', 'install', '--name', 'notes', '--platform', 'linux', '--dir', join(h, 'Other')],
+      {},
+      h,
+    );
     expect(clash.code).toBe(2);
     expect(clash.stderr).toContain('notes.json exists: change "dir" and "stateDir" there');
   });
@@ -231,12 +318,18 @@ describe('service install --name (issue 11: several folders)', () => {
 
   it('--platform darwin renders a launchd agent whose label and logs carry the name', async () => {
     const h = home();
-    const r = await cli(['service', 'install', '--name', 'work', '--print', '--platform', 'darwin', '--dir', join(h, 'Work')], {}, h);
+    const r = await cli(
+      ['service', 'install', '--name', 'work', '--print', '--platform', 'darwin', '--dir', join(h, 'Work')],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`# ${join(h, 'Library', 'LaunchAgents', 'com.claude-filesync.work.plist')}`);
     expect(r.stdout).toContain('<string>com.claude-filesync.work</string>');
     expect(r.stdout).toContain(`<string>${join(h, 'Library', 'Logs', 'claude-filesync')}/work.log</string>`);
-    expect(r.stdout).toContain(`<string>${join(h, 'Library', 'Application Support', 'claude-filesync', 'work.json')}</string>`);
+    expect(r.stdout).toContain(
+      `<string>${join(h, 'Library', 'Application Support', 'claude-filesync', 'work.json')}</string>`,
+    );
   });
 });
 
@@ -263,7 +356,9 @@ describe('CLI edge cases (issue 14)', () => {
     for (const cmd of ['run', 'sync', 'reconcile', 'status']) {
       const r = await cli([cmd, '--dir', join(h, 'f'), '--state-dir', stateFile], {}, h);
       expect(r.code, cmd).toBe(2);
-      expect(r.stderr, cmd).toContain(`stateDir must be a directory (the index, the lock and the control socket), but ${stateFile} (from --state-dir) is a regular file`);
+      expect(r.stderr, cmd).toContain(
+        `stateDir must be a directory (the index, the lock and the control socket), but ${stateFile} (from --state-dir) is a regular file`,
+      );
       expect(r.stderr, cmd).toContain('--state-dir');
       expect(r.stderr, cmd).not.toContain('ENOTDIR');
     }
@@ -280,7 +375,9 @@ describe('CLI edge cases (issue 14)', () => {
       const code = await runMain([cmd, '--dir', file, '--state-dir', join(h, 's')], c.ctx);
       clearTimeout(stop);
       expect(code, cmd).toBe(2);
-      expect(c.stderr(), cmd).toContain(`dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file`);
+      expect(c.stderr(), cmd).toContain(
+        `dir must be a directory (the watched folder), but ${file} (from --dir) is a regular file`,
+      );
     }
   });
 
@@ -293,9 +390,15 @@ describe('CLI edge cases (issue 14)', () => {
     rmSync(join(h, 'f'), { recursive: true });
     const r = await cli(['sync', ...args], {}, h);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the watched folder ${join(h, 'f')} is missing: nothing was synced and nothing deleted remotely`);
+    expect(r.stderr).toContain(
+      `the watched folder ${join(h, 'f')} is missing: nothing was synced and nothing deleted remotely`,
+    );
     expect(existsSync(join(h, 'f'))).toBe(false);
-    const ls = JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout) as { path: string; state: string; fileId: string | null }[];
+    const ls = JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout) as {
+      path: string;
+      state: string;
+      fileId: string | null;
+    }[];
     expect(ls).toEqual([expect.objectContaining({ path: 'a.txt', state: 'synced', fileId: expect.any(String) })]);
   });
 
@@ -306,8 +409,12 @@ describe('CLI edge cases (issue 14)', () => {
     for (const cmd of ['run', 'sync']) {
       const r = await cli([cmd, '--config', file, '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
       expect(r.code, cmd).toBe(2);
-      expect(r.stderr).toContain('watch.ignore[1] is not a valid gitignore pattern: "report[z-a].txt": its range "z-a" is out of order and matches nothing');
-      expect(r.stderr).toContain('watch.include[0] is not a valid gitignore pattern: "docs/[abc": it has an unclosed "["');
+      expect(r.stderr).toContain(
+        'watch.ignore[1] is not a valid gitignore pattern: "report[z-a].txt": its range "z-a" is out of order and matches nothing',
+      );
+      expect(r.stderr).toContain(
+        'watch.include[0] is not a valid gitignore pattern: "docs/[abc": it has an unclosed "["',
+      );
     }
     expect(existsSync(join(h, 's'))).toBe(false);
   });
@@ -328,7 +435,10 @@ describe('CLI edge cases (issue 14)', () => {
     writeFileSync(file, 'version-1');
     utimesSync(file, 1_700_000_000, 1_700_000_000);
     expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
-    for (const [cmd, content] of [['sync', 'version-2'], ['reconcile', 'version-3']] as const) {
+    for (const [cmd, content] of [
+      ['sync', 'version-2'],
+      ['reconcile', 'version-3'],
+    ] as const) {
       writeFileSync(file, content);
       utimesSync(file, 1_700_000_000, 1_700_000_000);
       const r = await cli([cmd, '--rehash', '--json', ...args], {}, h);
@@ -341,7 +451,11 @@ describe('CLI edge cases (issue 14)', () => {
     const h = home();
     mkdirSync(join(h, 'f'));
     writeFileSync(join(h, 'f', 'a.txt'), 'alpha');
-    const r = await cli(['reconcile', '--dry-run', '--json', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    const r = await cli(
+      ['reconcile', '--dry-run', '--json', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { uploaded: string[]; dryRun: boolean }).uploaded).toEqual(['a.txt']);
     expect(existsSync(join(h, 's'))).toBe(false);
@@ -359,7 +473,11 @@ describe('CLI edge cases (issue 14)', () => {
     const r = await cli(['reconcile', '--dry-run', '--json', ...args], {}, h);
     expect(r.code).toBe(0);
     // The remote copy carries our owner tag: with the index lost it would be adopted, not uploaded again.
-    const report = JSON.parse(r.stdout) as { uploaded: string[]; adopted: { path: string }[]; unmanaged: { filename: string }[] };
+    const report = JSON.parse(r.stdout) as {
+      uploaded: string[];
+      adopted: { path: string }[];
+      unmanaged: { filename: string }[];
+    };
     expect(report.uploaded).toEqual([]);
     expect(report.adopted.map((a) => a.path)).toEqual(['a.txt']);
     expect(report.unmanaged).toHaveLength(0);
@@ -369,7 +487,11 @@ describe('CLI edge cases (issue 14)', () => {
   it('files upload <directory> exits 2 saying it is a directory', async () => {
     const h = home();
     mkdirSync(join(h, 'docs'));
-    const r = await cli(['files', 'upload', 'docs'], { ANTHROPIC_API_KEY: 'sk-ant-api03-unit-test-key-0000', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }, h);
+    const r = await cli(
+      ['files', 'upload', 'docs'],
+      { ANTHROPIC_API_KEY: 'sk-ant-api03-unit-test-key-0000', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' },
+      h,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('docs is a directory; files upload takes one file');
   });
@@ -385,10 +507,16 @@ describe('a SIGHUP during start-up (issue 14)', () => {
     // Sent before the command even runs, as while main.ts still loads the modules.
     raw.emit('SIGHUP');
     raw.emit('SIGHUP');
-    const lines = () => c.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = () =>
+      c
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     const exited = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--log-level', 'info'], c.ctx);
     const deadline = Date.now() + 20_000;
-    while (!lines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!lines().some((l) => l.event === 'reconcile' && l.reason === 'SIGHUP') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     raw.emit('SIGTERM');
     expect(await exited).toBe(0);
     const events = lines();

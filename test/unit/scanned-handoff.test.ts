@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { LocalObservation } from '../../src/store/types.js';
 import { ScannedHandOff } from '../../src/reconcile/scanned-handoff.js';
 
-const obs = (path: string): LocalObservation => ({ path, size: 1, mtimeMs: 1, ino: 1, ctimeMs: 1, sha256: 'a'.repeat(64) });
+const obs = (path: string): LocalObservation => ({
+  path,
+  size: 1,
+  mtimeMs: 1,
+  ino: 1,
+  ctimeMs: 1,
+  sha256: 'a'.repeat(64),
+});
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('ScannedHandOff', () => {

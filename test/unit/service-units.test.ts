@@ -74,7 +74,9 @@ describe('systemd unit', () => {
       ctx.skip(true, `systemd-analyze cannot run in this environment: ${r.stderr.trim()}`);
       return;
     }
-    expect(r.stderr.split('\n').filter((l) => l.includes('claude-filesync.service') && !/Unit is bound to inactive/.test(l))).toEqual([]);
+    expect(
+      r.stderr.split('\n').filter((l) => l.includes('claude-filesync.service') && !/Unit is bound to inactive/.test(l)),
+    ).toEqual([]);
     expect(r.status).toBe(0);
   });
 });
@@ -83,13 +85,29 @@ describe('systemd template unit (one folder per instance)', () => {
   const base = mkdtempSync(join(tmpdir(), 'cfs-units-'));
   const p = paths(base);
   const configDir = join(base, 'conf 100%');
-  const template = renderSystemdTemplate(readTemplate('systemd-template'), { execPath: p.execPath, mainScript: p.mainScript, configDir });
-  const dropIn = renderSystemdDropIn({ name: 'work', dir: p.dir, stateDir: p.stateDir, configFile: join(configDir, 'work.json') });
+  const template = renderSystemdTemplate(readTemplate('systemd-template'), {
+    execPath: p.execPath,
+    mainScript: p.mainScript,
+    configDir,
+  });
+  const dropIn = renderSystemdDropIn({
+    name: 'work',
+    dir: p.dir,
+    stateDir: p.stateDir,
+    configFile: join(configDir, 'work.json'),
+  });
 
   it('reads the instance configuration <config folder>/%i.json and keeps the service settings', () => {
     expect(template).not.toMatch(/@[A-Z_]+@/);
     expect(template).toContain(`"run" "--config" "${join(base, 'conf 100%%')}/%i.json"`);
-    for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'LimitNOFILE=65536', 'EnvironmentFile=-%h/.config/claude-filesync/%i.env', 'ProtectSystem=strict', 'WantedBy=default.target']) {
+    for (const line of [
+      'Restart=on-failure',
+      'RestartPreventExitStatus=2',
+      'LimitNOFILE=65536',
+      'EnvironmentFile=-%h/.config/claude-filesync/%i.env',
+      'ProtectSystem=strict',
+      'WantedBy=default.target',
+    ]) {
       expect(template).toContain(line);
     }
     expect(dropIn).toContain(`ReadWritePaths="${p.stateDir}"`);
@@ -113,14 +131,19 @@ describe('systemd template unit (one folder per instance)', () => {
       ctx.skip(true, `systemd-analyze cannot run in this environment: ${r.stderr.trim()}`);
       return;
     }
-    expect(r.stderr.split('\n').filter((l) => l.includes('claude-filesync@') && !/Unit is bound to inactive/.test(l))).toEqual([]);
+    expect(
+      r.stderr.split('\n').filter((l) => l.includes('claude-filesync@') && !/Unit is bound to inactive/.test(l)),
+    ).toEqual([]);
     expect(r.status).toBe(0);
   });
 });
 
 /** A strict-enough well-formedness check of the plist XML: balanced tags, plist elements only. */
 function parsePlistTags(xml: string): string[] {
-  const body = xml.replace(/<\?xml[^>]*\?>/, '').replace(/<!DOCTYPE[^>]*>/, '').replace(/<!--[\s\S]*?-->/g, '');
+  const body = xml
+    .replace(/<\?xml[^>]*\?>/, '')
+    .replace(/<!DOCTYPE[^>]*>/, '')
+    .replace(/<!--[\s\S]*?-->/g, '');
   const allowed = new Set(['plist', 'dict', 'key', 'string', 'array', 'true', 'false', 'integer']);
   const stack: string[] = [];
   const keys: string[] = [];
@@ -149,7 +172,15 @@ describe('launchd plist', () => {
 
   it('is well-formed XML with RunAtLoad, KeepAlive and log paths', () => {
     const keys = parsePlistTags(plist);
-    for (const k of ['Label', 'ProgramArguments', 'RunAtLoad', 'KeepAlive', 'StandardOutPath', 'StandardErrorPath', 'EnvironmentVariables']) {
+    for (const k of [
+      'Label',
+      'ProgramArguments',
+      'RunAtLoad',
+      'KeepAlive',
+      'StandardOutPath',
+      'StandardErrorPath',
+      'EnvironmentVariables',
+    ]) {
       expect(keys).toContain(k);
     }
     expect(plist).not.toMatch(/@[A-Z_]+@/);
@@ -175,12 +206,20 @@ describe('launchd plist', () => {
     );
     expect(r.stderr).toBe('');
     const parsed = JSON.parse(r.stdout) as { ProgramArguments: string[]; RunAtLoad: boolean; KeepAlive: unknown };
-    expect(parsed.ProgramArguments).toEqual([process.execPath, p.mainScript, 'run', '--dir', p.dir, '--state-dir', p.stateDir]);
+    expect(parsed.ProgramArguments).toEqual([
+      process.execPath,
+      p.mainScript,
+      'run',
+      '--dir',
+      p.dir,
+      '--state-dir',
+      p.stateDir,
+    ]);
     expect(parsed.RunAtLoad).toBe(true);
     expect(parsed.KeepAlive).toEqual({ SuccessfulExit: false });
   });
 
-  it('sets the open files limit (NumberOfFiles) explicitly, soft and hard, above launchd\'s default of 256', (ctx) => {
+  it("sets the open files limit (NumberOfFiles) explicitly, soft and hard, above launchd's default of 256", (ctx) => {
     const file = join(base, 'limits.plist');
     writeFileSync(file, plist);
     if (!has('python3')) {
@@ -189,7 +228,11 @@ describe('launchd plist', () => {
     }
     const r = spawnSync(
       'python3',
-      ['-c', 'import plistlib,sys,json; d=plistlib.load(open(sys.argv[1],"rb")); print(json.dumps([d["SoftResourceLimits"], d["HardResourceLimits"]]))', file],
+      [
+        '-c',
+        'import plistlib,sys,json; d=plistlib.load(open(sys.argv[1],"rb")); print(json.dumps([d["SoftResourceLimits"], d["HardResourceLimits"]]))',
+        file,
+      ],
       { encoding: 'utf8' },
     );
     expect(r.stderr).toBe('');

@@ -90,7 +90,7 @@ describe('SettleTracker', () => {
 
   it('due paths come out in the order of their deadlines (random check against a model)', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const t = new SettleTracker(50);
     const model = new Map<string, number>();
     let now = 0;
@@ -105,7 +105,10 @@ describe('SettleTracker', () => {
         t.forget(p);
         model.delete(p);
       } else {
-        const expected = [...model].filter(([, d]) => d <= now).sort((a, b) => a[1] - b[1]).map(([k]) => k);
+        const expected = [...model]
+          .filter(([, d]) => d <= now)
+          .sort((a, b) => a[1] - b[1])
+          .map(([k]) => k);
         const got = t.due(now);
         expect(new Set(got)).toEqual(new Set(expected));
         for (const k of expected) model.delete(k);

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
-import { BUILTIN_EMULATOR_TARGET, indexFile, legacyIndexFile, targetIndexes, targetKey } from '../../src/state-dir/state-files.js';
+import {
+  BUILTIN_EMULATOR_TARGET,
+  indexFile,
+  legacyIndexFile,
+  targetIndexes,
+  targetKey,
+} from '../../src/state-dir/state-files.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { captureContext } from '../helpers/cli-context.js';
 
@@ -62,10 +68,18 @@ describe('one index per target', () => {
     expect((await cli(h, ['id', 'a.txt'])).stdout.trim()).toBe(builtinId);
     const back = await cli(h, ['reconcile', '--json']);
     expect(back.code).toBe(0);
-    const report = JSON.parse(back.stdout) as { uploaded: string[]; deleted: unknown[]; orphans: unknown[]; adopted: unknown[] };
+    const report = JSON.parse(back.stdout) as {
+      uploaded: string[];
+      deleted: unknown[];
+      orphans: unknown[];
+      adopted: unknown[];
+    };
     expect(report).toMatchObject({ uploaded: [], deleted: [], orphans: [], adopted: [] });
     // And the API's copy is still the one the API's index names.
-    const again = JSON.parse((await cli(h, ['reconcile', '--json'], toApi)).stdout) as { uploaded: string[]; orphans: unknown[] };
+    const again = JSON.parse((await cli(h, ['reconcile', '--json'], toApi)).stdout) as {
+      uploaded: string[];
+      orphans: unknown[];
+    };
     expect(again).toMatchObject({ uploaded: [], orphans: [] });
     expect((await cli(h, ['id', 'a.txt'], toApi)).stdout.trim()).toBe(apiId);
   });
@@ -78,7 +92,8 @@ describe('one index per target', () => {
     const id = (await cli(h, ['id', 'a.txt'])).stdout.trim();
     // As an older version left it.
     const file = indexFile(join(h, 's'), BUILTIN_EMULATOR_TARGET);
-    for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, legacyIndexFile(join(h, 's')) + suffix);
+    for (const suffix of ['-wal', '-shm'])
+      if (existsSync(file + suffix)) renameSync(file + suffix, legacyIndexFile(join(h, 's')) + suffix);
     renameSync(file, legacyIndexFile(join(h, 's')));
 
     expect((await cli(h, ['id', 'a.txt'])).stdout.trim()).toBe(id);

@@ -29,6 +29,10 @@ describe('unreadable folders', () => {
   });
 
   it('show in ls as a skipped folder with its reason', () => {
-    expect(unreadableDirEntry({ path: 'locked', reason: 'EACCES: permission denied' })).toMatchObject({ path: 'locked/', state: 'skipped', error: 'unreadable folder: EACCES: permission denied' });
+    expect(unreadableDirEntry({ path: 'locked', reason: 'EACCES: permission denied' })).toMatchObject({
+      path: 'locked/',
+      state: 'skipped',
+      error: 'unreadable folder: EACCES: permission denied',
+    });
   });
 });

@@ -15,7 +15,11 @@ export function emulatorCommand(env: CommandEnv, done: (code: number) => void): 
       try {
         env.redactor.add(opts.key);
         const emulator = await runEmulatorCommand(
-          { port: opts.port, ...(opts.data ? { dataDir: resolve(env.ctx.cwd, opts.data) } : {}), ...(opts.key ? { key: opts.key } : {}) },
+          {
+            port: opts.port,
+            ...(opts.data ? { dataDir: resolve(env.ctx.cwd, opts.data) } : {}),
+            ...(opts.key ? { key: opts.key } : {}),
+          },
           (line) => env.out.write(`${line}\n`),
         );
         await new Promise<void>((res) => {

@@ -3,7 +3,15 @@ import { Command, Option } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources } from '../../engine/report.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
-import { addCommonOptions, loadConfig, printJson, reportError, usageError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  printJson,
+  reportError,
+  usageError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import { offlineEntries } from '../offline.js';
 
 type ExportFlags = CommonOptions & { format: 'json' | 'resources'; split?: string; part?: string };
@@ -15,21 +23,41 @@ function positiveInt(text: string | undefined): number | null {
 
 export function exportCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('export'))
-    .description('print every synced file as JSON: a manifest (id, size, sha256, MIME type, block) or Managed Agents session resources')
-    .addOption(new Option('--format <format>', 'json: the manifest; resources: [{type, file_id, mount_path}] for a session').choices(['json', 'resources']).default('json'))
-    .option('--split <n>', `resources: cut into sessions of at most n files (1-${MAX_SESSION_RESOURCES}); without --part prints an array of sessions`)
-    .option('--part <k>', `resources: print only session k (1-based) of the split (${MAX_SESSION_RESOURCES} files each unless --split)`)
+    .description(
+      'print every synced file as JSON: a manifest (id, size, sha256, MIME type, block) or Managed Agents session resources',
+    )
+    .addOption(
+      new Option('--format <format>', 'json: the manifest; resources: [{type, file_id, mount_path}] for a session')
+        .choices(['json', 'resources'])
+        .default('json'),
+    )
+    .option(
+      '--split <n>',
+      `resources: cut into sessions of at most n files (1-${MAX_SESSION_RESOURCES}); without --part prints an array of sessions`,
+    )
+    .option(
+      '--part <k>',
+      `resources: print only session k (1-based) of the split (${MAX_SESSION_RESOURCES} files each unless --split)`,
+    )
     .action(async (opts: ExportFlags) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const split = positiveInt(opts.split);
         const part = positiveInt(opts.part);
-        if (opts.format !== 'resources' && (split !== null || part !== null)) return done(usageError(env, '--split and --part apply to --format resources only'));
+        if (opts.format !== 'resources' && (split !== null || part !== null))
+          return done(usageError(env, '--split and --part apply to --format resources only'));
         if (Number.isNaN(split) || (split !== null && split > MAX_SESSION_RESOURCES)) {
-          return done(usageError(env, `--split must be an integer from 1 to ${MAX_SESSION_RESOURCES} (a session mounts at most ${MAX_SESSION_RESOURCES} files), got ${opts.split}`));
+          return done(
+            usageError(
+              env,
+              `--split must be an integer from 1 to ${MAX_SESSION_RESOURCES} (a session mounts at most ${MAX_SESSION_RESOURCES} files), got ${opts.split}`,
+            ),
+          );
         }
         if (Number.isNaN(part)) return done(usageError(env, `--part must be a positive integer, got ${opts.part}`));
-        const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => offlineEntries(index), { timeoutMs: 60_000 });
+        const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => offlineEntries(index), {
+          timeoutMs: 60_000,
+        });
         const manifest = manifestOf(entries, config.dir, Date.now());
         if (opts.format === 'json') {
           printJson(env, manifest);
@@ -40,7 +68,12 @@ export function exportCommand(env: CommandEnv, done: (code: number) => void): Co
         const parts = splitResources(resources, size);
         if (part !== null) {
           if (part > Math.max(1, parts.length)) {
-            return done(usageError(env, `--part ${part} is past the end: ${resources.length} synced files make ${parts.length} part(s) of at most ${size}`));
+            return done(
+              usageError(
+                env,
+                `--part ${part} is past the end: ${resources.length} synced files make ${parts.length} part(s) of at most ${size}`,
+              ),
+            );
           }
           printJson(env, parts[part - 1] ?? []);
           return done(EXIT_OK);

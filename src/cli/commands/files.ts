@@ -7,7 +7,14 @@ import type { FileMetadata } from '../../files-api/wire.js';
 import { createClientFor } from '../../daemon/create-client.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { ConfigError } from '../../errors.js';
-import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  printJson,
+  reportError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import { formatBytes, formatRemote } from '../format.js';
 
 type Flags = CommonOptions & { json?: boolean };
@@ -38,11 +45,15 @@ export function filesCommand(env: CommandEnv, done: (code: number) => void): Com
   };
   let current: Flags = {};
   const sub = (name: string) =>
-    addCommonOptions(new Command(name)).option('--json', 'print JSON').hook('preAction', (cmd) => {
-      current = cmd.opts<Flags>();
-    });
+    addCommonOptions(new Command(name))
+      .option('--json', 'print JSON')
+      .hook('preAction', (cmd) => {
+        current = cmd.opts<Flags>();
+      });
 
-  const files = new Command('files').description('the raw Files API operations (ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL)');
+  const files = new Command('files').description(
+    'the raw Files API operations (ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL)',
+  );
   files.addCommand(
     sub('list')
       .description('every remote file, newest first (pages through the whole listing)')
@@ -69,7 +80,9 @@ export function filesCommand(env: CommandEnv, done: (code: number) => void): Com
   );
   files.addCommand(
     sub('rm')
-      .description('delete a remote file (the index is not told: a managed file is uploaded again at the next reconcile)')
+      .description(
+        'delete a remote file (the index is not told: a managed file is uploaded again at the next reconcile)',
+      )
       .argument('<file-id>')
       .action((id: string) =>
         withClient(async (client) => {
@@ -112,7 +125,10 @@ export function filesCommand(env: CommandEnv, done: (code: number) => void): Com
               hint: 'name a file; to sync a whole folder, use claude-filesync sync --dir <folder>',
             });
           }
-          const r = await client.upload({ path: full }, { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) });
+          const r = await client.upload(
+            { path: full },
+            { filename: o.name ?? basename(path), ...(o.mimeType ? { mimeType: o.mimeType } : {}) },
+          );
           if (current.json) printJson(env, r.file);
           else env.out.write(describeFile(r.file));
         })(),

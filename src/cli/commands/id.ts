@@ -11,18 +11,28 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
   return addCommonOptions(new Command('id'))
     .description('print the file id of a synced local file (exit 1 if it is not synced), for use in a Messages request')
     .argument('<path>', 'a path relative to the watched folder, or an absolute path inside it')
-    .option('--block', 'print the JSON content block instead: document, image or container_upload, by the type it was uploaded with')
+    .option(
+      '--block',
+      'print the JSON content block instead: document, image or container_upload, by the type it was uploaded with',
+    )
     .action(async (input: string, opts: CommonOptions & { block?: boolean }) => {
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const rel = toFolderRelative(config.dir, input);
         if (opts.block) {
           // The block needs the whole entry (its type); the daemon's file list carries it.
-          const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => offlineEntries(index).filter((e) => e.path === rel), { timeoutMs: 60_000 });
+          const entries = await askDaemonOrIndex(
+            config,
+            { type: 'files' },
+            (index) => offlineEntries(index).filter((e) => e.path === rel),
+            { timeoutMs: 60_000 },
+          );
           const entry = entries.find((e) => e.path === rel);
           const block = entry ? contentBlockFor(entry) : null;
           if (block === null) {
-            env.err.write(`claude-filesync: ${rel} is not synced${entry ? ` (state: ${entry.state})` : ' (not in the index)'}\n`);
+            env.err.write(
+              `claude-filesync: ${rel} is not synced${entry ? ` (state: ${entry.state})` : ' (not in the index)'}\n`,
+            );
             done(EXIT_FAILURE);
             return;
           }
@@ -31,23 +41,32 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
           return;
         }
         // The daemon answers the file id only; the index also says why there is none.
-        const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => ({ ...offlineId(index, rel), noIndex: index === null }));
+        const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => ({
+          ...offlineId(index, rel),
+          noIndex: index === null,
+        }));
         const fileId = answer.fileId;
         const state = 'state' in answer ? (answer.state ?? null) : null;
         if ('noIndex' in answer && answer.noIndex) {
           // The index is per target: another target's ids are no answer for this one.
-          env.err.write(`claude-filesync: ${rel} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`);
+          env.err.write(
+            `claude-filesync: ${rel} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`,
+          );
           done(EXIT_FAILURE);
           return;
         }
         if (state === 'held') {
           // Its remote copy still exists, but the file is gone: handing out its id would be a lie.
-          env.err.write(`claude-filesync: held: ${rel} is gone from the folder and its remote delete is held; run \`claude-filesync reconcile --allow-mass-delete\` to delete it, or restore the file\n`);
+          env.err.write(
+            `claude-filesync: held: ${rel} is gone from the folder and its remote delete is held; run \`claude-filesync reconcile --allow-mass-delete\` to delete it, or restore the file\n`,
+          );
           done(EXIT_FAILURE);
           return;
         }
         if (fileId === null) {
-          env.err.write(`claude-filesync: ${rel} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`);
+          env.err.write(
+            `claude-filesync: ${rel} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`,
+          );
           done(EXIT_FAILURE);
           return;
         }

@@ -1,7 +1,14 @@
 import { Command } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
-import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  printJson,
+  reportError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import { formatEntries } from '../format.js';
 import { offlineEntries } from '../offline.js';
 

@@ -1,15 +1,27 @@
 import { Command } from 'commander';
 import { parseNonNegative } from '../parse.js';
 import { runDaemon } from '../../daemon/run-daemon.js';
-import { addCommonOptions, loadConfig, makeLogger, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  makeLogger,
+  reportError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 
 export function runCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('run'))
-    .description('run the daemon in the foreground: watch the folder and keep the Files API in sync (what the service units start)')
+    .description(
+      'run the daemon in the foreground: watch the folder and keep the Files API in sync (what the service units start)',
+    )
     .option('--grace-ms <ms>', 'at SIGTERM, how long uploads in flight may take to finish', parseNonNegative, 10_000)
-    .option('--metrics <host:port>', 'serve Prometheus /metrics, /healthz and /readyz there (loopback only unless metrics.allowNonLoopback)')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus /metrics, /healthz and /readyz there (loopback only unless metrics.allowNonLoopback)',
+    )
     .action(async (opts: CommonOptions & { graceMs: number }) => {
-      let resolved;
+      let resolved: ReturnType<typeof loadConfig>;
       try {
         resolved = loadConfig(env, opts);
       } catch (err) {
@@ -24,7 +36,9 @@ export function runCommand(env: CommandEnv, done: (code: number) => void): Comma
           warnings: resolved.warnings,
           onSecret: (s) => env.redactor.add(s),
           // systemd sets INVOCATION_ID for every unit it starts; launchd sets XPC_SERVICE_NAME.
-          underServiceManager: Boolean(env.ctx.env['INVOCATION_ID'] || (env.ctx.env['XPC_SERVICE_NAME'] && env.ctx.env['XPC_SERVICE_NAME'] !== '0')),
+          underServiceManager: Boolean(
+            env.ctx.env.INVOCATION_ID || (env.ctx.env.XPC_SERVICE_NAME && env.ctx.env.XPC_SERVICE_NAME !== '0'),
+          ),
         }),
       );
     });

@@ -3,7 +3,14 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { defaultPaths, type DefaultPaths } from '../../config/paths.js';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import { addCommonOptions, loadConfig, reportError, usageError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  reportError,
+  usageError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import {
   INSTANCE_NAME,
   LAUNCHD_PLIST_NAME,
@@ -29,10 +36,20 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
   const service = new Command('service').description('background service units (systemd on Linux, launchd on macOS)');
   service.addCommand(
     addCommonOptions(new Command('install'))
-      .description("write the systemd user unit (Linux) or the launchd agent (macOS) with this installation's paths, and print how to enable it")
+      .description(
+        "write the systemd user unit (Linux) or the launchd agent (macOS) with this installation's paths, and print how to enable it",
+      )
       .option('--print', 'only print the unit; write nothing')
-      .option('--name <name>', 'one daemon per folder: instance <name> reads <config folder>/<name>.json (written from --dir and --state-dir when missing)')
-      .addOption(new Option('--platform <platform>', 'render for this platform instead of this machine').choices(['linux', 'darwin']))
+      .option(
+        '--name <name>',
+        'one daemon per folder: instance <name> reads <config folder>/<name>.json (written from --dir and --state-dir when missing)',
+      )
+      .addOption(
+        new Option('--platform <platform>', 'render for this platform instead of this machine').choices([
+          'linux',
+          'darwin',
+        ]),
+      )
       .action((opts: InstallFlags) => {
         try {
           const platform = opts.platform ?? env.ctx.platform;
@@ -56,7 +73,9 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
             keyFile: config.api.apiKeyFile ?? paths.apiKeyFile,
           };
           const linux = platform === 'linux';
-          const text = linux ? renderSystemdUnit(readTemplate('systemd'), unitPaths) : renderLaunchdPlist(readTemplate('launchd'), unitPaths);
+          const text = linux
+            ? renderSystemdUnit(readTemplate('systemd'), unitPaths)
+            : renderLaunchdPlist(readTemplate('launchd'), unitPaths);
           if (opts.print) {
             env.out.write(text);
             done(EXIT_OK);
@@ -74,7 +93,11 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
           writeFileSync(target, text, { mode: 0o644 });
           chmodSync(target, 0o644);
           env.out.write(`wrote ${target}\n\n`);
-          env.out.write(linux ? linuxSteps(paths.configDir, SYSTEMD_UNIT_NAME, 'claude-filesync') : macSteps(target, unitPaths.keyFile, launchdLabel()));
+          env.out.write(
+            linux
+              ? linuxSteps(paths.configDir, SYSTEMD_UNIT_NAME, 'claude-filesync')
+              : macSteps(target, unitPaths.keyFile, launchdLabel()),
+          );
           done(EXIT_OK);
         } catch (err) {
           done(reportError(env, err));
@@ -88,11 +111,24 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
  * One daemon per folder: the instance reads <config folder>/<name>.json, which must name its own
  * folder and state directory (two daemons on one index would fight over its lock).
  */
-function installNamed(env: CommandEnv, opts: InstallFlags, name: string, platform: 'linux' | 'darwin', paths: DefaultPaths): number {
+function installNamed(
+  env: CommandEnv,
+  opts: InstallFlags,
+  name: string,
+  platform: 'linux' | 'darwin',
+  paths: DefaultPaths,
+): number {
   if (!INSTANCE_NAME.test(name)) {
-    return usageError(env, `--name must be letters, digits, - and _ (at most 64, starting with a letter or digit), got ${JSON.stringify(name)}`);
+    return usageError(
+      env,
+      `--name must be letters, digits, - and _ (at most 64, starting with a letter or digit), got ${JSON.stringify(name)}`,
+    );
   }
-  if (opts.config !== undefined) return usageError(env, `--name ${name} reads ${join(paths.configDir, `${name}.json`)}; do not pass --config with it`);
+  if (opts.config !== undefined)
+    return usageError(
+      env,
+      `--name ${name} reads ${join(paths.configDir, `${name}.json`)}; do not pass --config with it`,
+    );
   const configFile = join(paths.configDir, `${name}.json`);
   const exists = existsSync(configFile);
   let dir: string;
@@ -100,18 +136,31 @@ function installNamed(env: CommandEnv, opts: InstallFlags, name: string, platfor
   let keyFile = paths.apiKeyFile;
   if (exists) {
     if (opts.dir !== undefined || opts.stateDir !== undefined) {
-      return usageError(env, `${configFile} exists: change "dir" and "stateDir" there instead of passing --dir or --state-dir`);
+      return usageError(
+        env,
+        `${configFile} exists: change "dir" and "stateDir" there instead of passing --dir or --state-dir`,
+      );
     }
-    const { config } = loadConfig(env, { config: configFile, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) }, { allowMissingKey: true });
+    const { config } = loadConfig(
+      env,
+      { config: configFile, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) },
+      { allowMissingKey: true },
+    );
     if (config.stateDir === paths.stateDir) {
-      return usageError(env, `${configFile} must name its own "stateDir": every instance needs its own index (for example ${join(paths.stateDir, name)})`);
+      return usageError(
+        env,
+        `${configFile} must name its own "stateDir": every instance needs its own index (for example ${join(paths.stateDir, name)})`,
+      );
     }
     dir = config.dir;
     stateDir = config.stateDir;
     keyFile = config.api.apiKeyFile ?? keyFile;
   } else {
     if (opts.dir === undefined) {
-      return usageError(env, `${configFile} does not exist: pass --dir <folder> (and --state-dir, default ${join(paths.stateDir, name)}) to have it written, or write it with "dir" and "stateDir"`);
+      return usageError(
+        env,
+        `${configFile} does not exist: pass --dir <folder> (and --state-dir, default ${join(paths.stateDir, name)}) to have it written, or write it with "dir" and "stateDir"`,
+      );
     }
     dir = resolve(env.ctx.cwd, opts.dir);
     stateDir = opts.stateDir !== undefined ? resolve(env.ctx.cwd, opts.stateDir) : join(paths.stateDir, name);
@@ -124,12 +173,28 @@ function installNamed(env: CommandEnv, opts: InstallFlags, name: string, platfor
   if (linux) {
     files.push({
       path: join(unitDir, SYSTEMD_TEMPLATE_NAME),
-      text: renderSystemdTemplate(readTemplate('systemd-template'), { execPath: env.ctx.execPath, mainScript: env.ctx.mainScript, configDir: paths.configDir }),
+      text: renderSystemdTemplate(readTemplate('systemd-template'), {
+        execPath: env.ctx.execPath,
+        mainScript: env.ctx.mainScript,
+        configDir: paths.configDir,
+      }),
     });
-    files.push({ path: join(unitDir, `${systemdInstanceUnit(name)}.d`, 'folders.conf'), text: renderSystemdDropIn({ name, dir, stateDir, configFile }) });
+    files.push({
+      path: join(unitDir, `${systemdInstanceUnit(name)}.d`, 'folders.conf'),
+      text: renderSystemdDropIn({ name, dir, stateDir, configFile }),
+    });
   } else {
     const logDir = paths.logDir ?? join(stateDir, 'logs');
-    const unitPaths: UnitPaths = { execPath: env.ctx.execPath, mainScript: env.ctx.mainScript, dir, stateDir, configFile, logDir, keyFile, name };
+    const unitPaths: UnitPaths = {
+      execPath: env.ctx.execPath,
+      mainScript: env.ctx.mainScript,
+      dir,
+      stateDir,
+      configFile,
+      logDir,
+      keyFile,
+      name,
+    };
     files.push({
       path: join(env.ctx.homedir, 'Library', 'LaunchAgents', `${launchdLabel(name)}.plist`),
       text: renderLaunchdPlist(readTemplate('launchd'), unitPaths),
@@ -150,7 +215,11 @@ function installNamed(env: CommandEnv, opts: InstallFlags, name: string, platfor
   }
   env.out.write('\n');
   const plist = files[files.length - 1]!.path;
-  env.out.write(linux ? linuxSteps(paths.configDir, systemdInstanceUnit(name), systemdInstanceUnit(name), name) : macSteps(plist, keyFile, launchdLabel(name)));
+  env.out.write(
+    linux
+      ? linuxSteps(paths.configDir, systemdInstanceUnit(name), systemdInstanceUnit(name), name)
+      : macSteps(plist, keyFile, launchdLabel(name)),
+  );
   return EXIT_OK;
 }
 
@@ -184,7 +253,7 @@ function macSteps(target: string, keyFile: string, label: string): string {
     `  launchctl bootstrap gui/$(id -u) '${target}'`,
     `  launchctl kickstart -k gui/$(id -u)/${label}`,
     '',
-    'To stop it: launchctl bootout gui/$(id -u)/' + label,
+    `To stop it: launchctl bootout gui/$(id -u)/${label}`,
     '',
   ].join('\n');
 }

@@ -1,13 +1,22 @@
 import { Command } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
-import { addCommonOptions, loadConfig, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  printJson,
+  reportError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import { formatStatus } from '../format.js';
 import { offlineStatus } from '../offline.js';
 
 export function statusCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('status'))
-    .description('running or not, target, counts by state, queue, rate-limit pauses, last reconcile, last errors; last upload, what waits and since when, the rate, and when a rate-limited backlog should be done')
+    .description(
+      'running or not, target, counts by state, queue, rate-limit pauses, last reconcile, last errors; last upload, what waits and since when, the rate, and when a rate-limited backlog should be done',
+    )
     .option('--json', 'print the status as JSON')
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       try {

@@ -4,7 +4,15 @@ import { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
 import type { FileEntry, ProgressEvent, ReconcileOptions, ReconcileReport } from '../../engine/contract.js';
-import { addCommonOptions, loadConfig, makeLogger, printJson, reportError, type CommandEnv, type CommonOptions } from '../common.js';
+import {
+  addCommonOptions,
+  loadConfig,
+  makeLogger,
+  printJson,
+  reportError,
+  type CommandEnv,
+  type CommonOptions,
+} from '../common.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
 
@@ -22,7 +30,8 @@ function progressBar(stream: NodeJS.WritableStream) {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: 'sync [{bar}] {percentage}% | {value}/{total} files | {bytes} of {bytesTotal} | {rate}/s | ETA {eta_formatted}',
+      format:
+        'sync [{bar}] {percentage}% | {value}/{total} files | {bytes} of {bytesTotal} | {rate}/s | ETA {eta_formatted}',
       hideCursor: true,
       etaBuffer: 30,
       fps: 5,
@@ -54,7 +63,9 @@ function progressBar(stream: NodeJS.WritableStream) {
 
 export function syncCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('sync'))
-    .description('one shot for cron and scripts: scan, list the remote, apply everything, exit (0 all in sync, 1 some file failed)')
+    .description(
+      'one shot for cron and scripts: scan, list the remote, apply everything, exit (0 all in sync, 1 some file failed)',
+    )
     .option('--json', 'print the report and the failed files as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
     .option('--rehash', 'read every file again, even those whose size, mtime, inode and ctime are as indexed')
@@ -66,7 +77,14 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
         let report: ReconcileReport | null = await reconcileViaDaemon(config, options);
         let failed: FileEntry[];
         if (report !== null) {
-          failed = report.failed.map((f) => ({ path: f.path, fileId: null, sizeBytes: 0, sha256: null, state: 'failed', error: f.error }));
+          failed = report.failed.map((f) => ({
+            path: f.path,
+            fileId: null,
+            sizeBytes: 0,
+            sha256: null,
+            state: 'failed',
+            error: f.error,
+          }));
         } else {
           const rawErr = env.ctx.stderr as unknown as NodeJS.WritableStream & { isTTY?: boolean };
           const bar = opts.progress !== false && rawErr.isTTY === true && !opts.json ? progressBar(rawErr) : null;
@@ -76,7 +94,11 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
             [report, failed] = await withSession(
               config,
               logger,
-              { watch: false, onSecret: (s) => env.redactor.add(s), ...(bar ? { onProgress: (e: ProgressEvent) => bar.update(e) } : {}) },
+              {
+                watch: false,
+                onSecret: (s) => env.redactor.add(s),
+                ...(bar ? { onProgress: (e: ProgressEvent) => bar.update(e) } : {}),
+              },
               async (session) => {
                 const r = await session.engine.reconcile(options);
                 await session.engine.onIdle();
@@ -96,7 +118,9 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
         // A missing folder (an unmounted disk) is not "in sync": nothing was deleted, but nothing
         // was synced either, and a script must see that. On a first run the session created it.
         if (!statSync(config.dir, { throwIfNoEntry: false })?.isDirectory()) {
-          env.err.write(`claude-filesync: the watched folder ${config.dir} is missing: nothing was synced and nothing deleted remotely (is the disk mounted?)\n`);
+          env.err.write(
+            `claude-filesync: the watched folder ${config.dir} is missing: nothing was synced and nothing deleted remotely (is the disk mounted?)\n`,
+          );
           done(EXIT_FAILURE);
           return;
         }

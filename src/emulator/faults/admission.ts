@@ -50,7 +50,8 @@ export class RequestGate {
 
   /** A new limit or mode starts every key afresh (a full bucket, an empty window). */
   configure(limits: LimitSettings): void {
-    if (limits.requestsPerMinute !== this.#limits.requestsPerMinute || limits.mode !== this.#limits.mode) this.#limiters.clear();
+    if (limits.requestsPerMinute !== this.#limits.requestsPerMinute || limits.mode !== this.#limits.mode)
+      this.#limiters.clear();
     this.#limits = limits;
   }
 
@@ -62,8 +63,13 @@ export class RequestGate {
     if (typeof retryAfterSeconds !== 'number' || !Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0) {
       throw new TypeError(`Expected retryAfterSeconds to be an integer >= 0, got ${JSON.stringify(retryAfterSeconds)}`);
     }
-    if (retryAfterMs !== null && (typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0) || !Number.isFinite(retryAfterMs))) {
-      throw new TypeError(`Expected retryAfterMs to be null or a finite number >= 0, got ${JSON.stringify(retryAfterMs)}`);
+    if (
+      retryAfterMs !== null &&
+      (typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0) || !Number.isFinite(retryAfterMs))
+    ) {
+      throw new TypeError(
+        `Expected retryAfterMs to be null or a finite number >= 0, got ${JSON.stringify(retryAfterMs)}`,
+      );
     }
     this.#storm = { until: nowMs + durationMs, retryAfterSeconds, retryAfterMs };
     return this.storm(nowMs) as StormState;
@@ -76,7 +82,11 @@ export class RequestGate {
   storm(nowMs: number): StormState | null {
     const s = this.#storm;
     if (s === null || s.until <= nowMs) return null;
-    return { endsAt: new Date(s.until).toISOString(), retryAfterSeconds: s.retryAfterSeconds, retryAfterMs: s.retryAfterMs };
+    return {
+      endsAt: new Date(s.until).toISOString(),
+      retryAfterSeconds: s.retryAfterSeconds,
+      retryAfterMs: s.retryAfterMs,
+    };
   }
 
   /**
@@ -91,7 +101,14 @@ export class RequestGate {
       if (limiter) this.#headers(limiter, limiter.remaining(nowMs), nowMs, setHeader);
       const headers: Record<string, string> = { 'retry-after': String(storm.retryAfterSeconds) };
       if (storm.retryAfterMs !== null) headers['retry-after-ms'] = String(storm.retryAfterMs);
-      return { cause: 'storm', error: new EmulatorApiError(429, 'Number of requests has exceeded your rate limit (429 storm injected by the emulator)', { headers }) };
+      return {
+        cause: 'storm',
+        error: new EmulatorApiError(
+          429,
+          'Number of requests has exceeded your rate limit (429 storm injected by the emulator)',
+          { headers },
+        ),
+      };
     }
     if (!limiter) return null;
     const took = limiter.take(nowMs);
@@ -99,7 +116,10 @@ export class RequestGate {
     if (took.ok) return null;
     const headers: Record<string, string> = { 'retry-after': String(Math.ceil(took.waitMs / 1000)) };
     if (this.#limits.sendRetryAfterMs) headers['retry-after-ms'] = String(Math.ceil(took.waitMs));
-    return { cause: 'rateLimited', error: new EmulatorApiError(429, 'Number of requests has exceeded your per-minute rate limit', { headers }) };
+    return {
+      cause: 'rateLimited',
+      error: new EmulatorApiError(429, 'Number of requests has exceeded your per-minute rate limit', { headers }),
+    };
   }
 
   #limiterFor(key: string, nowMs: number): RateLimiter | null {

@@ -30,12 +30,14 @@ const NULLABLE_NON_NEGATIVE = ['retryAfterSeconds', 'retryAfterMs'] as const;
 export function mergeFaults(base: FaultConfig, partial: Partial<FaultConfig>): FaultConfig {
   const known = new Set(Object.keys(DEFAULT_FAULTS));
   for (const key of Object.keys(partial)) {
-    if (!known.has(key)) throw new TypeError(`Unknown fault setting ${JSON.stringify(key)}; expected one of ${[...known].join(', ')}`);
+    if (!known.has(key))
+      throw new TypeError(`Unknown fault setting ${JSON.stringify(key)}; expected one of ${[...known].join(', ')}`);
   }
   const next = { ...base, ...partial };
   for (const key of RATES) {
     const v = next[key];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new TypeError(`Expected ${key} to be a number from 0 to 1, got ${describe(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+      throw new TypeError(`Expected ${key} to be a number from 0 to 1, got ${describe(v)}`);
   }
   for (const key of NULLABLE_NON_NEGATIVE) {
     const v = next[key];
@@ -51,7 +53,9 @@ export function mergeFaults(base: FaultConfig, partial: Partial<FaultConfig>): F
     throw new TypeError(`Expected requestsPerMinute to be null or a finite number > 0, got ${describe(rpm)}`);
   }
   if (!RATE_LIMIT_MODES.includes(next.rateLimitMode)) {
-    throw new TypeError(`Expected rateLimitMode to be one of ${RATE_LIMIT_MODES.join(', ')}, got ${describe(next.rateLimitMode)}`);
+    throw new TypeError(
+      `Expected rateLimitMode to be one of ${RATE_LIMIT_MODES.join(', ')}, got ${describe(next.rateLimitMode)}`,
+    );
   }
   if (typeof next.rateLimitRetryAfterMs !== 'boolean') {
     throw new TypeError(`Expected rateLimitRetryAfterMs to be a boolean, got ${describe(next.rateLimitRetryAfterMs)}`);

@@ -77,7 +77,8 @@ export class SlidingWindow implements RateLimiter {
   }
 
   #expire(nowMs: number): void {
-    while (this.#head < this.#accepted.length && (this.#accepted[this.#head] as number) <= nowMs - WINDOW_MS) this.#head++;
+    while (this.#head < this.#accepted.length && (this.#accepted[this.#head] as number) <= nowMs - WINDOW_MS)
+      this.#head++;
     // Compact now and then so a long run does not keep every timestamp.
     if (this.#head > 1024 && this.#head * 2 > this.#accepted.length) {
       this.#accepted.splice(0, this.#head);

@@ -53,7 +53,7 @@ export async function handleAdmin(target: AdminTarget, req: IncomingMessage, pat
       return { data: target.files() };
     case 'POST /_emulator/files': {
       const body = (await readJson(req)) as Record<string, unknown>;
-      if (typeof body['filename'] !== 'string' || typeof body['content_base64'] !== 'string') {
+      if (typeof body.filename !== 'string' || typeof body.content_base64 !== 'string') {
         throw new EmulatorApiError(
           400,
           'expected {"filename": string, "content_base64": string, "mime_type"?, "downloadable"?, "expires_in_seconds"?}',
@@ -61,11 +61,11 @@ export async function handleAdmin(target: AdminTarget, req: IncomingMessage, pat
       }
       return asBadRequest(() =>
         target.addFile({
-          filename: body['filename'] as string,
-          bytes: Buffer.from(body['content_base64'] as string, 'base64'),
-          ...(typeof body['mime_type'] === 'string' ? { mimeType: body['mime_type'] } : {}),
-          ...(typeof body['downloadable'] === 'boolean' ? { downloadable: body['downloadable'] } : {}),
-          ...(typeof body['expires_in_seconds'] === 'number' ? { expiresInSeconds: body['expires_in_seconds'] } : {}),
+          filename: body.filename as string,
+          bytes: Buffer.from(body.content_base64 as string, 'base64'),
+          ...(typeof body.mime_type === 'string' ? { mimeType: body.mime_type } : {}),
+          ...(typeof body.downloadable === 'boolean' ? { downloadable: body.downloadable } : {}),
+          ...(typeof body.expires_in_seconds === 'number' ? { expiresInSeconds: body.expires_in_seconds } : {}),
         }),
       );
     }
@@ -86,7 +86,10 @@ export async function handleAdmin(target: AdminTarget, req: IncomingMessage, pat
     case 'GET /_emulator/storm':
       return { storm: target.storm() };
     case 'PUT /_emulator/storm': {
-      const body = await readObject(req, 'expected {"durationMs": number, "retryAfterSeconds"?: integer, "retryAfterMs"?: number|null}');
+      const body = await readObject(
+        req,
+        'expected {"durationMs": number, "retryAfterSeconds"?: integer, "retryAfterMs"?: number|null}',
+      );
       return { storm: await asBadRequest(async () => target.startStorm(body as unknown as StormSettings)) };
     }
     case 'DELETE /_emulator/storm':
@@ -96,14 +99,16 @@ export async function handleAdmin(target: AdminTarget, req: IncomingMessage, pat
       return { workspaceId: target.workspaceId };
     case 'PUT /_emulator/workspace': {
       const body = await readObject(req, 'expected {"workspaceId"?: string}');
-      const id = body['workspaceId'];
-      return { workspaceId: await asBadRequest(() => target.setWorkspaceId(id === undefined ? undefined : (id as string))) };
+      const id = body.workspaceId;
+      return {
+        workspaceId: await asBadRequest(() => target.setWorkspaceId(id === undefined ? undefined : (id as string))),
+      };
     }
     case 'GET /_emulator/storage':
       return target.storage();
     case 'PUT /_emulator/storage': {
       const body = await readObject(req, 'expected {"storageLimitBytes": integer}');
-      await asBadRequest(async () => target.setStorageLimitBytes(body['storageLimitBytes'] as number));
+      await asBadRequest(async () => target.setStorageLimitBytes(body.storageLimitBytes as number));
       return target.storage();
     }
     case 'GET /_emulator/key':
@@ -113,7 +118,7 @@ export async function handleAdmin(target: AdminTarget, req: IncomingMessage, pat
       return target.key.state();
     case 'POST /_emulator/key/rotate': {
       const body = await readObject(req, 'expected {"key": string}');
-      await asBadRequest(async () => target.key.rotate(body['key'] as string));
+      await asBadRequest(async () => target.key.rotate(body.key as string));
       return target.key.state();
     }
     case 'POST /_emulator/key/restore':

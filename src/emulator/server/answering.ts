@@ -8,7 +8,12 @@ import type { StorageBackend } from '../store/storage-backend.js';
 /** Bodies up to this size are read before an error that is not a 413 is answered. */
 const DRAIN_BEFORE_ERROR_BYTES = 16 * 1024 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
@@ -22,7 +27,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * `connection: close`, so Node closes the socket once the answer is out: the client reads the
  * error (undici does, mid-upload) and nothing more of a refused body is read or stored.
  */
-export async function answerError(req: IncomingMessage, res: ServerResponse, requestId: string, err: EmulatorApiError): Promise<void> {
+export async function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  err: EmulatorApiError,
+): Promise<void> {
   if (res.headersSent || res.destroyed) return;
   let incomplete = !(req.complete || req.readableEnded);
   // A refusal that is not about size (a 429, a 5xx, a bad key) of a modest body is answered
@@ -45,7 +55,13 @@ export async function answerError(req: IncomingMessage, res: ServerResponse, req
  * GET /v1/files/{id}/content: 404 for an unknown file, 404 file_expired once past `expires_at`
  * (its metadata still lists), 400 file_not_downloadable for an uploaded file (docs/files-api-facts.md §1.5).
  */
-export async function answerDownload(res: ServerResponse, entry: Entry | undefined, id: string, nowMicros: number, backend: StorageBackend): Promise<void> {
+export async function answerDownload(
+  res: ServerResponse,
+  entry: Entry | undefined,
+  id: string,
+  nowMicros: number,
+  backend: StorageBackend,
+): Promise<void> {
   if (!entry) throw notFound(id);
   if (entry.expiresMicros !== null && entry.expiresMicros <= nowMicros) {
     throw new EmulatorApiError(404, `File ${id} has expired.`, { errorCode: 'file_expired' });

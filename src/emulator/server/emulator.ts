@@ -24,7 +24,15 @@ import { RequestGate, limitSettings, type StormSettings, type StormState } from 
 import { ANTHROPIC_VERSIONS, listModeFor, matchRoute, render } from './routing.js';
 import { FolderBackend, MemoryBackend, type StorageBackend } from '../store/storage-backend.js';
 import { countAnswer, emptyStats } from './stats.js';
-import type { AddFileInput, EmulatorLogger, EmulatorOptions, EmulatorStats, FaultConfig, RouteName, StoredFile } from '../emulator-types.js';
+import type {
+  AddFileInput,
+  EmulatorLogger,
+  EmulatorOptions,
+  EmulatorStats,
+  FaultConfig,
+  RouteName,
+  StoredFile,
+} from '../emulator-types.js';
 import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
@@ -307,7 +315,9 @@ export class Emulator {
         return;
       }
       this.#logger?.info({ requestId, err: String(err) }, 'emulator internal error');
-      return answerError(req, res, requestId, new EmulatorApiError(500, 'Internal server error')).catch(() => res.destroy());
+      return answerError(req, res, requestId, new EmulatorApiError(500, 'Internal server error')).catch(() =>
+        res.destroy(),
+      );
     });
   }
 
@@ -360,7 +370,9 @@ export class Emulator {
       }
       case 'list': {
         try {
-          const body = runListQuery(this.#table, parseListQuery(url.searchParams, mode), mode, (e) => render(e.file, shape));
+          const body = runListQuery(this.#table, parseListQuery(url.searchParams, mode), mode, (e) =>
+            render(e.file, shape),
+          );
           return sendJson(res, 200, body);
         } catch (err) {
           if (err instanceof ListQueryError) throw new EmulatorApiError(400, err.message);
@@ -373,7 +385,13 @@ export class Emulator {
         return sendJson(res, 200, render(entry.file, shape));
       }
       case 'download':
-        return answerDownload(res, this.#table.get(route.id as string), route.id as string, this.#nowMicros(), this.#backend);
+        return answerDownload(
+          res,
+          this.#table.get(route.id as string),
+          route.id as string,
+          this.#nowMicros(),
+          this.#backend,
+        );
       case 'delete': {
         const id = route.id as string;
         if (!this.#table.remove(id)) throw notFound(id);

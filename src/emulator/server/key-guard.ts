@@ -50,7 +50,9 @@ export class KeyGuard implements KeyControl {
     const key = presentedKey(req);
     if (!key) throw new EmulatorApiError(401, 'x-api-key header is required');
     const ok =
-      this.#mode === 'configured' ? this.#configured === null || key === this.#configured : this.#mode === 'rotated' && key === this.#rotatedTo;
+      this.#mode === 'configured'
+        ? this.#configured === null || key === this.#configured
+        : this.#mode === 'rotated' && key === this.#rotatedTo;
     if (!ok) throw new EmulatorApiError(401, INVALID_KEY);
     return key;
   }
@@ -59,7 +61,11 @@ export class KeyGuard implements KeyControl {
   checkAdmin(req: IncomingMessage): void {
     const key = presentedKey(req);
     if (!key) throw new EmulatorApiError(401, 'x-api-key header is required');
-    if (this.#configured !== null && key !== this.#configured && !(this.#mode === 'rotated' && key === this.#rotatedTo)) {
+    if (
+      this.#configured !== null &&
+      key !== this.#configured &&
+      !(this.#mode === 'rotated' && key === this.#rotatedTo)
+    ) {
       throw new EmulatorApiError(401, INVALID_KEY);
     }
   }
@@ -72,7 +78,9 @@ export class KeyGuard implements KeyControl {
   /** Only `key` is accepted on /v1 from now on (the old key answers 401). */
   rotate(key: string): void {
     if (typeof key !== 'string' || key.trim() === '' || key !== key.trim()) {
-      throw new TypeError(`Expected key to be a non-empty string without surrounding spaces, got ${JSON.stringify(key)}`);
+      throw new TypeError(
+        `Expected key to be a non-empty string without surrounding spaces, got ${JSON.stringify(key)}`,
+      );
     }
     this.#mode = 'rotated';
     this.#rotatedTo = key;

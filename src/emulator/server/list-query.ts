@@ -31,7 +31,9 @@ export function parseListQuery(params: URLSearchParams, mode: ListMode): ListQue
   let limit = DEFAULT_LIST_LIMIT;
   if (rawLimit !== null) {
     if (!/^\d+$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIST_LIMIT) {
-      throw new ListQueryError(`limit: expected an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(rawLimit)}`);
+      throw new ListQueryError(
+        `limit: expected an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(rawLimit)}`,
+      );
     }
     limit = Number(rawLimit);
   }
@@ -48,16 +50,22 @@ export function parseListQuery(params: URLSearchParams, mode: ListMode): ListQue
   const ids = [...params.getAll('ids[]'), ...params.getAll('ids')];
   const page = params.get('page');
   if (mode === 'ga' && (afterId !== null || beforeId !== null)) {
-    throw new ListQueryError('before_id and after_id are not supported on this API version; page with `page` and `next_page` instead');
+    throw new ListQueryError(
+      'before_id and after_id are not supported on this API version; page with `page` and `next_page` instead',
+    );
   }
   if (afterId !== null || beforeId !== null) {
-    if (page !== null || ids.length > 0) throw new ListQueryError('before_id/after_id cannot be combined with page or ids[]');
-    return afterId !== null ? { kind: 'after', limit, afterId } : { kind: 'before', limit, beforeId: beforeId as string };
+    if (page !== null || ids.length > 0)
+      throw new ListQueryError('before_id/after_id cannot be combined with page or ids[]');
+    return afterId !== null
+      ? { kind: 'after', limit, afterId }
+      : { kind: 'before', limit, beforeId: beforeId as string };
   }
   if (ids.length > 0) {
     if (page !== null || rawLimit !== null) throw new ListQueryError('ids[] cannot be combined with page or limit');
     const unique = [...new Set(ids)];
-    if (unique.length > MAX_LIST_IDS) throw new ListQueryError(`ids[]: at most ${MAX_LIST_IDS} ids, got ${unique.length}`);
+    if (unique.length > MAX_LIST_IDS)
+      throw new ListQueryError(`ids[]: at most ${MAX_LIST_IDS} ids, got ${unique.length}`);
     return { kind: 'ids', ids: unique };
   }
   return { kind: 'page', limit, page };
@@ -95,15 +103,22 @@ export function runListQuery(
     if (at === undefined) throw new ListQueryError(`${query.kind}_id: no file with id ${JSON.stringify(id)}`);
     slice = query.kind === 'after' ? table.olderThan(at, query.limit) : table.newerThan(at, query.limit);
   } else {
-    slice = query.page === null ? table.newest(query.limit) : table.olderThan(decodePageCursor(query.page), query.limit);
+    slice =
+      query.page === null ? table.newest(query.limit) : table.olderThan(decodePageCursor(query.page), query.limit);
   }
   // next_page always continues towards older files, whatever direction this page went.
   const last = slice.items[slice.items.length - 1];
-  const olderRemain = query.kind === 'before' ? last !== undefined && table.olderThan(last.micros, 1).items.length > 0 : slice.hasMore;
+  const olderRemain =
+    query.kind === 'before' ? last !== undefined && table.olderThan(last.micros, 1).items.length > 0 : slice.hasMore;
   return body(slice, mode, render, olderRemain);
 }
 
-function body(slice: Slice, mode: ListMode, render: (e: Entry) => FileMetadata, olderRemain: boolean): Record<string, unknown> {
+function body(
+  slice: Slice,
+  mode: ListMode,
+  render: (e: Entry) => FileMetadata,
+  olderRemain: boolean,
+): Record<string, unknown> {
   const data = slice.items.map(render);
   const first = slice.items[0]?.file.id ?? null;
   const last = slice.items[slice.items.length - 1];

@@ -60,7 +60,10 @@ export class MultipartParser {
     if (this.#ended) throw new MultipartError('write after end');
     if (this.#state === 'epilogue') return [];
     const events: MultipartEvent[] = [];
-    let buf = this.#pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.#pending, chunk]);
+    let buf =
+      this.#pending.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : Buffer.concat([this.#pending, chunk]);
     this.#pending = Buffer.alloc(0);
     for (;;) {
       const rest = this.#step(buf, events);

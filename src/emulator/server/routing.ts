@@ -82,4 +82,3 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     throw new EmulatorApiError(400, 'request body is not valid JSON');
   }
 }
-

@@ -55,7 +55,11 @@ export function checkUploadHeaders(req: IncomingMessage, maxFileBytes: number): 
   return boundary;
 }
 
-export async function receiveUpload(req: IncomingMessage, boundary: string, ctx: UploadContext): Promise<ReceivedUpload> {
+export async function receiveUpload(
+  req: IncomingMessage,
+  boundary: string,
+  ctx: UploadContext,
+): Promise<ReceivedUpload> {
   const parser = new MultipartParser(boundary);
   const hash = createHash('sha256');
   let current: 'file' | 'expires' | 'ignore' | null = null;
@@ -79,7 +83,10 @@ export async function receiveUpload(req: IncomingMessage, boundary: string, ctx:
             if (ctx.shape === 'beta' && ev.contentType === null) {
               throw new EmulatorApiError(400, 'file: the file part needs a Content-Type');
             }
-            mimeType = ctx.shape === 'beta' ? (ev.contentType as string).trim().slice(0, 255) : resolveMimeType(ev.contentType, ev.filename ?? '');
+            mimeType =
+              ctx.shape === 'beta'
+                ? (ev.contentType as string).trim().slice(0, 255)
+                : resolveMimeType(ev.contentType, ev.filename ?? '');
             filename = ev.filename || defaultFilename(mimeType);
             blob = ctx.backend.createBlob(ctx.id);
             current = 'file';

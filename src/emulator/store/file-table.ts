@@ -71,7 +71,8 @@ export class FileTable {
   }
 
   insert(entry: Entry): void {
-    if (this.#byId.has(entry.file.id)) throw new FilesyncError('E_EMULATOR_STORE', `duplicate file id ${entry.file.id}`);
+    if (this.#byId.has(entry.file.id))
+      throw new FilesyncError('E_EMULATOR_STORE', `duplicate file id ${entry.file.id}`);
     const last = this.#asc[this.#asc.length - 1];
     if (!last || last.micros < entry.micros) this.#asc.push(entry);
     else this.#asc.splice(this.#lowerBound(entry.micros), 0, entry);
@@ -95,7 +96,11 @@ export class FileTable {
   /** Swaps a live entry for a new version of it (same id and creation time), keeping its place. */
   replace(entry: Entry): void {
     const old = this.#byId.get(entry.file.id);
-    if (!old || old.micros !== entry.micros) throw new FilesyncError('E_EMULATOR_STORE', `replace needs a live file with the same created_at: ${entry.file.id}`);
+    if (!old || old.micros !== entry.micros)
+      throw new FilesyncError(
+        'E_EMULATOR_STORE',
+        `replace needs a live file with the same created_at: ${entry.file.id}`,
+      );
     this.#asc[this.#lowerBound(entry.micros)] = entry;
     this.#byId.set(entry.file.id, entry);
     this.#totalBytes += entry.file.size_bytes - old.file.size_bytes;

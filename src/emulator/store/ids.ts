@@ -40,7 +40,7 @@ export function formatMicros(micros: number): string {
 export function parseMicros(text: string): number {
   const m = /^(.*?)(?:\.(\d+))?Z$/.exec(text);
   const base = Date.parse(`${m?.[1] ?? text}Z`);
-  const frac = m?.[2] ? Number((m[2] + '000000').slice(0, 6)) : 0;
+  const frac = m?.[2] ? Number(`${m[2]}000000`.slice(0, 6)) : 0;
   return base * 1000 + frac;
 }
 

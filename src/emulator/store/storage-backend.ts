@@ -141,7 +141,7 @@ export class FolderBackend implements StorageBackend {
     const live = [...files.values()];
     // Compact: one put per live file, written to a tmp file and renamed over the journal.
     const tmp = join(this.#dir, `${JOURNAL}${TMP_PREFIX}${randomBase62(8)}`);
-    await writeFile(tmp, live.map((file) => JSON.stringify({ op: 'put', file }) + '\n').join(''));
+    await writeFile(tmp, live.map((file) => `${JSON.stringify({ op: 'put', file })}\n`).join(''));
     await rename(tmp, join(this.#dir, JOURNAL));
     this.#journal = await open(join(this.#dir, JOURNAL), 'a');
     return live;
@@ -168,7 +168,10 @@ export class FolderBackend implements StorageBackend {
           // Remove the losing listener each time: a 1 GB upload waits for drain thousands of times.
           const done = new AbortController();
           try {
-            await Promise.race([once(ws, 'drain', { signal: done.signal }), once(ws, 'close', { signal: done.signal })]);
+            await Promise.race([
+              once(ws, 'drain', { signal: done.signal }),
+              once(ws, 'close', { signal: done.signal }),
+            ]);
           } finally {
             done.abort();
           }
@@ -208,7 +211,7 @@ export class FolderBackend implements StorageBackend {
   }
 
   #append(rec: JournalRecord): Promise<void> {
-    const line = JSON.stringify(rec) + '\n';
+    const line = `${JSON.stringify(rec)}\n`;
     const next = this.#tail.then(async () => {
       if (!this.#journal) throw new FilesyncError('E_EMULATOR_STORE', 'emulator folder store is closed');
       await this.#journal.appendFile(line);
@@ -243,7 +246,7 @@ export class FolderBackend implements StorageBackend {
 
   async saveWorkspaceId(id: string): Promise<void> {
     const tmp = join(this.#dir, `${WORKSPACE}${TMP_PREFIX}${randomBase62(8)}`);
-    await writeFile(tmp, JSON.stringify({ workspace_id: id }) + '\n');
+    await writeFile(tmp, `${JSON.stringify({ workspace_id: id })}\n`);
     await rename(tmp, join(this.#dir, WORKSPACE));
   }
 
