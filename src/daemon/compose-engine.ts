@@ -20,7 +20,8 @@ import { createSyncEngine } from '../engine/live-engine.js';
 import { KeyedQueue } from '../jobs/queue.js';
 import { RequestGate } from '../rate/request-gate.js';
 import { WorkspaceGuard } from '../jobs/workspace-guard.js';
-import type { EngineDeps, ProgressEvent, SyncEngine } from '../engine/contract.js';
+import type { ProgressEvent, SyncEngine } from '../engine/contract.js';
+import type { EngineDeps } from '../engine/wiring.js';
 
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */

@@ -6,7 +6,8 @@
  * the clock comes in as `now`.
  */
 import type { AttemptInfo, FilesApi } from '../api/types.js';
-import type { RunReconcile, TrafficFacts } from '../engine/contract.js';
+import type { TrafficFacts } from '../engine/contract.js';
+import type { RunReconcile } from '../engine/wiring.js';
 
 const MINUTE = 60_000;
 

@@ -32,16 +32,8 @@ import { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import { RetryTimers } from '../jobs/retry-timers.js';
 import { SettledPaths } from './watcher-path.js';
 import { LocalRescan, rescanFolder } from './local-rescan.js';
-import type {
-  EngineDeps,
-  FileEntry,
-  LastError,
-  ReconcileOptions,
-  ReconcileReport,
-  StatusReport,
-  SyncEngine,
-  WatchEvents,
-} from './contract.js';
+import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine } from './contract.js';
+import type { EngineDeps, WatchEvents } from './wiring.js';
 
 const LAST_ERRORS = 20;
 

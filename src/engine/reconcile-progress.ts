@@ -3,7 +3,8 @@
  * scanned, and the plan's jobs done of total. The pass reports through ReconcileProgressSink; the
  * engine keeps one of these per pass and reads report(now) when asked for its status.
  */
-import type { ReconcileProgressReport, ReconcileProgressSink } from './contract.js';
+import type { ReconcileProgressReport } from './contract.js';
+import type { ReconcileProgressSink } from './wiring.js';
 
 /** The page size the reconcile listing asks for (src/reconcile/listing.ts). */
 export const LISTING_PAGE_FILES = 1000;

@@ -10,7 +10,8 @@ import type { LocalObservation } from '../store/types.js';
 import type { MoveTarget } from '../plan/moves.js';
 import { adoptCopy } from '../jobs/apply-plan.js';
 import type { PlanOptions } from '../plan/plan.js';
-import type { ProgressEvent, ReconcileContext, ReconcileReport } from '../engine/contract.js';
+import type { ProgressEvent, ReconcileReport } from '../engine/contract.js';
+import type { ReconcileContext } from '../engine/wiring.js';
 import { planEarly, type ListingLookup } from './early-plan.js';
 
 /** Files planned together at most; more wait for the next turn of the event loop. */

@@ -14,7 +14,8 @@ import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions
 import { formatRootMeta, knownRoot, ROOT_ID_META } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
 import type { LocalObservation } from '../store/types.js';
-import type { ReconcileContext, ReconcileOptions, ReconcileReport } from '../engine/contract.js';
+import type { ReconcileOptions, ReconcileReport } from '../engine/contract.js';
+import type { ReconcileContext } from '../engine/wiring.js';
 import { withDecided, withoutPaths } from './early-plan.js';
 import { listRemote, snapshotFromScan } from './listing.js';
 import { EarlyUploads, UploadTracker } from './pipeline.js';
