@@ -12,7 +12,7 @@ import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { isRetryable } from './retry.js';
 import { asFileMetadata, type Transport } from './transport.js';
 import { filenameProblem } from '../files-api/filename-rules.js';
-import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../files-api/limits.js';
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS, mayBeStoredBy } from '../files-api/limits.js';
 import type { RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
 import type { FileMetadata } from '../files-api/wire.js';
 
@@ -148,13 +148,12 @@ async function recoverLostUpload(
   since: number,
 ): Promise<FileMetadata | undefined> {
   const { files: newest } = await ctx.recentFiles(options.signal);
-  const earliest = since - ctx.recoveryClockSkewMs;
   const excluded = new Set(options.recoveryExcludeIds ?? []);
   return newest.find(
     (f) =>
       f.filename === options.filename &&
       f.size_bytes === size &&
-      Date.parse(f.created_at) >= earliest &&
+      mayBeStoredBy(Date.parse(f.created_at), since, ctx.recoveryClockSkewMs) &&
       !excluded.has(f.id),
   );
 }

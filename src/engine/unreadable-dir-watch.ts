@@ -9,6 +9,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { isUnderAny } from '../scan/inside.js';
 import type { IndexStore } from '../store/store.js';
 import {
   dirDueForRecheck,
@@ -74,8 +75,7 @@ export class UnreadableDirWatch {
 
   /** True when `relPath` is a known unreadable folder or lies under one. */
   covers(relPath: string): boolean {
-    for (const p of this.#dirs.keys()) if (p === '' || relPath === p || relPath.startsWith(`${p}/`)) return true;
-    return false;
+    return isUnderAny(relPath, this.#dirs.keys());
   }
 
   /**

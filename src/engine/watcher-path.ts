@@ -19,7 +19,8 @@ import { applyPlan } from '../jobs/apply-plan.js';
 import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
 import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
 import type { MoveTarget } from '../plan/moves.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from '../plan/plan.js';
+import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
+import { EXPIRY_MARGIN_MS, planSync } from '../plan/plan.js';
 import { knownRoot } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
 import type { StatusReport } from './contract.js';
@@ -341,7 +342,7 @@ export class SettledPaths {
         adopt: false,
         deleteUnmanaged: false,
         allowMassDelete: false,
-        intentSkewMs: INTENT_SKEW_MS,
+        intentSkewMs: INTENT_CLOCK_SKEW_MS,
         expiryMarginMs: EXPIRY_MARGIN_MS,
       },
       scope: {

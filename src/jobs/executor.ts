@@ -14,22 +14,21 @@ import type { Logger } from 'pino';
 import { APIError, UploadSourceError } from '../api/errors.js';
 import { retryDelay } from '../api/retry.js';
 import type { FilesApi } from '../api/types.js';
+import { INTENT_CLOCK_SKEW_MS, mayBeStoredBy } from '../files-api/limits.js';
 import type { FileMetadata } from '../files-api/wire.js';
 import type { IndexStore } from '../store/store.js';
 import type { FileRow, RemoteDelete } from '../store/types.js';
 import { SMALL_READ_BYTES, type FsSpeed } from '../scan/fs-speed.js';
 import { readUpTo } from '../scan/hash.js';
+import { relativeInside } from '../scan/inside.js';
 import { blockTypeOf, chooseMimeType, isTextLike, registeredType, type MimeChoice } from '../plan/mime-policy.js';
 import { remoteNameFor } from '../plan/naming.js';
-import { API_REFUSED_TOO_LARGE, INTENT_SKEW_MS } from '../plan/plan.js';
+import { API_REFUSED_TOO_LARGE } from '../plan/plan.js';
 import { toRemote } from '../plan/remote-file.js';
 import { isUtf8, isUtf8File } from './is-utf8-file.js';
 import { RealRoot } from './real-root.js';
 
 export { RealRoot } from './real-root.js';
-
-/** Clock skew allowed between our start of an upload and the server's created_at. */
-const STALE_INTENT_SKEW_MS = INTENT_SKEW_MS;
 
 export interface ExecutorDeps {
   root: string;
@@ -377,16 +376,11 @@ async function realPathInside(realRoot: RealRoot, relPath: string, speed?: FsSpe
 }
 
 async function checkInside(realRoot: RealRoot, relPath: string, rootNow: string, real: string): Promise<string> {
-  if (isInsideRoot(rootNow, real)) return real;
-  if (isInsideRoot(await realRoot.refresh(), real)) return real;
+  if (relativeInside(rootNow, real) !== null) return real;
+  if (relativeInside(await realRoot.refresh(), real) !== null) return real;
   throw Object.assign(new Error(`${relPath} resolves outside the watched folder (${real}); it is never read`), {
     code: 'EPERM',
   });
-}
-
-function isInsideRoot(realRoot: string, real: string): boolean {
-  const rel = path.relative(realRoot, real);
-  return !(rel === '' || rel.startsWith('..') || path.isAbsolute(rel));
 }
 
 /**
@@ -405,7 +399,7 @@ async function resolveStaleIntents(
 ): Promise<UploadOutcome | null> {
   const stale = deps.index.intentsFor(relPath).filter((i) => !deps.liveIntents.has(i.id));
   if (stale.length === 0) return null;
-  const oldest = Math.min(...stale.map((i) => i.startedAt)) - STALE_INTENT_SKEW_MS;
+  const oldest = Math.min(...stale.map((i) => i.startedAt)) - INTENT_CLOCK_SKEW_MS;
   let recent: FileMetadata[];
   try {
     const newest = await deps.client.recentFiles(signal ? { signal } : {});
@@ -429,7 +423,7 @@ async function resolveStaleIntents(
   let outcome: UploadOutcome | null = null;
   for (const intent of stale) {
     const copies = recent.filter(
-      (f) => f.filename === intent.remoteName && Date.parse(f.created_at) >= intent.startedAt - STALE_INTENT_SKEW_MS,
+      (f) => f.filename === intent.remoteName && mayBeStoredBy(Date.parse(f.created_at), intent.startedAt),
     );
     const row = deps.index.get(relPath);
     for (const f of copies) {

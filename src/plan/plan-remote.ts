@@ -16,6 +16,7 @@
  * - no tag (a legacy name or another tool's file): adopted only with --adopt, deleted only with
  *   --delete-unmanaged.
  */
+import { mayBeStoredBy } from '../files-api/limits.js';
 import type { LocalObservation, UploadIntent } from '../store/types.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { ownerTagOf, remoteNameFor } from './naming.js';
@@ -119,7 +120,7 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
     // (the file may have changed while it streamed). Only a copy of the intended size can hold
     // the intended content; and it is adopted only while the folder still holds that content.
     const candidates = (byName.get(intent.remoteName) ?? [])
-      .filter((f) => !claimed.has(f.id) && f.createdAt >= intent.startedAt - options.intentSkewMs)
+      .filter((f) => !claimed.has(f.id) && mayBeStoredBy(f.createdAt, intent.startedAt, options.intentSkewMs))
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     for (const f of candidates) claimed.add(f.id);
     const obs = input.files.get(intent.path);

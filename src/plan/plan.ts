@@ -13,11 +13,11 @@
  * adopted only with --adopt and deleted only with --delete-unmanaged. The listed files the index
  * does not own are judged in src/plan/plan-remote.ts; the removals of local files here.
  */
-import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
 import type { LocalObservation, PlanRow, RemoteDelete, UploadIntent } from '../store/types.js';
 import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 export type { RemoteFile, RemoteListing } from './remote-file.js';
+import { isUnderAny } from '../scan/inside.js';
 import { checkDeleteSafety } from './delete-safety.js';
 import { planRemoteOwnership, type Adoption, type OwnershipOptions } from './plan-remote.js';
 
@@ -29,8 +29,6 @@ import { concurrentView, type ConcurrentChanges } from './plan-concurrent.js';
 
 export type { ConcurrentChanges } from './plan-concurrent.js';
 
-/** An intent matches remote files created up to this long before it began (clock skew). */
-export const INTENT_SKEW_MS = INTENT_CLOCK_SKEW_MS;
 /** A remote copy expiring within this margin is replaced at the pass before. */
 export const EXPIRY_MARGIN_MS = 5 * 60_000;
 
@@ -316,7 +314,7 @@ export function planSync(input: PlanInput): Plan {
     for (const r of rows) {
       if (scope && !scope.paths.has(r.path)) continue;
       if (local.files.has(r.path) || local.unreadable.has(r.path)) continue;
-      if (isUnder(r.path, local.unreadableDirs)) continue;
+      if (isUnderAny(r.path, local.unreadableDirs)) continue;
       const liveFileId = r.fileId && !goneIds.has(r.fileId) ? r.fileId : null;
       if (local.skipped.has(r.path)) {
         if (liveFileId) candidates.push({ path: r.path, fileId: liveFileId, reason: 'skipped' });
@@ -419,11 +417,6 @@ function countManaged(rows: readonly PlanRow[]): number {
 
 function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
   return [...map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-}
-
-/** True when `path` lies inside one of `dirs` (relative, '/'-separated; '' is the root). */
-export function isUnder(path: string, dirs: readonly string[]): boolean {
-  return dirs.some((d) => d === '' || path === d || path.startsWith(`${d}/`));
 }
 
 /**

@@ -10,7 +10,8 @@ import { scanTree } from '../scan/scanner.js';
 import { applyPlan } from '../jobs/apply-plan.js';
 import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
 import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../plan/unreadable-dirs.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
+import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
+import { EXPIRY_MARGIN_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
 import { formatRootMeta, knownRoot, ROOT_ID_META } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
 import type { LocalObservation } from '../store/types.js';
@@ -233,7 +234,7 @@ function planOptions(
     allowMassDelete: options.allowMassDelete ?? false,
     maxDeletePercent: sync.maxDeletePercent,
     maxDeleteFloor: sync.maxDeleteFloor,
-    intentSkewMs: INTENT_SKEW_MS,
+    intentSkewMs: INTENT_CLOCK_SKEW_MS,
     expiryMarginMs: EXPIRY_MARGIN_MS,
   };
 }

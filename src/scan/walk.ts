@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { IgnoreMatcher } from './ignore.js';
 import { FsSpeed } from './fs-speed.js';
+import { isInside } from './inside.js';
 import { describeFsError, isGone, specialKind } from './observe-file.js';
 
 export type SkippedKind = 'file' | 'directory' | 'symlink' | 'special';
@@ -117,12 +118,6 @@ export async function resolveRoot(root: string): Promise<string | null> {
     if (isGone(err)) return null;
     throw err;
   }
-}
-
-export function isInside(realRoot: string, real: string): boolean {
-  if (real === realRoot) return true;
-  const prefix = realRoot.endsWith('/') ? realRoot : `${realRoot}/`;
-  return real.startsWith(prefix);
 }
 
 /** Walks `realRoot` (already resolved by resolveRoot), reporting every entry to the visitor. */
