@@ -5,7 +5,7 @@
  * from the server passes through `redact` before it is stored.
  */
 import { FilesyncError, type ErrorCode } from '../errors.js';
-import { RETRYABLE_ERROR_CODES } from './retry.js';
+import { RETRYABLE_ERROR_CODES, serverWaitMs } from './retry.js';
 
 /**
  * Every stable code the client throws. Callers match these (never messages or status numbers);
@@ -61,6 +61,8 @@ export interface APIErrorOptions {
   errorCode?: string | undefined;
   requestId?: string | null | undefined;
   retryable?: boolean;
+  /** The wait the server asked for (src/api/retry.ts serverWaitMs), read when the answer came. */
+  retryAfterMs?: number | null;
   hint?: string;
   cause?: unknown;
 }
@@ -84,6 +86,11 @@ export class APIError extends FilesyncError {
    * the status lists, RETRYABLE_ERROR_CODES), never re-derived by callers from `status`.
    */
   readonly retryable: boolean;
+  /**
+   * The wait the server asked for (`retry-after-ms` / `retry-after`), in ms from when the answer
+   * came, or null when it asked none: parsed once, here, so no caller reads the headers again.
+   */
+  readonly retryAfterMs: number | null;
 
   constructor(code: ErrorCode, message: string, options: APIErrorOptions = {}) {
     super(code, message, { hint: options.hint, cause: options.cause });
@@ -94,6 +101,7 @@ export class APIError extends FilesyncError {
     this.headers = options.headers ?? {};
     this.body = options.body;
     this.retryable = options.retryable ?? RETRYABLE_ERROR_CODES.has(code);
+    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }
 
@@ -281,6 +289,8 @@ export interface ErrorResponse {
   path: string;
   retryable: boolean;
   apiKey?: string | undefined;
+  /** When the answer came (the client's clock): a `retry-after` date is read against it. @default Date.now() */
+  now?: number;
 }
 
 /** Builds the error for a non-2xx response: the class from the status, the fields from the body. */
@@ -322,6 +332,7 @@ export function errorFromResponse(res: ErrorResponse): APIError {
     errorCode,
     requestId,
     retryable: res.retryable,
+    retryAfterMs: serverWaitMs((name) => headers[name], res.now ?? Date.now()),
     hint,
   });
 }

@@ -99,13 +99,24 @@ export function retryDelay(
   now: number,
   random: number,
 ): RetryDelay {
+  const serverMs = serverWaitMs((name) => headers?.[name], now);
+  if (serverMs !== null) return { waitMs: serverMs, fromServer: true };
+  return { waitMs: defaultBackoffMs(retriesTaken, random), fromServer: false };
+}
+
+/**
+ * The wait the server asked for (steps 1 and 2 of retryDelay), or null when it asked none: the
+ * one parse of `retry-after-ms` / `retry-after`, shared by the client's retry loop, the error it
+ * throws (APIError.retryAfterMs) and the rate controller.
+ */
+export function serverWaitMs(header: (name: string) => string | null | undefined, now: number): number | null {
   let serverMs: number | undefined;
-  const afterMs = headers?.['retry-after-ms'];
+  const afterMs = header('retry-after-ms');
   if (afterMs) {
     const v = Number.parseFloat(afterMs);
     if (!Number.isNaN(v)) serverMs = v;
   }
-  const after = headers?.['retry-after'];
+  const after = header('retry-after');
   // `!serverMs` as the SDK: a retry-after-ms of 0 defers to retry-after when there is one.
   if (after && !serverMs) {
     const seconds = Number.parseFloat(after);
@@ -116,10 +127,7 @@ export function retryDelay(
       if (!Number.isNaN(date)) serverMs = date - now;
     }
   }
-  if (serverMs !== undefined && Number.isFinite(serverMs)) {
-    return { waitMs: Math.max(0, serverMs), fromServer: true };
-  }
-  return { waitMs: defaultBackoffMs(retriesTaken, random), fromServer: false };
+  return serverMs !== undefined && Number.isFinite(serverMs) ? Math.max(0, serverMs) : null;
 }
 
 /** min(0.5 * 2^n, 8) seconds, times a jitter in (0.75, 1]. */

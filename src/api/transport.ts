@@ -349,6 +349,7 @@ export class Transport {
         path: spec.path,
         retryable: isRetryable(outcome),
         apiKey: this.options.apiKey,
+        now: this.options.now(),
       });
       return { ok: false, outcome, error, requestId: error.requestId, status };
     } catch (err) {

@@ -11,8 +11,7 @@ import { constants as fsConstants, fstatSync, realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { APIError, UploadSourceError } from '../api/errors.js';
-import { retryDelay } from '../api/retry.js';
+import { UploadSourceError } from '../api/errors.js';
 import type { FilesApi } from '../api/types.js';
 import { INTENT_CLOCK_SKEW_MS, mayBeStoredBy } from '../files-api/limits.js';
 import type { FileMetadata } from '../files-api/wire.js';
@@ -24,11 +23,13 @@ import { relativeInside } from '../scan/inside.js';
 import { blockTypeOf, chooseMimeType, isTextLike, registeredType, type MimeChoice } from '../plan/mime-policy.js';
 import { remoteNameFor } from '../plan/naming.js';
 import { API_REFUSED_TOO_LARGE } from '../plan/plan.js';
+import { classifyError, factsOf, type FailureFacts } from '../plan/error-class.js';
 import { toRemote } from '../plan/remote-file.js';
 import { isUtf8, isUtf8File } from './is-utf8-file.js';
 import { RealRoot } from './real-root.js';
 
 export { RealRoot } from './real-root.js';
+export type { FailureFacts } from '../plan/error-class.js';
 
 export interface ExecutorDeps {
   root: string;
@@ -68,84 +69,9 @@ export type UploadOutcome =
   | ({ kind: 'failed'; error: string; intentKept: boolean } & FailureFacts)
   | { kind: 'skipped'; reason: string };
 
-/** What the engine needs to know about a failed job to decide when, or whether, to run it again. */
-export interface FailureFacts {
-  code: string | null;
-  status: number | null;
-  retryable: boolean;
-  fatal: boolean;
-  retryAfterMs: number | null;
-  /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
-  apiErrorCode?: string | null;
-}
-
 export type DeleteOutcome =
   | { kind: 'deleted' | 'gone' | 'nothing' }
   | ({ kind: 'failed'; error: string } & FailureFacts);
-
-function factsOf(c: ErrorClass): FailureFacts {
-  return {
-    code: c.code,
-    status: c.status,
-    retryable: c.retryable,
-    fatal: c.fatal,
-    retryAfterMs: c.retryAfterMs,
-    apiErrorCode: c.apiErrorCode ?? null,
-  };
-}
-
-export interface ErrorClass {
-  message: string;
-  /** The error's stable code (E_API_RATE_LIMIT, E_UPLOAD_SOURCE, EACCES, ...), or null. */
-  code: string | null;
-  status: number | null;
-  retryable: boolean;
-  fatal: boolean;
-  /** No answer came back: the request may have stored a file. */
-  ambiguous: boolean;
-  /** The API's stable cause code (`details.error_code`: storage_quota_exceeded...), or null. */
-  apiErrorCode?: string | null;
-  /** The wait the server asked for (retry-after-ms / retry-after), when it did. */
-  retryAfterMs: number | null;
-}
-
-/** API codes that stop the engine: the key itself was refused. */
-const FATAL_CODES: ReadonlySet<string> = new Set(['E_API_AUTH']);
-/** Local file problems: the path is checked again by the watcher or the reconcile, not retried. */
-const LOCAL_FS_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE']);
-
-/**
- * Classifies an error thrown by the client (or by reading the local file). An APIError says
- * itself whether the policy retries it (`retryable`, from the client's policy data) and what it
- * is (`code`); nothing here re-derives that from status numbers.
- */
-export function classifyError(err: unknown): ErrorClass {
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof APIError) {
-    const fatal = FATAL_CODES.has(err.code);
-    // Only a request that got no answer at all is ambiguous: an answered one (even a 429 or a
-    // 5xx) stored nothing, so no intent needs resolving.
-    const asked = retryDelay(err.headers, 0, Date.now(), 0);
-    return {
-      message,
-      code: err.code,
-      status: err.status ?? null,
-      retryable: err.retryable && !fatal,
-      fatal,
-      ambiguous: err.status === undefined,
-      retryAfterMs: asked.fromServer ? asked.waitMs : null,
-      apiErrorCode: err.errorCode ?? null,
-    };
-  }
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : null;
-  if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
-    // The file changed while streaming, or cannot be read: nothing was stored; it is checked again.
-    return { message, code, status: null, retryable: false, fatal: false, ambiguous: false, retryAfterMs: null };
-  }
-  // Anything else thrown mid-request (a socket error outside the client's own classes): the
-  // request may have reached the server.
-  return { message, code, status: null, retryable: true, fatal: false, ambiguous: true, retryAfterMs: null };
-}
 
 /**
  * Uploads the current content of `relPath` if its row needs it. `retype`: also when the synced
