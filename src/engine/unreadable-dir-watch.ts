@@ -6,10 +6,10 @@
  * one that can be listed now is watched again and checked as a new folder, so its files upload
  * and the rows under it whose file is gone are planned as removals, without a restart.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { isUnderAny } from '../scan/inside.js';
+import { checkListable } from '../scan/walk.js';
 import type { IndexStore } from '../store/store.js';
 import {
   dirDueForRecheck,
@@ -106,17 +106,14 @@ export class UnreadableDirWatch {
   async #recheckOne(d: UnreadableDirCheck): Promise<void> {
     const { index, logger } = this.#d;
     const abs = path.join(this.#d.root, ...d.path.split('/').filter(Boolean));
-    const error = await readdir(abs).then(
-      () => null,
-      (err: unknown) => err as NodeJS.ErrnoException,
-    );
-    if (error && error.code !== 'ENOENT') {
+    const check = await checkListable(abs);
+    if (!check.listable && !check.gone) {
       this.#dirs.set(d.path, { ...d, checkedAt: this.#d.now(), attempts: d.attempts + 1 });
       return;
     }
     this.#dirs.delete(d.path);
     index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#dirs.values()]));
-    if (error) return; // gone: the watcher reports its removal
+    if (!check.listable) return; // gone: the watcher reports its removal
     logger.info({ event: 'readable-dir', path: d.path }, 'folder readable again; scanning and watching it');
     if (d.path === '') {
       this.#d.reconcile('the watched folder is readable again');

@@ -5,15 +5,13 @@
  * (a rename never leaves a moment where neither name exists remotely), so deletion safety sees
  * the whole of an `rm -rf` or an unmount. The engine pushes the jobs and keeps the live state.
  */
-import type { Dirent } from 'node:fs';
-import { opendir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../store/store.js';
 import type { RemoteDelete } from '../store/types.js';
 import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
-import { describeFsError, isGone } from '../scan/observe-file.js';
+import { checkListable, resolveRoot, walkTree } from '../scan/walk.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { applyPlan } from '../jobs/apply-plan.js';
 import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
@@ -174,13 +172,8 @@ export class SettledPaths {
 
   /** Why a folder cannot be listed, or null when it can (or is gone: its removal is reported). */
   async #listError(relDir: string): Promise<UnreadableDir | null> {
-    const abs = path.join(this.#d.config.dir, ...relDir.split('/').filter(Boolean));
-    try {
-      await (await opendir(abs)).close();
-      return null;
-    } catch (err) {
-      return isGone(err) ? null : { path: relDir, reason: describeFsError(err) };
-    }
+    const check = await checkListable(path.join(this.#d.config.dir, ...relDir.split('/').filter(Boolean)));
+    return check.listable || check.gone ? null : { path: relDir, reason: check.reason };
   }
 
   /**
@@ -204,31 +197,29 @@ export class SettledPaths {
     const met = new Set<string>();
     /** Folders whose rows the walk cannot judge: ignored, or unreadable (recorded as such). */
     const unjudged: string[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(path.join(this.#d.config.dir, ...rel.split('/')), { withFileTypes: true });
-      } catch (err) {
-        unjudged.push(rel);
-        // Gone: the watcher reports its removal. Otherwise unreadable, as the scan would say.
-        if (!isGone(err)) this.#d.unreadable.add({ path: rel, reason: describeFsError(err) });
-        return;
-      }
-      for (const e of entries) {
-        const child = `${rel}/${e.name}`;
-        if (this.#d.matcher.check(child, e.isDirectory()) !== null) {
-          if (e.isDirectory()) unjudged.push(child);
-          else met.add(child);
-          continue;
-        }
-        if (e.isDirectory()) await walk(child);
-        else {
-          met.add(child);
-          if (e.isFile() && this.#d.index.get(child)?.state !== 'synced') files.push(child);
-        }
-      }
-    };
-    await walk(relDir);
+    // The scan's walk (src/scan/walk.ts): the same ignores, symlink rules, unreadable folders and
+    // names that are not UTF-8. Gone: the watcher reports its removal.
+    const realRoot = await resolveRoot(this.#d.config.dir);
+    if (realRoot === null) return;
+    await walkTree(
+      realRoot,
+      { matcher: this.#d.matcher, followSymlinks: this.#d.config.watch.followSymlinks, from: relDir },
+      {
+        file: (rel) => {
+          met.add(rel);
+          if (this.#d.index.get(rel)?.state !== 'synced') files.push(rel);
+        },
+        skipped: (e) => {
+          if (e.kind === 'directory') unjudged.push(e.path);
+          else met.add(e.path);
+        },
+        unreadableDir: (rel, reason) => {
+          unjudged.push(rel);
+          this.#d.unreadable.add({ path: rel, reason });
+        },
+        error: (rel) => met.add(rel),
+      },
+    );
     if (files.length > 0) this.#d.settle(files);
     if (this.#closed) return;
     if (this.#rowsToCheck === null) {

@@ -11,7 +11,7 @@
  */
 import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, opendir, readdir, realpath, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { IgnoreMatcher } from './ignore.js';
@@ -51,6 +51,11 @@ export interface WalkOptions {
   readonly statMode?: 'auto' | 'sync' | 'parallel';
   /** Judges the filesystem's speed from the walk's stats; the scan's small reads follow it. */
   readonly speed?: FsSpeed;
+  /**
+   * The folder (root-relative, '/'-separated) the walk starts at, for a walk of one new folder
+   * (src/engine/watcher-path.ts). Paths are still reported relative to the root. @default ''
+   */
+  readonly from?: string;
 }
 
 const NOT_UTF8_REASON = 'its name is not valid UTF-8 (claude-filesync cannot open it by name); rename it to sync it';
@@ -117,6 +122,21 @@ export async function resolveRoot(root: string): Promise<string | null> {
   } catch (err) {
     if (isGone(err)) return null;
     throw err;
+  }
+}
+
+/** Whether a folder can be listed, else whether it is gone (its removal is reported) or why not. */
+export type Listability =
+  | { readonly listable: true }
+  | { readonly listable: false; readonly gone: boolean; readonly reason: string };
+
+/** Opens the folder at `abs` for listing, as the walk would, and says whether it could. */
+export async function checkListable(abs: string): Promise<Listability> {
+  try {
+    await (await opendir(abs)).close();
+    return { listable: true };
+  } catch (err) {
+    return { listable: false, gone: isGone(err), reason: describeFsError(err) };
   }
 }
 
@@ -277,7 +297,9 @@ export async function walkTree(realRoot: string, options: WalkOptions, visitor: 
     await visitStat(dir, pre.rel, pre.abs, st, pre.dirReason);
   };
 
-  stack.push({ rel: '', real: realRoot, chain: { real: realRoot, up: null } });
+  const from = options.from ?? '';
+  const start = from === '' ? realRoot : realJoin(realRoot, from);
+  stack.push({ rel: from, real: start, chain: { real: start, up: null } });
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     signal?.throwIfAborted();
     let entries: Dirent[];
