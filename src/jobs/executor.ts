@@ -16,7 +16,7 @@ import type { FilesApi } from '../api/types.js';
 import { INTENT_CLOCK_SKEW_MS, mayBeStoredBy } from '../files-api/limits.js';
 import type { FileMetadata } from '../files-api/wire.js';
 import type { IndexStore } from '../store/store.js';
-import type { FileRow, RemoteDelete } from '../store/types.js';
+import { remoteHolds, type FileRow, type RemoteDelete } from '../store/types.js';
 import { SMALL_READ_BYTES, type FsSpeed } from '../scan/fs-speed.js';
 import { readUpTo } from '../scan/hash.js';
 import { relativeInside } from '../scan/inside.js';
@@ -86,7 +86,7 @@ export async function uploadPath(
   const { index, client, logger } = deps;
   const row = index.get(relPath);
   if (!row || row.state === 'skipped' || row.sha256 === null) return { kind: 'nothing' };
-  const current = row.fileId !== null && row.remoteSha256 === row.sha256;
+  const current = remoteHolds(row, row.sha256);
   if (current && !retype) return { kind: 'nothing' };
   if (row.size > deps.maxFileBytes)
     return { kind: 'skipped', reason: `larger than sync.maxFileBytes (${row.size} > ${deps.maxFileBytes} bytes)` };

@@ -13,7 +13,13 @@
  * adopted only with --adopt and deleted only with --delete-unmanaged. The listed files the index
  * does not own are judged in src/plan/plan-remote.ts; the removals of local files here.
  */
-import type { LocalObservation, PlanRow, RemoteDelete, UploadIntent } from '../store/types.js';
+import {
+  remoteHolds,
+  type LocalObservation,
+  type PlanRow,
+  type RemoteDelete,
+  type UploadIntent,
+} from '../store/types.js';
 import type { RemoteFile, RemoteListing } from './remote-file.js';
 
 export type { RemoteFile, RemoteListing } from './remote-file.js';
@@ -184,7 +190,7 @@ export function planSync(input: PlanInput): Plan {
       const adopted = adoptedHold.get(path);
       if (adopted !== undefined) return adopted;
       const r = rowByPath.get(path);
-      return r?.fileId && r.remoteSha256 && !gonePaths.has(path) ? r.remoteSha256 : undefined;
+      return r && remoteHolds(r, r.remoteSha256) && !gonePaths.has(path) ? (r.remoteSha256 as string) : undefined;
     },
   };
 
