@@ -7,7 +7,6 @@
  * atomic mode: the settle time already turns a copy in progress or an editor's temp-file-and-rename
  * save into one settled path, and the `ignored` callback alone decides what is reported.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -20,6 +19,7 @@ import {
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
+import { rootState } from '../scan/observe-root.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
@@ -132,16 +132,10 @@ export function watchLimitMessage(
   );
 }
 
-/** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed. */
-async function rootState(p: string): Promise<{ present: boolean; id: string | null }> {
-  try {
-    const st = await stat(p);
-    return { present: st.isDirectory(), id: `${st.dev}:${st.ino}` };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Only a sure absence counts: an unreadable root is not a reason to hold everything.
-    return { present: !(code === 'ENOENT' || code === 'ENOTDIR'), id: null };
-  }
+/** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed (src/scan/observe-root.ts). */
+async function rootIdState(p: string): Promise<{ present: boolean; id: string | null }> {
+  const { present, id } = await rootState(p);
+  return { present, id: id && `${id.dev}:${id.ino}` };
 }
 
 const now = (): number => performance.now();
@@ -358,7 +352,7 @@ class SettlingWatcher implements Watcher {
   }
 
   async #doCheckRoot(): Promise<boolean> {
-    const { present, id } = await rootState(this.#root);
+    const { present, id } = await rootIdState(this.#root);
     if (this.#closed) return present;
     if (present && id !== null && this.#rootId !== null && id !== this.#rootId && this.#rootWarning === null) {
       // The folder was replaced (moved away and another put in its place, or remounted): the
