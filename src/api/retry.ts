@@ -2,6 +2,7 @@
  * The SDKs' retry policy as pure data and functions (docs/files-api-facts.md §5). No IO, no clock, no
  * randomness of its own: `now` and `random` come in as arguments so the tests can pin them.
  */
+import { ErrorCode } from '../errors.js';
 
 /** Statuses retried when the server says nothing through `x-should-retry`. Any status >= 500 too. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
@@ -12,10 +13,10 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
  * one of these codes is `retryable` unless it says otherwise.
  */
 export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
-  'E_API_CONNECTION',
-  'E_API_TIMEOUT',
-  'E_API_BAD_RESPONSE',
-  'E_UPLOAD_UNCONFIRMED',
+  ErrorCode.ApiConnection,
+  ErrorCode.ApiTimeout,
+  ErrorCode.ApiBadResponse,
+  ErrorCode.UploadUnconfirmed,
 ]);
 
 /** undici's codes for a timer of its own that fired: a timeout, retried. */

@@ -31,6 +31,7 @@ import {
 import { MAX_ERROR_BODY_BYTES } from '../files-api/limits.js';
 import type { FilesClientOptions } from './types.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata } from '../files-api/wire.js';
+import { ErrorCode } from '../errors.js';
 
 export interface TransportOptions {
   apiKey: string;
@@ -104,7 +105,7 @@ function errorCodeOf(err: unknown): string | undefined {
 }
 
 export function badResponse(what: string): APIError {
-  return new APIError('E_API_BAD_RESPONSE', `The API answered with a bad response: ${what}.`, {
+  return new APIError(ErrorCode.ApiBadResponse, `The API answered with a bad response: ${what}.`, {
     hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
   });
 }
@@ -226,7 +227,7 @@ export class Transport {
       return JSON.parse(text) as T;
     } catch (cause) {
       throw new APIError(
-        'E_API_BAD_RESPONSE',
+        ErrorCode.ApiBadResponse,
         `The API answered with a body that is not JSON: ${JSON.stringify(redact(text.slice(0, 200), this.options.apiKey))}.`,
         { hint: 'Check the API base URL: it may point at something other than the Files API.', cause },
       );
@@ -368,7 +369,7 @@ export class Transport {
     }
     // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
     // retried, and an upload first looks for the file it may have stored.
-    if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE')
+    if (err instanceof APIError && err.code === ErrorCode.ApiBadResponse)
       return { outcome: { kind: 'connection' }, error: err };
     if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
     const code = errorCodeOf(err);

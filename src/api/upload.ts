@@ -15,6 +15,7 @@ import { filenameProblem } from '../files-api/filename-rules.js';
 import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS, mayBeStoredBy } from '../files-api/limits.js';
 import type { RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
 import type { FileMetadata } from '../files-api/wire.js';
+import { ErrorCode } from '../errors.js';
 
 /** What the upload needs from the rest of the client. */
 export interface UploadContext {
@@ -65,7 +66,7 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
   const problem = filenameProblem(options.filename);
   if (problem !== null) {
     throw new BadRequestError(
-      'E_API_BAD_FILENAME',
+      ErrorCode.ApiBadFilename,
       `The remote filename ${JSON.stringify(options.filename)} ${problem}.`,
       {
         hint: 'Rename the file, or let the sync engine derive a valid remote name.',
@@ -76,11 +77,11 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
   if (options.expiresInSeconds !== undefined) {
     const s = options.expiresInSeconds;
     if (ctx.shape !== 'ga') {
-      throw new BadRequestError('E_API_BAD_OPTION', 'expires_in_seconds needs the GA API shape.');
+      throw new BadRequestError(ErrorCode.ApiBadOption, 'expires_in_seconds needs the GA API shape.');
     }
     if (!Number.isInteger(s) || s < MIN_EXPIRES_IN_SECONDS || s > MAX_EXPIRES_IN_SECONDS) {
       throw new BadRequestError(
-        'E_API_BAD_OPTION',
+        ErrorCode.ApiBadOption,
         `expires_in_seconds must be an integer from ${MIN_EXPIRES_IN_SECONDS} to ${MAX_EXPIRES_IN_SECONDS}, got ${s}.`,
       );
     }
@@ -162,7 +163,7 @@ async function sourceSize(source: OpenedSource): Promise<number> {
   if ('handle' in source) return (await source.handle.stat()).size;
   if ('bytes' in source) return source.bytes.length;
   if (!Number.isInteger(source.size) || source.size < 0) {
-    throw new BadRequestError('E_API_BAD_OPTION', `A stream source needs its size in bytes, got ${source.size}.`);
+    throw new BadRequestError(ErrorCode.ApiBadOption, `A stream source needs its size in bytes, got ${source.size}.`);
   }
   return source.size;
 }

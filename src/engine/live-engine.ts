@@ -34,6 +34,7 @@ import { SettledPaths } from './watcher-path.js';
 import { LocalRescan, rescanFolder } from './local-rescan.js';
 import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine } from './contract.js';
 import type { EngineDeps, WatchEvents } from './wiring.js';
+import { ErrorCode, type FailureCode } from '../errors.js';
 
 const LAST_ERRORS = 20;
 
@@ -199,8 +200,8 @@ class Engine implements SyncEngine {
         this.#logger.warn({ event: 'watcher-warning', code }, message);
         this.#recordError(null, message, code);
         // Events between the native watcher's end and polling's start may be lost.
-        if (code === 'E_WATCH_LIMIT') this.#reconcileInBackground('watch limit reached');
-        if (code === 'E_WATCH_FALLBACK') this.#reconcileInBackground('native watcher unavailable');
+        if (code === ErrorCode.WatchLimit) this.#reconcileInBackground('watch limit reached');
+        if (code === ErrorCode.WatchFallback) this.#reconcileInBackground('native watcher unavailable');
       },
       // Files changed while the folder was gone were not seen: look at everything again.
       onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
@@ -473,7 +474,7 @@ class Engine implements SyncEngine {
       });
   }
 
-  #recordError(p: string | null, error: string, code: string | null): void {
+  #recordError(p: string | null, error: string, code: FailureCode | null): void {
     this.#lastErrors.push({ at: new Date(this.#now()).toISOString(), path: p, error, code });
     if (this.#lastErrors.length > LAST_ERRORS) this.#lastErrors.shift();
   }

@@ -18,6 +18,7 @@ import {
   type UnreadableDir,
   type UnreadableDirCheck,
 } from '../plan/unreadable-dirs.js';
+import type { FailureCode } from '../errors.js';
 
 export interface UnreadableDirWatchDeps {
   root: string;
@@ -30,7 +31,7 @@ export interface UnreadableDirWatchDeps {
   settle(paths: string[]): void;
   /** Walks the folder as a new one: its files, and the rows under it whose file is gone. */
   walkNewDir(relDir: string): Promise<void>;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
 }
 
 export class UnreadableDirWatch {

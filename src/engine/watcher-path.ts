@@ -23,6 +23,7 @@ import { knownRoot } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
 import type { StatusReport } from './contract.js';
 import type { UnreadableDir } from '../plan/unreadable-dirs.js';
+import type { FailureCode } from '../errors.js';
 
 /**
  * Watcher removals are counted against the deletion-safety share over this window: long enough
@@ -47,7 +48,7 @@ export interface SettledPathsDeps {
   now: () => number;
   pushUpload(path: string): Promise<unknown>;
   pushDelete(d: RemoteDelete): Promise<unknown>;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   onHeld(held: NonNullable<StatusReport['heldDeletes']>): void;
   /** Runs `run` after `delayMs`; a later call with the same key replaces the earlier one. */
   later(key: string, delayMs: number, run: () => void): void;

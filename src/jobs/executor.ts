@@ -27,6 +27,7 @@ import { classifyError, factsOf, type FailureFacts } from '../plan/error-class.j
 import { toRemote } from '../plan/remote-file.js';
 import { isUtf8, isUtf8File } from './is-utf8-file.js';
 import { RealRoot } from './real-root.js';
+import { ErrorCode } from '../errors.js';
 
 export { RealRoot } from './real-root.js';
 export type { FailureFacts } from '../plan/error-class.js';
@@ -196,7 +197,7 @@ export async function uploadPath(
     // An ambiguous failure may have stored the file: keep the intent for reconcile to resolve.
     if (!c.ambiguous) index.dropIntent(intent.id);
     if (!c.ambiguous && isGone(err)) return goneBeforeUpload(deps, relPath);
-    if (c.code === 'E_API_TOO_LARGE') {
+    if (c.code === ErrorCode.ApiTooLarge) {
       const reason = `${API_REFUSED_TOO_LARGE}: ${c.message}`;
       index.markSkipped({ path: relPath, size: row.size, mtimeMs: row.mtimeMs, ino: row.ino }, reason);
       logger.warn({ event: 'skip', path: relPath, size: row.size, reason }, 'skipped');
@@ -412,7 +413,7 @@ export async function deleteRemote(deps: ExecutorDeps, fileId: string, signal?: 
     return { kind: 'deleted' };
   } catch (err) {
     const c = classifyError(err);
-    if (c.code === 'E_API_NOT_FOUND') {
+    if (c.code === ErrorCode.ApiNotFound) {
       deps.index.retireDelete(fileId);
       deps.logger.info(
         { event: 'delete', path: queued.path, fileId, reason: queued.reason, alreadyGone: true },

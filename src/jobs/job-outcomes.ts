@@ -6,7 +6,7 @@
  * routes paths here; this module owns what a job's outcome means.
  */
 import type { Logger } from 'pino';
-import { FilesyncError } from '../errors.js';
+import { ErrorCode, FilesyncError, failureCodeOf, type FailureCode } from '../errors.js';
 import type { RemoteDelete } from '../store/types.js';
 import type { ApiProblems } from './api-problems.js';
 import { ChangedBackoff } from '../plan/backoff.js';
@@ -35,7 +35,7 @@ export interface JobsDeps {
   settleMs: number;
   /** True while deletes are held (another workspace): a delete stays queued in the index. */
   deletesHeld(): boolean;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   settle(paths: string[], rehash: ReadonlySet<string>): void;
   /** The key was refused and the run cannot wait for it (a one-shot sync): stop. */
   onFatal(err: Error): void;
@@ -76,7 +76,7 @@ export class Jobs {
           // Not an API failure (those are outcomes): the index could not be written (a full or
           // read-only disk) or the queue closed. Nothing was sent without its intent.
           const message = err instanceof Error ? err.message : String(err);
-          if (codeOf(err) !== 'E_QUEUE_CLOSED') {
+          if (codeOf(err) !== ErrorCode.QueueClosed) {
             this.#d.recordError(rel, message, codeOf(err));
             this.#d.logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
           }
@@ -179,15 +179,14 @@ export class Jobs {
 
   #fatal(message: string): void {
     // A watching engine waits out a refused key (src/jobs/api-problems.ts); a one-shot run stops.
-    if (this.#d.problems.holdForKey({ code: 'E_API_AUTH' }, message)) return;
+    if (this.#d.problems.holdForKey({ code: ErrorCode.ApiAuth }, message)) return;
     this.#d.queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#d.logger.error({ event: 'fatal' }, text);
-    this.#d.onFatal(new FilesyncError('E_API_AUTH', text));
+    this.#d.onFatal(new FilesyncError(ErrorCode.ApiAuth, text));
   }
 }
 
-export function codeOf(err: unknown): string | null {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : null;
+export function codeOf(err: unknown): FailureCode | null {
+  return failureCodeOf(err);
 }

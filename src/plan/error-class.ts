@@ -4,11 +4,12 @@
  * parsed on the error (APIError.retryAfterMs), so no clock is read here.
  */
 import { APIError } from '../api/errors.js';
+import { ErrorCode, failureCodeOf, type FailureCode } from '../errors.js';
 
 export interface ErrorClass {
   message: string;
   /** The error's stable code (E_API_RATE_LIMIT, E_UPLOAD_SOURCE, EACCES, ...), or null. */
-  code: string | null;
+  code: FailureCode | null;
   status: number | null;
   retryable: boolean;
   fatal: boolean;
@@ -22,7 +23,7 @@ export interface ErrorClass {
 
 /** What the engine needs to know about a failed job to decide when, or whether, to run it again. */
 export interface FailureFacts {
-  code: string | null;
+  code: FailureCode | null;
   status: number | null;
   retryable: boolean;
   fatal: boolean;
@@ -43,7 +44,7 @@ export function factsOf(c: ErrorClass): FailureFacts {
 }
 
 /** API codes that stop the engine: the key itself was refused. */
-const FATAL_CODES: ReadonlySet<string> = new Set(['E_API_AUTH']);
+const FATAL_CODES: ReadonlySet<string> = new Set([ErrorCode.ApiAuth]);
 /** Local file problems: the path is checked again by the watcher or the reconcile, not retried. */
 const LOCAL_FS_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'EIO', 'ENXIO', 'ESTALE']);
 
@@ -69,8 +70,8 @@ export function classifyError(err: unknown): ErrorClass {
       apiErrorCode: err.errorCode ?? null,
     };
   }
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : null;
-  if (code === 'E_UPLOAD_SOURCE' || (code !== null && LOCAL_FS_CODES.has(code))) {
+  const code = failureCodeOf(err);
+  if (code === ErrorCode.UploadSource || (code !== null && LOCAL_FS_CODES.has(code))) {
     // The file changed while streaming, or cannot be read: nothing was stored; it is checked again.
     return { message, code, status: null, retryable: false, fatal: false, ambiguous: false, retryAfterMs: null };
   }

@@ -20,6 +20,7 @@ import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { relativeTo, type BackendContext, type WatchBackend } from './backend.js';
+import { ErrorCode } from '../errors.js';
 
 export type ParcelEvent = { path: string; type: 'create' | 'update' | 'delete' };
 export type ParcelOptions = { ignore?: string[] };
@@ -240,7 +241,7 @@ export class ParcelBackend implements WatchBackend {
   }
 
   #unavailable(message: string, cause: Error): void {
-    this.#ctx.events.error(Object.assign(new Error(message, { cause }), { code: 'E_WATCH_UNAVAILABLE' }));
+    this.#ctx.events.error(Object.assign(new Error(message, { cause }), { code: ErrorCode.WatchUnavailable }));
   }
 
   /** Ignored and unreadable folders under `relDir`, as absolute paths for parcel. */

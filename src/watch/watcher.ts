@@ -20,6 +20,7 @@ import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
 import { rootState } from '../scan/observe-root.js';
+import { ErrorCode } from '../errors.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
@@ -63,7 +64,7 @@ export interface WatcherOptions {
    * is unavailable: chokidar watches instead), E_ROOT_MISSING (the watched folder is gone: delete
    * nothing; settled paths are held until it is back), E_ROOT_REPLACED.
    */
-  readonly onWarning?: (message: string, code: string) => void;
+  readonly onWarning?: (message: string, code: ErrorCode) => void;
   /** The watched folder is back after E_ROOT_MISSING; the watch was restarted. Rescan it. */
   readonly onRootRestored?: () => void;
   readonly onError?: (err: Error) => void;
@@ -274,21 +275,25 @@ class SettlingWatcher implements Watcher {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (isWatchLimit(err) && this.#mode === 'native') {
       if (!this.#switching)
-        void this.#fallBack('polling', watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs), 'E_WATCH_LIMIT');
+        void this.#fallBack(
+          'polling',
+          watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs),
+          ErrorCode.WatchLimit,
+        );
       return;
     }
-    if (code === 'E_WATCH_UNAVAILABLE' && this.#kind === 'parcel') {
+    if (code === ErrorCode.WatchUnavailable && this.#kind === 'parcel') {
       const message =
         `Watching ${this.#root}: ${err.message}; watching with chokidar instead, which keeps one watch per file ` +
         `(more memory on big folders, and on macOS one open file per file).`;
-      if (!this.#switching) void this.#fallBack('native', message, 'E_WATCH_FALLBACK');
+      if (!this.#switching) void this.#fallBack('native', message, ErrorCode.WatchFallback);
       return;
     }
     this.#opts.onError?.(err);
   }
 
   /** Replaces the backend by chokidar, native or polling, and says why. */
-  async #fallBack(mode: WatchMode, message: string, code: string): Promise<void> {
+  async #fallBack(mode: WatchMode, message: string, code: ErrorCode): Promise<void> {
     this.#switching = true;
     const old = this.#backend;
     this.#backend = null;
@@ -360,7 +365,7 @@ class SettlingWatcher implements Watcher {
       this.#rootId = id;
       this.#opts.onWarning?.(
         `The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`,
-        'E_ROOT_REPLACED',
+        ErrorCode.RootReplaced,
       );
       await this.#restartBackend();
       if (!this.#closed) this.#opts.onRootRestored?.();
@@ -371,7 +376,7 @@ class SettlingWatcher implements Watcher {
       this.#rootWarning =
         `The watched folder ${this.#root} is missing; nothing is deleted remotely while it is gone. ` +
         `Restore or remount it (changes are picked up when it is back), or stop claude-filesync.`;
-      this.#opts.onWarning?.(this.#rootWarning, 'E_ROOT_MISSING');
+      this.#opts.onWarning?.(this.#rootWarning, ErrorCode.RootMissing);
       this.#schedule();
     } else if (present && this.#rootWarning !== null) {
       this.#rootWarning = null;
