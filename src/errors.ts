@@ -98,7 +98,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * An errno name Node gives a system error (ENOENT, EACCES, ECONNRESET): reported beside our codes
  * for a local file problem, never registered here.
  */
-export type SystemErrorCode = `E${string}`;
+type SystemErrorCode = `E${string}`;
 
 /** The code a failure reports (job outcomes, failure facts, status.lastErrors): ours, or the system's. */
 export type FailureCode = ErrorCode | SystemErrorCode;
@@ -160,13 +160,6 @@ export class IndexError extends FilesyncError {
 
   constructor(code: IndexErrorCode, message: string, options: FilesyncErrorOptions = {}) {
     super(code, message, options);
-  }
-}
-
-/** A deletion pass was refused by the deletion-safety rules. */
-export class DeleteSafetyError extends FilesyncError {
-  constructor(message: string, options: FilesyncErrorOptions = {}) {
-    super(ErrorCode.DeleteSafety, message, options);
   }
 }
 

@@ -52,7 +52,7 @@ export type ResponseHeaders = Record<string, string>;
 /** How much of a non-JSON body (a proxy's HTML page) goes into a message. */
 const EXCERPT_CHARS = 200;
 
-export interface APIErrorOptions {
+interface APIErrorOptions {
   status?: number | undefined;
   headers?: ResponseHeaders | undefined;
   /** The parsed body (already redacted), or undefined. */
@@ -279,7 +279,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-export interface ErrorResponse {
+interface ErrorResponse {
   status: number;
   statusText?: string | undefined;
   headers: ResponseHeaders;

@@ -5,7 +5,7 @@
 import { ErrorCode } from '../errors.js';
 
 /** Statuses retried when the server says nothing through `x-should-retry`. Any status >= 500 too. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
 
 /**
  * Stable codes (src/api/errors.ts) of failures that got no usable answer and that the policy
@@ -44,8 +44,8 @@ export const LOCAL_FAILURE_ERROR_CODES: ReadonlySet<string> = new Set([
 ]);
 
 export const DEFAULT_MAX_RETRIES = 2;
-export const INITIAL_RETRY_DELAY_S = 0.5;
-export const MAX_RETRY_DELAY_S = 8;
+const INITIAL_RETRY_DELAY_S = 0.5;
+const MAX_RETRY_DELAY_S = 8;
 
 /** What one attempt ended with, as far as the policy cares. */
 export type AttemptOutcome =
@@ -78,7 +78,7 @@ export function isRetryable(outcome: AttemptOutcome): boolean {
   }
 }
 
-export interface RetryDelay {
+interface RetryDelay {
   waitMs: number;
   /** True when the wait came from retry-after-ms / retry-after rather than default backoff. */
   fromServer: boolean;

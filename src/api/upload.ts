@@ -169,7 +169,7 @@ async function sourceSize(source: OpenedSource): Promise<number> {
 }
 
 /** Files up to this size are read into memory before the request (see uploadFile). */
-export const WHOLE_READ_BYTES = 64 * 1024;
+const WHOLE_READ_BYTES = 64 * 1024;
 
 /**
  * The whole opened file, which stat said is `size` bytes: one byte more is asked for, so a file

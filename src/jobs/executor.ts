@@ -70,9 +70,7 @@ export type UploadOutcome =
   | ({ kind: 'failed'; error: string; intentKept: boolean } & FailureFacts)
   | { kind: 'skipped'; reason: string };
 
-export type DeleteOutcome =
-  | { kind: 'deleted' | 'gone' | 'nothing' }
-  | ({ kind: 'failed'; error: string } & FailureFacts);
+type DeleteOutcome = { kind: 'deleted' | 'gone' | 'nothing' } | ({ kind: 'failed'; error: string } & FailureFacts);
 
 /**
  * Uploads the current content of `relPath` if its row needs it. `retype`: also when the synced

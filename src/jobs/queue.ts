@@ -8,9 +8,9 @@ import PQueue from 'p-queue';
 import { FilesyncError, ErrorCode } from '../errors.js';
 import type { RequestGate } from '../rate/request-gate.js';
 
-export type KeyedJob = (signal: AbortSignal) => Promise<void>;
+type KeyedJob = (signal: AbortSignal) => Promise<void>;
 
-export interface KeyedQueueOptions {
+interface KeyedQueueOptions {
   /** Jobs running at once. */
   readonly concurrency: number;
   /** When given, no job starts while the gate is paused by a 429 (the gate alone decides that wait). */
@@ -18,7 +18,7 @@ export interface KeyedQueueOptions {
 }
 
 /** A push after close(), or a waiting job dropped by close(). */
-export class QueueClosedError extends FilesyncError {
+class QueueClosedError extends FilesyncError {
   constructor(key: string) {
     super(ErrorCode.QueueClosed, `The sync queue is closed; the job for "${key}" did not run`, {
       hint: 'The daemon is shutting down; the next start scans the folder and picks the change up.',

@@ -6,7 +6,7 @@
 import { APIError } from '../api/errors.js';
 import { ErrorCode, failureCodeOf, type FailureCode } from '../errors.js';
 
-export interface ErrorClass {
+interface ErrorClass {
   message: string;
   /** The error's stable code (E_API_RATE_LIMIT, E_UPLOAD_SOURCE, EACCES, ...), or null. */
   code: FailureCode | null;

@@ -56,7 +56,7 @@ export interface Adoption {
   intentId: number | null;
 }
 
-export interface OwnershipInput {
+interface OwnershipInput {
   /** The full listing by id (read once in full here). */
   remote: RemoteListing;
   /** Every id the index owns (rows and queued deletes): not this step's to judge. */
@@ -73,7 +73,7 @@ export interface OwnershipInput {
   options: OwnershipOptions;
 }
 
-export interface OwnershipPlan {
+interface OwnershipPlan {
   /** Intents resolved: adopted, turned into orphan deletes, or dropped (nothing was stored). */
   intentsDone: number[];
   /** In the order made; later adoptions saw the earlier ones' content as held. */

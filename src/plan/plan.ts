@@ -55,7 +55,7 @@ export interface PlanOptions extends OwnershipOptions {
  * elsewhere are not removal candidates. Removals deleted lately count with this batch's against
  * the share: an `rm -rf` arrives as several batches and must be judged as one.
  */
-export interface PlanScope {
+interface PlanScope {
   paths: ReadonlySet<string>;
   /** Rows with a remote copy in the whole index (the share's denominator). */
   managed: number;
@@ -106,7 +106,7 @@ export interface PlanInput {
   concurrent?: ConcurrentChanges;
 }
 
-export type DeleteReasonText = RemoteDelete['reason'];
+type DeleteReasonText = RemoteDelete['reason'];
 
 export interface Plan {
   /** Intents resolved: adopted, turned into orphan deletes, or dropped (nothing was stored). */

@@ -147,7 +147,7 @@ export function rateLimitHeaders(h: HeaderSource | undefined): {
   };
 }
 
-export interface ShareInput {
+interface ShareInput {
   now: number;
   /** 'window' or 'bucket' at a 429 (the limiter's shape as the wait showed it); null from headers. */
   kind: 'window' | 'bucket' | null;

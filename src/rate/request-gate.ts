@@ -11,7 +11,7 @@ import type { ResponseInfo, RetryWaitInfo } from '../api/types.js';
 import { FilesyncError, ErrorCode } from '../errors.js';
 import { RateController } from './rate-controller.js';
 
-export interface RequestGateOptions {
+interface RequestGateOptions {
   /** Requests started per minute, all kinds together: the upper bound the rate never exceeds. */
   readonly requestsPerMinute: number;
   /** @default Date.now */
@@ -77,7 +77,7 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function abortError(signal: AbortSignal): unknown {
+function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new FilesyncError(ErrorCode.Aborted, 'The operation was aborted');
 }
 

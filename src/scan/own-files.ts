@@ -26,13 +26,13 @@ export interface OwnFile {
 }
 
 /** One own path, relative to the watched folder ('/'-separated, never '' or '..'). */
-export interface OwnRelPath {
+interface OwnRelPath {
   readonly rel: string;
   readonly dir: boolean;
   readonly reason: string;
 }
 
-export interface OwnIdentity {
+interface OwnIdentity {
   readonly dev: number;
   readonly ino: number;
   readonly reason: string;

@@ -12,7 +12,7 @@ import { describeFsError, observeFile, rowMatches, tooLargeReason, type LocalFac
 import { TaskPool } from './task-pool.js';
 import { resolveRoot, walkTree, type SkippedEntry } from './walk.js';
 
-export interface ScanStats {
+interface ScanStats {
   /** Regular files found (synced or skipped for size), plus other non-directory entries. */
   filesSeen: number;
   /** Files whose content was read. */
@@ -63,7 +63,7 @@ export interface ScanOptions {
   readonly statMode?: 'auto' | 'sync' | 'parallel';
 }
 
-export interface ScanError {
+interface ScanError {
   path: string;
   error: string;
 }

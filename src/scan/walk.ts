@@ -19,7 +19,7 @@ import { FsSpeed } from './fs-speed.js';
 import { isInside } from './inside.js';
 import { describeFsError, isGone, specialKind } from './observe-file.js';
 
-export type SkippedKind = 'file' | 'directory' | 'symlink' | 'special';
+type SkippedKind = 'file' | 'directory' | 'symlink' | 'special';
 
 export interface SkippedEntry {
   path: string;
@@ -31,7 +31,7 @@ export interface SkippedEntry {
   kind: SkippedKind;
 }
 
-export interface WalkVisitor {
+interface WalkVisitor {
   /** A regular file (or a followed link to one) that is not ignored. `abs` is its real path. */
   file(rel: string, abs: string, st: Stats): void;
   skipped(entry: SkippedEntry): void;
@@ -41,7 +41,7 @@ export interface WalkVisitor {
   dirDone?(): void;
 }
 
-export interface WalkOptions {
+interface WalkOptions {
   readonly matcher: IgnoreMatcher;
   readonly followSymlinks: boolean;
   readonly signal?: AbortSignal;
@@ -126,7 +126,7 @@ export async function resolveRoot(root: string): Promise<string | null> {
 }
 
 /** Whether a folder can be listed, else whether it is gone (its removal is reported) or why not. */
-export type Listability =
+type Listability =
   | { readonly listable: true }
   | { readonly listable: false; readonly gone: boolean; readonly reason: string };
 
