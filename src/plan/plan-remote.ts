@@ -177,6 +177,17 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
       out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
     else out.unmanaged.push(f);
   }
+  judgeOrphans(input, out, orphans, ownTagged);
+  return out;
+}
+
+/**
+ * Our orphans (tagged copies no row wants): deleted, held (by the share or a partial folder) or
+ * listed, by the options. `ownTagged`: the unowned copies with our tag.
+ */
+function judgeOrphans(input: OwnershipInput, out: OwnershipPlan, orphans: RemoteFile[], ownTagged: number): void {
+  const { remote, owned, options } = input;
+  const owner = options.ownerTag ?? null;
   const deleteOrphans = (): void => {
     for (const f of orphans) out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'orphan' });
   };
@@ -212,7 +223,6 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   } else {
     out.orphans = orphans;
   }
-  return out;
 }
 
 function groupByName(files: readonly RemoteFile[]): Map<string, RemoteFile[]> {
