@@ -64,6 +64,12 @@ export class Transport {
   /** 401 answers so far, and the last: a request that waited for a slot across one is not sent. */
   #keyRefusals = 0;
   #lastRefusal: Error | null = null;
+  /**
+   * The key stands refused: the last 401, until an answer succeeds. Uploads and deletes made
+   * meanwhile would be refused alike and fail unsent with it; reads still go, since a read is
+   * how the engine tries the key again (src/jobs/api-problems.ts).
+   */
+  #refusedKey: Error | null = null;
 
   constructor(options: TransportOptions) {
     this.options = Object.freeze({ ...options });
@@ -90,7 +96,7 @@ export class Transport {
     // 429s the gate answers (waiting, not failing): they never use up the retry budget.
     let rateLimitedInARow = 0;
     for (let attempt = 1, retriesTaken = 0; ; attempt++) {
-      const { result, attemptStart } = await this.#inSlot(spec.signal, async () => {
+      const { result, attemptStart } = await this.#inSlot(spec.signal, spec.method !== 'GET', async () => {
         await this.#gate(spec.signal);
         // The body is built before the attempt's timer starts; its progress reaches that timer here.
         let touchTimer: () => void = () => {};
@@ -100,7 +106,8 @@ export class Transport {
         if (result.status === 401) {
           this.#keyRefusals++;
           this.#lastRefusal = result.ok ? null : result.error;
-        }
+          this.#refusedKey = this.#lastRefusal;
+        } else if (result.ok) this.#refusedKey = null;
         return { result, attemptStart };
       });
       this.options.onAttempt?.({
@@ -147,16 +154,18 @@ export class Transport {
    * answer is read, so what the caller does next (a retry's wait, a lost upload's lookup) never
    * holds one.
    */
-  async #inSlot<R>(signal: AbortSignal | undefined, attempt: () => Promise<R>): Promise<R> {
-    if (this.#slots === null) return attempt();
-    if (signal?.aborted) throw new APIUserAbortError();
+  async #inSlot<R>(signal: AbortSignal | undefined, mutates: boolean, attempt: () => Promise<R>): Promise<R> {
+    // A key refused while this request waited, or (for an upload or a delete) refused and not
+    // accepted since, would refuse it alike: it fails unsent with that answer, so a refused key
+    // costs the requests in flight, not every one prepared behind them or made after them.
     const refusalsBefore = this.#keyRefusals;
-    // A key refused while this request waited would refuse it alike: it fails unsent with that
-    // answer, so a refused key costs the requests in flight, not every one prepared behind them.
     const afterRefusal = (): Promise<R> => {
       if (this.#keyRefusals !== refusalsBefore && this.#lastRefusal) throw this.#lastRefusal;
+      if (mutates && this.#refusedKey) throw this.#refusedKey;
       return attempt();
     };
+    if (this.#slots === null) return afterRefusal();
+    if (signal?.aborted) throw new APIUserAbortError();
     try {
       return await this.#slots.add(afterRefusal, signal ? { signal } : {});
     } catch (err) {
