@@ -22,6 +22,7 @@ import { RequestGate } from '../rate/request-gate.js';
 import { WorkspaceGuard } from '../jobs/workspace-guard.js';
 import type { ProgressEvent, SyncEngine } from '../engine/contract.js';
 import type { EngineDeps } from '../engine/wiring.js';
+import type { Scheduler } from '../clock/scheduler.js';
 
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
@@ -34,6 +35,8 @@ export interface ComposeOptions {
   meter?: SyncMeter;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Every timer of the engine and the watcher, for tests (virtual time). @default the system's */
+  scheduler?: Scheduler;
 }
 
 /** Jobs the queue runs per request in flight: one on the wire, one preparing. */
@@ -93,6 +96,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
           ...(options.nativeBackend ? { nativeBackend: options.nativeBackend } : {}),
           pollIntervalMs: config.watch.pollIntervalMs,
           settleMs: config.watch.settleMs,
+          ...(options.scheduler ? { scheduler: options.scheduler } : {}),
           snapshotPath: watchSnapshotFile(config.stateDir, targetKey(config.api), path.resolve(config.dir)),
           ...events,
         });
@@ -116,5 +120,6 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
   });
 }

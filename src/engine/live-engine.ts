@@ -34,6 +34,7 @@ import { SettledPaths } from './watcher-path.js';
 import { LocalRescan, rescanFolder } from './local-rescan.js';
 import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine } from './contract.js';
 import type { EngineDeps, WatchEvents } from './wiring.js';
+import { type CancelTimer, every, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 const LAST_ERRORS = 20;
 
@@ -47,6 +48,7 @@ class Engine implements SyncEngine {
   readonly #index: IndexStore;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #scheduler: Scheduler;
   readonly #gate: RequestGate;
   readonly #queue: KeyedQueue;
   readonly #client: FilesApi;
@@ -64,9 +66,9 @@ class Engine implements SyncEngine {
   readonly #live = new Promise<void>((resolve) => (this.#becameLive = resolve));
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
-  readonly #timers = new RetryTimers(() => this.#wakeIdle());
-  #scheduleTimer: NodeJS.Timeout | null = null;
-  #recheckTimer: NodeJS.Timeout | null = null;
+  readonly #timers: RetryTimers;
+  #cancelScheduled: CancelTimer | null = null;
+  #stopRecheck: CancelTimer | null = null;
   #lastErrors: LastError[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: StatusReport['heldDeletes'] = null;
@@ -84,7 +86,9 @@ class Engine implements SyncEngine {
     this.#config = deps.config;
     this.#index = deps.index;
     this.#logger = deps.logger;
-    this.#now = deps.now ?? Date.now;
+    this.#scheduler = deps.scheduler ?? systemScheduler(deps.now);
+    this.#now = deps.now ?? this.#scheduler.now;
+    this.#timers = new RetryTimers(() => this.#wakeIdle(), this.#scheduler);
     this.#gate = deps.gate;
     this.#queue = deps.queue;
     this.#client = deps.client;
@@ -113,6 +117,7 @@ class Engine implements SyncEngine {
       pause: () => this.#queue.pause(),
       waitsForKey,
       keyRetryMs: deps.keyRetryMs,
+      scheduler: this.#scheduler,
     });
     this.#jobs = new Jobs({
       exec: this.#exec,
@@ -179,8 +184,9 @@ class Engine implements SyncEngine {
     this.#started = true;
     if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents());
     if (this.#watcher) {
-      this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
-      this.#recheckTimer.unref();
+      this.#stopRecheck = every(this.#scheduler, FAILED_RECHECK_TICK_MS, () => this.#recheckFailed(), {
+        background: true,
+      });
     }
     const startup = this.#enqueue({}, true);
     this.#becameLive();
@@ -309,8 +315,8 @@ class Engine implements SyncEngine {
 
   close(graceMs = 10_000): Promise<void> {
     this.#closed ??= (async () => {
-      if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
-      if (this.#recheckTimer) clearInterval(this.#recheckTimer);
+      this.#cancelScheduled?.();
+      this.#stopRecheck?.();
       this.#problems.close();
       this.#settled.close();
       this.#timers.close();
@@ -425,7 +431,7 @@ class Engine implements SyncEngine {
 
   #schedule(): void {
     if (this.#closed || !this.#deps.startWatcher) return;
-    if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+    this.#cancelScheduled?.();
     const minutes = this.#config.sync.reconcileIntervalMinutes;
     let delay = minutes > 0 ? minutes * 60_000 : Infinity;
     // Replace expiring copies before they expire, even between scheduled passes.
@@ -434,8 +440,9 @@ class Engine implements SyncEngine {
       if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
     if (earliest !== Infinity) delay = Math.min(delay, Math.max(1_000, earliest - EXPIRY_MARGIN_MS - this.#now()));
     if (delay === Infinity) return;
-    this.#scheduleTimer = setTimeout(() => this.#reconcileInBackground('scheduled'), Math.min(delay, 2 ** 31 - 1));
-    this.#scheduleTimer.unref();
+    this.#cancelScheduled = this.#scheduler.later(delay, () => this.#reconcileInBackground('scheduled'), {
+      background: true,
+    });
   }
 
   // --- watcher path ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import type { DeletedEntry } from '../jobs/job-outcomes.js';
 import type { ConcurrentChanges } from '../plan/plan-concurrent.js';
 import type { KeyedQueue } from '../jobs/queue.js';
 import type { RequestGate } from '../rate/request-gate.js';
+import type { Scheduler } from '../clock/scheduler.js';
 import type { ProgressEvent, ReconcileOptions, ReconcileReport, TrafficFacts } from './contract.js';
 
 /** How a reconcile pass tells the engine how far it got (src/engine/reconcile-progress.ts keeps it). */
@@ -120,8 +121,10 @@ export interface EngineDeps {
   onProgress?: (event: ProgressEvent) => void;
   /** The daemon's count of its requests, for the rate in status; absent, status shows none. */
   traffic?: TrafficFacts;
-  /** Clock, for tests. @default Date.now */
+  /** Clock, for tests. @default Date.now (or the scheduler's clock) */
   now?: () => number;
+  /** Every timer of the engine (retries, removal gathering, rescans, rechecks). @default the system's */
+  scheduler?: Scheduler;
   /**
    * Called when a one-shot engine (no watcher) cannot go on: the API refused the key. A watching
    * engine instead pauses and tries again (src/jobs/api-problems.ts).

@@ -20,6 +20,7 @@ import {
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
+import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
@@ -78,6 +79,8 @@ export interface WatcherOptions {
   readonly chokidarFactory?: ChokidarFactory;
   /** For tests. @default loads @parcel/watcher */
   readonly parcelLoader?: ParcelLoader;
+  /** The settle timer's clock and timers. @default the system's, on the monotonic clock */
+  readonly scheduler?: Scheduler;
 }
 
 export interface Watcher {
@@ -144,7 +147,8 @@ async function rootState(p: string): Promise<{ present: boolean; id: string | nu
   }
 }
 
-const now = (): number => performance.now();
+/** Monotonic: a wall-clock step must not settle every path at once or none for an hour. */
+const monotonic = (): number => performance.now();
 
 class SettlingWatcher implements Watcher {
   #opts: WatcherOptions;
@@ -161,7 +165,8 @@ class SettlingWatcher implements Watcher {
   #rootWarning: string | null = null;
   /** dev:ino of the root when last seen, to notice it being replaced. */
   #rootId: string | null = null;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #scheduler: Scheduler;
+  #cancelTimer: CancelTimer | undefined;
   #flushing = false;
   #switching = false;
   #rootCheck: Promise<boolean> | null = null;
@@ -173,6 +178,7 @@ class SettlingWatcher implements Watcher {
 
   constructor(opts: WatcherOptions) {
     this.#opts = opts;
+    this.#scheduler = opts.scheduler ?? systemScheduler(monotonic);
     this.#root = path.resolve(opts.root);
     this.#tracker = new SettleTracker(opts.settleMs);
     this.#mode = opts.usePolling ? 'polling' : 'native';
@@ -219,8 +225,8 @@ class SettlingWatcher implements Watcher {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     const backend = this.#backend;
     this.#backend = null;
     this.#resolveReady();
@@ -272,7 +278,7 @@ class SettlingWatcher implements Watcher {
 
   #touch(rel: string, changed: boolean): void {
     if (changed) this.#changed.add(rel);
-    this.#tracker.touch(rel, now());
+    this.#tracker.touch(rel, this.#scheduler.now());
     this.#schedule();
   }
 
@@ -312,19 +318,19 @@ class SettlingWatcher implements Watcher {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#flushing || this.#closed) return;
+    if (this.#cancelTimer !== undefined || this.#flushing || this.#closed) return;
     let delay: number;
     if (this.#rootWarning !== null) {
       delay = Math.max(1000, this.#opts.pollIntervalMs);
     } else {
       const at = this.#tracker.nextDueAt();
       if (at === null) return;
-      delay = Math.max(0, Math.ceil(at - now()));
+      delay = Math.max(0, Math.ceil(at - this.#scheduler.now()));
     }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#cancelTimer = this.#scheduler.later(delay, () => {
+      this.#cancelTimer = undefined;
       void this.#flush();
-    }, delay);
+    });
   }
 
   async #flush(): Promise<void> {
@@ -333,7 +339,7 @@ class SettlingWatcher implements Watcher {
     try {
       // A folder that vanished would look like every file deleted: hold everything instead.
       if (!(await this.#checkRoot()) || this.#closed) return;
-      const due = this.#tracker.due(now());
+      const due = this.#tracker.due(this.#scheduler.now());
       if (due.length > 0) {
         const rehash = new Set<string>();
         for (const rel of due) if (this.#changed.delete(rel)) rehash.add(rel);
