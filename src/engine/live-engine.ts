@@ -21,7 +21,7 @@ import { typeIsStale } from '../plan/mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from '../plan/backoff.js';
 import { FsSpeed } from '../scan/fs-speed.js';
 import { RealRoot, type ExecutorDeps } from '../jobs/executor.js';
-import { codeOf, Jobs } from '../jobs/job-outcomes.js';
+import { codeOf, JobRunner } from '../jobs/job-outcomes.js';
 import { EXPIRY_MARGIN_MS } from '../plan/plan.js';
 import type { KeyedQueue } from '../jobs/queue.js';
 import type { RequestGate } from '../rate/request-gate.js';
@@ -30,7 +30,7 @@ import { liveStatus, mergeHeld } from './live-status.js';
 import { readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
 import { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import { RetryTimers } from '../jobs/retry-timers.js';
-import { SettledPaths } from './watcher-path.js';
+import { WatcherPath } from './watcher-path.js';
 import { LocalRescan, rescanFolder } from './local-rescan.js';
 import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine } from './contract.js';
 import type { EngineDeps, WatchEvents } from './wiring.js';
@@ -74,12 +74,12 @@ class Engine implements SyncEngine {
   #held: StatusReport['heldDeletes'] = null;
   /** Folders the last full scan could not list, looked at again on the recheck tick. */
   readonly #unreadable: UnreadableDirWatch;
-  readonly #settled: SettledPaths;
+  readonly #watcherPath: WatcherPath;
   readonly #rescan: LocalRescan;
   #closed: Promise<void> | null = null;
   #started = false;
   readonly #problems: ApiProblems;
-  readonly #jobs: Jobs;
+  readonly #jobs: JobRunner;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -119,7 +119,7 @@ class Engine implements SyncEngine {
       keyRetryMs: deps.keyRetryMs,
       scheduler: this.#scheduler,
     });
-    this.#jobs = new Jobs({
+    this.#jobs = new JobRunner({
       exec: this.#exec,
       queue: this.#queue,
       gate: this.#gate,
@@ -130,7 +130,7 @@ class Engine implements SyncEngine {
       settleMs: this.#config.watch.settleMs,
       deletesHeld: () => this.#deps.workspace?.held() != null,
       recordError: (p, error, code) => this.#recordError(p, error, code),
-      settle: (paths, rehash) => this.#onSettled(paths, rehash),
+      recheck: (paths, rehash) => this.#recheck(paths, { rehash }),
       onFatal: (err) => this.#deps.onFatal?.(err),
       observer: {
         uploading: (p) => this.#concurrent.uploading(p),
@@ -138,7 +138,7 @@ class Engine implements SyncEngine {
         gone: (id) => this.#concurrent.gone(id),
       },
     });
-    this.#settled = new SettledPaths({
+    this.#watcherPath = new WatcherPath({
       config: this.#config,
       index: this.#index,
       logger: this.#logger,
@@ -150,7 +150,7 @@ class Engine implements SyncEngine {
       onHeld: (held) => void (this.#held = held),
       later: (key, ms, run) => this.#timers.later(key, ms, run),
       track: (work, failure) => this.#track(work, failure),
-      settle: (paths) => this.#onSettled(paths),
+      recheck: (paths) => this.#recheck(paths),
       quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
       unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
       planning: (paths) => this.#concurrent.handled(paths),
@@ -169,8 +169,8 @@ class Engine implements SyncEngine {
       now: this.#now,
       reconcile: (why) => this.#reconcileInBackground(why),
       rewatch: (dir) => this.#watcher?.rewatch(dir),
-      settle: (paths) => this.#onSettled(paths),
-      walkNewDir: (dir) => this.#settled.walkNewDir(dir),
+      recheck: (paths) => this.#recheck(paths),
+      walkNewDir: (dir) => this.#watcherPath.walkNewDir(dir),
       recordError: (p, error, code) => this.#recordError(p, error, code),
     });
   }
@@ -200,7 +200,7 @@ class Engine implements SyncEngine {
 
   #watchEvents(): WatchEvents {
     return {
-      onSettled: (paths, rehash) => this.#onSettled(paths, rehash),
+      onSettled: (paths, rehash) => this.#recheck(paths, { rehash }),
       onWarning: (message, code) => {
         this.#logger.warn({ event: 'watcher-warning', code }, message);
         this.#recordError(null, message, code);
@@ -218,7 +218,10 @@ class Engine implements SyncEngine {
         this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => {
           this.#watcher?.rewatch(relDir);
           this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () =>
-            this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'),
+            this.#track(
+              this.#watcherPath.walkNewDir(relDir),
+              'walking a new folder failed; the next reconcile repairs it',
+            ),
           );
         }),
       // An event on a known unreadable folder (its mode changed): looked at now, not on the backoff.
@@ -226,7 +229,7 @@ class Engine implements SyncEngine {
         const recheck = this.#unreadable.touched(relPath);
         if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
       },
-      onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
+      onDirRemoved: (relDir) => this.#recheck(this.#index.pathsUnder(relDir)),
       // Changes the native watcher coalesced away unnamed: the folder is looked at again.
       onCoalesced: () => this.#rescan.request(),
       onError: (err) =>
@@ -245,7 +248,7 @@ class Engine implements SyncEngine {
       .byState('failed', 1000)
       .filter((r) => dueForRecheck(r, now))
       .map((r) => r.path);
-    if (due.length > 0) this.#onSettled(due);
+    if (due.length > 0) this.#recheck(due);
     const dirs = this.#unreadable.due(now);
     if (dirs.length > 0)
       this.#track(
@@ -318,7 +321,7 @@ class Engine implements SyncEngine {
       this.#cancelScheduled?.();
       this.#stopRecheck?.();
       this.#problems.close();
-      this.#settled.close();
+      this.#watcherPath.close();
       this.#timers.close();
       await this.#watcher?.close();
       await this.#queue.close(graceMs);
@@ -366,7 +369,7 @@ class Engine implements SyncEngine {
           concurrent: () => this.#concurrent.facts(),
           // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
           onScanned: (files) =>
-            this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
+            this.#recheck((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
         },
         options,
       );
@@ -409,7 +412,7 @@ class Engine implements SyncEngine {
   #handBack(): void {
     const left = this.#concurrent.facts()?.handled;
     this.#concurrent.end();
-    if (left && left.size > 0) this.#onSettled([...left]);
+    if (left && left.size > 0) this.#recheck([...left]);
   }
 
   /** The pass is applied (or over): queued work runs, unless it waits for a key the API accepts. */
@@ -458,14 +461,19 @@ class Engine implements SyncEngine {
       index: this.#index,
     });
     if (paths === 'many') this.#reconcileInBackground('many changes the watcher could not name');
-    else if (paths && paths.length > 0) this.#onSettled(paths);
+    else if (paths && paths.length > 0) this.#recheck(paths);
   }
 
-  #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
+  /**
+   * "Look at these paths again": the one entry point of the watcher path, for settled watcher
+   * events, finished rescans and walks, the recheck of failed files, and the paths a reconcile
+   * hands back. `rehash`: paths to read even if their stat is as indexed.
+   */
+  #recheck(paths: string[], { rehash = new Set<string>() }: { rehash?: ReadonlySet<string> } = {}): void {
     if (this.#closed) return;
     // Handled now, even while a reconcile lists and scans: the pass leaves these paths to us.
     this.#concurrent.handled(paths);
-    this.#track(this.#settled.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
+    this.#track(this.#watcherPath.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
   }
 
   #track(work: Promise<void>, failure: string): void {

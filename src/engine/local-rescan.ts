@@ -28,14 +28,14 @@ export interface LocalRescanDeps {
 }
 
 export class LocalRescan {
-  readonly #d: LocalRescanDeps;
+  readonly #deps: LocalRescanDeps;
   #scheduled = false;
   #running = false;
   #again = false;
   #earliest = 0;
 
   constructor(deps: LocalRescanDeps) {
-    this.#d = deps;
+    this.#deps = deps;
   }
 
   /** Asks for a rescan: soon, or after the one running, within the time share. */
@@ -46,8 +46,8 @@ export class LocalRescan {
     }
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const delay = Math.max(this.#d.settleMs, this.#earliest - this.#d.now());
-    this.#d.later('rescan', delay, () => {
+    const delay = Math.max(this.#deps.settleMs, this.#earliest - this.#deps.now());
+    this.#deps.later('rescan', delay, () => {
       this.#scheduled = false;
       this.#start();
     });
@@ -55,16 +55,16 @@ export class LocalRescan {
 
   #start(): void {
     this.#running = true;
-    const started = this.#d.now();
-    const work = this.#d.run().finally(() => {
+    const started = this.#deps.now();
+    const work = this.#deps.run().finally(() => {
       this.#running = false;
-      this.#earliest = this.#d.now() + (this.#d.now() - started) / RESCAN_TIME_SHARE;
+      this.#earliest = this.#deps.now() + (this.#deps.now() - started) / RESCAN_TIME_SHARE;
       if (this.#again) {
         this.#again = false;
         this.request();
       }
     });
-    this.#d.track(work);
+    this.#deps.track(work);
   }
 }
 
