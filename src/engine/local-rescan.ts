@@ -13,6 +13,7 @@ import type { IndexStore } from '../store/store.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { scanTree, type ScanResult } from '../scan/scanner.js';
 import { scanChanges } from '../plan/plan-concurrent.js';
+import type { EngineCallbacks } from './engine-link.js';
 
 /** The share of time rescans may take at most. */
 export const RESCAN_TIME_SHARE = 0.1;
@@ -122,4 +123,17 @@ export async function rescanFolder(o: RescanOptions): Promise<string[] | 'many' 
     changed,
     o.index.planRows().map((r) => r.path),
   );
+}
+
+/**
+ * A rescan whose findings go back to the engine: the paths to its watcher path, or, past
+ * EARLY_CHANGES_LIMIT changes, a reconcile (which judges many changes better).
+ */
+export async function rescanAndRecheck(
+  o: RescanOptions,
+  engine: Pick<EngineCallbacks, 'recheck' | 'reconcileInBackground'>,
+): Promise<void> {
+  const paths = await rescanFolder(o);
+  if (paths === 'many') engine.reconcileInBackground('many changes the watcher could not name');
+  else if (paths && paths.length > 0) engine.recheck(paths);
 }
