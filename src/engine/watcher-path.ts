@@ -15,9 +15,9 @@ import type { RemoteDelete } from '../store/types.js';
 import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
 import { describeFsError, isGone } from '../scan/observe-file.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
-import { applyPlan } from '../jobs/apply-plan.js';
+import { commitPlan, logDeletesHeld, recordFailedReads } from '../jobs/apply-plan.js';
 import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
-import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
+import { readHeld } from '../plan/held-deletes.js';
 import type { MoveTarget } from '../plan/moves.js';
 import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from '../plan/plan.js';
 import { knownRoot } from '../plan/root-identity.js';
@@ -355,31 +355,14 @@ export class WatcherPath {
       appeared,
     });
     this.#recentRemovals = plan.recentRemovals;
-    if (plan.held) {
-      this.#deps.onHeld(plan.held);
-      logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
-    }
-    for (const { path: rel, result } of checked) {
-      if (result.kind !== 'error') continue;
-      index.markFailed(rel, result.error);
-      this.#deps.recordError(rel, result.error, null);
-      logger.warn(
-        { event: 'failure', path: rel, err: result.error },
-        'cannot read file; will retry at its next change or reconcile',
-      );
-    }
-    for (const s of plan.skip)
-      logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-    const movedTo = new Map(plan.moves.map((m) => [m.from, m.to]));
-    for (const r of plan.removals) {
-      const to = movedTo.get(r.path);
-      if (to !== undefined)
-        logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
-      else if (r.reason === 'removed')
-        logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
-    }
-    const applied = applyPlan(index, plan, now);
-    writeHeld(index, nextHeld(heldBefore, scope, plan.heldPaths));
+    if (plan.held) this.#deps.onHeld(plan.held);
+    logDeletesHeld(logger, plan.held);
+    recordFailedReads(
+      index,
+      checked.flatMap(({ path: rel, result }) => (result.kind === 'error' ? [{ path: rel, error: result.error }] : [])),
+      { logger, recordError: this.#deps.recordError },
+    );
+    const applied = commitPlan(index, plan, { now, logger, held: { before: heldBefore, scope } });
     const uploads = applied.uploads.map((p) => this.#deps.pushUpload(p));
     const isNew = new Set(plan.uploads.filter((u) => u.reason === 'new').map((u) => u.path));
     applied.uploads.forEach((p, i) => {
@@ -387,7 +370,7 @@ export class WatcherPath {
     });
     this.#regatherHeldMoves(
       plan.observe.filter((o) => isNew.has(o.path)),
-      nextHeld(heldBefore, scope, plan.heldPaths),
+      applied.held,
     );
     if (applied.deletes.length > 0) {
       // Uploads first, deletes after, as in reconcile.
