@@ -20,11 +20,13 @@ import {
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
+import { watchLimitMessage } from './watch-limit-message.js';
 import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
 export type { WatchBackendKind, WatchMode } from './backend.js';
+export { watchLimitMessage } from './watch-limit-message.js';
 
 export interface WatcherOptions {
   /** The watched folder. */
@@ -101,38 +103,6 @@ export interface Watcher {
   onIdle(): Promise<void>;
   /** Idempotent: the same promise each time. Pending paths are dropped. */
   close(): Promise<void>;
-}
-
-/** Says which limit the OS hit and how to raise it, for the platform the daemon runs on. */
-export function watchLimitMessage(
-  code: string,
-  root: string,
-  pollIntervalMs: number,
-  platform: NodeJS.Platform = process.platform,
-): string {
-  const fellBack = `fell back to polling every ${pollIntervalMs} ms, which uses more CPU and notices changes later`;
-  const restart = 'then restart claude-filesync.';
-  if (platform === 'darwin') {
-    return (
-      `Watching ${root}: the system refused more open files (${code}: the per-process limit, launchd's NumberOfFiles); ${fellBack}. ` +
-      `To raise it: reinstall the agent with \`claude-filesync service install\` (its plist sets NumberOfFiles to 65536), ` +
-      `or for a daemon started by hand run \`ulimit -n 65536\` in its shell first (and \`sudo launchctl limit maxfiles 65536 200000\` ` +
-      `if the system-wide limit is lower); ${restart}`
-    );
-  }
-  if (code === 'ENOSPC') {
-    return (
-      `Watching ${root}: the system limit on inotify watches was reached (ENOSPC: fs.inotify.max_user_watches, one watch per folder); ` +
-      `${fellBack}. To raise the limit: sudo sysctl fs.inotify.max_user_watches=524288, and to keep it after a reboot put ` +
-      `fs.inotify.max_user_watches=524288 in /etc/sysctl.d/60-claude-filesync.conf; ${restart}`
-    );
-  }
-  return (
-    `Watching ${root}: the system refused another watcher (EMFILE: fs.inotify.max_user_instances, inotify instances per user, ` +
-    `or the open files limit, ulimit -n); ${fellBack}. To raise them: sudo sysctl fs.inotify.max_user_instances=512, and to keep it ` +
-    `after a reboot put fs.inotify.max_user_instances=512 in /etc/sysctl.d/60-claude-filesync.conf; for open files set ` +
-    `LimitNOFILE=65536 in the service unit (\`claude-filesync service install\` does) or run \`ulimit -n 65536\` first; ${restart}`
-  );
 }
 
 /** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed. */
