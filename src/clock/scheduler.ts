@@ -35,12 +35,11 @@ export function systemScheduler(now: () => number = Date.now): Scheduler {
   };
 }
 
-/** Runs `run` every `intervalMs` until the returned cancel is called. */
+/** Runs `run` every `intervalMs` until the returned cancel is called (from `run` too). */
 export function every(scheduler: Scheduler, intervalMs: number, run: () => void, options?: LaterOptions): CancelTimer {
   let cancel: CancelTimer = () => undefined;
-  let stopped = false;
+  // The next tick is set before `run` runs: a `run` that throws does not end the series.
   const tick = (): void => {
-    if (stopped) return;
     cancel = scheduler.later(
       intervalMs,
       () => {
@@ -51,8 +50,5 @@ export function every(scheduler: Scheduler, intervalMs: number, run: () => void,
     );
   };
   tick();
-  return () => {
-    stopped = true;
-    cancel();
-  };
+  return () => cancel();
 }

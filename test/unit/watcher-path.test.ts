@@ -85,6 +85,12 @@ async function syncedFiles(w: World, files: Record<string, string>): Promise<voi
   }
 }
 
+/** What the watcher path asks before it plans gathered removals: nothing else is still settling. */
+let quiet = true;
+beforeEach(() => {
+  quiet = true;
+});
+
 async function world(sync: Partial<Config['sync']> = {}): Promise<World> {
   const dir = await tempDir();
   const config = testConfig(dir, path.join(dir, '.state'), 'http://127.0.0.1:9', { config: { sync } });
@@ -116,7 +122,7 @@ async function world(sync: Partial<Config['sync']> = {}): Promise<World> {
     later: (key, ms, run) => timers.later(key, ms, run),
     track: (work) => void w.work.push(work),
     recheck: (paths) => void w.recheck.push(paths),
-    quiet: () => true,
+    quiet: () => quiet,
     unreadable: { add: () => undefined, covers: () => false },
   });
   return w;
@@ -178,6 +184,29 @@ describe('the watcher path, in virtual time', () => {
     expect(w.deletes.map((d) => d.fileId).sort()).toEqual([...oldIds].sort());
     for (const p of before) expect(w.index.get(p)).toBeUndefined();
     for (const p of after) expect(w.index.get(p)?.state).toBe('synced');
+  });
+
+  it('holds gathered removals while other changes still settle, for at most the removal window', async () => {
+    const w = await world();
+    await syncedFiles(w, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' });
+    await rm(path.join(w.dir, 'a.txt'));
+    quiet = false;
+    await w.watcherPath.handle(['a.txt']);
+    await pass(w, 2_000);
+    expect(w.deletes).toEqual([]);
+    // Still not quiet at the end of the window: planned anyway, not held back forever.
+    await pass(w, 3_500);
+    expect(w.deletes.map((d) => d.path)).toEqual(['a.txt']);
+
+    await rm(path.join(w.dir, 'b.txt'));
+    quiet = false;
+    await w.watcherPath.handle(['b.txt']);
+    await pass(w, 1_500);
+    expect(w.deletes).toHaveLength(1);
+    quiet = true;
+    // Quiet now: the next poll plans it.
+    await pass(w, 300);
+    expect(w.deletes.map((d) => d.path)).toEqual(['a.txt', 'b.txt']);
   });
 
   it('walks a new folder and hands back every file in it, nested folders included', async () => {
