@@ -42,6 +42,8 @@ interface World {
   recheck: string[][];
   /** Work in progress the watcher path asked to have tracked (the engine's onIdle counts it). */
   work: Promise<unknown>[];
+  /** The jobs pushed, in order. */
+  order: ('upload' | 'delete')[];
 }
 
 let dirs: string[] = [];
@@ -97,10 +99,19 @@ async function world(sync: Partial<Config['sync']> = {}): Promise<World> {
   const index = IndexStore.open(':memory:');
   const clock = new VirtualClock();
   const timers = new RetryTimers(() => undefined, clock);
-  const w = { dir, config, index, clock, timers, uploads: [], deletes: [], held: [], recheck: [], work: [] } as Omit<
-    World,
-    'watcherPath'
-  > as World;
+  const w = {
+    dir,
+    config,
+    index,
+    clock,
+    timers,
+    uploads: [],
+    deletes: [],
+    held: [],
+    recheck: [],
+    work: [],
+    order: [],
+  } as Omit<World, 'watcherPath'> as World;
   w.watcherPath = new WatcherPath({
     config,
     index,
@@ -110,11 +121,13 @@ async function world(sync: Partial<Config['sync']> = {}): Promise<World> {
     // An upload that succeeds at once: the row is synced with a copy.
     pushUpload: async (p) => {
       w.uploads.push(p);
+      w.order.push('upload');
       storeCopy(index, p, clock.now());
       return null;
     },
     pushDelete: async (d) => {
       w.deletes.push(d);
+      w.order.push('delete');
       return null;
     },
     recordError: () => undefined,
@@ -182,6 +195,8 @@ describe('the watcher path, in virtual time', () => {
     expect(w.held).toEqual([]);
     expect(w.uploads.sort()).toEqual([...after].sort());
     expect(w.deletes.map((d) => d.fileId).sort()).toEqual([...oldIds].sort());
+    // The new copies are up before any old one goes: the content is never nowhere.
+    expect(w.order.lastIndexOf('upload')).toBeLessThan(w.order.indexOf('delete'));
     for (const p of before) expect(w.index.get(p)).toBeUndefined();
     for (const p of after) expect(w.index.get(p)?.state).toBe('synced');
   });
