@@ -68,6 +68,15 @@ module.exports = {
       to: { path: '^src/(?!files-api/)' },
     },
     {
+      name: 'clock-is-a-leaf',
+      comment:
+        'src/clock/ is the one Scheduler every timer goes through (virtual in tests): it imports nothing of ' +
+        'ours, so any layer may take one.',
+      severity: 'error',
+      from: { path: '^src/clock/' },
+      to: { path: '^src/(?!clock/)' },
+    },
+    {
       name: 'emulator-not-the-client',
       comment:
         'The emulator is an independent fake of the API: sharing the client\'s code would make it agree with ' +

@@ -9,29 +9,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { Agent, type Dispatcher } from 'undici';
 import { USER_AGENT } from '../version.js';
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  UploadSourceError,
-  errorFromResponse,
-  redact,
-  type ResponseHeaders,
-} from './errors.js';
+import { APIError, APIUserAbortError, errorFromResponse, redact, type ResponseHeaders } from './errors.js';
+import { classifyFailure } from './classify-failure.js';
 import { ProgressTimer } from './progress-timer.js';
-import {
-  CLIENT_CLOSED_ERROR_CODES,
-  LOCAL_FAILURE_ERROR_CODES,
-  TIMEOUT_ERROR_CODES,
-  decideRetry,
-  isRetryable,
-  type AttemptOutcome,
-} from './retry.js';
+import { readAll } from './read-all.js';
+import type { AttemptResult, RequestSpec } from './request-spec.js';
+import { decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
 import { MAX_ERROR_BODY_BYTES } from '../files-api/limits.js';
 import type { FilesClientOptions } from './types.js';
-import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape, type FileMetadata } from '../files-api/wire.js';
+import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape } from '../files-api/wire.js';
 import { ErrorCode } from '../errors.js';
+
+export { asFileMetadata, badResponse } from './as-file-metadata.js';
+export { readAll } from './read-all.js';
+export type { AttemptResult, FailedAttempt, RequestSpec } from './request-spec.js';
 
 export interface TransportOptions {
   apiKey: string;
@@ -51,45 +42,6 @@ export interface TransportOptions {
   random: () => number;
 }
 
-/** An attempt that failed, as a RequestSpec's `onFailure` sees it. */
-export interface FailedAttempt {
-  outcome: AttemptOutcome;
-  error: Error;
-  status: number | null;
-  requestId: string | null;
-  /** 1 for the first attempt. */
-  attempt: number;
-  /** The clock when this attempt's body was ready and it was sent. */
-  attemptStart: number;
-  /** Whether an earlier attempt of this request got no answer (the server may have done the work). */
-  earlierUnanswered: boolean;
-}
-
-export interface RequestSpec<T> {
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Path and query, relative to the base URL's path. */
-  path: string;
-  headers?: Record<string, string>;
-  signal?: AbortSignal | undefined;
-  /**
-   * Builds a fresh body for each attempt, after the gate let it through and before it is sent.
-   * `touch` tells the attempt's progress timer that bytes moved.
-   */
-  body?: (touch: () => void) => Promise<{ stream: AsyncIterable<Uint8Array>; length: number }>;
-  /** Reads a 2xx body; `touch` tells the progress timer that bytes arrived. */
-  consume: (body: AsyncIterable<Uint8Array>, touch: () => void) => Promise<T>;
-  /**
-   * Consulted after each failed attempt, before the retry policy: `{ value }` ends the request
-   * with that value (the work was found done), a throw ends it with that error, undefined leaves
-   * the decision to the policy.
-   */
-  onFailure?: (failed: FailedAttempt) => Promise<{ value: T } | undefined> | { value: T } | undefined;
-}
-
-type AttemptResult<T> =
-  | { ok: true; value: T; status: number }
-  | { ok: false; outcome: AttemptOutcome; error: Error; requestId: string | null; status: number | null };
-
 function normalizeHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
   const out: ResponseHeaders = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -97,50 +49,6 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): R
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
-}
-
-function errorCodeOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-export function badResponse(what: string): APIError {
-  return new APIError(ErrorCode.ApiBadResponse, `The API answered with a bad response: ${what}.`, {
-    hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
-  });
-}
-
-/** Checks the fields claude-filesync relies on; anything else is a bad response, not a file. */
-export function asFileMetadata(x: unknown): FileMetadata {
-  const f = x as Partial<FileMetadata> | null;
-  if (
-    f === null ||
-    typeof f !== 'object' ||
-    typeof f.id !== 'string' ||
-    f.id === '' ||
-    typeof f.filename !== 'string' ||
-    typeof f.size_bytes !== 'number' ||
-    typeof f.created_at !== 'string'
-  ) {
-    throw badResponse('something that is not a file object (no id, filename, size_bytes or created_at)');
-  }
-  return f as FileMetadata;
-}
-
-export async function readAll(body: AsyncIterable<Uint8Array>, touch: () => void, max = Infinity): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    touch();
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (total + buf.length > max) {
-      chunks.push(buf.subarray(0, max - total));
-      break;
-    }
-    chunks.push(buf);
-    total += buf.length;
-  }
-  return Buffer.concat(chunks);
 }
 
 export class Transport {
@@ -157,6 +65,12 @@ export class Transport {
   /** 401 answers so far, and the last: a request that waited for a slot across one is not sent. */
   #keyRefusals = 0;
   #lastRefusal: Error | null = null;
+  /**
+   * The key stands refused: the last 401, until an answer succeeds. Uploads and deletes made
+   * meanwhile would be refused alike and fail unsent with it; reads still go, since a read is
+   * how the engine tries the key again (src/jobs/api-problems.ts).
+   */
+  #refusedKey: Error | null = null;
 
   constructor(options: TransportOptions) {
     this.options = Object.freeze({ ...options });
@@ -183,7 +97,7 @@ export class Transport {
     // 429s the gate answers (waiting, not failing): they never use up the retry budget.
     let rateLimitedInARow = 0;
     for (let attempt = 1, retriesTaken = 0; ; attempt++) {
-      const { result, attemptStart } = await this.#inSlot(spec.signal, async () => {
+      const { result, attemptStart } = await this.#inSlot(spec.signal, spec.method !== 'GET', async () => {
         await this.#gate(spec.signal);
         // The body is built before the attempt's timer starts; its progress reaches that timer here.
         let touchTimer: () => void = () => {};
@@ -193,7 +107,8 @@ export class Transport {
         if (result.status === 401) {
           this.#keyRefusals++;
           this.#lastRefusal = result.ok ? null : result.error;
-        }
+          this.#refusedKey = this.#lastRefusal;
+        } else if (result.ok) this.#refusedKey = null;
         return { result, attemptStart };
       });
       this.options.onAttempt?.({
@@ -240,16 +155,18 @@ export class Transport {
    * answer is read, so what the caller does next (a retry's wait, a lost upload's lookup) never
    * holds one.
    */
-  async #inSlot<R>(signal: AbortSignal | undefined, attempt: () => Promise<R>): Promise<R> {
-    if (this.#slots === null) return attempt();
-    if (signal?.aborted) throw new APIUserAbortError();
+  async #inSlot<R>(signal: AbortSignal | undefined, mutates: boolean, attempt: () => Promise<R>): Promise<R> {
+    // A key refused while this request waited, or (for an upload or a delete) refused and not
+    // accepted since, would refuse it alike: it fails unsent with that answer, so a refused key
+    // costs the requests in flight, not every one prepared behind them or made after them.
     const refusalsBefore = this.#keyRefusals;
-    // A key refused while this request waited would refuse it alike: it fails unsent with that
-    // answer, so a refused key costs the requests in flight, not every one prepared behind them.
     const afterRefusal = (): Promise<R> => {
       if (this.#keyRefusals !== refusalsBefore && this.#lastRefusal) throw this.#lastRefusal;
+      if (mutates && this.#refusedKey) throw this.#refusedKey;
       return attempt();
     };
+    if (this.#slots === null) return afterRefusal();
+    if (signal?.aborted) throw new APIUserAbortError();
     try {
       return await this.#slots.add(afterRefusal, signal ? { signal } : {});
     } catch (err) {
@@ -355,56 +272,9 @@ export class Transport {
       return { ok: false, outcome, error, requestId: error.requestId, status };
     } catch (err) {
       if (status === null) this.options.onResponse?.({ status: null, headers: {}, startedAt });
-      return { ok: false, ...this.#classify(err, spec, timer.fired), requestId, status: null };
+      return { ok: false, ...classifyFailure(err, spec, timer.fired, this.options), requestId, status: null };
     } finally {
       timer.clear();
     }
-  }
-
-  #classify(err: unknown, spec: RequestSpec<unknown>, timedOut: boolean): { outcome: AttemptOutcome; error: Error } {
-    const where = `${spec.method} ${spec.path}`;
-    if (err instanceof UploadSourceError) return { outcome: { kind: 'fatal' }, error: err };
-    if (spec.signal?.aborted) {
-      return { outcome: { kind: 'user-abort' }, error: new APIUserAbortError(`Request was aborted (${where}).`) };
-    }
-    // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
-    // retried, and an upload first looks for the file it may have stored.
-    if (err instanceof APIError && err.code === ErrorCode.ApiBadResponse)
-      return { outcome: { kind: 'connection' }, error: err };
-    if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
-    const code = errorCodeOf(err);
-    if (timedOut || (code !== undefined && TIMEOUT_ERROR_CODES.has(code))) {
-      const outcome: AttemptOutcome = { kind: 'timeout' };
-      return {
-        outcome,
-        error: new APIConnectionTimeoutError(`No progress from the API for ${this.options.timeoutMs} ms (${where}).`, {
-          hint: 'Check the network, or raise the API timeout if the link is slow.',
-          retryable: isRetryable(outcome),
-          cause: err,
-        }),
-      };
-    }
-    if (code !== undefined && CLIENT_CLOSED_ERROR_CODES.has(code)) {
-      const outcome: AttemptOutcome = { kind: 'fatal' };
-      return {
-        outcome,
-        error: new APIConnectionError(`The Files API client is closed (${where}).`, {
-          retryable: isRetryable(outcome),
-          cause: err,
-        }),
-      };
-    }
-    if (code !== undefined && LOCAL_FAILURE_ERROR_CODES.has(code))
-      return { outcome: { kind: 'fatal' }, error: err as Error };
-    const detail = err instanceof Error ? redact(err.message, this.options.apiKey) : 'unknown error';
-    const outcome: AttemptOutcome = { kind: 'connection' };
-    return {
-      outcome,
-      error: new APIConnectionError(`Connection to the API failed: ${detail} (${where}).`, {
-        hint: `Check the network, any proxy, and the API base URL (${this.options.baseURL}).`,
-        retryable: isRetryable(outcome),
-        cause: err,
-      }),
-    };
   }
 }

@@ -21,7 +21,19 @@ import { KeyedQueue } from '../jobs/queue.js';
 import { RequestGate } from '../rate/request-gate.js';
 import { WorkspaceGuard } from '../jobs/workspace-guard.js';
 import type { ProgressEvent, SyncEngine } from '../engine/contract.js';
-import type { EngineDeps } from '../engine/wiring.js';
+import type { EngineDeps, EngineParts } from '../engine/wiring.js';
+import { type Scheduler, systemScheduler } from '../clock/scheduler.js';
+import { ApiProblems } from '../jobs/api-problems.js';
+import { RealRoot, type ExecutorDeps } from '../jobs/executor.js';
+import { JobRunner } from '../jobs/job-outcomes.js';
+import { RetryTimers } from '../jobs/retry-timers.js';
+import { FsSpeed } from '../scan/fs-speed.js';
+import { ConcurrentRecorder } from '../engine/concurrent-changes.js';
+import { EngineLink } from '../engine/engine-link.js';
+import { LocalRescan, rescanAndRecheck } from '../engine/local-rescan.js';
+import { UnreadableDirWatch } from '../engine/unreadable-dir-watch.js';
+import { WatcherPath } from '../engine/watcher-path.js';
+import { engineWatchEvents } from '../engine/watch-events.js';
 
 export interface ComposeOptions {
   /** Live watching (the daemon) or not (one-shot sync, in-process reconcile). */
@@ -34,6 +46,8 @@ export interface ComposeOptions {
   meter?: SyncMeter;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Every timer of the engine and the watcher, for tests (virtual time). @default the system's */
+  scheduler?: Scheduler;
 }
 
 /** Jobs the queue runs per request in flight: one on the wire, one preparing. */
@@ -93,6 +107,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
           ...(options.nativeBackend ? { nativeBackend: options.nativeBackend } : {}),
           pollIntervalMs: config.watch.pollIntervalMs,
           settleMs: config.watch.settleMs,
+          ...(options.scheduler ? { scheduler: options.scheduler } : {}),
           snapshotPath: watchSnapshotFile(config.stateDir, targetKey(config.api), path.resolve(config.dir)),
           ...events,
         });
@@ -101,7 +116,7 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
       }
     : null;
   const client = meter ? meteredClient(rawClient, meter) : rawClient;
-  return createSyncEngine({
+  const deps: EngineDeps = {
     config,
     index,
     logger,
@@ -116,5 +131,116 @@ export function composeEngine(config: Config, index: IndexStore, logger: Logger,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+  };
+  return createSyncEngine(deps, composeEngineParts(deps));
+}
+
+/**
+ * The engine's collaborators, wired to each other here and to the engine through one EngineLink
+ * (what they may ask of the engine: recheck paths, record an error, track work, reconcile).
+ */
+export function composeEngineParts(deps: EngineDeps): EngineParts {
+  const { config, index, logger, queue, matcher } = deps;
+  const scheduler = deps.scheduler ?? systemScheduler(deps.now);
+  const now = deps.now ?? scheduler.now;
+  const link = new EngineLink();
+  const concurrent = new ConcurrentRecorder();
+  const timers = new RetryTimers(link.wakeIdle, scheduler);
+  const exec: ExecutorDeps = {
+    root: config.dir,
+    realRoot: new RealRoot(config.dir),
+    fsSpeed: new FsSpeed(),
+    index,
+    client: deps.client,
+    logger,
+    now,
+    expiresInSeconds: config.sync.expiresInSeconds,
+    maxFileBytes: config.sync.maxFileBytes,
+    ownerTag: config.sync.ownerTag,
+    ...(config.sync.mimeTypes ? { mimeTypes: config.sync.mimeTypes } : {}),
+    liveIntents: new Set(),
+    onDeleteQueued: (d) => void jobs.delete(d),
+  };
+  const problems = new ApiProblems({
+    logger,
+    now,
+    retry: () => link.reconcileInBackground('trying the refused key again'),
+    pause: () => queue.pause(),
+    waitsForKey: deps.startWatcher !== null,
+    keyRetryMs: deps.keyRetryMs,
+    scheduler,
   });
+  const jobs = new JobRunner({
+    exec,
+    queue,
+    gate: deps.gate,
+    timers,
+    problems,
+    logger,
+    now,
+    settleMs: config.watch.settleMs,
+    deletesHeld: () => deps.workspace?.held() != null,
+    recordError: link.recordError,
+    recheck: (paths, rehash) => link.recheck(paths, { rehash }),
+    onFatal: (err) => deps.onFatal?.(err),
+    observer: concurrent,
+  });
+  const watcherPath: WatcherPath = new WatcherPath({
+    config,
+    index,
+    logger,
+    matcher,
+    now,
+    pushUpload: (p) => jobs.upload(p),
+    pushDelete: (d) => jobs.delete(d),
+    recordError: link.recordError,
+    onHeld: link.held,
+    later: (key, ms, run) => timers.later(key, ms, run),
+    track: link.track,
+    recheck: link.recheck,
+    // New folders wait (dir:) to be watched again and walked: their files are yet to be seen.
+    quiet: () => link.watcherQuiet() && !timers.has('dir:'),
+    unreadable: { add: (d) => unreadable.add(d), covers: (p) => unreadable.covers(p) },
+    planning: (paths) => concurrent.handled(paths),
+  });
+  const unreadable = new UnreadableDirWatch({
+    root: config.dir,
+    index,
+    logger,
+    now,
+    reconcile: link.reconcileInBackground,
+    rewatch: link.rewatch,
+    recheck: link.recheck,
+    walkNewDir: (dir) => watcherPath.walkNewDir(dir),
+    recordError: link.recordError,
+  });
+  const rescan = new LocalRescan({
+    run: () =>
+      rescanAndRecheck(
+        {
+          dir: config.dir,
+          matcher,
+          followSymlinks: config.watch.followSymlinks,
+          maxFileBytes: config.sync.maxFileBytes,
+          index,
+        },
+        link,
+      ),
+    later: (key, ms, run) => timers.later(key, ms, run),
+    track: (work) => link.track(work, 'looking at the folder again failed; the next reconcile repairs it'),
+    now,
+    settleMs: config.watch.settleMs,
+  });
+  const watchEvents = engineWatchEvents({
+    config,
+    index,
+    logger,
+    timers,
+    watcherPath,
+    unreadable,
+    rescan,
+    engine: link,
+  });
+  return { scheduler, exec, timers, problems, jobs, watcherPath, unreadable, rescan, concurrent, link, watchEvents };
 }

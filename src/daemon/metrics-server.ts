@@ -7,24 +7,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { FilesyncError, ErrorCode } from '../errors.js';
-import type { StatusReport } from '../engine/contract.js';
-import type { MeterSnapshot, SyncMeter } from './sync-meter.js';
+import { createMetricsRegistry, type MetricsSources, type Readiness } from './metrics-registry.js';
 
-export const METRIC_PREFIX = 'claude_filesync_';
+export { createMetricsRegistry, METRIC_PREFIX, type Readiness } from './metrics-registry.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
-
-export interface MetricsServerOptions {
+export interface MetricsServerOptions extends MetricsSources {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  readonly status: () => StatusReport;
-  readonly meter: SyncMeter;
-  readonly readiness: () => Readiness;
-  /** Node's process metrics (CPU, memory, event loop lag...). @default true */
-  readonly processMetrics?: boolean;
 }
 
 export interface MetricsServer {
@@ -33,142 +25,6 @@ export interface MetricsServer {
   readonly port: number;
   /** Stops listening and ends idle connections. Idempotent. */
   close(): Promise<void>;
-}
-
-const FILE_STATES = ['pending', 'synced', 'failed', 'skipped'] as const;
-const WATCHER_MODES = ['native', 'polling', 'off'] as const;
-
-/** The registry with every claude_filesync_ metric, reading `status` and `meter` at each scrape. */
-export function createMetricsRegistry(
-  options: Pick<MetricsServerOptions, 'status' | 'meter' | 'readiness' | 'processMetrics'>,
-): Registry {
-  const registry = new Registry();
-  const name = (n: string) => `${METRIC_PREFIX}${n}`;
-  // One status and one snapshot per scrape, however many metrics read them.
-  let scrape: { status: StatusReport; meter: MeterSnapshot } | null = null;
-  const current = () => (scrape ??= { status: options.status(), meter: options.meter.snapshot() });
-  const reg = { registers: [registry] };
-
-  new Gauge({
-    name: name('files'),
-    help: 'Files in the index by state',
-    labelNames: ['state'],
-    ...reg,
-    collect() {
-      const { counts } = current().status;
-      for (const state of FILE_STATES) this.set({ state }, counts[state]);
-    },
-  });
-  gauge('queue_depth', 'Jobs queued and not yet running', (s) => s.status.queue.depth);
-  gauge('queue_in_flight', 'Jobs running now', (s) => s.status.queue.inFlight);
-  gauge(
-    'held_deletes',
-    'Remote deletes held back by the deletion-safety rules',
-    (s) => s.status.heldDeletes?.count ?? 0,
-  );
-  gauge('backlog', 'Pending files plus queued remote deletes', (s) => s.status.activity.backlog);
-  gauge(
-    'requests_last_minute',
-    'Requests started in the last minute',
-    (s) => s.status.activity.requestsLastMinute ?? 0,
-  );
-  gauge('rate_limit_paused', '1 while a 429 pause holds every request, else 0', (s) =>
-    s.status.queue.pausedUntil ? 1 : 0,
-  );
-  gauge('ready', '1 once the start-up reconcile has finished and the key was accepted', () =>
-    options.readiness().ready ? 1 : 0,
-  );
-  gauge('last_reconcile_timestamp_seconds', 'When the last reconcile started (Unix time), 0 before the first', (s) =>
-    s.status.lastReconcile ? Date.parse(s.status.lastReconcile.at) / 1000 : 0,
-  );
-  gauge(
-    'last_reconcile_duration_seconds',
-    'How long the last reconcile took',
-    (s) => (s.status.lastReconcile?.durationMs ?? 0) / 1000,
-  );
-  gauge('last_reconcile_success', '1 when the last reconcile succeeded, 0 when it failed or none ran', (s) =>
-    s.status.lastReconcile?.ok ? 1 : 0,
-  );
-  gauge('last_upload_timestamp_seconds', 'When the newest remote copy was created (Unix time), 0 when none', (s) =>
-    s.status.activity.lastUploadAt ? Date.parse(s.status.activity.lastUploadAt) / 1000 : 0,
-  );
-  new Gauge({
-    name: name('watcher_mode'),
-    help: 'The watcher mode in use: 1 for the current mode, 0 for the others',
-    labelNames: ['mode'],
-    ...reg,
-    collect() {
-      const mode = current().status.watcher.mode;
-      for (const m of WATCHER_MODES) this.set({ mode: m }, m === mode ? 1 : 0);
-    },
-  });
-
-  new Counter({
-    name: name('requests_total'),
-    help: 'Files API requests (each attempt, retries included) by operation and HTTP status (or connection, timeout)',
-    labelNames: ['operation', 'status'],
-    ...reg,
-    collect() {
-      // A mirror of the meter's monotonic counts: set afresh at each scrape.
-      this.reset();
-      for (const r of current().meter.requests) this.inc({ operation: r.operation, status: r.status }, r.count);
-    },
-  });
-  counter('rate_limited_responses_total', 'Responses with status 429', (m) => m.rateLimitedResponses);
-  counter('rate_limit_pauses_total', 'Pauses of every request after a 429', (m) => m.rateLimitPauses);
-  counter('rate_limit_paused_seconds_total', 'Time every request was held by 429 pauses', (m) => m.pausedMs / 1000);
-  counter('uploaded_bytes_total', 'Bytes of uploads that succeeded', (m) => m.bytesUploaded);
-  counter('uploads_total', 'Uploads that succeeded', (m) => m.uploads);
-  counter('deletes_total', 'Remote deletes that succeeded', (m) => m.deletes);
-  new Counter({
-    name: name('reconciles_total'),
-    help: 'Reconcile passes by result (dry runs not counted)',
-    labelNames: ['result'],
-    ...reg,
-    collect() {
-      const { reconciles } = current().meter;
-      this.reset();
-      this.inc({ result: 'ok' }, reconciles.ok);
-      this.inc({ result: 'failed' }, reconciles.failed);
-    },
-  });
-
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-
-  // The per-scrape cache is dropped once the scrape is done.
-  const metrics = registry.metrics.bind(registry);
-  registry.metrics = async () => {
-    try {
-      return await metrics();
-    } finally {
-      scrape = null;
-    }
-  };
-  return registry;
-
-  function gauge(n: string, help: string, read: (s: { status: StatusReport; meter: MeterSnapshot }) => number): void {
-    new Gauge({
-      name: name(n),
-      help,
-      ...reg,
-      collect() {
-        this.set(read(current()));
-      },
-    });
-  }
-
-  function counter(n: string, help: string, read: (m: MeterSnapshot) => number): void {
-    new Counter({
-      name: name(n),
-      help,
-      ...reg,
-      collect() {
-        this.reset();
-        const v = read(current().meter);
-        if (v > 0) this.inc(v);
-      },
-    });
-  }
 }
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {

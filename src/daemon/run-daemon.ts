@@ -49,6 +49,30 @@ export function firstLine(config: Config): string {
     : `watching ${config.dir}, syncing to ${config.api.baseURL} (${config.api.shape} API, key from ${config.api.apiKeySource === 'file' ? (config.api.apiKeyFile ?? 'a key file') : config.api.apiKeyEnv})`;
 }
 
+/** What the steps of a run share: the session once open, and how far start-up and stopping are. */
+interface DaemonRun {
+  session: Session | null;
+  stopping: boolean;
+  /** What /readyz answers until the start reconcile is done (and after, if the key is refused). */
+  notReady: string | null;
+  code: number;
+  // A SIGHUP before the engine has started is not lost: it is queued (one is enough, as one
+  // reconcile covers every change before it) and runs once the start reconcile is done.
+  engineStarted: boolean;
+  hupQueued: boolean;
+  /** Resolves with the exit code the first stop request asked for. */
+  stopped: Promise<number>;
+  requestStop(code: number, why: string): void;
+  onHup(): void;
+}
+
+/** What the run started besides the session, closed in reverse at shutdown. */
+interface DaemonServers {
+  control: ControlServer | null;
+  metrics: MetricsServer | null;
+  manifest: ManifestWriter | null;
+}
+
 export async function runDaemon(config: Config, logger: Logger, options: RunDaemonOptions = {}): Promise<number> {
   const signals = options.signals ?? process;
   const graceMs = options.graceMs ?? 10_000;
@@ -59,195 +83,240 @@ export async function runDaemon(config: Config, logger: Logger, options: RunDaem
   );
   for (const w of options.warnings ?? []) log.warn({ event: 'config-warning' }, w);
 
-  let stopRequested: (code: number) => void = () => undefined;
-  const stopped = new Promise<number>((resolve) => {
-    stopRequested = resolve;
-  });
-  let stopping = false;
-  const requestStop = (code: number, why: string): void => {
-    if (stopping) {
-      log.warn({ event: 'stop' }, 'already stopping: waiting for uploads in flight (send SIGKILL to force)');
-      return;
-    }
-    stopping = true;
-    log.info({ event: 'stop', reason: why }, `stopping (${why})`);
-    stopRequested(code);
-  };
-
-  const onTerm = (): void => requestStop(EXIT_OK, 'SIGTERM');
-  const onInt = (): void => requestStop(EXIT_OK, 'SIGINT');
-  let session: Session | null = null;
-  // A SIGHUP before the engine has started is not lost: it is queued (one is enough, as one
-  // reconcile covers every change before it) and runs once the start reconcile is done.
-  let engineStarted = false;
-  let hupQueued = false;
-  const onHup = (): void => {
-    if (stopping) return;
-    if (!session || !engineStarted) {
-      if (!hupQueued)
-        log.info(
-          { event: 'reconcile-requested', reason: 'SIGHUP' },
-          'SIGHUP during start-up: reconciling once started',
-        );
-      hupQueued = true;
-      return;
-    }
-    log.info({ event: 'reconcile-requested', reason: 'SIGHUP' }, 'SIGHUP: reconciling now');
-    session.engine.reconcile({}).then(
-      (r) => logReport(log, r, 'SIGHUP'),
-      (err: unknown) => log.error({ event: 'failure', err: describeError(err) }, 'reconcile after SIGHUP failed'),
-    );
-  };
+  const run = newDaemonRun(log);
+  const onTerm = (): void => run.requestStop(EXIT_OK, 'SIGTERM');
+  const onInt = (): void => run.requestStop(EXIT_OK, 'SIGINT');
+  const onHup = (): void => run.onHup();
   signals.on('SIGTERM', onTerm);
   signals.on('SIGINT', onInt);
   signals.on('SIGHUP', onHup);
 
-  let control: ControlServer | null = null;
-  let metrics: MetricsServer | null = null;
+  const servers: DaemonServers = { control: null, metrics: null, manifest: null };
   const meter = new SyncMeter();
-  // What /readyz answers until the start reconcile is done (and after, if the key is refused).
-  let notReady: string | null = 'the start-up reconcile has not finished';
-  let manifest: ManifestWriter | null = null;
-  let code: number = EXIT_OK;
   try {
-    try {
-      session = await openSession(config, logger, {
-        watch: true,
-        meter,
-        onFatal: (err) => {
-          notReady = 'the API refused the key';
-          log.fatal({ event: 'fatal', err: err.message }, `authentication failed: ${err.message}`);
-          code = EXIT_FAILURE;
-          requestStop(EXIT_FAILURE, 'authentication failed');
-        },
-        ...(options.onSecret ? { onSecret: options.onSecret } : {}),
-      });
-    } catch (err) {
-      if (err instanceof LockedError) {
-        log.error({ event: 'locked', hint: err.hint }, err.message);
-        return EXIT_FAILURE;
-      }
-      log.fatal({ event: 'fatal', err: describeError(err) }, `cannot start: ${describeError(err)}`);
-      return exitCodeFor(err);
-    }
+    const session = await openDaemonSession(config, logger, log, run, meter, options);
+    if (typeof session === 'number') return session;
+    run.session = session;
     if (session.createdDir) log.info({ event: 'created-dir', dir: config.dir }, `created the folder ${config.dir}`);
-    const engine = session.engine;
-    const emulatorNote = config.api.target === 'emulator' ? EMULATOR_NOTE : null;
-    control = await startControlServer({
-      stateDir: config.stateDir,
-      logger: log,
-      handler: {
-        status: () => {
-          const s = engine.status();
-          return emulatorNote && !s.target.note?.includes(EMULATOR_NOTE)
-            ? { ...s, target: { ...s.target, note: emulatorNote } }
-            : s;
-        },
-        reconcile: async (opts) => {
-          const r = await engine.reconcile(opts);
-          logReport(log, r, 'control');
-          return r;
-        },
-        files: () => engine.files(),
-        fileIdOf: (p) => engine.fileIdOf(p),
-        stateOf: (p) => engine.stateOf(p),
-      },
-    });
-    manifest = startManifestWriter({
-      stateDir: config.stateDir,
-      dir: config.dir,
-      index: session.index,
-      files: () => engine.files(),
-      logger: log,
-    });
-    if (config.metrics.listen) {
-      try {
-        // Loaded only when asked for: prom-client costs every other command 50 ms of start-up.
-        const { startMetricsServer } = await import('./metrics-server.js');
-        metrics = await startMetricsServer({
-          host: config.metrics.listen.host,
-          port: config.metrics.listen.port,
-          status: () => engine.status(),
-          meter,
-          readiness: () =>
-            stopping
-              ? { ready: false, reason: 'stopping' }
-              : notReady === null
-                ? { ready: true }
-                : { ready: false, reason: notReady },
-        });
-      } catch (err) {
-        log.fatal({ event: 'fatal', err: describeError(err) }, describeError(err));
-        code = exitCodeFor(err);
-        return code;
-      }
-      log.info(
-        { event: 'metrics', url: metrics.url },
-        `metrics at ${metrics.url}/metrics, health at /healthz and /readyz`,
-      );
-    }
-    options.onReady?.({ session, control, metrics });
-
-    // Live once the watcher is ready; the start-up reconcile runs behind (readyz waits for it).
-    void engine
-      .onLive()
-      .then(() => log.info({ event: 'live' }, 'watching: changes sync now; the start-up reconcile runs behind'));
-    const started = engine.start().then(
-      () => {
-        log.info({ event: 'ready', socket: control?.path }, 'initial reconcile done; watching for changes');
-        engineStarted = true;
-        if (notReady === 'the start-up reconcile has not finished') notReady = null;
-        if (hupQueued) {
-          hupQueued = false;
-          onHup();
-        }
-      },
-      (err: unknown) => {
-        if (stopping) return;
-        notReady = isAuthError(err)
-          ? 'the API refused the key'
-          : `the start-up reconcile failed: ${describeError(err)}`;
-        if (isAuthError(err) && options.underServiceManager) {
-          // The engine holds its queue and tries again by itself (src/jobs/api-problems.ts).
-          log.error(
-            { event: 'key-refused', err: describeError(err) },
-            `the API refused the key from ${keySource(config)}: ${describeError(err)}; still running: fix the key, then send SIGHUP (systemctl --user reload claude-filesync) or wait for the retry every 5 minutes`,
-          );
-          engineStarted = true;
-          return;
-        }
-        if (isAuthError(err)) {
-          log.fatal(
-            { event: 'fatal', err: describeError(err) },
-            `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`,
-          );
-        } else {
-          log.fatal({ event: 'fatal', err: describeError(err) }, `the initial reconcile failed: ${describeError(err)}`);
-        }
-        code = EXIT_FAILURE;
-        requestStop(EXIT_FAILURE, isAuthError(err) ? 'authentication failed' : 'start failed');
-      },
-    );
-    const stopCode = await stopped;
-    code = code === EXIT_OK ? stopCode : code;
-    void started;
+    const failed = await startServers(config, session, log, run, meter, servers);
+    if (failed !== null) return failed;
+    options.onReady?.({ session, control: servers.control!, metrics: servers.metrics });
+    startEngine(config, session, log, run, servers, options);
+    const stopCode = await run.stopped;
+    run.code = run.code === EXIT_OK ? stopCode : run.code;
   } finally {
     signals.off('SIGHUP', onHup);
-    try {
-      await metrics?.close();
-      await manifest?.flush();
-      await manifest?.close();
-      await control?.close();
-      await session?.close(graceMs);
-    } catch (err) {
-      log.error({ event: 'failure', err: describeError(err) }, 'shutdown was not clean');
-      code = EXIT_FAILURE;
-    }
+    await shutdown(run, servers, graceMs, log);
     signals.off('SIGTERM', onTerm);
     signals.off('SIGINT', onInt);
   }
-  log.info({ event: 'stopped', exitCode: code }, 'stopped');
-  return code;
+  log.info({ event: 'stopped', exitCode: run.code }, 'stopped');
+  return run.code;
+}
+
+function newDaemonRun(log: Logger): DaemonRun {
+  let stopRequested: (code: number) => void = () => undefined;
+  const run: DaemonRun = {
+    session: null,
+    stopping: false,
+    notReady: 'the start-up reconcile has not finished',
+    code: EXIT_OK,
+    engineStarted: false,
+    hupQueued: false,
+    stopped: new Promise<number>((resolve) => {
+      stopRequested = resolve;
+    }),
+    requestStop(code, why) {
+      if (run.stopping) {
+        log.warn({ event: 'stop' }, 'already stopping: waiting for uploads in flight (send SIGKILL to force)');
+        return;
+      }
+      run.stopping = true;
+      log.info({ event: 'stop', reason: why }, `stopping (${why})`);
+      stopRequested(code);
+    },
+    onHup() {
+      if (run.stopping) return;
+      const session = run.session;
+      if (!session || !run.engineStarted) {
+        if (!run.hupQueued)
+          log.info(
+            { event: 'reconcile-requested', reason: 'SIGHUP' },
+            'SIGHUP during start-up: reconciling once started',
+          );
+        run.hupQueued = true;
+        return;
+      }
+      log.info({ event: 'reconcile-requested', reason: 'SIGHUP' }, 'SIGHUP: reconciling now');
+      session.engine.reconcile({}).then(
+        (r) => logReport(log, r, 'SIGHUP'),
+        (err: unknown) => log.error({ event: 'failure', err: describeError(err) }, 'reconcile after SIGHUP failed'),
+      );
+    },
+  };
+  return run;
+}
+
+/** The session, or the exit code when it cannot be opened (the cause logged). */
+async function openDaemonSession(
+  config: Config,
+  logger: Logger,
+  log: Logger,
+  run: DaemonRun,
+  meter: SyncMeter,
+  options: RunDaemonOptions,
+): Promise<Session | number> {
+  try {
+    return await openSession(config, logger, {
+      watch: true,
+      meter,
+      onFatal: (err) => {
+        run.notReady = 'the API refused the key';
+        log.fatal({ event: 'fatal', err: err.message }, `authentication failed: ${err.message}`);
+        run.code = EXIT_FAILURE;
+        run.requestStop(EXIT_FAILURE, 'authentication failed');
+      },
+      ...(options.onSecret ? { onSecret: options.onSecret } : {}),
+    });
+  } catch (err) {
+    if (err instanceof LockedError) {
+      log.error({ event: 'locked', hint: err.hint }, err.message);
+      return EXIT_FAILURE;
+    }
+    log.fatal({ event: 'fatal', err: describeError(err) }, `cannot start: ${describeError(err)}`);
+    return exitCodeFor(err);
+  }
+}
+
+/** The control socket, the manifest writer and the metrics endpoint; an exit code if one cannot start. */
+async function startServers(
+  config: Config,
+  session: Session,
+  log: Logger,
+  run: DaemonRun,
+  meter: SyncMeter,
+  servers: DaemonServers,
+): Promise<number | null> {
+  const engine = session.engine;
+  const emulatorNote = config.api.target === 'emulator' ? EMULATOR_NOTE : null;
+  servers.control = await startControlServer({
+    stateDir: config.stateDir,
+    logger: log,
+    handler: {
+      status: () => {
+        const s = engine.status();
+        return emulatorNote && !s.target.note?.includes(EMULATOR_NOTE)
+          ? { ...s, target: { ...s.target, note: emulatorNote } }
+          : s;
+      },
+      reconcile: async (opts) => {
+        const r = await engine.reconcile(opts);
+        logReport(log, r, 'control');
+        return r;
+      },
+      files: () => engine.files(),
+      fileIdOf: (p) => engine.fileIdOf(p),
+      stateOf: (p) => engine.stateOf(p),
+    },
+  });
+  servers.manifest = startManifestWriter({
+    stateDir: config.stateDir,
+    dir: config.dir,
+    index: session.index,
+    files: () => engine.files(),
+    logger: log,
+  });
+  if (!config.metrics.listen) return null;
+  try {
+    // Loaded only when asked for: prom-client costs every other command 50 ms of start-up.
+    const { startMetricsServer } = await import('./metrics-server.js');
+    servers.metrics = await startMetricsServer({
+      host: config.metrics.listen.host,
+      port: config.metrics.listen.port,
+      status: () => engine.status(),
+      meter,
+      readiness: () =>
+        run.stopping
+          ? { ready: false, reason: 'stopping' }
+          : run.notReady === null
+            ? { ready: true }
+            : { ready: false, reason: run.notReady },
+    });
+  } catch (err) {
+    log.fatal({ event: 'fatal', err: describeError(err) }, describeError(err));
+    run.code = exitCodeFor(err);
+    return run.code;
+  }
+  log.info(
+    { event: 'metrics', url: servers.metrics.url },
+    `metrics at ${servers.metrics.url}/metrics, health at /healthz and /readyz`,
+  );
+  return null;
+}
+
+/** Live once the watcher is ready; the start-up reconcile runs behind (readyz waits for it). */
+function startEngine(
+  config: Config,
+  session: Session,
+  log: Logger,
+  run: DaemonRun,
+  servers: DaemonServers,
+  options: RunDaemonOptions,
+): void {
+  const engine = session.engine;
+  void engine
+    .onLive()
+    .then(() => log.info({ event: 'live' }, 'watching: changes sync now; the start-up reconcile runs behind'));
+  const started = engine.start().then(
+    () => {
+      log.info({ event: 'ready', socket: servers.control?.path }, 'initial reconcile done; watching for changes');
+      run.engineStarted = true;
+      if (run.notReady === 'the start-up reconcile has not finished') run.notReady = null;
+      if (run.hupQueued) {
+        run.hupQueued = false;
+        run.onHup();
+      }
+    },
+    (err: unknown) => {
+      if (run.stopping) return;
+      run.notReady = isAuthError(err)
+        ? 'the API refused the key'
+        : `the start-up reconcile failed: ${describeError(err)}`;
+      if (isAuthError(err) && options.underServiceManager) {
+        // The engine holds its queue and tries again by itself (src/jobs/api-problems.ts).
+        log.error(
+          { event: 'key-refused', err: describeError(err) },
+          `the API refused the key from ${keySource(config)}: ${describeError(err)}; still running: fix the key, then send SIGHUP (systemctl --user reload claude-filesync) or wait for the retry every 5 minutes`,
+        );
+        run.engineStarted = true;
+        return;
+      }
+      if (isAuthError(err)) {
+        log.fatal(
+          { event: 'fatal', err: describeError(err) },
+          `authentication failed: the API refused the key from ${keySource(config)}: ${describeError(err)}`,
+        );
+      } else {
+        log.fatal({ event: 'fatal', err: describeError(err) }, `the initial reconcile failed: ${describeError(err)}`);
+      }
+      run.code = EXIT_FAILURE;
+      run.requestStop(EXIT_FAILURE, isAuthError(err) ? 'authentication failed' : 'start failed');
+    },
+  );
+  void started;
+}
+
+async function shutdown(run: DaemonRun, servers: DaemonServers, graceMs: number, log: Logger): Promise<void> {
+  try {
+    await servers.metrics?.close();
+    await servers.manifest?.flush();
+    await servers.manifest?.close();
+    await servers.control?.close();
+    await run.session?.close(graceMs);
+  } catch (err) {
+    log.error({ event: 'failure', err: describeError(err) }, 'shutdown was not clean');
+    run.code = EXIT_FAILURE;
+  }
 }
 
 function keySource(config: Config): string {

@@ -1,6 +1,7 @@
 /**
  * The sync engine: it dispatches jobs and keeps the live state. The daemon hands in every part
- * (client, gate, queue, ignore matcher, watcher, the reconcile pass); the engine builds none.
+ * (client, gate, queue, ignore matcher, watcher, the reconcile pass, and the engine's own
+ * collaborators: src/daemon/compose-engine.ts); the engine builds none and binds their EngineLink.
  * The watcher is only a hint: its settled paths are checked and planned by the same pure planner
  * as reconcile (src/plan/plan.ts), scoped to those paths; reconcile (listing + scan + index) is
  * the truth and repairs every difference. The engine is live as soon as the watcher is ready: a
@@ -8,38 +9,35 @@
  * watcher path does meanwhile is recorded for the pass's planner (src/plan/plan-concurrent.ts).
  */
 import type { Logger } from 'pino';
-import type { FilesApi } from '../api/types.js';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../store/store.js';
-import type { IgnoreMatcher } from '../scan/ignore.js';
 import type { Watcher } from '../watch/watcher.js';
-import { ApiProblems } from '../jobs/api-problems.js';
-import { ConcurrentRecorder } from './concurrent-changes.js';
+import type { ApiProblems } from '../jobs/api-problems.js';
+import type { ConcurrentRecorder } from './concurrent-changes.js';
 import { scanChanges } from '../plan/plan-concurrent.js';
 import { ReconcileProgress } from './reconcile-progress.js';
 import { typeIsStale } from '../plan/mime-policy.js';
 import { dueForRecheck, FAILED_RECHECK_TICK_MS } from '../plan/backoff.js';
-import { FsSpeed } from '../scan/fs-speed.js';
-import { RealRoot, type ExecutorDeps } from '../jobs/executor.js';
-import { codeOf, Jobs } from '../jobs/job-outcomes.js';
+import type { ExecutorDeps } from '../jobs/executor.js';
+import { codeOf, type JobRunner } from '../jobs/job-outcomes.js';
 import { EXPIRY_MARGIN_MS } from '../plan/plan.js';
 import type { KeyedQueue } from '../jobs/queue.js';
-import type { RequestGate } from '../rate/request-gate.js';
 import { readHeld } from '../plan/held-deletes.js';
 import { liveStatus, mergeHeld } from './live-status.js';
 import { readUnreadableDirs, toEntry, unreadableDirEntry } from './report.js';
-import { UnreadableDirWatch } from './unreadable-dir-watch.js';
-import { RetryTimers } from '../jobs/retry-timers.js';
-import { SettledPaths } from './watcher-path.js';
-import { LocalRescan, rescanFolder } from './local-rescan.js';
+import type { UnreadableDirWatch } from './unreadable-dir-watch.js';
+import type { RetryTimers } from '../jobs/retry-timers.js';
+import type { WatcherPath } from './watcher-path.js';
 import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusReport, SyncEngine } from './contract.js';
-import type { EngineDeps, WatchEvents } from './wiring.js';
-import { ErrorCode, type FailureCode } from '../errors.js';
+import type { EngineDeps, EngineParts, WatchEvents } from './wiring.js';
+import type { RecheckOptions } from './engine-link.js';
+import { type CancelTimer, every, type Scheduler } from '../clock/scheduler.js';
+import type { FailureCode } from '../errors.js';
 
 const LAST_ERRORS = 20;
 
-export function createSyncEngine(deps: EngineDeps): SyncEngine {
-  return new Engine(deps);
+export function createSyncEngine(deps: EngineDeps, parts: EngineParts): SyncEngine {
+  return new Engine(deps, parts);
 }
 
 class Engine implements SyncEngine {
@@ -48,126 +46,61 @@ class Engine implements SyncEngine {
   readonly #index: IndexStore;
   readonly #logger: Logger;
   readonly #now: () => number;
-  readonly #gate: RequestGate;
+  readonly #scheduler: Scheduler;
   readonly #queue: KeyedQueue;
-  readonly #client: FilesApi;
-  readonly #matcher: IgnoreMatcher;
   readonly #exec: ExecutorDeps;
   #watcher: Watcher | null = null;
   #reconcileChain: Promise<unknown> = Promise.resolve();
   #reconciling = false;
-  /** What the watcher path and the jobs do while a pass runs, for its planner. */
-  readonly #concurrent = new ConcurrentRecorder();
+  readonly #concurrent: ConcurrentRecorder;
   /** How far the running pass got (null: none runs), for status. */
   #progress: ReconcileProgress | null = null;
   #becameLive: () => void = () => undefined;
   // After #becameLive: field initializers run in order, and this one sets it.
   readonly #live = new Promise<void>((resolve) => (this.#becameLive = resolve));
-  #settling = 0;
+  /** Work tracked as busy (src/engine/engine-link.ts track): onIdle waits for it. */
+  #busy = 0;
   #idleWaiters: (() => void)[] = [];
-  readonly #timers = new RetryTimers(() => this.#wakeIdle());
-  #scheduleTimer: NodeJS.Timeout | null = null;
-  #recheckTimer: NodeJS.Timeout | null = null;
+  readonly #timers: RetryTimers;
+  #cancelScheduled: CancelTimer | null = null;
+  #stopRecheck: CancelTimer | null = null;
   #lastErrors: LastError[] = [];
   #lastReconcile: StatusReport['lastReconcile'] = null;
   #held: StatusReport['heldDeletes'] = null;
   /** Folders the last full scan could not list, looked at again on the recheck tick. */
   readonly #unreadable: UnreadableDirWatch;
-  readonly #settled: SettledPaths;
-  readonly #rescan: LocalRescan;
+  readonly #watcherPath: WatcherPath;
   #closed: Promise<void> | null = null;
   #started = false;
   readonly #problems: ApiProblems;
-  readonly #jobs: Jobs;
+  readonly #jobs: JobRunner;
+  readonly #watchEvents: WatchEvents;
 
-  constructor(deps: EngineDeps) {
+  constructor(deps: EngineDeps, parts: EngineParts) {
     this.#deps = deps;
     this.#config = deps.config;
     this.#index = deps.index;
     this.#logger = deps.logger;
-    this.#now = deps.now ?? Date.now;
-    this.#gate = deps.gate;
     this.#queue = deps.queue;
-    this.#client = deps.client;
-    this.#matcher = deps.matcher;
-    this.#exec = {
-      root: this.#config.dir,
-      realRoot: new RealRoot(this.#config.dir),
-      fsSpeed: new FsSpeed(),
-      index: this.#index,
-      client: this.#client,
-      logger: this.#logger,
-      now: this.#now,
-      expiresInSeconds: this.#config.sync.expiresInSeconds,
-      maxFileBytes: this.#config.sync.maxFileBytes,
-      ownerTag: this.#config.sync.ownerTag,
-      ...(this.#config.sync.mimeTypes ? { mimeTypes: this.#config.sync.mimeTypes } : {}),
-      liveIntents: new Set(),
-      onDeleteQueued: (d) => void this.#jobs.delete(d),
-    };
-    const retry = () => this.#reconcileInBackground('trying the refused key again');
-    const waitsForKey = deps.startWatcher !== null;
-    this.#problems = new ApiProblems({
-      logger: this.#logger,
-      now: this.#now,
-      retry,
-      pause: () => this.#queue.pause(),
-      waitsForKey,
-      keyRetryMs: deps.keyRetryMs,
-    });
-    this.#jobs = new Jobs({
-      exec: this.#exec,
-      queue: this.#queue,
-      gate: this.#gate,
-      timers: this.#timers,
-      problems: this.#problems,
-      logger: this.#logger,
-      now: this.#now,
-      settleMs: this.#config.watch.settleMs,
-      deletesHeld: () => this.#deps.workspace?.held() != null,
+    this.#scheduler = parts.scheduler;
+    this.#now = deps.now ?? parts.scheduler.now;
+    this.#exec = parts.exec;
+    this.#timers = parts.timers;
+    this.#problems = parts.problems;
+    this.#jobs = parts.jobs;
+    this.#watcherPath = parts.watcherPath;
+    this.#unreadable = parts.unreadable;
+    this.#concurrent = parts.concurrent;
+    this.#watchEvents = parts.watchEvents;
+    parts.link.bind({
+      recheck: (paths, options) => this.#recheck(paths, options),
       recordError: (p, error, code) => this.#recordError(p, error, code),
-      settle: (paths, rehash) => this.#onSettled(paths, rehash),
-      onFatal: (err) => this.#deps.onFatal?.(err),
-      observer: {
-        uploading: (p) => this.#concurrent.uploading(p),
-        stored: (id) => this.#concurrent.stored(id),
-        gone: (id) => this.#concurrent.gone(id),
-      },
-    });
-    this.#settled = new SettledPaths({
-      config: this.#config,
-      index: this.#index,
-      logger: this.#logger,
-      matcher: this.#matcher,
-      now: this.#now,
-      pushUpload: (p) => this.#jobs.upload(p),
-      pushDelete: (d) => this.#jobs.delete(d),
-      recordError: (p, error, code) => this.#recordError(p, error, code),
-      onHeld: (held) => void (this.#held = held),
-      later: (key, ms, run) => this.#timers.later(key, ms, run),
       track: (work, failure) => this.#track(work, failure),
-      settle: (paths) => this.#onSettled(paths),
-      quiet: () => (this.#watcher?.pendingCount ?? 0) === 0 && !this.#timers.has('dir:'),
-      unreadable: { add: (d) => this.#unreadable.add(d), covers: (p) => this.#unreadable.covers(p) },
-      planning: (paths) => this.#concurrent.handled(paths),
-    });
-    this.#rescan = new LocalRescan({
-      run: () => this.#rescanFolder(),
-      later: (key, ms, run) => this.#timers.later(key, ms, run),
-      track: (work) => this.#track(work, 'looking at the folder again failed; the next reconcile repairs it'),
-      now: this.#now,
-      settleMs: this.#config.watch.settleMs,
-    });
-    this.#unreadable = new UnreadableDirWatch({
-      root: this.#config.dir,
-      index: this.#index,
-      logger: this.#logger,
-      now: this.#now,
-      reconcile: (why) => this.#reconcileInBackground(why),
+      reconcileInBackground: (why) => this.#reconcileInBackground(why),
+      held: (held) => void (this.#held = held),
       rewatch: (dir) => this.#watcher?.rewatch(dir),
-      settle: (paths) => this.#onSettled(paths),
-      walkNewDir: (dir) => this.#settled.walkNewDir(dir),
-      recordError: (p, error, code) => this.#recordError(p, error, code),
+      watcherQuiet: () => (this.#watcher?.pendingCount ?? 0) === 0,
+      wakeIdle: () => this.#wakeIdle(),
     });
   }
 
@@ -178,10 +111,11 @@ class Engine implements SyncEngine {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents());
+    if (this.#deps.startWatcher) this.#watcher = await this.#deps.startWatcher(this.#watchEvents);
     if (this.#watcher) {
-      this.#recheckTimer = setInterval(() => this.#recheckFailed(), FAILED_RECHECK_TICK_MS);
-      this.#recheckTimer.unref();
+      this.#stopRecheck = every(this.#scheduler, FAILED_RECHECK_TICK_MS, () => this.#recheckFailed(), {
+        background: true,
+      });
     }
     const startup = this.#enqueue({}, true);
     this.#becameLive();
@@ -193,45 +127,6 @@ class Engine implements SyncEngine {
     return this.#live;
   }
 
-  #watchEvents(): WatchEvents {
-    return {
-      onSettled: (paths, rehash) => this.#onSettled(paths, rehash),
-      onWarning: (message, code) => {
-        this.#logger.warn({ event: 'watcher-warning', code }, message);
-        this.#recordError(null, message, code);
-        // Events between the native watcher's end and polling's start may be lost.
-        if (code === ErrorCode.WatchLimit) this.#reconcileInBackground('watch limit reached');
-        if (code === ErrorCode.WatchFallback) this.#reconcileInBackground('native watcher unavailable');
-      },
-      // Files changed while the folder was gone were not seen: look at everything again.
-      onRootRestored: () => this.#reconcileInBackground('the watched folder is back'),
-      // Once settled, a new folder is watched again and then walked: chokidar lists a new folder
-      // before it watches it, so a folder made inside it in between is never watched (a file
-      // moved out of it later would never be reported gone). Watched again, it is listed anew;
-      // the walk, a moment later, checks what neither listing reported.
-      onDirAdded: (relDir) =>
-        this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs * 2, () => {
-          this.#watcher?.rewatch(relDir);
-          this.#timers.later(`dir:${relDir}`, this.#config.watch.settleMs, () =>
-            this.#track(this.#settled.walkNewDir(relDir), 'walking a new folder failed; the next reconcile repairs it'),
-          );
-        }),
-      // An event on a known unreadable folder (its mode changed): looked at now, not on the backoff.
-      onDirEntryEvent: (relPath) => {
-        const recheck = this.#unreadable.touched(relPath);
-        if (recheck) this.#track(recheck, 'rechecking an unreadable folder failed; the next reconcile repairs it');
-      },
-      onDirRemoved: (relDir) => this.#onSettled(this.#index.pathsUnder(relDir)),
-      // Changes the native watcher coalesced away unnamed: the folder is looked at again.
-      onCoalesced: () => this.#rescan.request(),
-      onError: (err) =>
-        this.#logger.error(
-          { event: 'watcher-error', err: err.message },
-          'watcher error; the next reconcile repairs anything missed',
-        ),
-    };
-  }
-
   /** Failed files whose backoff has passed are looked at again (src/plan/backoff.ts). */
   #recheckFailed(): void {
     if (this.#closed || this.#reconciling || this.#problems.keyRefused) return;
@@ -240,7 +135,7 @@ class Engine implements SyncEngine {
       .byState('failed', 1000)
       .filter((r) => dueForRecheck(r, now))
       .map((r) => r.path);
-    if (due.length > 0) this.#onSettled(due);
+    if (due.length > 0) this.#recheck(due);
     const dirs = this.#unreadable.due(now);
     if (dirs.length > 0)
       this.#track(
@@ -264,9 +159,9 @@ class Engine implements SyncEngine {
     return liveStatus({
       config: this.#config,
       index: this.#index,
-      client: this.#client,
+      client: this.#deps.client,
       queue: this.#queue,
-      gate: this.#gate,
+      gate: this.#deps.gate,
       watcher: this.#watcher,
       traffic: this.#deps.traffic,
       workspaceHold: this.#deps.workspace?.held() ?? null,
@@ -310,14 +205,14 @@ class Engine implements SyncEngine {
 
   close(graceMs = 10_000): Promise<void> {
     this.#closed ??= (async () => {
-      if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
-      if (this.#recheckTimer) clearInterval(this.#recheckTimer);
+      this.#cancelScheduled?.();
+      this.#stopRecheck?.();
       this.#problems.close();
-      this.#settled.close();
+      this.#watcherPath.close();
       this.#timers.close();
       await this.#watcher?.close();
       await this.#queue.close(graceMs);
-      await this.#client.close();
+      await this.#deps.client.close();
       this.#wakeIdle();
     })();
     return this.#closed;
@@ -336,11 +231,11 @@ class Engine implements SyncEngine {
         {
           config: this.#config,
           index: this.#index,
-          client: this.#client,
+          client: this.#deps.client,
           logger: this.#logger,
           now: this.#now,
           queue: this.#queue,
-          matcher: this.#matcher,
+          matcher: this.#deps.matcher,
           liveIntents: this.#exec.liveIntents,
           pushUpload: (p, early) => {
             if (early) this.#concurrent.own(p);
@@ -361,7 +256,7 @@ class Engine implements SyncEngine {
           concurrent: () => this.#concurrent.facts(),
           // What the scan found changed goes by the watcher path now (not in a pass whose report someone reads).
           onScanned: (files) =>
-            this.#onSettled((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
+            this.#recheck((this.#watcher && own ? scanChanges(files, this.#index.localLookup()) : null) ?? []),
         },
         options,
       );
@@ -404,7 +299,7 @@ class Engine implements SyncEngine {
   #handBack(): void {
     const left = this.#concurrent.facts()?.handled;
     this.#concurrent.end();
-    if (left && left.size > 0) this.#onSettled([...left]);
+    if (left && left.size > 0) this.#recheck([...left]);
   }
 
   /** The pass is applied (or over): queued work runs, unless it waits for a key the API accepts. */
@@ -426,7 +321,7 @@ class Engine implements SyncEngine {
 
   #schedule(): void {
     if (this.#closed || !this.#deps.startWatcher) return;
-    if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+    this.#cancelScheduled?.();
     const minutes = this.#config.sync.reconcileIntervalMinutes;
     let delay = minutes > 0 ? minutes * 60_000 : Infinity;
     // Replace expiring copies before they expire, even between scheduled passes.
@@ -435,41 +330,33 @@ class Engine implements SyncEngine {
       if (r.remoteExpiresAt !== null && r.remoteExpiresAt < earliest) earliest = r.remoteExpiresAt;
     if (earliest !== Infinity) delay = Math.min(delay, Math.max(1_000, earliest - EXPIRY_MARGIN_MS - this.#now()));
     if (delay === Infinity) return;
-    this.#scheduleTimer = setTimeout(() => this.#reconcileInBackground('scheduled'), Math.min(delay, 2 ** 31 - 1));
-    this.#scheduleTimer.unref();
+    this.#cancelScheduled = this.#scheduler.later(delay, () => this.#reconcileInBackground('scheduled'), {
+      background: true,
+    });
   }
 
   // --- watcher path ----------------------------------------------------------------------
 
-  async #rescanFolder(): Promise<void> {
-    if (this.#closed) return;
-    const { dir, watch, sync } = this.#config;
-    const paths = await rescanFolder({
-      dir,
-      matcher: this.#matcher,
-      followSymlinks: watch.followSymlinks,
-      maxFileBytes: sync.maxFileBytes,
-      index: this.#index,
-    });
-    if (paths === 'many') this.#reconcileInBackground('many changes the watcher could not name');
-    else if (paths && paths.length > 0) this.#onSettled(paths);
-  }
-
-  #onSettled(paths: string[], rehash: ReadonlySet<string> = new Set()): void {
+  /**
+   * "Look at these paths again": the one entry point of the watcher path, for settled watcher
+   * events, finished rescans and walks, the recheck of failed files, and the paths a reconcile
+   * hands back. `rehash`: paths to read even if their stat is as indexed.
+   */
+  #recheck(paths: string[], { rehash = new Set<string>() }: RecheckOptions = {}): void {
     if (this.#closed) return;
     // Handled now, even while a reconcile lists and scans: the pass leaves these paths to us.
     this.#concurrent.handled(paths);
-    this.#track(this.#settled.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
+    this.#track(this.#watcherPath.handle(paths, rehash), 'handling changes failed; the next reconcile repairs it');
   }
 
   #track(work: Promise<void>, failure: string): void {
-    this.#settling += 1;
+    this.#busy += 1;
     work
       .catch((err: unknown) =>
         this.#logger.error({ event: 'failure', err: err instanceof Error ? err.message : String(err) }, failure),
       )
       .finally(() => {
-        this.#settling -= 1;
+        this.#busy -= 1;
         this.#wakeIdle();
       });
   }
@@ -481,7 +368,7 @@ class Engine implements SyncEngine {
 
   #isIdle(): boolean {
     return (
-      this.#settling === 0 &&
+      this.#busy === 0 &&
       this.#timers.size === 0 &&
       this.#queue.size === 0 &&
       this.#queue.inFlight === 0 &&

@@ -12,8 +12,9 @@
 import type { IndexStore } from '../store/store.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { scanTree } from '../scan/scanner.js';
-import { scanChanges } from '../plan/plan-concurrent.js';
 import { rescannedPaths } from '../plan/rescanned-paths.js';
+import { scanChanges } from '../plan/plan-concurrent.js';
+import type { EngineCallbacks } from './engine-link.js';
 
 /** The share of time rescans may take at most. */
 export const RESCAN_TIME_SHARE = 0.1;
@@ -29,14 +30,14 @@ export interface LocalRescanDeps {
 }
 
 export class LocalRescan {
-  readonly #d: LocalRescanDeps;
+  readonly #deps: LocalRescanDeps;
   #scheduled = false;
   #running = false;
   #again = false;
   #earliest = 0;
 
   constructor(deps: LocalRescanDeps) {
-    this.#d = deps;
+    this.#deps = deps;
   }
 
   /** Asks for a rescan: soon, or after the one running, within the time share. */
@@ -47,8 +48,8 @@ export class LocalRescan {
     }
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const delay = Math.max(this.#d.settleMs, this.#earliest - this.#d.now());
-    this.#d.later('rescan', delay, () => {
+    const delay = Math.max(this.#deps.settleMs, this.#earliest - this.#deps.now());
+    this.#deps.later('rescan', delay, () => {
       this.#scheduled = false;
       this.#start();
     });
@@ -56,16 +57,16 @@ export class LocalRescan {
 
   #start(): void {
     this.#running = true;
-    const started = this.#d.now();
-    const work = this.#d.run().finally(() => {
+    const started = this.#deps.now();
+    const work = this.#deps.run().finally(() => {
       this.#running = false;
-      this.#earliest = this.#d.now() + (this.#d.now() - started) / RESCAN_TIME_SHARE;
+      this.#earliest = this.#deps.now() + (this.#deps.now() - started) / RESCAN_TIME_SHARE;
       if (this.#again) {
         this.#again = false;
         this.request();
       }
     });
-    this.#d.track(work);
+    this.#deps.track(work);
   }
 }
 
@@ -98,4 +99,17 @@ export async function rescanFolder(o: RescanOptions): Promise<string[] | 'many' 
     changed,
     o.index.planRows().map((r) => r.path),
   );
+}
+
+/**
+ * A rescan whose findings go back to the engine: the paths to its watcher path, or, past
+ * EARLY_CHANGES_LIMIT changes, a reconcile (which judges many changes better).
+ */
+export async function rescanAndRecheck(
+  o: RescanOptions,
+  engine: Pick<EngineCallbacks, 'recheck' | 'reconcileInBackground'>,
+): Promise<void> {
+  const paths = await rescanFolder(o);
+  if (paths === 'many') engine.reconcileInBackground('many changes the watcher could not name');
+  else if (paths && paths.length > 0) engine.recheck(paths);
 }

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { FailureCode } from '../errors.js';
 import { isUnderAny } from '../scan/inside.js';
 import { checkListable } from '../scan/walk.js';
 import type { IndexStore } from '../store/store.js';
@@ -18,7 +19,6 @@ import {
   type UnreadableDir,
   type UnreadableDirCheck,
 } from '../plan/unreadable-dirs.js';
-import type { FailureCode } from '../errors.js';
 
 export interface UnreadableDirWatchDeps {
   root: string;
@@ -28,20 +28,21 @@ export interface UnreadableDirWatchDeps {
   /** The root itself became readable: a full reconcile. */
   reconcile(why: string): void;
   rewatch(relDir: string): void;
-  settle(paths: string[]): void;
+  /** Looks at these paths again (the engine's recheck). */
+  recheck(paths: string[]): void;
   /** Walks the folder as a new one: its files, and the rows under it whose file is gone. */
   walkNewDir(relDir: string): Promise<void>;
   recordError(path: string | null, error: string, code: FailureCode | null): void;
 }
 
 export class UnreadableDirWatch {
-  readonly #d: UnreadableDirWatchDeps;
+  readonly #deps: UnreadableDirWatchDeps;
   #dirs = new Map<string, UnreadableDirCheck>();
   /** Folders being looked at now (the tick and a watch event may ask at once). */
   readonly #checking = new Set<string>();
 
   constructor(deps: UnreadableDirWatchDeps) {
-    this.#d = deps;
+    this.#deps = deps;
   }
 
   /**
@@ -65,13 +66,13 @@ export class UnreadableDirWatch {
    */
   add(dir: UnreadableDir): void {
     if (this.#dirs.has(dir.path)) return;
-    this.#dirs.set(dir.path, { ...dir, checkedAt: this.#d.now(), attempts: 1 });
-    this.#d.index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#dirs.values()]));
-    this.#d.logger.warn(
+    this.#dirs.set(dir.path, { ...dir, checkedAt: this.#deps.now(), attempts: 1 });
+    this.#deps.index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#dirs.values()]));
+    this.#deps.logger.warn(
       { event: 'unreadable-dir', path: dir.path, err: dir.reason },
       'cannot list folder: nothing under it is uploaded or deleted until it is readable',
     );
-    this.#d.recordError(dir.path === '' ? '.' : `${dir.path}/`, `cannot list folder: ${dir.reason}`, null);
+    this.#deps.recordError(dir.path === '' ? '.' : `${dir.path}/`, `cannot list folder: ${dir.reason}`, null);
   }
 
   /** True when `relPath` is a known unreadable folder or lies under one. */
@@ -105,11 +106,11 @@ export class UnreadableDirWatch {
   }
 
   async #recheckOne(d: UnreadableDirCheck): Promise<void> {
-    const { index, logger } = this.#d;
-    const abs = path.join(this.#d.root, ...d.path.split('/').filter(Boolean));
+    const { index, logger } = this.#deps;
+    const abs = path.join(this.#deps.root, ...d.path.split('/').filter(Boolean));
     const check = await checkListable(abs);
     if (!check.listable && !check.gone) {
-      this.#dirs.set(d.path, { ...d, checkedAt: this.#d.now(), attempts: d.attempts + 1 });
+      this.#dirs.set(d.path, { ...d, checkedAt: this.#deps.now(), attempts: d.attempts + 1 });
       return;
     }
     this.#dirs.delete(d.path);
@@ -117,12 +118,12 @@ export class UnreadableDirWatch {
     if (!check.listable) return; // gone: the watcher reports its removal
     logger.info({ event: 'readable-dir', path: d.path }, 'folder readable again; scanning and watching it');
     if (d.path === '') {
-      this.#d.reconcile('the watched folder is readable again');
+      this.#deps.reconcile('the watched folder is readable again');
       return;
     }
-    this.#d.rewatch(d.path);
+    this.#deps.rewatch(d.path);
     // Every row under it: a synced file may have changed while it could not be seen.
-    this.#d.settle(index.pathsUnder(d.path));
-    await this.#d.walkNewDir(d.path);
+    this.#deps.recheck(index.pathsUnder(d.path));
+    await this.#deps.walkNewDir(d.path);
   }
 }

@@ -13,9 +13,9 @@ import type { RemoteDelete } from '../store/types.js';
 import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
 import { checkListable, resolveRoot, walkTree } from '../scan/walk.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
-import { applyPlan } from '../jobs/apply-plan.js';
+import { commitPlan, logDeletesHeld, recordFailedReads } from '../jobs/apply-plan.js';
 import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
-import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
+import { readHeld } from '../plan/held-deletes.js';
 import type { MoveTarget } from '../plan/moves.js';
 import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
 import { EXPIRY_MARGIN_MS, planSync } from '../plan/plan.js';
@@ -40,7 +40,7 @@ export const REMOVAL_GATHER_MS = 1_000;
  */
 export const REMOVAL_QUIET_POLL_MS = 250;
 
-export interface SettledPathsDeps {
+export interface WatcherPathDeps {
   config: Config;
   index: IndexStore;
   logger: Logger;
@@ -54,8 +54,8 @@ export interface SettledPathsDeps {
   later(key: string, delayMs: number, run: () => void): void;
   /** Counts `work` as busy (onIdle waits for it) and logs its failure. */
   track(work: Promise<void>, failure: string): void;
-  /** Settled paths found by walking a new directory go back through the engine. */
-  settle(paths: string[]): void;
+  /** Paths found by walking a new directory are looked at again through the engine (its recheck). */
+  recheck(paths: string[]): void;
   /** True when no watcher event or new directory is waiting to settle. */
   quiet(): boolean;
   /**
@@ -70,8 +70,8 @@ export interface SettledPathsDeps {
 /** An lstat refused for want of permission: a folder above the path may be unreadable. */
 const DENIED: readonly string[] = ['EACCES', 'EPERM'];
 
-export class SettledPaths {
-  readonly #d: SettledPathsDeps;
+export class WatcherPath {
+  readonly #deps: WatcherPathDeps;
   /** When watcher removals were deleted lately (the planner's removal window). */
   #recentRemovals: number[] = [];
   #pendingRemovals = new Set<string>();
@@ -90,8 +90,8 @@ export class SettledPaths {
    */
   #rowsToCheck: { dirs: Set<string>; met: Set<string>; unjudged: string[] } | null = null;
 
-  constructor(deps: SettledPathsDeps) {
-    this.#d = deps;
+  constructor(deps: WatcherPathDeps) {
+    this.#deps = deps;
   }
 
   close(): void {
@@ -114,9 +114,9 @@ export class SettledPaths {
     const listable = new Map<string, UnreadableDir | null>();
     for (const rel of paths) {
       // With the row, a file whose size, mtime, inode and ctime are unchanged is not read again.
-      const row = this.#d.index.get(rel);
+      const row = this.#deps.index.get(rel);
       const result = await checkPath(
-        this.#d.config.dir,
+        this.#deps.config.dir,
         rel,
         { ...this.#checkOptions(), rehash: rehash.has(rel) },
         row,
@@ -130,15 +130,15 @@ export class SettledPaths {
     if (gone.length === 0) return;
     for (const p of gone) this.#pendingRemovals.add(p);
     this.#pendingRemovalUploads.push(...uploads);
-    this.#gatherStarted ??= this.#d.now();
-    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+    this.#gatherStarted ??= this.#deps.now();
+    this.#deps.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
   }
 
   /** Flushes the gathered removals once nothing else is settling, or when the window is used up. */
   #flushWhenQuiet(): void {
-    const waited = this.#d.now() - (this.#gatherStarted ?? this.#d.now());
-    if (!this.#closed && (this.#handling > 0 || !this.#d.quiet()) && waited < REMOVAL_WINDOW_MS) {
-      this.#d.later('removals', REMOVAL_QUIET_POLL_MS, () => this.#flushWhenQuiet());
+    const waited = this.#deps.now() - (this.#gatherStarted ?? this.#deps.now());
+    if (!this.#closed && (this.#handling > 0 || !this.#deps.quiet()) && waited < REMOVAL_WINDOW_MS) {
+      this.#deps.later('removals', REMOVAL_QUIET_POLL_MS, () => this.#flushWhenQuiet());
       return;
     }
     this.#gatherStarted = null;
@@ -157,14 +157,14 @@ export class SettledPaths {
     listable: Map<string, UnreadableDir | null>,
   ): Promise<boolean> {
     if (result.code === undefined || !DENIED.includes(result.code)) return false;
-    if (this.#d.unreadable.covers(rel)) return true;
+    if (this.#deps.unreadable.covers(rel)) return true;
     const parts = rel.split('/').slice(0, -1);
     for (let i = 0; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
       if (!listable.has(dir)) listable.set(dir, await this.#listError(dir));
       const unreadable = listable.get(dir);
       if (unreadable) {
-        this.#d.unreadable.add(unreadable);
+        this.#deps.unreadable.add(unreadable);
         return true;
       }
     }
@@ -173,7 +173,7 @@ export class SettledPaths {
 
   /** Why a folder cannot be listed, or null when it can (or is gone: its removal is reported). */
   async #listError(relDir: string): Promise<UnreadableDir | null> {
-    const check = await checkListable(path.join(this.#d.config.dir, ...relDir.split('/').filter(Boolean)));
+    const check = await checkListable(path.join(this.#deps.config.dir, ...relDir.split('/').filter(Boolean)));
     return check.listable || check.gone ? null : { path: relDir, reason: check.reason };
   }
 
@@ -200,15 +200,15 @@ export class SettledPaths {
     const unjudged: string[] = [];
     // The scan's walk (src/scan/walk.ts): the same ignores, symlink rules, unreadable folders and
     // names that are not UTF-8. Gone: the watcher reports its removal.
-    const realRoot = await resolveRoot(this.#d.config.dir);
+    const realRoot = await resolveRoot(this.#deps.config.dir);
     if (realRoot === null) return;
     await walkTree(
       realRoot,
-      { matcher: this.#d.matcher, followSymlinks: this.#d.config.watch.followSymlinks, from: relDir },
+      { matcher: this.#deps.matcher, followSymlinks: this.#deps.config.watch.followSymlinks, from: relDir },
       {
         file: (rel) => {
           met.add(rel);
-          if (this.#d.index.get(rel)?.state !== 'synced') files.push(rel);
+          if (this.#deps.index.get(rel)?.state !== 'synced') files.push(rel);
         },
         skipped: (e) => {
           if (e.kind === 'directory') unjudged.push(e.path);
@@ -216,16 +216,16 @@ export class SettledPaths {
         },
         unreadableDir: (rel, reason) => {
           unjudged.push(rel);
-          this.#d.unreadable.add({ path: rel, reason });
+          this.#deps.unreadable.add({ path: rel, reason });
         },
         error: (rel) => met.add(rel),
       },
     );
-    if (files.length > 0) this.#d.settle(files);
+    if (files.length > 0) this.#deps.recheck(files);
     if (this.#closed) return;
     if (this.#rowsToCheck === null) {
       this.#rowsToCheck = { dirs: new Set(), met: new Set(), unjudged: [] };
-      this.#d.later('new-dir-rows', this.#d.config.watch.settleMs, () => this.#checkRowsUnderNewDirs());
+      this.#deps.later('new-dir-rows', this.#deps.config.watch.settleMs, () => this.#checkRowsUnderNewDirs());
     }
     this.#rowsToCheck.dirs.add(relDir);
     for (const p of met) this.#rowsToCheck.met.add(p);
@@ -243,10 +243,10 @@ export class SettledPaths {
     };
     const unjudged = new Set(pending.unjudged);
     const missing: string[] = [];
-    for (const r of this.#d.index.iterate()) {
+    for (const r of this.#deps.index.iterate()) {
       if (!pending.met.has(r.path) && under(r.path, pending.dirs) && !under(r.path, unjudged)) missing.push(r.path);
     }
-    if (missing.length > 0) this.#d.settle(missing);
+    if (missing.length > 0) this.#deps.recheck(missing);
   }
 
   #flushRemovals(): void {
@@ -264,14 +264,14 @@ export class SettledPaths {
       const checked: CheckedPath[] = [];
       const listable = new Map<string, UnreadableDir | null>();
       for (const rel of paths) {
-        const result = await checkPath(this.#d.config.dir, rel, this.#checkOptions());
+        const result = await checkPath(this.#deps.config.dir, rel, this.#checkOptions());
         if (result.kind === 'error' && (await this.#inUnreadableDir(rel, result, listable))) continue;
         checked.push({ path: rel, result });
       }
       await this.#planBatch(checked, appeared);
     });
     this.#removalChain = run.catch(() => undefined);
-    this.#d.track(run, 'handling removals failed; the next reconcile repairs it');
+    this.#deps.track(run, 'handling removals failed; the next reconcile repairs it');
   }
 
   /**
@@ -279,13 +279,13 @@ export class SettledPaths {
    * those now synced (a failed upload leaves its removal to count as a loss).
    */
   async #appearedUp(gone: ReadonlySet<string>): Promise<MoveTarget[]> {
-    const since = this.#d.now() - 2 * REMOVAL_WINDOW_MS;
+    const since = this.#deps.now() - 2 * REMOVAL_WINDOW_MS;
     for (const [p, a] of this.#appeared) if (a.at < since) this.#appeared.delete(p);
     const entries = [...this.#appeared].filter(([p]) => !gone.has(p));
     await Promise.allSettled(entries.map(([, a]) => a.upload));
     const targets: MoveTarget[] = [];
     for (const [p] of entries) {
-      const row = this.#d.index.get(p);
+      const row = this.#deps.index.get(p);
       if (row && row.state === 'synced' && row.fileId) targets.push({ path: p, sha256: row.sha256, ino: row.ino });
     }
     return targets;
@@ -304,23 +304,23 @@ export class SettledPaths {
     const shas = new Set(appeared.flatMap((a) => a.sha256 ?? []));
     const inos = new Set(appeared.map((a) => a.ino));
     const matches = [...held].filter((p) => {
-      const row = this.#d.index.get(p);
+      const row = this.#deps.index.get(p);
       return !!row && ((row.sha256 !== null && shas.has(row.sha256)) || inos.has(row.ino));
     });
     if (matches.length === 0) return;
     for (const p of matches) this.#pendingRemovals.add(p);
-    this.#gatherStarted ??= this.#d.now();
-    this.#d.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+    this.#gatherStarted ??= this.#deps.now();
+    this.#deps.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
   }
 
   /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */
   async #planBatch(checked: CheckedPath[], appeared: readonly MoveTarget[] = []): Promise<Promise<unknown>[]> {
-    const { index, logger, config } = this.#d;
+    const { index, logger, config } = this.#deps;
     const scope = new Set(checked.map((c) => c.path));
-    this.#d.planning?.(scope);
+    this.#deps.planning?.(scope);
     const rows = [...scope].flatMap((p) => index.get(p) ?? []);
     const seen = await observeRoot(config.dir);
-    const now = this.#d.now();
+    const now = this.#deps.now();
     const heldBefore = readHeld(index);
     const plan = planSync({
       rows,
@@ -348,53 +348,36 @@ export class SettledPaths {
       appeared,
     });
     this.#recentRemovals = plan.recentRemovals;
-    if (plan.held) {
-      this.#d.onHeld(plan.held);
-      logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
-    }
-    for (const { path: rel, result } of checked) {
-      if (result.kind !== 'error') continue;
-      index.markFailed(rel, result.error);
-      this.#d.recordError(rel, result.error, null);
-      logger.warn(
-        { event: 'failure', path: rel, err: result.error },
-        'cannot read file; will retry at its next change or reconcile',
-      );
-    }
-    for (const s of plan.skip)
-      logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-    const movedTo = new Map(plan.moves.map((m) => [m.from, m.to]));
-    for (const r of plan.removals) {
-      const to = movedTo.get(r.path);
-      if (to !== undefined)
-        logger.info({ event: 'moved', path: r.path, to, fileId: r.fileId }, 'local file moved; its old copy goes');
-      else if (r.reason === 'removed')
-        logger.info({ event: 'removed', path: r.path, fileId: r.fileId }, 'local file removed');
-    }
-    const applied = applyPlan(index, plan, now);
-    writeHeld(index, nextHeld(heldBefore, scope, plan.heldPaths));
-    const uploads = applied.uploads.map((p) => this.#d.pushUpload(p));
+    if (plan.held) this.#deps.onHeld(plan.held);
+    logDeletesHeld(logger, plan.held);
+    recordFailedReads(
+      index,
+      checked.flatMap(({ path: rel, result }) => (result.kind === 'error' ? [{ path: rel, error: result.error }] : [])),
+      { logger, recordError: this.#deps.recordError },
+    );
+    const applied = commitPlan(index, plan, { now, logger, held: { before: heldBefore, scope } });
+    const uploads = applied.uploads.map((p) => this.#deps.pushUpload(p));
     const isNew = new Set(plan.uploads.filter((u) => u.reason === 'new').map((u) => u.path));
     applied.uploads.forEach((p, i) => {
       if (isNew.has(p)) this.#appeared.set(p, { at: now, upload: uploads[i] as Promise<unknown> });
     });
     this.#regatherHeldMoves(
       plan.observe.filter((o) => isNew.has(o.path)),
-      nextHeld(heldBefore, scope, plan.heldPaths),
+      applied.held,
     );
     if (applied.deletes.length > 0) {
       // Uploads first, deletes after, as in reconcile.
       await Promise.allSettled(uploads);
-      for (const d of applied.deletes) void this.#d.pushDelete(d);
+      for (const d of applied.deletes) void this.#deps.pushDelete(d);
     }
     return uploads;
   }
 
   #checkOptions(): CheckPathOptions {
     return {
-      matcher: this.#d.matcher,
-      followSymlinks: this.#d.config.watch.followSymlinks,
-      maxFileBytes: this.#d.config.sync.maxFileBytes,
+      matcher: this.#deps.matcher,
+      followSymlinks: this.#deps.config.watch.followSymlinks,
+      maxFileBytes: this.#deps.config.sync.maxFileBytes,
     };
   }
 }

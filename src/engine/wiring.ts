@@ -15,6 +15,16 @@ import type { DeletedEntry } from '../jobs/job-outcomes.js';
 import type { ConcurrentChanges } from '../plan/plan-concurrent.js';
 import type { KeyedQueue } from '../jobs/queue.js';
 import type { RequestGate } from '../rate/request-gate.js';
+import type { Scheduler } from '../clock/scheduler.js';
+import type { ApiProblems } from '../jobs/api-problems.js';
+import type { ExecutorDeps } from '../jobs/executor.js';
+import type { JobRunner } from '../jobs/job-outcomes.js';
+import type { RetryTimers } from '../jobs/retry-timers.js';
+import type { ConcurrentRecorder } from './concurrent-changes.js';
+import type { EngineLink } from './engine-link.js';
+import type { LocalRescan } from './local-rescan.js';
+import type { UnreadableDirWatch } from './unreadable-dir-watch.js';
+import type { WatcherPath } from './watcher-path.js';
 import type { ProgressEvent, ReconcileOptions, ReconcileReport, TrafficFacts } from './contract.js';
 import type { FailureCode } from '../errors.js';
 
@@ -121,8 +131,10 @@ export interface EngineDeps {
   onProgress?: (event: ProgressEvent) => void;
   /** The daemon's count of its requests, for the rate in status; absent, status shows none. */
   traffic?: TrafficFacts;
-  /** Clock, for tests. @default Date.now */
+  /** Clock, for tests. @default Date.now (or the scheduler's clock) */
   now?: () => number;
+  /** Every timer of the engine (retries, removal gathering, rescans, rechecks). @default the system's */
+  scheduler?: Scheduler;
   /**
    * Called when a one-shot engine (no watcher) cannot go on: the API refused the key. A watching
    * engine instead pauses and tries again (src/jobs/api-problems.ts).
@@ -130,4 +142,27 @@ export interface EngineDeps {
   onFatal?: (err: Error) => void;
   /** How long a watching engine waits before trying a refused key again. @default 5 minutes */
   keyRetryMs?: number;
+}
+
+/**
+ * The engine's collaborators, built by the composition root (src/daemon/compose-engine.ts) and
+ * handed in: the engine keeps the live state and routes work between them.
+ */
+export interface EngineParts {
+  /** Every timer: the engine's own (the scheduled reconcile, the recheck tick) and the parts'. */
+  readonly scheduler: Scheduler;
+  /** What the executor needs; its liveIntents are the uploads running now. */
+  readonly exec: ExecutorDeps;
+  readonly timers: RetryTimers;
+  readonly problems: ApiProblems;
+  readonly jobs: JobRunner;
+  readonly watcherPath: WatcherPath;
+  readonly unreadable: UnreadableDirWatch;
+  readonly rescan: LocalRescan;
+  /** What the watcher path and the jobs do while a pass runs, for its planner. */
+  readonly concurrent: ConcurrentRecorder;
+  /** Where the parts' calls back into the engine go; the engine binds it. */
+  readonly link: EngineLink;
+  /** What the engine does with each watcher event (src/engine/watch-events.ts). */
+  readonly watchEvents: WatchEvents;
 }

@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { KEY_REFUSED_CODES } from '../api/errors.js';
+import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 export interface ApiProblem {
   kind: 'key-refused' | 'storage-full';
@@ -41,14 +42,16 @@ export interface ApiProblemsOptions {
   /** A watching engine waits a refused key out; a one-shot run (false) stops instead. */
   waitsForKey: boolean;
   /** @default KEY_RETRY_MS */
-  keyRetryMs?: number;
+  keyRetryMs?: number | undefined;
+  /** @default the system's timers */
+  scheduler?: Scheduler;
 }
 
 export class ApiProblems {
   readonly #o: ApiProblemsOptions;
   #key: ApiProblem | null = null;
   #storage: ApiProblem | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #cancelRetry: CancelTimer | null = null;
   #closed = false;
 
   constructor(options: ApiProblemsOptions) {
@@ -96,13 +99,16 @@ export class ApiProblems {
       hint: KEY_HINT,
       retryAt: new Date(now + retryMs).toISOString(),
     };
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#cancelRetry?.();
     // Not counted as pending work: an idle engine waiting for a key is idle.
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (!this.#closed) this.#o.retry();
-    }, retryMs);
-    this.#timer.unref();
+    this.#cancelRetry = (this.#o.scheduler ?? systemScheduler()).later(
+      retryMs,
+      () => {
+        this.#cancelRetry = null;
+        if (!this.#closed) this.#o.retry();
+      },
+      { background: true },
+    );
   }
 
   /** A request with the key succeeded. */
@@ -110,8 +116,8 @@ export class ApiProblems {
     if (this.#key === null) return;
     this.#o.logger.info({ event: 'key-accepted', since: this.#key.since }, 'the API accepts the key again; resuming');
     this.#key = null;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#cancelRetry?.();
+    this.#cancelRetry = null;
   }
 
   storageFull(message: string): void {
@@ -136,7 +142,7 @@ export class ApiProblems {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#cancelRetry?.();
+    this.#cancelRetry = null;
   }
 }

@@ -6,7 +6,7 @@
  * routes paths here; this module owns what a job's outcome means.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, FilesyncError, failureCodeOf, type FailureCode } from '../errors.js';
+import { FilesyncError, failureCodeOf, type FailureCode, ErrorCode } from '../errors.js';
 import type { RemoteDelete } from '../store/types.js';
 import type { ApiProblems } from './api-problems.js';
 import { ChangedBackoff } from '../plan/backoff.js';
@@ -23,7 +23,7 @@ export interface DeletedEntry {
   reason: string;
 }
 
-export interface JobsDeps {
+export interface JobRunnerDeps {
   exec: ExecutorDeps;
   queue: KeyedQueue;
   gate: RequestGate;
@@ -36,7 +36,8 @@ export interface JobsDeps {
   /** True while deletes are held (another workspace): a delete stays queued in the index. */
   deletesHeld(): boolean;
   recordError(path: string | null, error: string, code: FailureCode | null): void;
-  settle(paths: string[], rehash: ReadonlySet<string>): void;
+  /** Looks at these paths again (the engine's recheck); `rehash`: read them even if their stat is as indexed. */
+  recheck(paths: string[], rehash: ReadonlySet<string>): void;
   /** The key was refused and the run cannot wait for it (a one-shot sync): stop. */
   onFatal(err: Error): void;
   /** What jobs do to the remote, for a reconcile pass running meanwhile (src/engine/concurrent-changes.ts). */
@@ -52,22 +53,22 @@ export interface JobObserver {
   gone(fileId: string): void;
 }
 
-export class Jobs {
-  readonly #d: JobsDeps;
+export class JobRunner {
+  readonly #deps: JobRunnerDeps;
   readonly #changedBackoff = new ChangedBackoff();
   /** When a job last succeeded: a key failing while others succeed waits, it does not fail. */
   #lastSuccessAt = 0;
 
-  constructor(deps: JobsDeps) {
-    this.#d = deps;
+  constructor(deps: JobRunnerDeps) {
+    this.#deps = deps;
   }
 
   upload(rel: string, retype = false): Promise<UploadOutcome | null> {
     let outcome: UploadOutcome | null = null;
-    return this.#d.queue
+    return this.#deps.queue
       .push(`p:${rel}`, async (signal) => {
-        this.#d.observer?.uploading(rel);
-        outcome = await uploadPath(this.#d.exec, rel, signal, retype);
+        this.#deps.observer?.uploading(rel);
+        outcome = await uploadPath(this.#deps.exec, rel, signal, retype);
         this.#afterUpload(rel, outcome);
       })
       .then(
@@ -77,8 +78,8 @@ export class Jobs {
           // read-only disk) or the queue closed. Nothing was sent without its intent.
           const message = err instanceof Error ? err.message : String(err);
           if (codeOf(err) !== ErrorCode.QueueClosed) {
-            this.#d.recordError(rel, message, codeOf(err));
-            this.#d.logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
+            this.#deps.recordError(rel, message, codeOf(err));
+            this.#deps.logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
           }
           return null;
         },
@@ -88,34 +89,34 @@ export class Jobs {
   #afterUpload(rel: string, outcome: UploadOutcome): void {
     switch (outcome.kind) {
       case 'uploaded': {
-        this.#d.observer?.stored(outcome.fileId);
-        this.#lastSuccessAt = this.#d.now();
-        this.#d.timers.clear(`p:${rel}`);
+        this.#deps.observer?.stored(outcome.fileId);
+        this.#lastSuccessAt = this.#deps.now();
+        this.#deps.timers.clear(`p:${rel}`);
         this.#changedBackoff.settled(rel);
-        this.#d.problems.uploaded();
+        this.#deps.problems.uploaded();
         if (outcome.superseded) void this.delete(outcome.superseded);
         // The file changed (even back to an older content) while this version uploaded and the
         // settled check saw nothing to do then: the row is pending again, so upload it again.
-        const row = this.#d.exec.index.get(rel);
+        const row = this.#deps.exec.index.get(rel);
         if (row && row.state === 'pending') void this.upload(rel);
         break;
       }
       case 'changed':
         void this.delete(outcome.discarded);
         // Read again once settled (its stat may be as indexed: `cp -p`), backing off while it keeps changing.
-        this.#d.timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#d.settleMs, this.#d.now()), () =>
-          this.#d.settle([rel], new Set([rel])),
+        this.#deps.timers.later(`p:${rel}`, this.#changedBackoff.next(rel, this.#deps.settleMs, this.#deps.now()), () =>
+          this.#deps.recheck([rel], new Set([rel])),
         );
         break;
       case 'failed':
-        this.#d.recordError(rel, outcome.error, outcome.code);
-        this.#d.problems.uploadFailed(outcome.apiErrorCode, outcome.error);
+        this.#deps.recordError(rel, outcome.error, outcome.code);
+        this.#deps.problems.uploadFailed(outcome.apiErrorCode, outcome.error);
         if (outcome.fatal) this.#fatal(outcome.error);
         else if (outcome.retryable && !this.#waitAndRetry(`p:${rel}`, outcome, () => void this.upload(rel))) {
           // Nothing answers any more: an outage, not a faulty server. The recheck of failed
           // files (and the reconcile) pick it up again.
-          this.#d.exec.index.markFailed(rel, outcome.error);
-          this.#d.logger.error(
+          this.#deps.exec.index.markFailed(rel, outcome.error);
+          this.#deps.logger.error(
             { event: 'failure', path: rel, status: outcome.status, err: outcome.error },
             'upload failed',
           );
@@ -130,22 +131,22 @@ export class Jobs {
   delete(d: RemoteDelete): Promise<DeletedEntry | null> {
     const key = `d:${d.fileId}`;
     let result: DeletedEntry | null = null;
-    return this.#d.queue
+    return this.#deps.queue
       .push(key, async (signal) => {
         // Another workspace than the index's: the delete stays queued in the index until the
         // user accepts the workspace (reconcile --accept-workspace), then a reconcile runs it.
-        if (this.#d.deletesHeld()) return;
-        const outcome = await deleteRemote(this.#d.exec, d.fileId, signal);
+        if (this.#deps.deletesHeld()) return;
+        const outcome = await deleteRemote(this.#deps.exec, d.fileId, signal);
         if (outcome.kind === 'deleted' || outcome.kind === 'gone') {
-          this.#d.observer?.gone(d.fileId);
-          this.#lastSuccessAt = this.#d.now();
-          this.#d.timers.clear(key);
+          this.#deps.observer?.gone(d.fileId);
+          this.#lastSuccessAt = this.#deps.now();
+          this.#deps.timers.clear(key);
           result = { fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason };
         } else if (outcome.kind === 'failed') {
-          this.#d.recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
+          this.#deps.recordError(d.path, `delete ${d.fileId}: ${outcome.error}`, outcome.code);
           if (outcome.fatal) this.#fatal(outcome.error);
           else if (outcome.retryable && !this.#waitAndRetry(key, outcome, () => void this.delete(d))) {
-            this.#d.logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
+            this.#deps.logger.warn({ event: 'give-up', key }, 'giving up until the next change or reconcile');
           }
         }
       })
@@ -161,10 +162,10 @@ export class Jobs {
    * reports a 429 to the gate only when it retries it itself. False when the key should fail.
    */
   #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
-    const delayMs = this.#d.timers.wait(key, this.#d.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
+    const delayMs = this.#deps.timers.wait(key, this.#deps.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
     if (delayMs === null) return false;
     if (failure.status === 429) {
-      this.#d.gate.onRetryWait({
+      this.#deps.gate.onRetryWait({
         status: 429,
         waitMs: delayMs,
         fromServer: failure.retryAfterMs !== null,
@@ -179,11 +180,11 @@ export class Jobs {
 
   #fatal(message: string): void {
     // A watching engine waits out a refused key (src/jobs/api-problems.ts); a one-shot run stops.
-    if (this.#d.problems.holdForKey({ code: ErrorCode.ApiAuth }, message)) return;
-    this.#d.queue.pause();
+    if (this.#deps.problems.holdForKey({ code: ErrorCode.ApiAuth }, message)) return;
+    this.#deps.queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
-    this.#d.logger.error({ event: 'fatal' }, text);
-    this.#d.onFatal(new FilesyncError(ErrorCode.ApiAuth, text));
+    this.#deps.logger.error({ event: 'fatal' }, text);
+    this.#deps.onFatal(new FilesyncError(ErrorCode.ApiAuth, text));
   }
 }
 

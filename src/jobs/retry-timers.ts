@@ -4,16 +4,19 @@
  * it); `size` tells the engine's onIdle whether anything is still to come.
  */
 import { nextWait, type WaitState } from '../plan/backoff.js';
+import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 export class RetryTimers {
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, CancelTimer>();
   readonly #waits = new Map<string, WaitState>();
   readonly #onChange: () => void;
+  readonly #scheduler: Scheduler;
   #closed = false;
 
   /** `onChange` runs after a timer fired or was cleared (the engine wakes its idle waiters). */
-  constructor(onChange: () => void) {
+  constructor(onChange: () => void, scheduler: Scheduler = systemScheduler()) {
     this.#onChange = onChange;
+    this.#scheduler = scheduler;
   }
 
   get size(): number {
@@ -29,14 +32,13 @@ export class RetryTimers {
   /** Runs `run` after `delayMs`, replacing the key's timer. */
   later(key: string, delayMs: number, run: () => void): void {
     if (this.#closed) return;
-    const existing = this.#timers.get(key);
-    if (existing) clearTimeout(existing);
-    const timer = setTimeout(() => {
+    this.#timers.get(key)?.();
+    const cancel = this.#scheduler.later(delayMs, () => {
       this.#timers.delete(key);
       if (!this.#closed) run();
       this.#onChange();
-    }, delayMs);
-    this.#timers.set(key, timer);
+    });
+    this.#timers.set(key, cancel);
   }
 
   /**
@@ -58,9 +60,9 @@ export class RetryTimers {
   /** The key succeeded: its timer and its wait state go. */
   clear(key: string): void {
     this.#waits.delete(key);
-    const t = this.#timers.get(key);
-    if (t) {
-      clearTimeout(t);
+    const cancel = this.#timers.get(key);
+    if (cancel) {
+      cancel();
       this.#timers.delete(key);
       this.#onChange();
     }
@@ -68,7 +70,7 @@ export class RetryTimers {
 
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { LocalObservation } from '../store/types.js';
 import type { MoveTarget } from '../plan/moves.js';
-import { adoptCopy } from '../jobs/apply-plan.js';
+import { adoptCopy, logAdoption } from '../jobs/apply-plan.js';
 import type { PlanOptions } from '../plan/plan.js';
 import type { ProgressEvent, ReconcileReport } from '../engine/contract.js';
 import type { ReconcileContext } from '../engine/wiring.js';
@@ -216,10 +216,7 @@ export class EarlyUploads {
       }
     });
     for (const a of early.adoptions) {
-      logger.info(
-        { event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via },
-        'adopted remote copy',
-      );
+      logAdoption(logger, a);
       this.adopted.push({ fileId: a.file.id, path: a.path });
     }
     for (const p of early.decided) this.decided.add(p);

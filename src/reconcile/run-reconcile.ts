@@ -7,8 +7,8 @@
  * (ReconcileContext) and keeps the live state; this file is the pass itself.
  */
 import { scanTree, type ScanResult } from '../scan/scanner.js';
-import { applyPlan } from '../jobs/apply-plan.js';
-import { nextHeld, readHeld, writeHeld } from '../plan/held-deletes.js';
+import { commitPlan, logDeletesHeld, recordFailedReads } from '../jobs/apply-plan.js';
+import { readHeld } from '../plan/held-deletes.js';
 import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../plan/unreadable-dirs.js';
 import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
 import { EXPIRY_MARGIN_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
@@ -28,7 +28,7 @@ import { ScannedHandOff } from './scanned-handoff.js';
  * without it is fresh (new, or the state directory was lost): the pass then deletes our own
  * orphans, as no row of a lost index can still want them.
  */
-const RECONCILED_META = 'sync.reconciledAt';
+export const RECONCILED_META = 'sync.reconciledAt';
 
 export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
   const { config, index, logger } = ctx;
@@ -89,7 +89,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   const remoteFiles = remote.size;
   remote.clear();
   ctx.onHeld(plan.held);
-  if (plan.held) logger.warn({ event: 'deletes-held', count: plan.held.count }, plan.held.message);
+  logDeletesHeld(logger, plan.held);
   logLeftAlone(ctx, plan);
 
   const report = baseReport(started, options, remoteFiles, scan.files.length + scan.unchanged.size, plan);
@@ -97,17 +97,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   if (early) report.adopted.unshift(...early.adopted);
   if (options.dryRun) return dryRunReport(ctx, report, plan, started);
 
-  for (const s of plan.skip)
-    logger.info({ event: 'skip', path: s.obs.path, size: s.obs.size, reason: s.reason }, 'skipped');
-  for (const a of plan.adoptions)
-    logger.info(
-      { event: 'adopt', path: a.path, fileId: a.file.id, size: a.file.size, via: a.via },
-      'adopted remote copy',
-    );
-  const applied = applyPlan(index, plan, ctx.now());
-  writeHeld(index, nextHeld(new Set(), null, plan.heldPaths));
-  for (const m of plan.moves)
-    logger.info({ event: 'moved', path: m.from, to: m.to }, 'local file moved; its old copy goes');
+  const applied = commitPlan(index, plan, { now: ctx.now(), logger, held: { before: new Set(), scope: null } });
   if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
   if (plan.rootToRecord) index.setMeta(ROOT_ID_META, formatRootMeta(plan.rootToRecord));
   ctx.onApplied();
@@ -180,14 +170,7 @@ function scanFolder(
 /** Files that could not be read and folders that could not be listed: logged, recorded, kept in the index meta. */
 function recordScanProblems(ctx: ReconcileContext, scan: ScanResult, options: ReconcileOptions): void {
   const { config, index, logger } = ctx;
-  for (const e of scan.errors) {
-    logger.warn(
-      { event: 'failure', path: e.path, err: e.error },
-      'cannot read file; will retry at its next change or reconcile',
-    );
-    if (!options.dryRun) index.markFailed(e.path, e.error);
-    ctx.recordError(e.path, e.error, null);
-  }
+  recordFailedReads(index, scan.errors, { logger, recordError: ctx.recordError, markFailed: !options.dryRun });
   const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
   for (const d of unreadableDirs) {
     logger.warn(

@@ -15,62 +15,30 @@
  *   it, so the adapter walks it, reports its files, and subscribes to it separately when it has
  *   folders inside.
  */
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { relativeTo, type BackendContext, type WatchBackend } from './backend.js';
+import {
+  loadParcel,
+  parcelError,
+  type ParcelEvent,
+  type ParcelLoader,
+  type ParcelModule,
+  type ParcelOptions,
+  type ParcelSubscription,
+} from './parcel-module.js';
+import { recentIn } from './recent-in.js';
+import { type WalkContext, walkFolders } from './walk-folders.js';
 import { ErrorCode } from '../errors.js';
 
-export type ParcelEvent = { path: string; type: 'create' | 'update' | 'delete' };
-export type ParcelOptions = { ignore?: string[] };
-export interface ParcelSubscription {
-  unsubscribe(): Promise<void>;
-}
-/** The part of @parcel/watcher used here (injectable for tests). */
-export interface ParcelModule {
-  subscribe(
-    dir: string,
-    fn: (err: Error | null, events: ParcelEvent[]) => unknown,
-    opts?: ParcelOptions,
-  ): Promise<ParcelSubscription>;
-  writeSnapshot(dir: string, snapshot: string, opts?: ParcelOptions): Promise<string>;
-  getEventsSince(dir: string, snapshot: string, opts?: ParcelOptions): Promise<ParcelEvent[]>;
-}
-export type ParcelLoader = () => Promise<ParcelModule>;
-
-export const loadParcel: ParcelLoader = async () => {
-  const m = (await import('@parcel/watcher')) as unknown as ParcelModule & { default?: ParcelModule };
-  return m.default ?? m;
-};
-
-/** The native module's errors carry strerror text only: give the watch limits their codes back. */
-export function parcelError(err: Error): Error {
-  const code = /No space left on device/i.test(err.message)
-    ? 'ENOSPC'
-    : /Too many open files/i.test(err.message)
-      ? 'EMFILE'
-      : /Permission denied/i.test(err.message)
-        ? 'EACCES'
-        : /No such file or directory/i.test(err.message)
-          ? 'ENOENT'
-          : undefined;
-  return Object.assign(new Error(err.message, { cause: err }), code ? { code } : {});
-}
+export type { ParcelEvent, ParcelLoader, ParcelModule, ParcelOptions, ParcelSubscription } from './parcel-module.js';
+export { loadParcel, parcelError } from './parcel-module.js';
 
 /** Parcel on Linux watches a new folder but not the folders already inside it (see above). */
 const WATCHES_NEW_SUBFOLDERS = process.platform !== 'linux';
 /** A folder that vanishes while the start-up crawl reads it fails the subscription: try again. */
 const SUBSCRIBE_ATTEMPTS = 3;
-const WALK_CONCURRENCY = 8;
-/**
- * Parcel's debounce (50 to 500 ms) can cut a new file's create from the write that follows it
- * (open, then write): an update that soon after the create is part of making the file, not a write
- * in place to read again. And a folder removed whole is reported by each subscription that
- * watches it (the main one and its own, see above), and its folders after it (parcel sorts a
- * batch by path): a delete that soon after the folder's is no file's.
- */
-const RECENT_MS = 1000;
 
 async function rootMissing(root: string): Promise<boolean> {
   return stat(root).then(
@@ -114,6 +82,16 @@ export class ParcelBackend implements WatchBackend {
   #ready: Promise<void>;
   /** The snapshot replay started once ready (see #start). */
   #replaying: Promise<void> = Promise.resolve();
+
+  readonly #walkContext: WalkContext = {
+    dirs: this.#dirs,
+    ignoredDirs: this.#ignoredDirs,
+    unreadable: this.#unreadable,
+    abs: (rel) => this.#abs(rel),
+    isIgnored: (rel, isDir) => this.#isIgnored(rel, isDir),
+    closed: () => this.#closed,
+    fileFound: (rel) => this.#ctx.events.file(rel, false),
+  };
 
   constructor(ctx: BackendContext, opts: ParcelBackendOptions = {}) {
     this.#ctx = ctx;
@@ -300,7 +278,7 @@ export class ParcelBackend implements WatchBackend {
         continue;
       }
       if (e.type === 'delete') {
-        if (this.#ignoredDirs.delete(rel) || this.#recent(this.#dirsGone, rel)) continue;
+        if (this.#ignoredDirs.delete(rel) || recentIn(this.#dirsGone, rel)) continue;
         if (this.#dirs.has(rel)) this.#dirGone(rel);
         else if (!this.#isIgnored(rel, false)) this.#ctx.events.file(rel, false);
         continue;
@@ -308,7 +286,7 @@ export class ParcelBackend implements WatchBackend {
       if (e.type === 'update' && !this.#dirs.has(rel)) {
         // An update is a write in place, or a path removed and made again within parcel's
         // debounce (an editor's rename over the file): either way, read it again.
-        if (!this.#isIgnored(rel, false)) this.#ctx.events.file(rel, !this.#recent(this.#created, rel));
+        if (!this.#isIgnored(rel, false)) this.#ctx.events.file(rel, !recentIn(this.#created, rel));
         continue;
       }
       const isDir = await lstat(e.path).then(
@@ -347,16 +325,6 @@ export class ParcelBackend implements WatchBackend {
         }
       }
     }
-  }
-
-  /** Whether `rel` was put in `map` less than RECENT_MS ago; forgets older entries. */
-  #recent(map: Map<string, number>, rel: string): boolean {
-    const t = performance.now();
-    for (const [p, at] of map) {
-      if (t - at < RECENT_MS) break;
-      map.delete(p);
-    }
-    return map.has(rel);
   }
 
   #dirGone(rel: string): void {
@@ -401,43 +369,8 @@ export class ParcelBackend implements WatchBackend {
    * Walks the folders under `relDir`, noting which are watched, ignored or unreadable. With
    * `report`, its files are reported as new (a folder moved in whole). True when it found a folder.
    */
-  async #walk(relDir: string, atStart: boolean, report = false): Promise<boolean> {
-    let found = false;
-    const queue = [relDir];
-    const worker = async (): Promise<void> => {
-      for (let rel = queue.shift(); rel !== undefined && !this.#closed; rel = queue.shift()) {
-        let entries: Dirent[];
-        try {
-          entries = await readdir(this.#abs(rel), { withFileTypes: true });
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'EACCES' || code === 'EPERM') {
-            if (rel !== '') {
-              this.#unreadable.add(rel);
-              this.#dirs.delete(rel);
-            } else if (atStart) throw err;
-          }
-          continue;
-        }
-        for (const ent of entries) {
-          const child = rel === '' ? ent.name : `${rel}/${ent.name}`;
-          if (ent.isDirectory()) {
-            if (this.#isIgnored(child, true)) {
-              this.#ignoredDirs.add(child);
-              continue;
-            }
-            found = true;
-            this.#dirs.add(child);
-            queue.push(child);
-          } else if (report && !this.#isIgnored(child, false)) {
-            this.#ctx.events.file(child, false);
-          }
-        }
-      }
-    };
-    // The queue grows as folders are read: the workers keep taking until none is left.
-    while (queue.length > 0 && !this.#closed) await Promise.all(Array.from({ length: WALK_CONCURRENCY }, worker));
-    return found;
+  #walk(relDir: string, atStart: boolean, report = false): Promise<boolean> {
+    return walkFolders(this.#walkContext, relDir, atStart, report);
   }
 
   #underIgnored(rel: string): boolean {

@@ -20,11 +20,14 @@ import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
 import { rootState } from '../scan/observe-root.js';
+import { watchLimitMessage } from './watch-limit-message.js';
+import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 import { ErrorCode } from '../errors.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
 export type { WatchBackendKind, WatchMode } from './backend.js';
+export { watchLimitMessage } from './watch-limit-message.js';
 
 export interface WatcherOptions {
   /** The watched folder. */
@@ -79,6 +82,8 @@ export interface WatcherOptions {
   readonly chokidarFactory?: ChokidarFactory;
   /** For tests. @default loads @parcel/watcher */
   readonly parcelLoader?: ParcelLoader;
+  /** The settle timer's clock and timers. @default the system's, on the monotonic clock */
+  readonly scheduler?: Scheduler;
 }
 
 export interface Watcher {
@@ -101,45 +106,14 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-/** Says which limit the OS hit and how to raise it, for the platform the daemon runs on. */
-export function watchLimitMessage(
-  code: string,
-  root: string,
-  pollIntervalMs: number,
-  platform: NodeJS.Platform = process.platform,
-): string {
-  const fellBack = `fell back to polling every ${pollIntervalMs} ms, which uses more CPU and notices changes later`;
-  const restart = 'then restart claude-filesync.';
-  if (platform === 'darwin') {
-    return (
-      `Watching ${root}: the system refused more open files (${code}: the per-process limit, launchd's NumberOfFiles); ${fellBack}. ` +
-      `To raise it: reinstall the agent with \`claude-filesync service install\` (its plist sets NumberOfFiles to 65536), ` +
-      `or for a daemon started by hand run \`ulimit -n 65536\` in its shell first (and \`sudo launchctl limit maxfiles 65536 200000\` ` +
-      `if the system-wide limit is lower); ${restart}`
-    );
-  }
-  if (code === 'ENOSPC') {
-    return (
-      `Watching ${root}: the system limit on inotify watches was reached (ENOSPC: fs.inotify.max_user_watches, one watch per folder); ` +
-      `${fellBack}. To raise the limit: sudo sysctl fs.inotify.max_user_watches=524288, and to keep it after a reboot put ` +
-      `fs.inotify.max_user_watches=524288 in /etc/sysctl.d/60-claude-filesync.conf; ${restart}`
-    );
-  }
-  return (
-    `Watching ${root}: the system refused another watcher (EMFILE: fs.inotify.max_user_instances, inotify instances per user, ` +
-    `or the open files limit, ulimit -n); ${fellBack}. To raise them: sudo sysctl fs.inotify.max_user_instances=512, and to keep it ` +
-    `after a reboot put fs.inotify.max_user_instances=512 in /etc/sysctl.d/60-claude-filesync.conf; for open files set ` +
-    `LimitNOFILE=65536 in the service unit (\`claude-filesync service install\` does) or run \`ulimit -n 65536\` first; ${restart}`
-  );
-}
-
 /** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed (src/scan/observe-root.ts). */
 async function rootIdState(p: string): Promise<{ present: boolean; id: string | null }> {
   const { present, id } = await rootState(p);
   return { present, id: id && `${id.dev}:${id.ino}` };
 }
 
-const now = (): number => performance.now();
+/** Monotonic: a wall-clock step must not settle every path at once or none for an hour. */
+const monotonic = (): number => performance.now();
 
 class SettlingWatcher implements Watcher {
   #opts: WatcherOptions;
@@ -156,7 +130,8 @@ class SettlingWatcher implements Watcher {
   #rootWarning: string | null = null;
   /** dev:ino of the root when last seen, to notice it being replaced. */
   #rootId: string | null = null;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #scheduler: Scheduler;
+  #cancelTimer: CancelTimer | undefined;
   #flushing = false;
   #switching = false;
   #rootCheck: Promise<boolean> | null = null;
@@ -168,6 +143,7 @@ class SettlingWatcher implements Watcher {
 
   constructor(opts: WatcherOptions) {
     this.#opts = opts;
+    this.#scheduler = opts.scheduler ?? systemScheduler(monotonic);
     this.#root = path.resolve(opts.root);
     this.#tracker = new SettleTracker(opts.settleMs);
     this.#mode = opts.usePolling ? 'polling' : 'native';
@@ -214,8 +190,8 @@ class SettlingWatcher implements Watcher {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     const backend = this.#backend;
     this.#backend = null;
     this.#resolveReady();
@@ -267,7 +243,7 @@ class SettlingWatcher implements Watcher {
 
   #touch(rel: string, changed: boolean): void {
     if (changed) this.#changed.add(rel);
-    this.#tracker.touch(rel, now());
+    this.#tracker.touch(rel, this.#scheduler.now());
     this.#schedule();
   }
 
@@ -311,19 +287,19 @@ class SettlingWatcher implements Watcher {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#flushing || this.#closed) return;
+    if (this.#cancelTimer !== undefined || this.#flushing || this.#closed) return;
     let delay: number;
     if (this.#rootWarning !== null) {
       delay = Math.max(1000, this.#opts.pollIntervalMs);
     } else {
       const at = this.#tracker.nextDueAt();
       if (at === null) return;
-      delay = Math.max(0, Math.ceil(at - now()));
+      delay = Math.max(0, Math.ceil(at - this.#scheduler.now()));
     }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#cancelTimer = this.#scheduler.later(delay, () => {
+      this.#cancelTimer = undefined;
       void this.#flush();
-    }, delay);
+    });
   }
 
   async #flush(): Promise<void> {
@@ -332,7 +308,7 @@ class SettlingWatcher implements Watcher {
     try {
       // A folder that vanished would look like every file deleted: hold everything instead.
       if (!(await this.#checkRoot()) || this.#closed) return;
-      const due = this.#tracker.due(now());
+      const due = this.#tracker.due(this.#scheduler.now());
       if (due.length > 0) {
         const rehash = new Set<string>();
         for (const rel of due) if (this.#changed.delete(rel)) rehash.add(rel);

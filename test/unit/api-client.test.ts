@@ -962,6 +962,27 @@ describe('attempts in flight (maxInFlight)', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('after a 401, an upload or a delete made later fails unsent until an answer succeeds; a read is sent (it tests the key)', async () => {
+    let refuse = true;
+    handler = (req, res) => {
+      if (refuse) apiError(res, 401, 'authentication_error', 'invalid x-api-key');
+      else if (req.method === 'GET') json(res, 200, meta('a'));
+      else json(res, 200, { id: 'file_a', type: 'file_deleted' });
+    };
+    const c = client({ maxInFlight: 2 });
+    await expect(c.delete('file_a')).rejects.toMatchObject({ status: 401 });
+    expect(seen).toHaveLength(1);
+    // The key is known to be refused: these would be refused alike, and are not sent.
+    await expect(c.upload({ bytes: Buffer.from('x') }, { filename: 'x.txt' })).rejects.toMatchObject({ status: 401 });
+    await expect(c.delete('file_b')).rejects.toMatchObject({ status: 401 });
+    expect(seen).toHaveLength(1);
+    // A read goes (that is how the key is tried again); once one is answered, the rest go too.
+    refuse = false;
+    await expect(c.retrieve('a')).resolves.toMatchObject({ id: 'a' });
+    await expect(c.delete('file_b')).resolves.toMatchObject({ type: 'file_deleted' });
+    expect(seen).toHaveLength(3);
+  });
+
   it('a request aborted while it waits for a slot gives APIUserAbortError and is never sent', async () => {
     slowServer(100);
     const c = client({ maxInFlight: 1 });

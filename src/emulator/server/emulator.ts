@@ -8,20 +8,18 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { API_MAX_FILE_BYTES } from '../../files-api/limits.js';
 import { handleAdmin } from './admin-routes.js';
-import { answerDownload, answerError, sendJson } from './answering.js';
-import { EmulatorApiError, notFound } from '../api-error.js';
-import { DEFAULT_FAULTS, mergeFaults, pickInjectedError, seededRandom } from '../faults/faults.js';
+import { answerError, sendJson } from './answering.js';
+import { EmulatorApiError } from '../api-error.js';
+import { DEFAULT_FAULTS, mergeFaults, seededRandom } from '../faults/faults.js';
 import { FileTable, entryFor, newStoredFile, type NewFile } from '../store/file-table.js';
 import { MAX_METADATA_FILENAME_CHARS, resolveMimeType } from '../store/metadata-rules.js';
 import { MicrosClock, checkWorkspaceId, formatMicros, newFileId, newRequestId, newWorkspaceId } from '../store/ids.js';
 import { KeyGuard, type KeyControl } from './key-guard.js';
-import { ListQueryError, parseListQuery, runListQuery } from './list-query.js';
+import { handleV1, type RequestContext, type V1State } from './handle-v1.js';
 import { RequestGate, limitSettings, type StormSettings, type StormState } from '../faults/admission.js';
-import { ANTHROPIC_VERSIONS, listModeFor, matchRoute, render } from './routing.js';
 import { FolderBackend, MemoryBackend, type StorageBackend } from '../store/storage-backend.js';
 import { countAnswer, emptyStats } from './stats.js';
 import type {
@@ -30,20 +28,12 @@ import type {
   EmulatorOptions,
   EmulatorStats,
   FaultConfig,
-  RouteName,
   StoredFile,
 } from '../emulator-types.js';
-import { checkUploadHeaders, quotaExceeded, receiveUpload } from './upload-handler.js';
 
 export const DEFAULT_STORAGE_LIMIT_BYTES = 1024 ** 4;
 /** Expired files keep their metadata this long (docs/files-api-facts.md §6). */
 const EXPIRED_METADATA_MICROS = 30 * 24 * 3600 * 1_000_000;
-
-/** What the answer to one /v1 request is counted under (filled in while it is handled). */
-interface RequestContext {
-  route: RouteName | null;
-  key: string | null;
-}
 
 function checkByteCount(key: string, value: unknown): number {
   if (!(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
@@ -69,6 +59,8 @@ export class Emulator {
   #random: () => number;
   #stats: EmulatorStats;
   #closing: Promise<void> | null = null;
+  /** What the /v1 handler reads and changes of this emulator (handle-v1.ts). */
+  readonly #v1: V1State;
 
   private constructor(server: Server, backend: StorageBackend, options: EmulatorOptions, faults: FaultConfig) {
     this.#server = server;
@@ -83,6 +75,30 @@ export class Emulator {
     this.#logger = options.logger ?? null;
     this.#faults = faults;
     this.#random = seededRandom(faults.seed);
+    this.#v1 = this.#v1State();
+  }
+
+  #v1State(): V1State {
+    const self = this;
+    return {
+      get faults() {
+        return self.#faults;
+      },
+      random: () => self.#random(),
+      get stats() {
+        return self.#stats;
+      },
+      keys: this.#keys,
+      gate: this.#gate,
+      table: this.#table,
+      backend: this.#backend,
+      maxFileBytes: this.#maxFileBytes,
+      now: () => self.#now(),
+      nowMicros: () => self.#nowMicros(),
+      quotaLeft: () => self.#quotaLeft(),
+      sweep: () => self.#sweep(),
+      store: (f) => self.#store(f),
+    };
   }
 
   #port = 0;
@@ -281,6 +297,10 @@ export class Emulator {
     return Math.floor(this.#now() * 1000);
   }
 
+  #quotaLeft(): number {
+    return Math.max(0, this.#storageLimitBytes - this.#table.usedBytes(this.#nowMicros()));
+  }
+
   /** Drops metadata of files expired for more than 30 days. */
   #sweep(): void {
     for (const id of this.#table.expiredBefore(this.#nowMicros() - EXPIRED_METADATA_MICROS)) {
@@ -307,7 +327,7 @@ export class Emulator {
         'emulator request',
       );
     });
-    const handling = admin ? this.#handleAdmin(req, res, url) : this.#handleV1(req, res, url, ctx);
+    const handling = admin ? this.#handleAdmin(req, res, url) : handleV1(this.#v1, req, res, url, ctx);
     handling.catch((err: unknown) => {
       if (err instanceof EmulatorApiError) return answerError(req, res, requestId, err).catch(() => res.destroy());
       if (res.headersSent || res.destroyed || req.destroyed) {
@@ -319,145 +339,6 @@ export class Emulator {
         res.destroy(),
       );
     });
-  }
-
-  async #handleV1(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext): Promise<void> {
-    const faults = this.#faults;
-    // Three draws per request, always, so one seed gives one sequence whatever the rates are.
-    const rReset = this.#random();
-    const rError = this.#random();
-    const rLost = this.#random();
-    const route = matchRoute(req.method ?? 'GET', url.pathname);
-    if (route && route !== 'method') {
-      this.#stats.byRoute[route.name]++;
-      ctx.route = route.name;
-    }
-
-    if (faults.hang) return; // never answered; close() destroys the socket
-    if (rReset < faults.resetRate) {
-      this.#stats.injected.reset++;
-      req.socket.destroy();
-      return;
-    }
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    const key = this.#keys.check(req);
-    ctx.key = key;
-    const version = req.headers['anthropic-version'];
-    if (version === undefined) throw new EmulatorApiError(400, 'anthropic-version: header is required');
-    if (!ANTHROPIC_VERSIONS.includes(String(version))) {
-      throw new EmulatorApiError(400, `anthropic-version: ${JSON.stringify(version)} is not a valid version`);
-    }
-    if (route === null) throw new EmulatorApiError(404, `Not found: ${req.method} ${url.pathname}`);
-    if (route === 'method') throw new EmulatorApiError(405, `Method ${req.method} not allowed on ${url.pathname}`);
-
-    const refusal = this.#gate.admit(key, this.#now(), (name, value) => res.setHeader(name, value));
-    if (refusal) {
-      this.#stats.injected[refusal.cause]++;
-      throw refusal.error;
-    }
-    const injected = pickInjectedError(faults, rError);
-    if (injected !== null) throw this.#injectedError(injected);
-
-    this.#sweep();
-    const mode = listModeFor(req.headers['anthropic-beta']);
-    const shape = mode === 'beta' ? 'beta' : 'ga';
-    const lose = rLost < faults.lostResponseRate;
-    switch (route.name) {
-      case 'upload': {
-        const file = await this.#upload(req, shape);
-        if (lose) return this.#loseResponse(req);
-        return sendJson(res, 200, render(file, shape));
-      }
-      case 'list': {
-        try {
-          const body = runListQuery(this.#table, parseListQuery(url.searchParams, mode), mode, (e) =>
-            render(e.file, shape),
-          );
-          return sendJson(res, 200, body);
-        } catch (err) {
-          if (err instanceof ListQueryError) throw new EmulatorApiError(400, err.message);
-          throw err;
-        }
-      }
-      case 'retrieve': {
-        const entry = this.#table.get(route.id as string);
-        if (!entry) throw notFound(route.id as string);
-        return sendJson(res, 200, render(entry.file, shape));
-      }
-      case 'download':
-        return answerDownload(
-          res,
-          this.#table.get(route.id as string),
-          route.id as string,
-          this.#nowMicros(),
-          this.#backend,
-        );
-      case 'delete': {
-        const id = route.id as string;
-        if (!this.#table.remove(id)) throw notFound(id);
-        await this.#backend.recordDelete(id);
-        if (lose) return this.#loseResponse(req);
-        return sendJson(res, 200, { id, type: 'file_deleted' });
-      }
-    }
-  }
-
-  #injectedError(status: 500 | 529 | 429): EmulatorApiError {
-    const f = this.#faults;
-    const headers: Record<string, string> = {};
-    if (status !== 500) {
-      if (f.retryAfterSeconds !== null) headers['retry-after'] = String(f.retryAfterSeconds);
-      if (f.retryAfterMs !== null) headers['retry-after-ms'] = String(f.retryAfterMs);
-    }
-    if (status === 500) {
-      this.#stats.injected.e500++;
-      return new EmulatorApiError(500, 'Internal server error (injected by the emulator)');
-    }
-    if (status === 529) {
-      this.#stats.injected.e529++;
-      return new EmulatorApiError(529, 'Overloaded (injected by the emulator)', { headers });
-    }
-    this.#stats.injected.e429++;
-    return new EmulatorApiError(429, 'Rate limited (injected by the emulator)', { headers });
-  }
-
-  #loseResponse(req: IncomingMessage): void {
-    this.#stats.injected.lost++;
-    req.socket.destroy();
-  }
-
-  async #upload(req: IncomingMessage, shape: 'ga' | 'beta'): Promise<StoredFile> {
-    const boundary = checkUploadHeaders(req, this.#maxFileBytes);
-    const id = newFileId();
-    const received = await receiveUpload(req, boundary, {
-      shape,
-      id,
-      maxFileBytes: this.#maxFileBytes,
-      quotaLeft: this.#quotaLeft(),
-      backend: this.#backend,
-      onBytes: (n) => {
-        this.#stats.bytesReceived += n;
-      },
-    });
-    // Other uploads may have finished while this one streamed.
-    if (received.sizeBytes > this.#quotaLeft()) {
-      await received.abort();
-      throw quotaExceeded();
-    }
-    await received.commit();
-    return this.#store({
-      id,
-      filename: received.filename,
-      mimeType: received.mimeType,
-      sizeBytes: received.sizeBytes,
-      sha256: received.sha256,
-      downloadable: false,
-      expiresInSeconds: received.expiresInSeconds,
-    });
-  }
-
-  #quotaLeft(): number {
-    return Math.max(0, this.#storageLimitBytes - this.#table.usedBytes(this.#nowMicros()));
   }
 
   async #handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
