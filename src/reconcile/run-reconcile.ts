@@ -28,7 +28,7 @@ import { ScannedHandOff } from './scanned-handoff.js';
  * without it is fresh (new, or the state directory was lost): the pass then deletes our own
  * orphans, as no row of a lost index can still want them.
  */
-export const RECONCILED_META = 'sync.reconciledAt';
+const RECONCILED_META = 'sync.reconciledAt';
 
 export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
   const { config, index, logger } = ctx;
