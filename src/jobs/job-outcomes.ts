@@ -12,7 +12,6 @@ import type { ApiProblems } from './api-problems.js';
 import { ChangedBackoff } from '../plan/backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type UploadOutcome } from './executor.js';
 import type { KeyedQueue } from './queue.js';
-import type { RequestGate } from '../rate/request-gate.js';
 import type { RetryTimers } from './retry-timers.js';
 
 /** A remote copy deleted (or that would be, in a dry run): its id, name, path and why. */
@@ -26,7 +25,6 @@ export interface DeletedEntry {
 export interface JobRunnerDeps {
   exec: ExecutorDeps;
   queue: KeyedQueue;
-  gate: RequestGate;
   timers: RetryTimers;
   problems: ApiProblems;
   logger: Logger;
@@ -158,23 +156,13 @@ export class JobRunner {
 
   /**
    * A job that failed transiently goes again as soon as the retry policy allows (src/plan/backoff.ts),
-   * while other keys keep flowing. A 429 that ended a job still pauses every request: the client
-   * reports a 429 to the gate only when it retries it itself. False when the key should fail.
+   * while other keys keep flowing. A 429 that ended a job has paused every request already: the
+   * gate hears every answer, once, through the client's onResponse (src/rate/request-gate.ts).
+   * False when the key should fail.
    */
   #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
     const delayMs = this.#deps.timers.wait(key, this.#deps.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
     if (delayMs === null) return false;
-    if (failure.status === 429) {
-      this.#deps.gate.onRetryWait({
-        status: 429,
-        waitMs: delayMs,
-        fromServer: failure.retryAfterMs !== null,
-        attempt: 0,
-        requestId: null,
-        method: '',
-        path: key,
-      });
-    }
     return true;
   }
 
