@@ -31,6 +31,7 @@ import {
 import { recentIn } from './recent-in.js';
 import { type WalkContext, walkFolders } from './walk-folders.js';
 import { ErrorCode } from '../errors.js';
+import { isUnder } from '../scan/inside.js';
 
 export type { ParcelEvent, ParcelLoader, ParcelModule, ParcelOptions, ParcelSubscription } from './parcel-module.js';
 export { loadParcel, parcelError } from './parcel-module.js';
@@ -224,10 +225,9 @@ export class ParcelBackend implements WatchBackend {
 
   /** Ignored and unreadable folders under `relDir`, as absolute paths for parcel. */
   #subscribeOptions(relDir: string): ParcelOptions {
-    const under = (d: string): boolean => relDir === '' || d === relDir || d.startsWith(`${relDir}/`);
     const ignore: string[] = [];
-    for (const d of this.#ignoredDirs) if (under(d)) ignore.push(this.#abs(d));
-    for (const d of this.#unreadable) if (under(d)) ignore.push(this.#abs(d));
+    for (const d of this.#ignoredDirs) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
+    for (const d of this.#unreadable) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
     return { ignore };
   }
 

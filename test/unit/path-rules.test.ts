@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INTENT_CLOCK_SKEW_MS, mayBeStoredBy } from '../../src/files-api/limits.js';
 import { isInside, isUnder, isUnderAny, relativeInside } from '../../src/scan/inside.js';
+import { relativeTo } from '../../src/watch/backend.js';
 
 describe('inside the root (src/scan/inside.ts)', () => {
   it('the root itself is inside it, but has no relative path inside it', () => {
@@ -44,5 +45,15 @@ describe('what an unanswered upload may have stored (mayBeStoredBy)', () => {
     expect(mayBeStoredBy(started - INTENT_CLOCK_SKEW_MS, started)).toBe(true);
     expect(mayBeStoredBy(started - INTENT_CLOCK_SKEW_MS - 1, started)).toBe(false);
     expect(mayBeStoredBy(started - 10, started, 5)).toBe(false);
+  });
+});
+
+describe("the watcher's path of an event (relativeTo, over relativeInside)", () => {
+  it("'' for the root, '/'-separated inside it (a relative path taken from the root), null outside", () => {
+    expect(relativeTo('/w/docs', '/w/docs')).toBe('');
+    expect(relativeTo('/w/docs', '/w/docs/a/b.txt')).toBe('a/b.txt');
+    expect(relativeTo('/w/docs', 'a/b.txt')).toBe('a/b.txt');
+    expect(relativeTo('/w/docs', '/w/docs2/a')).toBeNull();
+    expect(relativeTo('/w/docs', '../x')).toBeNull();
   });
 });
