@@ -9,6 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,8 +181,9 @@ describe('service install', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--dir" "${join(h, 'My Folder')}" "--state-dir" "${join(h, 'st')}"`,
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${join(h, '.config', 'claude-filesync', 'config.json')}"`,
     );
+    expect(r.stdout).toContain(`"dir": "${join(h, 'My Folder')}"`);
     expect(r.stdout).toContain(`ReadWritePaths="${join(h, 'st')}"`);
     expect(r.stdout).not.toMatch(/@[A-Z_]+@/);
     expect(() => statSync(join(h, '.config', 'systemd'))).toThrow();
@@ -228,6 +230,56 @@ describe('service install', () => {
       '<key>RunAtLoad</key>',
     );
     expect(r.stdout).toContain('launchctl bootstrap');
+  });
+});
+
+describe('service install: set-up steps that work (issue 21, symptom 15)', () => {
+  it('the printed step that writes the env file works on a machine with no configuration folder yet', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      { XDG_CONFIG_HOME: join(h, 'xdg') },
+      h,
+    );
+    expect(r.code).toBe(0);
+    const step = r.stdout.split('\n').find((l) => l.includes('install -m 600 /dev/null'));
+    expect(step).toBeDefined();
+    rmSync(join(h, 'xdg', 'claude-filesync'), { recursive: true, force: true });
+    const sh = spawnSync('sh', ['-c', step!.trim()], { encoding: 'utf8' });
+    expect(sh.stderr).toBe('');
+    expect(sh.status).toBe(0);
+    const envFile = join(h, 'xdg', 'claude-filesync', 'env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h, 'xdg', 'claude-filesync')).mode & 0o777).toBe(0o700);
+  });
+
+  it('the single-folder unit starts the daemon with --config, so later edits of dir and stateDir take effect', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
+    expect(r.code).toBe(0);
+    const configFile = join(h, '.config', 'claude-filesync', 'config.json');
+    const unit = readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync.service'), 'utf8');
+    expect(unit).toContain(
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${configFile}"\n`,
+    );
+    expect(unit).not.toContain('"--dir"');
+    expect(unit).not.toContain('"--state-dir"');
+    const written = JSON.parse(readFileSync(configFile, 'utf8')) as { dir: string; stateDir: string };
+    expect(written).toMatchObject({ dir: join(h, 'f'), stateDir: join(h, 's') });
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(r.stdout).toContain(`wrote ${configFile}`);
+
+    // Now the configuration is the source of the folders: a flag that contradicts it is refused.
+    const clash = await cli(['service', 'install', '--platform', 'linux', '--dir', join(h, 'other')], {}, h);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('config.json exists: change "dir" and "stateDir" there');
+    const again = await cli(['service', 'install', '--platform', 'linux', '--print'], {}, h);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`"run" "--config" "${configFile}"`);
   });
 });
 
