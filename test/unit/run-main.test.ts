@@ -233,6 +233,80 @@ describe('service install', () => {
   });
 });
 
+describe('a service never syncs to the emulator unnoticed (issue 21, symptom 7)', () => {
+  it('under a service manager, target auto with no key is a configuration error naming what was looked at', async () => {
+    const managers: Record<string, string>[] = [
+      { INVOCATION_ID: 'abc123' },
+      { XPC_SERVICE_NAME: 'com.claude-filesync' },
+    ];
+    for (const manager of managers) {
+      const h = home();
+      const c = captureContext({ home: h, env: manager });
+      const running = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], c.ctx);
+      const code = await Promise.race([running, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+      if (code === 'still running') {
+        c.signals.emit('SIGTERM');
+        await running;
+      }
+      expect(code).toBe(2);
+      expect(c.stderr()).toContain('ANTHROPIC_API_KEY is not set');
+      expect(c.stderr()).toContain(join(h, '.config', 'claude-filesync', 'api-key'));
+      expect(c.stderr()).toContain(join(h, '.config', 'claude-filesync', 'config.json'));
+      expect(c.stderr()).toMatch(/"target": "emulator"/);
+      const sync = await cli(['sync', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], manager, h);
+      expect(sync.code).toBe(2);
+      // Naming the emulator is a choice, and stays one.
+      writeFileSync(join(h, 'emulator.json'), JSON.stringify({ api: { target: 'emulator' } }));
+      const chosen = await cli(
+        ['sync', '--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--config', join(h, 'emulator.json')],
+        manager,
+        h,
+      );
+      expect(chosen.stderr).not.toContain('ANTHROPIC_API_KEY is not set');
+      expect(chosen.code).toBe(0);
+    }
+  });
+
+  it('service install writes the target explicitly in the configuration it writes', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
+    expect(r.code).toBe(0);
+    const written = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'config.json'), 'utf8')) as unknown;
+    expect(written).toEqual({ dir: join(h, 'f'), stateDir: join(h, 's'), api: { target: 'api' } });
+    const named = await cli(
+      ['service', 'install', '--name', 'w', '--platform', 'linux', '--dir', join(h, 'W'), '--state-dir', join(h, 'ws')],
+      {},
+      h,
+    );
+    expect(named.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'w.json'), 'utf8'))).toMatchObject({
+      api: { target: 'api' },
+    });
+  });
+
+  it('id, ls and export answered from the emulator say so on stderr, and stdout stays the answer', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'a');
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    const id = await cli(['id', 'a.txt', ...args], {}, h);
+    expect(id.code).toBe(0);
+    expect(id.stdout).toMatch(/^file_\w+\n$/);
+    expect(id.stderr).toMatch(/built-in emulator/);
+    for (const argv of [['ls'], ['ls', '--json'], ['export']]) {
+      const r = await cli([...argv, ...args], {}, h);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/built-in emulator/);
+    }
+    expect(JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout)).toHaveLength(1);
+  });
+});
+
 describe('service install: set-up steps that work (issue 21, symptom 15)', () => {
   it('the printed step that writes the env file works on a machine with no configuration folder yet', async () => {
     const h = home();
@@ -294,7 +368,7 @@ describe('service install --name (issue 11: several folders)', () => {
     expect(r.code).toBe(0);
     const configDir = join(h, '.config', 'claude-filesync');
     expect(r.stdout).toContain(
-      `# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}"\n}`,
+      `# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}",\n  "api": {\n    "target": "api"\n  }\n}`,
     );
     expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@.service')}\n`);
     expect(r.stdout).toContain(
@@ -330,7 +404,7 @@ describe('service install --name (issue 11: several folders)', () => {
     );
     expect(r.code).toBe(0);
     const config = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'notes.json'), 'utf8')) as unknown;
-    expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state') });
+    expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state'), api: { target: 'api' } });
     expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@.service'), 'utf8')).toContain(
       '%i.json',
     );

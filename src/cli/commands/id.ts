@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../../daemon/exit-codes.js';
 import { describeTarget, targetKey } from '../../state-dir/state-files.js';
 import { contentBlockFor } from '../../engine/report.js';
-import { askDaemonOrIndex } from '../ask-daemon.js';
+import { answeredByEmulator, askDaemonOrIndex, FROM_EMULATOR_NOTE } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
 import { offlineEntries, offlineId } from '../offline.js';
@@ -37,6 +37,7 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
             return;
           }
           env.out.write(`${JSON.stringify(block)}\n`);
+          if (await answeredByEmulator(config)) env.err.write(FROM_EMULATOR_NOTE);
           done(EXIT_OK);
           return;
         }
@@ -71,6 +72,7 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
           return;
         }
         env.out.write(`${fileId}\n`);
+        if (await answeredByEmulator(config)) env.err.write(FROM_EMULATOR_NOTE);
         done(EXIT_OK);
       } catch (err) {
         done(reportError(env, err));

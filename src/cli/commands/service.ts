@@ -76,7 +76,7 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
  * and --state-dir when there is none yet, so that editing it later is all it takes.
  */
 function installSingle(env: CommandEnv, opts: InstallFlags, platform: 'linux' | 'darwin', paths: DefaultPaths): number {
-  const { config } = loadConfig(env, opts, { allowMissingKey: true });
+  const { config, requestedTarget } = loadConfig(env, opts, { allowMissingKey: true });
   const configFile = config.configFile ?? paths.configFile;
   if (config.configFile !== null && (opts.dir !== undefined || opts.stateDir !== undefined)) {
     return usageError(
@@ -88,7 +88,7 @@ function installSingle(env: CommandEnv, opts: InstallFlags, platform: 'linux' | 
   if (config.configFile === null) {
     files.push({
       path: configFile,
-      text: `${JSON.stringify({ dir: config.dir, stateDir: config.stateDir }, null, 2)}\n`,
+      text: configText(config.dir, config.stateDir, requestedTarget),
     });
   }
   const unitPaths: UnitPaths = {
@@ -126,6 +126,15 @@ function installSingle(env: CommandEnv, opts: InstallFlags, platform: 'linux' | 
       : macSteps(target, unitPaths.keyFile, launchdLabel()),
   );
   return EXIT_OK;
+}
+
+/**
+ * The configuration a service reads, its target written out: "auto" would fall back to the
+ * built-in emulator when the key is missing, and nobody watches a service do that.
+ */
+function configText(dir: string, stateDir: string, requested: 'auto' | 'api' | 'emulator'): string {
+  const target = requested === 'emulator' ? 'emulator' : 'api';
+  return `${JSON.stringify({ dir, stateDir, api: { target } }, null, 2)}\n`;
 }
 
 /** The configuration (and its folder, which holds the key) private; the units readable. */
@@ -201,7 +210,10 @@ function installNamed(
   const configHome = dirname(paths.configDir);
   const unitDir = join(configHome, 'systemd', 'user');
   const files: { path: string; text: string }[] = [];
-  if (!exists) files.push({ path: configFile, text: `${JSON.stringify({ dir, stateDir }, null, 2)}\n` });
+  if (!exists) {
+    const { requestedTarget } = loadConfig(env, {}, { allowMissingKey: true });
+    files.push({ path: configFile, text: configText(dir, stateDir, requestedTarget) });
+  }
   if (linux) {
     files.push({
       path: join(unitDir, SYSTEMD_TEMPLATE_NAME),
@@ -254,7 +266,7 @@ function linuxSteps(configDir: string, unit: string, journalUnit: string, name: 
   const envFile = join(configDir, name ? `${name}.env` : 'env');
   return [
     'To sync to Claude, put the key in the environment file the unit reads (without it, the',
-    'daemon runs against its built-in emulator and nothing leaves this machine):',
+    'daemon stops at start with exit 2 and says so; it never falls back to its built-in emulator):',
     `  mkdir -p -m 700 '${configDir}' && install -m 600 /dev/null '${envFile}' && echo 'ANTHROPIC_API_KEY=sk-ant-...' >> '${envFile}'`,
     '',
     'Then enable and start it:',
@@ -273,8 +285,8 @@ function linuxSteps(configDir: string, unit: string, journalUnit: string, name: 
 function macSteps(target: string, keyFile: string, label: string): string {
   return [
     'To sync to Claude, put the key in the key file the daemon reads (without it, the daemon',
-    'runs against its built-in emulator and nothing leaves this machine):',
-    `  install -m 600 /dev/null '${keyFile}' && echo 'sk-ant-...' >> '${keyFile}'`,
+    'stops at start with exit 2 and says so; it never falls back to its built-in emulator):',
+    `  mkdir -p -m 700 '${dirname(keyFile)}' && install -m 600 /dev/null '${keyFile}' && echo 'sk-ant-...' >> '${keyFile}'`,
     '',
     'Then load and start it:',
     `  launchctl bootstrap gui/$(id -u) '${target}'`,
