@@ -52,7 +52,8 @@ export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function formatStatus(s: StatusReport): string {
+/** `folderMissing`: the status command looked, and the watched folder is not there. */
+export function formatStatus(s: StatusReport, local: { folderMissing?: boolean } = {}): string {
   const t = s.target;
   const target =
     t.kind === 'emulator' ? `built-in emulator${s.running ? ` at ${t.baseURL}` : ''}` : `${t.baseURL} (${t.shape} API)`;
@@ -77,6 +78,14 @@ export function formatStatus(s: StatusReport): string {
       `problem:  ${p.kind === 'key-refused' ? 'the API refused the key' : "the organization's storage is full"} since ${p.since}: ${p.message}`,
     );
     lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
+  }
+  if (local.folderMissing) {
+    lines.push(`problem:  missing folder: ${s.dir} does not exist; nothing is uploaded or deleted while it is missing`);
+    lines.push(
+      s.running
+        ? '          the daemon waits for it and syncs it once it appears (create it, or mount the disk it is on)'
+        : '          create it (or mount the disk it is on), or name the right folder with --dir',
+    );
   }
   if (s.reconcile) lines.push(formatReconcileProgress(s.reconcile));
   const lr = s.lastReconcile;

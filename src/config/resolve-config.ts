@@ -214,6 +214,7 @@ function buildConfig(p: ConfigParts): Config {
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, p.sourceOf),
     configFile: p.configFile,
+    ...(p.sourceOf('dir') !== undefined ? { dirSource: p.sourceOf('dir') } : {}),
     ownFiles: p.ownFiles,
   };
 }

@@ -233,6 +233,69 @@ describe('service install', () => {
   });
 });
 
+describe('a named folder that does not exist is not created (issue 21, symptom 8)', () => {
+  it('sync and reconcile exit 2 for a named folder that does not exist, naming it and where it came from, and create nothing', async () => {
+    const h = home();
+    const typo = join(h, 'Typo');
+    const cases: [string[], Record<string, string>, string][] = [
+      [['sync', '--dir', typo], {}, 'from --dir'],
+      [['reconcile', '--dry-run', '--dir', typo], {}, 'from --dir'],
+      [['reconcile', '--dir', typo], {}, 'from --dir'],
+      [['sync'], { CLAUDE_FILESYNC_DIR: typo }, 'from CLAUDE_FILESYNC_DIR'],
+    ];
+    for (const [argv, env, source] of cases) {
+      const r = await cli([...argv, '--state-dir', join(h, 's')], env, h);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`the folder ${typo} (${source}) does not exist`);
+      expect(r.stderr).toContain(`mkdir -p '${typo}'`);
+      expect(existsSync(typo)).toBe(false);
+    }
+    writeFileSync(join(h, 'c.json'), JSON.stringify({ dir: typo }));
+    const fromFile = await cli(['sync', '--config', join(h, 'c.json'), '--state-dir', join(h, 's')], {}, h);
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain(`(in ${join(h, 'c.json')}) does not exist`);
+    expect(existsSync(typo)).toBe(false);
+  });
+
+  it('the default folder is still created on a first run', async () => {
+    const h = home();
+    const r = await cli(['sync', '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect(statSync(join(h, 'ClaudeSync')).isDirectory()).toBe(true);
+  });
+
+  it('run with a named folder that does not exist reports it missing, waits, and syncs it once it appears', async () => {
+    const h = home();
+    const dir = join(h, 'Later');
+    const args = ['--dir', dir, '--state-dir', join(h, 's')];
+    const c = captureContext({ home: h });
+    const running = runMain(['run', ...args], c.ctx);
+    const status = async () => {
+      const r = await cli(['status', ...args], {}, h);
+      return r.stdout;
+    };
+    const until = async (what: string, ok: (text: string) => boolean) => {
+      for (let i = 0; i < 200; i++) {
+        const text = await status();
+        if (ok(text)) return text;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${what}: ${await status()}`);
+    };
+    try {
+      const text = await until('the missing folder in status', (t) => /problem: .*missing folder/.test(t));
+      expect(text).toContain(dir);
+      expect(existsSync(dir)).toBe(false);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'a.txt'), 'alpha');
+      await until('a.txt synced', (t) => /1 synced/.test(t));
+    } finally {
+      c.signals.emit('SIGTERM');
+    }
+    expect(await running).toBe(0);
+  });
+});
+
 describe('a service never syncs to the emulator unnoticed (issue 21, symptom 7)', () => {
   it('under a service manager, target auto with no key is a configuration error naming what was looked at', async () => {
     const managers: Record<string, string>[] = [
@@ -241,6 +304,7 @@ describe('a service never syncs to the emulator unnoticed (issue 21, symptom 7)'
     ];
     for (const manager of managers) {
       const h = home();
+      mkdirSync(join(h, 'f'));
       const c = captureContext({ home: h, env: manager });
       const running = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], c.ctx);
       const code = await Promise.race([running, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
@@ -547,10 +611,11 @@ describe('CLI edge cases (issue 14)', () => {
 
   it('reconcile --dry-run creates no state directory, no index and no folder', async () => {
     const h = home();
-    const r = await cli(['reconcile', '--dry-run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    // The default folder: a named one that does not exist is refused (issue 21, symptom 8).
+    const r = await cli(['reconcile', '--dry-run', '--state-dir', join(h, 's')], {}, h);
     expect(r.code).toBe(0);
     expect(existsSync(join(h, 's'))).toBe(false);
-    expect(existsSync(join(h, 'f'))).toBe(false);
+    expect(existsSync(join(h, 'ClaudeSync'))).toBe(false);
   });
 
   it('sync --rehash and reconcile --rehash are accepted and sync a same-stat edit', async () => {

@@ -13,6 +13,7 @@ import {
   type CommandEnv,
   type CommonOptions,
 } from '../common.js';
+import { checkNamedFolder } from '../named-folder.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
 
@@ -72,6 +73,7 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
     .action(async (opts: SyncFlags) => {
       try {
         const { config, warnings } = loadConfig(env, opts);
+        checkNamedFolder(config);
         for (const w of warnings) env.err.write(`warning: ${w}\n`);
         const options: ReconcileOptions = opts.rehash ? { rehash: true } : {};
         let report: ReconcileReport | null = await reconcileViaDaemon(config, options);
