@@ -5,6 +5,7 @@ import { contentBlockFor } from '../../engine/report.js';
 import { answeredByEmulator, askDaemonOrIndex, FROM_EMULATOR_NOTE } from '../ask-daemon.js';
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
+import { quotePath } from '../quote-path.js';
 import { offlineEntries, offlineId } from '../offline.js';
 
 export function idCommand(env: CommandEnv, done: (code: number) => void): Command {
@@ -19,6 +20,7 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
       try {
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const rel = toFolderRelative(config.dir, input);
+        const shown = quotePath(rel);
         if (opts.block) {
           // The block needs the whole entry (its type); the daemon's file list carries it.
           const entries = await askDaemonOrIndex(
@@ -31,7 +33,7 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
           const block = entry ? contentBlockFor(entry) : null;
           if (block === null) {
             env.err.write(
-              `claude-filesync: ${rel} is not synced${entry ? ` (state: ${entry.state})` : ' (not in the index)'}\n`,
+              `claude-filesync: ${shown} is not synced${entry ? ` (state: ${entry.state})` : ' (not in the index)'}\n`,
             );
             done(EXIT_FAILURE);
             return;
@@ -51,7 +53,7 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         if ('noIndex' in answer && answer.noIndex) {
           // The index is per target: another target's ids are no answer for this one.
           env.err.write(
-            `claude-filesync: ${rel} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`,
+            `claude-filesync: ${shown} is not synced: there is no index for ${describeTarget(targetKey(config.api))} in ${config.stateDir} (nothing was synced to it yet)\n`,
           );
           done(EXIT_FAILURE);
           return;
@@ -59,14 +61,14 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         if (state === 'held') {
           // Its remote copy still exists, but the file is gone: handing out its id would be a lie.
           env.err.write(
-            `claude-filesync: held: ${rel} is gone from the folder and its remote delete is held; run \`claude-filesync reconcile --allow-mass-delete\` to delete it, or restore the file\n`,
+            `claude-filesync: held: ${shown} is gone from the folder and its remote delete is held; run \`claude-filesync reconcile --allow-mass-delete\` to delete it, or restore the file\n`,
           );
           done(EXIT_FAILURE);
           return;
         }
         if (fileId === null) {
           env.err.write(
-            `claude-filesync: ${rel} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`,
+            `claude-filesync: ${shown} is not synced${state ? ` (state: ${state})` : ' (not in the index)'}\n`,
           );
           done(EXIT_FAILURE);
           return;
