@@ -6,7 +6,8 @@ import { answeredByEmulator, askDaemonOrIndex, FROM_EMULATOR_NOTE } from '../ask
 import { addCommonOptions, loadConfig, reportError, type CommandEnv, type CommonOptions } from '../common.js';
 import { toFolderRelative } from '../folder-path.js';
 import { quotePath } from '../quote-path.js';
-import { offlineEntries, offlineId } from '../offline.js';
+import { type LocalChange, offlineEntryOf, offlineId } from '../offline.js';
+import type { FileEntry } from '../../engine/contract.js';
 
 export function idCommand(env: CommandEnv, done: (code: number) => void): Command {
   return addCommonOptions(new Command('id'))
@@ -23,13 +24,14 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         const shown = quotePath(rel);
         if (opts.block) {
           // The block needs the whole entry (its type); the daemon's file list carries it.
-          const entries = await askDaemonOrIndex(
+          const entries: (FileEntry & { changed?: LocalChange })[] = await askDaemonOrIndex(
             config,
             { type: 'files' },
-            (index) => offlineEntries(index).filter((e) => e.path === rel),
+            (index) => [offlineEntryOf(index, rel, config.dir)].filter((e) => e !== null),
             { timeoutMs: 60_000 },
           );
           const entry = entries.find((e) => e.path === rel);
+          if (entry?.changed) return done(changedSince(env, shown, entry.changed));
           const block = entry ? contentBlockFor(entry) : null;
           if (block === null) {
             env.err.write(
@@ -45,9 +47,10 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         }
         // The daemon answers the file id only; the index also says why there is none.
         const answer = await askDaemonOrIndex(config, { type: 'id', path: rel }, (index) => ({
-          ...offlineId(index, rel),
+          ...offlineId(index, rel, config.dir),
           noIndex: index === null,
         }));
+        if ('changed' in answer && answer.changed) return done(changedSince(env, shown, answer.changed));
         const fileId = answer.fileId;
         const state = 'state' in answer ? (answer.state ?? null) : null;
         if ('noIndex' in answer && answer.noIndex) {
@@ -80,4 +83,12 @@ export function idCommand(env: CommandEnv, done: (code: number) => void): Comman
         done(reportError(env, err));
       }
     });
+}
+
+/** The index's id is for the content synced then; with no daemon running, nobody synced the change. */
+function changedSince(env: CommandEnv, shown: string, change: LocalChange): number {
+  env.err.write(
+    `claude-filesync: ${shown} ${change === 'gone' ? 'is gone' : 'changed'} since it was synced, and the daemon is not running: its id is for the old content. Run \`claude-filesync sync\` (or start the daemon), then ask again\n`,
+  );
+  return EXIT_FAILURE;
 }
