@@ -43,3 +43,16 @@ export async function askDaemonOrIndex<T extends ControlRequestBody, R>(
     index?.close();
   }
 }
+
+/**
+ * Whether an answer just given came from the built-in emulator's index: the running daemon's
+ * target when one runs (the CLI may lack the key a service has), else the configured one.
+ */
+export async function answeredByEmulator(config: Config): Promise<boolean> {
+  const status = await askDaemon(config, { type: 'status' }).catch(() => null);
+  return (status?.target.kind ?? config.api.target) === 'emulator';
+}
+
+/** The note for stderr, so scripts reading stdout are unaffected. */
+export const FROM_EMULATOR_NOTE =
+  'claude-filesync: note: this answer comes from the built-in emulator, not the Files API (which answers 404 for its ids); set ANTHROPIC_API_KEY to sync to Claude\n';

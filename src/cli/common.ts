@@ -52,9 +52,15 @@ export function loadConfig(
     platform: env.ctx.platform,
     homedir: env.ctx.homedir,
     ...(options.allowMissingKey ? { allowMissingKey: true } : {}),
+    ...(underServiceManager(env.ctx.env) ? { underServiceManager: true } : {}),
   });
   env.redactor.add(resolved.config.api.apiKey);
   return resolved;
+}
+
+/** systemd sets INVOCATION_ID for every unit it starts; launchd sets XPC_SERVICE_NAME. */
+export function underServiceManager(vars: Readonly<Record<string, string | undefined>>): boolean {
+  return Boolean(vars.INVOCATION_ID || (vars.XPC_SERVICE_NAME && vars.XPC_SERVICE_NAME !== '0'));
 }
 
 /** Logs for one-shot commands go to stderr (stdout carries their result); the daemon's to stdout. */

@@ -1,6 +1,7 @@
 /** Text renderings of reports for people; `--json` prints the objects themselves. */
 import type { FileMetadata } from '../files-api/wire.js';
 import type { FileEntry, ReconcileProgressReport, ReconcileReport, StatusReport } from '../engine/contract.js';
+import { escapeControls as esc, quotePath as q } from './quote-path.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -26,40 +27,41 @@ export function formatReport(r: ReconcileReport, verb = 'reconcile'): string {
   const would = r.dryRun ? 'would be ' : '';
   const lines = [
     `${verb}${r.dryRun ? ' (dry run: nothing changed)' : ''}: ${r.localFiles} local files, ${r.remoteFiles} remote files, ${(r.durationMs / 1000).toFixed(1)} s`,
-    ...list(`${would}uploaded`, r.uploaded, (p) => p),
-    ...list(`${would}deleted`, r.deleted, (d) => `${d.fileId} ${d.path ?? d.remoteName ?? ''} (${d.reason})`),
-    ...list(`${would}adopted`, r.adopted, (a) => `${a.fileId} ${a.path}`),
+    ...list(`${would}uploaded`, r.uploaded, (p) => q(p)),
+    ...list(`${would}deleted`, r.deleted, (d) => `${d.fileId} ${q(d.path ?? d.remoteName ?? '')} (${esc(d.reason)})`),
+    ...list(`${would}adopted`, r.adopted, (a) => `${a.fileId} ${q(a.path)}`),
     ...list(
       'unmanaged remote files, left alone (--adopt or --delete-unmanaged)',
       r.unmanaged,
-      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+      (u) => `${u.fileId} ${q(u.filename)} (${formatBytes(u.sizeBytes)})`,
     ),
     ...list(
       'orphans: remote files with our owner tag that no file uses, left alone (--delete-orphans)',
       r.orphans,
-      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+      (u) => `${u.fileId} ${q(u.filename)} (${formatBytes(u.sizeBytes)})`,
     ),
     ...list(
       "another owner's remote files (another host or folder), never touched",
       r.foreign,
-      (u) => `${u.fileId} ${u.filename} (${formatBytes(u.sizeBytes)})`,
+      (u) => `${u.fileId} ${q(u.filename)} (${formatBytes(u.sizeBytes)})`,
     ),
-    ...list('skipped', r.skipped, (s) => `${s.path}: ${s.reason}`),
-    ...list('failed', r.failed, (f) => `${f.path}: ${f.error}`),
+    ...list('skipped', r.skipped, (s) => `${q(s.path)}: ${esc(s.reason)}`),
+    ...list('failed', r.failed, (f) => `${q(f.path)}: ${esc(f.error)}`),
   ];
-  if (r.heldDeletes) lines.push(`deletes held back (${r.heldDeletes.count}): ${r.heldDeletes.message}`);
+  if (r.heldDeletes) lines.push(`deletes held back (${r.heldDeletes.count}): ${esc(r.heldDeletes.message)}`);
   if (lines.length === 1) lines.push('everything is in sync');
   return `${lines.join('\n')}\n`;
 }
 
-export function formatStatus(s: StatusReport): string {
+/** `folderMissing`: the status command looked, and the watched folder is not there. */
+export function formatStatus(s: StatusReport, local: { folderMissing?: boolean } = {}): string {
   const t = s.target;
   const target =
     t.kind === 'emulator' ? `built-in emulator${s.running ? ` at ${t.baseURL}` : ''}` : `${t.baseURL} (${t.shape} API)`;
   const lines = [
     `claude-filesync: ${s.running ? `running (pid ${s.pid ?? '?'})` : 'not running'}`,
-    `folder:   ${s.dir}`,
-    `state:    ${s.stateDir}`,
+    `folder:   ${q(s.dir)}`,
+    `state:    ${q(s.stateDir)}`,
     `target:   ${target}${t.note ? `\n          ${t.note}` : ''}`,
     `files:    ${s.counts.synced} synced, ${s.counts.pending} pending, ${s.counts.failed} failed, ${s.counts.skipped} skipped${s.counts.held ? `, ${s.counts.held} held` : ''}`,
   ];
@@ -68,7 +70,7 @@ export function formatStatus(s: StatusReport): string {
     lines.push(
       `queue:    ${s.queue.depth} queued, ${s.queue.inFlight} in flight, ${s.queue.rateLimitPauses} rate-limit pauses${paused}`,
     );
-    lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${s.watcher.warning})` : ''}`);
+    lines.push(`watcher:  ${s.watcher.mode}${s.watcher.warning ? ` (${esc(s.watcher.warning)})` : ''}`);
   }
   lines.push(...formatActivity(s));
   if (s.apiProblem) {
@@ -78,27 +80,44 @@ export function formatStatus(s: StatusReport): string {
     );
     lines.push(`          ${p.hint}${p.retryAt ? ` (next try ${p.retryAt})` : ''}`);
   }
+  if (local.folderMissing) {
+    lines.push(
+      `problem:  missing folder: ${q(s.dir)} does not exist; nothing is uploaded or deleted while it is missing`,
+    );
+    lines.push(
+      s.running
+        ? '          the daemon waits for it and syncs it once it appears (create it, or mount the disk it is on)'
+        : '          create it (or mount the disk it is on), or name the right folder with --dir',
+    );
+  }
   if (s.reconcile) lines.push(formatReconcileProgress(s.reconcile));
   const lr = s.lastReconcile;
   lines.push(
-    `last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${lr.error ?? ''}`}` : 'none yet'}`,
+    `last reconcile: ${lr ? `${lr.at}, ${(lr.durationMs / 1000).toFixed(1)} s, ${lr.ok ? 'ok' : `failed: ${esc(lr.error ?? '')}`}` : 'none yet'}`,
   );
   if (lr?.orphans)
     lines.push(
       `orphans:  ${lr.orphans} remote copies with our owner tag that no file uses (reconcile --delete-orphans [--dry-run])`,
     );
-  if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${s.heldDeletes.message}`);
-  lines.push(...list('last errors', s.lastErrors, (e) => `${e.at} ${e.path ?? '-'}: ${e.error}`, 10));
-  lines.push(...list('skipped', s.skipped, (k) => `${k.path}: ${k.reason}`, 20));
+  if (s.heldDeletes) lines.push(`deletes held back (${s.heldDeletes.count}): ${esc(s.heldDeletes.message)}`);
+  lines.push(
+    ...list(
+      'last errors',
+      s.lastErrors,
+      (e) => `${e.at} ${e.path === null || e.path === undefined ? '-' : q(e.path)}: ${esc(e.error)}`,
+      10,
+    ),
+  );
+  lines.push(...list('skipped', s.skipped, (k) => `${q(k.path)}: ${esc(k.reason)}`, 20));
   lines.push(
     ...list(
       'unreadable folders (nothing under them syncs)',
       s.unreadableDirs ?? [],
-      (d) => `${d.path || '.'}/: ${d.reason}`,
+      (d) => `${q(d.path || '.')}/: ${esc(d.reason)}`,
       20,
     ),
   );
-  lines.push(...list('not usable as documents', s.notDocuments, (k) => `${k.path}: ${k.reason}`, 20));
+  lines.push(...list('not usable as documents', s.notDocuments, (k) => `${q(k.path)}: ${esc(k.reason)}`, 20));
   return `${lines.join('\n')}\n`;
 }
 
@@ -128,7 +147,7 @@ function formatActivity(s: StatusReport): string[] {
   if (a.oldestPending) {
     const what = a.oldestPending.kind === 'delete' ? 'remote delete of ' : '';
     lines.push(
-      `waiting:  ${a.backlog} to do; oldest: ${what}${a.oldestPending.path ?? '?'}, since ${a.oldestPending.since} (${formatDuration(a.oldestPending.waitingMs)})`,
+      `waiting:  ${a.backlog} to do; oldest: ${what}${a.oldestPending.path ? q(a.oldestPending.path) : '?'}, since ${a.oldestPending.since} (${formatDuration(a.oldestPending.waitingMs)})`,
     );
   }
   if (a.requestsLastMinute !== null) lines.push(`rate:     ${a.requestsLastMinute} requests in the last minute`);
@@ -158,12 +177,12 @@ export function formatEntries(entries: readonly FileEntry[]): string {
   return `${entries
     .map(
       (e) =>
-        `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${e.path}${e.error ? `  (${e.error})` : ''}${e.note ? `  (${e.note})` : ''}`,
+        `${e.state.padEnd(7)} ${formatBytes(e.sizeBytes).padStart(9)}  ${(e.fileId ?? '-').padEnd(30)} ${q(e.path)}${e.error ? `  (${esc(e.error)})` : ''}${e.note ? `  (${esc(e.note)})` : ''}`,
     )
     .join('\n')}\n`;
 }
 
 export function formatRemote(files: readonly FileMetadata[]): string {
   if (files.length === 0) return 'no remote files\n';
-  return `${files.map((f) => `${f.id.padEnd(30)} ${formatBytes(f.size_bytes).padStart(9)}  ${f.created_at}  ${f.filename}`).join('\n')}\n`;
+  return `${files.map((f) => `${f.id.padEnd(30)} ${formatBytes(f.size_bytes).padStart(9)}  ${f.created_at}  ${q(f.filename)}`).join('\n')}\n`;
 }

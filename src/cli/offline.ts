@@ -4,11 +4,13 @@
  */
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetKey } from '../state-dir/state-files.js';
 import type { StatusReport } from '../engine/contract.js';
 import { ErrorCode, IndexError } from '../errors.js';
 import { IndexStore } from '../store/store.js';
+import type { FileRow } from '../store/types.js';
 import {
   buildActivity,
   buildStatus,
@@ -51,15 +53,55 @@ export function offlineEntries(index: IndexStore | null): FileEntry[] {
   return [...index.all().map((r) => toEntry(r, held)), ...readUnreadableDirs(index).map(unreadableDirEntry)];
 }
 
+/** How the file differs from its synced row, or null when it still matches. */
+export type LocalChange = 'changed' | 'gone';
+
+/**
+ * With no daemon to notice edits, the index may be stale: one lstat against the row (size,
+ * mtime, inode, and ctime when recorded, which `cp -p` and `touch -r` cannot restore) says
+ * whether the synced copy is still the file's content.
+ */
+export function changedSinceSync(
+  dir: string,
+  row: Pick<FileRow, 'path' | 'size' | 'mtimeMs' | 'ino' | 'ctimeMs'>,
+): LocalChange | null {
+  let st: ReturnType<typeof lstatSync> | undefined;
+  try {
+    st = lstatSync(join(dir, ...row.path.split('/')), { throwIfNoEntry: false });
+  } catch {
+    return 'changed';
+  }
+  if (st === undefined) return 'gone';
+  if (!st.isFile() || st.size !== row.size || st.mtimeMs !== row.mtimeMs || st.ino !== row.ino) return 'changed';
+  const ctimeMs = row.ctimeMs ?? null;
+  return ctimeMs !== null && ctimeMs !== st.ctimeMs ? 'changed' : null;
+}
+
 /** What `id` learns from the index alone: the synced id, else the state that says why not. */
 export function offlineId(
   index: IndexStore | null,
   rel: string,
-): { fileId: string | null; state: FileEntry['state'] | null } {
+  dir: string,
+): { fileId: string | null; state: FileEntry['state'] | null; changed?: LocalChange } {
   const row = index?.get(rel);
   if (!index || !row) return { fileId: null, state: null };
   if (readHeld(index).has(rel)) return { fileId: null, state: 'held' };
-  return { fileId: row.state === 'synced' ? row.fileId : null, state: row.state };
+  if (row.state !== 'synced' || row.fileId === null) return { fileId: null, state: row.state };
+  const changed = changedSinceSync(dir, row);
+  return changed ? { fileId: null, state: row.state, changed } : { fileId: row.fileId, state: row.state };
+}
+
+/** The entry of one path for `id --block`, withheld (changed set) when the file changed since. */
+export function offlineEntryOf(
+  index: IndexStore | null,
+  rel: string,
+  dir: string,
+): (FileEntry & { changed?: LocalChange }) | null {
+  const entry = offlineEntries(index).find((e) => e.path === rel);
+  const row = index?.get(rel);
+  if (!entry || !row || entry.state !== 'synced') return entry ?? null;
+  const changed = changedSinceSync(dir, row);
+  return changed ? { ...entry, changed } : entry;
 }
 
 export function offlineStatus(config: Config, index: IndexStore | null, now: number = Date.now()): StatusReport {

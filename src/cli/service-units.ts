@@ -31,8 +31,8 @@ export interface UnitPaths {
   mainScript: string;
   dir: string;
   stateDir: string;
-  /** Passed as --config when the installation uses one. */
-  configFile: string | null;
+  /** The daemon's only argument: the folders come from it, so editing it is enough (and a restart). */
+  configFile: string;
   /** launchd: where stdout and stderr go. */
   logDir: string;
   /** launchd: the key file the daemon reads when ANTHROPIC_API_KEY is unset. */
@@ -49,18 +49,12 @@ export interface TemplatePaths {
   configDir: string;
 }
 
-/** The daemon's arguments: the folders are pinned, so the unit does not depend on defaults. */
+/**
+ * The daemon's arguments: the configuration file only, like the template unit. --dir or
+ * --state-dir here would win over the file, and a later edit of "dir" there would be ignored.
+ */
 function daemonArgs(p: UnitPaths): string[] {
-  return [
-    p.execPath,
-    p.mainScript,
-    'run',
-    '--dir',
-    p.dir,
-    '--state-dir',
-    p.stateDir,
-    ...(p.configFile ? ['--config', p.configFile] : []),
-  ];
+  return [p.execPath, p.mainScript, 'run', '--config', p.configFile];
 }
 
 /** One word of a systemd command line or path list: quoted, with specifiers (%) and variables ($) literal. */

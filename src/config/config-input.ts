@@ -34,6 +34,11 @@ export interface ResolveConfigInput {
    * configuration names the real API. @default false
    */
   allowMissingKey?: boolean;
+  /**
+   * Started by systemd or launchd: target "auto" without a key is then a configuration error, as
+   * nobody watches a service fall back to the built-in emulator. @default false
+   */
+  underServiceManager?: boolean;
   /** The host name in the owner tag (when no sync.instanceName is set). @default os.hostname() */
   hostname?: string;
 }
@@ -42,4 +47,6 @@ export interface ResolvedConfig {
   config: Config;
   /** Things the user should know that do not stop the program (a key file readable by others). */
   warnings: string[];
+  /** api.target as configured, before "auto" was decided (service install writes it out). */
+  requestedTarget: 'auto' | 'api' | 'emulator';
 }

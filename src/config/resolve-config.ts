@@ -58,7 +58,10 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     sourceOf,
     warnings,
   );
-  const target = resolveTarget(merged.api, key.apiKey, apiKeyEnv, input.allowMissingKey, sourceOf);
+  const lookedAt = input.underServiceManager
+    ? { keyFile: key.keyFile ?? paths.apiKeyFile, configFile, configFileExists: configText !== null }
+    : null;
+  const target = resolveTarget(merged.api, key.apiKey, apiKeyEnv, input.allowMissingKey, sourceOf, lookedAt);
   const config = buildConfig({
     merged,
     dir,
@@ -71,7 +74,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     configFile: configText !== null ? configFile : null,
     ownFiles: ownFilesOf(stateDir, configFile, key.keyFile, paths),
   });
-  return { config: deepFreeze(config), warnings };
+  return { config: deepFreeze(config), warnings, requestedTarget: merged.api?.target ?? 'auto' };
 }
 
 /** Where a field's value came from: the last layer that sets it. */
@@ -211,6 +214,7 @@ function buildConfig(p: ConfigParts): Config {
     log: { level: merged.log?.level ?? D.log.level },
     metrics: resolveMetrics(merged.metrics, p.sourceOf),
     configFile: p.configFile,
+    ...(p.sourceOf('dir') !== undefined ? { dirSource: p.sourceOf('dir') } : {}),
     ownFiles: p.ownFiles,
   };
 }

@@ -103,6 +103,12 @@ export interface Config {
   /** The config file that was read, if any. */
   readonly configFile: string | null;
   /**
+   * Where `dir` was named ("from --dir", "from CLAUDE_FILESYNC_DIR", "in <file>"); absent for the
+   * default folder, the only one a first run creates (a named one that is missing is a typo or an
+   * unmounted disk, and an empty folder in its place would hide that).
+   */
+  readonly dirSource?: string;
+  /**
    * Derived, not configured: the files and folders the daemon itself reads or writes (the key
    * file, the configuration file and its folder, the state directory), never synced wherever
    * they live (src/scan/own-files.ts). The state directory is always among them.

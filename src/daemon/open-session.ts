@@ -55,10 +55,11 @@ export async function openSession(config: Config, logger: Logger, options: Sessi
   try {
     const target = targetKey(config.api);
     const indexPath = indexFile(config.stateDir, target);
-    // Create the folder on the first run only: later, a missing folder may be an unmounted disk,
-    // and the engine must see it missing (and delete nothing) rather than an empty folder.
+    // Create the folder on the first run only, and only the default one: later, a missing folder
+    // may be an unmounted disk, and a named one a typo; the engine must see it missing (and
+    // delete nothing, and wait for it) rather than an empty folder.
     let createdDir = false;
-    if (!existsSync(config.dir) && !anyIndexExists(config.stateDir)) {
+    if (config.dirSource === undefined && !existsSync(config.dir) && !anyIndexExists(config.stateDir)) {
       mkdirSync(config.dir, { recursive: true });
       createdDir = true;
     }

@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { relativeTo, type BackendContext, type WatchBackend } from './backend.js';
 import {
   loadParcel,
+  parcelBackendFor,
   parcelError,
   type ParcelEvent,
   type ParcelLoader,
@@ -228,7 +229,8 @@ export class ParcelBackend implements WatchBackend {
     const ignore: string[] = [];
     for (const d of this.#ignoredDirs) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
     for (const d of this.#unreadable) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
-    return { ignore };
+    const backend = parcelBackendFor(process.platform);
+    return backend ? { ignore, backend } : { ignore };
   }
 
   #abs(rel: string): string {

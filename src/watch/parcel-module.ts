@@ -1,6 +1,7 @@
 /** The part of @parcel/watcher the parcel backend uses, how it is loaded, and its errors made usable. */
 export type ParcelEvent = { path: string; type: 'create' | 'update' | 'delete' };
-export type ParcelOptions = { ignore?: string[] };
+export type ParcelBackendName = 'inotify' | 'fs-events' | 'windows' | 'watchman' | 'kqueue' | 'brute-force';
+export type ParcelOptions = { ignore?: string[]; backend?: ParcelBackendName };
 export interface ParcelSubscription {
   unsubscribe(): Promise<void>;
 }
@@ -14,6 +15,17 @@ export interface ParcelModule {
   writeSnapshot(dir: string, snapshot: string, opts?: ParcelOptions): Promise<string>;
   getEventsSince(dir: string, snapshot: string, opts?: ParcelOptions): Promise<ParcelEvent[]>;
 }
+/**
+ * The backend named for each platform. Left unnamed, parcel probes for watchman with popen() and
+ * never reaps that child: one zombie `sh` per subscription, for the daemon's whole life.
+ */
+export function parcelBackendFor(platform: NodeJS.Platform): ParcelBackendName | undefined {
+  if (platform === 'linux') return 'inotify';
+  if (platform === 'darwin') return 'fs-events';
+  if (platform === 'win32') return 'windows';
+  return undefined;
+}
+
 export type ParcelLoader = () => Promise<ParcelModule>;
 
 export const loadParcel: ParcelLoader = async () => {

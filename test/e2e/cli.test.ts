@@ -355,6 +355,8 @@ describe('first run without a key', () => {
   it('uses the built-in emulator and says so on the first line and in status', async () => {
     const s = sandbox();
     const folder = join(s.home, 'NewFolder');
+    // Named folders are not created (issue 21, symptom 8): only the default one is.
+    mkdirSync(folder);
     const args = ['--dir', folder, '--state-dir', s.stateDir];
     const env = cliEnv(s.home);
     const daemon = startCli(['run', ...args], env);

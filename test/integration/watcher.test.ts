@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chmod, mkdir, rename, rm, writeFile, appendFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createWatcher, type Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
 import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
@@ -353,5 +353,37 @@ describe('watcher snapshot (native-parcel)', () => {
     expect(rehashed.has('edited.txt')).toBe(true);
     // Read once: a crash before the next close must not replay it.
     expect(existsSync(snapshotPath)).toBe(false);
+  });
+});
+
+/** Children of this process that have exited and nobody reaped, from /proc (Linux only). */
+function zombieShells(): number {
+  let count = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    const children = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+    for (const pid of children ? children.split(/\s+/) : []) {
+      try {
+        // "pid (comm) state ...": the command name may hold spaces, so read after the last ')'.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        if (state === 'Z' && comm === 'sh') count += 1;
+      } catch {
+        // reaped between the two reads
+      }
+    }
+  }
+  return count;
+}
+
+describe.runIf(process.platform === 'linux')('watcher processes (native-parcel)', () => {
+  it('a parcel subscription leaves no zombie sh behind (the backend is named, so watchman is never probed)', async () => {
+    const before = zombieShells();
+    const h = await start('native-parcel');
+    await mkdir(path.join(h.root, 'a/b'), { recursive: true });
+    await writeFile(path.join(h.root, 'a/b/f.txt'), 'x');
+    await waitFor('the nested file', () => h.count('a/b/f.txt') === 1);
+    await h.watcher.close();
+    expect(zombieShells()).toBe(before);
   });
 });

@@ -2,7 +2,7 @@
  * Held deletes as the CLI shows them without a daemon (src/cli/offline.ts): a held path is
  * `held` in `ls`, counted in `status`, and `id` exits 1 with "held:" instead of its old id.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,11 +20,18 @@ async function cli(argv: string[], h: string) {
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
-function syncedIndex(stateDir: string, paths: string[]): void {
+/** Rows for `paths`; a path that exists under `dir` gets its real stat, as `id` checks it offline. */
+function syncedIndex(stateDir: string, paths: string[], dir?: string): void {
   const index = IndexStore.open(indexFile(stateDir, BUILTIN_EMULATOR_TARGET));
   paths.forEach((p, i) => {
     const sha = String(i).padStart(64, '0');
-    index.observe({ path: p, size: 1, mtimeMs: 1, ino: i + 1, sha256: sha });
+    const file = dir === undefined ? null : join(dir, p);
+    const st = file && existsSync(file) ? statSync(file) : null;
+    index.observe(
+      st
+        ? { path: p, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs, sha256: sha }
+        : { path: p, size: 1, mtimeMs: 1, ino: i + 1, sha256: sha },
+    );
     const intent = index.recordIntent({ path: p, remoteName: `${p}~x`, size: 1, sha256: sha, startedAt: 1 });
     index.commitUpload(intent.id, {
       path: p,
@@ -46,7 +53,9 @@ describe('held deletes without a daemon', () => {
     const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
     mkdirSync(join(h, 'f'));
     mkdirSync(join(h, 's'), { mode: 0o700 });
-    syncedIndex(join(h, 's'), ['gone.txt', 'kept.txt']);
+    // kept.txt is on disk as indexed: id without a daemon checks it (issue 21, symptom 13).
+    writeFileSync(join(h, 'f', 'kept.txt'), 'k');
+    syncedIndex(join(h, 's'), ['gone.txt', 'kept.txt'], join(h, 'f'));
 
     const ls = await cli(['ls', '--json', ...args], h);
     expect(ls.code).toBe(0);

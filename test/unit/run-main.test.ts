@@ -9,6 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,8 +181,9 @@ describe('service install', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--dir" "${join(h, 'My Folder')}" "--state-dir" "${join(h, 'st')}"`,
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${join(h, '.config', 'claude-filesync', 'config.json')}"`,
     );
+    expect(r.stdout).toContain(`"dir": "${join(h, 'My Folder')}"`);
     expect(r.stdout).toContain(`ReadWritePaths="${join(h, 'st')}"`);
     expect(r.stdout).not.toMatch(/@[A-Z_]+@/);
     expect(() => statSync(join(h, '.config', 'systemd'))).toThrow();
@@ -231,6 +233,194 @@ describe('service install', () => {
   });
 });
 
+describe('a named folder that does not exist is not created (issue 21, symptom 8)', () => {
+  it('sync and reconcile exit 2 for a named folder that does not exist, naming it and where it came from, and create nothing', async () => {
+    const h = home();
+    const typo = join(h, 'Typo');
+    const cases: [string[], Record<string, string>, string][] = [
+      [['sync', '--dir', typo], {}, 'from --dir'],
+      [['reconcile', '--dry-run', '--dir', typo], {}, 'from --dir'],
+      [['reconcile', '--dir', typo], {}, 'from --dir'],
+      [['sync'], { CLAUDE_FILESYNC_DIR: typo }, 'from CLAUDE_FILESYNC_DIR'],
+    ];
+    for (const [argv, env, source] of cases) {
+      const r = await cli([...argv, '--state-dir', join(h, 's')], env, h);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`the folder ${typo} (${source}) does not exist`);
+      expect(r.stderr).toContain(`mkdir -p '${typo}'`);
+      expect(existsSync(typo)).toBe(false);
+    }
+    writeFileSync(join(h, 'c.json'), JSON.stringify({ dir: typo }));
+    const fromFile = await cli(['sync', '--config', join(h, 'c.json'), '--state-dir', join(h, 's')], {}, h);
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain(`(in ${join(h, 'c.json')}) does not exist`);
+    expect(existsSync(typo)).toBe(false);
+  });
+
+  it('the default folder is still created on a first run', async () => {
+    const h = home();
+    const r = await cli(['sync', '--state-dir', join(h, 's')], {}, h);
+    expect(r.code).toBe(0);
+    expect(statSync(join(h, 'ClaudeSync')).isDirectory()).toBe(true);
+  });
+
+  it('run with a named folder that does not exist reports it missing, waits, and syncs it once it appears', async () => {
+    const h = home();
+    const dir = join(h, 'Later');
+    const args = ['--dir', dir, '--state-dir', join(h, 's')];
+    const c = captureContext({ home: h });
+    const running = runMain(['run', ...args], c.ctx);
+    const status = async () => {
+      const r = await cli(['status', ...args], {}, h);
+      return r.stdout;
+    };
+    const until = async (what: string, ok: (text: string) => boolean) => {
+      for (let i = 0; i < 200; i++) {
+        const text = await status();
+        if (ok(text)) return text;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${what}: ${await status()}`);
+    };
+    try {
+      const text = await until('the missing folder in status', (t) => /problem: .*missing folder/.test(t));
+      expect(text).toContain(dir);
+      expect(existsSync(dir)).toBe(false);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'a.txt'), 'alpha');
+      await until('a.txt synced', (t) => /1 synced/.test(t));
+    } finally {
+      c.signals.emit('SIGTERM');
+    }
+    expect(await running).toBe(0);
+  });
+});
+
+describe('a service never syncs to the emulator unnoticed (issue 21, symptom 7)', () => {
+  it('under a service manager, target auto with no key is a configuration error naming what was looked at', async () => {
+    const managers: Record<string, string>[] = [
+      { INVOCATION_ID: 'abc123' },
+      { XPC_SERVICE_NAME: 'com.claude-filesync' },
+    ];
+    for (const manager of managers) {
+      const h = home();
+      mkdirSync(join(h, 'f'));
+      const c = captureContext({ home: h, env: manager });
+      const running = runMain(['run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], c.ctx);
+      const code = await Promise.race([running, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+      if (code === 'still running') {
+        c.signals.emit('SIGTERM');
+        await running;
+      }
+      expect(code).toBe(2);
+      expect(c.stderr()).toContain('ANTHROPIC_API_KEY is not set');
+      expect(c.stderr()).toContain(join(h, '.config', 'claude-filesync', 'api-key'));
+      expect(c.stderr()).toContain(join(h, '.config', 'claude-filesync', 'config.json'));
+      expect(c.stderr()).toMatch(/"target": "emulator"/);
+      const sync = await cli(['sync', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], manager, h);
+      expect(sync.code).toBe(2);
+      // Naming the emulator is a choice, and stays one.
+      writeFileSync(join(h, 'emulator.json'), JSON.stringify({ api: { target: 'emulator' } }));
+      const chosen = await cli(
+        ['sync', '--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--config', join(h, 'emulator.json')],
+        manager,
+        h,
+      );
+      expect(chosen.stderr).not.toContain('ANTHROPIC_API_KEY is not set');
+      expect(chosen.code).toBe(0);
+    }
+  });
+
+  it('service install writes the target explicitly in the configuration it writes', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
+    expect(r.code).toBe(0);
+    const written = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'config.json'), 'utf8')) as unknown;
+    expect(written).toEqual({ dir: join(h, 'f'), stateDir: join(h, 's'), api: { target: 'api' } });
+    const named = await cli(
+      ['service', 'install', '--name', 'w', '--platform', 'linux', '--dir', join(h, 'W'), '--state-dir', join(h, 'ws')],
+      {},
+      h,
+    );
+    expect(named.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'w.json'), 'utf8'))).toMatchObject({
+      api: { target: 'api' },
+    });
+  });
+
+  it('id, ls and export answered from the emulator say so on stderr, and stdout stays the answer', async () => {
+    const h = home();
+    mkdirSync(join(h, 'f'));
+    writeFileSync(join(h, 'f', 'a.txt'), 'a');
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's')];
+    expect((await cli(['sync', ...args], {}, h)).code).toBe(0);
+    const id = await cli(['id', 'a.txt', ...args], {}, h);
+    expect(id.code).toBe(0);
+    expect(id.stdout).toMatch(/^file_\w+\n$/);
+    expect(id.stderr).toMatch(/built-in emulator/);
+    for (const argv of [['ls'], ['ls', '--json'], ['export']]) {
+      const r = await cli([...argv, ...args], {}, h);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/built-in emulator/);
+    }
+    expect(JSON.parse((await cli(['ls', '--json', ...args], {}, h)).stdout)).toHaveLength(1);
+  });
+});
+
+describe('service install: set-up steps that work (issue 21, symptom 15)', () => {
+  it('the printed step that writes the env file works on a machine with no configuration folder yet', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      { XDG_CONFIG_HOME: join(h, 'xdg') },
+      h,
+    );
+    expect(r.code).toBe(0);
+    const step = r.stdout.split('\n').find((l) => l.includes('install -m 600 /dev/null'));
+    expect(step).toBeDefined();
+    rmSync(join(h, 'xdg', 'claude-filesync'), { recursive: true, force: true });
+    const sh = spawnSync('sh', ['-c', step!.trim()], { encoding: 'utf8' });
+    expect(sh.stderr).toBe('');
+    expect(sh.status).toBe(0);
+    const envFile = join(h, 'xdg', 'claude-filesync', 'env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h, 'xdg', 'claude-filesync')).mode & 0o777).toBe(0o700);
+  });
+
+  it('the single-folder unit starts the daemon with --config, so later edits of dir and stateDir take effect', async () => {
+    const h = home();
+    const r = await cli(
+      ['service', 'install', '--platform', 'linux', '--dir', join(h, 'f'), '--state-dir', join(h, 's')],
+      {},
+      h,
+    );
+    expect(r.code).toBe(0);
+    const configFile = join(h, '.config', 'claude-filesync', 'config.json');
+    const unit = readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync.service'), 'utf8');
+    expect(unit).toContain(
+      `ExecStart="${process.execPath}" "/opt/claude-filesync/dist/src/cli/main.js" "run" "--config" "${configFile}"\n`,
+    );
+    expect(unit).not.toContain('"--dir"');
+    expect(unit).not.toContain('"--state-dir"');
+    const written = JSON.parse(readFileSync(configFile, 'utf8')) as { dir: string; stateDir: string };
+    expect(written).toMatchObject({ dir: join(h, 'f'), stateDir: join(h, 's') });
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(r.stdout).toContain(`wrote ${configFile}`);
+
+    // Now the configuration is the source of the folders: a flag that contradicts it is refused.
+    const clash = await cli(['service', 'install', '--platform', 'linux', '--dir', join(h, 'other')], {}, h);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('config.json exists: change "dir" and "stateDir" there');
+    const again = await cli(['service', 'install', '--platform', 'linux', '--print'], {}, h);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`"run" "--config" "${configFile}"`);
+  });
+});
+
 describe('service install --name (issue 11: several folders)', () => {
   it('--print renders the template unit, which reads <config folder>/<name>.json, and the drop-in with its folders; writes nothing', async () => {
     const h = home();
@@ -242,7 +432,7 @@ describe('service install --name (issue 11: several folders)', () => {
     expect(r.code).toBe(0);
     const configDir = join(h, '.config', 'claude-filesync');
     expect(r.stdout).toContain(
-      `# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}"\n}`,
+      `# ${join(configDir, 'work.json')}\n{\n  "dir": "${join(h, 'Work')}",\n  "stateDir": "${join(h, '.local', 'state', 'claude-filesync', 'work')}",\n  "api": {\n    "target": "api"\n  }\n}`,
     );
     expect(r.stdout).toContain(`# ${join(h, '.config', 'systemd', 'user', 'claude-filesync@.service')}\n`);
     expect(r.stdout).toContain(
@@ -278,7 +468,7 @@ describe('service install --name (issue 11: several folders)', () => {
     );
     expect(r.code).toBe(0);
     const config = JSON.parse(readFileSync(join(h, '.config', 'claude-filesync', 'notes.json'), 'utf8')) as unknown;
-    expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state') });
+    expect(config).toEqual({ dir: join(h, 'Notes'), stateDir: join(h, 'notes-state'), api: { target: 'api' } });
     expect(readFileSync(join(h, '.config', 'systemd', 'user', 'claude-filesync@.service'), 'utf8')).toContain(
       '%i.json',
     );
@@ -421,10 +611,11 @@ describe('CLI edge cases (issue 14)', () => {
 
   it('reconcile --dry-run creates no state directory, no index and no folder', async () => {
     const h = home();
-    const r = await cli(['reconcile', '--dry-run', '--dir', join(h, 'f'), '--state-dir', join(h, 's')], {}, h);
+    // The default folder: a named one that does not exist is refused (issue 21, symptom 8).
+    const r = await cli(['reconcile', '--dry-run', '--state-dir', join(h, 's')], {}, h);
     expect(r.code).toBe(0);
     expect(existsSync(join(h, 's'))).toBe(false);
-    expect(existsSync(join(h, 'f'))).toBe(false);
+    expect(existsSync(join(h, 'ClaudeSync'))).toBe(false);
   });
 
   it('sync --rehash and reconcile --rehash are accepted and sync a same-stat edit', async () => {

@@ -23,7 +23,7 @@ function paths(base: string, over: Partial<UnitPaths> = {}): UnitPaths {
     mainScript: main,
     dir: join(base, 'Claude Sync 100%'),
     stateDir: join(base, 'state'),
-    configFile: null,
+    configFile: join(base, 'config.json'),
     logDir: join(base, 'Library', 'Logs', 'claude-filesync'),
     keyFile: join(base, 'api-key'),
     ...over,
@@ -57,8 +57,12 @@ describe('systemd unit', () => {
   });
 
   it('quotes paths with spaces, % and $ in ExecStart', () => {
-    expect(unit).toContain(`"--dir" "${join(base, 'Claude Sync 100%%')}"`);
     expect(unit).toContain(`"--config" "${join(base, 'c $$HOME.json')}"`);
+    const percent = renderSystemdUnit(
+      readTemplate('systemd'),
+      paths(base, { configFile: join(base, 'Claude Sync 100%', 'c.json') }),
+    );
+    expect(percent).toContain(`"run" "--config" "${join(base, 'Claude Sync 100%%', 'c.json')}"`);
     expect(systemdQuote('a"b\\c')).toBe('"a\\"b\\\\c"');
   });
 
@@ -167,7 +171,7 @@ function parsePlistTags(xml: string): string[] {
 
 describe('launchd plist', () => {
   const base = mkdtempSync(join(tmpdir(), 'cfs-units-'));
-  const p = paths(base, { dir: join(base, 'Docs & <Notes> -- x') });
+  const p = paths(base, { configFile: join(base, 'Docs & <Notes> -- x', 'c.json') });
   const plist = renderLaunchdPlist(readTemplate('launchd'), p);
 
   it('is well-formed XML with RunAtLoad, KeepAlive and log paths', () => {
@@ -184,7 +188,7 @@ describe('launchd plist', () => {
       expect(keys).toContain(k);
     }
     expect(plist).not.toMatch(/@[A-Z_]+@/);
-    expect(plist).toContain(`<string>${xmlEscape(p.dir)}</string>`);
+    expect(plist).toContain(`<string>${xmlEscape(p.configFile)}</string>`);
     expect(plist).toContain(`<string>${p.logDir}/claude-filesync.log</string>`);
   });
 
@@ -206,15 +210,7 @@ describe('launchd plist', () => {
     );
     expect(r.stderr).toBe('');
     const parsed = JSON.parse(r.stdout) as { ProgramArguments: string[]; RunAtLoad: boolean; KeepAlive: unknown };
-    expect(parsed.ProgramArguments).toEqual([
-      process.execPath,
-      p.mainScript,
-      'run',
-      '--dir',
-      p.dir,
-      '--state-dir',
-      p.stateDir,
-    ]);
+    expect(parsed.ProgramArguments).toEqual([process.execPath, p.mainScript, 'run', '--config', p.configFile]);
     expect(parsed.RunAtLoad).toBe(true);
     expect(parsed.KeepAlive).toEqual({ SuccessfulExit: false });
   });

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { manifestOf, MAX_SESSION_RESOURCES, sessionResourcesOf, splitResources } from '../../engine/report.js';
-import { askDaemonOrIndex } from '../ask-daemon.js';
+import { answeredByEmulator, askDaemonOrIndex, FROM_EMULATOR_NOTE } from '../ask-daemon.js';
 import {
   addCommonOptions,
   loadConfig,
@@ -58,6 +58,7 @@ export function exportCommand(env: CommandEnv, done: (code: number) => void): Co
         const entries = await askDaemonOrIndex(config, { type: 'files' }, (index) => offlineEntries(index), {
           timeoutMs: 60_000,
         });
+        if (await answeredByEmulator(config)) env.err.write(FROM_EMULATOR_NOTE);
         const manifest = manifestOf(entries, config.dir, Date.now());
         if (opts.format === 'json') {
           printJson(env, manifest);

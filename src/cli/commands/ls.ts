@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
-import { askDaemonOrIndex } from '../ask-daemon.js';
+import { answeredByEmulator, askDaemonOrIndex, FROM_EMULATOR_NOTE } from '../ask-daemon.js';
 import {
   addCommonOptions,
   loadConfig,
@@ -23,6 +23,7 @@ export function lsCommand(env: CommandEnv, done: (code: number) => void): Comman
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
         if (opts.json) printJson(env, entries);
         else env.out.write(formatEntries(entries));
+        if (await answeredByEmulator(config)) env.err.write(FROM_EMULATOR_NOTE);
         done(EXIT_OK);
       } catch (err) {
         done(reportError(env, err));

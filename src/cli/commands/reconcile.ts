@@ -11,6 +11,7 @@ import {
   type CommandEnv,
   type CommonOptions,
 } from '../common.js';
+import { checkNamedFolder } from '../named-folder.js';
 import { formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
 
@@ -58,6 +59,7 @@ export function reconcileCommand(env: CommandEnv, done: (code: number) => void):
     .action(async (opts: ReconcileFlags) => {
       try {
         const { config, warnings } = loadConfig(env, opts);
+        checkNamedFolder(config);
         for (const w of warnings) env.err.write(`warning: ${w}\n`);
         const options: ReconcileOptions = {
           ...(opts.dryRun ? { dryRun: true } : {}),

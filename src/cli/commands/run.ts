@@ -8,6 +8,7 @@ import {
   reportError,
   type CommandEnv,
   type CommonOptions,
+  underServiceManager,
 } from '../common.js';
 
 export function runCommand(env: CommandEnv, done: (code: number) => void): Command {
@@ -35,10 +36,7 @@ export function runCommand(env: CommandEnv, done: (code: number) => void): Comma
           graceMs: opts.graceMs,
           warnings: resolved.warnings,
           onSecret: (s) => env.redactor.add(s),
-          // systemd sets INVOCATION_ID for every unit it starts; launchd sets XPC_SERVICE_NAME.
-          underServiceManager: Boolean(
-            env.ctx.env.INVOCATION_ID || (env.ctx.env.XPC_SERVICE_NAME && env.ctx.env.XPC_SERVICE_NAME !== '0'),
-          ),
+          underServiceManager: underServiceManager(env.ctx.env),
         }),
       );
     });

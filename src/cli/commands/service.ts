@@ -62,49 +62,90 @@ export function serviceCommand(env: CommandEnv, done: (code: number) => void): C
             done(installNamed(env, opts, opts.name, platform, paths));
             return;
           }
-          const { config } = loadConfig(env, opts, { allowMissingKey: true });
-          const unitPaths: UnitPaths = {
-            execPath: env.ctx.execPath,
-            mainScript: env.ctx.mainScript,
-            dir: config.dir,
-            stateDir: config.stateDir,
-            configFile: config.configFile,
-            logDir: paths.logDir ?? join(config.stateDir, 'logs'),
-            keyFile: config.api.apiKeyFile ?? paths.apiKeyFile,
-          };
-          const linux = platform === 'linux';
-          const text = linux
-            ? renderSystemdUnit(readTemplate('systemd'), unitPaths)
-            : renderLaunchdPlist(readTemplate('launchd'), unitPaths);
-          if (opts.print) {
-            env.out.write(text);
-            done(EXIT_OK);
-            return;
-          }
-          const configHome = dirname(paths.configDir);
-          const target = linux
-            ? join(configHome, 'systemd', 'user', SYSTEMD_UNIT_NAME)
-            : join(env.ctx.homedir, 'Library', 'LaunchAgents', LAUNCHD_PLIST_NAME);
-          // ProtectSystem=strict needs the writable paths to exist when the unit starts.
-          mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-          mkdirSync(config.dir, { recursive: true });
-          if (!linux) mkdirSync(unitPaths.logDir, { recursive: true });
-          mkdirSync(dirname(target), { recursive: true });
-          writeFileSync(target, text, { mode: 0o644 });
-          chmodSync(target, 0o644);
-          env.out.write(`wrote ${target}\n\n`);
-          env.out.write(
-            linux
-              ? linuxSteps(paths.configDir, SYSTEMD_UNIT_NAME, 'claude-filesync')
-              : macSteps(target, unitPaths.keyFile, launchdLabel()),
-          );
-          done(EXIT_OK);
+          done(installSingle(env, opts, platform, paths));
         } catch (err) {
           done(reportError(env, err));
         }
       }),
   );
   return service;
+}
+
+/**
+ * The single-folder unit: the daemon reads the configuration file only, written here from --dir
+ * and --state-dir when there is none yet, so that editing it later is all it takes.
+ */
+function installSingle(env: CommandEnv, opts: InstallFlags, platform: 'linux' | 'darwin', paths: DefaultPaths): number {
+  const { config, requestedTarget } = loadConfig(env, opts, { allowMissingKey: true });
+  const configFile = config.configFile ?? paths.configFile;
+  if (config.configFile !== null && (opts.dir !== undefined || opts.stateDir !== undefined)) {
+    return usageError(
+      env,
+      `${configFile} exists: change "dir" and "stateDir" there instead of passing --dir or --state-dir (the unit reads only that file)`,
+    );
+  }
+  const files: { path: string; text: string }[] = [];
+  if (config.configFile === null) {
+    files.push({
+      path: configFile,
+      text: configText(config.dir, config.stateDir, requestedTarget),
+    });
+  }
+  const unitPaths: UnitPaths = {
+    execPath: env.ctx.execPath,
+    mainScript: env.ctx.mainScript,
+    dir: config.dir,
+    stateDir: config.stateDir,
+    configFile,
+    logDir: paths.logDir ?? join(config.stateDir, 'logs'),
+    keyFile: config.api.apiKeyFile ?? paths.apiKeyFile,
+  };
+  const linux = platform === 'linux';
+  const target = linux
+    ? join(dirname(paths.configDir), 'systemd', 'user', SYSTEMD_UNIT_NAME)
+    : join(env.ctx.homedir, 'Library', 'LaunchAgents', LAUNCHD_PLIST_NAME);
+  files.push({
+    path: target,
+    text: linux
+      ? renderSystemdUnit(readTemplate('systemd'), unitPaths)
+      : renderLaunchdPlist(readTemplate('launchd'), unitPaths),
+  });
+  if (opts.print) {
+    env.out.write(files.map((f) => `# ${f.path}\n${f.text}`).join('\n'));
+    return EXIT_OK;
+  }
+  // ProtectSystem=strict needs the writable paths to exist when the unit starts.
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(config.dir, { recursive: true });
+  if (!linux) mkdirSync(unitPaths.logDir, { recursive: true });
+  writeFiles(env, files, configFile, paths.configDir);
+  env.out.write('\n');
+  env.out.write(
+    linux
+      ? linuxSteps(paths.configDir, SYSTEMD_UNIT_NAME, 'claude-filesync')
+      : macSteps(target, unitPaths.keyFile, launchdLabel()),
+  );
+  return EXIT_OK;
+}
+
+/**
+ * The configuration a service reads, its target written out: "auto" would fall back to the
+ * built-in emulator when the key is missing, and nobody watches a service do that.
+ */
+function configText(dir: string, stateDir: string, requested: 'auto' | 'api' | 'emulator'): string {
+  const target = requested === 'emulator' ? 'emulator' : 'api';
+  return `${JSON.stringify({ dir, stateDir, api: { target } }, null, 2)}\n`;
+}
+
+/** The configuration (and its folder, which holds the key) private; the units readable. */
+function writeFiles(env: CommandEnv, files: { path: string; text: string }[], configFile: string, configDir: string) {
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  for (const f of files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.text, { mode: f.path === configFile ? 0o600 : 0o644 });
+    if (f.path !== configFile) chmodSync(f.path, 0o644);
+    env.out.write(`wrote ${f.path}\n`);
+  }
 }
 
 /**
@@ -169,7 +210,10 @@ function installNamed(
   const configHome = dirname(paths.configDir);
   const unitDir = join(configHome, 'systemd', 'user');
   const files: { path: string; text: string }[] = [];
-  if (!exists) files.push({ path: configFile, text: `${JSON.stringify({ dir, stateDir }, null, 2)}\n` });
+  if (!exists) {
+    const { requestedTarget } = loadConfig(env, {}, { allowMissingKey: true });
+    files.push({ path: configFile, text: configText(dir, stateDir, requestedTarget) });
+  }
   if (linux) {
     files.push({
       path: join(unitDir, SYSTEMD_TEMPLATE_NAME),
@@ -207,12 +251,7 @@ function installNamed(
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(dir, { recursive: true });
   if (!linux) mkdirSync(paths.logDir ?? join(stateDir, 'logs'), { recursive: true });
-  for (const f of files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.text, { mode: f.path === configFile ? 0o600 : 0o644 });
-    if (f.path !== configFile) chmodSync(f.path, 0o644);
-    env.out.write(`wrote ${f.path}\n`);
-  }
+  writeFiles(env, files, configFile, paths.configDir);
   env.out.write('\n');
   const plist = files[files.length - 1]!.path;
   env.out.write(
@@ -227,8 +266,8 @@ function linuxSteps(configDir: string, unit: string, journalUnit: string, name: 
   const envFile = join(configDir, name ? `${name}.env` : 'env');
   return [
     'To sync to Claude, put the key in the environment file the unit reads (without it, the',
-    'daemon runs against its built-in emulator and nothing leaves this machine):',
-    `  install -m 600 /dev/null ${envFile} && echo 'ANTHROPIC_API_KEY=sk-ant-...' >> ${envFile}`,
+    'daemon stops at start with exit 2 and says so; it never falls back to its built-in emulator):',
+    `  mkdir -p -m 700 '${configDir}' && install -m 600 /dev/null '${envFile}' && echo 'ANTHROPIC_API_KEY=sk-ant-...' >> '${envFile}'`,
     '',
     'Then enable and start it:',
     '  systemctl --user daemon-reload',
@@ -246,8 +285,8 @@ function linuxSteps(configDir: string, unit: string, journalUnit: string, name: 
 function macSteps(target: string, keyFile: string, label: string): string {
   return [
     'To sync to Claude, put the key in the key file the daemon reads (without it, the daemon',
-    'runs against its built-in emulator and nothing leaves this machine):',
-    `  install -m 600 /dev/null '${keyFile}' && echo 'sk-ant-...' >> '${keyFile}'`,
+    'stops at start with exit 2 and says so; it never falls back to its built-in emulator):',
+    `  mkdir -p -m 700 '${dirname(keyFile)}' && install -m 600 /dev/null '${keyFile}' && echo 'sk-ant-...' >> '${keyFile}'`,
     '',
     'Then load and start it:',
     `  launchctl bootstrap gui/$(id -u) '${target}'`,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { EXIT_OK } from '../../daemon/exit-codes.js';
 import { askDaemonOrIndex } from '../ask-daemon.js';
@@ -23,7 +24,11 @@ export function statusCommand(env: CommandEnv, done: (code: number) => void): Co
         const { config } = loadConfig(env, opts, { allowMissingKey: true });
         const status = await askDaemonOrIndex(config, { type: 'status' }, (index) => offlineStatus(config, index));
         if (opts.json) printJson(env, status);
-        else env.out.write(formatStatus(status));
+        else {
+          // The default folder, missing with no daemon, is one the first run will create: no problem.
+          const missing = !existsSync(status.dir) && (status.running || config.dirSource !== undefined);
+          env.out.write(formatStatus(status, { folderMissing: missing }));
+        }
         done(EXIT_OK);
       } catch (err) {
         done(reportError(env, err));

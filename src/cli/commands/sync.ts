@@ -13,6 +13,8 @@ import {
   type CommandEnv,
   type CommonOptions,
 } from '../common.js';
+import { checkNamedFolder } from '../named-folder.js';
+import { escapeControls, quotePath } from '../quote-path.js';
 import { formatBytes, formatReport } from '../format.js';
 import { reconcileViaDaemon, withSession } from '../in-process.js';
 
@@ -72,6 +74,7 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
     .action(async (opts: SyncFlags) => {
       try {
         const { config, warnings } = loadConfig(env, opts);
+        checkNamedFolder(config);
         for (const w of warnings) env.err.write(`warning: ${w}\n`);
         const options: ReconcileOptions = opts.rehash ? { rehash: true } : {};
         let report: ReconcileReport | null = await reconcileViaDaemon(config, options);
@@ -113,7 +116,8 @@ export function syncCommand(env: CommandEnv, done: (code: number) => void): Comm
         else {
           env.out.write(formatReport(report, 'sync'));
           const extra = failed.filter((f) => !report.failed.some((r) => r.path === f.path));
-          for (const f of extra) env.out.write(`failed: ${f.path}: ${f.error ?? 'unknown error'}\n`);
+          for (const f of extra)
+            env.out.write(`failed: ${quotePath(f.path)}: ${escapeControls(f.error ?? 'unknown error')}\n`);
         }
         // A missing folder (an unmounted disk) is not "in sync": nothing was deleted, but nothing
         // was synced either, and a script must see that. On a first run the session created it.
