@@ -416,7 +416,8 @@ const tasks: Record<string, (p: Params) => Promise<Record<string, unknown>>> = {
     const { IndexStore } = await import('../src/store/store.js');
     const { scanTree } = await import('../src/scan/scanner.js');
     const { createIgnoreMatcher } = await import('../src/scan/ignore.js');
-    const { planSync, EXPIRY_MARGIN_MS, INTENT_SKEW_MS } = await import('../src/plan/plan.js');
+    const { planSync, EXPIRY_MARGIN_MS } = await import('../src/plan/plan.js');
+    const { INTENT_CLOCK_SKEW_MS: INTENT_SKEW_MS } = await import('../src/files-api/limits.js');
     const { snapshotFromScan } = await import('../src/reconcile/listing.js');
     const index = IndexStore.open(str(p, 'index'));
     const stage: Record<string, number> = {};

@@ -50,6 +50,8 @@ export const ErrorCode = {
   WatchLimit: 'E_WATCH_LIMIT',
   /** The native directory watcher is unavailable; chokidar watches instead. */
   WatchFallback: 'E_WATCH_FALLBACK',
+  /** The native watcher failed to start or stopped working (src/watch/parcel-backend.ts): chokidar takes over. */
+  WatchUnavailable: 'E_WATCH_UNAVAILABLE',
   RootMissing: 'E_ROOT_MISSING',
   RootReplaced: 'E_ROOT_REPLACED',
 
@@ -92,6 +94,15 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * An errno name Node gives a system error (ENOENT, EACCES, ECONNRESET): reported beside our codes
+ * for a local file problem, never registered here.
+ */
+type SystemErrorCode = `E${string}`;
+
+/** The code a failure reports (job outcomes, failure facts, status.lastErrors): ours, or the system's. */
+export type FailureCode = ErrorCode | SystemErrorCode;
+
 /** The causes an index can fail to open or be written for. */
 export type IndexErrorCode = Extract<ErrorCode, `E_INDEX_${string}`>;
 
@@ -100,6 +111,16 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 /** Whether `code` is one of ours (a code read from the control socket may come from another version). */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN_CODES.has(code);
+}
+
+/** Errno names: E and capitals (ours all have an underscore after the E). */
+const SYSTEM_CODE = /^E[A-Z0-9]+$/;
+
+/** The failure code `err` carries (one of ours, or an errno name), or null. */
+export function failureCodeOf(err: unknown): FailureCode | null {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (isErrorCode(code)) return code;
+  return typeof code === 'string' && SYSTEM_CODE.test(code) ? (code as SystemErrorCode) : null;
 }
 
 interface FilesyncErrorOptions {
@@ -139,13 +160,6 @@ export class IndexError extends FilesyncError {
 
   constructor(code: IndexErrorCode, message: string, options: FilesyncErrorOptions = {}) {
     super(code, message, options);
-  }
-}
-
-/** A deletion pass was refused by the deletion-safety rules. */
-export class DeleteSafetyError extends FilesyncError {
-  constructor(message: string, options: FilesyncErrorOptions = {}) {
-    super(ErrorCode.DeleteSafety, message, options);
   }
 }
 

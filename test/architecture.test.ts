@@ -73,3 +73,21 @@ describe('the pure parts take time as an argument', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+/** Every .ts file under `dir`, relative to ROOT. */
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f).split('\\').join('/'));
+}
+
+const ERROR_CODE_LITERAL = /'E_[A-Z_]+'/g;
+
+describe('error codes keep their type', () => {
+  it("no 'E_...' string literal in src/ outside the registry (src/errors.ts): code names ErrorCode.X", () => {
+    const offenders = sourcesUnder('src')
+      .filter((f) => f !== 'src/errors.ts')
+      .flatMap((f) => (codeOf(join(ROOT, f)).match(ERROR_CODE_LITERAL) ?? []).map((lit) => `${f}: ${lit}`));
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,8 +1,9 @@
 import type { FileMetadata } from '../files-api/wire.js';
 import { APIError } from './errors.js';
+import { ErrorCode } from '../errors.js';
 
 export function badResponse(what: string): APIError {
-  return new APIError('E_API_BAD_RESPONSE', `The API answered with a bad response: ${what}.`, {
+  return new APIError(ErrorCode.ApiBadResponse, `The API answered with a bad response: ${what}.`, {
     hint: 'Check the API base URL: it may point at something other than the Files API (a proxy, a captive portal).',
   });
 }

@@ -14,6 +14,7 @@ import {
   isRetryable,
   type AttemptOutcome,
 } from './retry.js';
+import { ErrorCode } from '../errors.js';
 
 /**
  * What a request that got no HTTP answer (or whose answer could not be read) means for the retry
@@ -32,7 +33,7 @@ export function classifyFailure(
   }
   // A 2xx whose body is garbled (a proxy, a truncated answer) is treated like a lost response:
   // retried, and an upload first looks for the file it may have stored.
-  if (err instanceof APIError && err.code === 'E_API_BAD_RESPONSE')
+  if (err instanceof APIError && err.code === ErrorCode.ApiBadResponse)
     return { outcome: { kind: 'connection' }, error: err };
   if (err instanceof APIError) return { outcome: { kind: 'fatal' }, error: err };
   const code = errorCodeOf(err);

@@ -9,7 +9,7 @@ import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ErrorCode } from '../errors.js';
 import { BadRequestError } from './errors.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
@@ -258,19 +258,25 @@ export class FilesClient implements FilesApi {
   #firstListQuery(options: ListOptions): ListQuery {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new BadRequestError('E_API_BAD_OPTION', `The list limit must be an integer from 1 to 1000, got ${limit}.`);
+      throw new BadRequestError(
+        ErrorCode.ApiBadOption,
+        `The list limit must be an integer from 1 to 1000, got ${limit}.`,
+      );
     }
     if (this.shape === 'ga') {
       if (options.beforeId !== undefined || options.afterId !== undefined) {
         throw new BadRequestError(
-          'E_API_BAD_OPTION',
+          ErrorCode.ApiBadOption,
           'beforeId/afterId need the beta API shape; the GA shape pages with cursors.',
         );
       }
       if (options.ids !== undefined) {
         const ids = [...new Set(options.ids)];
         if (ids.length > 100) {
-          throw new BadRequestError('E_API_BAD_OPTION', `The API takes at most 100 ids per list, got ${ids.length}.`);
+          throw new BadRequestError(
+            ErrorCode.ApiBadOption,
+            `The API takes at most 100 ids per list, got ${ids.length}.`,
+          );
         }
         // ids[] cannot be combined with limit or page (docs/files-api-facts.md §1.3).
         return { ids };
@@ -278,7 +284,7 @@ export class FilesClient implements FilesApi {
       return { limit };
     }
     if (options.ids !== undefined) {
-      throw new BadRequestError('E_API_BAD_OPTION', 'Listing by ids needs the GA API shape.');
+      throw new BadRequestError(ErrorCode.ApiBadOption, 'Listing by ids needs the GA API shape.');
     }
     const query: ListQuery = { limit };
     if (options.beforeId !== undefined) query.before_id = options.beforeId;

@@ -4,8 +4,8 @@
  * hint the user can act on. The API key never appears in any of them: every text that came back
  * from the server passes through `redact` before it is stored.
  */
-import { FilesyncError, type ErrorCode } from '../errors.js';
-import { RETRYABLE_ERROR_CODES } from './retry.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
+import { RETRYABLE_ERROR_CODES, serverWaitMs } from './retry.js';
 
 /**
  * Every stable code the client throws. Callers match these (never messages or status numbers);
@@ -13,33 +13,33 @@ import { RETRYABLE_ERROR_CODES } from './retry.js';
  */
 export const API_ERROR_CODES = {
   /** 400, or any 4xx without a class of its own. */
-  BAD_REQUEST: 'E_API_BAD_REQUEST',
+  BAD_REQUEST: ErrorCode.ApiBadRequest,
   /** 401: the key was refused (missing, mistyped, revoked, expired). Nothing works until it is fixed. */
-  AUTH: 'E_API_AUTH',
+  AUTH: ErrorCode.ApiAuth,
   /** 403: the key was refused for this workspace or the Files API. */
-  PERMISSION: 'E_API_PERMISSION',
-  NOT_FOUND: 'E_API_NOT_FOUND',
-  CONFLICT: 'E_API_CONFLICT',
-  TOO_LARGE: 'E_API_TOO_LARGE',
-  RATE_LIMIT: 'E_API_RATE_LIMIT',
-  OVERLOADED: 'E_API_OVERLOADED',
+  PERMISSION: ErrorCode.ApiPermission,
+  NOT_FOUND: ErrorCode.ApiNotFound,
+  CONFLICT: ErrorCode.ApiConflict,
+  TOO_LARGE: ErrorCode.ApiTooLarge,
+  RATE_LIMIT: ErrorCode.ApiRateLimit,
+  OVERLOADED: ErrorCode.ApiOverloaded,
   /** Any other 5xx. */
-  SERVER: 'E_API_SERVER',
+  SERVER: ErrorCode.ApiServer,
   /** A status no class covers. */
-  OTHER: 'E_API',
+  OTHER: ErrorCode.Api,
   /** No answer: refused, reset, DNS, or the client was closed. */
-  CONNECTION: 'E_API_CONNECTION',
-  TIMEOUT: 'E_API_TIMEOUT',
-  ABORTED: 'E_API_ABORTED',
+  CONNECTION: ErrorCode.ApiConnection,
+  TIMEOUT: ErrorCode.ApiTimeout,
+  ABORTED: ErrorCode.ApiAborted,
   /** A 2xx whose body is not what the API sends (a proxy, a truncated answer). */
-  BAD_RESPONSE: 'E_API_BAD_RESPONSE',
+  BAD_RESPONSE: ErrorCode.ApiBadResponse,
   /** A call refused before anything was sent: an option out of range or of the other shape. */
-  BAD_OPTION: 'E_API_BAD_OPTION',
-  BAD_FILENAME: 'E_API_BAD_FILENAME',
+  BAD_OPTION: ErrorCode.ApiBadOption,
+  BAD_FILENAME: ErrorCode.ApiBadFilename,
   /** The file changed while it was sent; nothing was stored. */
-  UPLOAD_SOURCE: 'E_UPLOAD_SOURCE',
+  UPLOAD_SOURCE: ErrorCode.UploadSource,
   /** An upload's answer was lost and the listing that looks for the file failed: it may be stored. */
-  UPLOAD_UNCONFIRMED: 'E_UPLOAD_UNCONFIRMED',
+  UPLOAD_UNCONFIRMED: ErrorCode.UploadUnconfirmed,
 } as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];
@@ -52,7 +52,7 @@ export type ResponseHeaders = Record<string, string>;
 /** How much of a non-JSON body (a proxy's HTML page) goes into a message. */
 const EXCERPT_CHARS = 200;
 
-export interface APIErrorOptions {
+interface APIErrorOptions {
   status?: number | undefined;
   headers?: ResponseHeaders | undefined;
   /** The parsed body (already redacted), or undefined. */
@@ -61,6 +61,8 @@ export interface APIErrorOptions {
   errorCode?: string | undefined;
   requestId?: string | null | undefined;
   retryable?: boolean;
+  /** The wait the server asked for (src/api/retry.ts serverWaitMs), read when the answer came. */
+  retryAfterMs?: number | null;
   hint?: string;
   cause?: unknown;
 }
@@ -84,6 +86,11 @@ export class APIError extends FilesyncError {
    * the status lists, RETRYABLE_ERROR_CODES), never re-derived by callers from `status`.
    */
   readonly retryable: boolean;
+  /**
+   * The wait the server asked for (`retry-after-ms` / `retry-after`), in ms from when the answer
+   * came, or null when it asked none: parsed once, here, so no caller reads the headers again.
+   */
+  readonly retryAfterMs: number | null;
 
   constructor(code: ErrorCode, message: string, options: APIErrorOptions = {}) {
     super(code, message, { hint: options.hint, cause: options.cause });
@@ -94,6 +101,7 @@ export class APIError extends FilesyncError {
     this.headers = options.headers ?? {};
     this.body = options.body;
     this.retryable = options.retryable ?? RETRYABLE_ERROR_CODES.has(code);
+    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }
 
@@ -137,7 +145,7 @@ export class UploadSourceError extends FilesyncError {
   readonly expectedBytes: number;
   readonly actualBytes: number;
   constructor(message: string, expectedBytes: number, actualBytes: number, cause?: unknown) {
-    super('E_UPLOAD_SOURCE', message, {
+    super(ErrorCode.UploadSource, message, {
       hint: 'The file changed while it was being uploaded; it will be uploaded again once it stops changing.',
       cause,
     });
@@ -183,61 +191,61 @@ function classFor(status: number): StatusClass {
   switch (status) {
     case 400:
       return {
-        code: 'E_API_BAD_REQUEST',
+        code: ErrorCode.ApiBadRequest,
         ctor: BadRequestError,
         hint: 'The API refused the request as invalid; check the filename (1-255 characters, none of / \\ < > : " | ? * or control characters) and the options.',
       };
     case 401:
       return {
-        code: 'E_API_AUTH',
+        code: ErrorCode.ApiAuth,
         ctor: AuthenticationError,
         hint: 'Check ANTHROPIC_API_KEY (or the configured key): it is missing, mistyped, revoked or expired.',
       };
     case 403:
       return {
-        code: 'E_API_PERMISSION',
+        code: ErrorCode.ApiPermission,
         ctor: PermissionDeniedError,
         hint: 'The key may not use the Files API in this workspace; check its workspace and permissions.',
       };
     case 404:
       return {
-        code: 'E_API_NOT_FOUND',
+        code: ErrorCode.ApiNotFound,
         ctor: NotFoundError,
         hint: 'The file does not exist: it was deleted, has expired, or belongs to another workspace.',
       };
     case 409:
       return {
-        code: 'E_API_CONFLICT',
+        code: ErrorCode.ApiConflict,
         ctor: ConflictError,
         hint: 'A conflicting request was in progress; try again.',
       };
     case 413:
       return {
-        code: 'E_API_TOO_LARGE',
+        code: ErrorCode.ApiTooLarge,
         ctor: RequestTooLargeError,
         hint: "The file is over the API's size limit (500 MB per file) and cannot be uploaded as it is.",
       };
     case 429:
       return {
-        code: 'E_API_RATE_LIMIT',
+        code: ErrorCode.ApiRateLimit,
         ctor: RateLimitError,
         hint: 'The API asked us to slow down; if this persists, lower the requests-per-minute or concurrency settings.',
       };
     case 529:
       return {
-        code: 'E_API_OVERLOADED',
+        code: ErrorCode.ApiOverloaded,
         ctor: OverloadedError,
         hint: 'The API is temporarily overloaded; try again in a few minutes.',
       };
     default:
       if (status >= 500) {
         return {
-          code: 'E_API_SERVER',
+          code: ErrorCode.ApiServer,
           ctor: InternalServerError,
           hint: 'The API had an internal error; try again later.',
         };
       }
-      return { code: 'E_API', ctor: APIError, hint: 'The API refused the request; see the message for why.' };
+      return { code: ErrorCode.Api, ctor: APIError, hint: 'The API refused the request; see the message for why.' };
   }
 }
 
@@ -271,7 +279,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-export interface ErrorResponse {
+interface ErrorResponse {
   status: number;
   statusText?: string | undefined;
   headers: ResponseHeaders;
@@ -281,6 +289,8 @@ export interface ErrorResponse {
   path: string;
   retryable: boolean;
   apiKey?: string | undefined;
+  /** When the answer came (the client's clock): a `retry-after` date is read against it. @default Date.now() */
+  now?: number;
 }
 
 /** Builds the error for a non-2xx response: the class from the status, the fields from the body. */
@@ -322,6 +332,7 @@ export function errorFromResponse(res: ErrorResponse): APIError {
     errorCode,
     requestId,
     retryable: res.retryable,
+    retryAfterMs: serverWaitMs((name) => headers[name], res.now ?? Date.now()),
     hint,
   });
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { UploadSourceError } from './errors.js';
 
-export interface MultipartLayout {
+interface MultipartLayout {
   boundary: string;
   /** The request's Content-Type header. */
   contentType: string;
@@ -21,7 +21,7 @@ function escapeDispositionValue(value: string): string {
   return value.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
 }
 
-export function newBoundary(): string {
+function newBoundary(): string {
   return `----claude-filesync-${randomBytes(16).toString('hex')}`;
 }
 

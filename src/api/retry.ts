@@ -2,9 +2,10 @@
  * The SDKs' retry policy as pure data and functions (docs/files-api-facts.md §5). No IO, no clock, no
  * randomness of its own: `now` and `random` come in as arguments so the tests can pin them.
  */
+import { ErrorCode } from '../errors.js';
 
 /** Statuses retried when the server says nothing through `x-should-retry`. Any status >= 500 too. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
 
 /**
  * Stable codes (src/api/errors.ts) of failures that got no usable answer and that the policy
@@ -12,10 +13,10 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
  * one of these codes is `retryable` unless it says otherwise.
  */
 export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
-  'E_API_CONNECTION',
-  'E_API_TIMEOUT',
-  'E_API_BAD_RESPONSE',
-  'E_UPLOAD_UNCONFIRMED',
+  ErrorCode.ApiConnection,
+  ErrorCode.ApiTimeout,
+  ErrorCode.ApiBadResponse,
+  ErrorCode.UploadUnconfirmed,
 ]);
 
 /** undici's codes for a timer of its own that fired: a timeout, retried. */
@@ -43,8 +44,8 @@ export const LOCAL_FAILURE_ERROR_CODES: ReadonlySet<string> = new Set([
 ]);
 
 export const DEFAULT_MAX_RETRIES = 2;
-export const INITIAL_RETRY_DELAY_S = 0.5;
-export const MAX_RETRY_DELAY_S = 8;
+const INITIAL_RETRY_DELAY_S = 0.5;
+const MAX_RETRY_DELAY_S = 8;
 
 /** What one attempt ended with, as far as the policy cares. */
 export type AttemptOutcome =
@@ -77,7 +78,7 @@ export function isRetryable(outcome: AttemptOutcome): boolean {
   }
 }
 
-export interface RetryDelay {
+interface RetryDelay {
   waitMs: number;
   /** True when the wait came from retry-after-ms / retry-after rather than default backoff. */
   fromServer: boolean;
@@ -99,13 +100,24 @@ export function retryDelay(
   now: number,
   random: number,
 ): RetryDelay {
+  const serverMs = serverWaitMs((name) => headers?.[name], now);
+  if (serverMs !== null) return { waitMs: serverMs, fromServer: true };
+  return { waitMs: defaultBackoffMs(retriesTaken, random), fromServer: false };
+}
+
+/**
+ * The wait the server asked for (steps 1 and 2 of retryDelay), or null when it asked none: the
+ * one parse of `retry-after-ms` / `retry-after`, shared by the client's retry loop, the error it
+ * throws (APIError.retryAfterMs) and the rate controller.
+ */
+export function serverWaitMs(header: (name: string) => string | null | undefined, now: number): number | null {
   let serverMs: number | undefined;
-  const afterMs = headers?.['retry-after-ms'];
+  const afterMs = header('retry-after-ms');
   if (afterMs) {
     const v = Number.parseFloat(afterMs);
     if (!Number.isNaN(v)) serverMs = v;
   }
-  const after = headers?.['retry-after'];
+  const after = header('retry-after');
   // `!serverMs` as the SDK: a retry-after-ms of 0 defers to retry-after when there is one.
   if (after && !serverMs) {
     const seconds = Number.parseFloat(after);
@@ -116,10 +128,7 @@ export function retryDelay(
       if (!Number.isNaN(date)) serverMs = date - now;
     }
   }
-  if (serverMs !== undefined && Number.isFinite(serverMs)) {
-    return { waitMs: Math.max(0, serverMs), fromServer: true };
-  }
-  return { waitMs: defaultBackoffMs(retriesTaken, random), fromServer: false };
+  return serverMs !== undefined && Number.isFinite(serverMs) ? Math.max(0, serverMs) : null;
 }
 
 /** min(0.5 * 2^n, 8) seconds, times a jitter in (0.75, 1]. */

@@ -18,6 +18,7 @@ import { decideRetry, isRetryable, type AttemptOutcome } from './retry.js';
 import { MAX_ERROR_BODY_BYTES } from '../files-api/limits.js';
 import type { FilesClientOptions } from './types.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape } from '../files-api/wire.js';
+import { ErrorCode } from '../errors.js';
 
 export { asFileMetadata, badResponse } from './as-file-metadata.js';
 export { readAll } from './read-all.js';
@@ -141,7 +142,7 @@ export class Transport {
       return JSON.parse(text) as T;
     } catch (cause) {
       throw new APIError(
-        'E_API_BAD_RESPONSE',
+        ErrorCode.ApiBadResponse,
         `The API answered with a body that is not JSON: ${JSON.stringify(redact(text.slice(0, 200), this.options.apiKey))}.`,
         { hint: 'Check the API base URL: it may point at something other than the Files API.', cause },
       );
@@ -266,6 +267,7 @@ export class Transport {
         path: spec.path,
         retryable: isRetryable(outcome),
         apiKey: this.options.apiKey,
+        now: this.options.now(),
       });
       return { ok: false, outcome, error, requestId: error.requestId, status };
     } catch (err) {

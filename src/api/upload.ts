@@ -12,9 +12,10 @@ import { MultipartBody, chunksOf, layoutMultipart } from './multipart.js';
 import { isRetryable } from './retry.js';
 import { asFileMetadata, type Transport } from './transport.js';
 import { filenameProblem } from '../files-api/filename-rules.js';
-import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS } from '../files-api/limits.js';
+import { MAX_EXPIRES_IN_SECONDS, MIN_EXPIRES_IN_SECONDS, mayBeStoredBy } from '../files-api/limits.js';
 import type { RecentFiles, UploadOptions, UploadResult, UploadSource } from './types.js';
 import type { FileMetadata } from '../files-api/wire.js';
+import { ErrorCode } from '../errors.js';
 
 /** What the upload needs from the rest of the client. */
 export interface UploadContext {
@@ -65,7 +66,7 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
   const problem = filenameProblem(options.filename);
   if (problem !== null) {
     throw new BadRequestError(
-      'E_API_BAD_FILENAME',
+      ErrorCode.ApiBadFilename,
       `The remote filename ${JSON.stringify(options.filename)} ${problem}.`,
       {
         hint: 'Rename the file, or let the sync engine derive a valid remote name.',
@@ -76,11 +77,11 @@ async function uploadOpened(ctx: UploadContext, source: OpenedSource, options: U
   if (options.expiresInSeconds !== undefined) {
     const s = options.expiresInSeconds;
     if (ctx.shape !== 'ga') {
-      throw new BadRequestError('E_API_BAD_OPTION', 'expires_in_seconds needs the GA API shape.');
+      throw new BadRequestError(ErrorCode.ApiBadOption, 'expires_in_seconds needs the GA API shape.');
     }
     if (!Number.isInteger(s) || s < MIN_EXPIRES_IN_SECONDS || s > MAX_EXPIRES_IN_SECONDS) {
       throw new BadRequestError(
-        'E_API_BAD_OPTION',
+        ErrorCode.ApiBadOption,
         `expires_in_seconds must be an integer from ${MIN_EXPIRES_IN_SECONDS} to ${MAX_EXPIRES_IN_SECONDS}, got ${s}.`,
       );
     }
@@ -148,13 +149,12 @@ async function recoverLostUpload(
   since: number,
 ): Promise<FileMetadata | undefined> {
   const { files: newest } = await ctx.recentFiles(options.signal);
-  const earliest = since - ctx.recoveryClockSkewMs;
   const excluded = new Set(options.recoveryExcludeIds ?? []);
   return newest.find(
     (f) =>
       f.filename === options.filename &&
       f.size_bytes === size &&
-      Date.parse(f.created_at) >= earliest &&
+      mayBeStoredBy(Date.parse(f.created_at), since, ctx.recoveryClockSkewMs) &&
       !excluded.has(f.id),
   );
 }
@@ -163,13 +163,13 @@ async function sourceSize(source: OpenedSource): Promise<number> {
   if ('handle' in source) return (await source.handle.stat()).size;
   if ('bytes' in source) return source.bytes.length;
   if (!Number.isInteger(source.size) || source.size < 0) {
-    throw new BadRequestError('E_API_BAD_OPTION', `A stream source needs its size in bytes, got ${source.size}.`);
+    throw new BadRequestError(ErrorCode.ApiBadOption, `A stream source needs its size in bytes, got ${source.size}.`);
   }
   return source.size;
 }
 
 /** Files up to this size are read into memory before the request (see uploadFile). */
-export const WHOLE_READ_BYTES = 64 * 1024;
+const WHOLE_READ_BYTES = 64 * 1024;
 
 /**
  * The whole opened file, which stat said is `size` bytes: one byte more is asked for, so a file

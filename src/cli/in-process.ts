@@ -8,8 +8,6 @@ import { openSession, type Session, type SessionOptions } from '../daemon/open-s
 import type { ReconcileOptions, ReconcileReport } from '../engine/contract.js';
 import { askDaemon } from './ask-daemon.js';
 
-export type Via = 'daemon' | 'in-process';
-
 /** Reconcile through the daemon if one answers, else null (the caller then works in-process). */
 export function reconcileViaDaemon(config: Config, options: ReconcileOptions): Promise<ReconcileReport | null> {
   // A reconcile takes as long as it takes: no answer timeout.

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 
 export const SYSTEMD_UNIT_NAME = 'claude-filesync.service';
 /** One folder per instance: claude-filesync@<name>.service reads <config folder>/<name>.json. */
@@ -145,7 +145,7 @@ export function readTemplate(
       // try the next candidate
     }
   }
-  throw new FilesyncError('E_INSTALL', `Cannot find the ${kind} template ${rel} in this installation.`, {
+  throw new FilesyncError(ErrorCode.Install, `Cannot find the ${kind} template ${rel} in this installation.`, {
     hint: 'Reinstall claude-filesync: the package is incomplete.',
   });
 }

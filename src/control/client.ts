@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { createConnection } from 'node:net';
-import { FilesyncError, isErrorCode } from '../errors.js';
+import { FilesyncError, isErrorCode, ErrorCode } from '../errors.js';
 import {
   encodeMessage,
   LineDecoder,
@@ -19,7 +19,7 @@ import { controlSocketPath } from './socket-path.js';
 
 export class NotRunningError extends FilesyncError {
   constructor(stateDir: string, cause?: unknown) {
-    super('E_NOT_RUNNING', `No claude-filesync daemon is running on the state directory ${stateDir}.`, {
+    super(ErrorCode.NotRunning, `No claude-filesync daemon is running on the state directory ${stateDir}.`, {
       hint: 'Start it with: claude-filesync run',
       cause,
     });
@@ -49,7 +49,7 @@ export function requestControl<T extends ControlRequestBody>(
         ? setTimeout(() => {
             finish(
               new FilesyncError(
-                'E_CONTROL_TIMEOUT',
+                ErrorCode.ControlTimeout,
                 `The daemon did not answer "${request.type}" within ${timeoutMs} ms.`,
                 {
                   hint: 'It may be busy or stuck; see its logs (journalctl --user -u claude-filesync).',
@@ -80,7 +80,7 @@ export function requestControl<T extends ControlRequestBody>(
           else
             finish(
               new FilesyncError(
-                isErrorCode(response.error.code) ? response.error.code : 'E_CONTROL',
+                isErrorCode(response.error.code) ? response.error.code : ErrorCode.Control,
                 response.error.message,
                 response.error.hint ? { hint: response.error.hint } : {},
               ),
@@ -93,13 +93,20 @@ export function requestControl<T extends ControlRequestBody>(
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED'))
         finish(new NotRunningError(stateDir, err));
-      else finish(new FilesyncError('E_CONTROL', `The control socket ${path} failed: ${err.message}`, { cause: err }));
+      else
+        finish(
+          new FilesyncError(ErrorCode.Control, `The control socket ${path} failed: ${err.message}`, { cause: err }),
+        );
     });
     socket.on('close', () => {
       finish(
-        new FilesyncError('E_CONTROL', `The daemon closed the control connection before answering "${request.type}".`, {
-          hint: 'It may have stopped; see its logs.',
-        }),
+        new FilesyncError(
+          ErrorCode.Control,
+          `The daemon closed the control connection before answering "${request.type}".`,
+          {
+            hint: 'It may have stopped; see its logs.',
+          },
+        ),
       );
     });
   });

@@ -4,7 +4,7 @@
  * encoding only, so the codec is tested without sockets.
  */
 import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../engine/contract.js';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 export const SOCKET_NAME = 'control.sock';
@@ -42,7 +42,7 @@ export type ControlResponse =
 /** A malformed message on the control socket (never the daemon's own failure). */
 export class ControlProtocolError extends FilesyncError {
   constructor(message: string) {
-    super('E_CONTROL_PROTOCOL', message, {
+    super(ErrorCode.ControlProtocol, message, {
       hint: 'The CLI and the daemon may be different versions; restart the daemon after upgrading.',
     });
   }
@@ -148,7 +148,7 @@ export function parseResponse(value: unknown): ControlResponse {
       id,
       ok,
       error: {
-        code: typeof e.code === 'string' ? e.code : 'E_CONTROL',
+        code: typeof e.code === 'string' ? e.code : ErrorCode.Control,
         message: typeof e.message === 'string' ? e.message : 'the daemon reported an error',
         hint: typeof e.hint === 'string' ? e.hint : null,
       },
@@ -160,5 +160,5 @@ export function parseResponse(value: unknown): ControlResponse {
 /** What the daemon answers when a handler throws: the code, message and hint, never a stack. */
 export function errorBody(err: unknown): ControlErrorBody {
   if (err instanceof FilesyncError) return { code: err.code, message: err.message, hint: err.hint ?? null };
-  return { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), hint: null };
+  return { code: ErrorCode.Internal, message: err instanceof Error ? err.message : String(err), hint: null };
 }

@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { FileEntry, ReconcileOptions, ReconcileReport, StatusReport } from '../engine/contract.js';
-import { FilesyncError, LockedError } from '../errors.js';
+import { FilesyncError, LockedError, ErrorCode } from '../errors.js';
 import {
   encodeMessage,
   errorBody,
@@ -102,7 +102,7 @@ export async function clearStaleSocket(path: string): Promise<'none' | 'stale-re
     throw err;
   }
   if (!isSocket) {
-    throw new FilesyncError('E_CONTROL_SOCKET', `${path} exists and is not a socket.`, {
+    throw new FilesyncError(ErrorCode.ControlSocket, `${path} exists and is not a socket.`, {
       hint: 'Move it away; claude-filesync creates its control socket there.',
     });
   }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 import { SOCKET_NAME } from './protocol.js';
 
 /**
@@ -12,7 +12,7 @@ export function controlSocketPath(stateDir: string): string {
   const path = join(stateDir, SOCKET_NAME);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     throw new FilesyncError(
-      'E_SOCKET_PATH',
+      ErrorCode.SocketPath,
       `The control socket path ${path} is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH_BYTES}).`,
       {
         hint: 'Use a shorter --state-dir.',

@@ -174,7 +174,6 @@ export function composeEngineParts(deps: EngineDeps): EngineParts {
   const jobs = new JobRunner({
     exec,
     queue,
-    gate: deps.gate,
     timers,
     problems,
     logger,

@@ -2,7 +2,7 @@
  * Exit codes, tied to the service units: systemd restarts on 1 (Restart=on-failure) but not on 2
  * (RestartPreventExitStatus=2), because a bad configuration does not fix itself.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, ErrorCode } from '../errors.js';
 
 export const EXIT_OK = 0;
 /** A failure at run time: a file failed, the API refused the key, another daemon holds the lock. */
@@ -14,7 +14,7 @@ export const EXIT_USAGE = 2;
  * Failures that a restart cannot fix either: a state directory that is unsafe or not a directory.
  * Exit 2 keeps systemd from restarting into the same error in a loop.
  */
-const SETUP_ERROR_CODES: ReadonlySet<string> = new Set(['E_STATE_DIR']);
+const SETUP_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCode.StateDir]);
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) return EXIT_USAGE;
@@ -23,7 +23,7 @@ export function exitCodeFor(err: unknown): number {
 }
 
 /** Error codes of an API that refused our credentials: retrying cannot help. */
-export const AUTH_ERROR_CODES: ReadonlySet<string> = new Set(['E_API_AUTH', 'E_API_PERMISSION']);
+export const AUTH_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCode.ApiAuth, ErrorCode.ApiPermission]);
 
 export function isAuthError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && AUTH_ERROR_CODES.has((err as { code?: unknown }).code as string);

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 import { createMetricsRegistry, type MetricsSources, type Readiness } from './metrics-registry.js';
 
 export { createMetricsRegistry, METRIC_PREFIX, type Readiness } from './metrics-registry.js';
@@ -92,7 +92,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
       server.off('listening', onListening);
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       reject(
-        new FilesyncError('E_METRICS_LISTEN', `cannot serve metrics on ${where}: ${err.code ?? err.message}`, {
+        new FilesyncError(ErrorCode.MetricsListen, `cannot serve metrics on ${where}: ${err.code ?? err.message}`, {
           hint:
             err.code === 'EADDRINUSE'
               ? 'another program uses that port: pick another with metrics.listen or --metrics'

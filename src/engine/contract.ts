@@ -6,6 +6,7 @@
 import type { FileState } from '../store/types.js';
 import type { ApiProblem } from '../jobs/api-problems.js';
 import type { DeletedEntry } from '../jobs/job-outcomes.js';
+import type { FailureCode } from '../errors.js';
 
 export interface ReconcileOptions {
   /** Report what would be done; change nothing (no upload, no delete, no index write). */
@@ -156,7 +157,8 @@ export interface LastError {
   at: string;
   path: string | null;
   error: string;
-  code: string | null;
+  /** One of ours (src/errors.ts), or the system's errno name for a local file problem. */
+  code: FailureCode | null;
 }
 
 export interface SyncEngine {

@@ -4,6 +4,7 @@
  * EngineLink; the engine binds it once, when it is built, and from then on the link forwards.
  */
 import type { StatusReport } from './contract.js';
+import type { FailureCode } from '../errors.js';
 
 export interface RecheckOptions {
   /** Paths to read even if their stat is as indexed (a change event, a changed upload). */
@@ -17,7 +18,7 @@ export interface EngineCallbacks {
    */
   recheck(paths: string[], options?: RecheckOptions): void;
   /** Keeps an error for `status` (its last errors). */
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   /** Counts `work` as busy (onIdle waits for it) and logs `failure` when it fails. */
   track(work: Promise<void>, failure: string): void;
   /** Runs a reconcile behind the watcher path (queued after any running one), saying why. */
@@ -43,7 +44,7 @@ export class EngineLink implements EngineCallbacks {
 
   // Arrow properties: the collaborators take these as plain functions.
   readonly recheck = (paths: string[], options?: RecheckOptions): void => this.#bound().recheck(paths, options);
-  readonly recordError = (path: string | null, error: string, code: string | null): void =>
+  readonly recordError = (path: string | null, error: string, code: FailureCode | null): void =>
     this.#bound().recordError(path, error, code);
   readonly track = (work: Promise<void>, failure: string): void => this.#bound().track(work, failure);
   readonly reconcileInBackground = (why: string): void => this.#bound().reconcileInBackground(why);

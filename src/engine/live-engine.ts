@@ -32,6 +32,7 @@ import type { FileEntry, LastError, ReconcileOptions, ReconcileReport, StatusRep
 import type { EngineDeps, EngineParts, WatchEvents } from './wiring.js';
 import type { RecheckOptions } from './engine-link.js';
 import { type CancelTimer, every, type Scheduler } from '../clock/scheduler.js';
+import type { FailureCode } from '../errors.js';
 
 const LAST_ERRORS = 20;
 
@@ -360,7 +361,7 @@ class Engine implements SyncEngine {
       });
   }
 
-  #recordError(p: string | null, error: string, code: string | null): void {
+  #recordError(p: string | null, error: string, code: FailureCode | null): void {
     this.#lastErrors.push({ at: new Date(this.#now()).toISOString(), path: p, error, code });
     if (this.#lastErrors.length > LAST_ERRORS) this.#lastErrors.shift();
   }

@@ -6,9 +6,11 @@
  * one that can be listed now is watched again and checked as a new folder, so its files upload
  * and the rows under it whose file is gone are planned as removals, without a restart.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { FailureCode } from '../errors.js';
+import { isUnderAny } from '../scan/inside.js';
+import { checkListable } from '../scan/walk.js';
 import type { IndexStore } from '../store/store.js';
 import {
   dirDueForRecheck,
@@ -30,7 +32,7 @@ export interface UnreadableDirWatchDeps {
   recheck(paths: string[]): void;
   /** Walks the folder as a new one: its files, and the rows under it whose file is gone. */
   walkNewDir(relDir: string): Promise<void>;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
 }
 
 export class UnreadableDirWatch {
@@ -75,8 +77,7 @@ export class UnreadableDirWatch {
 
   /** True when `relPath` is a known unreadable folder or lies under one. */
   covers(relPath: string): boolean {
-    for (const p of this.#dirs.keys()) if (p === '' || relPath === p || relPath.startsWith(`${p}/`)) return true;
-    return false;
+    return isUnderAny(relPath, this.#dirs.keys());
   }
 
   /**
@@ -107,17 +108,14 @@ export class UnreadableDirWatch {
   async #recheckOne(d: UnreadableDirCheck): Promise<void> {
     const { index, logger } = this.#deps;
     const abs = path.join(this.#deps.root, ...d.path.split('/').filter(Boolean));
-    const error = await readdir(abs).then(
-      () => null,
-      (err: unknown) => err as NodeJS.ErrnoException,
-    );
-    if (error && error.code !== 'ENOENT') {
+    const check = await checkListable(abs);
+    if (!check.listable && !check.gone) {
       this.#dirs.set(d.path, { ...d, checkedAt: this.#deps.now(), attempts: d.attempts + 1 });
       return;
     }
     this.#dirs.delete(d.path);
     index.setMeta(UNREADABLE_DIRS_META, formatUnreadableDirs([...this.#dirs.values()]));
-    if (error) return; // gone: the watcher reports its removal
+    if (!check.listable) return; // gone: the watcher reports its removal
     logger.info({ event: 'readable-dir', path: d.path }, 'folder readable again; scanning and watching it');
     if (d.path === '') {
       this.#deps.reconcile('the watched folder is readable again');

@@ -12,6 +12,7 @@ import type { LocalRescan } from './local-rescan.js';
 import type { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import type { WatcherPath } from './watcher-path.js';
 import type { WatchEvents } from './wiring.js';
+import { ErrorCode } from '../errors.js';
 
 export interface WatchEventsDeps {
   config: Config;
@@ -32,8 +33,8 @@ export function engineWatchEvents(deps: WatchEventsDeps): WatchEvents {
       logger.warn({ event: 'watcher-warning', code }, message);
       engine.recordError(null, message, code);
       // Events between the native watcher's end and polling's start may be lost.
-      if (code === 'E_WATCH_LIMIT') engine.reconcileInBackground('watch limit reached');
-      if (code === 'E_WATCH_FALLBACK') engine.reconcileInBackground('native watcher unavailable');
+      if (code === ErrorCode.WatchLimit) engine.reconcileInBackground('watch limit reached');
+      if (code === ErrorCode.WatchFallback) engine.reconcileInBackground('native watcher unavailable');
     },
     // Files changed while the folder was gone were not seen: look at everything again.
     onRootRestored: () => engine.reconcileInBackground('the watched folder is back'),

@@ -5,25 +5,25 @@
  * (a rename never leaves a moment where neither name exists remotely), so deletion safety sees
  * the whole of an `rm -rf` or an unmount. The engine pushes the jobs and keeps the live state.
  */
-import type { Dirent } from 'node:fs';
-import { opendir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { IndexStore } from '../store/store.js';
 import type { RemoteDelete } from '../store/types.js';
 import { checkPath, type CheckPathOptions, type CheckPathResult } from '../scan/check-path.js';
-import { describeFsError, isGone } from '../scan/observe-file.js';
+import { checkListable, resolveRoot, walkTree } from '../scan/walk.js';
 import type { IgnoreMatcher } from '../scan/ignore.js';
 import { commitPlan, logDeletesHeld, recordFailedReads } from '../jobs/apply-plan.js';
 import { batchSnapshot, type CheckedPath } from '../plan/checked-snapshot.js';
 import { readHeld } from '../plan/held-deletes.js';
 import type { MoveTarget } from '../plan/moves.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync } from '../plan/plan.js';
+import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
+import { EXPIRY_MARGIN_MS, planSync } from '../plan/plan.js';
 import { knownRoot } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
 import type { StatusReport } from './contract.js';
 import type { UnreadableDir } from '../plan/unreadable-dirs.js';
+import type { FailureCode } from '../errors.js';
 
 /**
  * Watcher removals are counted against the deletion-safety share over this window: long enough
@@ -48,7 +48,7 @@ export interface WatcherPathDeps {
   now: () => number;
   pushUpload(path: string): Promise<unknown>;
   pushDelete(d: RemoteDelete): Promise<unknown>;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   onHeld(held: NonNullable<StatusReport['heldDeletes']>): void;
   /** Runs `run` after `delayMs`; a later call with the same key replaces the earlier one. */
   later(key: string, delayMs: number, run: () => void): void;
@@ -173,13 +173,8 @@ export class WatcherPath {
 
   /** Why a folder cannot be listed, or null when it can (or is gone: its removal is reported). */
   async #listError(relDir: string): Promise<UnreadableDir | null> {
-    const abs = path.join(this.#deps.config.dir, ...relDir.split('/').filter(Boolean));
-    try {
-      await (await opendir(abs)).close();
-      return null;
-    } catch (err) {
-      return isGone(err) ? null : { path: relDir, reason: describeFsError(err) };
-    }
+    const check = await checkListable(path.join(this.#deps.config.dir, ...relDir.split('/').filter(Boolean)));
+    return check.listable || check.gone ? null : { path: relDir, reason: check.reason };
   }
 
   /**
@@ -203,31 +198,29 @@ export class WatcherPath {
     const met = new Set<string>();
     /** Folders whose rows the walk cannot judge: ignored, or unreadable (recorded as such). */
     const unjudged: string[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(path.join(this.#deps.config.dir, ...rel.split('/')), { withFileTypes: true });
-      } catch (err) {
-        unjudged.push(rel);
-        // Gone: the watcher reports its removal. Otherwise unreadable, as the scan would say.
-        if (!isGone(err)) this.#deps.unreadable.add({ path: rel, reason: describeFsError(err) });
-        return;
-      }
-      for (const e of entries) {
-        const child = `${rel}/${e.name}`;
-        if (this.#deps.matcher.check(child, e.isDirectory()) !== null) {
-          if (e.isDirectory()) unjudged.push(child);
-          else met.add(child);
-          continue;
-        }
-        if (e.isDirectory()) await walk(child);
-        else {
-          met.add(child);
-          if (e.isFile() && this.#deps.index.get(child)?.state !== 'synced') files.push(child);
-        }
-      }
-    };
-    await walk(relDir);
+    // The scan's walk (src/scan/walk.ts): the same ignores, symlink rules, unreadable folders and
+    // names that are not UTF-8. Gone: the watcher reports its removal.
+    const realRoot = await resolveRoot(this.#deps.config.dir);
+    if (realRoot === null) return;
+    await walkTree(
+      realRoot,
+      { matcher: this.#deps.matcher, followSymlinks: this.#deps.config.watch.followSymlinks, from: relDir },
+      {
+        file: (rel) => {
+          met.add(rel);
+          if (this.#deps.index.get(rel)?.state !== 'synced') files.push(rel);
+        },
+        skipped: (e) => {
+          if (e.kind === 'directory') unjudged.push(e.path);
+          else met.add(e.path);
+        },
+        unreadableDir: (rel, reason) => {
+          unjudged.push(rel);
+          this.#deps.unreadable.add({ path: rel, reason });
+        },
+        error: (rel) => met.add(rel),
+      },
+    );
     if (files.length > 0) this.#deps.recheck(files);
     if (this.#closed) return;
     if (this.#rowsToCheck === null) {
@@ -341,7 +334,7 @@ export class WatcherPath {
         adopt: false,
         deleteUnmanaged: false,
         allowMassDelete: false,
-        intentSkewMs: INTENT_SKEW_MS,
+        intentSkewMs: INTENT_CLOCK_SKEW_MS,
         expiryMarginMs: EXPIRY_MARGIN_MS,
       },
       scope: {

@@ -26,6 +26,7 @@ import type { LocalRescan } from './local-rescan.js';
 import type { UnreadableDirWatch } from './unreadable-dir-watch.js';
 import type { WatcherPath } from './watcher-path.js';
 import type { ProgressEvent, ReconcileOptions, ReconcileReport, TrafficFacts } from './contract.js';
+import type { FailureCode } from '../errors.js';
 
 /** How a reconcile pass tells the engine how far it got (src/engine/reconcile-progress.ts keeps it). */
 export interface ReconcileProgressSink {
@@ -74,7 +75,7 @@ export interface ReconcileContext {
    */
   pushUpload(path: string, early?: boolean): Promise<UploadOutcome | null>;
   pushDelete(d: RemoteDelete): Promise<DeletedEntry | null>;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   /** The plan's deletion-safety verdict, as soon as it is known. */
   onHeld(held: ReconcileReport['heldDeletes']): void;
   /** The index holds the plan: the engine may take watcher events again. */

@@ -1,7 +1,7 @@
 /**
  * The Files API's numbers and our defaults for them, in one place (docs/files-api-facts.md §5, §6). Other
  * modules import these instead of keeping their own copy: config validation and the emulator use
- * the expiry bounds, the sync engine and executor use INTENT_CLOCK_SKEW_MS.
+ * the expiry bounds, the client, the planner and the executor use INTENT_CLOCK_SKEW_MS (through mayBeStoredBy).
  */
 
 /** The API's documented per-file limit (500 MB); above it the API answers 413. */
@@ -29,6 +29,15 @@ export const DEFAULT_RECOVERY_LIST_LIMIT = 100;
  * an older file is rarely mistaken for the new one.
  */
 export const INTENT_CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
+ * Whether a listed copy created at `createdAtMs` may be what an upload begun at `startedAtMs`
+ * stored, by time alone (the caller matches name and size): the one rule the client's lost-answer
+ * recovery, the executor's and the planner's intent resolution share.
+ */
+export function mayBeStoredBy(createdAtMs: number, startedAtMs: number, skewMs = INTENT_CLOCK_SKEW_MS): boolean {
+  return createdAtMs >= startedAtMs - skewMs;
+}
 
 /** Error bodies are read up to this size; the rest of a proxy's page is dropped. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;

@@ -11,6 +11,7 @@
  *     room. `status` shows it until an upload succeeds after it.
  */
 import type { Logger } from 'pino';
+import { KEY_REFUSED_CODES } from '../api/errors.js';
 import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
 
 export interface ApiProblem {
@@ -24,8 +25,6 @@ export interface ApiProblem {
 }
 
 export const KEY_RETRY_MS = 5 * 60_000;
-/** 401 and 403: the key itself (or its workspace's access) was refused. */
-export const KEY_REFUSED_CODES: ReadonlySet<string> = new Set(['E_API_AUTH', 'E_API_PERMISSION']);
 export const STORAGE_FULL_ERROR_CODE = 'storage_quota_exceeded';
 
 const KEY_HINT =

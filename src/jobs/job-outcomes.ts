@@ -6,13 +6,12 @@
  * routes paths here; this module owns what a job's outcome means.
  */
 import type { Logger } from 'pino';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, failureCodeOf, type FailureCode, ErrorCode } from '../errors.js';
 import type { RemoteDelete } from '../store/types.js';
 import type { ApiProblems } from './api-problems.js';
 import { ChangedBackoff } from '../plan/backoff.js';
 import { deleteRemote, uploadPath, type ExecutorDeps, type FailureFacts, type UploadOutcome } from './executor.js';
 import type { KeyedQueue } from './queue.js';
-import type { RequestGate } from '../rate/request-gate.js';
 import type { RetryTimers } from './retry-timers.js';
 
 /** A remote copy deleted (or that would be, in a dry run): its id, name, path and why. */
@@ -26,7 +25,6 @@ export interface DeletedEntry {
 export interface JobRunnerDeps {
   exec: ExecutorDeps;
   queue: KeyedQueue;
-  gate: RequestGate;
   timers: RetryTimers;
   problems: ApiProblems;
   logger: Logger;
@@ -35,7 +33,7 @@ export interface JobRunnerDeps {
   settleMs: number;
   /** True while deletes are held (another workspace): a delete stays queued in the index. */
   deletesHeld(): boolean;
-  recordError(path: string | null, error: string, code: string | null): void;
+  recordError(path: string | null, error: string, code: FailureCode | null): void;
   /** Looks at these paths again (the engine's recheck); `rehash`: read them even if their stat is as indexed. */
   recheck(paths: string[], rehash: ReadonlySet<string>): void;
   /** The key was refused and the run cannot wait for it (a one-shot sync): stop. */
@@ -77,7 +75,7 @@ export class JobRunner {
           // Not an API failure (those are outcomes): the index could not be written (a full or
           // read-only disk) or the queue closed. Nothing was sent without its intent.
           const message = err instanceof Error ? err.message : String(err);
-          if (codeOf(err) !== 'E_QUEUE_CLOSED') {
+          if (codeOf(err) !== ErrorCode.QueueClosed) {
             this.#deps.recordError(rel, message, codeOf(err));
             this.#deps.logger.error({ event: 'failure', path: rel, err: message }, 'upload job failed');
           }
@@ -158,37 +156,26 @@ export class JobRunner {
 
   /**
    * A job that failed transiently goes again as soon as the retry policy allows (src/plan/backoff.ts),
-   * while other keys keep flowing. A 429 that ended a job still pauses every request: the client
-   * reports a 429 to the gate only when it retries it itself. False when the key should fail.
+   * while other keys keep flowing. A 429 that ended a job has paused every request already: the
+   * gate hears every answer, once, through the client's onResponse (src/rate/request-gate.ts).
+   * False when the key should fail.
    */
   #waitAndRetry(key: string, failure: FailureFacts, run: () => void): boolean {
     const delayMs = this.#deps.timers.wait(key, this.#deps.now(), this.#lastSuccessAt, failure.retryAfterMs, run);
     if (delayMs === null) return false;
-    if (failure.status === 429) {
-      this.#deps.gate.onRetryWait({
-        status: 429,
-        waitMs: delayMs,
-        fromServer: failure.retryAfterMs !== null,
-        attempt: 0,
-        requestId: null,
-        method: '',
-        path: key,
-      });
-    }
     return true;
   }
 
   #fatal(message: string): void {
     // A watching engine waits out a refused key (src/jobs/api-problems.ts); a one-shot run stops.
-    if (this.#deps.problems.holdForKey({ code: 'E_API_AUTH' }, message)) return;
+    if (this.#deps.problems.holdForKey({ code: ErrorCode.ApiAuth }, message)) return;
     this.#deps.queue.pause();
     const text = `the API refused the key (${message}); fix ANTHROPIC_API_KEY (or the key file) and restart`;
     this.#deps.logger.error({ event: 'fatal' }, text);
-    this.#deps.onFatal(new FilesyncError('E_API_AUTH', text));
+    this.#deps.onFatal(new FilesyncError(ErrorCode.ApiAuth, text));
   }
 }
 
-export function codeOf(err: unknown): string | null {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : null;
+export function codeOf(err: unknown): FailureCode | null {
+  return failureCodeOf(err);
 }

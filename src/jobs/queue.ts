@@ -5,12 +5,12 @@
  * many pushes is both safe and the point: a file saved ten times in a row is uploaded once.
  */
 import PQueue from 'p-queue';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 import type { RequestGate } from '../rate/request-gate.js';
 
-export type KeyedJob = (signal: AbortSignal) => Promise<void>;
+type KeyedJob = (signal: AbortSignal) => Promise<void>;
 
-export interface KeyedQueueOptions {
+interface KeyedQueueOptions {
   /** Jobs running at once. */
   readonly concurrency: number;
   /** When given, no job starts while the gate is paused by a 429 (the gate alone decides that wait). */
@@ -18,9 +18,9 @@ export interface KeyedQueueOptions {
 }
 
 /** A push after close(), or a waiting job dropped by close(). */
-export class QueueClosedError extends FilesyncError {
+class QueueClosedError extends FilesyncError {
   constructor(key: string) {
-    super('E_QUEUE_CLOSED', `The sync queue is closed; the job for "${key}" did not run`, {
+    super(ErrorCode.QueueClosed, `The sync queue is closed; the job for "${key}" did not run`, {
       hint: 'The daemon is shutting down; the next start scans the folder and picks the change up.',
     });
   }
@@ -171,7 +171,7 @@ export class KeyedQueue {
     const allDone = Promise.all(running).then(() => true);
     if (await raceTimeout(allDone, graceMs)) return;
     for (const c of controllers)
-      c.abort(new FilesyncError('E_ABORTED', 'The sync queue closed before the job finished'));
+      c.abort(new FilesyncError(ErrorCode.Aborted, 'The sync queue closed before the job finished'));
     await raceTimeout(allDone, Math.max(1000, graceMs));
   }
 

@@ -44,7 +44,7 @@ export function nextWait(
 }
 
 /** Failed files wait 5 s x 2^(attempts-1) before they are looked at again, at most 1 h. */
-export const FAILED_RECHECK_BASE_MS = 5_000;
+const FAILED_RECHECK_BASE_MS = 5_000;
 export const FAILED_RECHECK_MAX_MS = 60 * 60_000;
 /**
  * How often the engine asks which failed files are due: often enough that a file due after 5 s

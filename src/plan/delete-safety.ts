@@ -12,7 +12,7 @@ export interface DeleteSafetyLimits {
   maxDeleteFloor: number;
 }
 
-export type DeleteSafetyVerdict = { ok: true } | { ok: false; message: string };
+type DeleteSafetyVerdict = { ok: true } | { ok: false; message: string };
 
 export function checkDeleteSafety(input: {
   deleting: number;

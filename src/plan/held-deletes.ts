@@ -44,7 +44,7 @@ export function nextHeld(
 }
 
 /** Reads and writes the held set in the index meta. */
-export interface MetaStore {
+interface MetaStore {
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
 }

@@ -23,7 +23,7 @@ const FALLBACK_TYPE = 'application/octet-stream';
 const IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
 /** Extensions (lower case, with the dot) read as text by the model. */
-export const TEXT_LIKE_EXTENSIONS: ReadonlySet<string> = new Set(
+const TEXT_LIKE_EXTENSIONS: ReadonlySet<string> = new Set(
   (
     '.txt .text .md .markdown .mdx .rst .adoc .org .tex .csv .tsv .json .jsonl .ndjson .yaml .yml .toml .ini .cfg .conf ' +
     '.env .properties .xml .html .htm .xhtml .svg .css .scss .less .log .py .pyi .ipynb .js .mjs .cjs .jsx .ts .mts .cts ' +
@@ -52,7 +52,7 @@ export interface MimeChoice {
   note: string | null;
 }
 
-export interface MimeOptions {
+interface MimeOptions {
   /** `sync.mimeTypes`: extension (".md", lower case) -> type. */
   overrides?: Readonly<Record<string, string>>;
   /**
@@ -63,7 +63,7 @@ export interface MimeOptions {
 }
 
 /** The extension of a relative path, lower case with its dot ('' when none). */
-export function extensionOf(relPath: string): string {
+function extensionOf(relPath: string): string {
   return path.posix.extname(relPath).toLowerCase();
 }
 

@@ -6,7 +6,7 @@
  */
 
 /** A removal candidate: a row whose file is gone and whose remote copy is still up. */
-export interface MoveSource {
+interface MoveSource {
   path: string;
   /** The content the row last saw (null: never read). */
   sha256: string | null;

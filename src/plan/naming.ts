@@ -33,7 +33,7 @@
  * clean up our own copies, and we never adopt or delete a copy carrying another owner's tag.
  */
 import { createHash } from 'node:crypto';
-import { filenameProblem, MAX_UPLOAD_FILENAME_CHARS } from '../files-api/filename-rules.js';
+import { MAX_UPLOAD_FILENAME_CHARS } from '../files-api/filename-rules.js';
 
 /**
  * The API's limit is 255 characters (src/files-api/filename-rules.ts); our names count it in UTF-8
@@ -51,7 +51,6 @@ const SEPARATOR = '__';
 // u flag a well-formed surrogate pair is one code point, so the range only meets lone halves.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the API refuses control characters; this finds them.
 const FORBIDDEN = /[/\\<>:"|?*\u0000-\u001f\u007f\ud800-\udfff]/gu;
-const FORBIDDEN_TEST = /[\u007f\ud800-\udfff]/u;
 const EXTENSION = /\.[A-Za-z0-9]{1,10}$/;
 const PATH_TAG_AT_END = /~p[0-9a-f]{8}$/;
 const TAG_AT_END = /~[po][0-9a-f]{8}$/;
@@ -122,7 +121,7 @@ export function remoteNameFor(relPath: string, sha256: string, owner: string | n
   return truncateUtf8(stem, MAX_REMOTE_NAME_BYTES - byteLength(suffix)) + suffix;
 }
 
-export interface ParsedRemoteName {
+interface ParsedRemoteName {
   /** The readable part (the flattened path, perhaps shortened). */
   stem: string;
   pathTag: string | null;
@@ -152,31 +151,7 @@ export function parseRemoteName(name: string): ParsedRemoteName | null {
   return { stem, pathTag, ownerTag, contentTag: m[2] ?? '', ext: m[3] ?? '' };
 }
 
-/** The 10-hex content tag carried by a managed name, or null if the name is not ours. */
-export function contentTagOf(name: string): string | null {
-  const m = MANAGED.exec(name);
-  return m ? (m[2] ?? null) : null;
-}
-
 /** The 8-hex owner tag carried by a managed name; null for legacy and unmanaged names. */
 export function ownerTagOf(name: string): string | null {
   return parseRemoteName(name)?.ownerTag ?? null;
-}
-
-/** True when the name has the shape remoteNameFor produces (`…~{10 hex}{.ext}`). */
-export function isManagedName(name: string): boolean {
-  return MANAGED.test(name);
-}
-
-/** Why the API would refuse this filename, or why we would never send it; null if it is acceptable. */
-export function validateRemoteName(name: string): string | null {
-  if (name.length === 0) return 'the name is empty';
-  const bytes = byteLength(name);
-  if (bytes > MAX_REMOTE_NAME_BYTES) return `the name is ${bytes} bytes long, more than ${MAX_REMOTE_NAME_BYTES}`;
-  const problem = filenameProblem(name);
-  if (problem) return `the name ${problem}`;
-  const bad = FORBIDDEN_TEST.exec(name);
-  if (bad)
-    return `the name contains the character U+${(bad[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')}, which is never sent`;
-  return null;
 }

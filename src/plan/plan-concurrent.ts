@@ -33,7 +33,7 @@ export interface ConcurrentChanges {
   liveAtStart: ReadonlySet<number>;
 }
 
-export interface ConcurrentView {
+interface ConcurrentView {
   local: LocalSnapshot;
   remote: RemoteListing | null;
   /** The rows the plan judges (the handled ones left out); every row still counts as owned. */

@@ -16,6 +16,7 @@
  * - no tag (a legacy name or another tool's file): adopted only with --adopt, deleted only with
  *   --delete-unmanaged.
  */
+import { mayBeStoredBy } from '../files-api/limits.js';
 import type { LocalObservation, UploadIntent } from '../store/types.js';
 import { checkDeleteSafety, type DeleteSafetyLimits } from './delete-safety.js';
 import { ownerTagOf, remoteNameFor } from './naming.js';
@@ -55,7 +56,7 @@ export interface Adoption {
   intentId: number | null;
 }
 
-export interface OwnershipInput {
+interface OwnershipInput {
   /** The full listing by id (read once in full here). */
   remote: RemoteListing;
   /** Every id the index owns (rows and queued deletes): not this step's to judge. */
@@ -72,7 +73,7 @@ export interface OwnershipInput {
   options: OwnershipOptions;
 }
 
-export interface OwnershipPlan {
+interface OwnershipPlan {
   /** Intents resolved: adopted, turned into orphan deletes, or dropped (nothing was stored). */
   intentsDone: number[];
   /** In the order made; later adoptions saw the earlier ones' content as held. */
@@ -119,7 +120,7 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
     // (the file may have changed while it streamed). Only a copy of the intended size can hold
     // the intended content; and it is adopted only while the folder still holds that content.
     const candidates = (byName.get(intent.remoteName) ?? [])
-      .filter((f) => !claimed.has(f.id) && f.createdAt >= intent.startedAt - options.intentSkewMs)
+      .filter((f) => !claimed.has(f.id) && mayBeStoredBy(f.createdAt, intent.startedAt, options.intentSkewMs))
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     for (const f of candidates) claimed.add(f.id);
     const obs = input.files.get(intent.path);
@@ -176,6 +177,17 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
       out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'unmanaged' });
     else out.unmanaged.push(f);
   }
+  judgeOrphans(input, out, orphans, ownTagged);
+  return out;
+}
+
+/**
+ * Our orphans (tagged copies no row wants): deleted, held (by the share or a partial folder) or
+ * listed, by the options. `ownTagged`: the unowned copies with our tag.
+ */
+function judgeOrphans(input: OwnershipInput, out: OwnershipPlan, orphans: RemoteFile[], ownTagged: number): void {
+  const { remote, owned, options } = input;
+  const owner = options.ownerTag ?? null;
   const deleteOrphans = (): void => {
     for (const f of orphans) out.deletes.push({ fileId: f.id, remoteName: f.filename, path: null, reason: 'orphan' });
   };
@@ -211,7 +223,6 @@ export function planRemoteOwnership(input: OwnershipInput): OwnershipPlan {
   } else {
     out.orphans = orphans;
   }
-  return out;
 }
 
 function groupByName(files: readonly RemoteFile[]): Map<string, RemoteFile[]> {

@@ -9,7 +9,7 @@ export type { RootIdentity };
 /** Index meta key of the identity the last reconcile accepted, `dev:ino`. */
 export const ROOT_ID_META = 'root_id';
 /** Written by older versions: the inode alone. Read when ROOT_ID_META is absent. */
-export const LEGACY_ROOT_INO_META = 'root_ino';
+const LEGACY_ROOT_INO_META = 'root_ino';
 
 /** True when both name the same folder; a side without a device compares by inode alone. */
 export function sameRoot(a: RootIdentity, b: RootIdentity): boolean {

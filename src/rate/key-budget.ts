@@ -32,7 +32,7 @@ import type { Budget, BudgetMark } from './rate-estimate.js';
 export const ALONE_MARGIN = 2;
 
 /** The three `anthropic-ratelimit-requests-*` headers of one answer, all present. */
-export interface BudgetHeaders {
+interface BudgetHeaders {
   readonly limit: number;
   readonly remaining: number;
   readonly resetAt: number | null;

@@ -65,7 +65,7 @@ export interface RateAnswer {
   readonly retryAfterMs?: number;
 }
 
-export interface RateControllerOptions {
+interface RateControllerOptions {
   /** The configured upper bound, requests started per minute (all kinds together). */
   readonly requestsPerMinute: number;
   /** Creation time (ms). */
@@ -75,11 +75,11 @@ export interface RateControllerOptions {
 }
 
 /** A 429 episode longer than this, refused again after its waits, was not the limit. */
-export const STORM_MS = 10_000;
+const STORM_MS = 10_000;
 /** Requests the pacer may start back to back once the server's limit is in view. */
 export const BURST = 2;
 /** A pause shorter than this after a 429 the headers showed was not the limiter's needs no probe. */
-export const PROBE_MIN_WAIT_MS = 1_000;
+const PROBE_MIN_WAIT_MS = 1_000;
 
 /** A 429 episode: it ends with the first acceptance. */
 interface Episode {

@@ -18,6 +18,7 @@
  * - A few acceptances say how busy we were, not what the server would grant: below
  *   MIN_EVIDENCE there is no estimate, and the controller only pauses.
  */
+import { serverWaitMs } from '../api/retry.js';
 
 /** Response headers as undici or fetch give them; names in lower case. */
 export type HeaderSource =
@@ -146,7 +147,7 @@ export function rateLimitHeaders(h: HeaderSource | undefined): {
   };
 }
 
-export interface ShareInput {
+interface ShareInput {
   now: number;
   /** 'window' or 'bucket' at a 429 (the limiter's shape as the wait showed it); null from headers. */
   kind: 'window' | 'bucket' | null;
@@ -213,15 +214,8 @@ function headerNumber(h: HeaderSource, name: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-/** `retry-after-ms` (ms), else `retry-after` (seconds or an HTTP date), as the SDK reads them (§5). */
+/** `retry-after-ms` (ms), else `retry-after` (seconds or an HTTP date), as the client reads them (src/api/retry.ts). */
 export function retryAfterMs(h: HeaderSource | undefined, now: number): number | null {
   if (h === undefined) return null;
-  const ms = headerNumber(h, 'retry-after-ms');
-  if (ms !== null && ms > 0) return ms;
-  const ra = headerString(h, 'retry-after');
-  if (ra === null) return null;
-  const s = Number(ra);
-  if (ra.trim() !== '' && Number.isFinite(s)) return Math.max(0, s * 1000);
-  const date = Date.parse(ra);
-  return Number.isFinite(date) ? Math.max(0, date - now) : null;
+  return serverWaitMs((name) => headerString(h, name), now);
 }

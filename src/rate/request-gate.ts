@@ -8,10 +8,10 @@
  * and the sleep are injectable; tests use a fake clock.
  */
 import type { ResponseInfo, RetryWaitInfo } from '../api/types.js';
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 import { RateController } from './rate-controller.js';
 
-export interface RequestGateOptions {
+interface RequestGateOptions {
   /** Requests started per minute, all kinds together: the upper bound the rate never exceeds. */
   readonly requestsPerMinute: number;
   /** @default Date.now */
@@ -77,8 +77,8 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new FilesyncError('E_ABORTED', 'The operation was aborted');
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new FilesyncError(ErrorCode.Aborted, 'The operation was aborted');
 }
 
 export class RequestGate {

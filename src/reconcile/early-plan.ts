@@ -32,7 +32,7 @@ export interface ListingLookup {
   named(filename: string): readonly RemoteFile[];
 }
 
-export interface EarlyInput {
+interface EarlyInput {
   /** The batch: files whose observation is final. */
   files: readonly LocalObservation[];
   /** The index's row of a path. */

@@ -6,13 +6,15 @@
  * mass-delete guard, orphans, deletes) is planned when it ends. The engine hands in the parts
  * (ReconcileContext) and keeps the live state; this file is the pass itself.
  */
-import { scanTree } from '../scan/scanner.js';
+import { scanTree, type ScanResult } from '../scan/scanner.js';
 import { commitPlan, logDeletesHeld, recordFailedReads } from '../jobs/apply-plan.js';
 import { readHeld } from '../plan/held-deletes.js';
 import { formatUnreadableDirs, UNREADABLE_DIRS_META } from '../plan/unreadable-dirs.js';
-import { EXPIRY_MARGIN_MS, INTENT_SKEW_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
+import { INTENT_CLOCK_SKEW_MS } from '../files-api/limits.js';
+import { EXPIRY_MARGIN_MS, planSync, type Plan, type PlanOptions } from '../plan/plan.js';
 import { formatRootMeta, knownRoot, ROOT_ID_META } from '../plan/root-identity.js';
 import { observeRoot } from '../scan/observe-root.js';
+import type { ListingTable } from '../store/listing-table.js';
 import type { LocalObservation } from '../store/types.js';
 import type { ReconcileOptions, ReconcileReport } from '../engine/contract.js';
 import type { ReconcileContext } from '../engine/wiring.js';
@@ -26,7 +28,7 @@ import { ScannedHandOff } from './scanned-handoff.js';
  * without it is fresh (new, or the state directory was lost): the pass then deletes our own
  * orphans, as no row of a lost index can still want them.
  */
-export const RECONCILED_META = 'sync.reconciledAt';
+const RECONCILED_META = 'sync.reconciledAt';
 
 export async function runReconcile(ctx: ReconcileContext, options: ReconcileOptions): Promise<ReconcileReport> {
   const { config, index, logger } = ctx;
@@ -42,43 +44,13 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   // Files are planned and uploaded while the walk goes on (./pipeline.ts); a dry run only plans.
   const early = options.dryRun ? null : new EarlyUploads(ctx, planOpts, uploads);
   // The listing (network) and the scan (disk) do not depend on each other.
-  const listing = listRemote(
-    ctx.client,
-    index.listingTable(),
-    undefined,
-    progress ? (n) => progress.listed(n) : undefined,
-  );
-  listing.then(
-    (table) => {
-      progress?.listingDone();
-      early?.listed(table);
-    },
-    () => undefined, // awaited below; do not let it reject unobserved meanwhile
-  );
+  const listing = startListing(ctx, early);
   // The listing may take much longer (paced by the request rate): changes the walk finds go to
   // the watcher path as it finds them (./scanned-handoff.ts), not when the whole walk has ended.
   const handOver = !options.dryRun && !freshIndex && ctx.onScanned ? new ScannedHandOff(ctx.onScanned) : null;
   const seenRoot = await observeRoot(config.dir);
-  const checkOptions = {
-    matcher: ctx.matcher,
-    followSymlinks: config.watch.followSymlinks,
-    maxFileBytes: config.sync.maxFileBytes,
-  };
-  const scan = await scanTree(config.dir, {
-    ...checkOptions,
-    lookup: index.localLookup(),
-    rehash: options.rehash ?? false,
-    unchangedAsRows: true,
-    ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
-    ...(early || handOver
-      ? {
-          onFile: (obs: LocalObservation) => {
-            early?.add(obs);
-            handOver?.add(obs);
-          },
-        }
-      : {}),
-  });
+
+  const scan = await scanFolder(ctx, options, early, handOver);
   early?.finish();
   handOver?.finish();
   progress?.scanDone();
@@ -94,25 +66,7 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   );
   const remote = await listing;
   progress?.planning();
-  recordFailedReads(index, scan.errors, { logger, recordError: ctx.recordError, markFailed: !options.dryRun });
-  const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
-  for (const d of unreadableDirs) {
-    logger.warn(
-      { event: 'unreadable-dir', path: d.path, err: d.reason },
-      'cannot list folder: nothing under it is uploaded or deleted until it is readable',
-    );
-    ctx.recordError(d.path === '' ? '.' : `${d.path}/`, `cannot list folder: ${d.reason}`, null);
-  }
-  if (!options.dryRun) {
-    const value = formatUnreadableDirs(unreadableDirs);
-    if ((index.getMeta(UNREADABLE_DIRS_META) ?? '[]') !== value) index.setMeta(UNREADABLE_DIRS_META, value);
-    ctx.onUnreadableDirs?.(unreadableDirs);
-  }
-  if (scan.rootMissing)
-    logger.warn(
-      { event: 'root-missing', dir: config.dir },
-      'the watched folder is missing: nothing is deleted until it is back',
-    );
+  recordScanProblems(ctx, scan, options);
   const rows = index.planRows();
   const plan = planSync({
     rows,
@@ -136,37 +90,12 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   remote.clear();
   ctx.onHeld(plan.held);
   logDeletesHeld(logger, plan.held);
-  for (const f of plan.unmanaged)
-    logger.info(
-      { event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size },
-      'remote file not in the index; left alone',
-    );
-  for (const f of plan.foreign)
-    logger.debug(
-      { event: 'foreign', fileId: f.id, filename: f.filename },
-      "another owner's remote file; never touched",
-    );
-  if (plan.orphans.length > 0) {
-    logger.warn(
-      { event: 'orphans', count: plan.orphans.length },
-      `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`,
-    );
-  }
+  logLeftAlone(ctx, plan);
 
   const report = baseReport(started, options, remoteFiles, scan.files.length + scan.unchanged.size, plan);
   // The batches' adoptions are done already; the full plan left their paths out.
   if (early) report.adopted.unshift(...early.adopted);
-  if (options.dryRun) {
-    report.uploaded = plan.uploads.map((u) => u.path);
-    report.deleted = [
-      ...plan.deletes,
-      ...plan.removals
-        .filter((r) => r.fileId)
-        .map((r) => ({ fileId: r.fileId as string, remoteName: null, path: r.path, reason: r.reason })),
-    ].map((d) => ({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason }));
-    report.durationMs = ctx.now() - started;
-    return report;
-  }
+  if (options.dryRun) return dryRunReport(ctx, report, plan, started);
 
   const applied = commitPlan(index, plan, { now: ctx.now(), logger, held: { before: new Set(), scope: null } });
   if (freshIndex) index.setMeta(RECONCILED_META, new Date(started).toISOString());
@@ -185,7 +114,120 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
   );
   for (const d of deleted) if (d) report.deleted.push(d);
   report.durationMs = ctx.now() - started;
-  logger.info(
+  logDone(ctx, report);
+  return report;
+}
+
+/** Lists the remote into the index's listing table; the early batches start once it is in. */
+function startListing(ctx: ReconcileContext, early: EarlyUploads | null): Promise<ListingTable> {
+  const { index, progress } = ctx;
+  const listing = listRemote(
+    ctx.client,
+    index.listingTable(),
+    undefined,
+    progress ? (n) => progress.listed(n) : undefined,
+  );
+  listing.then(
+    (table) => {
+      progress?.listingDone();
+      early?.listed(table);
+    },
+    () => undefined, // awaited below; do not let it reject unobserved meanwhile
+  );
+  return listing;
+}
+
+/** Walks the folder against the index; its files go to the early batches and the hand-off as found. */
+function scanFolder(
+  ctx: ReconcileContext,
+  options: ReconcileOptions,
+  early: EarlyUploads | null,
+  handOver: ScannedHandOff | null,
+): ReturnType<typeof scanTree> {
+  const { config, index, progress } = ctx;
+  const checkOptions = {
+    matcher: ctx.matcher,
+    followSymlinks: config.watch.followSymlinks,
+    maxFileBytes: config.sync.maxFileBytes,
+  };
+  return scanTree(config.dir, {
+    ...checkOptions,
+    lookup: index.localLookup(),
+    rehash: options.rehash ?? false,
+    unchangedAsRows: true,
+    ...(progress ? { onProgress: (stats: { filesSeen: number }) => progress.scanned(stats.filesSeen) } : {}),
+    ...(early || handOver
+      ? {
+          onFile: (obs: LocalObservation) => {
+            early?.add(obs);
+            handOver?.add(obs);
+          },
+        }
+      : {}),
+  });
+}
+
+/** Files that could not be read and folders that could not be listed: logged, recorded, kept in the index meta. */
+function recordScanProblems(ctx: ReconcileContext, scan: ScanResult, options: ReconcileOptions): void {
+  const { config, index, logger } = ctx;
+  recordFailedReads(index, scan.errors, { logger, recordError: ctx.recordError, markFailed: !options.dryRun });
+  const unreadableDirs = scan.dirErrors.map((e) => ({ path: e.path, reason: e.error }));
+  for (const d of unreadableDirs) {
+    logger.warn(
+      { event: 'unreadable-dir', path: d.path, err: d.reason },
+      'cannot list folder: nothing under it is uploaded or deleted until it is readable',
+    );
+    ctx.recordError(d.path === '' ? '.' : `${d.path}/`, `cannot list folder: ${d.reason}`, null);
+  }
+  if (!options.dryRun) {
+    const value = formatUnreadableDirs(unreadableDirs);
+    if ((index.getMeta(UNREADABLE_DIRS_META) ?? '[]') !== value) index.setMeta(UNREADABLE_DIRS_META, value);
+    ctx.onUnreadableDirs?.(unreadableDirs);
+  }
+  if (scan.rootMissing)
+    logger.warn(
+      { event: 'root-missing', dir: config.dir },
+      'the watched folder is missing: nothing is deleted until it is back',
+    );
+}
+
+/** The listed files the plan leaves alone: unmanaged, another owner's, and our orphans. */
+function logLeftAlone(ctx: ReconcileContext, plan: Plan): void {
+  const { logger } = ctx;
+  for (const f of plan.unmanaged)
+    logger.info(
+      { event: 'unmanaged', fileId: f.id, filename: f.filename, size: f.size },
+      'remote file not in the index; left alone',
+    );
+  for (const f of plan.foreign)
+    logger.debug(
+      { event: 'foreign', fileId: f.id, filename: f.filename },
+      "another owner's remote file; never touched",
+    );
+  if (plan.orphans.length > 0) {
+    logger.warn(
+      { event: 'orphans', count: plan.orphans.length },
+      `${plan.orphans.length} remote copies carry our owner tag but no file uses them; \`claude-filesync reconcile --delete-orphans\` deletes them`,
+    );
+  }
+}
+
+/** A dry run's report: what the plan would upload and delete. */
+function dryRunReport(ctx: ReconcileContext, report: ReconcileReport, plan: Plan, started: number): ReconcileReport {
+  report.uploaded = plan.uploads.map((u) => u.path);
+  report.deleted = [
+    ...plan.deletes,
+    ...plan.removals
+      .filter((r) => r.fileId)
+      .map((r) => ({ fileId: r.fileId as string, remoteName: null, path: r.path, reason: r.reason })),
+  ].map((d) => ({ fileId: d.fileId, remoteName: d.remoteName, path: d.path, reason: d.reason }));
+  report.durationMs = ctx.now() - started;
+  return report;
+}
+
+/** One line for the pass, with its counts. */
+function logDone(ctx: ReconcileContext, report: ReconcileReport): void {
+  ctx.logger.info(
     {
       event: 'reconcile',
       durationMs: report.durationMs,
@@ -201,7 +243,6 @@ export async function runReconcile(ctx: ReconcileContext, options: ReconcileOpti
     },
     'reconcile done',
   );
-  return report;
 }
 
 function planOptions(
@@ -216,7 +257,7 @@ function planOptions(
     allowMassDelete: options.allowMassDelete ?? false,
     maxDeletePercent: sync.maxDeletePercent,
     maxDeleteFloor: sync.maxDeleteFloor,
-    intentSkewMs: INTENT_SKEW_MS,
+    intentSkewMs: INTENT_CLOCK_SKEW_MS,
     expiryMarginMs: EXPIRY_MARGIN_MS,
   };
 }

@@ -9,7 +9,8 @@ import type { FileRow, LocalObservation } from '../store/types.js';
 import { hashFile } from './hash.js';
 import { describeFsError, isGone, observeFile, specialKind } from './observe-file.js';
 import type { ScanOptions } from './scanner.js';
-import { isInside, resolveRoot } from './walk.js';
+import { isInside } from './inside.js';
+import { resolveRoot } from './walk.js';
 
 export type CheckPathOptions = Omit<ScanOptions, 'lookup'>;
 // `rehash` (from ScanOptions) reads the file even when `row` matches its stat: the watcher saw a

@@ -10,13 +10,13 @@ import { SMALL_READ_BYTES, type FsSpeed } from './fs-speed.js';
 export const HASH_CHUNK_BYTES = 1024 * 1024;
 const MIN_BUFFER_BYTES = 64 * 1024;
 
-export interface HashOptions {
+interface HashOptions {
   readonly signal?: AbortSignal;
   /** The size stat reported: small files then get small buffers. */
   readonly sizeHint?: number;
 }
 
-export interface FileHash {
+interface FileHash {
   sha256: string;
   /** Bytes actually read (may differ from a stat taken before, if the file changed). */
   size: number;

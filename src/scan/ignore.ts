@@ -31,7 +31,7 @@ export const DEFAULT_IGNORES: readonly string[] = Object.freeze([
   '.git/',
 ]);
 
-export interface IgnoreMatcherOptions {
+interface IgnoreMatcherOptions {
   /** gitignore-syntax patterns added after the defaults. */
   readonly ignore: readonly string[];
   /** gitignore-syntax patterns; when non-empty, only files matching one are synced. */

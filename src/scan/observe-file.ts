@@ -9,7 +9,7 @@ import type { Stats } from 'node:fs';
 import type { FileRow, LocalObservation } from '../store/types.js';
 import type { HashFunction } from './hash.js';
 
-export type FileOutcome =
+type FileOutcome =
   | { kind: 'file'; obs: LocalObservation; hashed: boolean; bytesRead: number }
   | { kind: 'missing' }
   | { kind: 'skipped'; reason: string }
@@ -84,7 +84,7 @@ function sameStat(a: Stats, b: Stats): boolean {
   );
 }
 
-export interface ObserveFileOptions {
+interface ObserveFileOptions {
   readonly maxFileBytes: number;
   readonly hash: HashFunction;
   /** Stat through symlinks (the path was a followed link). */

@@ -14,6 +14,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { relativeInside } from './inside.js';
 
 export interface OwnFile {
   /** Absolute path. */
@@ -25,13 +26,13 @@ export interface OwnFile {
 }
 
 /** One own path, relative to the watched folder ('/'-separated, never '' or '..'). */
-export interface OwnRelPath {
+interface OwnRelPath {
   readonly rel: string;
   readonly dir: boolean;
   readonly reason: string;
 }
 
-export interface OwnIdentity {
+interface OwnIdentity {
   readonly dev: number;
   readonly ino: number;
   readonly reason: string;
@@ -39,13 +40,6 @@ export interface OwnIdentity {
 
 export function ownReason(what: string): string {
   return `ignored: it is ${what} of claude-filesync`;
-}
-
-/** `target` relative to `root`, '/'-separated, or null when it is the root itself or outside it. Pure. */
-export function relativeInside(root: string, target: string): string | null {
-  const rel = path.relative(root, target);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return null;
-  return rel.split(path.sep).join('/');
 }
 
 /** Every way the own paths are named inside the folder: as written and as resolved, deduplicated. Pure. */

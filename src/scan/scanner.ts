@@ -12,7 +12,7 @@ import { describeFsError, observeFile, rowMatches, tooLargeReason, type LocalFac
 import { TaskPool } from './task-pool.js';
 import { resolveRoot, walkTree, type SkippedEntry } from './walk.js';
 
-export interface ScanStats {
+interface ScanStats {
   /** Regular files found (synced or skipped for size), plus other non-directory entries. */
   filesSeen: number;
   /** Files whose content was read. */
@@ -63,7 +63,7 @@ export interface ScanOptions {
   readonly statMode?: 'auto' | 'sync' | 'parallel';
 }
 
-export interface ScanError {
+interface ScanError {
   path: string;
   error: string;
 }
@@ -99,16 +99,8 @@ const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b
 
 export async function scanTree(root: string, options: ScanOptions): Promise<ScanResult> {
   const stats: ScanStats = { filesSeen: 0, hashed: 0, bytesRead: 0, unchanged: 0 };
-  const result: ScanResult = {
-    files: [],
-    unchanged: new Map(),
-    skipped: [],
-    errors: [],
-    unreadableDirs: [],
-    dirErrors: [],
-    rootMissing: false,
-    stats,
-  };
+  const result = emptyResult(stats);
+
   let realRoot: string | null;
   try {
     realRoot = await resolveRoot(root);
@@ -137,29 +129,7 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
       now: options.now ?? Date.now,
       ...(signal ? { signal } : {}),
     });
-    switch (out.kind) {
-      case 'file':
-        result.files.push(out.obs);
-        options.onFile?.(out.obs);
-        stats.hashed++;
-        stats.bytesRead += out.bytesRead;
-        break;
-      case 'skipped':
-        result.skipped.push({
-          path: rel,
-          size: st.size,
-          mtimeMs: st.mtimeMs,
-          ino: st.ino,
-          reason: out.reason,
-          kind: 'file',
-        });
-        break;
-      case 'error':
-        result.errors.push({ path: rel, error: out.error });
-        break;
-      case 'missing':
-        break;
-    }
+    recordObservation(result, out, rel, st, options.onFile);
     progress();
   };
 
@@ -241,4 +211,51 @@ export async function scanTree(root: string, options: ScanOptions): Promise<Scan
   result.unreadableDirs.sort();
   result.dirErrors.sort(byPath);
   return result;
+}
+
+function emptyResult(stats: ScanStats): ScanResult {
+  return {
+    files: [],
+    unchanged: new Map(),
+    skipped: [],
+    errors: [],
+    unreadableDirs: [],
+    dirErrors: [],
+    rootMissing: false,
+    stats,
+  };
+}
+
+/** Records what observing one file found (a scanTree hash job's end). */
+function recordObservation(
+  result: ScanResult,
+  out: Awaited<ReturnType<typeof observeFile>>,
+  rel: string,
+  st: Stats,
+  onFile: ScanOptions['onFile'],
+): void {
+  const { stats } = result;
+  switch (out.kind) {
+    case 'file':
+      result.files.push(out.obs);
+      onFile?.(out.obs);
+      stats.hashed++;
+      stats.bytesRead += out.bytesRead;
+      break;
+    case 'skipped':
+      result.skipped.push({
+        path: rel,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        reason: out.reason,
+        kind: 'file',
+      });
+      break;
+    case 'error':
+      result.errors.push({ path: rel, error: out.error });
+      break;
+    case 'missing':
+      break;
+  }
 }

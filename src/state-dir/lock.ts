@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FilesyncError, LockedError } from '../errors.js';
+import { FilesyncError, LockedError, ErrorCode } from '../errors.js';
 
 export const LOCK_FILE = 'daemon.lock';
 
@@ -229,7 +229,7 @@ export function ensureStateDir(dir: string): void {
     // EEXIST: the path is a file; ENOTDIR: one of its parents is. Neither is fixed by a restart.
     if (code === 'EEXIST' || code === 'ENOTDIR') {
       throw new FilesyncError(
-        'E_STATE_DIR',
+        ErrorCode.StateDir,
         `The state directory ${dir} is not a directory (${code === 'EEXIST' ? 'a file is in its place' : 'a parent of it is a file'}).`,
         {
           hint: 'Move that file away, or choose another state directory with --state-dir.',
@@ -237,20 +237,20 @@ export function ensureStateDir(dir: string): void {
         },
       );
     }
-    throw new FilesyncError('E_STATE_DIR', `Cannot create the state directory ${dir}: ${(err as Error).message}`, {
+    throw new FilesyncError(ErrorCode.StateDir, `Cannot create the state directory ${dir}: ${(err as Error).message}`, {
       hint: 'Choose a state directory you can write with --state-dir, or fix the permissions of its parent.',
       cause: err,
     });
   }
   const st = statSync(dir);
   if (!st.isDirectory()) {
-    throw new FilesyncError('E_STATE_DIR', `The state directory ${dir} is not a directory.`, {
+    throw new FilesyncError(ErrorCode.StateDir, `The state directory ${dir} is not a directory.`, {
       hint: 'Point --state-dir at a directory.',
     });
   }
   if ((st.mode & 0o022) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(3, '0');
-    throw new FilesyncError('E_STATE_DIR', `The state directory ${dir} can be written by others (mode ${mode}).`, {
+    throw new FilesyncError(ErrorCode.StateDir, `The state directory ${dir} can be written by others (mode ${mode}).`, {
       hint: `Run: chmod 700 '${dir}' (it holds the index and the control socket; only you should be able to write it).`,
     });
   }

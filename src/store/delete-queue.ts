@@ -4,7 +4,7 @@
  * statements run in whatever transaction the store has open: the store decides the transaction
  * and names storage errors.
  */
-import { FilesyncError } from '../errors.js';
+import { FilesyncError, ErrorCode } from '../errors.js';
 import type { Queries } from './queries.js';
 import type { QueueDeleteInput, RemoteDelete } from './types.js';
 
@@ -21,7 +21,8 @@ export class DeleteQueue {
   queue(d: QueueDeleteInput): RemoteDelete {
     this.#s.queueDelete.run(d.fileId, d.remoteName, d.path, d.reason, this.#now());
     const queued = this.#s.getDelete.get(d.fileId);
-    if (!queued) throw new FilesyncError('E_INTERNAL', `remote delete ${d.fileId} vanished inside its own transaction`);
+    if (!queued)
+      throw new FilesyncError(ErrorCode.Internal, `remote delete ${d.fileId} vanished inside its own transaction`);
     return queued;
   }
 

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { IndexError } from '../errors.js';
+import { IndexError, ErrorCode } from '../errors.js';
 import { APP_MARKER, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { adoptHint, storageError } from './storage-error.js';
 
@@ -25,7 +25,7 @@ export function openDatabase<T>(file: string, options: OpenDatabaseOptions, buil
   const { readonly } = options;
   const memory = file === ':memory:';
   if (readonly && !memory && !existsSync(file)) {
-    throw new IndexError('E_INDEX_MISSING', `There is no index at ${file} yet.`, {
+    throw new IndexError(ErrorCode.IndexMissing, `There is no index at ${file} yet.`, {
       hint: 'It is created when claude-filesync first runs with this state directory (run, sync or reconcile).',
     });
   }
@@ -35,7 +35,7 @@ export function openDatabase<T>(file: string, options: OpenDatabaseOptions, buil
   } catch (err) {
     throw (
       storageError(file, err) ??
-      new IndexError('E_INDEX_CORRUPT', `Cannot open the index ${file}: ${(err as Error).message}`, {
+      new IndexError(ErrorCode.IndexCorrupt, `Cannot open the index ${file}: ${(err as Error).message}`, {
         hint: adoptHint(file),
         cause: err,
       })
@@ -64,10 +64,14 @@ export function openDatabase<T>(file: string, options: OpenDatabaseOptions, buil
     if (err instanceof IndexError) throw err;
     const storage = storageError(file, err);
     if (storage) throw storage;
-    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is unreadable or corrupt: ${(err as Error).message}`, {
-      hint: adoptHint(file),
-      cause: err,
-    });
+    throw new IndexError(
+      ErrorCode.IndexCorrupt,
+      `The index ${file} is unreadable or corrupt: ${(err as Error).message}`,
+      {
+        hint: adoptHint(file),
+        cause: err,
+      },
+    );
   }
 }
 
@@ -77,7 +81,7 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   const tables = db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() ?? 0;
   if (appId === 0 && tables === 0) {
     if (readonly) {
-      throw new IndexError('E_INDEX_MISSING', `The index ${file} is empty.`, {
+      throw new IndexError(ErrorCode.IndexMissing, `The index ${file} is empty.`, {
         hint: 'It is filled when claude-filesync first runs with this state directory (run, sync or reconcile).',
       });
     }
@@ -85,14 +89,14 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
     return;
   }
   if (appId !== APPLICATION_ID) {
-    throw new IndexError('E_INDEX_FOREIGN', `${file} is a sqlite database, but not a claude-filesync index.`, {
+    throw new IndexError(ErrorCode.IndexForeign, `${file} is a sqlite database, but not a claude-filesync index.`, {
       hint: adoptHint(file),
     });
   }
   const version = readVersion(db, file);
   if (version > SCHEMA_VERSION) {
     throw new IndexError(
-      'E_INDEX_NEWER',
+      ErrorCode.IndexNewer,
       `The index ${file} has schema version ${version}, newer than this claude-filesync knows (${SCHEMA_VERSION}).`,
       { hint: `Upgrade claude-filesync, or: ${adoptHint(file)}` },
     );
@@ -100,7 +104,7 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   if (version < SCHEMA_VERSION) {
     if (readonly) {
       throw new IndexError(
-        'E_INDEX_OLDER',
+        ErrorCode.IndexOlder,
         `The index ${file} has the older schema version ${version} and needs an upgrade.`,
         {
           hint: 'Start the daemon (claude-filesync run) once: it upgrades the index.',
@@ -111,7 +115,7 @@ function checkSchema(db: Database.Database, file: string, readonly: boolean): vo
   } else if (!readonly) {
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
-      throw new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${String(check)}).`, {
+      throw new IndexError(ErrorCode.IndexCorrupt, `The index ${file} is corrupt (${String(check)}).`, {
         hint: adoptHint(file),
       });
     }
@@ -123,14 +127,14 @@ function readVersion(db: Database.Database, file: string): number {
   try {
     raw = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
   } catch (err) {
-    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no readable schema version.`, {
+    throw new IndexError(ErrorCode.IndexCorrupt, `The index ${file} has no readable schema version.`, {
       hint: adoptHint(file),
       cause: err,
     });
   }
   const version = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(version) || version < 1) {
-    throw new IndexError('E_INDEX_CORRUPT', `The index ${file} has no valid schema version (${String(raw)}).`, {
+    throw new IndexError(ErrorCode.IndexCorrupt, `The index ${file} has no valid schema version (${String(raw)}).`, {
       hint: adoptHint(file),
     });
   }

@@ -5,7 +5,7 @@
  * (the same object), so the store writes nothing for an unchanged rescan.
  */
 import { createHash } from 'node:crypto';
-import type { FileRow, FileState, LocalObservation, RemoteCopy } from './types.js';
+import { remoteHolds, type FileRow, type FileState, type LocalObservation, type RemoteCopy } from './types.js';
 
 /** The local facts a transition needs when no scan read the content. */
 interface LocalStat {
@@ -72,7 +72,7 @@ export function observedRow(row: FileRow | undefined, obs: LocalObservation, now
       hashedAt: obs.hashedAt ?? null,
       ctimeMs: obs.ctimeMs ?? null,
     };
-  const synced = row.fileId !== null && obs.sha256 !== null && obs.sha256 === row.remoteSha256;
+  const synced = remoteHolds(row, obs.sha256);
   const reset = synced || obs.sha256 !== row.sha256;
   const next: FileRow = {
     ...row,

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
-import { IndexError } from '../errors.js';
+import { IndexError, ErrorCode } from '../errors.js';
 
 /** What to do about an index that is not usable as it is: move it away and adopt the remote. */
 export function adoptHint(file: string): string {
@@ -28,7 +28,7 @@ export function storageError(file: string, err: unknown): IndexError | null {
   const dir = dirname(file);
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
     return new IndexError(
-      'E_INDEX_DISK_FULL',
+      ErrorCode.IndexDiskFull,
       `The disk holding the state directory ${dir} is full; the index ${file} cannot be written.`,
       {
         hint: 'Free some space there (nothing was uploaded without being recorded first), or choose another --state-dir; then start again.',
@@ -48,7 +48,7 @@ export function storageError(file: string, err: unknown): IndexError | null {
   }
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || dirProblem === 'EROFS') {
     return new IndexError(
-      'E_INDEX_READ_ONLY',
+      ErrorCode.IndexReadOnly,
       `The state directory ${dir} is read-only; the index ${file} cannot be written.`,
       {
         hint: 'Remount it read-write, or choose a writable --state-dir.',
@@ -58,7 +58,7 @@ export function storageError(file: string, err: unknown): IndexError | null {
   }
   if (dirProblem === 'EACCES' || dirProblem === 'EPERM') {
     return new IndexError(
-      'E_INDEX_NO_ACCESS',
+      ErrorCode.IndexNoAccess,
       `The state directory ${dir} cannot be written by this user; the index ${file} cannot be opened.`,
       {
         hint: `Give this user write access to ${dir} (it should be yours, mode 700), or choose another --state-dir.`,
@@ -67,13 +67,17 @@ export function storageError(file: string, err: unknown): IndexError | null {
     );
   }
   if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
-    return new IndexError('E_INDEX_IO', `The disk holding the index ${file} failed to read or write (${message}).`, {
-      hint: 'Check the disk (dmesg, SMART), or choose another --state-dir.',
-      cause: err,
-    });
+    return new IndexError(
+      ErrorCode.IndexIo,
+      `The disk holding the index ${file} failed to read or write (${message}).`,
+      {
+        hint: 'Check the disk (dmesg, SMART), or choose another --state-dir.',
+        cause: err,
+      },
+    );
   }
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-    return new IndexError('E_INDEX_CORRUPT', `The index ${file} is corrupt (${message}).`, {
+    return new IndexError(ErrorCode.IndexCorrupt, `The index ${file} is corrupt (${message}).`, {
       hint: adoptHint(file),
       cause: err,
     });

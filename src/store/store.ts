@@ -31,7 +31,7 @@ import type {
   UploadIntent,
 } from './types.js';
 
-export interface IndexStoreOptions {
+interface IndexStoreOptions {
   /** Open without writing: no migration, writes throw. For `status`/`ls` beside a running daemon. @default false */
   readonly readonly?: boolean;
   /** Clock for `updatedAt`, `queuedAt`. @default Date.now */

@@ -57,6 +57,14 @@ export interface FileRow {
 }
 
 /** Local facts about one file, as the scanner or a single-path check saw them. */
+/**
+ * Whether the row's remote copy holds exactly `sha256`: then that content needs no upload. The one
+ * rule the store (a row becomes synced), the planner and the executor share.
+ */
+export function remoteHolds(row: Pick<FileRow, 'fileId' | 'remoteSha256'>, sha256: string | null): boolean {
+  return row.fileId !== null && sha256 !== null && row.remoteSha256 === sha256;
+}
+
 export interface LocalObservation {
   path: string;
   size: number;

@@ -4,6 +4,7 @@
  * calls; settling, the root checks, idle waiters and the fall-back decisions stay in one place.
  */
 import path from 'node:path';
+import { relativeInside } from '../scan/inside.js';
 
 export type WatchMode = 'native' | 'polling';
 /** Which library watches: @parcel/watcher (one watch per directory) or chokidar 5. */
@@ -55,10 +56,8 @@ export interface BackendContext {
 
 /** root-relative '/'-separated path, '' for the root itself, null for a path outside it. */
 export function relativeTo(root: string, abs: string): string | null {
-  const rel = path.relative(root, path.resolve(root, abs));
-  if (rel === '') return '';
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return null;
-  return path.sep === '/' ? rel : rel.split(path.sep).join('/');
+  const target = path.resolve(root, abs);
+  return path.relative(root, target) === '' ? '' : relativeInside(root, target);
 }
 
 /** The OS refused more watches (codes as Node reports them). */

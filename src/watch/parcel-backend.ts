@@ -31,6 +31,8 @@ import {
 } from './parcel-module.js';
 import { recentIn } from './recent-in.js';
 import { type WalkContext, walkFolders } from './walk-folders.js';
+import { ErrorCode } from '../errors.js';
+import { isUnder } from '../scan/inside.js';
 
 export type { ParcelEvent, ParcelLoader, ParcelModule, ParcelOptions, ParcelSubscription } from './parcel-module.js';
 export { loadParcel, parcelError } from './parcel-module.js';
@@ -219,15 +221,14 @@ export class ParcelBackend implements WatchBackend {
   }
 
   #unavailable(message: string, cause: Error): void {
-    this.#ctx.events.error(Object.assign(new Error(message, { cause }), { code: 'E_WATCH_UNAVAILABLE' }));
+    this.#ctx.events.error(Object.assign(new Error(message, { cause }), { code: ErrorCode.WatchUnavailable }));
   }
 
   /** Ignored and unreadable folders under `relDir`, as absolute paths for parcel. */
   #subscribeOptions(relDir: string): ParcelOptions {
-    const under = (d: string): boolean => relDir === '' || d === relDir || d.startsWith(`${relDir}/`);
     const ignore: string[] = [];
-    for (const d of this.#ignoredDirs) if (under(d)) ignore.push(this.#abs(d));
-    for (const d of this.#unreadable) if (under(d)) ignore.push(this.#abs(d));
+    for (const d of this.#ignoredDirs) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
+    for (const d of this.#unreadable) if (isUnder(d, relDir)) ignore.push(this.#abs(d));
     const backend = parcelBackendFor(process.platform);
     return backend ? { ignore, backend } : { ignore };
   }

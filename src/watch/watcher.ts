@@ -7,7 +7,6 @@
  * atomic mode: the settle time already turns a copy in progress or an editor's temp-file-and-rename
  * save into one settled path, and the `ignored` callback alone decides what is reported.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -20,8 +19,10 @@ import {
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
 import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
 import { SettleTracker } from './settle.js';
+import { rootState } from '../scan/observe-root.js';
 import { watchLimitMessage } from './watch-limit-message.js';
 import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/scheduler.js';
+import { ErrorCode } from '../errors.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
 export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
@@ -66,7 +67,7 @@ export interface WatcherOptions {
    * is unavailable: chokidar watches instead), E_ROOT_MISSING (the watched folder is gone: delete
    * nothing; settled paths are held until it is back), E_ROOT_REPLACED.
    */
-  readonly onWarning?: (message: string, code: string) => void;
+  readonly onWarning?: (message: string, code: ErrorCode) => void;
   /** The watched folder is back after E_ROOT_MISSING; the watch was restarted. Rescan it. */
   readonly onRootRestored?: () => void;
   readonly onError?: (err: Error) => void;
@@ -105,16 +106,10 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-/** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed. */
-async function rootState(p: string): Promise<{ present: boolean; id: string | null }> {
-  try {
-    const st = await stat(p);
-    return { present: st.isDirectory(), id: `${st.dev}:${st.ino}` };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Only a sure absence counts: an unreadable root is not a reason to hold everything.
-    return { present: !(code === 'ENOENT' || code === 'ENOTDIR'), id: null };
-  }
+/** Whether the root is a directory, and its identity (dev:ino) when it can be stat'ed (src/scan/observe-root.ts). */
+async function rootIdState(p: string): Promise<{ present: boolean; id: string | null }> {
+  const { present, id } = await rootState(p);
+  return { present, id: id && `${id.dev}:${id.ino}` };
 }
 
 /** Monotonic: a wall-clock step must not settle every path at once or none for an hour. */
@@ -256,21 +251,25 @@ class SettlingWatcher implements Watcher {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (isWatchLimit(err) && this.#mode === 'native') {
       if (!this.#switching)
-        void this.#fallBack('polling', watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs), 'E_WATCH_LIMIT');
+        void this.#fallBack(
+          'polling',
+          watchLimitMessage(code, this.#root, this.#opts.pollIntervalMs),
+          ErrorCode.WatchLimit,
+        );
       return;
     }
-    if (code === 'E_WATCH_UNAVAILABLE' && this.#kind === 'parcel') {
+    if (code === ErrorCode.WatchUnavailable && this.#kind === 'parcel') {
       const message =
         `Watching ${this.#root}: ${err.message}; watching with chokidar instead, which keeps one watch per file ` +
         `(more memory on big folders, and on macOS one open file per file).`;
-      if (!this.#switching) void this.#fallBack('native', message, 'E_WATCH_FALLBACK');
+      if (!this.#switching) void this.#fallBack('native', message, ErrorCode.WatchFallback);
       return;
     }
     this.#opts.onError?.(err);
   }
 
   /** Replaces the backend by chokidar, native or polling, and says why. */
-  async #fallBack(mode: WatchMode, message: string, code: string): Promise<void> {
+  async #fallBack(mode: WatchMode, message: string, code: ErrorCode): Promise<void> {
     this.#switching = true;
     const old = this.#backend;
     this.#backend = null;
@@ -334,7 +333,7 @@ class SettlingWatcher implements Watcher {
   }
 
   async #doCheckRoot(): Promise<boolean> {
-    const { present, id } = await rootState(this.#root);
+    const { present, id } = await rootIdState(this.#root);
     if (this.#closed) return present;
     if (present && id !== null && this.#rootId !== null && id !== this.#rootId && this.#rootWarning === null) {
       // The folder was replaced (moved away and another put in its place, or remounted): the
@@ -342,7 +341,7 @@ class SettlingWatcher implements Watcher {
       this.#rootId = id;
       this.#opts.onWarning?.(
         `The watched folder ${this.#root} was replaced; watching the new one and rescanning it.`,
-        'E_ROOT_REPLACED',
+        ErrorCode.RootReplaced,
       );
       await this.#restartBackend();
       if (!this.#closed) this.#opts.onRootRestored?.();
@@ -353,7 +352,7 @@ class SettlingWatcher implements Watcher {
       this.#rootWarning =
         `The watched folder ${this.#root} is missing; nothing is deleted remotely while it is gone. ` +
         `Restore or remount it (changes are picked up when it is back), or stop claude-filesync.`;
-      this.#opts.onWarning?.(this.#rootWarning, 'E_ROOT_MISSING');
+      this.#opts.onWarning?.(this.#rootWarning, ErrorCode.RootMissing);
       this.#schedule();
     } else if (present && this.#rootWarning !== null) {
       this.#rootWarning = null;

@@ -6,8 +6,8 @@ import {
   InternalServerError,
   RateLimitError,
 } from '../../src/api/errors.js';
-import { UploadSourceError } from '../../src/api/errors.js';
-import { classifyError } from '../../src/jobs/executor.js';
+import { errorFromResponse, UploadSourceError } from '../../src/api/errors.js';
+import { classifyError } from '../../src/plan/error-class.js';
 
 describe('classifyError', () => {
   it('takes retryability from the error the client built, not from its status number', () => {
@@ -50,5 +50,24 @@ describe('classifyError', () => {
       retryable: false,
       ambiguous: false,
     });
+  });
+
+  it('reports the wait the server asked for, read against the clock of when its answer came', () => {
+    const answeredAt = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const limited = (headers: Record<string, string>) =>
+      errorFromResponse({
+        status: 429,
+        headers,
+        bodyText: '',
+        method: 'POST',
+        path: '/v1/files',
+        retryable: true,
+        now: answeredAt,
+      });
+    expect(classifyError(limited({ 'retry-after': new Date(answeredAt + 5000).toUTCString() })).retryAfterMs).toBe(
+      5000,
+    );
+    expect(classifyError(limited({ 'retry-after-ms': '250' })).retryAfterMs).toBe(250);
+    expect(classifyError(limited({})).retryAfterMs).toBeNull();
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '../../src/control/server.js';
 import { controlSocketPath } from '../../src/control/socket-path.js';
 import type { ReconcileOptions, ReconcileReport, StatusReport } from '../../src/engine/contract.js';
-import { DeleteSafetyError, FilesyncError, LockedError } from '../../src/errors.js';
+import { ErrorCode, FilesyncError, LockedError } from '../../src/errors.js';
 
 describe('control codec', () => {
   it('encodes one JSON value per line and decodes across chunk boundaries', () => {
@@ -120,7 +120,7 @@ function fakeHandler(calls: ReconcileOptions[] = []): ControlHandler {
     reconcile: async (options = {}) => {
       calls.push(options);
       if (options.deleteUnmanaged && !options.allowMassDelete)
-        throw new DeleteSafetyError('too many deletes', { hint: 'pass --allow-mass-delete' });
+        throw new FilesyncError(ErrorCode.DeleteSafety, 'too many deletes', { hint: 'pass --allow-mass-delete' });
       return report({ dryRun: options.dryRun ?? false, uploaded: ['a.txt'] });
     },
     files: () => [{ path: 'a.txt', fileId: 'file_1', sizeBytes: 1, sha256: 'ab', state: 'synced', error: null }],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScanResult } from '../../src/scan/scanner.js';
-import { LocalRescan, RESCAN_TIME_SHARE, rescannedPaths } from '../../src/engine/local-rescan.js';
+import { LocalRescan, RESCAN_TIME_SHARE } from '../../src/engine/local-rescan.js';
+import { rescannedPaths } from '../../src/plan/rescanned-paths.js';
 
 /** Fake timers for LocalRescan: `later` records, `fire` runs what is due. */
 function harness(runMs: number) {

@@ -2,15 +2,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  contentTagOf,
-  isManagedName,
   MAX_REMOTE_NAME_BYTES,
   ownerTagFor,
   ownerTagOf,
   parseRemoteName,
   remoteNameFor,
-  validateRemoteName,
 } from '../../src/plan/naming.js';
+import { contentTagOf, isManagedName, validateRemoteName } from '../helpers/remote-name-oracle.js';
 
 const SHA = `3fa9c01b2e${'ab'.repeat(27)}`;
 const pathTag = (p: string): string => createHash('sha256').update(p, 'utf8').digest('hex').slice(0, 8);

@@ -2,7 +2,8 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { locateOwnFiles, ownPathReason, ownReason, ownRelPaths, relativeInside } from '../../src/scan/own-files.js';
+import { relativeInside } from '../../src/scan/inside.js';
+import { locateOwnFiles, ownPathReason, ownReason, ownRelPaths } from '../../src/scan/own-files.js';
 
 const temps: string[] = [];
 afterEach(() => {

@@ -1,3 +1,4 @@
+import { remoteHolds } from '../../src/store/types.js';
 import { describe, expect, it } from 'vitest';
 import {
   attachedRow,
@@ -180,5 +181,14 @@ describe('clearedRow', () => {
       updatedAt: T1,
     });
     expect(clearedRow({ ...r, state: 'skipped' }, T1).state).toBe('skipped');
+  });
+});
+
+describe('remoteHolds: does this content need an upload', () => {
+  it('only a row with a remote copy of exactly this content holds it', () => {
+    expect(remoteHolds({ fileId: 'f1', remoteSha256: 'aa' }, 'aa')).toBe(true);
+    expect(remoteHolds({ fileId: 'f1', remoteSha256: 'aa' }, 'bb')).toBe(false);
+    expect(remoteHolds({ fileId: null, remoteSha256: 'aa' }, 'aa')).toBe(false);
+    expect(remoteHolds({ fileId: 'f1', remoteSha256: null }, null)).toBe(false);
   });
 });

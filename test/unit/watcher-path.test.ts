@@ -292,7 +292,6 @@ describe('a file that keeps changing while it uploads', () => {
         liveIntents: new Set(),
       },
       queue,
-      gate,
       timers: w.timers,
       problems,
       logger,

@@ -2,7 +2,7 @@
  * The in-memory index of stored files, ordered by creation time (strictly increasing
  * microseconds), with the slices the two list shapes need, and the records it holds. Pure: no IO, no clock.
  */
-import { FilesyncError } from '../../errors.js';
+import { FilesyncError, ErrorCode } from '../../errors.js';
 import { DEFAULT_MIME_TYPE } from './metadata-rules.js';
 import { formatMicros, parseMicros } from './ids.js';
 import type { StoredFile } from '../emulator-types.js';
@@ -72,7 +72,7 @@ export class FileTable {
 
   insert(entry: Entry): void {
     if (this.#byId.has(entry.file.id))
-      throw new FilesyncError('E_EMULATOR_STORE', `duplicate file id ${entry.file.id}`);
+      throw new FilesyncError(ErrorCode.EmulatorStore, `duplicate file id ${entry.file.id}`);
     const last = this.#asc[this.#asc.length - 1];
     if (!last || last.micros < entry.micros) this.#asc.push(entry);
     else this.#asc.splice(this.#lowerBound(entry.micros), 0, entry);
@@ -98,7 +98,7 @@ export class FileTable {
     const old = this.#byId.get(entry.file.id);
     if (!old || old.micros !== entry.micros)
       throw new FilesyncError(
-        'E_EMULATOR_STORE',
+        ErrorCode.EmulatorStore,
         `replace needs a live file with the same created_at: ${entry.file.id}`,
       );
     this.#asc[this.#lowerBound(entry.micros)] = entry;

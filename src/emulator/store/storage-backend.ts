@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBase62 } from './ids.js';
 import type { StoredFile } from '../emulator-types.js';
-import { FilesyncError } from '../../errors.js';
+import { FilesyncError, ErrorCode } from '../../errors.js';
 
 export interface BlobWriter {
   write(bytes: Buffer): Promise<void>;
@@ -213,7 +213,7 @@ export class FolderBackend implements StorageBackend {
   #append(rec: JournalRecord): Promise<void> {
     const line = `${JSON.stringify(rec)}\n`;
     const next = this.#tail.then(async () => {
-      if (!this.#journal) throw new FilesyncError('E_EMULATOR_STORE', 'emulator folder store is closed');
+      if (!this.#journal) throw new FilesyncError(ErrorCode.EmulatorStore, 'emulator folder store is closed');
       await this.#journal.appendFile(line);
     });
     this.#tail = next.catch(() => undefined);
