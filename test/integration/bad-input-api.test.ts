@@ -6,7 +6,7 @@
  * between the engine and the emulator where the emulator itself cannot misbehave in the needed way.
  */
 import type { ServerResponse } from 'node:http';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFilesClient } from '../../src/api/index.js';
@@ -26,7 +26,10 @@ import {
   waitUntil,
   type Harness,
   type HarnessOptions,
+  events,
 } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
+import { sleep } from '../helpers/time.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -35,12 +38,6 @@ afterEach(async () => {
   h = null;
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- a proxy that can answer in place of the emulator -------------------------------------------
 
@@ -65,7 +62,9 @@ const isList = (s: Seen) => s.method === 'GET' && /^\/v1\/files(\?|$)/.test(s.ur
 // --- the cases ------------------------------------------------------------------------------------
 
 async function malformedListing(body: string): Promise<void> {
-  const { proxy, emulator } = await harnessBehindProxy({ watch: false });
+  // No retries: a bad listing fails the same way after the client's backoff (0.5 s, 1 s, 2 s, 4 s) as
+  // at once, and what this guards is what reconcile does with the failure, not the retry policy.
+  const { proxy, emulator } = await harnessBehindProxy({ watch: false, config: { api: { maxRetries: 0 } } });
   for (let i = 0; i < 4; i += 1) await put(h!, `f${i}.txt`, `file ${i}`);
   await h!.engine.start();
   await h!.engine.onIdle();

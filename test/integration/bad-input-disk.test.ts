@@ -13,11 +13,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IndexStore } from '../../src/store/store.js';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -33,9 +34,6 @@ afterEach(async () => {
   h = null;
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 function becomeNobody(): void {
   if (!isRoot) return;

@@ -13,7 +13,15 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_REMOTE_NAME_BYTES, remoteNameFor } from '../../src/plan/naming.js';
 import { Emulator } from '../../src/emulator/index.js';
-import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  waitUntil,
+  type Harness,
+  events,
+} from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -24,10 +32,6 @@ afterEach(async () => {
 });
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
 const uploads = (x: Harness) => x.emulator.stats().byRoute.upload;
 
 /** Every byte the emulator holds, so a test can prove a secret never reached it. */

@@ -1,28 +1,25 @@
-/**
- * Issue 12 on the emulator: every synced file is usable in a Messages request as it is (the MIME
- * policy, the blocks, the manifest and session resources), and the API's real limits (a refused
- * key, a full storage, expired copies) are waited out without losing anything.
- */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { TEXT_PLAIN_UTF8 } from '../../src/plan/mime-policy.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { captureContext } from '../helpers/cli-context.js';
-import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  waitUntil,
+  type Harness,
+  events,
+} from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
+import { sleep } from '../helpers/time.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
   await h?.close();
   h = null;
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A 1x1 PNG and the smallest PDF header: the policy goes by extension, the bytes only need to exist.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');

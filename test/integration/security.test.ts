@@ -15,7 +15,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -37,6 +37,7 @@ import {
   waitUntil,
   type Harness,
 } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 let h: Harness | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -45,9 +46,6 @@ afterEach(async () => {
   h = null;
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 async function tempDir(prefix: string): Promise<string> {
   const d = await mkdtemp(path.join(os.tmpdir(), prefix));
