@@ -228,12 +228,7 @@ describe('bad input: the API side', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: the file was stored, the client throws E_API_BAD_RESPONSE (outcome 'fatal', so no
-  // lost-upload recovery), the executor keeps the intent (ambiguous) and the engine's retry uploads
-  // a second copy; the first is only removed by the next reconcile (hourly). Fix in
-  // src/api/client.ts upload(): treat a 2xx whose body cannot be read as a lost response (run
-  // #recoverLostUpload before retrying or throwing); and in src/engine/live-engine.ts/executor.ts: before
-  // re-uploading a path with a kept intent, resolve that intent (one short listing by name/size).
+  // A 2xx whose body cannot be read is a lost response: the stored file is found by listing, not uploaded twice.
   it('an upload answered 200 with a body that is not JSON: a clear error, and no duplicate once idle', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });
     let garbled = 0;
@@ -262,11 +257,7 @@ describe('bad input: the API side', () => {
     expect(await checkInvariants(h!)).toEqual([]);
   });
 
-  // FINDING: the client returns the object as a FileMetadata without checking it; the executor
-  // commits file id null and marks the row synced, and the stored copy is orphaned. Fix in
-  // src/api/client.ts (validate id/filename/size_bytes/created_at of every file object; an invalid
-  // one is E_API_BAD_RESPONSE, handled as a lost response for uploads) and src/jobs/executor.ts
-  // (never commit a missing file id).
+  // An answer that is not a file object is E_API_BAD_RESPONSE, handled as a lost response; no row gets a null file id.
   it('an upload answered 200 with JSON that is not a file object: a clear error, nothing recorded wrong, no duplicate', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });
     let garbled = 0;
@@ -315,11 +306,7 @@ describe('bad input: the API side', () => {
   it('a malformed listing (truncated JSON) fails the reconcile clearly and changes nothing', () =>
     malformedListing('{"data":[{"id":"file_'));
 
-  // FINDING: listPage() reads a missing or non-array `data` as an empty page (and passes entries
-  // without ids through), so reconcile believes the remote is empty: every file is uploaded again
-  // and the old copies are left behind as duplicates. Fix in src/api/client.ts listPage(): a page
-  // without an array `data` of valid file objects is APIError E_API_BAD_RESPONSE; reconcile then
-  // fails with that message and plans nothing.
+  // A listing page without an array `data` of valid file objects is E_API_BAD_RESPONSE: reconcile plans nothing.
   it.each([
     ['no data field', '{"object":"list"}'],
     ['data not an array', '{"data":"oops","has_more":false}'],
@@ -331,10 +318,7 @@ describe('bad input: the API side', () => {
   it('an API that never answers: a timeout error within the configured bound, and sync resumes when it answers', () =>
     neverAnswers(false));
 
-  // FINDING: the timed-out upload keeps its intent (it may have been stored) and the engine's
-  // retry uploads under a new intent; the old intent stays until the next reconcile, so the engine
-  // reports idle with an unresolved intent (had the request been stored: with a duplicate). Same
-  // fix as for the non-JSON answer: resolve a kept intent before re-uploading the path.
+  // A kept intent is resolved before its path is uploaded again, so an idle engine has none left.
   it('an API that never answers: once it answers again and the engine is idle, no intent is left', () =>
     neverAnswers(true));
 });

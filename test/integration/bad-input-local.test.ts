@@ -175,8 +175,7 @@ describe('bad input: local files', () => {
     expect(h.engine.fileIdOf('fits.txt')).not.toBeNull();
   });
 
-  // FINDING: every reconcile sends the whole unchanged file again and gets the same 413 (the planner
-  // uploads any skipped row whose hash is known). Fix in src/plan/plan.ts step 5.
+  // A file refused with 413 stays skipped until it changes: reconcile does not send it again.
   it('a file refused with 413 is not sent again by the next reconcile while it is unchanged', async () => {
     const emulator = await Emulator.start({ apiKey: TEST_KEY, maxFileBytes: 2048 });
     cleanups.push(() => emulator.close());
@@ -260,9 +259,7 @@ describe('bad input: local files', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: the scan and the watcher decode names as UTF-8 with U+FFFD, lstat the decoded name
-  // (ENOENT) and drop the file without a word. Fix in src/scan/walk.ts (readdir with
-  // encoding 'buffer', skip with a reason when the name does not round-trip) and src/watch/watcher.ts.
+  // A name that is not valid UTF-8 is reported as skipped, with a reason, never dropped silently.
   it('a name that is not valid UTF-8 is reported (never skipped silently) and the others sync', async () => {
     h = await createHarness({ watch: false });
     const bad = Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]);
@@ -394,11 +391,7 @@ describe('bad input: local files', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: a replaced (remounted, emptied) folder is not told apart from files deleted one by one:
-  // up to sync.maxDeleteFloor remote copies are deleted (all 8 here; with 20 files, whatever the
-  // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/engine/live-engine.ts
-  // #handleRemovals: remember the root's dev/ino at start and hold every delete when it changed (as
-  // for a missing root), and apply the floor to the window's total, not to each batch.
+  // A watched folder replaced by another (its dev/ino changed) holds every delete, as a missing one does.
   it('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     // Fewer files than sync.maxDeleteFloor, so the outcome does not depend on how the watcher
@@ -425,10 +418,7 @@ describe('bad input: local files', () => {
     expect(h.emulator.files()).toHaveLength(9);
   });
 
-  // FINDING: after the folder is replaced (rename away + mkdir), the watcher keeps its watches on
-  // the old directory (inotify follows the inode), never notices, and nothing in the new folder
-  // syncs until a reconcile. Fix in src/watch/watcher.ts: compare the root's dev/ino in #checkRoot
-  // (and on unlinkDir/raw 'rename' of the root) and re-watch + reconcile when it changed.
+  // A watched folder replaced while running (same path, another folder) is noticed and the new one is watched.
   it('the watched folder replaced while running: the new folder is watched', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     await put(h, 'a.txt', 'a');
