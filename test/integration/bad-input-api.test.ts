@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFilesClient } from '../../src/api/index.js';
 import {
   APIConnectionTimeoutError,
@@ -30,13 +30,13 @@ import {
 } from '../helpers/engine-harness.js';
 import { put } from '../helpers/fs.js';
 import { sleep } from '../helpers/time.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
 
 // --- a proxy that can answer in place of the emulator -------------------------------------------

@@ -10,7 +10,7 @@ import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'nod
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_REMOTE_NAME_BYTES, remoteNameFor } from '../../src/plan/naming.js';
 import { Emulator } from '../../src/emulator/index.js';
 import {
@@ -22,13 +22,13 @@ import {
   events,
 } from '../helpers/engine-harness.js';
 import { put } from '../helpers/fs.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

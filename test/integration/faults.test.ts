@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { seededRandom } from '../../src/emulator/faults/faults.js';
 import {
@@ -11,13 +11,13 @@ import {
 } from '../helpers/engine-harness.js';
 import { behind, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
 import { put } from '../helpers/fs.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
 
 const isUpload = (s: Seen) => s.method === 'POST' && s.url.startsWith('/v1/files');

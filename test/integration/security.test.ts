@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFilesClient } from '../../src/api/index.js';
 import { startControlServer } from '../../src/control/server.js';
 import { openSession } from '../../src/daemon/open-session.js';
@@ -38,13 +38,13 @@ import {
   type Harness,
 } from '../helpers/engine-harness.js';
 import { put } from '../helpers/fs.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
 
 async function tempDir(prefix: string): Promise<string> {
