@@ -126,7 +126,8 @@ describe('bad input: the API side', () => {
     };
     for (let i = 0; i < 10; i += 1) await put(h!, `after${i}.txt`, `after ${i}`);
     await waitUntil(() => events(h!, 'key-refused').length > 0, 20_000, 'the key-refused message');
-    await sleep(3000);
+    // The uploads sent before the first 401 came back are answered; then nothing more may go out.
+    await waitUntil(() => h!.engine.status().queue.inFlight === 0, 20_000, 'the uploads in flight answered');
     const seenAfter = revoked;
     // At most the uploads already in flight when the first 401 came back: no retries, no storm.
     expect(seenAfter).toBeGreaterThan(0);

@@ -157,7 +157,8 @@ describe("the API's real limits", () => {
     expect(problem.hint).toMatch(/ANTHROPIC_API_KEY.*SIGHUP/);
     expect(problem.retryAt).not.toBeNull();
     expect(events(h, 'key-refused')).toHaveLength(1);
-    await sleep(2000);
+    // The uploads sent before the refusal came back are answered; then nothing more may go out.
+    await waitUntil(() => h!.engine.status().queue.inFlight === 0, 20_000, 'the uploads in flight answered');
     const refused = h.emulator.stats().byStatus[401] ?? 0;
     await sleep(6000); // past the failed-file recheck tick: no retry while the key is refused
     expect(h.emulator.stats().byStatus[401] ?? 0).toBe(refused);
