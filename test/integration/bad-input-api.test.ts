@@ -273,7 +273,8 @@ describe('bad input: the API side', () => {
     await h!.engine.start();
     await put(h!, 'a.txt', 'a');
     await waitUntil(() => garbled === 1, 20_000, 'the garbled answer');
-    await sleep(3000);
+    // Synced in the end (the stored copy found, or uploaded again): a second copy would show below.
+    await waitUntil(() => h!.engine.fileIdOf('a.txt') !== null, 20_000, 'a.txt synced');
     await h!.engine.onIdle();
     for (const r of h!.index.all())
       expect(r.fileId === null || /^file_/.test(r.fileId), `row ${r.path} fileId ${String(r.fileId)}`).toBe(true);
