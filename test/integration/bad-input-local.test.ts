@@ -412,10 +412,12 @@ describe('bad input: local files', () => {
     // Edits in the old folder (now elsewhere) are not mistaken for edits here.
     await writeFile(path.join(old, 'f0.txt'), 'edited in the moved-away folder');
     await rm(path.join(old, 'f1.txt'));
-    await new Promise((r) => setTimeout(r, 1000));
+    // A file written here after them is synced after any event they caused (events come in order).
+    await put(h, 'fence.txt', 'written after the edits elsewhere');
+    await waitUntil(() => h!.engine.fileIdOf('fence.txt') !== null, 20_000, 'fence.txt synced');
     await h.engine.onIdle();
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.emulator.files()).toHaveLength(9);
+    expect(h.emulator.files()).toHaveLength(10);
   });
 
   // A watched folder replaced while running (same path, another folder) is noticed and the new one is watched.

@@ -81,7 +81,12 @@ describe('directory renames', () => {
       30_000,
       'the removal seen',
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // The removal gathering decides (deletes, or holds them): no fixed wait for its window.
+    await waitUntil(
+      () => h!.emulator.files().length === 0 || h!.engine.status().heldDeletes !== null,
+      30_000,
+      'the removal decided',
+    );
     await h.engine.onIdle();
 
     expect(h.engine.status().heldDeletes).toBeNull();
