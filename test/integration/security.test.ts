@@ -301,7 +301,9 @@ describe('security: nothing outside the watched folder is read or sent', () => {
     );
     await put(h, 'sub/x.txt', 'A'.repeat(secret.length));
     await waitUntil(() => swapped, 20_000, 'the first attempt');
-    await new Promise((r) => setTimeout(r, 3000));
+    // The client's retry of that upload (after its backoff), or the upload given up: no fixed wait.
+    const uploads = () => proxy.seen.filter((r) => r.method === 'POST' && r.url.startsWith('/v1/files')).length;
+    await waitUntil(() => uploads() >= 2 || h!.index.get('sub/x.txt')?.state === 'failed', 20_000, 'the retry');
     await h.engine.onIdle();
     expect(proxy.seen.some((r) => r.body.includes(secret))).toBe(false);
   });
