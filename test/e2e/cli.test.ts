@@ -5,20 +5,12 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
-import {
-  allOutput,
-  cliEnv,
-  ensureBuilt,
-  MAIN,
-  runCli,
-  startCli,
-  until,
-  type RunningCli,
-} from '../helpers/cli-process.js';
+import { allOutput, cliEnv, MAIN, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
 import { spawn } from 'node:child_process';
+import { e2eWorld } from '../helpers/e2e.js';
 
 const KEY = 'sk-ant-api03-e2e-SECRET-key-4f9a1c77d2b0e5';
 
@@ -31,22 +23,10 @@ type Entry = {
   error: string | null;
 };
 
-let emulator: Emulator;
-const running: RunningCli[] = [];
+const world = e2eWorld(KEY);
+const { running } = world;
 
-beforeAll(async () => {
-  ensureBuilt();
-  emulator = await Emulator.start({ apiKey: KEY });
-}, 120_000);
-
-afterAll(async () => {
-  for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await emulator?.close();
-});
-
-function envFor(s: Sandbox, extra: Record<string, string | undefined> = {}): Record<string, string> {
-  return cliEnv(s.home, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: emulator.url, ...extra });
-}
+const envFor = (s: Sandbox, extra: Record<string, string | undefined> = {}) => world.env(s, extra);
 
 function startDaemon(s: Sandbox, env = envFor(s), extraArgs: string[] = []): RunningCli {
   const p = startCli(['run', ...s.args, '--log-level', 'debug', ...extraArgs], env);
@@ -92,7 +72,7 @@ describe('run in the background', () => {
     daemon = startDaemon(s);
     await ready(daemon);
     const first = daemon.logLines()[0]!;
-    expect(String(first.msg)).toContain(`watching ${s.dir}, syncing to ${emulator.url}`);
+    expect(String(first.msg)).toContain(`watching ${s.dir}, syncing to ${world.emulator.url}`);
 
     mkdirSync(join(s.dir, 'reports', '2026'), { recursive: true });
     writeFileSync(join(s.dir, 'reports', '2026', 'q3.md'), '# Q3\n');
@@ -108,7 +88,7 @@ describe('run in the background', () => {
       expect(e.error).toBeNull();
     }
     expect(entries.find((e) => e.path === 'notes.txt')!.sizeBytes).toBe(5);
-    const remoteIds = new Set(emulator.files().map((f) => f.id));
+    const remoteIds = new Set(world.emulator.files().map((f) => f.id));
     for (const e of entries) expect(remoteIds.has(e.fileId!)).toBe(true);
 
     const status = await runCli(['status', '--json', ...s.args], envFor(s));
@@ -122,7 +102,7 @@ describe('run in the background', () => {
     expect(st.running).toBe(true);
     expect(st.pid).toBe(daemon.child.pid);
     expect(st.target.kind).toBe('api');
-    expect(st.target.baseURL).toBe(emulator.url);
+    expect(st.target.baseURL).toBe(world.emulator.url);
     expect(st.counts.synced).toBe(3);
     const text = await runCli(['status', ...s.args], envFor(s));
     expect(text.stdout).toContain(`running (pid ${daemon.child.pid})`);
@@ -156,7 +136,7 @@ describe('run in the background', () => {
     const dry = await runCli(['reconcile', '--dry-run', '--json', ...s.args], envFor(s));
     expect(dry.code).toBe(0);
     expect((JSON.parse(dry.stdout) as { dryRun: boolean; uploaded: string[] }).uploaded).toEqual(['notes.txt']);
-    expect(emulator.files().some((f) => f.filename.includes('notes'))).toBe(false);
+    expect(world.emulator.files().some((f) => f.filename.includes('notes'))).toBe(false);
     const real = await runCli(['reconcile', ...s.args], envFor(s));
     expect(real.code).toBe(0);
     expect(real.stdout).toContain('uploaded (1)');
@@ -166,7 +146,7 @@ describe('run in the background', () => {
         (await lsJson(s)).find((e) => e.path === 'notes.txt' && e.state === 'synced' && e.fileId !== before.fileId),
       'notes.txt re-uploaded',
     );
-    expect(emulator.files().some((f) => f.id === after.fileId)).toBe(true);
+    expect(world.emulator.files().some((f) => f.id === after.fileId)).toBe(true);
   });
 
   it('SIGHUP triggers a reconcile', async () => {
@@ -307,10 +287,11 @@ describe('files', () => {
     expect(file.size_bytes).toBe(9);
     const get = await runCli(['files', 'get', file.id, '--json', ...s.args], envFor(s));
     expect((JSON.parse(get.stdout) as { id: string }).id).toBe(file.id);
-    for (let i = 0; i < 25; i++) await emulator.addFile({ filename: `bulk-${i}.txt`, bytes: new Uint8Array([i]) });
+    for (let i = 0; i < 25; i++)
+      await world.emulator.addFile({ filename: `bulk-${i}.txt`, bytes: new Uint8Array([i]) });
     const list = await runCli(['files', 'list', '--json', ...s.args], envFor(s));
     const all = JSON.parse(list.stdout) as { id: string }[];
-    expect(all.length).toBe(emulator.files().length);
+    expect(all.length).toBe(world.emulator.files().length);
     expect(all.some((f) => f.id === file.id)).toBe(true);
     const beta = await runCli(
       ['files', 'list', '--json', ...s.args],
@@ -392,14 +373,14 @@ describe('a wrong key', () => {
   it('exits promptly with an authentication message, without a retry storm', async () => {
     const s = sandbox();
     writeFileSync(join(s.dir, 'a.txt'), 'a');
-    emulator.resetStats();
+    world.emulator.resetStats();
     const started = Date.now();
     const r = await runCli(['run', ...s.args], envFor(s, { ANTHROPIC_API_KEY: 'sk-ant-wrong-key-000000' }), 30_000);
     expect(r.code).toBe(1);
     expect(`${r.stdout}${r.stderr}`.toLowerCase()).toContain('authentication');
     expect(Date.now() - started).toBeLessThan(30_000);
-    expect(emulator.stats().requests).toBeLessThanOrEqual(3);
-    expect(emulator.stats().byRoute.upload).toBe(0);
+    expect(world.emulator.stats().requests).toBeLessThanOrEqual(3);
+    expect(world.emulator.stats().byRoute.upload).toBe(0);
   });
 });
 

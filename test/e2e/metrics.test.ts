@@ -6,30 +6,18 @@ import { createServer } from 'node:net';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emulator } from '../../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
-import { cliEnv, ensureBuilt, runCli, startCli, until, type RunningCli } from '../helpers/cli-process.js';
+import { runCli, startCli, until } from '../helpers/cli-process.js';
+import { e2eWorld } from '../helpers/e2e.js';
 
 const KEY = 'sk-ant-api03-e2e-metrics-key-7d1e0c';
 const P = 'claude_filesync_';
 
-let emulator: Emulator;
-const running: RunningCli[] = [];
+const world = e2eWorld(KEY);
+const { running } = world;
 
-beforeAll(async () => {
-  ensureBuilt();
-  emulator = await Emulator.start({ apiKey: KEY });
-}, 120_000);
-
-afterAll(async () => {
-  for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await emulator?.close();
-});
-
-function envFor(s: Sandbox): Record<string, string> {
-  return cliEnv(s.home, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: emulator.url });
-}
+const envFor = (s: Sandbox) => world.env(s);
 
 /** A port nobody listens on right now. */
 function freePort(): Promise<number> {
@@ -62,7 +50,7 @@ describe('run --metrics', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // Slow answers keep the start-up reconcile going long enough to see it not ready.
-    emulator.setFaults({ latencyMs: 1500 });
+    world.emulator.setFaults({ latencyMs: 1500 });
     const daemon = startCli(['run', ...s.args, '--metrics', `127.0.0.1:${port}`], envFor(s));
     running.push(daemon);
     await daemon.waitFor((p) => p.logLines().some((l) => l.event === 'metrics'), 'the metrics endpoint', 30_000);
@@ -72,7 +60,7 @@ describe('run --metrics', () => {
     expect(early.status).toBe(503);
     expect(await early.text()).toBe('not ready: the start-up reconcile has not finished\n');
     expect(value(await scrape(base), `${P}ready`)).toBe(0);
-    emulator.setFaults({ latencyMs: 0 });
+    world.emulator.setFaults({ latencyMs: 0 });
 
     await daemon.waitFor((p) => p.logLines().some((l) => l.event === 'ready'), 'the daemon to be ready', 60_000);
     const ready = await fetch(`${base}/readyz`);

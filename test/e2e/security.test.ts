@@ -19,21 +19,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emulator } from '../../src/emulator/index.js';
 import { sandbox, type Sandbox } from '../helpers/cli-sandbox.js';
-import { allOutput, cliEnv, ensureBuilt, runCli, startCli, type RunningCli } from '../helpers/cli-process.js';
+import { allOutput, cliEnv, runCli, startCli, type RunningCli } from '../helpers/cli-process.js';
+import { e2eWorld } from '../helpers/e2e.js';
 
 const KEY = 'sk-ant-api03-security-e2e-KEY-7d1e0c4b9a';
 
-let emulator: Emulator;
 let echo: Server;
 let echoUrl = '';
 let echoTurn = 0;
-const running: RunningCli[] = [];
+const world = e2eWorld(KEY);
+const { running } = world;
 
 beforeAll(async () => {
-  ensureBuilt();
-  emulator = await Emulator.start({ apiKey: KEY });
   // A broken server that puts the key it received into every kind of answer.
   echo = createServer((req, res) => {
     req.resume();
@@ -76,12 +74,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await emulator?.close();
   await new Promise<void>((resolve) => (echo ? echo.close(() => resolve()) : resolve()));
 });
 
-const envFor = (s: Sandbox, baseURL = emulator.url, extra: Record<string, string> = {}) =>
+const envFor = (s: Sandbox, baseURL = world.emulator.url, extra: Record<string, string> = {}) =>
   cliEnv(s.home, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: baseURL, ...extra });
 
 /** TCP sockets in LISTEN state that belong to `pid` (Linux /proc). */
@@ -194,7 +190,7 @@ describe('a server that echoes the key back', () => {
     const keyFile = join(s.home, 'key');
     writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
     const cfg = join(s.home, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: keyFile, baseURL: emulator.url, target: 'api' } }));
+    writeFileSync(cfg, JSON.stringify({ api: { apiKeyFile: keyFile, baseURL: world.emulator.url, target: 'api' } }));
     writeFileSync(join(s.dir, 'b.txt'), 'b');
     const env = cliEnv(s.home, {});
     const r = await runCli(['sync', ...s.args, '--config', cfg], env, 60_000);
@@ -211,14 +207,14 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
   /** Every remote copy's bytes, to look for the key in. */
   async function remoteBytes(): Promise<string> {
     const bodies = await Promise.all(
-      emulator.files().map(async (f) => (await emulator.content(f.id))?.toString('utf8') ?? ''),
+      world.emulator.files().map(async (f) => (await world.emulator.content(f.id))?.toString('utf8') ?? ''),
     );
     return bodies.join('\n');
   }
 
   it('the key file, a hard link to it, the configuration file and the state directory are never uploaded, and status says why', async () => {
     const s = sandbox('cfs-sec-e2e-');
-    const before = new Set(emulator.files().map((f) => f.id));
+    const before = new Set(world.emulator.files().map((f) => f.id));
     writeFileSync(join(s.dir, 'api-key'), `${KEY}\n`, { mode: 0o600 });
     mkdirSync(join(s.dir, 'notes'));
     linkSync(join(s.dir, 'api-key'), join(s.dir, 'notes', 'key-backup'));
@@ -227,7 +223,10 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
     // sit in the watched folder.
     writeFileSync(
       cfg,
-      JSON.stringify({ api: { apiKeyFile: 'api-key', baseURL: emulator.url, target: 'api' }, stateDir: '.cfs-state' }),
+      JSON.stringify({
+        api: { apiKeyFile: 'api-key', baseURL: world.emulator.url, target: 'api' },
+        stateDir: '.cfs-state',
+      }),
       { mode: 0o600 },
     );
     writeFileSync(join(s.dir, 'doc.txt'), 'a document');
@@ -235,7 +234,7 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
     const args = ['--dir', s.dir, '--config', cfg];
     const r = await runCli(['sync', ...args], env, 60_000);
     expect(r.code, r.stderr).toBe(0);
-    const ours = emulator.files().filter((f) => !before.has(f.id));
+    const ours = world.emulator.files().filter((f) => !before.has(f.id));
     expect(ours.map((f) => f.filename)).toEqual([expect.stringContaining('doc')]);
     expect(await remoteBytes()).not.toContain(KEY);
     const status = await runCli(['status', '--json', ...args], env, 30_000);
@@ -261,7 +260,7 @@ describe("the daemon's own files inside the watched folder (issue 21, symptom 1)
     const cfg = join(s.home, 'config.json');
     writeFileSync(
       cfg,
-      JSON.stringify({ api: { apiKeyFile: join(s.dir, 'api-key'), baseURL: emulator.url, target: 'api' } }),
+      JSON.stringify({ api: { apiKeyFile: join(s.dir, 'api-key'), baseURL: world.emulator.url, target: 'api' } }),
       { mode: 0o600 },
     );
     const second = await runCli(['sync', ...s.args, '--config', cfg], cliEnv(s.home, {}), 60_000);

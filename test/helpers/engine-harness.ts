@@ -221,6 +221,11 @@ export async function checkInvariants(
   return problems;
 }
 
+/** The captured log lines of one event (`{ event: name }`), in order. */
+export function events(x: Pick<Harness, 'logs'>, name: string): Record<string, unknown>[] {
+  return x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
+}
+
 /** Polls `fn` until it returns true (no fixed sleeps in assertions). */
 export async function waitUntil(
   fn: () => boolean | Promise<boolean>,

@@ -6,9 +6,9 @@
  * between the engine and the emulator where the emulator itself cannot misbehave in the needed way.
  */
 import type { ServerResponse } from 'node:http';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFilesClient } from '../../src/api/index.js';
 import {
   APIConnectionTimeoutError,
@@ -26,21 +26,18 @@ import {
   waitUntil,
   type Harness,
   type HarnessOptions,
+  events,
 } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
+import { sleep } from '../helpers/time.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- a proxy that can answer in place of the emulator -------------------------------------------
 
@@ -65,7 +62,9 @@ const isList = (s: Seen) => s.method === 'GET' && /^\/v1\/files(\?|$)/.test(s.ur
 // --- the cases ------------------------------------------------------------------------------------
 
 async function malformedListing(body: string): Promise<void> {
-  const { proxy, emulator } = await harnessBehindProxy({ watch: false });
+  // No retries: a bad listing fails the same way after the client's backoff (0.5 s, 1 s, 2 s, 4 s) as
+  // at once, and what this guards is what reconcile does with the failure, not the retry policy.
+  const { proxy, emulator } = await harnessBehindProxy({ watch: false, config: { api: { maxRetries: 0 } } });
   for (let i = 0; i < 4; i += 1) await put(h!, `f${i}.txt`, `file ${i}`);
   await h!.engine.start();
   await h!.engine.onIdle();
@@ -127,7 +126,8 @@ describe('bad input: the API side', () => {
     };
     for (let i = 0; i < 10; i += 1) await put(h!, `after${i}.txt`, `after ${i}`);
     await waitUntil(() => events(h!, 'key-refused').length > 0, 20_000, 'the key-refused message');
-    await sleep(3000);
+    // The uploads sent before the first 401 came back are answered; then nothing more may go out.
+    await waitUntil(() => h!.engine.status().queue.inFlight === 0, 20_000, 'the uploads in flight answered');
     const seenAfter = revoked;
     // At most the uploads already in flight when the first 401 came back: no retries, no storm.
     expect(seenAfter).toBeGreaterThan(0);
@@ -229,12 +229,7 @@ describe('bad input: the API side', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: the file was stored, the client throws E_API_BAD_RESPONSE (outcome 'fatal', so no
-  // lost-upload recovery), the executor keeps the intent (ambiguous) and the engine's retry uploads
-  // a second copy; the first is only removed by the next reconcile (hourly). Fix in
-  // src/api/client.ts upload(): treat a 2xx whose body cannot be read as a lost response (run
-  // #recoverLostUpload before retrying or throwing); and in src/engine/live-engine.ts/executor.ts: before
-  // re-uploading a path with a kept intent, resolve that intent (one short listing by name/size).
+  // A 2xx whose body cannot be read is a lost response: the stored file is found by listing, not uploaded twice.
   it('an upload answered 200 with a body that is not JSON: a clear error, and no duplicate once idle', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });
     let garbled = 0;
@@ -263,11 +258,7 @@ describe('bad input: the API side', () => {
     expect(await checkInvariants(h!)).toEqual([]);
   });
 
-  // FINDING: the client returns the object as a FileMetadata without checking it; the executor
-  // commits file id null and marks the row synced, and the stored copy is orphaned. Fix in
-  // src/api/client.ts (validate id/filename/size_bytes/created_at of every file object; an invalid
-  // one is E_API_BAD_RESPONSE, handled as a lost response for uploads) and src/jobs/executor.ts
-  // (never commit a missing file id).
+  // An answer that is not a file object is E_API_BAD_RESPONSE, handled as a lost response; no row gets a null file id.
   it('an upload answered 200 with JSON that is not a file object: a clear error, nothing recorded wrong, no duplicate', async () => {
     const { proxy, emulator } = await harnessBehindProxy({ watch: true, settleMs: 100 });
     let garbled = 0;
@@ -282,7 +273,8 @@ describe('bad input: the API side', () => {
     await h!.engine.start();
     await put(h!, 'a.txt', 'a');
     await waitUntil(() => garbled === 1, 20_000, 'the garbled answer');
-    await sleep(3000);
+    // Synced in the end (the stored copy found, or uploaded again): a second copy would show below.
+    await waitUntil(() => h!.engine.fileIdOf('a.txt') !== null, 20_000, 'a.txt synced');
     await h!.engine.onIdle();
     for (const r of h!.index.all())
       expect(r.fileId === null || /^file_/.test(r.fileId), `row ${r.path} fileId ${String(r.fileId)}`).toBe(true);
@@ -316,11 +308,7 @@ describe('bad input: the API side', () => {
   it('a malformed listing (truncated JSON) fails the reconcile clearly and changes nothing', () =>
     malformedListing('{"data":[{"id":"file_'));
 
-  // FINDING: listPage() reads a missing or non-array `data` as an empty page (and passes entries
-  // without ids through), so reconcile believes the remote is empty: every file is uploaded again
-  // and the old copies are left behind as duplicates. Fix in src/api/client.ts listPage(): a page
-  // without an array `data` of valid file objects is APIError E_API_BAD_RESPONSE; reconcile then
-  // fails with that message and plans nothing.
+  // A listing page without an array `data` of valid file objects is E_API_BAD_RESPONSE: reconcile plans nothing.
   it.each([
     ['no data field', '{"object":"list"}'],
     ['data not an array', '{"data":"oops","has_more":false}'],
@@ -332,10 +320,7 @@ describe('bad input: the API side', () => {
   it('an API that never answers: a timeout error within the configured bound, and sync resumes when it answers', () =>
     neverAnswers(false));
 
-  // FINDING: the timed-out upload keeps its intent (it may have been stored) and the engine's
-  // retry uploads under a new intent; the old intent stays until the next reconcile, so the engine
-  // reports idle with an unresolved intent (had the request been stored: with a duplicate). Same
-  // fix as for the non-JSON answer: resolve a kept intent before re-uploading the path.
+  // A kept intent is resolved before its path is uploaded again, so an idle engine has none left.
   it('an API that never answers: once it answers again and the engine is idle, no intent is left', () =>
     neverAnswers(true));
 });

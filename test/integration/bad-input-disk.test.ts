@@ -13,11 +13,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IndexStore } from '../../src/store/store.js';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -33,9 +34,6 @@ afterEach(async () => {
   h = null;
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 function becomeNobody(): void {
   if (!isRoot) return;
@@ -151,10 +149,7 @@ describe('bad input: the disk', () => {
   it('an unreadable file fails with its reason, the others sync, and the next reconcile syncs it once readable', () =>
     unreadable('reconcile'));
 
-  // FINDING: chokidar (ignorePermissionErrors) drops a file it cannot read from its watched set,
-  // so when it becomes readable and changes, no event comes; only the next reconcile (hourly)
-  // syncs it. Fix in src/watch/watcher.ts / src/engine/live-engine.ts: keep the failed paths and check
-  // them again on any event in their folder or on a short timer while failures exist.
+  // A file that could not be read is tried again at its next change once readable, without waiting for a reconcile.
   it('an unreadable file is tried again at its next change (watcher), once readable', () => unreadable('watcher'));
 
   // Issue 14 symptom 4: an unreadable folder was skipped silently (not in status, ls or the
@@ -341,11 +336,7 @@ describe('bad input: the disk', () => {
     it('a full disk at start: start fails, nothing is uploaded without its intent, and a restart after freeing space converges', () =>
       fullAtStart(false));
 
-    // FINDING: the error is better-sqlite3's bare SqliteError "database or disk is full": no file,
-    // no state directory, no hint, not a FilesyncError. Fix in src/store/store.ts: wrap write
-    // failures (SQLITE_FULL, SQLITE_IOERR*, SQLITE_READONLY) in IndexError naming the index file
-    // and saying to free space on (or remount) the disk that holds the state directory; the daemon
-    // should stop on it (fatal) rather than keep going.
+    // A full disk is an IndexError naming the index file and saying to free space where the state directory is.
     it('a full disk at start: the error is an IndexError naming the state directory', () => fullAtStart(true));
 
     it('a disk that fills while running: the failure is reported, no upload runs without its intent, and the file syncs after space is freed', async () => {
@@ -373,10 +364,7 @@ describe('bad input: the disk', () => {
       expect(await checkInvariants(x)).toEqual([]);
     });
 
-    // FINDING: the message is "The index … is unreadable or corrupt: unable to open database file"
-    // and the hint says to move the index away and run reconcile --adopt: wrong on a read-only
-    // disk (the index is fine). Fix in src/store/store.ts open(): check the state directory is
-    // writable (access W_OK / EROFS) and say "read-only" with a hint to remount or use --state-dir.
+    // A read-only state directory is called read-only, with a hint to remount or use --state-dir, not to adopt.
     it('a read-only state directory: an IndexError naming the file, with a hint that fits (not "move it away and adopt")', async () => {
       const x = await onTmpfs('16m');
       await put(x, 'a.txt', 'a');

@@ -10,24 +10,28 @@ import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'nod
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_REMOTE_NAME_BYTES, remoteNameFor } from '../../src/plan/naming.js';
 import { Emulator } from '../../src/emulator/index.js';
-import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  waitUntil,
+  type Harness,
+  events,
+} from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
 const uploads = (x: Harness) => x.emulator.stats().byRoute.upload;
 
 /** Every byte the emulator holds, so a test can prove a secret never reached it. */
@@ -171,8 +175,7 @@ describe('bad input: local files', () => {
     expect(h.engine.fileIdOf('fits.txt')).not.toBeNull();
   });
 
-  // FINDING: every reconcile sends the whole unchanged file again and gets the same 413 (the planner
-  // uploads any skipped row whose hash is known). Fix in src/plan/plan.ts step 5.
+  // A file refused with 413 stays skipped until it changes: reconcile does not send it again.
   it('a file refused with 413 is not sent again by the next reconcile while it is unchanged', async () => {
     const emulator = await Emulator.start({ apiKey: TEST_KEY, maxFileBytes: 2048 });
     cleanups.push(() => emulator.close());
@@ -256,9 +259,7 @@ describe('bad input: local files', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: the scan and the watcher decode names as UTF-8 with U+FFFD, lstat the decoded name
-  // (ENOENT) and drop the file without a word. Fix in src/scan/walk.ts (readdir with
-  // encoding 'buffer', skip with a reason when the name does not round-trip) and src/watch/watcher.ts.
+  // A name that is not valid UTF-8 is reported as skipped, with a reason, never dropped silently.
   it('a name that is not valid UTF-8 is reported (never skipped silently) and the others sync', async () => {
     h = await createHarness({ watch: false });
     const bad = Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74])]);
@@ -390,11 +391,7 @@ describe('bad input: local files', () => {
     expect(await checkInvariants(h)).toEqual([]);
   });
 
-  // FINDING: a replaced (remounted, emptied) folder is not told apart from files deleted one by one:
-  // up to sync.maxDeleteFloor remote copies are deleted (all 8 here; with 20 files, whatever the
-  // first watcher batch holds, 8 in one run) before the share rule holds the rest. Fix in src/engine/live-engine.ts
-  // #handleRemovals: remember the root's dev/ino at start and hold every delete when it changed (as
-  // for a missing root), and apply the floor to the window's total, not to each batch.
+  // A watched folder replaced by another (its dev/ino changed) holds every delete, as a missing one does.
   it('the watched folder replaced by an empty one while running: nothing is wiped', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     // Fewer files than sync.maxDeleteFloor, so the outcome does not depend on how the watcher
@@ -415,16 +412,15 @@ describe('bad input: local files', () => {
     // Edits in the old folder (now elsewhere) are not mistaken for edits here.
     await writeFile(path.join(old, 'f0.txt'), 'edited in the moved-away folder');
     await rm(path.join(old, 'f1.txt'));
-    await new Promise((r) => setTimeout(r, 1000));
+    // A file written here after them is synced after any event they caused (events come in order).
+    await put(h, 'fence.txt', 'written after the edits elsewhere');
+    await waitUntil(() => h!.engine.fileIdOf('fence.txt') !== null, 20_000, 'fence.txt synced');
     await h.engine.onIdle();
     expect(h.emulator.stats().byRoute.delete).toBe(0);
-    expect(h.emulator.files()).toHaveLength(9);
+    expect(h.emulator.files()).toHaveLength(10);
   });
 
-  // FINDING: after the folder is replaced (rename away + mkdir), the watcher keeps its watches on
-  // the old directory (inotify follows the inode), never notices, and nothing in the new folder
-  // syncs until a reconcile. Fix in src/watch/watcher.ts: compare the root's dev/ino in #checkRoot
-  // (and on unlinkDir/raw 'rename' of the root) and re-watch + reconcile when it changed.
+  // A watched folder replaced while running (same path, another folder) is noticed and the new one is watched.
   it('the watched folder replaced while running: the new folder is watched', async () => {
     h = await createHarness({ watch: true, settleMs: 100 });
     await put(h, 'a.txt', 'a');

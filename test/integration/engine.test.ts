@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { remoteNameFor } from '../../src/plan/naming.js';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -17,9 +18,6 @@ afterEach(async () => {
 async function settle(x: Harness): Promise<void> {
   await x.engine.onIdle();
 }
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 describe('sync engine', () => {
   it('initial sync uploads every file once, nested folders and empty files included', async () => {

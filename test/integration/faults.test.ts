@@ -1,12 +1,5 @@
-/**
- * Faults cost only what they must (issue 9) and a lost upload answer never leaks a copy (issue
- * 14, symptom 2): the engine on the emulator, judged by its end state without a final reconcile
- * and by the requests it made.
- */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Emulator } from '../../src/emulator/index.js';
 import { seededRandom } from '../../src/emulator/faults/faults.js';
 import {
@@ -17,17 +10,15 @@ import {
   type HarnessOptions,
 } from '../helpers/engine-harness.js';
 import { behind, startRecordingProxy, type Seen } from '../helpers/recording-proxy.js';
+import { put } from '../helpers/fs.js';
+import { harnessTeardown } from '../helpers/teardown.js';
 
 let h: Harness | null = null;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await h?.close();
+const cleanups = harnessTeardown(() => {
+  const x = h;
   h = null;
-  for (const c of cleanups.splice(0).reverse()) await c();
+  return x;
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 const isUpload = (s: Seen) => s.method === 'POST' && s.url.startsWith('/v1/files');
 const isList = (s: Seen) => s.method === 'GET' && /^\/v1\/files(\?|$)/.test(s.url);

@@ -5,7 +5,7 @@
  * meanwhile reach the remote while the pass is still listing, and the pass then neither undoes
  * nor repeats them. Checked without a repairing reconcile after.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/format.js';
@@ -15,6 +15,7 @@ import { startControlServer } from '../../src/control/server.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
 import { behind, sendUpstream, startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
+import { put } from '../helpers/fs.js';
 
 let h: Harness | null = null;
 let emulator: Emulator | null = null;
@@ -30,9 +31,6 @@ afterEach(async () => {
   proxy = null;
   emulator = null;
 });
-
-const put = (x: Harness, rel: string, content: string) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 /**
  * The reconcile listing's pages (limit=1000) are read from the emulator at once and answered when

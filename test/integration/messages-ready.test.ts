@@ -1,28 +1,25 @@
-/**
- * Issue 12 on the emulator: every synced file is usable in a Messages request as it is (the MIME
- * policy, the blocks, the manifest and session resources), and the API's real limits (a refused
- * key, a full storage, expired copies) are waited out without losing anything.
- */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../../src/cli/run-main.js';
 import { TEXT_PLAIN_UTF8 } from '../../src/plan/mime-policy.js';
 import { Emulator } from '../../src/emulator/index.js';
 import { captureContext } from '../helpers/cli-context.js';
-import { checkInvariants, createHarness, TEST_KEY, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import {
+  checkInvariants,
+  createHarness,
+  TEST_KEY,
+  waitUntil,
+  type Harness,
+  events,
+} from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
+import { sleep } from '../helpers/time.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
   await h?.close();
   h = null;
 });
-
-const put = (x: Harness, rel: string, content: string | Buffer) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
-const events = (x: Harness, name: string) =>
-  x.logs.filter((l) => (l as { event?: string }).event === name) as Record<string, unknown>[];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A 1x1 PNG and the smallest PDF header: the policy goes by extension, the bytes only need to exist.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -160,7 +157,8 @@ describe("the API's real limits", () => {
     expect(problem.hint).toMatch(/ANTHROPIC_API_KEY.*SIGHUP/);
     expect(problem.retryAt).not.toBeNull();
     expect(events(h, 'key-refused')).toHaveLength(1);
-    await sleep(2000);
+    // The uploads sent before the refusal came back are answered; then nothing more may go out.
+    await waitUntil(() => h!.engine.status().queue.inFlight === 0, 20_000, 'the uploads in flight answered');
     const refused = h.emulator.stats().byStatus[401] ?? 0;
     await sleep(6000); // past the failed-file recheck tick: no retry while the key is refused
     expect(h.emulator.stats().byStatus[401] ?? 0).toBe(refused);

@@ -3,19 +3,17 @@
  * until --allow-mass-delete, shown as held (not synced) by ls, status and id. Real folder, real
  * watcher, real index, the emulator.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, createHarness, waitUntil, type Harness } from '../helpers/engine-harness.js';
+import { put } from '../helpers/fs.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
   await h?.close();
   h = null;
 });
-
-const put = (x: Harness, rel: string, content: string) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 type LogLine = { event?: string; path?: string; fileId?: string };
 
@@ -83,7 +81,12 @@ describe('directory renames', () => {
       30_000,
       'the removal seen',
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // The removal gathering decides (deletes, or holds them): no fixed wait for its window.
+    await waitUntil(
+      () => h!.emulator.files().length === 0 || h!.engine.status().heldDeletes !== null,
+      30_000,
+      'the removal decided',
+    );
     await h.engine.onIdle();
 
     expect(h.engine.status().heldDeletes).toBeNull();

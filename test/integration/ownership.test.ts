@@ -4,7 +4,7 @@
  * each other's copies, and lets us clean up our own orphans only. On the emulator, end to end
  * through the engine as the daemon composes it.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { offlineStatus } from '../../src/cli/offline.js';
@@ -12,6 +12,7 @@ import { Emulator } from '../../src/emulator/index.js';
 import { remoteNameFor } from '../../src/plan/naming.js';
 import { checkInvariants, createHarness, TEST_KEY, type Harness } from '../helpers/engine-harness.js';
 import { createHash } from 'node:crypto';
+import { put } from '../helpers/fs.js';
 
 const open: Harness[] = [];
 let shared: Emulator | null = null;
@@ -28,8 +29,6 @@ async function harness(o: Parameters<typeof createHarness>[0] = {}): Promise<Har
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const put = (x: Harness, rel: string, content: string) =>
-  mkdir(path.dirname(path.join(x.dir, rel)), { recursive: true }).then(() => writeFile(path.join(x.dir, rel), content));
 
 /** The state directory's index is gone (deleted, a new machine from a backup of the folder only). */
 async function loseIndex(x: Harness): Promise<void> {

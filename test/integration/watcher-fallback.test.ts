@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as chokidar from 'chokidar';
 import { createWatcher, watchLimitMessage, type ChokidarFactory, type ParcelModule } from '../../src/watch/watcher.js';
-import { sleep, waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
+import { sleep } from '../helpers/time.js';
+import { waitFor, watcherOptions, watcherSandbox } from '../helpers/watcher.js';
 
 /** A native watcher that becomes ready and then hits the OS watch limit. */
 class RefusingWatcher extends EventEmitter {

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { contentFor, type Op } from './generator.js';
+import { sleep } from '../helpers/time.js';
 
 export type FsOp = Exclude<
   Op,
@@ -47,7 +48,6 @@ export async function unlockAll(dir: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Longer than the randomized runs' settle time (150 ms), so the daemon indexes the first stat. */
 const SAME_STAT_SETTLE_MS = 600;
 

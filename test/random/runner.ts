@@ -10,6 +10,7 @@ import { applyFsOp, countFiles, isFsOp, unlockAll, type FsOp } from './executor.
 import { CLEAR_FAULTS, contentFor, type FaultProfile, type Sequence } from './generator.js';
 import { checkHosts, checkOtherTarget, type EndState } from './invariants.js';
 import { startUploadCounter, type UploadCounter } from './upload-counter.js';
+import { sleep } from '../helpers/time.js';
 
 const uploadsOf = (h: Host) => h.home.uploads + (h.away?.uploads ?? 0);
 
@@ -87,7 +88,6 @@ export interface RunResult {
   logTail: string[];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const DAEMON_OP_TIMEOUT_MS = 90_000;
 /** The daemon's upload concurrency (test config): what a stop or crash may cut off and redo. */
 const IN_FLIGHT = 4;
