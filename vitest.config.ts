@@ -55,7 +55,9 @@ export default defineConfig({
         extends: true,
         test: { name: 'slow', include: ['test/**/*.test.ts'], exclude: [...unit, ...timed, ...exclude] },
       },
-      { extends: true, test: { name: 'timed', include: timed, sequence: { groupOrder: 1 } } },
+      // One file at a time: two of these side by side flaked in 2 of 3 full runs (a chokidar create
+      // seen as a change, a live-reconcile change not synced within 20 s), though each passes alone.
+      { extends: true, test: { name: 'timed', include: timed, maxWorkers: 1, sequence: { groupOrder: 1 } } },
     ],
   },
 });
