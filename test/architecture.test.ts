@@ -91,3 +91,14 @@ describe('error codes keep their type', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('files a reader can hold in view', () => {
+  // Functions: biome.jsonc's noExcessiveLinesPerFunction (100 lines in src/), run by npm test.
+  it('no file in src/ is over 400 lines', () => {
+    const long = sourcesUnder('src')
+      .map((f) => [f, readFileSync(join(ROOT, f), 'utf8').split('\n').length - 1] as const)
+      .filter(([, lines]) => lines > 400)
+      .map(([f, lines]) => `${f}: ${lines} lines`);
+    expect(long).toEqual([]);
+  });
+});
