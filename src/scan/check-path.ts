@@ -107,7 +107,8 @@ export async function checkPath(
     abs = target;
   }
   if (!st.isFile()) return skipped(st, specialKind(st));
-  const own = matcher.ownIdentity(st);
+  // Another name of one of the daemon's own files: a hard link, or the target of a followed symlink.
+  const own = st.nlink > 1 || abs !== base + relPath ? matcher.ownIdentity(st) : null;
   if (own !== null) return skipped(st, own);
 
   const out = await observeFile(abs, relPath, st, options.rehash ? undefined : row, {

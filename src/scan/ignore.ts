@@ -47,7 +47,7 @@ export interface IgnoreMatcher {
    * Why the file or folder with this identity is one of the daemon's own (a hard link to the key
    * file, a followed symbolic link to the state directory), or null. Asked of what `check` let through.
    */
-  ownIdentity(st: { readonly dev: number; readonly ino: number }): string | null;
+  ownIdentity(st: { readonly dev: number; readonly ino: number; readonly ctimeMs?: number }): string | null;
 }
 
 const MARK_DEFAULT = 'default';
@@ -63,8 +63,7 @@ export const IGNORE_CACHE_LIMIT = 10_000;
 
 export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatcher {
   const ownPaths = options.own?.relPaths ?? [];
-  const identities = options.own?.identities ?? [];
-  const ownInodes = new Set(identities.map((i) => i.ino));
+  const identityReason = options.own?.identityReason ?? (() => null);
   const build = (): { ig: Ignore; inc: Ignore | null } => ({
     ig: ignore()
       .add(DEFAULT_IGNORES.map((pattern) => ({ pattern, mark: MARK_DEFAULT })))
@@ -93,9 +92,7 @@ export function createIgnoreMatcher(options: IgnoreMatcherOptions): IgnoreMatche
       return null;
     },
     ownIdentity(st) {
-      // The inode first: one set lookup per file, no string built.
-      if (!ownInodes.has(st.ino)) return null;
-      return identities.find((i) => i.ino === st.ino && i.dev === st.dev)?.reason ?? null;
+      return identityReason(st);
     },
   };
 }

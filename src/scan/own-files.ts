@@ -12,7 +12,7 @@
  *   it, has another name but the same inode.
  * Neither can be undone by a user's `!pattern`: the matcher asks these first.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { relativeInside } from './inside.js';
 
@@ -32,7 +32,7 @@ interface OwnRelPath {
   readonly reason: string;
 }
 
-interface OwnIdentity {
+export interface OwnIdentity {
   readonly dev: number;
   readonly ino: number;
   readonly reason: string;
@@ -72,14 +72,41 @@ export function ownPathReason(own: readonly OwnRelPath[], relPath: string): stri
 
 export interface OwnFilesLayout {
   readonly relPaths: readonly OwnRelPath[];
-  readonly identities: readonly OwnIdentity[];
+  /**
+   * Why the file or folder with this device and inode is one of the daemon's own, or null. With
+   * its ctime, an inode changed since the own files were last read makes them be read again.
+   */
+  identityReason(st: { readonly dev: number; readonly ino: number; readonly ctimeMs?: number }): string | null;
+}
+
+/** A lookup by inode, then device, over a fixed list of identities. Pure. */
+export function identityLookup(
+  identities: readonly OwnIdentity[],
+): (st: { readonly dev: number; readonly ino: number }) => string | null {
+  const byIno = new Map<number, OwnIdentity[]>();
+  for (const i of identities) byIno.set(i.ino, [...(byIno.get(i.ino) ?? []), i]);
+  // The inode first: one map lookup per file, no string built.
+  return (st) => byIno.get(st.ino)?.find((i) => i.dev === st.dev)?.reason ?? null;
 }
 
 /**
- * Reads where the own files are now (the IO half): their resolved paths and their inodes. A file
- * that does not exist yet is still guarded by its path.
+ * An own file's inode changes when it is replaced (a key rotated by an editor's rename), and an
+ * own folder gains files (the index, its -wal and -shm, a new env file). A file not found among
+ * the identities is looked up again against a fresh reading when its inode changed after the
+ * last one (its ctime: becoming an own file, by a link or a rename, moves it) or, without a
+ * ctime, when the reading is this old. Only a file with more than one link (or behind a followed
+ * symlink) is ever looked up, and an old hard link reads nothing again.
  */
-export function locateOwnFiles(dir: string, own: readonly OwnFile[]): OwnFilesLayout {
+export const OWN_IDENTITY_REFRESH_MS = 1_000;
+/** ctime and the clock may disagree by a filesystem's timestamp granularity. */
+const CTIME_MARGIN_MS = 1_000;
+
+/**
+ * Reads where the own files are now (the IO half): their resolved paths, and the inodes of the
+ * own files, of the own folders and of the files directly in them (the index, the manifest, the
+ * service's env file). A file that does not exist yet is still guarded by its path.
+ */
+export function locateOwnFiles(dir: string, own: readonly OwnFile[], now: () => number = Date.now): OwnFilesLayout {
   const real = (p: string): string | null => {
     try {
       return realpathSync(p);
@@ -89,14 +116,44 @@ export function locateOwnFiles(dir: string, own: readonly OwnFile[]): OwnFilesLa
   };
   const roots = [path.resolve(dir), real(dir)].filter((r): r is string => r !== null);
   const located = own.map((f) => ({ ...f, path: path.resolve(f.path), real: real(f.path) }));
-  const identities: OwnIdentity[] = [];
-  for (const f of located) {
+  let lookup = identityLookup(readIdentities(located));
+  let readAt = now();
+  return {
+    relPaths: ownRelPaths([...new Set(roots)], located),
+    identityReason(st) {
+      const known = lookup(st);
+      if (known !== null) return known;
+      const changedSince =
+        st.ctimeMs !== undefined ? st.ctimeMs >= readAt - CTIME_MARGIN_MS : now() - readAt >= OWN_IDENTITY_REFRESH_MS;
+      if (!changedSince) return null;
+      lookup = identityLookup(readIdentities(located));
+      readAt = now();
+      return lookup(st);
+    },
+  };
+}
+
+function readIdentities(own: readonly OwnFile[]): OwnIdentity[] {
+  const out: OwnIdentity[] = [];
+  const add = (p: string, reason: string): void => {
     try {
-      const st = statSync(f.path);
-      identities.push({ dev: st.dev, ino: st.ino, reason: ownReason(f.what) });
+      const st = statSync(p);
+      out.push({ dev: st.dev, ino: st.ino, reason });
     } catch {
-      // Not there (yet): its path still guards it.
+      // Not there (yet), or gone meanwhile: its path still guards it.
     }
+  };
+  for (const f of own) {
+    const reason = ownReason(f.what);
+    add(f.path, reason);
+    if (!f.dir) continue;
+    let names: string[] = [];
+    try {
+      names = readdirSync(f.path);
+    } catch {
+      continue;
+    }
+    for (const name of names) add(path.join(f.path, name), reason);
   }
-  return { relPaths: ownRelPaths([...new Set(roots)], located), identities };
+  return out;
 }

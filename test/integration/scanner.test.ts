@@ -48,7 +48,10 @@ function options(extra: Partial<ScanOptions> = {}): ScanOptions {
     matcher: createIgnoreMatcher({
       ignore: ['*.log'],
       include: [],
-      own: { relPaths: [{ rel: '.state', dir: true, reason: ownReason('the state directory') }], identities: [] },
+      own: {
+        relPaths: [{ rel: '.state', dir: true, reason: ownReason('the state directory') }],
+        identityReason: () => null,
+      },
     }),
     followSymlinks: false,
     maxFileBytes: 1024 * 1024,

@@ -343,6 +343,44 @@ describe('security: nothing outside the watched folder is read or sent', () => {
 });
 
 describe("the daemon's own files while it watches (issue 21, symptom 1)", () => {
+  it('a hard link to the service env file, to the index, or to a key replaced while running is never uploaded', async () => {
+    const key = 'sk-ant-api03-own-file-rotated-0123456789';
+    const cfg = await tempDir('cfs-own-cfg-');
+    await writeFile(path.join(cfg, 'env'), `ANTHROPIC_API_KEY=${key}-env\n`, { mode: 0o600 });
+    await writeFile(path.join(cfg, 'api-key'), `${key}-old\n`, { mode: 0o600 });
+    h = await createHarness({
+      settleMs: 100,
+      ownFiles: () => [
+        { path: path.join(cfg, 'api-key'), what: 'the API key file', dir: false },
+        { path: cfg, what: 'the configuration folder', dir: true },
+      ],
+    });
+    await h.engine.start();
+    await h.engine.onIdle();
+    const { link, rename: mv, readdir } = await import('node:fs/promises');
+    const index = (await readdir(h.stateDir)).find((n) => n.endsWith('.sqlite'))!;
+    await link(path.join(cfg, 'env'), path.join(h.dir, 'env-copy.txt'));
+    await link(path.join(h.stateDir, index), path.join(h.dir, 'index-copy.db'));
+    // The key rotated as an editor saves it (a new inode), then linked into the folder.
+    await writeFile(path.join(cfg, 'new-key'), `${key}-new\n`);
+    await mv(path.join(cfg, 'new-key'), path.join(cfg, 'api-key'));
+    await link(path.join(cfg, 'api-key'), path.join(h.dir, 'key-after-rotate.txt'));
+    await put(h, 'doc.txt', 'a document');
+    await waitUntil(() => h!.index.get('doc.txt')?.state === 'synced', 20_000, 'doc.txt synced');
+    await waitUntil(() => h!.index.get('key-after-rotate.txt')?.state === 'skipped', 20_000, `the rotated key skipped: ${JSON.stringify(h!.index.get('key-after-rotate.txt'))} ${JSON.stringify(h!.index.get('env-copy.txt'))}`);
+    await h.engine.onIdle();
+    const bodies = await Promise.all(
+      h.emulator.files().map(async (f) => (await h!.emulator.content(f.id)) ?? Buffer.alloc(0)),
+    );
+    expect(bodies.map((b) => b.toString('latin1')).join('\n')).not.toContain(key);
+    expect(h.emulator.files()).toHaveLength(1);
+    for (const p of ['env-copy.txt', 'index-copy.db', 'key-after-rotate.txt'])
+      expect(h.index.get(p), p).toMatchObject({
+        state: 'skipped',
+        skipReason: expect.stringMatching(/^ignored: it is the /),
+      });
+  });
+
   it('a key file written, hard-linked or saved over inside the folder while the daemon runs is never uploaded', async () => {
     const key = 'sk-ant-api03-own-file-live-0123456789';
     h = await createHarness({

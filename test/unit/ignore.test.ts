@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createIgnoreMatcher, DEFAULT_IGNORES } from '../../src/scan/ignore.js';
-import { ownReason, type OwnFilesLayout } from '../../src/scan/own-files.js';
+import { identityLookup, ownReason, type OwnFilesLayout, type OwnIdentity } from '../../src/scan/own-files.js';
 
 function ownLayout(
   paths: { rel: string; dir: boolean; what: string }[],
-  identities: OwnFilesLayout['identities'] = [],
+  identities: OwnIdentity[] = [],
 ): OwnFilesLayout {
-  return { relPaths: paths.map((p) => ({ rel: p.rel, dir: p.dir, reason: ownReason(p.what) })), identities };
+  return {
+    relPaths: paths.map((p) => ({ rel: p.rel, dir: p.dir, reason: ownReason(p.what) })),
+    identityReason: identityLookup(identities),
+  };
 }
 
 const none = { ignore: [], include: [] };

@@ -1,9 +1,15 @@
-import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relativeInside } from '../../src/scan/inside.js';
-import { locateOwnFiles, ownPathReason, ownReason, ownRelPaths } from '../../src/scan/own-files.js';
+import {
+  locateOwnFiles,
+  OWN_IDENTITY_REFRESH_MS,
+  ownPathReason,
+  ownReason,
+  ownRelPaths,
+} from '../../src/scan/own-files.js';
 
 const temps: string[] = [];
 afterEach(() => {
@@ -53,6 +59,50 @@ describe('own files: which paths in the folder are the daemon’s', () => {
     ]);
     expect(layout.relPaths.map((o) => o.rel)).toEqual(['api-key']);
     const st = statSync(path.join(real, 'copy-of-key'));
-    expect(layout.identities).toEqual([{ dev: st.dev, ino: st.ino, reason: ownReason('the API key file') }]);
+    expect(layout.identityReason(st)).toBe(ownReason('the API key file'));
+    expect(layout.identityReason({ dev: st.dev, ino: st.ino + 1 })).toBeNull();
+  });
+
+  it('knows the files in an own folder and the inode of a key replaced since, once a second has passed', () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'cfs-own-'));
+    temps.push(base);
+    const cfg = path.join(base, 'cfg');
+    const state = path.join(base, 'state');
+    mkdirSync(cfg);
+    mkdirSync(state);
+    writeFileSync(path.join(cfg, 'env'), 'ANTHROPIC_API_KEY=sk-ant-secret\n');
+    writeFileSync(path.join(state, 'index-0a1b2c3d.sqlite'), 'rows');
+    const key = path.join(cfg, 'api-key');
+    writeFileSync(key, 'sk-ant-old\n');
+    let t = 0;
+    const layout = locateOwnFiles(
+      path.join(base, 'folder'),
+      [
+        { path: key, what: 'the API key file', dir: false },
+        { path: cfg, what: 'the configuration folder', dir: true },
+        { path: state, what: 'the state directory', dir: true },
+      ],
+      () => t,
+    );
+    // A file directly in an own folder: the service's env file, the index.
+    expect(layout.identityReason(statSync(path.join(cfg, 'env')))).toBe(ownReason('the configuration folder'));
+    expect(layout.identityReason(statSync(path.join(state, 'index-0a1b2c3d.sqlite')))).toBe(
+      ownReason('the state directory'),
+    );
+    // The key rotated by an editor (a new inode), and a file the daemon creates later.
+    writeFileSync(path.join(base, 'new-key'), 'sk-ant-new\n');
+    renameSync(path.join(base, 'new-key'), key);
+    writeFileSync(path.join(state, 'index-0a1b2c3d.sqlite-wal'), 'wal');
+    // Without a ctime: read again once the reading is a second old; with one: at once.
+    const { dev, ino } = statSync(key);
+    expect(layout.identityReason({ dev, ino })).toBeNull();
+    t += OWN_IDENTITY_REFRESH_MS;
+    expect(layout.identityReason({ dev, ino })).toBe(ownReason('the API key file'));
+    writeFileSync(path.join(base, 'newer-key'), 'sk-ant-newer\n');
+    renameSync(path.join(base, 'newer-key'), key);
+    expect(layout.identityReason(statSync(key))).toBe(ownReason('the API key file'));
+    expect(layout.identityReason(statSync(path.join(state, 'index-0a1b2c3d.sqlite-wal')))).toBe(
+      ownReason('the state directory'),
+    );
   });
 });
