@@ -130,8 +130,18 @@ export class WatcherPath {
     if (gone.length === 0) return;
     for (const p of gone) this.#pendingRemovals.add(p);
     this.#pendingRemovalUploads.push(...uploads);
-    this.#gatherStarted ??= this.#deps.now();
-    this.#deps.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+    this.#gatherRemovals();
+  }
+
+  /**
+   * (Re)arms the gathering of removals: REMOVAL_GATHER_MS after the latest, but never past the
+   * window that began with the first, so removals that keep trickling in are still planned.
+   */
+  #gatherRemovals(): void {
+    const now = this.#deps.now();
+    this.#gatherStarted ??= now;
+    const left = REMOVAL_WINDOW_MS - (now - this.#gatherStarted);
+    this.#deps.later('removals', Math.max(0, Math.min(REMOVAL_GATHER_MS, left)), () => this.#flushWhenQuiet());
   }
 
   /** Flushes the gathered removals once nothing else is settling, or when the window is used up. */
@@ -309,8 +319,7 @@ export class WatcherPath {
     });
     if (matches.length === 0) return;
     for (const p of matches) this.#pendingRemovals.add(p);
-    this.#gatherStarted ??= this.#deps.now();
-    this.#deps.later('removals', REMOVAL_GATHER_MS, () => this.#flushWhenQuiet());
+    this.#gatherRemovals();
   }
 
   /** Plans checked paths with the shared planner (no listing), applies the plan, pushes its jobs. */

@@ -224,6 +224,27 @@ describe('the watcher path, in virtual time', () => {
     expect(w.deletes.map((d) => d.path)).toEqual(['a.txt', 'b.txt']);
   });
 
+  it('plans removals that trickle in one by one within the removal window, and never takes them for a mass vanish', async () => {
+    const w = await world();
+    const all = names('d', 40);
+    await syncedFiles(w, Object.fromEntries(all.map((p) => [p, `content of ${p}`])));
+    const gone = all.slice(0, 21);
+    let firstDeleteAt: number | null = null;
+    const t0 = w.clock.now();
+    // One file every 600 ms: each arrival re-arms the 1 s gathering, which used to push it on forever.
+    for (const p of gone) {
+      await rm(path.join(w.dir, p));
+      await w.watcherPath.handle([p]);
+      await pass(w, 600);
+      if (w.deletes.length > 0 && firstDeleteAt === null) firstDeleteAt = w.clock.now() - t0;
+    }
+    await pass(w, 6_000);
+    expect(firstDeleteAt).not.toBeNull();
+    expect(firstDeleteAt as number).toBeLessThanOrEqual(6_000);
+    expect(w.held).toEqual([]);
+    expect(w.deletes).toHaveLength(21);
+  });
+
   it('walks a new folder and hands back every file in it, nested folders included', async () => {
     const w = await world();
     await mkdir(path.join(w.dir, 'fresh/inner/deeper'), { recursive: true });
