@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/types.js';
 import { EMULATOR_NOTE } from '../daemon/run-daemon.js';
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexFile, LAST_RECONCILE_META, legacyIndexFile, targetIndexes, targetKey } from '../state-dir/state-files.js';
 import type { StatusReport } from '../engine/contract.js';
@@ -66,8 +66,11 @@ export function changedSinceSync(
   row: Pick<FileRow, 'path' | 'size' | 'mtimeMs' | 'ino' | 'ctimeMs'>,
 ): LocalChange | null {
   let st: ReturnType<typeof lstatSync> | undefined;
+  const abs = join(dir, ...row.path.split('/'));
   try {
-    st = lstatSync(join(dir, ...row.path.split('/')), { throwIfNoEntry: false });
+    st = lstatSync(abs, { throwIfNoEntry: false });
+    // A followed symlink's row holds its target's stat (watch.followSymlinks): compare with that.
+    if (st?.isSymbolicLink()) st = statSync(abs, { throwIfNoEntry: false });
   } catch {
     return 'changed';
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,5 +50,27 @@ describe('id without a daemon (issue 21, symptom 13)', () => {
     expect(kept.code).toBe(0);
     expect(kept.stdout).toMatch(/^file_\w+\n$/);
     expect((await run(['id', 'kept.txt', '--block'])).code).toBe(0);
+  });
+});
+
+describe('id without a daemon, with watch.followSymlinks', () => {
+  it('hands out the id of a followed symlink whose target is unchanged (its row holds the target’s stat)', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'cfs-id-'));
+    mkdirSync(join(h, 'f', 'real'), { recursive: true });
+    writeFileSync(join(h, 'f', 'real', 't.txt'), 'target');
+    symlinkSync('real/t.txt', join(h, 'f', 'link.txt'));
+    writeFileSync(join(h, 'cfg.json'), JSON.stringify({ watch: { followSymlinks: true } }));
+    const args = ['--dir', join(h, 'f'), '--state-dir', join(h, 's'), '--config', join(h, 'cfg.json')];
+    const run = async (argv: string[]) => {
+      const c = captureContext({ home: h });
+      const code = await runMain([...argv, ...args], c.ctx);
+      return { code, stdout: c.stdout(), stderr: c.stderr() };
+    };
+    expect((await run(['sync'])).code).toBe(0);
+    const linked = await run(['id', 'link.txt']);
+    expect(linked.code).toBe(0);
+    expect(linked.stdout).toMatch(/^file_\w+\n$/);
+    writeFileSync(join(h, 'f', 'real', 't.txt'), 'target, edited');
+    expect((await run(['id', 'link.txt'])).code).toBe(1);
   });
 });
