@@ -66,7 +66,7 @@ describe('the pure parts take time as an argument', () => {
     // The gate is the one part of rate control that waits.
     ['src/rate', ['request-gate.ts']],
   ] as const)('%s reads no clock and sets no timer', (folder, allowed) => {
-    const offenders = readdirSync(join(ROOT, folder))
+    const offenders = readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts') && !(allowed as readonly string[]).includes(f))
       .filter((f) => CLOCK_OR_TIMER.test(codeOf(join(ROOT, folder, f))))
       .map((f) => `${folder}/${f}: ${CLOCK_OR_TIMER.exec(codeOf(join(ROOT, folder, f)))?.[0]}`);
