@@ -13,7 +13,9 @@ import { ConfigError, ErrorCode } from '../errors.js';
 import { BadRequestError } from './errors.js';
 import { encodeListQuery, nextBetaQuery, nextGaQuery, type ListQuery } from './pagination.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
-import { Transport, asFileMetadata, badResponse, readAll } from './transport.js';
+import { Transport } from './transport.js';
+import { asFileMetadata, badResponse } from './as-file-metadata.js';
+import { readAll } from './read-all.js';
 import { RECENT_UPLOADS_WINDOW_MS, RecentUploadsLookup } from './recent-uploads.js';
 import { uploadFile } from './upload.js';
 import {
@@ -33,9 +35,6 @@ import type {
   UploadSource,
 } from './types.js';
 import { DEFAULT_BASE_URL, type ApiShape, type DeletedFile, type FileMetadata } from '../files-api/wire.js';
-
-export { asFileMetadata } from './transport.js';
-export { filenameProblem } from '../files-api/filename-rules.js';
 
 /** Options beyond the contract's FilesClientOptions. */
 export interface FilesClientExtraOptions {

@@ -20,10 +20,6 @@ import type { FilesClientOptions } from './types.js';
 import { ANTHROPIC_VERSION, BETA_HEADER_VALUE, type ApiShape } from '../files-api/wire.js';
 import { ErrorCode } from '../errors.js';
 
-export { asFileMetadata, badResponse } from './as-file-metadata.js';
-export { readAll } from './read-all.js';
-export type { AttemptResult, FailedAttempt, RequestSpec } from './request-spec.js';
-
 export interface TransportOptions {
   apiKey: string;
   /** Without a trailing slash. */

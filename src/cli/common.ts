@@ -1,7 +1,8 @@
 /** What every command shares: the common options, config loading, logger, output and errors. */
 import { Option, type Command } from 'commander';
 import type { Logger, LevelWithSilent } from 'pino';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import type { ResolvedConfig } from '../config/config-input.js';
 import { LOG_LEVELS } from '../config/schema.js';
 import { EXIT_USAGE, exitCodeFor } from '../daemon/exit-codes.js';
 import { describeError } from '../errors.js';

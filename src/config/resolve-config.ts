@@ -27,9 +27,6 @@ import { resolveTarget, stripTrailingSlash } from './resolve-target.js';
 import type { FileConfig } from './schema.js';
 import type { Config } from './types.js';
 
-export type { ConfigFlags, ConfigIO, PathKind, ResolveConfigInput, ResolvedConfig } from './config-input.js';
-export { isLoopback, parseListen } from './resolve-metrics.js';
-
 type SourceOf = (field: string) => string | undefined;
 
 export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {

@@ -11,8 +11,6 @@ import type { Registry } from 'prom-client';
 import { FilesyncError, ErrorCode } from '../errors.js';
 import { createMetricsRegistry, type MetricsSources, type Readiness } from './metrics-registry.js';
 
-export { createMetricsRegistry, METRIC_PREFIX, type Readiness } from './metrics-registry.js';
-
 export interface MetricsServerOptions extends MetricsSources {
   readonly host: string;
   /** 0 picks a free port (tests). */

@@ -34,9 +34,6 @@ import { type WalkContext, walkFolders } from './walk-folders.js';
 import { ErrorCode } from '../errors.js';
 import { isUnder } from '../scan/inside.js';
 
-export type { ParcelEvent, ParcelLoader, ParcelModule, ParcelOptions, ParcelSubscription } from './parcel-module.js';
-export { loadParcel, parcelError } from './parcel-module.js';
-
 /** Parcel on Linux watches a new folder but not the folders already inside it (see above). */
 const WATCHES_NEW_SUBFOLDERS = process.platform !== 'linux';
 /** A folder that vanishes while the start-up crawl reads it fails the subscription: try again. */

@@ -17,7 +17,8 @@ import {
   type WatchMode,
 } from './backend.js';
 import { ChokidarBackend, type ChokidarFactory } from './chokidar-backend.js';
-import { ParcelBackend, type ParcelLoader } from './parcel-backend.js';
+import { ParcelBackend } from './parcel-backend.js';
+import type { ParcelLoader } from './parcel-module.js';
 import { SettleTracker } from './settle.js';
 import { rootState } from '../scan/observe-root.js';
 import { watchLimitMessage } from './watch-limit-message.js';
@@ -25,7 +26,7 @@ import { type CancelTimer, type Scheduler, systemScheduler } from '../clock/sche
 import { ErrorCode } from '../errors.js';
 
 export type { ChokidarFactory } from './chokidar-backend.js';
-export type { ParcelLoader, ParcelModule } from './parcel-backend.js';
+export type { ParcelLoader, ParcelModule } from './parcel-module.js';
 export type { WatchBackendKind, WatchMode } from './backend.js';
 export { watchLimitMessage } from './watch-limit-message.js';
 

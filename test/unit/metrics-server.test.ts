@@ -1,6 +1,7 @@
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMetricsServer, type MetricsServer, type Readiness } from '../../src/daemon/metrics-server.js';
+import { startMetricsServer, type MetricsServer } from '../../src/daemon/metrics-server.js';
+import type { Readiness } from '../../src/daemon/metrics-registry.js';
 import { SyncMeter } from '../../src/daemon/sync-meter.js';
 import { buildActivity, buildStatus } from '../../src/engine/report.js';
 import type { StatusReport } from '../../src/engine/contract.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPaths } from '../../src/config/paths.js';
-import { resolveConfig, type ResolveConfigInput } from '../../src/config/resolve-config.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import type { ResolveConfigInput } from '../../src/config/config-input.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import { ownerTagFor } from '../../src/plan/naming.js';
 
